@@ -1,0 +1,71 @@
+"""The one error hierarchy of cloudenv.
+
+Every layer raises these; the API renders them as ``{"code", "message", "field"}``
+with the HTTP status of the class, the CLI prints the message. A message names the
+object, the problem and the remedy, in words a user understands: never Python
+names, SQL or tracebacks.
+
+    CloudenvError                      500
+    ├── InvalidInput(field=...)        400   bad value; nothing was changed
+    ├── NotAuthenticated               401   no or invalid credentials
+    ├── Forbidden                      403   authenticated, but not allowed
+    ├── NotFound                       404   also: exists, but not visible to the caller
+    ├── Conflict                       409   state forbids it (non-empty, busy, duplicate)
+    ├── SetupError                           local set-up (init/serve) refused; CLI only
+    └── DriverError                    502   a real component (libvirt, OVS, ...) failed
+"""
+
+from __future__ import annotations
+
+
+class CloudenvError(Exception):
+    """Base of every error cloudenv raises on purpose."""
+
+    status: int = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(CloudenvError):
+    """A value the caller sent breaks a rule; ``field`` names which one."""
+
+    status = 400
+
+
+class NotAuthenticated(CloudenvError):
+    """The request carries no valid session cookie or API token."""
+
+    status = 401
+
+
+class Forbidden(CloudenvError):
+    """The caller is known but may not do this."""
+
+    status = 403
+
+
+class NotFound(CloudenvError):
+    """No such object, or one the caller may not see (never revealed as 403)."""
+
+    status = 404
+
+
+class Conflict(CloudenvError):
+    """The object's state forbids the action: not empty, busy, a duplicate name."""
+
+    status = 409
+
+
+class SetupError(CloudenvError):
+    """Local set-up refused: data dir already initialized, missing EULA, weak password."""
+
+    status = 400
+
+
+class DriverError(CloudenvError):
+    """A real component (libvirt, Open vSwitch, the host) failed; the message says which."""
+
+    status = 502

@@ -1,0 +1,19 @@
+"""ORM tables, one module per area. Importing this package registers them all."""
+
+from cloudenv.store.tables.audit import AuditRecord
+from cloudenv.store.tables.events import Event
+from cloudenv.store.tables.iam import Session_, User
+from cloudenv.store.tables.tasks import Task
+from cloudenv.store.tables.tenancy import Cluster, Datacenter, Node, Organization
+
+__all__ = [
+    "AuditRecord",
+    "Cluster",
+    "Datacenter",
+    "Event",
+    "Node",
+    "Organization",
+    "Session_",
+    "Task",
+    "User",
+]
