@@ -23,10 +23,15 @@ class CloudenvError(Exception):
 
     status: int = 500
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, keep_changes: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # True when what the service wrote before refusing must still be committed,
+        # e.g. a failed sign-in attempt that counts towards a lockout.
+        self.keep_changes = keep_changes
 
 
 class InvalidInput(CloudenvError):

@@ -1,0 +1,1 @@
+"""HTTP: the product's REST API under /api, parsed into schemas and handed to services."""

@@ -1,0 +1,1 @@
+"""One router per area; each route parses, makes one service call, and shapes the reply."""

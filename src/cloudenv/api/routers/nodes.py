@@ -1,0 +1,54 @@
+"""Nodes: detail, hardware facts, PCI devices, tasks, and a facts refresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from cloudenv.api.deps import CurrentPrincipal, Db
+from cloudenv.api.schemas.common import TaskRef
+from cloudenv.api.schemas.nodes import NodeDetail, NodeHardware, NodeOS, NodeTime, PciDevice
+from cloudenv.api.schemas.tasks import NodeTask
+from cloudenv.api.schemas.tenancy import NodeFull
+from cloudenv.services import tasks
+from cloudenv.services.tenancy import nodes
+
+router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
+
+
+@router.get("/{node_id}", response_model=NodeDetail, name="node.read")
+def get_node(node_id: str, db: Db, principal: CurrentPrincipal) -> NodeDetail:
+    detail = nodes.get_node(db, principal, node_id)
+    return NodeDetail(
+        node=NodeFull.model_validate(detail.node),
+        instances=[],
+        hostname=detail.hostname,
+        os=NodeOS(kernel=detail.kernel, architecture=detail.architecture, uefi=detail.uefi),
+        time=NodeTime(time=detail.time, timezone=detail.timezone, uptime=detail.uptime),
+        pce_version=detail.version,
+    )
+
+
+@router.get("/{node_id}/hardware", response_model=NodeHardware, name="node.hardware")
+def get_hardware(node_id: str, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    return nodes.get_hardware(db, principal, node_id)
+
+
+@router.get("/{node_id}/hardware/pci", response_model=list[PciDevice], name="node.pci",
+            response_model_by_alias=True)
+def get_pci(node_id: str, db: Db, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    return nodes.get_pci_devices(db, principal, node_id)
+
+
+@router.get("/{node_id}/tasks", response_model=list[NodeTask], name="node.tasks")
+def list_tasks(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodeTask]:
+    nodes.get_node(db, principal, node_id)  # 404 for an invisible node, not an empty list
+    return [NodeTask.model_validate(t) for t in tasks.list_node_tasks(db, principal, node_id)]
+
+
+@router.post("/{node_id}/facts/refresh", response_model=TaskRef, status_code=202,
+             name="node.refresh_facts")
+def refresh_facts(node_id: str, db: Db, principal: CurrentPrincipal) -> TaskRef:
+    """Re-read the node's hardware and host facts (cloudenv's own endpoint)."""
+    return TaskRef(task_id=nodes.request_facts_refresh(db, principal, node_id).id)

@@ -1,0 +1,36 @@
+"""Organizations: the tree listing, one organization, create, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cloudenv.api.deps import CurrentPrincipal, Db
+from cloudenv.api.schemas.common import Created, Empty
+from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree
+from cloudenv.services.tenancy import organizations
+
+router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+
+
+@router.get("", response_model=list[OrganizationTree], name="organization.list")
+def list_organizations(db: Db, principal: CurrentPrincipal) -> list[OrganizationTree]:
+    """Every organization the caller sees, each with its datacenters, clusters and nodes."""
+    return [OrganizationTree.model_validate(t) for t in organizations.list_trees(db, principal)]
+
+
+@router.get("/{organization_id}", response_model=OrganizationTree, name="organization.read")
+def get_organization(organization_id: str, db: Db, principal: CurrentPrincipal) -> OrganizationTree:
+    return OrganizationTree.model_validate(organizations.get_tree(db, principal, organization_id))
+
+
+@router.post("", response_model=Created, name="organization.create")
+def create_organization(body: OrganizationCreate, db: Db, principal: CurrentPrincipal) -> Created:
+    org = organizations.create_organization(db, principal, name=body.name,
+                                            description=body.description)
+    return Created(id=org.id)
+
+
+@router.delete("/{organization_id}", response_model=Empty, name="organization.delete")
+def delete_organization(organization_id: str, db: Db, principal: CurrentPrincipal) -> Empty:
+    organizations.delete_organization(db, principal, organization_id)
+    return Empty()

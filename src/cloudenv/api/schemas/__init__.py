@@ -1,0 +1,1 @@
+"""Pydantic models of the wire format: what clients send and what they decode."""

@@ -1,0 +1,119 @@
+"""The resource tree on the wire, field for field as the product's clients decode it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cloudenv.api.schemas.common import Schema, Timestamp
+from cloudenv.services.validation import DESCRIPTION_MAX, NAME_PATTERN
+
+# Types only here: the name and length rules live in services (one rule, one message for
+# every client); the pattern is repeated in the schema for OpenAPI readers.
+NAME_DOC = {"pattern": NAME_PATTERN}
+DESCRIPTION_DOC = {"maxLength": DESCRIPTION_MAX}
+Name = Field(description="3-64 letters, digits, '_' or '-'.", examples=["eu-west"],
+             json_schema_extra=NAME_DOC)
+
+
+class Location(Schema):
+    latitude: float = Field(ge=-90, le=90, examples=[52.52])
+    longitude: float = Field(ge=-180, le=180, examples=[13.40])
+
+
+class Organization(Schema):
+    id: str = Field(examples=["org-CIgLySkaAVeQ5kSLOodD3"])
+    name: str
+    creation: Timestamp
+    description: str
+
+
+class Datacenter(Schema):
+    id: str = Field(examples=["dc-VrP6KxEw19aQb2hTnY4Ld"])
+    organization_id: str
+    name: str
+    location: Location | None = Field(description="Map position, or null when not set.")
+    creation: Timestamp
+    description: str
+
+
+class Cluster(Schema):
+    id: str = Field(examples=["cls-YtR8FqvL29sKjb7WxD3Zn"])
+    organization_id: str
+    datacenter_id: str
+    name: str
+    creation: Timestamp
+    description: str
+    node_count: int
+    fault_tolerance: int = Field(description="How many nodes may fail with quorum kept.")
+    standalone: bool = Field(description="True for a cluster of one node.")
+    leader_id: str | None
+    has_leader: bool
+
+
+class ClusterFull(Cluster):
+    health_status: str = Field(description="healthy, degraded, unhealthy, dead or unknown.")
+
+
+class Node(Schema):
+    id: str = Field(examples=["node-qthm_iLrflJ_DtSS1l4Gx"])
+    organization_id: str
+    cluster_id: str
+    name: str
+    description: str
+    ip_address: str | None
+    wol_mac: str | None
+    creation: Timestamp
+    alive: bool = Field(description="The node's agent reported within the last 30 s.")
+    last_seen: Timestamp | None
+    joining: bool
+
+
+class NodeFull(Node):
+    ssh_key: str | None
+    client_cert: str | None
+
+
+class OrganizationTree(Schema):
+    organization: Organization
+    datacenters: list[Datacenter]
+    clusters: list[Cluster]
+    nodes: list[Node]
+
+
+class OrganizationCreate(Schema):
+    name: str = Name
+    description: str = Field(default="", json_schema_extra=DESCRIPTION_DOC)
+
+
+class DatacenterCreate(Schema):
+    name: str = Name
+    description: str = Field(default="", json_schema_extra=DESCRIPTION_DOC)
+    organization_id: str = Field(examples=["org-CIgLySkaAVeQ5kSLOodD3"])
+    location: Location | None = None
+
+
+class DatacenterUpdate(Schema):
+    name: str | None = Field(default=None, json_schema_extra=NAME_DOC)
+    description: str | None = Field(default=None, json_schema_extra=DESCRIPTION_DOC)
+    location: Location | None = Field(default=None, description="null clears the location.")
+
+
+class DatacenterDetail(Schema):
+    datacenter: Datacenter
+    clusters: list[ClusterFull]
+
+
+class ClusterUpdate(Schema):
+    name: str | None = Field(default=None, json_schema_extra=NAME_DOC)
+    description: str | None = Field(default=None, json_schema_extra=DESCRIPTION_DOC)
+
+
+class ClusterDetail(Schema):
+    cluster: ClusterFull
+
+
+class ClusterHardware(Schema):
+    partial: bool = Field(description="True when a node's facts are missing or stale.")
+    vcpus: int
+    memory_gb: int
+    storage_gb: int

@@ -1,0 +1,219 @@
+"""Node administration: ``init`` (the installer's set-up), ``serve``, ``db``."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudenv.cli.output import console, err_console, fail
+from cloudenv.config import Settings, default_data_dir, sqlite_url
+from cloudenv.errors import CloudenvError, SetupError
+from cloudenv.host.hardware import collect_hardware
+from cloudenv.host.requirements import check_requirements
+from cloudenv.host.system import collect_host, detect_management_ip, host_addresses
+from cloudenv.ids import Prefix, new_id
+from cloudenv.services import setup
+from cloudenv.tls import CertificateFiles, certificate_fingerprint, ensure_node_certificates
+
+EULA_SUMMARY = (
+    "cloudenv is free software under the Apache License 2.0. It comes with no warranty; "
+    "you run it at your own risk. By continuing you accept these terms."
+)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="The node's data directory.",
+                                       envvar="CLOUDENV_DATA_DIR")]
+
+
+def _certificate_files(settings: Settings) -> CertificateFiles:
+    tls = settings.tls
+    return CertificateFiles(tls.ca_cert, tls.ca_key, tls.server_cert, tls.server_key)
+
+
+def _read_password(password_file: Path | None, interactive: bool) -> str:
+    if password_file is not None:
+        try:
+            return password_file.read_text().rstrip("\r\n")
+        except OSError as exc:
+            fail(f"Cannot read the password file {password_file}: {exc.strerror}.")
+    if os.environ.get("CLOUDENV_ADMIN_PASSWORD"):
+        return os.environ["CLOUDENV_ADMIN_PASSWORD"]
+    if not interactive:
+        fail("No administrator password: pass --admin-password-file FILE or set "
+             "CLOUDENV_ADMIN_PASSWORD.")
+    first = typer.prompt(f"Password for {setup.ADMIN_USERNAME}", hide_input=True)
+    if typer.prompt("Repeat the password", hide_input=True) != first:
+        fail("The two passwords differ; nothing was changed.")
+    return str(first)
+
+
+def init(
+    data_dir: DataDir = default_data_dir(),
+    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the licence.")] = False,
+    organization: Annotated[str | None, typer.Option(help="Root organization name.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="tz database name.")] = None,
+    admin_password_file: Annotated[Path | None, typer.Option(
+        help="File holding pceadmin's password (or set CLOUDENV_ADMIN_PASSWORD).")] = None,
+    management_ip: Annotated[str | None, typer.Option(help="Detected when not given.")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        help="PostgreSQL URL; default: SQLite in the data dir.")] = None,
+    ignore_requirements: Annotated[bool, typer.Option(
+        help="Set up even if the host fails a hard requirement (test machines only).")] = False,
+) -> None:
+    """Set up this host as the first node of a new deployment (the installer's steps)."""
+    interactive = sys.stdin.isatty()
+    data_dir = data_dir.resolve()
+    if Settings.is_initialized(data_dir):
+        fail(f"{data_dir} is already initialized; nothing was changed. "
+             "Use another --data-dir to set up a new deployment.")
+    if not accept_eula:
+        console.print(EULA_SUMMARY)
+        if not interactive or not typer.confirm("Do you accept the licence?"):
+            fail("The licence was not accepted (--accept-eula); nothing was changed.")
+    detected_ip = detect_management_ip()
+    if management_ip is None:
+        management_ip = typer.prompt("Management IP", default=detected_ip) if interactive \
+            else detected_ip
+    try:
+        ipaddress.ip_address(management_ip)
+    except ValueError:
+        fail(f"{management_ip!r} is not an IP address (--management-ip).")
+    if organization is None:
+        if not interactive:
+            fail("Name the root organization with --organization NAME.")
+        organization = str(typer.prompt("Root organization name"))
+    if timezone is None:
+        timezone = str(typer.prompt("Timezone", default="Etc/UTC")) if interactive else "Etc/UTC"
+    password = _read_password(admin_password_file, interactive)
+
+    hardware, host = collect_hardware(), collect_host()
+    findings = check_requirements(hardware, host["os"]["architecture"])
+    for finding in findings:
+        style = "red" if finding.level == "error" else "yellow"
+        err_console.print(f"[{style}]{finding.level.upper()}:[/] {finding.message}",
+                          highlight=False)
+    if any(f.level == "error" for f in findings) and not ignore_requirements:
+        fail("This host does not meet cloudenv's requirements; nothing was changed.")
+
+    node_id = new_id(Prefix.NODE)
+    settings = Settings(data_dir=data_dir, node_id=node_id,
+                        database_url=database_url or sqlite_url(data_dir),
+                        management_ip=management_ip, timezone=timezone)
+    request = setup.SetupRequest(
+        organization_name=organization, timezone=timezone, admin_password=password,
+        node_id=node_id, node_name=host["hostname"] or socket.gethostname(),
+        management_ip=management_ip, hardware=hardware, host=host,
+    )
+    try:
+        setup.validate(request)
+    except CloudenvError as exc:
+        fail(f"{exc.message} Nothing was changed.")
+    created_dir = not data_dir.exists()
+    try:
+        _create_deployment(settings, request)
+    except BaseException as exc:
+        _undo(data_dir, created_dir)
+        if isinstance(exc, CloudenvError):
+            fail(f"{exc.message}")
+        raise
+    fingerprint = certificate_fingerprint(settings.tls.server_cert.read_bytes())
+    console.print(f"[green]Initialized[/] {data_dir}: organization [bold]{organization}[/], "
+                  f"node {node_id}.")
+    console.print(f"Start it with: cloudenv serve --data-dir {data_dir}")
+    console.print(f"Then sign in at https://{management_ip}:5007 as {setup.ADMIN_USERNAME}.")
+    console.print(f"Certificate SHA-256 fingerprint: {fingerprint}", soft_wrap=True)
+
+
+def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
+    from cloudenv.store.engine import make_engine, make_session_factory, transaction
+    from cloudenv.store.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with transaction(make_session_factory(engine)) as db:
+            setup.initialize(db, request)
+    finally:
+        engine.dispose()
+    ensure_node_certificates(_certificate_files(settings), [request.host["hostname"],
+                             socket.getfqdn()], [settings.management_ip, *host_addresses()])
+    settings.save()  # last: its presence is what marks the data dir as initialized
+
+
+def _undo(data_dir: Path, created_dir: bool) -> None:
+    """Remove what a failed init wrote, so running it again starts clean."""
+    if created_dir:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        return
+    for name in ("cloudenv.db", "cloudenv.db-wal", "cloudenv.db-shm", "tls"):
+        path = data_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def serve(
+    data_dir: DataDir = default_data_dir(),
+    bind: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTPS port (default 5007).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Run this node: the HTTPS API on port 5007 and the node agent, until SIGTERM/SIGINT."""
+    import uvicorn
+
+    from cloudenv.daemon import build
+
+    try:
+        settings = Settings.load(data_dir.resolve()).with_overrides(bind=bind, port=port)
+    except SetupError as exc:
+        fail(exc.message)
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ensure_node_certificates(_certificate_files(settings), [socket.gethostname()],
+                             [settings.management_ip, *host_addresses()])
+    daemon = build(settings)
+    uvicorn.run(
+        daemon.app, host=settings.bind, port=settings.port, log_level=log_level,
+        ssl_certfile=str(settings.tls.server_cert), ssl_keyfile=str(settings.tls.server_key),
+        timeout_graceful_shutdown=10, server_header=False, proxy_headers=False,
+    )
+
+
+db_app = typer.Typer(help="The node's database: schema version and migrations.",
+                     no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = default_data_dir()) -> None:
+    """Migrate the database to this version's schema."""
+    from cloudenv.store.engine import make_engine
+    from cloudenv.store.migrate import current_revision, upgrade
+
+    engine = make_engine(Settings.load(data_dir.resolve()).database_url)
+    upgrade(engine)
+    console.print(f"Database schema at revision {current_revision(engine)}.")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDir = default_data_dir()) -> None:
+    """Show the database's schema revision and this version's newest."""
+    from cloudenv.store.engine import make_engine
+    from cloudenv.store.migrate import current_revision, head_revision
+
+    engine = make_engine(Settings.load(data_dir.resolve()).database_url)
+    console.print(f"current: {current_revision(engine)}  newest: {head_revision(engine)}")
+
+
+def show_ca(data_dir: DataDir = default_data_dir()) -> None:
+    """Print the node's CA certificate (PEM), to pin it in clients (curl --cacert, Go)."""
+    settings = Settings.load(data_dir.resolve())
+    sys.stdout.write(settings.tls.ca_cert.read_text())

@@ -1,0 +1,28 @@
+"""The ``cloudenv`` entry point: wires the command groups together."""
+
+from __future__ import annotations
+
+import typer
+
+from cloudenv.cli import admin, resources, session
+
+app = typer.Typer(
+    help="cloudenv: administer a node and drive the cloud from the command line.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(admin.init)
+app.command()(admin.serve)
+app.command("show-ca")(admin.show_ca)
+app.add_typer(admin.db_app, name="db")
+app.command()(session.login)
+app.command()(session.logout)
+app.command()(session.whoami)
+app.add_typer(resources.org_app, name="org")
+app.add_typer(resources.dc_app, name="datacenter")
+app.add_typer(resources.cluster_app, name="cluster")
+app.add_typer(resources.node_app, name="node")
+app.add_typer(resources.task_app, name="task")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,77 @@
+"""``cloudenv login`` / ``logout`` / ``whoami``: sign in to a node and pin its certificate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudenv.cli.client import ApiClient, Login, config_dir, forget_login, host_port, load_login
+from cloudenv.cli.client import save_login
+from cloudenv.cli.output import console, fail, print_record
+from cloudenv.tls import certificate_fingerprint, fetch_server_ca
+
+
+def _pin_certificate(url: str, fingerprint: str | None, yes: bool) -> Path:
+    host, port = host_port(url)
+    try:
+        pem = fetch_server_ca(host, port)
+    except OSError as exc:
+        fail(f"Cannot reach {host}:{port}: {exc}.")
+    seen = certificate_fingerprint(pem)
+    path = config_dir() / "servers" / f"{host.replace(':', '_')}_{port}.pem"
+    if path.is_file() and certificate_fingerprint(path.read_bytes()) == seen:
+        return path  # already trusted, same certificate
+    if path.is_file():
+        console.print(f"[bold red]WARNING:[/] the certificate of {host}:{port} CHANGED "
+                      f"since you last signed in. New fingerprint: {seen}")
+    if fingerprint is not None:
+        if fingerprint.replace(":", "").upper() != seen.replace(":", ""):
+            fail(f"The certificate of {host}:{port} has fingerprint {seen}, not the expected "
+                 f"{fingerprint}; refusing to connect.")
+    elif not yes:
+        console.print(f"The node {host}:{port} presents a certificate with SHA-256 "
+                      f"fingerprint\n  {seen}\nCompare it with the one 'cloudenv init' printed "
+                      "on the node.")
+        if not sys.stdin.isatty() or not typer.confirm("Trust this certificate?"):
+            fail("Certificate not trusted; pass --fingerprint or --yes to accept it.")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_bytes(pem)
+    return path
+
+
+def login(
+    url: Annotated[str, typer.Option(help="https://<node>:5007")],
+    username: Annotated[str, typer.Option(help="User name.")] = "pceadmin",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+    fingerprint: Annotated[str | None, typer.Option(
+        help="Expected SHA-256 fingerprint of the node's certificate.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Trust the certificate shown.")] = False,
+) -> None:
+    """Sign in to a node and remember the session for later commands."""
+    cert_file = _pin_certificate(url, fingerprint, yes)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"Password for {username}", hide_input=True)
+    result = ApiClient(url, cert_file).post("/v1/auth/login",
+                                            {"username": username, "password": password})
+    save_login(Login(url=url, token=result["token"], username=username,
+                     cert_file=str(cert_file)))
+    console.print(f"Signed in to {url} as {username}.")
+
+
+def logout() -> None:
+    """End the session on the node and forget it here."""
+    ApiClient.from_login().post("/v1/auth/logout")
+    forget_login()
+    console.print("Signed out.")
+
+
+def whoami() -> None:
+    """Show who the saved session belongs to."""
+    login_ = load_login()
+    me = ApiClient.from_login().get("/v1/auth/me")
+    print_record({"url": login_.url, **me})

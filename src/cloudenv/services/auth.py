@@ -1,0 +1,153 @@
+"""Sign-in: argon2id password hashes, sessions, and who a token belongs to.
+
+A session token is 32 random bytes shown to the client once; the database keeps only its
+SHA-256, so a stolen database yields no usable tokens. The same token works as the
+``cloudenv_session`` cookie (web UI) and as ``Authorization: Bearer`` (API clients).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.errors import InvalidInput, NotAuthenticated
+from cloudenv.services import audit
+from cloudenv.services.access import Principal
+from cloudenv.store.tables import Organization, Session_, User
+
+_hasher = PasswordHasher()  # argon2id with the library's OWASP-aligned defaults
+# Verifying against this when the user does not exist keeps timing the same either way.
+_DUMMY_HASH = _hasher.hash("cloudenv-dummy-password")
+
+MIN_PASSWORD_LENGTH = 10
+_COMMON = {"password", "passw0rd", "123456", "qwerty", "letmein", "admin", "welcome", "pceadmin",
+           "cloudenv", "changeme"}
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    principal: Principal
+    expires_in: int
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str, username: str, field: str = "password") -> None:
+    """The administrator's (and every local user's) password rule, with what is missing."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})")
+    classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w]|_"))
+    if classes < 3:
+        problems.append("three of: lower-case, upper-case, digits, symbols")
+    lowered = password.lower()
+    if username and username.lower() in lowered:
+        problems.append("not containing the user name")
+    if any(word in lowered for word in _COMMON):
+        problems.append("no common word such as 'password' or 'admin'")
+    if problems:
+        raise InvalidInput("The password is too weak; it needs " + "; ".join(problems) + ".",
+                           field=field)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(
+    db: Session,
+    username: str,
+    password: str,
+    *,
+    session_hours: int,
+    source_address: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
+    """Check the password and open a session. Failures are counted and audited."""
+    user = db.scalar(select(User).where(User.username == username))
+    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    try:
+        ok = _hasher.verify(stored, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    now = clock.now()
+    if user is None or not ok:
+        if user is not None:
+            user.failed_logins += 1
+            user.last_failed_login = now
+        audit.record(db, None, "auth.login", target_id=user.id if user else None,
+                     organization_id=user.organization_id if user else None,
+                     outcome="failure", status_code=401,
+                     message=f"wrong user name or password for {username!r}",
+                     source_address=source_address)
+        raise NotAuthenticated("Wrong user name or password.", keep_changes=True)
+    _check_usable(user)
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.last_login = now
+    token = secrets.token_urlsafe(32)
+    lifetime = timedelta(hours=session_hours)
+    db.add(Session_(token_hash=token_hash(token), user_id=user.id, created=now,
+                    expires=now + lifetime, source_address=source_address,
+                    user_agent=(user_agent or "")[:255]))
+    principal = _principal(db, user, source_address)
+    audit.record(db, principal, "auth.login", target_id=user.id)
+    return LoginResult(token, principal, int(lifetime.total_seconds()))
+
+
+def authenticate(db: Session, token: str, source_address: str | None = None) -> Principal:
+    """The principal a session token belongs to, or NotAuthenticated."""
+    row = db.execute(
+        select(Session_.expires, User, Organization.is_root)
+        .join(User, User.id == Session_.user_id)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(Session_.token_hash == token_hash(token))
+    ).first()
+    if row is None or row.expires <= clock.now():
+        raise NotAuthenticated("Your session has expired or is not valid; sign in again.")
+    user: User = row.User
+    _check_usable(user)
+    return Principal(
+        user_id=user.id, username=user.username, organization_id=user.organization_id,
+        is_root_org=bool(row.is_root), is_root_user=user.is_root, source_address=source_address,
+    )
+
+
+def logout(db: Session, principal: Principal, token: str) -> None:
+    db.execute(delete(Session_).where(Session_.token_hash == token_hash(token)))
+    audit.record(db, principal, "auth.logout", target_id=principal.user_id)
+
+
+def purge_expired_sessions(db: Session) -> int:
+    result = db.execute(delete(Session_).where(Session_.expires <= clock.now()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _check_usable(user: User) -> None:
+    if not user.enabled:
+        raise NotAuthenticated(f"User {user.username} is disabled; ask an administrator.")
+    if user.locked:
+        raise NotAuthenticated(f"User {user.username} is locked; ask an administrator.")
+    if user.expiry is not None and user.expiry <= clock.now():
+        raise NotAuthenticated(f"User {user.username} expired on {clock.rfc3339(user.expiry)}.")
+
+
+def _principal(db: Session, user: User, source_address: str | None) -> Principal:
+    org = db.get_one(Organization, user.organization_id)
+    return Principal(
+        user_id=user.id, username=user.username, organization_id=user.organization_id,
+        is_root_org=org.is_root, is_root_user=user.is_root, source_address=source_address,
+    )

@@ -1,0 +1,98 @@
+"""First-time set-up of a deployment, the installer's steps in service form: the root
+organization, its default datacenter and cluster, this host as the cluster's only node,
+and the administrator ``pceadmin``. Run once per database, by ``cloudenv init``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.errors import InvalidInput, SetupError
+from cloudenv.ids import Prefix, new_id
+from cloudenv.services import audit, events
+from cloudenv.services.access import SYSTEM
+from cloudenv.services.auth import check_password_strength, hash_password
+from cloudenv.services.validation import check_name
+from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, User
+
+ADMIN_USERNAME = "pceadmin"
+DEFAULT_DATACENTER = "default"
+DEFAULT_CLUSTER = "default"
+
+
+@dataclass(frozen=True)
+class SetupRequest:
+    organization_name: str
+    timezone: str
+    admin_password: str
+    node_id: str
+    node_name: str
+    management_ip: str
+    hardware: dict[str, Any]
+    host: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    organization_id: str
+    datacenter_id: str
+    cluster_id: str
+    node_id: str
+    admin_user_id: str
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"{name!r} is not a time zone of the tz database; use a name such as 'Etc/UTC' "
+            "or 'Europe/Berlin'.",
+            field="timezone",
+        ) from None
+    return name
+
+
+def validate(request: SetupRequest) -> None:
+    """Every check, before anything is written."""
+    check_name(request.organization_name, what="Organization", field="organization")
+    check_timezone(request.timezone)
+    check_password_strength(request.admin_password, ADMIN_USERNAME, field="admin_password")
+
+
+def initialize(db: Session, request: SetupRequest) -> SetupResult:
+    validate(request)
+    if db.scalar(select(Organization.id).limit(1)) is not None:
+        raise SetupError("This database already holds a cloudenv deployment; nothing changed.")
+    now = clock.now()
+    org = Organization(id=new_id(Prefix.ORGANIZATION), name=request.organization_name,
+                       description="The root organization: owner of the deployment.",
+                       is_root=True, creation=now)
+    dc = Datacenter(id=new_id(Prefix.DATACENTER), organization_id=org.id,
+                    name=DEFAULT_DATACENTER, description="Created at installation.",
+                    latitude=None, longitude=None, creation=now)
+    cluster = Cluster(id=new_id(Prefix.CLUSTER), organization_id=org.id,
+                      datacenter_id=dc.id, name=DEFAULT_CLUSTER,
+                      description="Created at installation.", leader_id=request.node_id,
+                      creation=now)
+    node = Node(id=request.node_id, organization_id=org.id, cluster_id=cluster.id,
+                name=request.node_name, description="", ip_address=request.management_ip,
+                hardware=request.hardware,
+                host={**request.host, "timezone": request.timezone}, creation=now)
+    admin = User(id=new_id(Prefix.USER), organization_id=org.id, username=ADMIN_USERNAME,
+                 password_hash=hash_password(request.admin_password), is_root=True,
+                 linux_user="root", description="The deployment's administrator.",
+                 creation=now)
+    # Parents first: foreign keys are checked on each insert.
+    for row in (org, dc, cluster, node, admin):
+        db.add(row)
+        db.flush()
+    events.publish(db, "deployment.initialized", organization_id=org.id, target_id=node.id)
+    audit.record(db, SYSTEM, "deployment.initialize", target_id=node.id,
+                 organization_id=org.id)
+    return SetupResult(org.id, dc.id, cluster.id, node.id, admin.id)

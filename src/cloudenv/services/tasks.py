@@ -1,0 +1,168 @@
+"""Tasks: durable records of long work that a node's agent carries out.
+
+The API creates a task (``queued``) in the same transaction as the desired state and
+returns its ID; the owning node's agent claims it by compare-and-swap, runs it, reports
+progress and log lines, and finishes it. States::
+
+    queued ──claim──► running ──► succeeded
+       │                 └──────► failed   (a refusal with a user message, or a crash)
+       └──(daemon restart while running)──► failed "interrupted"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.errors import NotFound
+from cloudenv.ids import Prefix, new_id
+from cloudenv.services import events
+from cloudenv.services.access import Principal, restrict
+from cloudenv.store.tables import Task
+
+
+#: Session.info key: the nodes this transaction queued tasks for.
+QUEUED_ON_NODES = "cloudenv.queued_on_nodes"
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class TaskKind(StrEnum):
+    """Append-only: every kind of work a node's agent knows how to do."""
+
+    #: Re-read the node's hardware and host facts and store them.
+    NODE_REFRESH_FACTS = "node.refresh_facts"
+
+
+@dataclass(frozen=True)
+class TaskClaim:
+    """What the agent needs to run a claimed task, detached from any session."""
+
+    id: str
+    kind: str
+    target_id: str | None
+    params: dict[str, Any]
+
+
+def create_task(
+    db: Session,
+    principal: Principal,
+    kind: TaskKind,
+    *,
+    node_id: str | None,
+    target_id: str | None,
+    organization_id: str | None,
+    params: dict[str, Any] | None = None,
+) -> Task:
+    task = Task(
+        id=new_id(Prefix.TASK),
+        kind=kind.value,
+        organization_id=organization_id,
+        node_id=node_id,
+        target_id=target_id,
+        status=TaskStatus.QUEUED.value,
+        progress=0,
+        message="",
+        log=[],
+        params=params or {},
+        created_by=principal.user_id,
+        creation=clock.now(),
+    )
+    db.add(task)
+    # Read after commit by the daemon to wake the agent of that node (see daemon.py).
+    db.info.setdefault(QUEUED_ON_NODES, set()).add(node_id)
+    events.publish(
+        db, "task.created", organization_id=organization_id, target_id=task.id,
+        data={"kind": kind.value, "status": task.status},
+    )
+    return task
+
+
+def get_task(db: Session, principal: Principal, task_id: str) -> Task:
+    task = db.scalar(restrict(select(Task).where(Task.id == task_id), Task.organization_id,
+                              principal))
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist.", field="id")
+    return task
+
+
+def list_node_tasks(
+    db: Session, principal: Principal, node_id: str, limit: int = 200
+) -> Sequence[Task]:
+    stmt = select(Task).where(Task.node_id == node_id).order_by(Task.creation.desc()).limit(limit)
+    return list(db.scalars(restrict(stmt, Task.organization_id, principal)))
+
+
+def claim_next(db: Session, node_id: str) -> TaskClaim | None:
+    """Take the oldest queued task of this node; None when there is nothing to do.
+
+    The UPDATE ... WHERE status='queued' makes the claim safe against a second runner.
+    """
+    candidates = db.scalars(
+        select(Task.id)
+        .where(Task.node_id == node_id, Task.status == TaskStatus.QUEUED.value)
+        .order_by(Task.creation)
+        .limit(5)
+    ).all()
+    for task_id in candidates:
+        claimed = db.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.status == TaskStatus.QUEUED.value)
+            .values(status=TaskStatus.RUNNING.value, start_time=clock.now())
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            task = db.get_one(Task, task_id)
+            _publish_state(db, task)
+            return TaskClaim(task.id, task.kind, task.target_id, dict(task.params))
+    return None
+
+
+def report(db: Session, task_id: str, *, progress: int | None = None, line: str | None = None) -> None:
+    """Progress (0-100) and/or one log line for a running task."""
+    task = db.get_one(Task, task_id)
+    if progress is not None:
+        task.progress = max(task.progress, min(100, progress))
+    if line is not None:
+        task.log = [*task.log, {"time": clock.rfc3339(clock.now()), "message": line}]
+    _publish_state(db, task)
+
+
+def finish(db: Session, task_id: str, *, error: str | None = None) -> None:
+    """End a task: succeeded, or failed with ``error`` as the user's message."""
+    task = db.get_one(Task, task_id)
+    task.end_time = clock.now()
+    if error is None:
+        task.status, task.progress = TaskStatus.SUCCEEDED.value, 100
+    else:
+        task.status, task.message = TaskStatus.FAILED.value, error[:1024]
+        task.log = [*task.log, {"time": clock.rfc3339(task.end_time), "message": error}]
+    _publish_state(db, task)
+
+
+def fail_interrupted(db: Session, node_id: str) -> int:
+    """At start-up: tasks this node left running when it stopped can't be trusted; fail them."""
+    reason = "The node's daemon stopped while this task was running; run it again."
+    stuck = db.scalars(
+        select(Task).where(Task.node_id == node_id, Task.status == TaskStatus.RUNNING.value)
+    ).all()
+    for task in stuck:
+        finish(db, task.id, error=reason)
+    return len(stuck)
+
+
+def _publish_state(db: Session, task: Task) -> None:
+    events.publish(
+        db, "task.updated", organization_id=task.organization_id, target_id=task.id,
+        data={"kind": task.kind, "status": task.status, "progress": task.progress},
+    )

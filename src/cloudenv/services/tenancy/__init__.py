@@ -1,0 +1,1 @@
+"""The resource tree: organizations > datacenters > clusters > nodes."""

@@ -1,0 +1,97 @@
+"""Clusters: groups of nodes that share storage pools and workloads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.errors import Conflict, NotFound
+from cloudenv.services import audit, events
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.tenancy.views import ClusterView, cluster_view, group_by, node_view
+from cloudenv.services.validation import check_description, check_name
+from cloudenv.store.queries import tenancy as q
+from cloudenv.store.tables import Cluster
+
+
+@dataclass(frozen=True)
+class ClusterHardware:
+    """Capacity summed over the cluster's nodes; ``partial`` when a node did not report."""
+
+    partial: bool
+    vcpus: int
+    memory_gb: int
+    storage_gb: int
+
+
+def list_clusters(
+    db: Session, principal: Principal, datacenter_id: str | None = None
+) -> list[ClusterView]:
+    clusters = q.clusters(db, principal.scope, datacenter_id=datacenter_id)
+    return _views(db, principal, clusters)
+
+
+def get_cluster(db: Session, principal: Principal, cluster_id: str) -> ClusterView:
+    return _views(db, principal, [_load(db, principal, cluster_id)])[0]
+
+
+def update_cluster(
+    db: Session,
+    principal: Principal,
+    cluster_id: str,
+    *,
+    name: str | Keep = KEEP,
+    description: str | Keep = KEEP,
+) -> ClusterView:
+    cluster = _load(db, principal, cluster_id)
+    authorize(principal, Action.CLUSTER_UPDATE, cluster.organization_id)
+    if not isinstance(name, Keep):
+        check_name(name, what="Cluster")
+        if q.cluster_name_taken(db, cluster.organization_id, name, but=cluster.id):
+            raise Conflict(f"Another cluster of this organization is named {name!r}; "
+                           "choose another name.", field="name")
+        cluster.name = name
+    if not isinstance(description, Keep):
+        cluster.description = check_description(description)
+    events.publish(db, "cluster.updated", organization_id=cluster.organization_id,
+                   target_id=cluster.id)
+    audit.record(db, principal, Action.CLUSTER_UPDATE, target_id=cluster.id,
+                 organization_id=cluster.organization_id)
+    return get_cluster(db, principal, cluster.id)
+
+
+def cluster_hardware(db: Session, principal: Principal, cluster_id: str) -> ClusterHardware:
+    cluster = _load(db, principal, cluster_id)
+    nodes = q.nodes(db, principal.scope, cluster_ids=[cluster.id])
+    now = clock.now()
+    partial, vcpus, memory_mb, storage_gb = False, 0, 0, 0.0
+    for node in nodes:
+        hw = node.hardware or {}
+        if not hw or not node_view(node, now).alive:
+            partial = True
+        vcpus += int(hw.get("vcpus", 0))
+        memory_mb += int(hw.get("memory_total_mb", 0))
+        storage_gb += sum(float(d.get("size", 0)) for d in hw.get("disks", []))
+    return ClusterHardware(partial, vcpus, memory_mb // 1024, int(storage_gb))
+
+
+def _load(db: Session, principal: Principal, cluster_id: str) -> Cluster:
+    cluster = q.get_cluster(db, cluster_id, principal.scope)
+    if cluster is None:
+        raise NotFound(f"Cluster {cluster_id} does not exist.", field="id")
+    return cluster
+
+
+def _views(db: Session, principal: Principal, clusters: Sequence[Cluster]) -> list[ClusterView]:
+    items = list(clusters)
+    now = clock.now()
+    nodes = group_by(
+        [node_view(n, now)
+         for n in q.nodes(db, principal.scope, cluster_ids=[c.id for c in items])],
+        "cluster_id",
+    )
+    return [cluster_view(c, nodes.get(c.id, [])) for c in items]

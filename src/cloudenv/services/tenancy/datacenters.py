@@ -1,0 +1,142 @@
+"""Datacenters: groups of clusters by place or purpose, with an optional map location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.errors import Conflict, NotFound
+from cloudenv.ids import Prefix, new_id
+from cloudenv.services import audit, events
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.tenancy.views import (
+    ClusterView,
+    DatacenterView,
+    Location,
+    cluster_view,
+    datacenter_view,
+    group_by,
+    node_view,
+)
+from cloudenv.services.validation import check_description, check_location, check_name
+from cloudenv.store.queries import tenancy as q
+from cloudenv.store.tables import Cluster, Datacenter
+
+
+@dataclass(frozen=True)
+class DatacenterDetail:
+    datacenter: DatacenterView
+    clusters: list[ClusterView]
+
+
+def list_datacenters(
+    db: Session, principal: Principal, organization_id: str | None = None
+) -> list[DatacenterView]:
+    ids = None if organization_id is None else [organization_id]
+    return [datacenter_view(d) for d in q.datacenters(db, principal.scope, ids)]
+
+
+def get_datacenter(db: Session, principal: Principal, datacenter_id: str) -> DatacenterDetail:
+    dc = _load(db, principal, datacenter_id)
+    clusters = q.clusters(db, principal.scope, datacenter_id=dc.id)
+    now = clock.now()
+    nodes = group_by(
+        [node_view(n, now) for n in q.nodes(db, principal.scope,
+                                            cluster_ids=[c.id for c in clusters])],
+        "cluster_id",
+    )
+    return DatacenterDetail(
+        datacenter_view(dc), [cluster_view(c, nodes.get(c.id, [])) for c in clusters]
+    )
+
+
+def create_datacenter(
+    db: Session,
+    principal: Principal,
+    *,
+    organization_id: str,
+    name: str,
+    description: str = "",
+    location: Location | None = None,
+) -> Datacenter:
+    org = q.get_organization(db, organization_id, principal.scope)
+    if org is None:
+        raise NotFound(f"Organization {organization_id} does not exist.", field="organization_id")
+    authorize(principal, Action.DATACENTER_CREATE, org.id)
+    check_name(name, what="Datacenter")
+    check_description(description)
+    if location is not None:
+        check_location(location.latitude, location.longitude)
+    if q.datacenter_name_taken(db, org.id, name):
+        raise Conflict(f"Organization {org.name} already has a datacenter named {name!r}; "
+                       "choose another name.", field="name")
+    dc = Datacenter(
+        id=new_id(Prefix.DATACENTER), organization_id=org.id, name=name,
+        description=description,
+        latitude=location.latitude if location else None,
+        longitude=location.longitude if location else None,
+        creation=clock.now(),
+    )
+    db.add(dc)
+    events.publish(db, "datacenter.created", organization_id=org.id, target_id=dc.id)
+    audit.record(db, principal, Action.DATACENTER_CREATE, target_id=dc.id,
+                 organization_id=org.id)
+    return dc
+
+
+def update_datacenter(
+    db: Session,
+    principal: Principal,
+    datacenter_id: str,
+    *,
+    name: str | Keep = KEEP,
+    description: str | Keep = KEEP,
+    location: Location | None | Keep = KEEP,
+) -> DatacenterView:
+    """Change the given fields; ``location=None`` clears the location."""
+    dc = _load(db, principal, datacenter_id)
+    authorize(principal, Action.DATACENTER_UPDATE, dc.organization_id)
+    if not isinstance(name, Keep):
+        check_name(name, what="Datacenter")
+        if q.datacenter_name_taken(db, dc.organization_id, name, but=dc.id):
+            raise Conflict(f"Another datacenter of this organization is named {name!r}; "
+                           "choose another name.", field="name")
+        dc.name = name
+    if not isinstance(description, Keep):
+        dc.description = check_description(description)
+    if not isinstance(location, Keep):
+        if location is None:
+            dc.latitude = dc.longitude = None
+        else:
+            dc.latitude, dc.longitude = check_location(location.latitude, location.longitude)
+    events.publish(db, "datacenter.updated", organization_id=dc.organization_id,
+                   target_id=dc.id)
+    audit.record(db, principal, Action.DATACENTER_UPDATE, target_id=dc.id,
+                 organization_id=dc.organization_id)
+    return datacenter_view(dc)
+
+
+def delete_datacenter(db: Session, principal: Principal, datacenter_id: str) -> None:
+    dc = _load(db, principal, datacenter_id)
+    authorize(principal, Action.DATACENTER_DELETE, dc.organization_id)
+    count = q.count_children(db, Cluster.datacenter_id, dc.id)
+    if count:
+        raise Conflict(
+            f"Datacenter {dc.name} ({dc.id}) still has {count} cluster(s); "
+            "move or remove them first."
+        )
+    db.delete(dc)
+    events.publish(db, "datacenter.deleted", organization_id=dc.organization_id,
+                   target_id=dc.id)
+    audit.record(db, principal, Action.DATACENTER_DELETE, target_id=dc.id,
+                 organization_id=dc.organization_id)
+
+
+def _load(db: Session, principal: Principal, datacenter_id: str) -> Datacenter:
+    dc = q.get_datacenter(db, datacenter_id, principal.scope)
+    if dc is None:
+        raise NotFound(f"Datacenter {datacenter_id} does not exist.", field="id")
+    return dc

@@ -1,0 +1,119 @@
+"""Nodes: the servers. Their facts (hardware, OS, uptime) are reported by their own agent;
+the API only reads them, so every answer is fast and never touches the host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cloudenv import __version__, clock
+from cloudenv.errors import NotFound
+from cloudenv.services import audit, events, tasks
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.tenancy.views import NodeView, node_view
+from cloudenv.store.queries import tenancy as q
+from cloudenv.store.tables import Node, Task
+
+EMPTY_HARDWARE: dict[str, Any] = {
+    "vcpus": 0,
+    "cpu": {
+        "manufacturer": "", "brand": "", "speed": {"current": 0.0}, "governor": "",
+        "cores": {"physical": 0, "performance": 0, "efficiency": 0},
+        "processors": 0, "sockets": 0, "flags": [], "virtualization": False,
+    },
+    "memory": [],
+    "disks": [],
+    "usb": [],
+}
+
+
+@dataclass(frozen=True)
+class NodeDetail:
+    node: NodeView
+    hostname: str
+    kernel: str
+    architecture: str
+    uefi: bool
+    time: int
+    timezone: str
+    uptime: int
+    version: str
+
+
+def get_node(db: Session, principal: Principal, node_id: str) -> NodeDetail:
+    node = _load(db, principal, node_id)
+    host = node.host or {}
+    now = clock.now()
+    boot = int(host.get("boot_time", 0))
+    os_facts = host.get("os", {})
+    return NodeDetail(
+        node=node_view(node, now),
+        hostname=str(host.get("hostname", node.name)),
+        kernel=str(os_facts.get("kernel", "")),
+        architecture=str(os_facts.get("architecture", "")),
+        uefi=bool(os_facts.get("uefi", False)),
+        time=int(now.timestamp()),
+        timezone=str(host.get("timezone", "Etc/UTC")),
+        uptime=max(0, int(now.timestamp()) - boot) if boot else 0,
+        version=str(host.get("version", __version__)),
+    )
+
+
+def get_hardware(db: Session, principal: Principal, node_id: str) -> dict[str, Any]:
+    """The facts of ``GET /v1/nodes/{id}/hardware``, as the node's agent last reported them."""
+    node = _load(db, principal, node_id)
+    hardware = {**EMPTY_HARDWARE, **(node.hardware or {})}
+    hardware.pop("memory_total_mb", None)
+    hardware.pop("pci", None)
+    return hardware
+
+
+def get_pci_devices(db: Session, principal: Principal, node_id: str) -> list[dict[str, Any]]:
+    node = _load(db, principal, node_id)
+    return list((node.hardware or {}).get("pci", []))
+
+
+def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Task:
+    """Queue a task for the node's agent to re-read its hardware and host facts."""
+    node = _load(db, principal, node_id)
+    authorize(principal, Action.NODE_REFRESH_FACTS, node.organization_id)
+    task = tasks.create_task(db, principal, tasks.TaskKind.NODE_REFRESH_FACTS, node_id=node.id,
+                             target_id=node.id, organization_id=node.organization_id)
+    audit.record(db, principal, Action.NODE_REFRESH_FACTS, target_id=node.id,
+                 organization_id=node.organization_id, status_code=202)
+    return task
+
+
+def heartbeat(db: Session, node_id: str) -> None:
+    """The node's agent says it is alive; a node that stops saying so turns not-alive."""
+    node = db.get(Node, node_id)
+    if node is None:
+        raise NotFound(f"Node {node_id} is not registered in this database.")
+    was_alive = node.last_seen is not None and node_view(node).alive
+    node.last_seen = clock.now()
+    if not was_alive:
+        events.publish(db, "node.alive", organization_id=node.organization_id, target_id=node.id)
+
+
+def report_facts(
+    db: Session, node_id: str, *, hardware: dict[str, Any], host: dict[str, Any],
+    ip_address: str | None = None,
+) -> None:
+    """Store what the node's agent found out about its host."""
+    node = db.get(Node, node_id)
+    if node is None:
+        raise NotFound(f"Node {node_id} is not registered in this database.")
+    node.hardware = hardware
+    node.host = {**(node.host or {}), **host}
+    if ip_address:
+        node.ip_address = ip_address
+    events.publish(db, "node.updated", organization_id=node.organization_id, target_id=node.id)
+
+
+def _load(db: Session, principal: Principal, node_id: str) -> Node:
+    node = q.get_node(db, node_id, principal.scope)
+    if node is None:
+        raise NotFound(f"Node {node_id} does not exist.", field="id")
+    return node

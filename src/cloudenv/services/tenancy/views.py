@@ -1,0 +1,153 @@
+"""What the tenancy services return: plain frozen records with every field a client
+sees, derived values (a node's liveness, a cluster's health) already computed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cloudenv import clock
+from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
+
+#: A node whose agent has not reported for this long is shown as not alive.
+NODE_ALIVE_WINDOW = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class OrganizationView:
+    id: str
+    name: str
+    description: str
+    creation: datetime
+    is_root: bool
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class DatacenterView:
+    id: str
+    organization_id: str
+    name: str
+    description: str
+    location: Location | None
+    creation: datetime
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    id: str
+    organization_id: str
+    datacenter_id: str
+    name: str
+    description: str
+    creation: datetime
+    node_count: int
+    fault_tolerance: int
+    standalone: bool
+    leader_id: str | None
+    has_leader: bool
+    health_status: str
+
+
+@dataclass(frozen=True)
+class NodeView:
+    id: str
+    organization_id: str
+    cluster_id: str
+    name: str
+    description: str
+    ip_address: str | None
+    wol_mac: str | None
+    creation: datetime
+    alive: bool
+    last_seen: datetime | None
+    joining: bool
+    ssh_key: str | None
+    client_cert: str | None
+
+
+@dataclass(frozen=True)
+class OrganizationTree:
+    organization: OrganizationView
+    datacenters: Sequence[DatacenterView]
+    clusters: Sequence[ClusterView]
+    nodes: Sequence[NodeView]
+
+
+def organization_view(org: Organization) -> OrganizationView:
+    return OrganizationView(org.id, org.name, org.description, org.creation, org.is_root)
+
+
+def datacenter_view(dc: Datacenter) -> DatacenterView:
+    location = None
+    if dc.latitude is not None and dc.longitude is not None:
+        location = Location(dc.latitude, dc.longitude)
+    return DatacenterView(dc.id, dc.organization_id, dc.name, dc.description, location, dc.creation)
+
+
+def node_is_alive(node: Node, now: datetime | None = None) -> bool:
+    if node.last_seen is None:
+        return False
+    return (now or clock.now()) - node.last_seen <= NODE_ALIVE_WINDOW
+
+
+def node_view(node: Node, now: datetime | None = None) -> NodeView:
+    return NodeView(
+        id=node.id,
+        organization_id=node.organization_id,
+        cluster_id=node.cluster_id,
+        name=node.name,
+        description=node.description,
+        ip_address=node.ip_address,
+        wol_mac=node.wol_mac,
+        creation=node.creation,
+        alive=node_is_alive(node, now),
+        last_seen=node.last_seen,
+        joining=node.joining,
+        ssh_key=node.ssh_key,
+        client_cert=node.client_cert,
+    )
+
+
+def cluster_health(nodes: Sequence[NodeView]) -> str:
+    """healthy: every node alive; degraded: some; dead: none; unknown: no nodes."""
+    if not nodes:
+        return "unknown"
+    alive = sum(1 for n in nodes if n.alive)
+    if alive == len(nodes):
+        return "healthy"
+    return "degraded" if alive else "dead"
+
+
+def cluster_view(cluster: Cluster, nodes: Sequence[NodeView]) -> ClusterView:
+    # A cluster keeps quorum while a majority of its nodes is up.
+    fault_tolerance = (len(nodes) - 1) // 2
+    leader = cluster.leader_id or (nodes[0].id if len(nodes) == 1 else None)
+    return ClusterView(
+        id=cluster.id,
+        organization_id=cluster.organization_id,
+        datacenter_id=cluster.datacenter_id,
+        name=cluster.name,
+        description=cluster.description,
+        creation=cluster.creation,
+        node_count=len(nodes),
+        fault_tolerance=fault_tolerance,
+        standalone=len(nodes) <= 1,
+        leader_id=leader,
+        has_leader=leader is not None,
+        health_status=cluster_health(nodes),
+    )
+
+
+def group_by(items: Sequence[Any], key: str) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for item in items:
+        grouped.setdefault(getattr(item, key), []).append(item)
+    return grouped

@@ -1,0 +1,126 @@
+"""Selectors for the resource tree. ``scope`` is None (sees all) or the visible org IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.orm import Session
+
+from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
+
+Scope = frozenset[str] | None
+Row = TypeVar("Row", Organization, Datacenter, Cluster, Node)
+
+
+def _scoped(stmt: Select[Any], column: ColumnElement[Any], scope: Scope) -> Select[Any]:
+    return stmt if scope is None else stmt.where(column.in_(scope))
+
+
+def _get(db: Session, model: type[Row], object_id: str, scope: Scope) -> Row | None:
+    org_column = model.id if model is Organization else model.organization_id  # type: ignore[attr-defined]
+    stmt = _scoped(select(model).where(model.id == object_id), org_column, scope)
+    return db.scalar(stmt)
+
+
+def organizations(db: Session, scope: Scope) -> Sequence[Organization]:
+    stmt = _scoped(select(Organization), Organization.id, scope)
+    return db.scalars(stmt.order_by(Organization.is_root.desc(), Organization.name)).all()
+
+
+def get_organization(db: Session, organization_id: str, scope: Scope) -> Organization | None:
+    return _get(db, Organization, organization_id, scope)
+
+
+def organization_by_name(db: Session, name: str) -> Organization | None:
+    return db.scalar(select(Organization).where(Organization.name == name))
+
+
+def root_organization(db: Session) -> Organization | None:
+    return db.scalar(select(Organization).where(Organization.is_root.is_(True)))
+
+
+def datacenters(
+    db: Session, scope: Scope, organization_ids: Collection[str] | None = None
+) -> Sequence[Datacenter]:
+    stmt = _scoped(select(Datacenter), Datacenter.organization_id, scope)
+    if organization_ids is not None:
+        stmt = stmt.where(Datacenter.organization_id.in_(organization_ids))
+    return db.scalars(stmt.order_by(Datacenter.name)).all()
+
+
+def get_datacenter(db: Session, datacenter_id: str, scope: Scope) -> Datacenter | None:
+    return _get(db, Datacenter, datacenter_id, scope)
+
+
+def datacenter_name_taken(db: Session, organization_id: str, name: str, but: str = "") -> bool:
+    return bool(
+        db.scalar(
+            select(
+                exists().where(
+                    Datacenter.organization_id == organization_id,
+                    Datacenter.name == name,
+                    Datacenter.id != but,
+                )
+            )
+        )
+    )
+
+
+def clusters(
+    db: Session,
+    scope: Scope,
+    *,
+    organization_ids: Collection[str] | None = None,
+    datacenter_id: str | None = None,
+) -> Sequence[Cluster]:
+    stmt = _scoped(select(Cluster), Cluster.organization_id, scope)
+    if organization_ids is not None:
+        stmt = stmt.where(Cluster.organization_id.in_(organization_ids))
+    if datacenter_id is not None:
+        stmt = stmt.where(Cluster.datacenter_id == datacenter_id)
+    return db.scalars(stmt.order_by(Cluster.name)).all()
+
+
+def get_cluster(db: Session, cluster_id: str, scope: Scope) -> Cluster | None:
+    return _get(db, Cluster, cluster_id, scope)
+
+
+def cluster_name_taken(db: Session, organization_id: str, name: str, but: str = "") -> bool:
+    return bool(
+        db.scalar(
+            select(
+                exists().where(
+                    Cluster.organization_id == organization_id,
+                    Cluster.name == name,
+                    Cluster.id != but,
+                )
+            )
+        )
+    )
+
+
+def nodes(
+    db: Session,
+    scope: Scope,
+    *,
+    organization_ids: Collection[str] | None = None,
+    cluster_ids: Collection[str] | None = None,
+) -> Sequence[Node]:
+    stmt = _scoped(select(Node), Node.organization_id, scope)
+    if organization_ids is not None:
+        stmt = stmt.where(Node.organization_id.in_(organization_ids))
+    if cluster_ids is not None:
+        stmt = stmt.where(Node.cluster_id.in_(cluster_ids))
+    return db.scalars(stmt.order_by(Node.name)).all()
+
+
+def get_node(db: Session, node_id: str, scope: Scope) -> Node | None:
+    return _get(db, Node, node_id, scope)
+
+
+def count_children(db: Session, column: ColumnElement[Any], parent_id: str) -> int:
+    """How many rows point at ``parent_id`` through ``column`` (e.g. Cluster.datacenter_id)."""
+    table = column.table  # type: ignore[attr-defined]
+    return int(db.scalar(select(func.count()).select_from(table).where(column == parent_id)) or 0)
