@@ -44,7 +44,8 @@ def build(settings: Settings, *, run_agent: bool = True, migrate: bool = True) -
     event.listen(factory, "after_commit", wake_agent)
     event.listen(factory, "after_rollback", forget)
     app = create_app(
-        settings, factory,
+        settings,
+        factory,
         on_startup=agent.start if run_agent else None,
         on_shutdown=agent.stop if run_agent else None,
     )

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from cloudenv.agent.facts import collect_facts
 from cloudenv.services.tasks import TaskClaim, TaskKind
 from cloudenv.services.tenancy import nodes
 from cloudenv.store.engine import transaction
-
-from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,10 @@ Handler = Callable[[TaskClaim, TaskContext], None]
 def refresh_facts(task: TaskClaim, ctx: TaskContext) -> None:
     ctx.report(progress=10, line="Reading hardware and host facts")
     facts = collect_facts()
-    ctx.report(progress=80, line=f"Found {facts.hardware['vcpus']} vCPUs, "
-                                 f"{len(facts.hardware['disks'])} disk(s)")
+    ctx.report(
+        progress=80,
+        line=f"Found {facts.hardware['vcpus']} vCPUs, {len(facts.hardware['disks'])} disk(s)",
+    )
     with transaction(ctx.session_factory) as db:
         nodes.report_facts(db, ctx.node_id, hardware=facts.hardware, host=facts.host)
 

@@ -54,8 +54,10 @@ def client_address(request: Request) -> str | None:
 def _principal(request: Request, db: Db) -> Principal:
     token = request_token(request)
     if token is None:
-        raise NotAuthenticated("Sign in first: send the session cookie or 'Authorization: Bearer "
-                               "<token>' (POST /api/v1/auth/login gives both).")
+        raise NotAuthenticated(
+            "Sign in first: send the session cookie or 'Authorization: Bearer "
+            "<token>' (POST /api/v1/auth/login gives both)."
+        )
     principal = auth.authenticate(db, token, client_address(request))
     request.state.principal = principal
     return principal

@@ -46,8 +46,13 @@ def _audit_failure(request: Request, status: int, message: str) -> None:
     try:
         with transaction(request.app.state.session_factory) as db:
             audit.record(
-                db, principal, action, target_id=target, outcome="failure",
-                status_code=status, message=message,
+                db,
+                principal,
+                action,
+                target_id=target,
+                outcome="failure",
+                status_code=status,
+                message=message,
                 source_address=request.client.host if request.client else None,
             )
     except Exception:  # the refusal itself must still reach the caller
@@ -85,8 +90,10 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    messages = {404: f"There is no API endpoint at {request.url.path}.",
-                405: f"{request.method} is not allowed on {request.url.path}."}
+    messages = {
+        404: f"There is no API endpoint at {request.url.path}.",
+        405: f"{request.method} is not allowed on {request.url.path}.",
+    }
     message = messages.get(exc.status_code) or str(exc.detail)
     return _respond(request, exc.status_code, message)
 

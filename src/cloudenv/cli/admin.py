@@ -28,8 +28,9 @@ EULA_SUMMARY = (
     "you run it at your own risk. By continuing you accept these terms."
 )
 
-DataDir = Annotated[Path, typer.Option("--data-dir", help="The node's data directory.",
-                                       envvar="CLOUDENV_DATA_DIR")]
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", help="The node's data directory.", envvar="CLOUDENV_DATA_DIR")
+]
 
 
 def _certificate_files(settings: Settings) -> CertificateFiles:
@@ -46,8 +47,10 @@ def _read_password(password_file: Path | None, interactive: bool) -> str:
     if os.environ.get("CLOUDENV_ADMIN_PASSWORD"):
         return os.environ["CLOUDENV_ADMIN_PASSWORD"]
     if not interactive:
-        fail("No administrator password: pass --admin-password-file FILE or set "
-             "CLOUDENV_ADMIN_PASSWORD.")
+        fail(
+            "No administrator password: pass --admin-password-file FILE or set "
+            "CLOUDENV_ADMIN_PASSWORD."
+        )
     first = typer.prompt(f"Password for {setup.ADMIN_USERNAME}", hide_input=True)
     if typer.prompt("Repeat the password", hide_input=True) != first:
         fail("The two passwords differ; nothing was changed.")
@@ -59,28 +62,36 @@ def init(
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the licence.")] = False,
     organization: Annotated[str | None, typer.Option(help="Root organization name.")] = None,
     timezone: Annotated[str | None, typer.Option(help="tz database name.")] = None,
-    admin_password_file: Annotated[Path | None, typer.Option(
-        help="File holding pceadmin's password (or set CLOUDENV_ADMIN_PASSWORD).")] = None,
+    admin_password_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding pceadmin's password (or set CLOUDENV_ADMIN_PASSWORD)."),
+    ] = None,
     management_ip: Annotated[str | None, typer.Option(help="Detected when not given.")] = None,
-    database_url: Annotated[str | None, typer.Option(
-        help="PostgreSQL URL; default: SQLite in the data dir.")] = None,
-    ignore_requirements: Annotated[bool, typer.Option(
-        help="Set up even if the host fails a hard requirement (test machines only).")] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL; default: SQLite in the data dir.")
+    ] = None,
+    ignore_requirements: Annotated[
+        bool,
+        typer.Option(help="Set up even if the host fails a hard requirement (test machines only)."),
+    ] = False,
 ) -> None:
     """Set up this host as the first node of a new deployment (the installer's steps)."""
     interactive = sys.stdin.isatty()
     data_dir = data_dir.resolve()
     if Settings.is_initialized(data_dir):
-        fail(f"{data_dir} is already initialized; nothing was changed. "
-             "Use another --data-dir to set up a new deployment.")
+        fail(
+            f"{data_dir} is already initialized; nothing was changed. "
+            "Use another --data-dir to set up a new deployment."
+        )
     if not accept_eula:
         console.print(EULA_SUMMARY)
         if not interactive or not typer.confirm("Do you accept the licence?"):
             fail("The licence was not accepted (--accept-eula); nothing was changed.")
     detected_ip = detect_management_ip()
     if management_ip is None:
-        management_ip = typer.prompt("Management IP", default=detected_ip) if interactive \
-            else detected_ip
+        management_ip = (
+            typer.prompt("Management IP", default=detected_ip) if interactive else detected_ip
+        )
     try:
         ipaddress.ip_address(management_ip)
     except ValueError:
@@ -97,19 +108,29 @@ def init(
     findings = check_requirements(hardware, host["os"]["architecture"])
     for finding in findings:
         style = "red" if finding.level == "error" else "yellow"
-        err_console.print(f"[{style}]{finding.level.upper()}:[/] {finding.message}",
-                          highlight=False)
+        err_console.print(
+            f"[{style}]{finding.level.upper()}:[/] {finding.message}", highlight=False
+        )
     if any(f.level == "error" for f in findings) and not ignore_requirements:
         fail("This host does not meet cloudenv's requirements; nothing was changed.")
 
     node_id = new_id(Prefix.NODE)
-    settings = Settings(data_dir=data_dir, node_id=node_id,
-                        database_url=database_url or sqlite_url(data_dir),
-                        management_ip=management_ip, timezone=timezone)
+    settings = Settings(
+        data_dir=data_dir,
+        node_id=node_id,
+        database_url=database_url or sqlite_url(data_dir),
+        management_ip=management_ip,
+        timezone=timezone,
+    )
     request = setup.SetupRequest(
-        organization_name=organization, timezone=timezone, admin_password=password,
-        node_id=node_id, node_name=host["hostname"] or socket.gethostname(),
-        management_ip=management_ip, hardware=hardware, host=host,
+        organization_name=organization,
+        timezone=timezone,
+        admin_password=password,
+        node_id=node_id,
+        node_name=host["hostname"] or socket.gethostname(),
+        management_ip=management_ip,
+        hardware=hardware,
+        host=host,
     )
     try:
         setup.validate(request)
@@ -124,8 +145,9 @@ def init(
             fail(f"{exc.message}")
         raise
     fingerprint = certificate_fingerprint(settings.tls.server_cert.read_bytes())
-    console.print(f"[green]Initialized[/] {data_dir}: organization [bold]{organization}[/], "
-                  f"node {node_id}.")
+    console.print(
+        f"[green]Initialized[/] {data_dir}: organization [bold]{organization}[/], node {node_id}."
+    )
     console.print(f"Start it with: cloudenv serve --data-dir {data_dir}")
     console.print(f"Then sign in at https://{management_ip}:5007 as {setup.ADMIN_USERNAME}.")
     console.print(f"Certificate SHA-256 fingerprint: {fingerprint}", soft_wrap=True)
@@ -143,8 +165,11 @@ def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
             setup.initialize(db, request)
     finally:
         engine.dispose()
-    ensure_node_certificates(_certificate_files(settings), [request.host["hostname"],
-                             socket.getfqdn()], [settings.management_ip, *host_addresses()])
+    ensure_node_certificates(
+        _certificate_files(settings),
+        [request.host["hostname"], socket.getfqdn()],
+        [settings.management_ip, *host_addresses()],
+    )
     settings.save()  # last: its presence is what marks the data dir as initialized
 
 
@@ -176,20 +201,31 @@ def serve(
         settings = Settings.load(data_dir.resolve()).with_overrides(bind=bind, port=port)
     except SetupError as exc:
         fail(exc.message)
-    logging.basicConfig(level=log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ensure_node_certificates(_certificate_files(settings), [socket.gethostname()],
-                             [settings.management_ip, *host_addresses()])
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    ensure_node_certificates(
+        _certificate_files(settings),
+        [socket.gethostname()],
+        [settings.management_ip, *host_addresses()],
+    )
     daemon = build(settings)
     uvicorn.run(
-        daemon.app, host=settings.bind, port=settings.port, log_level=log_level,
-        ssl_certfile=str(settings.tls.server_cert), ssl_keyfile=str(settings.tls.server_key),
-        timeout_graceful_shutdown=10, server_header=False, proxy_headers=False,
+        daemon.app,
+        host=settings.bind,
+        port=settings.port,
+        log_level=log_level,
+        ssl_certfile=str(settings.tls.server_cert),
+        ssl_keyfile=str(settings.tls.server_key),
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        proxy_headers=False,
     )
 
 
-db_app = typer.Typer(help="The node's database: schema version and migrations.",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    help="The node's database: schema version and migrations.", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade")

@@ -23,7 +23,8 @@ from cloudenv.tls import client_ssl_context
 
 def config_dir() -> Path:
     base = os.environ.get("CLOUDENV_CONFIG_DIR") or os.path.join(
-        os.environ.get("XDG_CONFIG_HOME", str(Path.home() / ".config")), "cloudenv")
+        os.environ.get("XDG_CONFIG_HOME", str(Path.home() / ".config")), "cloudenv"
+    )
     return Path(base)
 
 
@@ -67,8 +68,12 @@ class ApiClient:
 
     def __init__(self, url: str, cert_file: Path, token: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=url.rstrip("/") + "/api", headers=headers,
-                                 verify=client_ssl_context(cert_file), timeout=30.0)
+        self.http = httpx.Client(
+            base_url=url.rstrip("/") + "/api",
+            headers=headers,
+            verify=client_ssl_context(cert_file),
+            timeout=30.0,
+        )
 
     @classmethod
     def from_login(cls) -> ApiClient:

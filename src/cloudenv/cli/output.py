@@ -24,8 +24,9 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=False))
 
 
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]],
-                title: str | None = None) -> None:
+def print_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None
+) -> None:
     """``columns``: (key in the row, heading). Nested keys as 'a.b'."""
     table = Table(title=title, show_lines=False)
     for _, heading in columns:

@@ -18,14 +18,30 @@ cluster_app = typer.Typer(help="Clusters.", no_args_is_help=True)
 node_app = typer.Typer(help="Nodes.", no_args_is_help=True)
 task_app = typer.Typer(help="Tasks.", no_args_is_help=True)
 
-DC_COLUMNS = [("id", "ID"), ("name", "Name"), ("organization_id", "Organization"),
-              ("location.latitude", "Lat"), ("location.longitude", "Long"),
-              ("description", "Description")]
-CLUSTER_COLUMNS = [("id", "ID"), ("name", "Name"), ("datacenter_id", "Datacenter"),
-                   ("node_count", "Nodes"), ("health_status", "Health"),
-                   ("description", "Description")]
-NODE_COLUMNS = [("id", "ID"), ("name", "Name"), ("cluster_id", "Cluster"),
-                ("ip_address", "IP"), ("alive", "Alive"), ("last_seen", "Last seen")]
+DC_COLUMNS = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("organization_id", "Organization"),
+    ("location.latitude", "Lat"),
+    ("location.longitude", "Long"),
+    ("description", "Description"),
+]
+CLUSTER_COLUMNS = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("datacenter_id", "Datacenter"),
+    ("node_count", "Nodes"),
+    ("health_status", "Health"),
+    ("description", "Description"),
+]
+NODE_COLUMNS = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("cluster_id", "Cluster"),
+    ("ip_address", "IP"),
+    ("alive", "Alive"),
+    ("last_seen", "Last seen"),
+]
 
 
 def _confirm_destroy(what: str, yes: bool) -> None:
@@ -46,11 +62,26 @@ def org_list(json_: Json = False) -> None:
     trees = ApiClient.from_login().get("/v1/organizations")
     if json_:
         return print_json(trees)
-    rows = [{**t["organization"], "datacenters": len(t["datacenters"]),
-             "clusters": len(t["clusters"]), "nodes": len(t["nodes"])} for t in trees]
-    print_table(rows, [("id", "ID"), ("name", "Name"), ("datacenters", "Datacenters"),
-                       ("clusters", "Clusters"), ("nodes", "Nodes"),
-                       ("description", "Description")])
+    rows = [
+        {
+            **t["organization"],
+            "datacenters": len(t["datacenters"]),
+            "clusters": len(t["clusters"]),
+            "nodes": len(t["nodes"]),
+        }
+        for t in trees
+    ]
+    print_table(
+        rows,
+        [
+            ("id", "ID"),
+            ("name", "Name"),
+            ("datacenters", "Datacenters"),
+            ("clusters", "Clusters"),
+            ("nodes", "Nodes"),
+            ("description", "Description"),
+        ],
+    )
 
 
 @org_app.command("show")
@@ -66,8 +97,9 @@ def org_show(organization_id: str, json_: Json = False) -> None:
 
 @org_app.command("create")
 def org_create(name: str, description: str = "", json_: Json = False) -> None:
-    created = ApiClient.from_login().post("/v1/organizations",
-                                          {"name": name, "description": description})
+    created = ApiClient.from_login().post(
+        "/v1/organizations", {"name": name, "description": description}
+    )
     print_json(created) if json_ else console.print(f"Created organization {created['id']}")
 
 
@@ -79,8 +111,10 @@ def org_delete(organization_id: str, yes: Confirm = False) -> None:
 
 
 @dc_app.command("list")
-def dc_list(organization: Annotated[str | None, typer.Option(help="Organization ID.")] = None,
-            json_: Json = False) -> None:
+def dc_list(
+    organization: Annotated[str | None, typer.Option(help="Organization ID.")] = None,
+    json_: Json = False,
+) -> None:
     rows = ApiClient.from_login().get("/v1/datacenters", organization_id=organization)
     print_json(rows) if json_ else print_table(rows, DC_COLUMNS)
 
@@ -103,8 +137,11 @@ def dc_create(
     longitude: Annotated[float | None, typer.Option(help="-180..180")] = None,
     json_: Json = False,
 ) -> None:
-    body: dict[str, Any] = {"name": name, "description": description,
-                            "organization_id": organization}
+    body: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "organization_id": organization,
+    }
     if latitude is not None or longitude is not None:
         body["location"] = {"latitude": latitude, "longitude": longitude}
     created = ApiClient.from_login().post("/v1/datacenters", body)
@@ -135,8 +172,10 @@ def dc_delete(datacenter_id: str, yes: Confirm = False) -> None:
 
 
 @cluster_app.command("list")
-def cluster_list(datacenter: Annotated[str | None, typer.Option(help="Datacenter ID.")] = None,
-                 json_: Json = False) -> None:
+def cluster_list(
+    datacenter: Annotated[str | None, typer.Option(help="Datacenter ID.")] = None,
+    json_: Json = False,
+) -> None:
     rows = ApiClient.from_login().get("/v1/clusters", datacenter_id=datacenter)
     print_json(rows) if json_ else print_table(rows, CLUSTER_COLUMNS)
 
@@ -153,10 +192,12 @@ def cluster_show(cluster_id: str, json_: Json = False) -> None:
 
 
 @cluster_app.command("edit")
-def cluster_edit(cluster_id: str, name: str | None = None, description: str | None = None,
-                 json_: Json = False) -> None:
-    updated = ApiClient.from_login().patch(f"/v1/clusters/{cluster_id}",
-                                           _changes(name=name, description=description))
+def cluster_edit(
+    cluster_id: str, name: str | None = None, description: str | None = None, json_: Json = False
+) -> None:
+    updated = ApiClient.from_login().patch(
+        f"/v1/clusters/{cluster_id}", _changes(name=name, description=description)
+    )
     print_json(updated) if json_ else print_record(updated["cluster"], title="Cluster")
 
 
@@ -174,15 +215,28 @@ def node_show(node_id: str, json_: Json = False) -> None:
     hardware = client.get(f"/v1/nodes/{node_id}/hardware")
     if json_:
         return print_json({**detail, "hardware": hardware})
-    print_record({**detail["node"], "hostname": detail["hostname"], **detail["os"],
-                  "uptime_s": detail["time"]["uptime"], "version": detail["pce_version"]},
-                 title="Node")
+    print_record(
+        {
+            **detail["node"],
+            "hostname": detail["hostname"],
+            **detail["os"],
+            "uptime_s": detail["time"]["uptime"],
+            "version": detail["pce_version"],
+        },
+        title="Node",
+    )
     cpu = hardware["cpu"]
-    print_record({"cpu": cpu["brand"], "vcpus": hardware["vcpus"], "sockets": cpu["sockets"],
-                  "virtualization": cpu["virtualization"],
-                  "memory_mb": sum(b["data"]["size"] for b in hardware["memory"]),
-                  "disks": ", ".join(f"{d['device']} {d['size']} GB"
-                                     for d in hardware["disks"])}, title="Hardware")
+    print_record(
+        {
+            "cpu": cpu["brand"],
+            "vcpus": hardware["vcpus"],
+            "sockets": cpu["sockets"],
+            "virtualization": cpu["virtualization"],
+            "memory_mb": sum(b["data"]["size"] for b in hardware["memory"]),
+            "disks": ", ".join(f"{d['device']} {d['size']} GB" for d in hardware["disks"]),
+        },
+        title="Hardware",
+    )
 
 
 @node_app.command("refresh")

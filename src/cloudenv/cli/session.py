@@ -8,8 +8,15 @@ from typing import Annotated
 
 import typer
 
-from cloudenv.cli.client import ApiClient, Login, config_dir, forget_login, host_port, load_login
-from cloudenv.cli.client import save_login
+from cloudenv.cli.client import (
+    ApiClient,
+    Login,
+    config_dir,
+    forget_login,
+    host_port,
+    load_login,
+    save_login,
+)
 from cloudenv.cli.output import console, fail, print_record
 from cloudenv.tls import certificate_fingerprint, fetch_server_ca
 
@@ -25,16 +32,22 @@ def _pin_certificate(url: str, fingerprint: str | None, yes: bool) -> Path:
     if path.is_file() and certificate_fingerprint(path.read_bytes()) == seen:
         return path  # already trusted, same certificate
     if path.is_file():
-        console.print(f"[bold red]WARNING:[/] the certificate of {host}:{port} CHANGED "
-                      f"since you last signed in. New fingerprint: {seen}")
+        console.print(
+            f"[bold red]WARNING:[/] the certificate of {host}:{port} CHANGED "
+            f"since you last signed in. New fingerprint: {seen}"
+        )
     if fingerprint is not None:
         if fingerprint.replace(":", "").upper() != seen.replace(":", ""):
-            fail(f"The certificate of {host}:{port} has fingerprint {seen}, not the expected "
-                 f"{fingerprint}; refusing to connect.")
+            fail(
+                f"The certificate of {host}:{port} has fingerprint {seen}, not the expected "
+                f"{fingerprint}; refusing to connect."
+            )
     elif not yes:
-        console.print(f"The node {host}:{port} presents a certificate with SHA-256 "
-                      f"fingerprint\n  {seen}\nCompare it with the one 'cloudenv init' printed "
-                      "on the node.")
+        console.print(
+            f"The node {host}:{port} presents a certificate with SHA-256 "
+            f"fingerprint\n  {seen}\nCompare it with the one 'cloudenv init' printed "
+            "on the node."
+        )
         if not sys.stdin.isatty() or not typer.confirm("Trust this certificate?"):
             fail("Certificate not trusted; pass --fingerprint or --yes to accept it.")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -46,8 +59,9 @@ def login(
     url: Annotated[str, typer.Option(help="https://<node>:5007")],
     username: Annotated[str, typer.Option(help="User name.")] = "pceadmin",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
-    fingerprint: Annotated[str | None, typer.Option(
-        help="Expected SHA-256 fingerprint of the node's certificate.")] = None,
+    fingerprint: Annotated[
+        str | None, typer.Option(help="Expected SHA-256 fingerprint of the node's certificate.")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Trust the certificate shown.")] = False,
 ) -> None:
     """Sign in to a node and remember the session for later commands."""
@@ -56,10 +70,10 @@ def login(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt(f"Password for {username}", hide_input=True)
-    result = ApiClient(url, cert_file).post("/v1/auth/login",
-                                            {"username": username, "password": password})
-    save_login(Login(url=url, token=result["token"], username=username,
-                     cert_file=str(cert_file)))
+    result = ApiClient(url, cert_file).post(
+        "/v1/auth/login", {"username": username, "password": password}
+    )
+    save_login(Login(url=url, token=result["token"], username=username, cert_file=str(cert_file)))
     console.print(f"Signed in to {url} as {username}.")
 
 

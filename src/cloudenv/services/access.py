@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from cloudenv.errors import Forbidden
 
@@ -84,7 +85,11 @@ def authorize(principal: Principal, action: Action, organization_id: str | None)
         raise Forbidden(f"{principal.username} may not act outside their own organization.")
 
 
-def restrict(stmt: Select[Any], column: ColumnElement[Any], principal: Principal) -> Select[Any]:
+def restrict(
+    stmt: Select[Any],
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    principal: Principal,
+) -> Select[Any]:
     """Add the tenant filter to a query: rows of organizations the caller sees."""
     scope = principal.scope
     if scope is None:

@@ -30,8 +30,7 @@ def record(
     db.add(
         AuditRecord(
             time=clock.now(),
-            organization_id=organization_id
-            or (principal.organization_id if principal else None),
+            organization_id=organization_id or (principal.organization_id if principal else None),
             user_id=principal.user_id if principal else None,
             username=principal.username if principal else None,
             action=action,

@@ -29,8 +29,18 @@ _hasher = PasswordHasher()  # argon2id with the library's OWASP-aligned defaults
 _DUMMY_HASH = _hasher.hash("cloudenv-dummy-password")
 
 MIN_PASSWORD_LENGTH = 10
-_COMMON = {"password", "passw0rd", "123456", "qwerty", "letmein", "admin", "welcome", "pceadmin",
-           "cloudenv", "changeme"}
+_COMMON = {
+    "password",
+    "passw0rd",
+    "123456",
+    "qwerty",
+    "letmein",
+    "admin",
+    "welcome",
+    "pceadmin",
+    "cloudenv",
+    "changeme",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,9 @@ def check_password_strength(password: str, username: str, field: str = "password
     if any(word in lowered for word in _COMMON):
         problems.append("no common word such as 'password' or 'admin'")
     if problems:
-        raise InvalidInput("The password is too weak; it needs " + "; ".join(problems) + ".",
-                           field=field)
+        raise InvalidInput(
+            "The password is too weak; it needs " + "; ".join(problems) + ".", field=field
+        )
 
 
 def token_hash(token: str) -> str:
@@ -87,11 +98,17 @@ def login(
         if user is not None:
             user.failed_logins += 1
             user.last_failed_login = now
-        audit.record(db, None, "auth.login", target_id=user.id if user else None,
-                     organization_id=user.organization_id if user else None,
-                     outcome="failure", status_code=401,
-                     message=f"wrong user name or password for {username!r}",
-                     source_address=source_address)
+        audit.record(
+            db,
+            None,
+            "auth.login",
+            target_id=user.id if user else None,
+            organization_id=user.organization_id if user else None,
+            outcome="failure",
+            status_code=401,
+            message=f"wrong user name or password for {username!r}",
+            source_address=source_address,
+        )
         raise NotAuthenticated("Wrong user name or password.", keep_changes=True)
     _check_usable(user)
     if _hasher.check_needs_rehash(stored):
@@ -100,9 +117,16 @@ def login(
     user.last_login = now
     token = secrets.token_urlsafe(32)
     lifetime = timedelta(hours=session_hours)
-    db.add(Session_(token_hash=token_hash(token), user_id=user.id, created=now,
-                    expires=now + lifetime, source_address=source_address,
-                    user_agent=(user_agent or "")[:255]))
+    db.add(
+        Session_(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created=now,
+            expires=now + lifetime,
+            source_address=source_address,
+            user_agent=(user_agent or "")[:255],
+        )
+    )
     principal = _principal(db, user, source_address)
     audit.record(db, principal, "auth.login", target_id=user.id)
     return LoginResult(token, principal, int(lifetime.total_seconds()))
@@ -121,8 +145,12 @@ def authenticate(db: Session, token: str, source_address: str | None = None) -> 
     user: User = row.User
     _check_usable(user)
     return Principal(
-        user_id=user.id, username=user.username, organization_id=user.organization_id,
-        is_root_org=bool(row.is_root), is_root_user=user.is_root, source_address=source_address,
+        user_id=user.id,
+        username=user.username,
+        organization_id=user.organization_id,
+        is_root_org=bool(row.is_root),
+        is_root_user=user.is_root,
+        source_address=source_address,
     )
 
 
@@ -148,6 +176,10 @@ def _check_usable(user: User) -> None:
 def _principal(db: Session, user: User, source_address: str | None) -> Principal:
     org = db.get_one(Organization, user.organization_id)
     return Principal(
-        user_id=user.id, username=user.username, organization_id=user.organization_id,
-        is_root_org=org.is_root, is_root_user=user.is_root, source_address=source_address,
+        user_id=user.id,
+        username=user.username,
+        organization_id=user.organization_id,
+        is_root_org=org.is_root,
+        is_root_user=user.is_root,
+        source_address=source_address,
     )

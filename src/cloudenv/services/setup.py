@@ -70,29 +70,56 @@ def initialize(db: Session, request: SetupRequest) -> SetupResult:
     if db.scalar(select(Organization.id).limit(1)) is not None:
         raise SetupError("This database already holds a cloudenv deployment; nothing changed.")
     now = clock.now()
-    org = Organization(id=new_id(Prefix.ORGANIZATION), name=request.organization_name,
-                       description="The root organization: owner of the deployment.",
-                       is_root=True, creation=now)
-    dc = Datacenter(id=new_id(Prefix.DATACENTER), organization_id=org.id,
-                    name=DEFAULT_DATACENTER, description="Created at installation.",
-                    latitude=None, longitude=None, creation=now)
-    cluster = Cluster(id=new_id(Prefix.CLUSTER), organization_id=org.id,
-                      datacenter_id=dc.id, name=DEFAULT_CLUSTER,
-                      description="Created at installation.", leader_id=request.node_id,
-                      creation=now)
-    node = Node(id=request.node_id, organization_id=org.id, cluster_id=cluster.id,
-                name=request.node_name, description="", ip_address=request.management_ip,
-                hardware=request.hardware,
-                host={**request.host, "timezone": request.timezone}, creation=now)
-    admin = User(id=new_id(Prefix.USER), organization_id=org.id, username=ADMIN_USERNAME,
-                 password_hash=hash_password(request.admin_password), is_root=True,
-                 linux_user="root", description="The deployment's administrator.",
-                 creation=now)
+    org = Organization(
+        id=new_id(Prefix.ORGANIZATION),
+        name=request.organization_name,
+        description="The root organization: owner of the deployment.",
+        is_root=True,
+        creation=now,
+    )
+    dc = Datacenter(
+        id=new_id(Prefix.DATACENTER),
+        organization_id=org.id,
+        name=DEFAULT_DATACENTER,
+        description="Created at installation.",
+        latitude=None,
+        longitude=None,
+        creation=now,
+    )
+    cluster = Cluster(
+        id=new_id(Prefix.CLUSTER),
+        organization_id=org.id,
+        datacenter_id=dc.id,
+        name=DEFAULT_CLUSTER,
+        description="Created at installation.",
+        leader_id=request.node_id,
+        creation=now,
+    )
+    node = Node(
+        id=request.node_id,
+        organization_id=org.id,
+        cluster_id=cluster.id,
+        name=request.node_name,
+        description="",
+        ip_address=request.management_ip,
+        hardware=request.hardware,
+        host={**request.host, "timezone": request.timezone},
+        creation=now,
+    )
+    admin = User(
+        id=new_id(Prefix.USER),
+        organization_id=org.id,
+        username=ADMIN_USERNAME,
+        password_hash=hash_password(request.admin_password),
+        is_root=True,
+        linux_user="root",
+        description="The deployment's administrator.",
+        creation=now,
+    )
     # Parents first: foreign keys are checked on each insert.
     for row in (org, dc, cluster, node, admin):
         db.add(row)
         db.flush()
     events.publish(db, "deployment.initialized", organization_id=org.id, target_id=node.id)
-    audit.record(db, SYSTEM, "deployment.initialize", target_id=node.id,
-                 organization_id=org.id)
+    audit.record(db, SYSTEM, "deployment.initialize", target_id=node.id, organization_id=org.id)
     return SetupResult(org.id, dc.id, cluster.id, node.id, admin.id)

@@ -26,7 +26,6 @@ from cloudenv.services import events
 from cloudenv.services.access import Principal, restrict
 from cloudenv.store.tables import Task
 
-
 #: Session.info key: the nodes this transaction queued tasks for.
 QUEUED_ON_NODES = "cloudenv.queued_on_nodes"
 
@@ -83,15 +82,19 @@ def create_task(
     # Read after commit by the daemon to wake the agent of that node (see daemon.py).
     db.info.setdefault(QUEUED_ON_NODES, set()).add(node_id)
     events.publish(
-        db, "task.created", organization_id=organization_id, target_id=task.id,
+        db,
+        "task.created",
+        organization_id=organization_id,
+        target_id=task.id,
         data={"kind": kind.value, "status": task.status},
     )
     return task
 
 
 def get_task(db: Session, principal: Principal, task_id: str) -> Task:
-    task = db.scalar(restrict(select(Task).where(Task.id == task_id), Task.organization_id,
-                              principal))
+    task: Task | None = db.scalar(
+        restrict(select(Task).where(Task.id == task_id), Task.organization_id, principal)
+    )
     if task is None:
         raise NotFound(f"Task {task_id} does not exist.", field="id")
     return task
@@ -128,7 +131,9 @@ def claim_next(db: Session, node_id: str) -> TaskClaim | None:
     return None
 
 
-def report(db: Session, task_id: str, *, progress: int | None = None, line: str | None = None) -> None:
+def report(
+    db: Session, task_id: str, *, progress: int | None = None, line: str | None = None
+) -> None:
     """Progress (0-100) and/or one log line for a running task."""
     task = db.get_one(Task, task_id)
     if progress is not None:
@@ -163,6 +168,9 @@ def fail_interrupted(db: Session, node_id: str) -> int:
 
 def _publish_state(db: Session, task: Task) -> None:
     events.publish(
-        db, "task.updated", organization_id=task.organization_id, target_id=task.id,
+        db,
+        "task.updated",
+        organization_id=task.organization_id,
+        target_id=task.id,
         data={"kind": task.kind, "status": task.status, "progress": task.progress},
     )

@@ -18,13 +18,27 @@ def login(
     body: LoginRequest, request: Request, response: Response, db: Db, settings: NodeSettings
 ) -> LoginResponse:
     result = auth.login(
-        db, body.username, body.password, session_hours=settings.session_hours,
-        source_address=client_address(request), user_agent=request.headers.get("user-agent"),
+        db,
+        body.username,
+        body.password,
+        session_hours=settings.session_hours,
+        source_address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
     )
-    response.set_cookie(SESSION_COOKIE, result.token, max_age=result.expires_in, httponly=True,
-                        secure=True, samesite="strict", path="/")
-    return LoginResponse(token=result.token, expires_in=result.expires_in,
-                         user=CurrentUser.model_validate(result.principal))
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=result.expires_in,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        path="/",
+    )
+    return LoginResponse(
+        token=result.token,
+        expires_in=result.expires_in,
+        user=CurrentUser.model_validate(result.principal),
+    )
 
 
 @router.post("/logout", response_model=Empty, name="auth.logout")
@@ -32,8 +46,7 @@ def logout(request: Request, response: Response, db: Db, principal: CurrentPrinc
     token = token_of(request)
     if token:
         auth.logout(db, principal, token)
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True,
-                           samesite="strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return Empty()
 
 

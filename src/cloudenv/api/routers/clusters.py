@@ -16,8 +16,9 @@ router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 def list_clusters(
     db: Db, principal: CurrentPrincipal, datacenter_id: str | None = None
 ) -> list[ClusterFull]:
-    return [ClusterFull.model_validate(c)
-            for c in clusters.list_clusters(db, principal, datacenter_id)]
+    return [
+        ClusterFull.model_validate(c) for c in clusters.list_clusters(db, principal, datacenter_id)
+    ]
 
 
 @router.get("/{cluster_id}", response_model=ClusterDetail, name="cluster.read")
@@ -31,7 +32,9 @@ def update_cluster(
     cluster_id: str, body: ClusterUpdate, db: Db, principal: CurrentPrincipal
 ) -> ClusterDetail:
     view = clusters.update_cluster(
-        db, principal, cluster_id,
+        db,
+        principal,
+        cluster_id,
         name=body.name if body.name is not None else KEEP,
         description=body.description if body.description is not None else KEEP,
     )

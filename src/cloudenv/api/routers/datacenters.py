@@ -12,7 +12,7 @@ from cloudenv.api.schemas.tenancy import (
     DatacenterDetail,
     DatacenterUpdate,
 )
-from cloudenv.services.partial import KEEP
+from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy import datacenters
 from cloudenv.services.tenancy.views import Location
 
@@ -23,16 +23,22 @@ router = APIRouter(prefix="/v1/datacenters", tags=["datacenters"])
 def list_datacenters(
     db: Db, principal: CurrentPrincipal, organization_id: str | None = None
 ) -> list[Datacenter]:
-    return [Datacenter.model_validate(d)
-            for d in datacenters.list_datacenters(db, principal, organization_id)]
+    return [
+        Datacenter.model_validate(d)
+        for d in datacenters.list_datacenters(db, principal, organization_id)
+    ]
 
 
 @router.post("", response_model=Created, name="datacenter.create")
 def create_datacenter(body: DatacenterCreate, db: Db, principal: CurrentPrincipal) -> Created:
     location = Location(body.location.latitude, body.location.longitude) if body.location else None
     dc = datacenters.create_datacenter(
-        db, principal, organization_id=body.organization_id, name=body.name,
-        description=body.description, location=location,
+        db,
+        principal,
+        organization_id=body.organization_id,
+        name=body.name,
+        description=body.description,
+        location=location,
     )
     return Created(id=dc.id)
 
@@ -47,12 +53,15 @@ def update_datacenter(
     datacenter_id: str, body: DatacenterUpdate, db: Db, principal: CurrentPrincipal
 ) -> Datacenter:
     given = body.model_fields_set
-    location = KEEP
+    location: Location | Keep | None = KEEP
     if "location" in given:
-        location = (Location(body.location.latitude, body.location.longitude)
-                    if body.location else None)
+        location = (
+            Location(body.location.latitude, body.location.longitude) if body.location else None
+        )
     view = datacenters.update_datacenter(
-        db, principal, datacenter_id,
+        db,
+        principal,
+        datacenter_id,
         name=body.name if body.name is not None else KEEP,
         description=body.description if body.description is not None else KEEP,
         location=location,

@@ -31,14 +31,23 @@ KEEPALIVE_SECONDS = 15.0
 
 
 def _format(event: EventView) -> str:
-    data = {"id": event.id, "kind": event.kind, "time": clock.rfc3339(event.time),
-            "organization_id": event.organization_id, "target_id": event.target_id,
-            "data": event.data}
+    data = {
+        "id": event.id,
+        "kind": event.kind,
+        "time": clock.rfc3339(event.time),
+        "organization_id": event.organization_id,
+        "target_id": event.target_id,
+        "data": event.data,
+    }
     return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(data)}\n\n"
 
 
-@router.get("", name="event.stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "",
+    name="event.stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def stream_events(
     request: Request,
     principal: CurrentPrincipal,
@@ -76,5 +85,8 @@ async def stream_events(
                 yield ": keep-alive\n\n"
             await asyncio.sleep(POLL_SECONDS)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

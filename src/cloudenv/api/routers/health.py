@@ -22,5 +22,9 @@ class Healthcheck(Schema):
 @router.get("/v1/healthcheck", response_model=Healthcheck, name="health.check")
 def healthcheck(db: Db, settings: NodeSettings) -> Healthcheck:
     result = health.check(db, settings.node_id)
-    return Healthcheck(id=result.node_id, cluster_id_hash=result.cluster_id_hash,
-                       healthy=result.healthy, time=result.time)
+    return Healthcheck(
+        id=result.node_id,
+        cluster_id_hash=result.cluster_id_hash,
+        healthy=result.healthy,
+        time=result.time,
+    )

@@ -35,8 +35,12 @@ def get_hardware(node_id: str, db: Db, principal: CurrentPrincipal) -> dict[str,
     return nodes.get_hardware(db, principal, node_id)
 
 
-@router.get("/{node_id}/hardware/pci", response_model=list[PciDevice], name="node.pci",
-            response_model_by_alias=True)
+@router.get(
+    "/{node_id}/hardware/pci",
+    response_model=list[PciDevice],
+    name="node.pci",
+    response_model_by_alias=True,
+)
 def get_pci(node_id: str, db: Db, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return nodes.get_pci_devices(db, principal, node_id)
 
@@ -47,8 +51,9 @@ def list_tasks(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodeTa
     return [NodeTask.model_validate(t) for t in tasks.list_node_tasks(db, principal, node_id)]
 
 
-@router.post("/{node_id}/facts/refresh", response_model=TaskRef, status_code=202,
-             name="node.refresh_facts")
+@router.post(
+    "/{node_id}/facts/refresh", response_model=TaskRef, status_code=202, name="node.refresh_facts"
+)
 def refresh_facts(node_id: str, db: Db, principal: CurrentPrincipal) -> TaskRef:
     """Re-read the node's hardware and host facts (cloudenv's own endpoint)."""
     return TaskRef(task_id=nodes.request_facts_refresh(db, principal, node_id).id)

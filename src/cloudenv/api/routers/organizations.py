@@ -25,8 +25,9 @@ def get_organization(organization_id: str, db: Db, principal: CurrentPrincipal) 
 
 @router.post("", response_model=Created, name="organization.create")
 def create_organization(body: OrganizationCreate, db: Db, principal: CurrentPrincipal) -> Created:
-    org = organizations.create_organization(db, principal, name=body.name,
-                                            description=body.description)
+    org = organizations.create_organization(
+        db, principal, name=body.name, description=body.description
+    )
     return Created(id=org.id)
 
 

@@ -21,7 +21,8 @@ class CurrentUser(Schema):
 
 
 class LoginResponse(Schema):
-    token: str = Field(description="Send as 'Authorization: Bearer <token>'; also set as the "
-                                   "session cookie.")
+    token: str = Field(
+        description="Send as 'Authorization: Bearer <token>'; also set as the session cookie."
+    )
     expires_in: int = Field(description="Seconds until the session ends.")
     user: CurrentUser

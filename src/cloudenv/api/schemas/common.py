@@ -25,8 +25,10 @@ class Created(Schema):
 
 
 class TaskRef(Schema):
-    task_id: str = Field(description="The task doing the work; follow it at /api/v1/tasks/{id}.",
-                         examples=["task-qthm_iLrflJ_DtSS1l4Gx1"])
+    task_id: str = Field(
+        description="The task doing the work; follow it at /api/v1/tasks/{id}.",
+        examples=["task-qthm_iLrflJ_DtSS1l4Gx1"],
+    )
 
 
 class Empty(Schema):
@@ -35,6 +37,8 @@ class Empty(Schema):
 
 class ErrorBody(Schema):
     code: int = Field(description="The HTTP status.", examples=[409])
-    message: str = Field(description="What went wrong and what to do.",
-                         examples=["Datacenter dc-… still has 1 cluster(s); remove them first."])
+    message: str = Field(
+        description="What went wrong and what to do.",
+        examples=["Datacenter dc-… still has 1 cluster(s); remove them first."],
+    )
     field: str | None = Field(default=None, description="The request field at fault, if one.")

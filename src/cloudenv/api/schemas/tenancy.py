@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from cloudenv.api.schemas.common import Schema, Timestamp
 from cloudenv.services.validation import DESCRIPTION_MAX, NAME_PATTERN
 
 # Types only here: the name and length rules live in services (one rule, one message for
 # every client); the pattern is repeated in the schema for OpenAPI readers.
-NAME_DOC = {"pattern": NAME_PATTERN}
-DESCRIPTION_DOC = {"maxLength": DESCRIPTION_MAX}
-Name = Field(description="3-64 letters, digits, '_' or '-'.", examples=["eu-west"],
-             json_schema_extra=NAME_DOC)
+NAME_DOC: JsonDict = {"pattern": NAME_PATTERN}
+DESCRIPTION_DOC: JsonDict = {"maxLength": DESCRIPTION_MAX}
+Name = Field(
+    description="3-64 letters, digits, '_' or '-'.",
+    examples=["eu-west"],
+    json_schema_extra=NAME_DOC,
+)
 
 
 class Location(Schema):

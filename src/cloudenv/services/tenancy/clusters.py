@@ -52,15 +52,23 @@ def update_cluster(
     if not isinstance(name, Keep):
         check_name(name, what="Cluster")
         if q.cluster_name_taken(db, cluster.organization_id, name, but=cluster.id):
-            raise Conflict(f"Another cluster of this organization is named {name!r}; "
-                           "choose another name.", field="name")
+            raise Conflict(
+                f"Another cluster of this organization is named {name!r}; choose another name.",
+                field="name",
+            )
         cluster.name = name
     if not isinstance(description, Keep):
         cluster.description = check_description(description)
-    events.publish(db, "cluster.updated", organization_id=cluster.organization_id,
-                   target_id=cluster.id)
-    audit.record(db, principal, Action.CLUSTER_UPDATE, target_id=cluster.id,
-                 organization_id=cluster.organization_id)
+    events.publish(
+        db, "cluster.updated", organization_id=cluster.organization_id, target_id=cluster.id
+    )
+    audit.record(
+        db,
+        principal,
+        Action.CLUSTER_UPDATE,
+        target_id=cluster.id,
+        organization_id=cluster.organization_id,
+    )
     return get_cluster(db, principal, cluster.id)
 
 
@@ -90,8 +98,10 @@ def _views(db: Session, principal: Principal, clusters: Sequence[Cluster]) -> li
     items = list(clusters)
     now = clock.now()
     nodes = group_by(
-        [node_view(n, now)
-         for n in q.nodes(db, principal.scope, cluster_ids=[c.id for c in items])],
+        [
+            node_view(n, now)
+            for n in q.nodes(db, principal.scope, cluster_ids=[c.id for c in items])
+        ],
         "cluster_id",
     )
     return [cluster_view(c, nodes.get(c.id, [])) for c in items]

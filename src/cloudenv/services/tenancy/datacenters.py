@@ -44,8 +44,10 @@ def get_datacenter(db: Session, principal: Principal, datacenter_id: str) -> Dat
     clusters = q.clusters(db, principal.scope, datacenter_id=dc.id)
     now = clock.now()
     nodes = group_by(
-        [node_view(n, now) for n in q.nodes(db, principal.scope,
-                                            cluster_ids=[c.id for c in clusters])],
+        [
+            node_view(n, now)
+            for n in q.nodes(db, principal.scope, cluster_ids=[c.id for c in clusters])
+        ],
         "cluster_id",
     )
     return DatacenterDetail(
@@ -71,10 +73,15 @@ def create_datacenter(
     if location is not None:
         check_location(location.latitude, location.longitude)
     if q.datacenter_name_taken(db, org.id, name):
-        raise Conflict(f"Organization {org.name} already has a datacenter named {name!r}; "
-                       "choose another name.", field="name")
+        raise Conflict(
+            f"Organization {org.name} already has a datacenter named {name!r}; "
+            "choose another name.",
+            field="name",
+        )
     dc = Datacenter(
-        id=new_id(Prefix.DATACENTER), organization_id=org.id, name=name,
+        id=new_id(Prefix.DATACENTER),
+        organization_id=org.id,
+        name=name,
         description=description,
         latitude=location.latitude if location else None,
         longitude=location.longitude if location else None,
@@ -82,8 +89,7 @@ def create_datacenter(
     )
     db.add(dc)
     events.publish(db, "datacenter.created", organization_id=org.id, target_id=dc.id)
-    audit.record(db, principal, Action.DATACENTER_CREATE, target_id=dc.id,
-                 organization_id=org.id)
+    audit.record(db, principal, Action.DATACENTER_CREATE, target_id=dc.id, organization_id=org.id)
     return dc
 
 
@@ -94,7 +100,7 @@ def update_datacenter(
     *,
     name: str | Keep = KEEP,
     description: str | Keep = KEEP,
-    location: Location | None | Keep = KEEP,
+    location: Location | Keep | None = KEEP,
 ) -> DatacenterView:
     """Change the given fields; ``location=None`` clears the location."""
     dc = _load(db, principal, datacenter_id)
@@ -102,8 +108,10 @@ def update_datacenter(
     if not isinstance(name, Keep):
         check_name(name, what="Datacenter")
         if q.datacenter_name_taken(db, dc.organization_id, name, but=dc.id):
-            raise Conflict(f"Another datacenter of this organization is named {name!r}; "
-                           "choose another name.", field="name")
+            raise Conflict(
+                f"Another datacenter of this organization is named {name!r}; choose another name.",
+                field="name",
+            )
         dc.name = name
     if not isinstance(description, Keep):
         dc.description = check_description(description)
@@ -112,10 +120,10 @@ def update_datacenter(
             dc.latitude = dc.longitude = None
         else:
             dc.latitude, dc.longitude = check_location(location.latitude, location.longitude)
-    events.publish(db, "datacenter.updated", organization_id=dc.organization_id,
-                   target_id=dc.id)
-    audit.record(db, principal, Action.DATACENTER_UPDATE, target_id=dc.id,
-                 organization_id=dc.organization_id)
+    events.publish(db, "datacenter.updated", organization_id=dc.organization_id, target_id=dc.id)
+    audit.record(
+        db, principal, Action.DATACENTER_UPDATE, target_id=dc.id, organization_id=dc.organization_id
+    )
     return datacenter_view(dc)
 
 
@@ -129,10 +137,10 @@ def delete_datacenter(db: Session, principal: Principal, datacenter_id: str) -> 
             "move or remove them first."
         )
     db.delete(dc)
-    events.publish(db, "datacenter.deleted", organization_id=dc.organization_id,
-                   target_id=dc.id)
-    audit.record(db, principal, Action.DATACENTER_DELETE, target_id=dc.id,
-                 organization_id=dc.organization_id)
+    events.publish(db, "datacenter.deleted", organization_id=dc.organization_id, target_id=dc.id)
+    audit.record(
+        db, principal, Action.DATACENTER_DELETE, target_id=dc.id, organization_id=dc.organization_id
+    )
 
 
 def _load(db: Session, principal: Principal, datacenter_id: str) -> Datacenter:

@@ -19,9 +19,15 @@ from cloudenv.store.tables import Node, Task
 EMPTY_HARDWARE: dict[str, Any] = {
     "vcpus": 0,
     "cpu": {
-        "manufacturer": "", "brand": "", "speed": {"current": 0.0}, "governor": "",
+        "manufacturer": "",
+        "brand": "",
+        "speed": {"current": 0.0},
+        "governor": "",
         "cores": {"physical": 0, "performance": 0, "efficiency": 0},
-        "processors": 0, "sockets": 0, "flags": [], "virtualization": False,
+        "processors": 0,
+        "sockets": 0,
+        "flags": [],
+        "virtualization": False,
     },
     "memory": [],
     "disks": [],
@@ -79,10 +85,22 @@ def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Ta
     """Queue a task for the node's agent to re-read its hardware and host facts."""
     node = _load(db, principal, node_id)
     authorize(principal, Action.NODE_REFRESH_FACTS, node.organization_id)
-    task = tasks.create_task(db, principal, tasks.TaskKind.NODE_REFRESH_FACTS, node_id=node.id,
-                             target_id=node.id, organization_id=node.organization_id)
-    audit.record(db, principal, Action.NODE_REFRESH_FACTS, target_id=node.id,
-                 organization_id=node.organization_id, status_code=202)
+    task = tasks.create_task(
+        db,
+        principal,
+        tasks.TaskKind.NODE_REFRESH_FACTS,
+        node_id=node.id,
+        target_id=node.id,
+        organization_id=node.organization_id,
+    )
+    audit.record(
+        db,
+        principal,
+        Action.NODE_REFRESH_FACTS,
+        target_id=node.id,
+        organization_id=node.organization_id,
+        status_code=202,
+    )
     return task
 
 
@@ -98,7 +116,11 @@ def heartbeat(db: Session, node_id: str) -> None:
 
 
 def report_facts(
-    db: Session, node_id: str, *, hardware: dict[str, Any], host: dict[str, Any],
+    db: Session,
+    node_id: str,
+    *,
+    hardware: dict[str, Any],
+    host: dict[str, Any],
     ip_address: str | None = None,
 ) -> None:
     """Store what the node's agent found out about its host."""

@@ -41,17 +41,27 @@ def create_organization(
     check_name(name, what="Organization")
     check_description(description)
     if q.organization_by_name(db, name) is not None:
-        raise Conflict(f"An organization named {name!r} already exists; choose another name.",
-                       field="name")
+        raise Conflict(
+            f"An organization named {name!r} already exists; choose another name.", field="name"
+        )
     org = Organization(
-        id=new_id(Prefix.ORGANIZATION), name=name, description=description, is_root=False,
+        id=new_id(Prefix.ORGANIZATION),
+        name=name,
+        description=description,
+        is_root=False,
         creation=clock.now(),
     )
     db.add(org)
     db.flush()
     events.publish(db, "organization.created", organization_id=org.id, target_id=org.id)
-    audit.record(db, principal, Action.ORGANIZATION_CREATE, target_id=org.id,
-                 organization_id=org.id, status_code=200)
+    audit.record(
+        db,
+        principal,
+        Action.ORGANIZATION_CREATE,
+        target_id=org.id,
+        organization_id=org.id,
+        status_code=200,
+    )
     return org
 
 
@@ -59,8 +69,10 @@ def delete_organization(db: Session, principal: Principal, organization_id: str)
     org = _load(db, principal, organization_id)
     authorize(principal, Action.ORGANIZATION_DELETE, org.id)
     if org.is_root:
-        raise Conflict(f"Organization {org.name} ({org.id}) is the root organization; "
-                       "it owns the deployment and cannot be deleted.")
+        raise Conflict(
+            f"Organization {org.name} ({org.id}) is the root organization; "
+            "it owns the deployment and cannot be deleted."
+        )
     count = q.count_children(db, Datacenter.organization_id, org.id)
     if count:
         raise Conflict(
@@ -69,8 +81,9 @@ def delete_organization(db: Session, principal: Principal, organization_id: str)
         )
     db.delete(org)
     events.publish(db, "organization.deleted", organization_id=org.id, target_id=org.id)
-    audit.record(db, principal, Action.ORGANIZATION_DELETE, target_id=org.id,
-                 organization_id=org.id)
+    audit.record(
+        db, principal, Action.ORGANIZATION_DELETE, target_id=org.id, organization_id=org.id
+    )
 
 
 def _load(db: Session, principal: Principal, organization_id: str) -> Organization:
@@ -85,8 +98,9 @@ def _trees(
 ) -> list[OrganizationTree]:
     ids = [o.id for o in orgs]
     now = clock.now()
-    dcs = group_by([datacenter_view(d) for d in q.datacenters(db, principal.scope, ids)],
-                   "organization_id")
+    dcs = group_by(
+        [datacenter_view(d) for d in q.datacenters(db, principal.scope, ids)], "organization_id"
+    )
     node_views = [node_view(n, now) for n in q.nodes(db, principal.scope, organization_ids=ids)]
     nodes_by_cluster = group_by(node_views, "cluster_id")
     clusters = group_by(

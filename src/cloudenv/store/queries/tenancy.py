@@ -6,22 +6,24 @@ from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
 
 Scope = frozenset[str] | None
 Row = TypeVar("Row", Organization, Datacenter, Cluster, Node)
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
-def _scoped(stmt: Select[Any], column: ColumnElement[Any], scope: Scope) -> Select[Any]:
+def _scoped(stmt: Select[Any], column: Column, scope: Scope) -> Select[Any]:
     return stmt if scope is None else stmt.where(column.in_(scope))
 
 
 def _get(db: Session, model: type[Row], object_id: str, scope: Scope) -> Row | None:
     org_column = model.id if model is Organization else model.organization_id  # type: ignore[attr-defined]
     stmt = _scoped(select(model).where(model.id == object_id), org_column, scope)
-    return db.scalar(stmt)
+    row: Row | None = db.scalar(stmt)
+    return row
 
 
 def organizations(db: Session, scope: Scope) -> Sequence[Organization]:
@@ -120,7 +122,7 @@ def get_node(db: Session, node_id: str, scope: Scope) -> Node | None:
     return _get(db, Node, node_id, scope)
 
 
-def count_children(db: Session, column: ColumnElement[Any], parent_id: str) -> int:
+def count_children(db: Session, column: Column, parent_id: str) -> int:
     """How many rows point at ``parent_id`` through ``column`` (e.g. Cluster.datacenter_id)."""
-    table = column.table  # type: ignore[attr-defined]
+    table = column.table
     return int(db.scalar(select(func.count()).select_from(table).where(column == parent_id)) or 0)

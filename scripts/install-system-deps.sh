@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cloudenv needs on a node and in its test suite.
+# Idempotent and quiet when everything is present; runs apt only for what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  python3 python3-venv python3-dev gcc pkg-config   # the Python environment; C builds
+  postgresql                                        # the clustered database, and the tests'
+  iproute2 ca-certificates curl                     # host facts (ip -j addr), TLS, smoke tests
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${missing[*]}; run 'make deps' as root (or install them)." >&2
+  exit 1
+fi
+echo "Installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=900 update -qq
+apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
