@@ -17,8 +17,12 @@ from cloudenv.config import Settings
 
 
 def document() -> dict[str, object]:
-    settings = Settings(data_dir=Path("/nonexistent"), node_id="node-openapi",
-                        database_url="sqlite://", management_ip="127.0.0.1")
+    settings = Settings(
+        data_dir=Path("/nonexistent"),
+        node_id="node-openapi",
+        database_url="sqlite://",
+        management_ip="127.0.0.1",
+    )
     return create_app(settings, sessionmaker()).openapi()
 
 

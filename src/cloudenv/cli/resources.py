@@ -103,6 +103,19 @@ def org_create(name: str, description: str = "", json_: Json = False) -> None:
     print_json(created) if json_ else console.print(f"Created organization {created['id']}")
 
 
+@org_app.command("edit")
+def org_edit(
+    organization_id: str,
+    name: str | None = None,
+    description: str | None = None,
+    json_: Json = False,
+) -> None:
+    tree = ApiClient.from_login().patch(
+        f"/v1/organizations/{organization_id}", _changes(name=name, description=description)
+    )
+    print_json(tree) if json_ else print_record(tree["organization"], title="Organization")
+
+
 @org_app.command("delete")
 def org_delete(organization_id: str, yes: Confirm = False) -> None:
     _confirm_destroy(f"organization {organization_id}", yes)

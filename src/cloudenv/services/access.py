@@ -26,6 +26,7 @@ class Action(StrEnum):
     ORGANIZATION_LIST = "organization.list"
     ORGANIZATION_READ = "organization.read"
     ORGANIZATION_CREATE = "organization.create"
+    ORGANIZATION_UPDATE = "organization.update"
     ORGANIZATION_DELETE = "organization.delete"
     DATACENTER_CREATE = "datacenter.create"
     DATACENTER_UPDATE = "datacenter.update"

@@ -92,6 +92,17 @@ def test_bad_organization_input_is_refused(
     assert count_rows(sqlite_deployment, Organization) == before
 
 
+def test_edit_organization(admin: TestClient, tenant: tuple[TestClient, str]) -> None:
+    client, org_id = tenant
+    edited = client.patch(f"/api/v1/organizations/{org_id}/", json={"description": "ours"})
+    assert edited.status_code == 200
+    assert edited.json()["organization"]["description"] == "ours"
+    renamed = admin.patch(f"/api/v1/organizations/{org_id}", json={"name": "tenant-c"})
+    assert renamed.json()["organization"]["name"] == "tenant-c"
+    assert admin.patch(f"/api/v1/organizations/{org_id}", json={"name": "acme"}).status_code == 409
+    assert client.patch(f"/api/v1/organizations/{org_id}", json={"name": "x y"}).status_code == 400
+
+
 def test_duplicate_organization_name_conflicts(admin: TestClient) -> None:
     assert admin.post("/api/v1/organizations", json={"name": "dup"}).status_code == 200
     response = admin.post("/api/v1/organizations", json={"name": "dup"})
@@ -256,6 +267,12 @@ class TestTenantIsolation:
             == 404
         )
         assert client.delete(f"/api/v1/datacenters/{s.datacenter_id}").status_code == 404
+        assert (
+            client.patch(
+                f"/api/v1/organizations/{s.organization_id}", json={"name": "stolen"}
+            ).status_code
+            == 404
+        )
         assert (
             client.patch(f"/api/v1/clusters/{s.cluster_id}", json={"name": "stolen"}).status_code
             == 404

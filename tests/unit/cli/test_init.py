@@ -20,13 +20,28 @@ pytestmark = pytest.mark.unit
 runner = CliRunner()
 
 
-def _init(data_dir: Path, password: str = ADMIN_PASSWORD, *extra: str,
-          env: dict[str, str] | None = None) -> tuple[int, str]:
+def _init(
+    data_dir: Path, password: str = ADMIN_PASSWORD, *extra: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     pw = data_dir.parent / "pw"
     pw.write_text(password + "\n")
-    result = runner.invoke(app, ["init", "--data-dir", str(data_dir), "--accept-eula",
-                                 "--organization", "acme", "--admin-password-file", str(pw),
-                                 "--management-ip", "127.0.0.1", *extra], env=env)
+    result = runner.invoke(
+        app,
+        [
+            "init",
+            "--data-dir",
+            str(data_dir),
+            "--accept-eula",
+            "--organization",
+            "acme",
+            "--admin-password-file",
+            str(pw),
+            "--management-ip",
+            "127.0.0.1",
+            *extra,
+        ],
+        env=env,
+    )
     return result.exit_code, result.output
 
 
@@ -56,8 +71,11 @@ def test_init_creates_the_deployment(tmp_path: Path) -> None:
 
 
 def _digest(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_init_twice_refuses_and_changes_nothing(tmp_path: Path) -> None:
@@ -69,14 +87,18 @@ def test_init_twice_refuses_and_changes_nothing(tmp_path: Path) -> None:
     assert _digest(data_dir) == before
 
 
-@pytest.mark.parametrize(("args", "password", "message"), [
-    ((), "short", "too weak"),
-    ((), "alllowercaseletters", "too weak"),
-    (("--timezone", "Mars/Olympus"), ADMIN_PASSWORD, "not a time zone"),
-    (("--management-ip", "not-an-ip"), ADMIN_PASSWORD, "not an IP address"),
-])
-def test_bad_setup_input_leaves_nothing(tmp_path: Path, args: tuple[str, ...], password: str,
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        ((), "short", "too weak"),
+        ((), "alllowercaseletters", "too weak"),
+        (("--timezone", "Mars/Olympus"), ADMIN_PASSWORD, "not a time zone"),
+        (("--management-ip", "not-an-ip"), ADMIN_PASSWORD, "not an IP address"),
+    ],
+)
+def test_bad_setup_input_leaves_nothing(
+    tmp_path: Path, args: tuple[str, ...], password: str, message: str
+) -> None:
     data_dir = tmp_path / "node"
     code, output = _init(data_dir, password, *args)
     assert code != 0
@@ -87,23 +109,46 @@ def test_bad_setup_input_leaves_nothing(tmp_path: Path, args: tuple[str, ...], p
 def test_bad_organization_name(tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text(ADMIN_PASSWORD)
-    result = runner.invoke(app, ["init", "--data-dir", str(tmp_path / "n"), "--accept-eula",
-                                 "--organization", "a b", "--admin-password-file", str(pw)])
+    result = runner.invoke(
+        app,
+        [
+            "init",
+            "--data-dir",
+            str(tmp_path / "n"),
+            "--accept-eula",
+            "--organization",
+            "a b",
+            "--admin-password-file",
+            str(pw),
+        ],
+    )
     assert result.exit_code != 0 and "not valid" in result.output
     assert not (tmp_path / "n").exists()
 
 
 def test_eula_must_be_accepted(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["init", "--data-dir", str(tmp_path / "n"),
-                                 "--organization", "acme"], input="n\n")
+    result = runner.invoke(
+        app, ["init", "--data-dir", str(tmp_path / "n"), "--organization", "acme"], input="n\n"
+    )
     assert result.exit_code != 0 and "not accepted" in result.output
     assert not (tmp_path / "n").exists()
 
 
 def test_password_from_environment(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["init", "--data-dir", str(tmp_path / "n"), "--accept-eula",
-                                 "--organization", "acme", "--management-ip", "127.0.0.1"],
-                           env={"CLOUDENV_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    result = runner.invoke(
+        app,
+        [
+            "init",
+            "--data-dir",
+            str(tmp_path / "n"),
+            "--accept-eula",
+            "--organization",
+            "acme",
+            "--management-ip",
+            "127.0.0.1",
+        ],
+        env={"CLOUDENV_ADMIN_PASSWORD": ADMIN_PASSWORD},
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "n" / "config.json").read_text())["management_ip"] == "127.0.0.1"
 

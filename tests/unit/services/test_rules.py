@@ -44,12 +44,15 @@ def test_description_and_location_limits() -> None:
         check_location(-90.01, 0)
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("Sh0rt!", "at least 10"),
-    ("lowercaseonlyletters", "three of"),
-    ("Pceadmin-2026!", "user name"),
-    ("MyPassword-2026", "common word"),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Sh0rt!", "at least 10"),
+        ("lowercaseonlyletters", "three of"),
+        ("Pceadmin-2026!", "user name"),
+        ("MyPassword-2026", "common word"),
+    ],
+)
 def test_weak_passwords(password: str, problem: str) -> None:
     with pytest.raises(InvalidInput) as info:
         check_password_strength(password, "pceadmin")
@@ -61,8 +64,7 @@ def test_strong_password_passes() -> None:
 
 
 def _tenant(org: str = "org-a") -> Principal:
-    return Principal(user_id="user-1", username="alice", organization_id=org,
-                     is_root_org=False)
+    return Principal(user_id="user-1", username="alice", organization_id=org, is_root_org=False)
 
 
 def test_root_organization_sees_and_does_everything() -> None:

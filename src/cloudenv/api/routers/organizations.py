@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.schemas.common import Created, Empty
-from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree
+from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree, OrganizationUpdate
+from cloudenv.services.partial import KEEP
 from cloudenv.services.tenancy import organizations
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
@@ -29,6 +30,20 @@ def create_organization(body: OrganizationCreate, db: Db, principal: CurrentPrin
         db, principal, name=body.name, description=body.description
     )
     return Created(id=org.id)
+
+
+@router.patch("/{organization_id}", response_model=OrganizationTree, name="organization.update")
+def update_organization(
+    organization_id: str, body: OrganizationUpdate, db: Db, principal: CurrentPrincipal
+) -> OrganizationTree:
+    tree = organizations.update_organization(
+        db,
+        principal,
+        organization_id,
+        name=body.name if body.name is not None else KEEP,
+        description=body.description if body.description is not None else KEEP,
+    )
+    return OrganizationTree.model_validate(tree)
 
 
 @router.delete("/{organization_id}", response_model=Empty, name="organization.delete")

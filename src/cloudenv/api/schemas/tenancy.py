@@ -89,6 +89,11 @@ class OrganizationCreate(Schema):
     description: str = Field(default="", json_schema_extra=DESCRIPTION_DOC)
 
 
+class OrganizationUpdate(Schema):
+    name: str | None = Field(default=None, json_schema_extra=NAME_DOC)
+    description: str | None = Field(default=None, json_schema_extra=DESCRIPTION_DOC)
+
+
 class DatacenterCreate(Schema):
     name: str = Name
     description: str = Field(default="", json_schema_extra=DESCRIPTION_DOC)

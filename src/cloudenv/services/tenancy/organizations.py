@@ -12,6 +12,7 @@ from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.views import (
     OrganizationTree,
     cluster_view,
@@ -63,6 +64,34 @@ def create_organization(
         status_code=200,
     )
     return org
+
+
+def update_organization(
+    db: Session,
+    principal: Principal,
+    organization_id: str,
+    *,
+    name: str | Keep = KEEP,
+    description: str | Keep = KEEP,
+) -> OrganizationTree:
+    org = _load(db, principal, organization_id)
+    authorize(principal, Action.ORGANIZATION_UPDATE, org.id)
+    if not isinstance(name, Keep):
+        check_name(name, what="Organization")
+        other = q.organization_by_name(db, name)
+        if other is not None and other.id != org.id:
+            raise Conflict(
+                f"An organization named {name!r} already exists; choose another name.",
+                field="name",
+            )
+        org.name = name
+    if not isinstance(description, Keep):
+        org.description = check_description(description)
+    events.publish(db, "organization.updated", organization_id=org.id, target_id=org.id)
+    audit.record(
+        db, principal, Action.ORGANIZATION_UPDATE, target_id=org.id, organization_id=org.id
+    )
+    return get_tree(db, principal, org.id)
 
 
 def delete_organization(db: Session, principal: Principal, organization_id: str) -> None:
