@@ -4,7 +4,7 @@ the client side of trusting it.
 The daemon serves HTTPS on its own, without a public CA, so every node makes its own trust
 root the first time it starts (:func:`ensure_node_certificates`) and clients pin it, either
 by copying the CA file out of band or by trust-on-first-use like SSH
-(:func:`fetch_server_ca`, :func:`certificate_fingerprint`, :func:`client_ssl_context`).
+(:func:`fetch_server_certificates`, :func:`certificate_fingerprint`, :func:`client_ssl_context`).
 
 Why a two-level CA instead of a single self-signed server certificate: modern verifiers treat
 a trust anchor and an end-entity certificate differently. Go's ``crypto/tls`` and Python
@@ -50,10 +50,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = [
     "CertificateFiles",
+    "PeerCertificates",
     "certificate_fingerprint",
     "client_ssl_context",
     "ensure_node_certificates",
-    "fetch_server_ca",
+    "fetch_server_certificates",
 ]
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -165,21 +166,30 @@ def certificate_fingerprint(pem: bytes) -> str:
     return ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
 
 
-def fetch_server_ca(host: str, port: int, timeout: float = 10.0) -> bytes:
-    """Fetch, without verifying it, the certificate a client should pin for ``host:port``.
+@dataclass(frozen=True)
+class PeerCertificates:
+    """What a server presented: its certificate and, when it sent it, the issuing CA."""
 
-    This is trust-on-first-use, as SSH does it: the caller shows the result's fingerprint
-    (:func:`certificate_fingerprint`) so a person can compare it with the one the node
-    prints, then stores it and uses :func:`client_ssl_context` from then on. Nothing about
-    the connection is trusted here; it only reads what the server presents.
+    leaf: bytes
+    issuer: bytes | None
 
-    Returns the PEM of the CA that issued the server certificate when the server sent it in
-    its chain (a cloudenv node does: its server certificate file holds leaf and CA), and
-    otherwise the PEM of the server certificate itself. Reading the peer's chain needs
-    ``SSLSocket.get_unverified_chain()``, which Python has from 3.13; before that only the
-    leaf is available, so on Python 3.11 and 3.12 this returns the server certificate.
-    :func:`client_ssl_context` accepts either as the pinned certificate, but pinning the CA
-    survives reissuing the server certificate and pinning the leaf does not.
+    @property
+    def to_pin(self) -> bytes:
+        """The certificate to trust from now on: the CA when known (it survives reissuing
+        the server certificate), else the server certificate itself."""
+        return self.issuer or self.leaf
+
+
+def fetch_server_certificates(host: str, port: int, timeout: float = 10.0) -> PeerCertificates:
+    """Read, without verifying them, the certificates ``host:port`` presents (PEM).
+
+    This is trust-on-first-use, as SSH does it: the caller shows the fingerprint of
+    ``leaf`` (the server certificate: what ``cloudenv init`` prints and what a browser's
+    certificate viewer shows) so a person can compare, then stores ``to_pin`` and uses
+    :func:`client_ssl_context` from then on. Nothing about the connection is trusted here.
+
+    The issuer is known only where Python can read the peer's chain
+    (``SSLSocket.get_unverified_chain()``, from 3.13); a cloudenv node sends leaf and CA.
 
     Raises OSError (``ssl.SSLError`` and ``TimeoutError`` included) when the connection or
     handshake fails.
@@ -201,7 +211,8 @@ def fetch_server_ca(host: str, port: int, timeout: float = 10.0) -> bytes:
     certificates = [x509.load_der_x509_certificate(der) for der in chain]
     leaf = certificates[0]
     issuer = _issuer_in(leaf, certificates[1:])
-    return (issuer or leaf).public_bytes(serialization.Encoding.PEM)
+    pem = serialization.Encoding.PEM
+    return PeerCertificates(leaf.public_bytes(pem), issuer.public_bytes(pem) if issuer else None)
 
 
 def client_ssl_context(ca_pem_path: Path) -> ssl.SSLContext:
@@ -209,9 +220,10 @@ def client_ssl_context(ca_pem_path: Path) -> ssl.SSLContext:
 
     This pins the node: the system's CA store is not loaded, so nothing else is trusted.
     The file is normally the node's CA certificate; a server certificate pinned on
-    Python < 3.13 by :func:`fetch_server_ca` works too, because partial-chain verification is
-    on (the pinned certificate is the trust anchor even when it is not self-signed). Strict
-    X.509 checks are on as they are by default on Python 3.13+, and TLS 1.2 is the minimum.
+    Python < 3.13 (see :func:`fetch_server_certificates`) works too, because partial-chain
+    verification is on (the pinned certificate is the trust anchor even when it is not
+    self-signed). Strict X.509 checks are on as they are by default on Python 3.13+, and
+    TLS 1.2 is the minimum.
 
     Hostname checking stays on: the name or address the caller connects with must be in the
     server certificate's subjectAltName (a node's certificate lists its hostnames,

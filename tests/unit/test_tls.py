@@ -23,7 +23,7 @@ from cloudenv.tls import (
     certificate_fingerprint,
     client_ssl_context,
     ensure_node_certificates,
-    fetch_server_ca,
+    fetch_server_certificates,
 )
 
 pytestmark = pytest.mark.unit
@@ -210,11 +210,15 @@ def test_end_to_end_trust_on_first_use(files: CertificateFiles, tmp_path: Path) 
 
     with _tls_server(files) as port:
         # (a) first use: what the server presents, unverified.
-        fetched = fetch_server_ca("127.0.0.1", port)
+        peer = fetch_server_certificates("127.0.0.1", port)
+        assert certificate_fingerprint(peer.leaf) == leaf_fingerprint
         if sys.version_info >= (3, 13):
-            assert certificate_fingerprint(fetched) == ca_fingerprint
-        else:  # no public API for the peer's chain before 3.13: the leaf comes back
-            assert certificate_fingerprint(fetched) == leaf_fingerprint
+            assert peer.issuer is not None
+            assert certificate_fingerprint(peer.to_pin) == ca_fingerprint
+        else:  # no public API for the peer's chain before 3.13: only the leaf comes back
+            assert peer.issuer is None
+            assert peer.to_pin == peer.leaf
+        fetched = peer.to_pin
 
         # (b) pinned to the node's CA, by name and by address, with strict X.509 checks.
         pinned = client_ssl_context(files.ca_cert)
@@ -224,7 +228,7 @@ def test_end_to_end_trust_on_first_use(files: CertificateFiles, tmp_path: Path) 
         _handshake(pinned, port, "127.0.0.1")
         _handshake(pinned, port, "node1.example.org")
 
-        # ...and pinned to whatever fetch_server_ca returned.
+        # ...and pinned to whatever fetch_server_certificates says to pin.
         fetched_path = tmp_path / "fetched.pem"
         fetched_path.write_bytes(fetched)
         _handshake(client_ssl_context(fetched_path), port, "localhost")

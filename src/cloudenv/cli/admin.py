@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cloudenv.cli.output import console, err_console, fail
+from cloudenv.cli.output import console, err_console, fail, say
 from cloudenv.config import Settings, default_data_dir, sqlite_url
 from cloudenv.errors import CloudenvError, SetupError
 from cloudenv.host.hardware import collect_hardware
@@ -145,12 +146,10 @@ def init(
             fail(f"{exc.message}")
         raise
     fingerprint = certificate_fingerprint(settings.tls.server_cert.read_bytes())
-    console.print(
-        f"[green]Initialized[/] {data_dir}: organization [bold]{organization}[/], node {node_id}."
-    )
-    console.print(f"Start it with: cloudenv serve --data-dir {data_dir}")
-    console.print(f"Then sign in at https://{management_ip}:5007 as {setup.ADMIN_USERNAME}.")
-    console.print(f"Certificate SHA-256 fingerprint: {fingerprint}", soft_wrap=True)
+    say(f"Initialized {data_dir}: organization {organization}, node {node_id}.")
+    say(f"Start it with: cloudenv serve --data-dir {data_dir}")
+    say(f"Then sign in at https://{management_ip}:5007 as {setup.ADMIN_USERNAME}.")
+    say(f"Certificate SHA-256 fingerprint: {fingerprint}")
 
 
 def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
@@ -170,6 +169,9 @@ def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
         [request.host["hostname"], socket.getfqdn()],
         [settings.management_ip, *host_addresses()],
     )
+    database_file = settings.data_dir / "cloudenv.db"
+    if database_file.exists():
+        database_file.chmod(0o600)
     settings.save()  # last: its presence is what marks the data dir as initialized
 
 
@@ -210,6 +212,9 @@ def serve(
         [settings.management_ip, *host_addresses()],
     )
     daemon = build(settings)
+    # uvicorn re-raises SIGTERM after its graceful shutdown (exit -15); a service manager
+    # must see a clean stop, so end with status 0 once uvicorn hands the signal back.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         daemon.app,
         host=settings.bind,
@@ -217,7 +222,7 @@ def serve(
         log_level=log_level,
         ssl_certfile=str(settings.tls.server_cert),
         ssl_keyfile=str(settings.tls.server_key),
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=5,
         server_header=False,
         proxy_headers=False,
     )
@@ -236,7 +241,7 @@ def db_upgrade(data_dir: DataDir = default_data_dir()) -> None:
 
     engine = make_engine(Settings.load(data_dir.resolve()).database_url)
     upgrade(engine)
-    console.print(f"Database schema at revision {current_revision(engine)}.")
+    say(f"Database schema at revision {current_revision(engine)}.")
 
 
 @db_app.command("current")
@@ -246,7 +251,7 @@ def db_current(data_dir: DataDir = default_data_dir()) -> None:
     from cloudenv.store.migrate import current_revision, head_revision
 
     engine = make_engine(Settings.load(data_dir.resolve()).database_url)
-    console.print(f"current: {current_revision(engine)}  newest: {head_revision(engine)}")
+    say(f"current: {current_revision(engine)}  newest: {head_revision(engine)}")
 
 
 def show_ca(data_dir: DataDir = default_data_dir()) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from cloudenv.cli.output import fail
+from cloudenv.cli.output import fail, private_dir
 from cloudenv.tls import client_ssl_context
 
 
@@ -38,7 +38,7 @@ class Login:
 
 def save_login(login: Login) -> None:
     directory = config_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(directory)
     path = directory / "login.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

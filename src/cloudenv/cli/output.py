@@ -4,20 +4,42 @@ stderr with a non-zero exit."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+# No emoji codes: a fingerprint such as "...:AB:..." must print as it is, not as 🆎.
+console = Console(emoji=False, highlight=False)
+err_console = Console(stderr=True, emoji=False, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
+    """Print ``message`` (taken literally, never as markup) on stderr and exit."""
+    err_console.print(Text.assemble(("Error: ", "bold red"), message))
     raise typer.Exit(code)
+
+
+def say(message: str) -> None:
+    """Print a message literally (it may hold user data or fingerprints)."""
+    console.print(Text(message), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    err_console.print(Text(message, style="bold yellow"), soft_wrap=True)
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents readable by the owner only."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        os.chmod(created, 0o700)
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cloudenv.cli.client import ApiClient
-from cloudenv.cli.output import console, print_json, print_record, print_table
+from cloudenv.cli.output import print_json, print_record, print_table, say
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Confirm = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -100,7 +100,7 @@ def org_create(name: str, description: str = "", json_: Json = False) -> None:
     created = ApiClient.from_login().post(
         "/v1/organizations", {"name": name, "description": description}
     )
-    print_json(created) if json_ else console.print(f"Created organization {created['id']}")
+    print_json(created) if json_ else say(f"Created organization {created['id']}")
 
 
 @org_app.command("edit")
@@ -120,7 +120,7 @@ def org_edit(
 def org_delete(organization_id: str, yes: Confirm = False) -> None:
     _confirm_destroy(f"organization {organization_id}", yes)
     ApiClient.from_login().delete(f"/v1/organizations/{organization_id}")
-    console.print(f"Deleted organization {organization_id}")
+    say(f"Deleted organization {organization_id}")
 
 
 @dc_app.command("list")
@@ -158,7 +158,7 @@ def dc_create(
     if latitude is not None or longitude is not None:
         body["location"] = {"latitude": latitude, "longitude": longitude}
     created = ApiClient.from_login().post("/v1/datacenters", body)
-    print_json(created) if json_ else console.print(f"Created datacenter {created['id']}")
+    print_json(created) if json_ else say(f"Created datacenter {created['id']}")
 
 
 @dc_app.command("edit")
@@ -181,7 +181,7 @@ def dc_edit(
 def dc_delete(datacenter_id: str, yes: Confirm = False) -> None:
     _confirm_destroy(f"datacenter {datacenter_id}", yes)
     ApiClient.from_login().delete(f"/v1/datacenters/{datacenter_id}")
-    console.print(f"Deleted datacenter {datacenter_id}")
+    say(f"Deleted datacenter {datacenter_id}")
 
 
 @cluster_app.command("list")
@@ -257,7 +257,7 @@ def node_refresh(node_id: str) -> None:
     """Re-read the node's hardware facts (a task; waits with a progress bar)."""
     client = ApiClient.from_login()
     task = client.wait_task(client.post(f"/v1/nodes/{node_id}/facts/refresh")["task_id"])
-    console.print(f"Task {task['id']} {task['status']}.")
+    say(f"Task {task['id']} {task['status']}.")
 
 
 @task_app.command("show")
@@ -267,10 +267,10 @@ def task_show(task_id: str, json_: Json = False) -> None:
         return print_json(task)
     print_record({k: v for k, v in task.items() if k != "log"}, title="Task")
     for line in task["log"]:
-        console.print(f"{line['time']}  {line['message']}", highlight=False)
+        say(f"{line['time']}  {line['message']}")
 
 
 @task_app.command("wait")
 def task_wait(task_id: str) -> None:
     task = ApiClient.from_login().wait_task(task_id)
-    console.print(f"Task {task['id']} {task['status']}.")
+    say(f"Task {task['id']} {task['status']}.")

@@ -17,41 +17,41 @@ from cloudenv.cli.client import (
     load_login,
     save_login,
 )
-from cloudenv.cli.output import console, fail, print_record
-from cloudenv.tls import certificate_fingerprint, fetch_server_ca
+from cloudenv.cli.output import fail, print_record, private_dir, say, warn
+from cloudenv.tls import certificate_fingerprint, fetch_server_certificates
 
 
 def _pin_certificate(url: str, fingerprint: str | None, yes: bool) -> Path:
+    """Trust on first use, like SSH; an expected fingerprint is always checked."""
     host, port = host_port(url)
     try:
-        pem = fetch_server_ca(host, port)
+        peer = fetch_server_certificates(host, port)
     except OSError as exc:
         fail(f"Cannot reach {host}:{port}: {exc}.")
-    seen = certificate_fingerprint(pem)
-    path = config_dir() / "servers" / f"{host.replace(':', '_')}_{port}.pem"
-    if path.is_file() and certificate_fingerprint(path.read_bytes()) == seen:
-        return path  # already trusted, same certificate
-    if path.is_file():
-        console.print(
-            f"[bold red]WARNING:[/] the certificate of {host}:{port} CHANGED "
-            f"since you last signed in. New fingerprint: {seen}"
+    seen = certificate_fingerprint(peer.leaf)
+    if fingerprint is not None and fingerprint.replace(":", "").upper() != seen.replace(":", ""):
+        fail(
+            f"The certificate of {host}:{port} has fingerprint {seen}, not the expected "
+            f"{fingerprint}; refusing to connect."
         )
-    if fingerprint is not None:
-        if fingerprint.replace(":", "").upper() != seen.replace(":", ""):
-            fail(
-                f"The certificate of {host}:{port} has fingerprint {seen}, not the expected "
-                f"{fingerprint}; refusing to connect."
-            )
-    elif not yes:
-        console.print(
-            f"The node {host}:{port} presents a certificate with SHA-256 "
-            f"fingerprint\n  {seen}\nCompare it with the one 'cloudenv init' printed "
-            "on the node."
+    path = config_dir() / "servers" / f"{host.replace(':', '_')}_{port}.pem"
+    pinned = path.read_bytes() if path.is_file() else None
+    if pinned is not None and pinned in (peer.leaf, peer.to_pin):
+        return path  # already trusted, same certificate
+    if pinned is not None:
+        warn(
+            f"WARNING: the certificate of {host}:{port} CHANGED since you last signed in. "
+            f"New fingerprint: {seen}"
+        )
+    if fingerprint is None and not yes:
+        say(
+            f"The node {host}:{port} presents a certificate with SHA-256 fingerprint\n"
+            f"  {seen}\nCompare it with the one 'cloudenv init' printed on the node."
         )
         if not sys.stdin.isatty() or not typer.confirm("Trust this certificate?"):
             fail("Certificate not trusted; pass --fingerprint or --yes to accept it.")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_bytes(pem)
+    private_dir(path.parent)
+    path.write_bytes(peer.to_pin)
     return path
 
 
@@ -74,14 +74,14 @@ def login(
         "/v1/auth/login", {"username": username, "password": password}
     )
     save_login(Login(url=url, token=result["token"], username=username, cert_file=str(cert_file)))
-    console.print(f"Signed in to {url} as {username}.")
+    say(f"Signed in to {url} as {username}.")
 
 
 def logout() -> None:
     """End the session on the node and forget it here."""
     ApiClient.from_login().post("/v1/auth/logout")
     forget_login()
-    console.print("Signed out.")
+    say("Signed out.")
 
 
 def whoami() -> None:
