@@ -12,11 +12,6 @@ from tests.conftest import Deployment, count_rows
 pytestmark = pytest.mark.unit
 
 
-def _root_tree(admin: TestClient) -> dict:
-    trees = admin.get("/api/v1/organizations").json()
-    return next(t for t in trees if t["organization"]["name"] == "acme")
-
-
 def test_tree_is_a_bare_array_with_the_installed_resources(
     admin: TestClient, sqlite_deployment: Deployment
 ) -> None:
@@ -299,3 +294,19 @@ class TestTenantIsolation:
         response = client.post("/api/v1/organizations", json={"name": "another"})
         assert response.status_code == 403
         assert "root organization" in response.json()["message"]
+
+
+def test_tree_shows_a_change_at_once_despite_the_reply_cache(
+    admin: TestClient, tenant: tuple[TestClient, str], sqlite_deployment: Deployment
+) -> None:
+    """The tree is cached per caller scope and change version, never across tenants."""
+    client, org_id = tenant
+    before = {t["organization"]["id"] for t in admin.get("/api/v1/organizations").json()}
+    assert before == {sqlite_deployment.setup.organization_id, org_id}
+    assert [t["organization"]["id"] for t in client.get("/api/v1/organizations").json()] == [org_id]
+    dc = admin.post("/api/v1/datacenters", json={"name": "fresh", "organization_id": org_id}).json()
+    for caller in (admin, client):
+        trees = caller.get("/api/v1/organizations").json()
+        tenant_tree = next(t for t in trees if t["organization"]["id"] == org_id)
+        assert dc["id"] in {d["id"] for d in tenant_tree["datacenters"]}
+    assert [t["organization"]["id"] for t in client.get("/api/v1/organizations").json()] == [org_id]

@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloudenv.api.deps import CurrentPrincipal, Db
+from cloudenv.api.rendering import VersionedCache, render
 from cloudenv.api.schemas.common import Created, Empty
 from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree, OrganizationUpdate
+from cloudenv.services import events
 from cloudenv.services.partial import KEEP
 from cloudenv.services.tenancy import organizations
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+_trees = VersionedCache(ttl=1.0)
 
 
 @router.get("", response_model=list[OrganizationTree], name="organization.list")
-def list_organizations(db: Db, principal: CurrentPrincipal) -> list[OrganizationTree]:
-    """Every organization the caller sees, each with its datacenters, clusters and nodes."""
-    return [OrganizationTree.model_validate(t) for t in organizations.list_trees(db, principal)]
+def list_organizations(db: Db, principal: CurrentPrincipal) -> Response:
+    """Every organization the caller sees, each with its datacenters, clusters and nodes.
+
+    Every UI polls this; the rendered tree is reused until the next change (see
+    VersionedCache), which matters at thousands of nodes.
+    """
+    return _trees.render(
+        ("organizations", principal.scope),
+        events.latest_id(db),
+        list[OrganizationTree],
+        lambda: [
+            OrganizationTree.model_validate(t) for t in organizations.list_trees(db, principal)
+        ],
+    )
 
 
 @router.get("/{organization_id}", response_model=OrganizationTree, name="organization.read")
-def get_organization(organization_id: str, db: Db, principal: CurrentPrincipal) -> OrganizationTree:
-    return OrganizationTree.model_validate(organizations.get_tree(db, principal, organization_id))
+def get_organization(organization_id: str, db: Db, principal: CurrentPrincipal) -> Response:
+    tree = OrganizationTree.model_validate(organizations.get_tree(db, principal, organization_id))
+    return render(OrganizationTree, tree)
 
 
 @router.post("", response_model=Created, name="organization.create")

@@ -100,7 +100,7 @@ def _views(db: Session, principal: Principal, clusters: Sequence[Cluster]) -> li
     nodes = group_by(
         [
             node_view(n, now)
-            for n in q.nodes(db, principal.scope, cluster_ids=[c.id for c in items])
+            for n in q.node_summaries(db, principal.scope, cluster_ids=[c.id for c in items])
         ],
         "cluster_id",
     )

@@ -46,7 +46,7 @@ def get_datacenter(db: Session, principal: Principal, datacenter_id: str) -> Dat
     nodes = group_by(
         [
             node_view(n, now)
-            for n in q.nodes(db, principal.scope, cluster_ids=[c.id for c in clusters])
+            for n in q.node_summaries(db, principal.scope, cluster_ids=[c.id for c in clusters])
         ],
         "cluster_id",
     )

@@ -130,7 +130,9 @@ def _trees(
     dcs = group_by(
         [datacenter_view(d) for d in q.datacenters(db, principal.scope, ids)], "organization_id"
     )
-    node_views = [node_view(n, now) for n in q.nodes(db, principal.scope, organization_ids=ids)]
+    node_views = [
+        node_view(n, now) for n in q.node_summaries(db, principal.scope, organization_ids=ids)
+    ]
     nodes_by_cluster = group_by(node_views, "cluster_id")
     clusters = group_by(
         [

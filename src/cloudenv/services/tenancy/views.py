@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from cloudenv import clock
-from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
+from cloudenv.store.tables import Cluster, Datacenter, Organization
 
 #: A node whose agent has not reported for this long is shown as not alive.
 NODE_ALIVE_WINDOW = timedelta(seconds=30)
@@ -92,13 +92,42 @@ def datacenter_view(dc: Datacenter) -> DatacenterView:
     return DatacenterView(dc.id, dc.organization_id, dc.name, dc.description, location, dc.creation)
 
 
-def node_is_alive(node: Node, now: datetime | None = None) -> bool:
+class NodeColumns(Protocol):
+    """A node row or a light summary row (``store.queries.tenancy.node_summaries``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def organization_id(self) -> str: ...
+    @property
+    def cluster_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def ip_address(self) -> str | None: ...
+    @property
+    def wol_mac(self) -> str | None: ...
+    @property
+    def creation(self) -> datetime: ...
+    @property
+    def last_seen(self) -> datetime | None: ...
+    @property
+    def joining(self) -> bool: ...
+    @property
+    def ssh_key(self) -> str | None: ...
+    @property
+    def client_cert(self) -> str | None: ...
+
+
+def node_is_alive(node: NodeColumns, now: datetime | None = None) -> bool:
     if node.last_seen is None:
         return False
     return (now or clock.now()) - node.last_seen <= NODE_ALIVE_WINDOW
 
 
-def node_view(node: Node, now: datetime | None = None) -> NodeView:
+def node_view(node: NodeColumns, now: datetime | None = None) -> NodeView:
     return NodeView(
         id=node.id,
         organization_id=node.organization_id,
