@@ -41,6 +41,7 @@ class VersionedCache:
         self.max_entries = max_entries
         self._entries: dict[Hashable, tuple[int, float, bytes]] = {}
         self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, version: int) -> bytes | None:
         with self._lock:
@@ -61,9 +62,18 @@ class VersionedCache:
     def render(
         self, key: Hashable, version: int, schema: Any, produce: Callable[[], Any]
     ) -> Response:
-        """The cached reply for ``key`` at ``version``, or ``produce()`` rendered and kept."""
+        """The cached reply for ``key`` at ``version``, or ``produce()`` rendered and kept.
+
+        One caller renders a missing reply while others for the same key wait for it
+        (single flight): under load, an expired entry costs one rebuild, not one per thread.
+        """
         body = self.get(key, version)
         if body is None:
-            body = _adapter(schema).dump_json(produce())
-            self.put(key, version, body)
+            with self._lock:
+                building = self._building.setdefault(key, threading.Lock())
+            with building:
+                body = self.get(key, version)
+                if body is None:
+                    body = _adapter(schema).dump_json(produce())
+                    self.put(key, version, body)
         return Response(body, media_type="application/json")

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
-from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.views import ClusterView, cluster_view, group_by, node_view
 from cloudenv.services.validation import check_description, check_name
@@ -59,13 +59,11 @@ def update_cluster(
         cluster.name = name
     if not isinstance(description, Keep):
         cluster.description = check_description(description)
-    events.publish(
-        db, "cluster.updated", organization_id=cluster.organization_id, target_id=cluster.id
-    )
-    audit.record(
+    record_change(
         db,
         principal,
         Action.CLUSTER_UPDATE,
+        event="cluster.updated",
         target_id=cluster.id,
         organization_id=cluster.organization_id,
     )

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.views import (
     ClusterView,
@@ -88,8 +88,14 @@ def create_datacenter(
         creation=clock.now(),
     )
     db.add(dc)
-    events.publish(db, "datacenter.created", organization_id=org.id, target_id=dc.id)
-    audit.record(db, principal, Action.DATACENTER_CREATE, target_id=dc.id, organization_id=org.id)
+    record_change(
+        db,
+        principal,
+        Action.DATACENTER_CREATE,
+        event="datacenter.created",
+        target_id=dc.id,
+        organization_id=org.id,
+    )
     return dc
 
 
@@ -120,9 +126,13 @@ def update_datacenter(
             dc.latitude = dc.longitude = None
         else:
             dc.latitude, dc.longitude = check_location(location.latitude, location.longitude)
-    events.publish(db, "datacenter.updated", organization_id=dc.organization_id, target_id=dc.id)
-    audit.record(
-        db, principal, Action.DATACENTER_UPDATE, target_id=dc.id, organization_id=dc.organization_id
+    record_change(
+        db,
+        principal,
+        Action.DATACENTER_UPDATE,
+        event="datacenter.updated",
+        target_id=dc.id,
+        organization_id=dc.organization_id,
     )
     return datacenter_view(dc)
 
@@ -137,9 +147,13 @@ def delete_datacenter(db: Session, principal: Principal, datacenter_id: str) -> 
             "move or remove them first."
         )
     db.delete(dc)
-    events.publish(db, "datacenter.deleted", organization_id=dc.organization_id, target_id=dc.id)
-    audit.record(
-        db, principal, Action.DATACENTER_DELETE, target_id=dc.id, organization_id=dc.organization_id
+    record_change(
+        db,
+        principal,
+        Action.DATACENTER_DELETE,
+        event="datacenter.deleted",
+        target_id=dc.id,
+        organization_id=dc.organization_id,
     )
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.views import (
     OrganizationTree,
@@ -54,14 +54,13 @@ def create_organization(
     )
     db.add(org)
     db.flush()
-    events.publish(db, "organization.created", organization_id=org.id, target_id=org.id)
-    audit.record(
+    record_change(
         db,
         principal,
         Action.ORGANIZATION_CREATE,
+        event="organization.created",
         target_id=org.id,
         organization_id=org.id,
-        status_code=200,
     )
     return org
 
@@ -87,9 +86,13 @@ def update_organization(
         org.name = name
     if not isinstance(description, Keep):
         org.description = check_description(description)
-    events.publish(db, "organization.updated", organization_id=org.id, target_id=org.id)
-    audit.record(
-        db, principal, Action.ORGANIZATION_UPDATE, target_id=org.id, organization_id=org.id
+    record_change(
+        db,
+        principal,
+        Action.ORGANIZATION_UPDATE,
+        event="organization.updated",
+        target_id=org.id,
+        organization_id=org.id,
     )
     return get_tree(db, principal, org.id)
 
@@ -109,9 +112,13 @@ def delete_organization(db: Session, principal: Principal, organization_id: str)
             "delete them first."
         )
     db.delete(org)
-    events.publish(db, "organization.deleted", organization_id=org.id, target_id=org.id)
-    audit.record(
-        db, principal, Action.ORGANIZATION_DELETE, target_id=org.id, organization_id=org.id
+    record_change(
+        db,
+        principal,
+        Action.ORGANIZATION_DELETE,
+        event="organization.deleted",
+        target_id=org.id,
+        organization_id=org.id,
     )
 
 

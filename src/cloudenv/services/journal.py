@@ -1,0 +1,33 @@
+"""Every change a user makes leaves two traces in its own transaction: an event for live
+views (the tree, the UI) and an audit row for accountability. ``record_change`` writes
+both, so no service can write one and forget the other."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from cloudenv.services import audit, events
+from cloudenv.services.access import Action, Principal
+
+
+def record_change(
+    db: Session,
+    principal: Principal,
+    action: Action,
+    *,
+    event: str,
+    target_id: str,
+    organization_id: str | None,
+    status_code: int = 200,
+) -> None:
+    """``action`` as the caller asked it (``datacenter.create``), ``event`` as what
+    happened (``datacenter.created``)."""
+    events.publish(db, event, organization_id=organization_id, target_id=target_id)
+    audit.record(
+        db,
+        principal,
+        action,
+        target_id=target_id,
+        organization_id=organization_id,
+        status_code=status_code,
+    )
