@@ -22,8 +22,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,9 +41,21 @@ from cloudenv.store.engine import make_engine, make_session_factory, transaction
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
 from cloudenv.tls import client_ssl_context
 
-ADMIN_PASSWORD = "Sup3r-Secret-Pw!"
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
+# Run as ``python bench/api_latency.py``, the script's dir is on sys.path, not the repo root:
+# put the root there for the node plumbing shared with the integration tests.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.served_node import (  # noqa: E402
+    ADMIN_PASSWORD,
+    ServedNodeError,
+    Server,
+    init_node,
+    start_server,
+)
+
+START_TIMEOUT = 60.0  # seconds for the daemon to answer its healthcheck
 NODES_PER_CLUSTER_MAX = 64
 
 SMALL_HARDWARE = {
@@ -68,47 +78,7 @@ SMALL_HARDWARE = {
 }
 
 
-def cloudenv_command() -> list[str]:
-    """The venv's ``cloudenv`` script next to this interpreter, else ``python -m``."""
-    script = Path(sys.executable).with_name("cloudenv")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "cloudenv.cli.main"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # Set-up ------------------------------------------------------------------------------------------
-
-
-def init_node(work: Path, env: dict[str, str], database_url: str | None) -> Path:
-    data_dir = work / "data"
-    password_file = work / "pwfile"
-    password_file.write_text(ADMIN_PASSWORD + "\n")
-    args = [
-        "init",
-        "--data-dir",
-        str(data_dir),
-        "--accept-eula",
-        "--organization",
-        "acme",
-        "--admin-password-file",
-        str(password_file),
-        "--management-ip",
-        "127.0.0.1",
-    ]
-    if database_url:
-        args += ["--database-url", database_url]
-    result = subprocess.run(
-        [*cloudenv_command(), *args], env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"cloudenv init failed:\n{result.stdout}{result.stderr}")
-    return data_dir
 
 
 def seed(data_dir: Path, datacenters: int, nodes: int) -> list[str]:
@@ -176,63 +146,6 @@ def seed(data_dir: Path, datacenters: int, nodes: int) -> list[str]:
     finally:
         engine.dispose()
     return node_ids
-
-
-@dataclass
-class Daemon:
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def stop(self) -> int:
-        """SIGINT (Ctrl-C), then wait; kill if it outlives STOP_TIMEOUT."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
-
-
-def start_daemon(data_dir: Path, env: dict[str, str], log_level: str) -> Daemon:
-    port = free_port()
-    log_path = data_dir.parent / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *cloudenv_command(),
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--log-level",
-                log_level,
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    daemon = Daemon(process, f"https://127.0.0.1:{port}", log_path)
-    context = client_ssl_context(data_dir / "tls" / "ca.pem")
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            if httpx.get(daemon.url + "/api/v1/healthcheck", verify=context).status_code == 200:
-                return daemon
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    daemon.stop()
-    raise SystemExit(f"cloudenv serve did not come up:\n{log_path.read_text(errors='replace')}")
 
 
 # Measuring ---------------------------------------------------------------------------------------
@@ -382,9 +295,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cloudenv-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDENV_")}
-    env.update(HOME=str(work / "home"), CLOUDENV_CONFIG_DIR=str(work / "home" / "cloudenv"))
-    daemon: Daemon | None = None
+    daemon: Server | None = None
     pool: ClientPool | None = None
     try:
         database = "PostgreSQL" if args.database_url else "SQLite (in the data dir)"
@@ -400,11 +311,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.log_level}"
         )
         started = time.perf_counter()
-        data_dir = init_node(work, env, args.database_url)
-        node_ids = seed(data_dir, args.datacenters, args.nodes)
-        print(f"  set-up: init + seed {time.perf_counter() - started:.1f} s")
-        daemon = start_daemon(data_dir, env, args.log_level)
-        ca = data_dir / "tls" / "ca.pem"
+        try:
+            node = init_node(work, database_url=args.database_url)
+            node_ids = seed(node.path, args.datacenters, args.nodes)
+            print(f"  set-up: init + seed {time.perf_counter() - started:.1f} s")
+            daemon = start_server(
+                node, extra_args=["--log-level", args.log_level], start_timeout=START_TIMEOUT
+            )
+        except ServedNodeError as exc:
+            raise SystemExit(str(exc)) from None
+        ca = node.ca
         login = httpx.post(
             daemon.url + "/api/v1/auth/login",
             json={"username": "pceadmin", "password": ADMIN_PASSWORD},
@@ -434,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         if pool is not None:
             pool.close()
         if daemon is not None:
-            code = daemon.stop()
+            code = daemon.stop(signal.SIGINT)  # Ctrl-C, as an operator stops it by hand
             if code != 0:
-                tail = daemon.log_path.read_text(errors="replace").splitlines()[-10:]
+                tail = daemon.log().splitlines()[-10:]
                 print(f"  cloudenv serve exited with {code}; its log ends:", *tail, sep="\n    ")
         if args.keep:
             print(f"  kept {work}")

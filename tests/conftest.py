@@ -19,8 +19,8 @@ from cloudenv.services import auth, setup
 from cloudenv.store.engine import transaction
 from cloudenv.store.tables import Organization, User
 from tests.support.pgserver import create_database, postgres_server
+from tests.support.served_node import ADMIN_PASSWORD
 
-ADMIN_PASSWORD = "Sup3r-Secret-Pw!"
 TENANT_PASSWORD = "Tenant-Pass-42!"
 
 FAKE_HARDWARE: dict[str, Any] = {

@@ -11,14 +11,9 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +22,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import select
 
-from cloudenv.config import Settings, TLSPaths
+from cloudenv.config import TLSPaths
 from cloudenv.services.access import SYSTEM
 from cloudenv.services.tasks import TaskKind, TaskStatus, create_task
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
@@ -38,222 +33,29 @@ from cloudenv.tls import (
     client_ssl_context,
     ensure_node_certificates,
 )
-from tests.conftest import ADMIN_PASSWORD
 from tests.support.pgserver import create_database
+from tests.support.served_node import (
+    ADMIN_PASSWORD,
+    HEALTH_PATH,
+    STOP_TIMEOUT,
+    NodeDir,
+    Server,
+    hermetic_env,
+    init_args,
+    init_node,
+    output_of,
+    run_cli,
+    serving,
+)
 
 pytestmark = pytest.mark.integration
 
-HEALTH_PATH = "/api/v1/healthcheck"
-START_TIMEOUT = 30.0  # seconds for a started daemon to answer its healthcheck
-STOP_TIMEOUT = 15.0  # seconds for a signalled daemon to exit
-CLI_TIMEOUT = 60.0
-FINGERPRINT = re.compile(r"fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
 
-
-# Helpers: commands, environment, ports -----------------------------------------------------------
-
-
-def cloudenv_command() -> list[str]:
-    """The venv's ``cloudenv`` script next to this interpreter, else ``python -m``."""
-    script = Path(sys.executable).with_name("cloudenv")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "cloudenv.cli.main"]
-
-
-def hermetic_env(home: Path) -> dict[str, str]:
-    """This process's environment without any CLOUDENV_* setting, with HOME and the CLI's
-    config dir inside ``home``, and wide uncoloured output so messages are not wrapped."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDENV_")}
-    home.mkdir(parents=True, exist_ok=True)
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        CLOUDENV_CONFIG_DIR=str(home / "cloudenv-config"),
-        COLUMNS="250",
-        NO_COLOR="1",
-        TERM="dumb",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def run_cli(
-    args: list[str], env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*cloudenv_command(), *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-
-
-def output_of(result: subprocess.CompletedProcess[str]) -> str:
-    """stdout and stderr with whitespace runs collapsed (rich may still wrap long lines)."""
-    return " ".join((result.stdout + result.stderr).split())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Helpers (starting, serving and stopping a node: tests/support/served_node.py) -------------------
 
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# A node's data dir and a serving daemon ----------------------------------------------------------
-
-
-@dataclass
-class NodeDir:
-    """A data dir set up by ``cloudenv init``."""
-
-    path: Path
-    env: dict[str, str]
-    init_output: str
-    database_url: str | None = None
-
-    @property
-    def ca(self) -> Path:
-        return self.path / "tls" / "ca.pem"
-
-    @property
-    def settings(self) -> Settings:
-        return Settings.load(self.path)
-
-    @property
-    def printed_fingerprint(self) -> str:
-        match = FINGERPRINT.search(self.init_output)
-        assert match, self.init_output
-        return match.group(1)
-
-
-def init_node(base: Path, *, database_url: str | None = None) -> NodeDir:
-    """Run ``cloudenv init`` with the installer's flags into ``base/data``."""
-    base.mkdir(parents=True, exist_ok=True)
-    env = hermetic_env(base / "home")
-    password_file = base / "pwfile"
-    password_file.write_text(ADMIN_PASSWORD + "\n")
-    data_dir = base / "data"
-    args = [
-        "init",
-        "--data-dir",
-        str(data_dir),
-        "--accept-eula",
-        "--organization",
-        "acme",
-        "--admin-password-file",
-        str(password_file),
-        "--management-ip",
-        "127.0.0.1",
-    ]
-    if database_url:
-        args += ["--database-url", database_url]
-    result = run_cli(args, env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return NodeDir(data_dir, env, output_of(result), database_url)
-
-
-@dataclass
-class Server:
-    """A running ``cloudenv serve`` subprocess and what its healthcheck said."""
-
-    node: NodeDir
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    health: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """A client that trusts only this node's CA."""
-        kwargs.setdefault("timeout", 10.0)
-        return httpx.Client(base_url=self.url, verify=client_ssl_context(self.node.ca), **kwargs)
-
-    @contextmanager
-    def admin(self) -> Iterator[httpx.Client]:
-        """A client signed in as pceadmin with a bearer token, closed on exit."""
-        with self.client() as client:
-            response = client.post(
-                "/api/v1/auth/login", json={"username": "pceadmin", "password": ADMIN_PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-            client.headers["Authorization"] = f"Bearer {response.json()['token']}"
-            yield client
-
-
-def _wait_healthy(server: Server) -> bool:
-    """Poll the healthcheck until it answers 200; False if the process died first."""
-    context = client_ssl_context(server.node.ca)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            return False
-        try:
-            response = httpx.get(server.url + HEALTH_PATH, verify=context, timeout=2.0)
-        except httpx.TransportError:
-            time.sleep(0.2)
-            continue
-        if response.status_code == 200:
-            server.health = response.json()
-            return True
-        time.sleep(0.2)
-    raise AssertionError(f"cloudenv serve did not answer in {START_TIMEOUT:.0f} s:\n{server.log()}")
-
-
-@contextmanager
-def serving(node: NodeDir) -> Iterator[Server]:
-    """Start ``cloudenv serve`` on a free port, yield once healthy, always stop it after."""
-    server: Server | None = None
-    try:
-        for attempt in range(3):  # a free port can be taken between probe and bind
-            log_path = node.path.parent / f"serve-{time.monotonic_ns()}.log"
-            port = free_port()
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    [
-                        *cloudenv_command(),
-                        "serve",
-                        "--data-dir",
-                        str(node.path),
-                        "--port",
-                        str(port),
-                        "--bind",
-                        "127.0.0.1",
-                    ],
-                    env=node.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a Ctrl-C on pytest does not reach it
-                )
-            server = Server(node, port, process, log_path)
-            if _wait_healthy(server):
-                break
-            if attempt == 2 or "address already in use" not in server.log().lower():
-                raise AssertionError(f"cloudenv serve exited early:\n{server.log()}")
-        assert server is not None
-        yield server
-    finally:
-        if server is not None and server.process.poll() is None:
-            server.process.terminate()
-            try:
-                server.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
 
 
 def assert_fresh_deployment(server: Server) -> None:
@@ -651,21 +453,7 @@ def test_init_again_refuses_and_changes_nothing(node_dir: NodeDir) -> None:
     files = [node_dir.path / "config.json", node_dir.path / "cloudenv.db"]
     before = [sha256_of(f) for f in files]
     password_file = node_dir.path.parent / "pwfile"
-    result = run_cli(
-        [
-            "init",
-            "--data-dir",
-            str(node_dir.path),
-            "--accept-eula",
-            "--organization",
-            "other",
-            "--admin-password-file",
-            str(password_file),
-            "--management-ip",
-            "127.0.0.1",
-        ],
-        node_dir.env,
-    )
+    result = run_cli(init_args(node_dir.path, password_file, organization="other"), node_dir.env)
     assert result.returncode != 0
     assert "already initialized" in output_of(result)
     assert [sha256_of(f) for f in files] == before
