@@ -12,8 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cloudenv import clock
+from cloudenv.agent.drivers import Drivers
 from cloudenv.config import Settings, sqlite_url
 from cloudenv.daemon import Daemon, build
+from cloudenv.drivers.compute.fake import FakeComputeDriver
+from cloudenv.drivers.storage.fake import FakeStorageDriver
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import auth, setup
 from cloudenv.store.engine import transaction
@@ -106,6 +109,18 @@ class Deployment:
     def factory(self):  # type: ignore[no-untyped-def]
         return self.daemon.session_factory
 
+    @property
+    def compute(self) -> FakeComputeDriver:
+        driver = self.daemon.agent.drivers.compute
+        assert isinstance(driver, FakeComputeDriver)
+        return driver
+
+    @property
+    def storage(self) -> FakeStorageDriver:
+        driver = self.daemon.agent.drivers.storage
+        assert isinstance(driver, FakeStorageDriver)
+        return driver
+
     def add_tenant(self, name: str = "tenant-b", username: str = "alice") -> tuple[str, str]:
         """A second organization with one user; returns (organization_id, user_id).
 
@@ -132,7 +147,8 @@ def make_deployment(tmp_path: Path, database_url: str) -> Deployment:
     settings = Settings(
         data_dir=tmp_path, node_id=node_id, database_url=database_url, management_ip="127.0.0.1"
     )
-    daemon = build(settings, run_agent=False)
+    drivers = Drivers(FakeComputeDriver(), FakeStorageDriver(), serial_log_dir=str(tmp_path))
+    daemon = build(settings, run_agent=False, drivers=drivers)
     with transaction(daemon.session_factory) as db:
         result = setup.initialize(
             db,
@@ -145,6 +161,7 @@ def make_deployment(tmp_path: Path, database_url: str) -> Deployment:
                 management_ip="127.0.0.1",
                 hardware=FAKE_HARDWARE,
                 host=FAKE_HOST,
+                default_pool_path=str(settings.default_pool_path),
             ),
         )
     return Deployment(daemon, result)

@@ -56,7 +56,14 @@ class Settings:
     bind: str = "0.0.0.0"  # noqa: S104 - a node serves its management network
     port: int = DEFAULT_PORT
     session_hours: int = 12
+    accelerator: str = "auto"  # auto | kvm | tcg
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def default_pool_path(self) -> Path:
+        """The default storage pool's directory. The data dir is 0711 so that QEMU, which
+        runs as its own user, can reach disks in here without listing anything."""
+        return self.data_dir / "pools" / "default"
 
     @property
     def tls(self) -> TLSPaths:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloudenv.agent.drivers import Drivers, libvirt_drivers
 from cloudenv.agent.loop import Agent
 from cloudenv.api.app import create_app
 from cloudenv.config import Settings
@@ -26,13 +27,22 @@ class Daemon:
     app: FastAPI
 
 
-def build(settings: Settings, *, run_agent: bool = True, migrate: bool = True) -> Daemon:
-    """Everything ``serve`` runs; the agent starts and stops with the app's lifespan."""
+def build(
+    settings: Settings,
+    *,
+    run_agent: bool = True,
+    migrate: bool = True,
+    drivers: Drivers | None = None,
+) -> Daemon:
+    """Everything ``serve`` runs; the agent starts and stops with the app's lifespan.
+    Without ``drivers``, a running agent uses libvirt."""
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     factory = make_session_factory(engine)
-    agent = Agent(settings.node_id, factory)
+    if drivers is None and run_agent:
+        drivers = libvirt_drivers(settings.accelerator)
+    agent = Agent(settings.node_id, factory, drivers)
 
     def wake_agent(session: Session) -> None:
         if settings.node_id in session.info.pop(QUEUED_ON_NODES, set()):

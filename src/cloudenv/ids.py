@@ -27,6 +27,7 @@ class Prefix(StrEnum):
     VOLUME = "vol"
     AI_PROVIDER = "orgai"
     TASK = "task"
+    IMAGE = "img"
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)-[A-Za-z0-9_-]{21}$")

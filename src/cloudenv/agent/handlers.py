@@ -1,27 +1,14 @@
-"""What each task kind does on this node. A handler gets the claimed task and a reporter
-for progress and log lines; raising CloudenvError fails the task with that message."""
+"""The registry of what each task kind does on this node. A handler gets the claimed task
+and a TaskContext; raising CloudenvError fails the task with that message."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from sqlalchemy.orm import Session, sessionmaker
-
+from cloudenv.agent import compute, images
+from cloudenv.agent.context import Handler, TaskContext
 from cloudenv.agent.facts import collect_facts
 from cloudenv.services.tasks import TaskClaim, TaskKind
 from cloudenv.services.tenancy import nodes
 from cloudenv.store.engine import transaction
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    node_id: str
-    session_factory: sessionmaker[Session]
-    report: Callable[..., None]
-
-
-Handler = Callable[[TaskClaim, TaskContext], None]
 
 
 def refresh_facts(task: TaskClaim, ctx: TaskContext) -> None:
@@ -37,4 +24,12 @@ def refresh_facts(task: TaskClaim, ctx: TaskContext) -> None:
 
 HANDLERS: dict[str, Handler] = {
     TaskKind.NODE_REFRESH_FACTS.value: refresh_facts,
+    TaskKind.IMAGE_IMPORT.value: images.import_image,
+    TaskKind.IMAGE_DELETE.value: images.delete_image,
+    TaskKind.INSTANCE_DEPLOY.value: compute.deploy,
+    TaskKind.INSTANCE_START.value: compute.start,
+    TaskKind.INSTANCE_STOP.value: compute.stop,
+    TaskKind.INSTANCE_RESTART.value: compute.restart,
+    TaskKind.INSTANCE_KILL.value: compute.kill,
+    TaskKind.INSTANCE_DESTROY.value: compute.destroy,
 }

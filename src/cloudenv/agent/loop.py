@@ -1,9 +1,11 @@
-"""The agent's threads: a task runner and a heartbeat.
+"""The agent's threads: a task dispatcher with a pool of workers, and a heartbeat that
+also keeps observed instance state in step with the hypervisor.
 
-The runner claims this node's queued tasks one at a time (compare-and-swap in the
-database, so a second daemon on the same node could not run a task twice), runs the
-handler, and finishes the task. It wakes on a nudge (a task was just committed on this
-node) or every second, so tasks written by another node's API are picked up too.
+The dispatcher claims this node's queued tasks (compare-and-swap in the database, so no
+task runs twice) while a worker is free; different instances' tasks run side by side, one
+instance's never (its services refuse a second action while one holds it). It wakes on a
+nudge (a task was just committed on this node) or every second, so tasks written by
+another node's API are picked up too.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloudenv.agent.handlers import HANDLERS, TaskContext
+from cloudenv.agent import compute
+from cloudenv.agent.context import TaskContext
+from cloudenv.agent.drivers import Drivers
+from cloudenv.agent.handlers import HANDLERS
+from cloudenv.drivers.compute.base import ArchCapabilities, PowerState
 from cloudenv.errors import CloudenvError
 from cloudenv.services import auth, tasks
+from cloudenv.services.access import SYSTEM
+from cloudenv.services.compute import execution
+from cloudenv.services.compute.instances import set_power_state
+from cloudenv.services.compute.states import PowerAction
 from cloudenv.services.tenancy import nodes
 from cloudenv.store.engine import transaction
 
@@ -24,25 +34,43 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
 IDLE_POLL_SECONDS = 1.0
+WORKERS = 8
 
 
 class Agent:
-    def __init__(self, node_id: str, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        session_factory: sessionmaker[Session],
+        drivers: Drivers | None = None,
+        *,
+        workers: int = WORKERS,
+    ) -> None:
         self.node_id = node_id
         self.factory = session_factory
+        self.drivers = drivers or Drivers(None, None, unavailable="no drivers configured")
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._free = threading.Semaphore(workers)
         self._threads: list[threading.Thread] = []
+        self._running: set[threading.Thread] = set()
 
     def start(self) -> None:
-        """Fail what a previous run left half-done, say we're alive, then start the threads."""
+        """Fail what a previous run left half-done, say we're alive, start the threads, then
+        start the instances marked autostart."""
         with transaction(self.factory) as db:
-            failed = tasks.fail_interrupted(db, self.node_id)
+            interrupted = tasks.fail_interrupted(db, self.node_id)
             auth.purge_expired_sessions(db)
             nodes.heartbeat(db, self.node_id)
-        if failed:
-            log.warning("marked %d interrupted task(s) as failed", failed)
-        for target, name in ((self._run_tasks, "task-runner"), (self._beat, "heartbeat")):
+        if interrupted:
+            log.warning("marked %d interrupted task(s) as failed", len(interrupted))
+        self._recover(interrupted)
+        self._report_capabilities()
+        self._sync_instances()
+        if self.drivers.compute is not None:
+            self.drivers.compute.watch_lifecycle(self._on_lifecycle)
+        self._autostart()
+        for target, name in ((self._dispatch, "tasks"), (self._beat, "heartbeat")):
             thread = threading.Thread(target=target, name=f"cloudenv-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -50,7 +78,7 @@ class Agent:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        for thread in self._threads:
+        for thread in [*self._threads, *list(self._running)]:
             thread.join(timeout)
 
     def nudge(self) -> None:
@@ -58,27 +86,48 @@ class Agent:
         self._wake.set()
 
     def run_pending(self) -> int:
-        """Run every queued task of this node now; returns how many ran (tests use this)."""
+        """Run every queued task of this node now, one by one (tests use this)."""
         ran = 0
-        while self._run_one():
+        while (claim := self._claim()) is not None:
+            self._run(claim)
             ran += 1
         return ran
 
-    def _run_tasks(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self._run_one():
-                    continue
-            except Exception:
-                log.exception("the task runner failed; retrying")
-            self._wake.wait(IDLE_POLL_SECONDS)
-            self._wake.clear()
+    # Tasks -----------------------------------------------------------------------------
 
-    def _run_one(self) -> bool:
+    def _claim(self) -> tasks.TaskClaim | None:
         with transaction(self.factory) as db:
-            claim = tasks.claim_next(db, self.node_id)
-        if claim is None:
-            return False
+            return tasks.claim_next(db, self.node_id)
+
+    def _dispatch(self) -> None:
+        while not self._stop.is_set():
+            if not self._free.acquire(timeout=IDLE_POLL_SECONDS):
+                continue
+            try:
+                claim = self._claim()
+            except Exception:
+                log.exception("claiming a task failed; retrying")
+                claim = None
+            if claim is None:
+                self._free.release()
+                self._wake.wait(IDLE_POLL_SECONDS)
+                self._wake.clear()
+                continue
+            worker = threading.Thread(
+                target=self._work, args=(claim,), name=f"cloudenv-task-{claim.id}", daemon=True
+            )
+            self._running.add(worker)
+            worker.start()
+
+    def _work(self, claim: tasks.TaskClaim) -> None:
+        try:
+            self._run(claim)
+        finally:
+            self._running.discard(threading.current_thread())
+            self._free.release()
+            self._wake.set()  # a freed worker may take the next queued task
+
+    def _run(self, claim: tasks.TaskClaim) -> None:
         handler = HANDLERS.get(claim.kind)
 
         def report(**kwargs: Any) -> None:
@@ -89,7 +138,7 @@ class Agent:
         try:
             if handler is None:
                 raise CloudenvError(f"This node does not know how to run {claim.kind} tasks.")
-            handler(claim, TaskContext(self.node_id, self.factory, report))
+            handler(claim, TaskContext(self.node_id, self.factory, self.drivers, report))
         except CloudenvError as exc:
             error = exc.message
         except Exception as exc:
@@ -97,7 +146,71 @@ class Agent:
             error = f"The task failed unexpectedly: {exc}. The node's log has the details."
         with transaction(self.factory) as db:
             tasks.finish(db, claim.id, error=error)
-        return True
+
+    def _recover(self, interrupted: list[tasks.TaskClaim]) -> None:
+        for claim in interrupted:
+            if not claim.kind.startswith("instance.") or self.drivers.compute is None:
+                continue
+            ctx = TaskContext(self.node_id, self.factory, self.drivers, lambda **_: None)
+            try:
+                outcome = compute.recover(claim, ctx)
+            except Exception as exc:
+                log.exception("recovering after task %s failed", claim.id)
+                outcome = f"Repairing what it left failed: {exc}"
+            with transaction(self.factory) as db:
+                tasks.report(db, claim.id, line=outcome)
+
+    def _report_capabilities(self) -> None:
+        if self.drivers.compute is None:
+            return
+        try:
+            capabilities = self.drivers.compute.capabilities()
+            with transaction(self.factory) as db:
+                nodes.report_capabilities(
+                    db,
+                    self.node_id,
+                    {arch: capabilities_json(caps) for arch, caps in capabilities.items()},
+                )
+        except Exception:
+            log.exception("reading the hypervisor's capabilities failed")
+
+    # Observed state ---------------------------------------------------------------------
+
+    def _on_lifecycle(self, name: str, state: PowerState) -> None:
+        try:
+            with transaction(self.factory) as db:
+                execution.observe_power(db, name, state == PowerState.RUNNING)
+        except Exception:
+            log.exception("recording a state change of %s failed", name)
+
+    def _sync_instances(self) -> None:
+        """Backs up lifecycle events: read every domain's state and record it."""
+        compute = self.drivers.compute
+        if compute is None:
+            return
+        try:
+            domains = compute.list_domains()
+            with transaction(self.factory) as db:
+                for instance in execution.instance_ids(db, self.node_id):
+                    state = domains.get(instance)
+                    if state is not None:
+                        execution.observe_power(db, instance, state == PowerState.RUNNING)
+        except Exception:
+            log.exception("syncing instance state failed")
+
+    def _autostart(self) -> None:
+        if self.drivers.compute is None:
+            return
+        with transaction(self.factory) as db:
+            candidates = execution.autostart_instances(db, self.node_id)
+        for instance_id in candidates:
+            if self.drivers.compute.state(instance_id) == PowerState.RUNNING:
+                continue
+            try:
+                with transaction(self.factory) as db:
+                    set_power_state(db, SYSTEM, instance_id, PowerAction.START)
+            except CloudenvError as exc:
+                log.warning("autostart of %s refused: %s", instance_id, exc.message)
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
@@ -106,3 +219,24 @@ class Agent:
                     nodes.heartbeat(db, self.node_id)
             except Exception:
                 log.exception("heartbeat failed")
+            self._sync_instances()
+
+
+def capabilities_json(caps: ArchCapabilities) -> dict[str, Any]:
+    """The product's ``GET /v1/nodes/{id}/capabilities`` entry for one architecture."""
+    return {
+        "arch": caps.arch,
+        "wordsize": caps.wordsize,
+        "emulator": caps.emulator,
+        "kvm_supported": caps.kvm_supported,
+        "accelerator": caps.accelerator.value,
+        "accelerator_reason": caps.accelerator_reason,
+        "firmware": caps.firmware,
+        "cpu_models": [
+            {"name": m.name, "vendor": m.vendor, "experimental": not m.usable}
+            for m in caps.cpu_models
+        ],
+        "default_machine": caps.default_machine,
+        "machines": [{"name": m.name, "max_vcpus": m.max_vcpus} for m in caps.machines],
+        "features": caps.features,
+    }

@@ -17,14 +17,27 @@ from cloudenv.api.routers import (
     datacenters,
     events,
     health,
+    instances,
     nodes,
     organizations,
+    storage,
     tasks,
 )
 from cloudenv.config import Settings
 
 API_PREFIX = "/api"
-ROUTERS = (health, auth, organizations, datacenters, clusters, nodes, tasks, events)
+ROUTERS = (
+    health,
+    auth,
+    organizations,
+    datacenters,
+    clusters,
+    nodes,
+    tasks,
+    events,
+    instances,
+    storage,
+)
 
 
 class StripTrailingSlash:

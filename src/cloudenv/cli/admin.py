@@ -156,7 +156,9 @@ def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
     from cloudenv.store.engine import make_engine, make_session_factory, transaction
     from cloudenv.store.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Traversable, not listable: QEMU runs as its own user and must reach pools/ in here.
+    settings.data_dir.chmod(0o711)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)

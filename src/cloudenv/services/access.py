@@ -35,6 +35,13 @@ class Action(StrEnum):
     NODE_READ = "node.read"
     NODE_REFRESH_FACTS = "node.refresh_facts"
     TASK_READ = "task.read"
+    IMAGE_CREATE = "image.create"
+    IMAGE_DELETE = "image.delete"
+    INSTANCE_DEPLOY = "instance.deploy"
+    INSTANCE_POWER = "instance.power"
+    INSTANCE_UPDATE = "instance.update"
+    INSTANCE_DESTROY = "instance.destroy"
+    INSTANCE_CONSOLE = "instance.console"
 
 
 # Acting on organizations as a whole belongs to the deployment's owner alone.

@@ -17,6 +17,7 @@ from cloudenv.ids import Prefix, new_id
 from cloudenv.services import audit, events
 from cloudenv.services.access import SYSTEM
 from cloudenv.services.auth import check_password_strength, hash_password
+from cloudenv.services.storage.pools import create_default_pool
 from cloudenv.services.validation import check_name
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, User
 
@@ -35,6 +36,7 @@ class SetupRequest:
     management_ip: str
     hardware: dict[str, Any]
     host: dict[str, Any]
+    default_pool_path: str = "/var/lib/cloudenv/pools/default"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class SetupResult:
     cluster_id: str
     node_id: str
     admin_user_id: str
+    default_pool_id: str
 
 
 def check_timezone(name: str) -> str:
@@ -120,6 +123,7 @@ def initialize(db: Session, request: SetupRequest) -> SetupResult:
     for row in (org, dc, cluster, node, admin):
         db.add(row)
         db.flush()
+    pool = create_default_pool(db, node, request.default_pool_path)
     events.publish(db, "deployment.initialized", organization_id=org.id, target_id=node.id)
     audit.record(db, SYSTEM, "deployment.initialize", target_id=node.id, organization_id=org.id)
-    return SetupResult(org.id, dc.id, cluster.id, node.id, admin.id)
+    return SetupResult(org.id, dc.id, cluster.id, node.id, admin.id, pool.id)

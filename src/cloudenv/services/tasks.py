@@ -42,6 +42,20 @@ class TaskKind(StrEnum):
 
     #: Re-read the node's hardware and host facts and store them.
     NODE_REFRESH_FACTS = "node.refresh_facts"
+    #: Move an uploaded image from the staging area into its pool.
+    IMAGE_IMPORT = "image.import"
+    #: Delete an image's file and row.
+    IMAGE_DELETE = "image.delete"
+    #: Create the instance's volumes, define its domain and start it.
+    INSTANCE_DEPLOY = "instance.deploy"
+    INSTANCE_START = "instance.start"
+    #: ACPI shutdown, failing after a timeout ("use Force Stop").
+    INSTANCE_STOP = "instance.stop"
+    INSTANCE_RESTART = "instance.restart"
+    #: Force stop: power off at once.
+    INSTANCE_KILL = "instance.kill"
+    #: Undefine the domain, optionally delete its volumes, forget the instance.
+    INSTANCE_DESTROY = "instance.destroy"
 
 
 @dataclass(frozen=True)
@@ -155,15 +169,17 @@ def finish(db: Session, task_id: str, *, error: str | None = None) -> None:
     _publish_state(db, task)
 
 
-def fail_interrupted(db: Session, node_id: str) -> int:
-    """At start-up: tasks this node left running when it stopped can't be trusted; fail them."""
+def fail_interrupted(db: Session, node_id: str) -> list[TaskClaim]:
+    """At start-up: tasks this node left running when it stopped can't be trusted; fail
+    them, and return them so the agent can repair what they left half-done."""
     reason = "The node's daemon stopped while this task was running; run it again."
     stuck = db.scalars(
         select(Task).where(Task.node_id == node_id, Task.status == TaskStatus.RUNNING.value)
     ).all()
+    claims = [TaskClaim(t.id, t.kind, t.target_id, dict(t.params)) for t in stuck]
     for task in stuck:
         finish(db, task.id, error=reason)
-    return len(stuck)
+    return claims
 
 
 def _publish_state(db: Session, task: Task) -> None:

@@ -45,6 +45,13 @@ def get_pci(node_id: str, db: Db, principal: CurrentPrincipal) -> list[dict[str,
     return nodes.get_pci_devices(db, principal, node_id)
 
 
+@router.get("/{node_id}/capabilities", name="node.capabilities")
+def get_capabilities(node_id: str, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Per architecture: emulator, accelerator (kvm or tcg, and why), machine types, CPU
+    models, firmware. Empty until the node's agent has read its hypervisor."""
+    return nodes.get_capabilities(db, principal, node_id)
+
+
 @router.get("/{node_id}/tasks", response_model=list[NodeTask], name="node.tasks")
 def list_tasks(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodeTask]:
     nodes.get_node(db, principal, node_id)  # 404 for an invisible node, not an empty list

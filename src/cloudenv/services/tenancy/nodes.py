@@ -134,6 +134,20 @@ def report_facts(
     events.publish(db, "node.updated", organization_id=node.organization_id, target_id=node.id)
 
 
+def report_capabilities(db: Session, node_id: str, capabilities: dict[str, Any]) -> None:
+    """What the node's hypervisor can run, per architecture (read by its agent)."""
+    node = db.get(Node, node_id)
+    if node is not None:
+        node.host = {**(node.host or {}), "capabilities": capabilities}
+
+
+def get_capabilities(db: Session, principal: Principal, node_id: str) -> dict[str, Any]:
+    capabilities: dict[str, Any] = (_load(db, principal, node_id).host or {}).get(
+        "capabilities", {}
+    )
+    return capabilities
+
+
 def _load(db: Session, principal: Principal, node_id: str) -> Node:
     node = q.get_node(db, node_id, principal.scope)
     if node is None:

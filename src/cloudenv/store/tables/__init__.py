@@ -1,19 +1,29 @@
 """ORM tables, one module per area. Importing this package registers them all."""
 
 from cloudenv.store.tables.audit import AuditRecord
+from cloudenv.store.tables.compute import ConsoleToken, Instance, InstanceDevice, Snapshot
 from cloudenv.store.tables.events import Event
 from cloudenv.store.tables.iam import Session_, User
+from cloudenv.store.tables.storage import Image, PoolNode, StoragePool, Volume
 from cloudenv.store.tables.tasks import Task
 from cloudenv.store.tables.tenancy import Cluster, Datacenter, Node, Organization
 
 __all__ = [
     "AuditRecord",
     "Cluster",
+    "ConsoleToken",
     "Datacenter",
     "Event",
+    "Image",
+    "Instance",
+    "InstanceDevice",
     "Node",
     "Organization",
+    "PoolNode",
     "Session_",
+    "Snapshot",
+    "StoragePool",
     "Task",
     "User",
+    "Volume",
 ]

@@ -1,0 +1,322 @@
+"""Task handlers for instances: deploy, start, stop, restart, kill, destroy.
+
+Each reads the instance's plan, acts through the drivers, and records the outcome. A
+failed deploy undoes every step it took (volumes, domain) and removes the instance, and
+its task log names what was removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+
+from cloudenv.agent.context import TaskContext
+from cloudenv.drivers.compute.base import (
+    DirectKernelBoot,
+    DiskBus,
+    DiskFormat,
+    DiskSpec,
+    DomainSpec,
+    Firmware,
+    PowerState,
+)
+from cloudenv.drivers.storage.base import PoolSpec, PoolType
+from cloudenv.enums import VolumeStatus
+from cloudenv.errors import CloudenvError
+from cloudenv.services.compute import execution as ex
+from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.storage import pools
+from cloudenv.services.tasks import TaskClaim
+from cloudenv.store.engine import transaction
+
+START_WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.25
+
+
+def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
+    kernel = DirectKernelBoot(plan.kernel, plan.initrd, plan.cmdline) if plan.kernel else None
+    disks = tuple(
+        DiskSpec(
+            path=d.path,
+            target=d.target,
+            bus=DiskBus(d.bus),
+            format=DiskFormat(d.format),
+            device=d.device,
+            readonly=d.readonly,
+            serial=d.serial,
+            boot_order=d.boot_order or None,
+        )
+        for d in plan.disks
+    )
+    if kernel is not None:  # libvirt forbids per-device boot order with direct kernel boot
+        disks = tuple(dataclasses.replace(d, boot_order=None) for d in disks)
+    return DomainSpec(
+        name=plan.id,
+        uuid=plan.uuid,
+        title=plan.name,
+        vcpus_sockets=plan.sockets,
+        vcpus_cores=plan.cores,
+        vcpus_threads=plan.threads,
+        memory_mb=plan.memory_mb,
+        accelerator=ctx.drivers.accelerator,
+        machine=plan.machine,
+        firmware=Firmware(plan.firmware),
+        secure_boot=plan.secure_boot,
+        cpu_model=plan.cpu_model,
+        disks=disks,
+        kernel_boot=kernel,
+        serial_log=os.path.join(ctx.drivers.serial_log_dir, f"{plan.id}-serial.log"),
+        metadata={"instance": plan.id, "node": plan.node_id},
+    )
+
+
+def _plan(ctx: TaskContext, instance_id: str) -> ex.InstancePlan:
+    with transaction(ctx.session_factory) as db:
+        return ex.load_plan(db, instance_id)
+
+
+def ensure_pools(ctx: TaskContext, pool_ids: set[str]) -> None:
+    storage = ctx.drivers.need_storage()
+    with transaction(ctx.session_factory) as db:
+        wanted = [p for p in pools.pools_to_reconcile(db, ctx.node_id) if p[0] in pool_ids]
+    for pool_id, kind, path in wanted:
+        usage = storage.ensure_pool(PoolSpec(pool_id, PoolType(kind), path))
+        with transaction(ctx.session_factory) as db:
+            pools.record_pool_state(
+                db,
+                pool_id,
+                ctx.node_id,
+                ok=True,
+                capacity=usage.capacity_bytes,
+                allocation=usage.allocation_bytes,
+                available=usage.available_bytes,
+            )
+
+
+def _release(
+    ctx: TaskContext,
+    task: TaskClaim,
+    state: InstanceState,
+    message: str = "",
+    desired: str | None = None,
+) -> None:
+    with transaction(ctx.session_factory) as db:
+        ex.release(db, task.target_id or "", task.id, state, message, desired=desired)
+
+
+def _wait_for(
+    ctx: TaskContext,
+    name: str,
+    wanted: PowerState,
+    seconds: float,
+    still_ours: Callable[[], bool] | None = None,
+) -> bool:
+    compute = ctx.drivers.need_compute()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = compute.state(name)
+        if state == wanted or (wanted == PowerState.STOPPED and state is None):
+            return True
+        if still_ours is not None and not still_ours():
+            return False
+        time.sleep(POLL_SECONDS)
+    return False
+
+
+def deploy(task: TaskClaim, ctx: TaskContext) -> None:
+    plan = _plan(ctx, task.target_id or "")
+    compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
+    removed: list[str] = []
+    with ExitStack() as undo:
+        try:
+            ctx.report(progress=5, line="Preparing storage pools")
+            ensure_pools(ctx, {d.pool_id for d in plan.disks if d.volume_id})
+            new = [
+                d for d in plan.disks if d.volume_id and d.volume_status == VolumeStatus.CREATING
+            ]
+            for index, disk in enumerate(new, start=1):
+                name = os.path.basename(disk.path)
+                if disk.clone_from:
+                    ctx.report(line=f"Copying image into volume {disk.volume_id} ({disk.name})")
+                    storage.clone_volume(
+                        disk.pool_id,
+                        name,
+                        disk.clone_from,
+                        DiskFormat(disk.format),
+                        disk.size_bytes,
+                    )
+                else:
+                    ctx.report(
+                        line=f"Creating volume {disk.volume_id} ({disk.name}, "
+                        f"{disk.size_bytes // 1024**3} GB {disk.format})"
+                    )
+                    storage.create_volume(
+                        disk.pool_id, name, disk.size_bytes, DiskFormat(disk.format)
+                    )
+                undo.callback(storage.delete_volume, disk.pool_id, name)
+                undo.callback(removed.append, f"volume {disk.volume_id} ({disk.name})")
+                with transaction(ctx.session_factory) as db:
+                    ex.record_volume(db, disk.volume_id or "", VolumeStatus.AVAILABLE)
+                ctx.report(progress=10 + 60 * index // max(1, len(new)))
+            ctx.report(
+                progress=75,
+                line=f"Defining the virtual machine ({ctx.drivers.accelerator.value.upper()})",
+            )
+            compute.define(domain_spec(plan, ctx))
+            undo.callback(compute.undefine, plan.id)
+            undo.callback(removed.append, f"domain {plan.id}")
+            ctx.report(progress=90, line="Starting")
+            compute.start(plan.id)
+            undo.callback(compute.destroy, plan.id)
+            if not _wait_for(ctx, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
+                raise CloudenvError(
+                    f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
+                )
+            _release(ctx, task, InstanceState.RUNNING, desired="running")
+            undo.pop_all()
+        except Exception:
+            undo.close()  # runs the undo steps, newest first
+            with transaction(ctx.session_factory) as db:
+                ex.forget(
+                    db,
+                    plan.id,
+                    destroy_volumes=False,
+                    also_destroy={
+                        d.volume_id for d in plan.disks if d.created_by_deploy and d.volume_id
+                    },
+                )
+            ctx.report(
+                line="Removed after the failure: "
+                + (", ".join(reversed(removed)) or "nothing had been created")
+                + "; the instance record is gone too."
+            )
+            raise
+
+
+def start(task: TaskClaim, ctx: TaskContext) -> None:
+    plan = _plan(ctx, task.target_id or "")
+    compute = ctx.drivers.need_compute()
+    try:
+        ensure_pools(ctx, {d.pool_id for d in plan.disks if d.volume_id})
+        ctx.report(progress=20, line="Applying the instance's configuration")
+        if compute.state(plan.id) != PowerState.RUNNING:
+            compute.define(domain_spec(plan, ctx))
+        ctx.report(progress=50, line="Starting")
+        compute.start(plan.id)
+        if not _wait_for(ctx, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
+            raise CloudenvError(
+                f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
+            )
+    except CloudenvError as exc:
+        _release(ctx, task, InstanceState.STOPPED, exc.message, desired="stopped")
+        raise
+    _release(ctx, task, InstanceState.RUNNING)
+
+
+def _still_ours(ctx: TaskContext, task: TaskClaim) -> Callable[[], bool]:
+    def check() -> bool:
+        with transaction(ctx.session_factory) as db:
+            plan = ex.load_plan(db, task.target_id or "")
+        return plan.current_task_id == task.id
+
+    return check
+
+
+def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> bool:
+    """ACPI shutdown and wait; False if Force Stop took over meanwhile."""
+    name = task.target_id or ""
+    timeout = int(task.params.get("timeout", 120))
+    ctx.report(progress=10, line="Asking the guest to shut down (ACPI)")
+    ctx.drivers.need_compute().shutdown(name)
+    ours = _still_ours(ctx, task)
+    if _wait_for(ctx, name, PowerState.STOPPED, timeout, ours):
+        return True
+    if not ours():
+        ctx.report(line="Force Stop took over.")
+        return False
+    _release(ctx, task, back_to, desired=back_to.value)
+    raise CloudenvError(f"The guest did not shut down within {timeout} s; use Force Stop.")
+
+
+def stop(task: TaskClaim, ctx: TaskContext) -> None:
+    if _shutdown(task, ctx, back_to=InstanceState.RUNNING):
+        _release(ctx, task, InstanceState.STOPPED)
+
+
+def restart(task: TaskClaim, ctx: TaskContext) -> None:
+    if not _shutdown(task, ctx, back_to=InstanceState.RUNNING):
+        return
+    ctx.report(progress=60, line="Starting again")
+    start(task, ctx)
+
+
+def kill(task: TaskClaim, ctx: TaskContext) -> None:
+    ctx.report(progress=20, line="Powering off now")
+    ctx.drivers.need_compute().destroy(task.target_id or "")
+    _release(ctx, task, InstanceState.STOPPED)
+
+
+def destroy(task: TaskClaim, ctx: TaskContext) -> None:
+    name = task.target_id or ""
+    compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
+    plan = _plan(ctx, name)
+    try:
+        ctx.report(progress=20, line="Removing the virtual machine's definition")
+        compute.destroy(name)
+        compute.undefine(name)
+    except CloudenvError as exc:
+        _release(ctx, task, InstanceState.ERROR, exc.message)
+        raise
+    with transaction(ctx.session_factory) as db:
+        doomed = set(ex.forget(db, name, destroy_volumes=bool(task.params["destroy_volumes"])))
+    for disk in plan.disks:
+        if disk.volume_id in doomed:
+            ctx.report(line=f"Deleting volume {disk.volume_id} ({disk.name})")
+            storage.delete_volume(disk.pool_id, os.path.basename(disk.path))
+
+
+def recover(task: TaskClaim, ctx: TaskContext) -> str:
+    """Repair what an instance task left when the daemon stopped in the middle of it.
+
+    A half-done deploy is undone completely (as a failed deploy is); any other action
+    leaves the instance in the state the hypervisor reports. Returns what was done, for
+    the task's log.
+    """
+    name = task.target_id or ""
+    compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
+    try:
+        plan = _plan(ctx, name)
+    except CloudenvError:
+        return "the instance no longer exists"
+    if task.kind == "instance.deploy":
+        removed = []
+        compute.destroy(name)
+        if compute.state(name) is not None:
+            compute.undefine(name)
+            removed.append(f"domain {name}")
+        created = [d for d in plan.disks if d.created_by_deploy and d.volume_id]
+        for disk in created:  # volumes it attached that existed before are kept
+            file_name = os.path.basename(disk.path)
+            if storage.volume_info(disk.pool_id, file_name) is not None:
+                storage.delete_volume(disk.pool_id, file_name)
+                removed.append(f"volume {disk.volume_id} ({disk.name})")
+        with transaction(ctx.session_factory) as db:
+            ex.forget(
+                db,
+                name,
+                destroy_volumes=False,
+                also_destroy={d.volume_id for d in created if d.volume_id},
+            )
+        return (
+            "Undid the interrupted deploy: removed "
+            + (", ".join(removed) or "nothing had been created yet")
+            + "; the instance record is gone too."
+        )
+    running = compute.state(name) == PowerState.RUNNING
+    state = InstanceState.RUNNING if running else InstanceState.STOPPED
+    with transaction(ctx.session_factory) as db:
+        ex.release(db, name, task.id, state, "", desired=state.value)
+    return f"The instance is {state.value}, as the hypervisor reports."

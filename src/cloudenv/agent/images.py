@@ -1,0 +1,60 @@
+"""Task handlers for images: move an upload from the staging area into its pool; delete."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from cloudenv.agent.context import TaskContext
+from cloudenv.drivers.compute.base import DiskFormat
+from cloudenv.services.storage import images
+from cloudenv.services.tasks import TaskClaim
+from cloudenv.store.engine import transaction
+
+CHUNK = 4 * 1024 * 1024
+
+
+def _chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def import_image(task: TaskClaim, ctx: TaskContext) -> None:
+    staged = str(task.params["staged_path"])
+    with transaction(ctx.session_factory) as db:
+        image = images.image_for_task(db, task.target_id or "")
+    try:
+        storage = ctx.drivers.need_storage()
+        from cloudenv.agent.compute import ensure_pools
+
+        ensure_pools(ctx, {image.pool_id})
+        ctx.report(
+            progress=5,
+            line=f"Copying {image.name} ({image.size_bytes} bytes) into pool {image.pool_id}",
+        )
+
+        def progress(done: int, total: int) -> None:
+            ctx.report(progress=5 + 90 * done // max(total, 1))
+
+        fmt = DiskFormat.QCOW2 if image.format == "qcow2" else DiskFormat.RAW
+        storage.upload_volume(
+            image.pool_id, image.file_name, _chunks(staged), image.size_bytes, fmt, progress
+        )
+    except Exception as exc:
+        with transaction(ctx.session_factory) as db:
+            images.record_import(db, image.id, ok=False, message=str(exc))
+        raise
+    finally:
+        if os.path.exists(staged):
+            os.unlink(staged)
+    with transaction(ctx.session_factory) as db:
+        images.record_import(db, image.id, ok=True)
+
+
+def delete_image(task: TaskClaim, ctx: TaskContext) -> None:
+    with transaction(ctx.session_factory) as db:
+        image = images.image_for_task(db, task.target_id or "")
+    ctx.drivers.need_storage().delete_volume(image.pool_id, image.file_name)
+    with transaction(ctx.session_factory) as db:
+        images.forget_image(db, image.id)

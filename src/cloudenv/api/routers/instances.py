@@ -1,0 +1,165 @@
+"""Instances: deploy (``POST /v2/instances``), list, read, edit, power, destroy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cloudenv.api.deps import CurrentPrincipal, Db
+from cloudenv.api.schemas.common import TaskRef
+from cloudenv.api.schemas.compute import (
+    Instance,
+    InstanceCpu,
+    InstanceDeploy,
+    InstanceDetail,
+    InstanceUpdate,
+    PowerRequest,
+    QemuMetadata,
+)
+from cloudenv.services.compute import instances
+from cloudenv.services.compute.deploy import deploy_instance
+from cloudenv.services.compute.instances import InstanceView
+from cloudenv.services.compute.requests import DeployRequest, ExistingVolume, KernelBoot, NewVolume
+from cloudenv.services.compute.states import PowerAction
+from cloudenv.services.partial import KEEP
+
+router = APIRouter(tags=["instances"])
+
+
+def _out(view: InstanceView) -> Instance:
+    return Instance(
+        id=view.id,
+        node_id=view.node_id,
+        organization_id=view.organization_id,
+        type=view.type,
+        name=view.name,
+        description=view.description,
+        cpu=InstanceCpu(sockets=view.sockets, cores=view.cores, threads=view.threads),
+        vcpus=view.vcpus,
+        memory=view.memory,
+        creation=view.creation,
+        autostart=view.autostart,
+        boot_order=view.boot_order,
+        state=view.state,
+        desired_state=view.desired_state,
+        state_message=view.state_message,
+        current_task_id=view.current_task_id,
+    )
+
+
+def _request(body: InstanceDeploy) -> DeployRequest:
+    meta = body.metadata
+    qemu = meta if isinstance(meta, QemuMetadata) else None
+    return DeployRequest(
+        name=body.name,
+        type=body.type,
+        node_id=body.destination.node_id,
+        cluster_id=body.destination.cluster_id,
+        description=body.description,
+        architecture=body.architecture,
+        image=body.image,
+        sockets=body.cpu.sockets,
+        cores=body.cpu.cores,
+        threads=body.cpu.threads,
+        memory_mb=body.memory,
+        autostart=body.autostart,
+        networks=body.networks,
+        machine_type=qemu.machine_type if qemu else "pc",
+        cpu_model=qemu.cpu_model if qemu else None,
+        firmware=qemu.firmware if qemu else "bios",
+        secure_boot=qemu.secure_boot.enabled if qemu else False,
+        new_volumes=[
+            NewVolume(v.size, v.storage_pool_id, v.bus, v.dev, v.driver, v.readonly, v.backup)
+            for v in (qemu.new_volumes if qemu else [])
+        ],
+        existing_volumes=[
+            ExistingVolume(v.volume_id, v.bus, v.dev, v.readonly)
+            for v in (qemu.existing_volumes if qemu else [])
+        ],
+        kernel_boot=(
+            KernelBoot(qemu.kernel_boot.kernel, qemu.kernel_boot.initrd, qemu.kernel_boot.cmdline)
+            if qemu and qemu.kernel_boot
+            else None
+        ),
+    )
+
+
+@router.post("/v2/instances", response_model=TaskRef, status_code=202, name="instance.deploy")
+def deploy(body: InstanceDeploy, db: Db, principal: CurrentPrincipal) -> TaskRef:
+    """Deploy a virtual machine; the task creates its volumes, defines and starts it."""
+    return TaskRef(task_id=deploy_instance(db, principal, _request(body)).id)
+
+
+@router.get("/v1/instances", response_model=list[Instance], name="instance.list")
+def list_instances(
+    db: Db,
+    principal: CurrentPrincipal,
+    node_id: str | None = None,
+    cluster_id: str | None = None,
+) -> list[Instance]:
+    views = instances.list_instances(db, principal, node_id=node_id, cluster_id=cluster_id)
+    return [_out(v) for v in views]
+
+
+@router.get("/v1/instances/{instance_id}", response_model=InstanceDetail, name="instance.read")
+def get_instance(instance_id: str, db: Db, principal: CurrentPrincipal) -> InstanceDetail:
+    return InstanceDetail(instance=_out(instances.get_instance(db, principal, instance_id)))
+
+
+@router.patch("/v1/instances/{instance_id}", response_model=InstanceDetail, name="instance.update")
+def update_instance(
+    instance_id: str, body: InstanceUpdate, db: Db, principal: CurrentPrincipal
+) -> InstanceDetail:
+    data = body.data
+    view = instances.update_instance(
+        db,
+        principal,
+        instance_id,
+        name=data.name if data.name is not None else KEEP,
+        description=data.description if data.description is not None else KEEP,
+        memory_mb=data.memory if data.memory is not None else KEEP,
+        sockets=data.cpu.sockets if data.cpu else KEEP,
+        cores=data.cpu.cores if data.cpu else KEEP,
+        threads=data.cpu.threads if data.cpu else KEEP,
+        autostart=data.autostart if data.autostart is not None else KEEP,
+    )
+    return InstanceDetail(instance=_out(view))
+
+
+@router.post(
+    "/v1/instances/{instance_id}/power",
+    response_model=TaskRef,
+    status_code=202,
+    name="instance.power",
+)
+def power(
+    instance_id: str,
+    body: PowerRequest,
+    db: Db,
+    principal: CurrentPrincipal,
+    node_id: str | None = None,
+) -> TaskRef:
+    """start, stop (ACPI; fails after ``timeout``), restart, kill (Force Stop)."""
+    task = instances.set_power_state(
+        db, principal, instance_id, PowerAction(body.action), timeout=body.timeout
+    )
+    return TaskRef(task_id=task.id)
+
+
+@router.delete(
+    "/v1/instances/{instance_id}", response_model=TaskRef, status_code=202, name="instance.destroy"
+)
+def destroy(
+    instance_id: str,
+    db: Db,
+    principal: CurrentPrincipal,
+    destroy_volumes: bool = False,
+    confirm: Annotated[str | None, Query(description="Must be DESTROY.")] = None,
+    node_id: str | None = None,
+) -> TaskRef:
+    """Only a stopped instance; ``destroy_volumes=true`` deletes its volumes too."""
+    task = instances.destroy_instance(
+        db, principal, instance_id, destroy_volumes=destroy_volumes, confirm=confirm
+    )
+    return TaskRef(task_id=task.id)

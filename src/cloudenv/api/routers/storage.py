@@ -1,0 +1,128 @@
+"""Storage seen from a node: its pools, volumes, and images (list, upload, delete)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from cloudenv.api.deps import CurrentPrincipal, Db, NodeSettings
+from cloudenv.api.schemas.common import TaskRef
+from cloudenv.api.schemas.storage import (
+    Image,
+    ImageImport,
+    NodePool,
+    PoolUsage,
+    Volume,
+    VolumeMetadata,
+)
+from cloudenv.api.uploads import declared_size, stage
+from cloudenv.services.storage import images, pools, volumes
+from cloudenv.services.tenancy import nodes
+
+router = APIRouter(tags=["storage"])
+GB = 1024**3
+MB = 1024**2
+
+
+@router.get("/v1/nodes/{node_id}/storage/pools", response_model=list[NodePool], name="node.pools")
+def node_pools(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodePool]:
+    nodes.get_node(db, principal, node_id)
+    return [
+        NodePool(
+            id=p.id,
+            type=p.type,
+            name=p.name,
+            initialized=p.initialized,
+            available=p.available,
+            can_hold_images=p.can_hold_images,
+            usage=PoolUsage(
+                capacity=round(p.capacity_bytes / GB, 2),
+                allocated=round(p.allocation_bytes / GB, 2),
+                available=round(p.available_bytes / GB, 2),
+                percent_used=round(100 * p.allocation_bytes / p.capacity_bytes, 1)
+                if p.capacity_bytes
+                else 0.0,
+            ),
+            volume_count=p.volume_count,
+        )
+        for p in pools.list_node_pools(db, principal, node_id)
+    ]
+
+
+@router.get("/v1/volumes", response_model=list[Volume], name="volume.list")
+def list_volumes(
+    db: Db,
+    principal: CurrentPrincipal,
+    node_id: str | None = None,
+    storage_pool_id: str | None = None,
+) -> list[Volume]:
+    return [
+        Volume(
+            id=v.id,
+            storage_pool_id=v.pool_id,
+            node_id=v.node_id,
+            name=v.name,
+            fq_name=f"{v.pool_id}/{v.file_name}",
+            description=v.description,
+            status=v.status,
+            size=round(v.size_bytes / GB, 2),
+            metadata=VolumeMetadata(driver=v.format),
+            attached=v.instance_id is not None,
+            attached_to=v.instance_id,
+            creation=v.creation,
+        )
+        for v in volumes.list_volumes(db, principal, node_id=node_id, pool_id=storage_pool_id)
+    ]
+
+
+@router.get("/v1/nodes/{node_id}/images/images", response_model=list[Image], name="image.list")
+def list_images(node_id: str, db: Db, principal: CurrentPrincipal) -> list[Image]:
+    nodes.get_node(db, principal, node_id)
+    return [
+        Image(
+            name=i.name,
+            size=-(-i.size_bytes // MB),
+            creation=i.creation,
+            type=i.type,
+            storage_pool_id=i.storage_pool_id,
+            id=i.id,
+            format=i.format,
+            status=i.status,
+        )
+        for i in images.list_images(db, principal, node_id)
+    ]
+
+
+@router.post(
+    "/v1/nodes/{node_id}/images/images",
+    response_model=ImageImport,
+    status_code=202,
+    name="image.create",
+    openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}}},
+)
+async def upload_image(
+    node_id: str,
+    request: Request,
+    db: Db,
+    principal: CurrentPrincipal,
+    settings: NodeSettings,
+    storage_pool_id: str,
+    name: str,
+    format: str | None = None,
+) -> ImageImport:
+    """Upload an image as the raw request body (``Content-Length`` required); a task then
+    moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``."""
+    wanted = images.ImportRequest(node_id, storage_pool_id, name, declared_size(request), format)
+    images.check_import(db, principal, wanted)  # refuse before reading the body
+    staged = await stage(request, settings.data_dir / "staging", wanted.size_bytes)
+    image, task = images.start_import(db, principal, wanted, staged)
+    return ImageImport(task_id=task.id, id=image.id)
+
+
+@router.delete(
+    "/v1/nodes/{node_id}/images/images/{name}",
+    response_model=TaskRef,
+    status_code=202,
+    name="image.delete",
+)
+def delete_image(node_id: str, name: str, db: Db, principal: CurrentPrincipal) -> TaskRef:
+    return TaskRef(task_id=images.delete_image(db, principal, node_id, name).id)

@@ -1,0 +1,149 @@
+"""Instances on the wire: the product's deploy body (``POST /v2/instances``), instance
+listings, power and edit requests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from cloudenv.api.schemas.common import Schema, Timestamp
+
+
+class Destination(Schema):
+    node_id: str | None = Field(default=None, examples=["node-qthm_iLrflJ_DtSS1l4Gx"])
+    cluster_id: str | None = Field(default=None, description="The server picks the node.")
+
+
+class CpuTopology(Schema):
+    sockets: int = Field(default=1, examples=[1])
+    cores: int = Field(default=1, examples=[2])
+    threads: int = Field(default=1, examples=[1])
+    affinity: Any = Field(default=None, description="Accepted, not used yet.")
+
+
+class SecureBoot(Schema):
+    enabled: bool = False
+    enroll_standard_keys: bool = False
+
+
+class NewVolume(Schema):
+    backup: bool = False
+    readonly: bool = False
+    bus: str = Field(default="virtio", examples=["virtio"])
+    dev: str = Field(default="/dev/vda", examples=["/dev/vda"])
+    driver: str = Field(default="qcow2", description="qcow2 or raw.")
+    storage_pool_id: str
+    size: int = Field(description="GB.", examples=[10])
+
+
+class ExistingVolume(Schema):
+    backup: bool = False
+    readonly: bool = False
+    bus: str = "virtio"
+    dev: str = "/dev/vdb"
+    volume_id: str
+
+
+class KernelBoot(Schema):
+    """cloudenv's addition: boot a kernel image (and initrd) directly, without a loader."""
+
+    kernel: str = Field(description="Name of a kernel image on the node.")
+    initrd: str | None = None
+    cmdline: str = Field(default="", max_length=4096)
+
+
+class QemuMetadata(Schema):
+    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+
+    type_: Literal["qemu"] = Field(alias="_type")
+    cpu_model: str | None = None
+    machine_type: str = Field(default="pc", examples=["q35"])
+    firmware: str = Field(default="efi", description="bios or efi.")
+    secure_boot: SecureBoot = SecureBoot()
+    new_volumes: list[NewVolume] = []
+    existing_volumes: list[ExistingVolume] = []
+    kernel_boot: KernelBoot | None = None
+
+
+class LxcMetadata(Schema):
+    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+
+    type_: Literal["lxc"] = Field(alias="_type")
+    init: str = "/sbin/init"
+
+
+class InstanceDeploy(Schema):
+    destination: Destination
+    name: str = Field(examples=["web-1"], description="3-255 characters.")
+    description: str = ""
+    architecture: str = "x86_64"
+    image: str | None = Field(
+        default=None,
+        description="An image on the node: an ISO is "
+        "inserted as a CD-ROM, a disk image copied into the first "
+        "new volume.",
+    )
+    type: int = Field(description="0 docker, 1 lxc, 2 qemu, 3 podman.", examples=[2])
+    cpu: CpuTopology = CpuTopology()
+    memory: int = Field(default=2048, description="MB, at least 64.")
+    imds_enabled: bool = False
+    networks: list[dict[str, Any]] = []
+    metadata: Annotated[QemuMetadata | LxcMetadata, Field(discriminator="type_")]
+    autostart: bool = True
+
+
+class InstanceCpu(Schema):
+    sockets: int
+    cores: int
+    threads: int
+
+
+class Instance(Schema):
+    """The product's instance listing entry, plus cloudenv's state fields."""
+
+    id: str = Field(examples=["inst-RqP1zhgvLT3qasUOvI5DW"])
+    node_id: str
+    organization_id: str
+    type: int
+    name: str
+    description: str
+    cpu: InstanceCpu
+    vcpus: int
+    memory: int = Field(description="MB.")
+    creation: Timestamp
+    autostart: bool
+    boot_order: int
+    state: str = Field(
+        description="creating, stopped, starting, running, stopping, "
+        "restarting, destroying or error."
+    )
+    desired_state: str
+    state_message: str
+    current_task_id: str | None
+
+
+class InstanceDetail(Schema):
+    instance: Instance
+
+
+class PowerRequest(Schema):
+    action: Literal["start", "stop", "restart", "kill"]
+    timeout: int = Field(
+        default=120,
+        description="stop/restart: seconds to wait for the "
+        "guest before the task fails (then use kill).",
+    )
+
+
+class InstanceChanges(Schema):
+    action: Literal["update_info_fields", "update_resources"] = "update_info_fields"
+    name: str | None = None
+    description: str | None = None
+    memory: int | None = None
+    cpu: InstanceCpu | None = None
+    autostart: bool | None = None
+
+
+class InstanceUpdate(Schema):
+    data: InstanceChanges

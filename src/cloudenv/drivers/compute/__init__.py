@@ -1,0 +1,1 @@
+"""Compute drivers: virtual machines (libvirt QEMU) and, later, containers (libvirt LXC)."""

@@ -1,0 +1,227 @@
+"""The compute driver interface: what the agent may ask of a hypervisor.
+
+Every verb is idempotent where it can be (defining an existing domain redefines it,
+destroying a stopped one does nothing), so a reconcile pass repeated after a crash
+converges. Domains are named by the instance ID, so the name alone finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+# Re-exported (the "as" form): drivers and their callers take the disk enums from here.
+from cloudenv.enums import DiskBus as DiskBus
+from cloudenv.enums import DiskFormat as DiskFormat
+
+
+class Accelerator(StrEnum):
+    """How guests run: hardware KVM, or QEMU's software emulation (TCG)."""
+
+    KVM = "kvm"
+    TCG = "tcg"
+
+
+class Firmware(StrEnum):
+    BIOS = "bios"
+    EFI = "efi"
+
+
+class PowerState(StrEnum):
+    """What the hypervisor reports, reduced to what the platform acts on."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"  # defined, not running (shut off, crashed and cleaned up)
+    PAUSED = "paused"
+    SHUTTING_DOWN = "shutting_down"
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    """A disk or CD-ROM as the guest sees it.
+
+    ``path`` is the file (or block device) on the node; ``serial`` lets tests and guests
+    find the disk whatever name the guest kernel gives it.
+    """
+
+    path: str
+    target: str  # "vda", "sdb", "hdc": libvirt's target dev (a hint to the guest)
+    bus: DiskBus
+    format: DiskFormat = DiskFormat.QCOW2
+    device: str = "disk"  # "disk" or "cdrom"
+    readonly: bool = False
+    serial: str | None = None
+    boot_order: int | None = None
+
+
+@dataclass(frozen=True)
+class DirectKernelBoot:
+    kernel: str
+    initrd: str | None = None
+    cmdline: str = ""
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """Everything needed to define a VM. Built by the agent from an instance's rows."""
+
+    name: str  # the instance ID
+    uuid: str
+    title: str  # the instance's display name
+    vcpus_sockets: int
+    vcpus_cores: int
+    vcpus_threads: int
+    memory_mb: int
+    accelerator: Accelerator
+    machine: str = "pc"  # "pc" (i440fx) or "q35"
+    firmware: Firmware = Firmware.BIOS
+    secure_boot: bool = False
+    cpu_model: str | None = None  # None: the hypervisor's default for the accelerator
+    disks: tuple[DiskSpec, ...] = ()
+    kernel_boot: DirectKernelBoot | None = None
+    boot_devices: tuple[str, ...] = ("hd",)  # "hd", "cdrom", "network" (when no boot_order)
+    vnc: bool = True
+    serial_log: str | None = None  # file that keeps the whole serial output
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def vcpus(self) -> int:
+        return self.vcpus_sockets * self.vcpus_cores * self.vcpus_threads
+
+
+@dataclass(frozen=True)
+class DomainStats:
+    cpu_time_ns: int
+    vcpus: int
+    memory_kib: int
+    memory_used_kib: int | None
+    interfaces: dict[str, tuple[int, int]]  # name -> (rx bytes, tx bytes)
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    name: str
+    description: str
+    created: int  # Unix seconds
+    state: str  # the domain's state when taken ("running", "shutoff")
+    current: bool
+
+
+@dataclass(frozen=True)
+class VncEndpoint:
+    host: str
+    port: int
+
+
+class ConsoleStream(Protocol):
+    """A byte stream to a guest's serial console. ``recv`` blocks; b"" means closed."""
+
+    def recv(self, max_bytes: int = 4096) -> bytes: ...
+    def send(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CpuModel:
+    name: str
+    vendor: str
+    usable: bool
+
+
+@dataclass(frozen=True)
+class MachineType:
+    name: str
+    max_vcpus: int
+
+
+@dataclass(frozen=True)
+class ArchCapabilities:
+    """One architecture's guest capabilities, as ``GET /v1/nodes/{id}/capabilities`` shows."""
+
+    arch: str
+    wordsize: int
+    emulator: str
+    kvm_supported: bool  # hardware KVM that can boot real guests (not merely /dev/kvm)
+    accelerator: Accelerator  # what this node will use
+    accelerator_reason: str
+    firmware: dict[str, list[str]]  # "bios": [...], "efi": [loader paths]
+    cpu_models: tuple[CpuModel, ...]
+    default_machine: str
+    machines: tuple[MachineType, ...]
+    features: dict[str, bool]
+
+
+LifecycleCallback = Callable[[str, PowerState], None]
+"""Called with (domain name, new state) when a domain changes state on its own."""
+
+
+class ComputeDriver(Protocol):
+    """A hypervisor on this node."""
+
+    def capabilities(self) -> dict[str, ArchCapabilities]:
+        """Guest capabilities per architecture (read once; cheap to call again)."""
+        ...
+
+    def define(self, spec: DomainSpec) -> None:
+        """Make the persistent domain match ``spec`` (create or replace; not started).
+        On failure nothing new is left defined."""
+        ...
+
+    def undefine(self, name: str) -> None:
+        """Forget a stopped domain, with its UEFI variables and snapshots' metadata.
+        Missing: no error. Running: Conflict."""
+        ...
+
+    def start(self, name: str) -> None:
+        """Power on. Already running: no error."""
+        ...
+
+    def shutdown(self, name: str) -> None:
+        """Ask the guest to power off (ACPI); returns at once. Not running: no error."""
+        ...
+
+    def destroy(self, name: str) -> None:
+        """Power off now, like pulling the plug. Not running: no error."""
+        ...
+
+    def reboot(self, name: str) -> None:
+        """Reset the running guest (hard reset: works without guest cooperation)."""
+        ...
+
+    def state(self, name: str) -> PowerState | None:
+        """The domain's state, or None when no such domain is defined."""
+        ...
+
+    def list_domains(self) -> dict[str, PowerState]:
+        """Every domain this node's hypervisor knows, by name."""
+        ...
+
+    def stats(self, name: str) -> DomainStats: ...
+
+    def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
+        """Add a disk to the persistent definition, and to the running guest if ``live``."""
+        ...
+
+    def detach_disk(self, name: str, target: str, *, live: bool) -> None: ...
+
+    def snapshot_create(self, name: str, snapshot: str, description: str) -> None: ...
+    def snapshot_list(self, name: str) -> list[SnapshotInfo]: ...
+    def snapshot_revert(self, name: str, snapshot: str) -> None: ...
+    def snapshot_delete(self, name: str, snapshot: str) -> None: ...
+
+    def vnc_endpoint(self, name: str) -> VncEndpoint | None:
+        """Where the running guest's VNC display listens (loopback only), if it has one."""
+        ...
+
+    def open_serial_console(self, name: str) -> ConsoleStream:
+        """A new stream to the guest's first serial port, on its own connection (a blocking
+        read on a shared connection stalls every other call)."""
+        ...
+
+    def watch_lifecycle(self, callback: LifecycleCallback) -> None:
+        """Call ``callback`` from a background thread whenever a domain changes state."""
+        ...
+
+    def close(self) -> None: ...

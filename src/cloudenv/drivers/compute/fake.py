@@ -1,0 +1,186 @@
+"""An in-memory hypervisor for unit tests and the scale simulator: no QEMU, no libvirt.
+
+It keeps domains and their states, records every call in ``calls``, and can be told to
+fail a verb (``fail_on``) or to ignore ACPI shutdown (``ignore_shutdown``) so tests can
+drive refusals and timeouts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from cloudenv.drivers.compute.base import (
+    Accelerator,
+    ArchCapabilities,
+    ConsoleStream,
+    DiskSpec,
+    DomainSpec,
+    DomainStats,
+    LifecycleCallback,
+    MachineType,
+    PowerState,
+    SnapshotInfo,
+    VncEndpoint,
+)
+from cloudenv.drivers.errors import DomainNotFound, DriverError
+from cloudenv.errors import Conflict
+
+
+class _FakeConsole:
+    def __init__(self, text: bytes) -> None:
+        self._buffer = text
+
+    def recv(self, max_bytes: int = 4096) -> bytes:
+        chunk, self._buffer = self._buffer[:max_bytes], self._buffer[max_bytes:]
+        return chunk
+
+    def send(self, data: bytes) -> None:
+        self._buffer += data
+
+    def close(self) -> None:
+        self._buffer = b""
+
+
+class FakeComputeDriver:
+    """Implements ComputeDriver in memory."""
+
+    def __init__(self) -> None:
+        self.domains: dict[str, DomainSpec] = {}
+        self.states: dict[str, PowerState] = {}
+        self.snapshots: dict[str, list[SnapshotInfo]] = {}
+        self.calls: list[tuple[str, ...]] = []
+        self.fail_on: dict[str, str] = {}
+        self.ignore_shutdown = False
+        self._callbacks: list[LifecycleCallback] = []
+        self._lock = threading.Lock()
+
+    def _call(self, verb: str, *args: str) -> None:
+        self.calls.append((verb, *args))
+        if verb in self.fail_on:
+            raise DriverError(self.fail_on[verb])
+
+    def _spec(self, name: str) -> DomainSpec:
+        if name not in self.domains:
+            raise DomainNotFound(f"Domain {name} is not defined.")
+        return self.domains[name]
+
+    def _set(self, name: str, state: PowerState) -> None:
+        self.states[name] = state
+        for callback in self._callbacks:
+            callback(name, state)
+
+    def capabilities(self) -> dict[str, ArchCapabilities]:
+        return {
+            "x86_64": ArchCapabilities(
+                arch="x86_64",
+                wordsize=64,
+                emulator="/usr/bin/qemu-system-x86_64",
+                kvm_supported=False,
+                accelerator=Accelerator.TCG,
+                accelerator_reason="fake",
+                firmware={"bios": ["seabios"], "efi": ["/usr/share/OVMF/OVMF_CODE_4M.fd"]},
+                cpu_models=(),
+                default_machine="pc-i440fx-7.2",
+                machines=(MachineType("pc-i440fx-7.2", 255), MachineType("pc-q35-7.2", 288)),
+                features={"acpi": True, "uefi": True},
+            )
+        }
+
+    def define(self, spec: DomainSpec) -> None:
+        self._call("define", spec.name)
+        with self._lock:
+            self.domains[spec.name] = spec
+            self.states.setdefault(spec.name, PowerState.STOPPED)
+
+    def undefine(self, name: str) -> None:
+        self._call("undefine", name)
+        if self.states.get(name) == PowerState.RUNNING:
+            raise Conflict(f"Domain {name} is running.")
+        self.domains.pop(name, None)
+        self.states.pop(name, None)
+
+    def start(self, name: str) -> None:
+        self._call("start", name)
+        self._spec(name)
+        self._set(name, PowerState.RUNNING)
+
+    def shutdown(self, name: str) -> None:
+        self._call("shutdown", name)
+        if not self.ignore_shutdown and self.states.get(name) == PowerState.RUNNING:
+            self._set(name, PowerState.STOPPED)
+
+    def destroy(self, name: str) -> None:
+        self._call("destroy", name)
+        if self.states.get(name) == PowerState.RUNNING:
+            self._set(name, PowerState.STOPPED)
+
+    def reboot(self, name: str) -> None:
+        self._call("reboot", name)
+        self._spec(name)
+
+    def state(self, name: str) -> PowerState | None:
+        return self.states.get(name)
+
+    def list_domains(self) -> dict[str, PowerState]:
+        return dict(self.states)
+
+    def stats(self, name: str) -> DomainStats:
+        spec = self._spec(name)
+        running = self.states.get(name) == PowerState.RUNNING
+        return DomainStats(
+            int(time.monotonic() * 1e9) if running else 0,
+            spec.vcpus,
+            spec.memory_mb * 1024,
+            spec.memory_mb * 512 if running else None,
+            {},
+        )
+
+    def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
+        self._call("attach_disk", name, disk.target)
+        spec = self._spec(name)
+        from dataclasses import replace
+
+        self.domains[name] = replace(spec, disks=(*spec.disks, disk))
+
+    def detach_disk(self, name: str, target: str, *, live: bool) -> None:
+        self._call("detach_disk", name, target)
+        spec = self._spec(name)
+        from dataclasses import replace
+
+        self.domains[name] = replace(spec, disks=tuple(d for d in spec.disks if d.target != target))
+
+    def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
+        self._call("snapshot_create", name, snapshot)
+        self.snapshots.setdefault(name, []).append(
+            SnapshotInfo(snapshot, description, int(time.time()), self.states[name].value, True)
+        )
+
+    def snapshot_list(self, name: str) -> list[SnapshotInfo]:
+        return list(self.snapshots.get(name, []))
+
+    def snapshot_revert(self, name: str, snapshot: str) -> None:
+        self._call("snapshot_revert", name, snapshot)
+
+    def snapshot_delete(self, name: str, snapshot: str) -> None:
+        self._call("snapshot_delete", name, snapshot)
+        self.snapshots[name] = [s for s in self.snapshots.get(name, []) if s.name != snapshot]
+
+    def vnc_endpoint(self, name: str) -> VncEndpoint | None:
+        return (
+            VncEndpoint("127.0.0.1", 5900) if self.states.get(name) == PowerState.RUNNING else None
+        )
+
+    def open_serial_console(self, name: str) -> ConsoleStream:
+        self._spec(name)
+        return _FakeConsole(b"CLOUDENV-GUEST-READY\r\n")
+
+    def watch_lifecycle(self, callback: LifecycleCallback) -> None:
+        self._callbacks.append(callback)
+
+    def power_off_by_guest(self, name: str) -> None:
+        """Test hook: the guest shut itself down."""
+        self._set(name, PowerState.STOPPED)
+
+    def close(self) -> None:
+        self._callbacks.clear()

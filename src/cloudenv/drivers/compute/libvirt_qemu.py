@@ -1,0 +1,367 @@
+"""The production compute driver: QEMU virtual machines through libvirt.
+
+Domain XML is built by ``designer`` from element objects, never from strings. Verbs are
+idempotent. Lifecycle events arrive through libvirt's default event loop, run in one
+background thread for the whole process. Every console stream gets a connection of its
+own: a blocking read on a shared connection stalls other calls on it (RUNTIME.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import libvirt
+
+from cloudenv.drivers.compute.base import (
+    Accelerator,
+    ArchCapabilities,
+    ConsoleStream,
+    DiskSpec,
+    DomainSpec,
+    DomainStats,
+    LifecycleCallback,
+    PowerState,
+    SnapshotInfo,
+    VncEndpoint,
+)
+from cloudenv.drivers.compute.designer import disk_element, domain_xml, snapshot_element
+from cloudenv.drivers.compute.libvirt_xml import Domain
+from cloudenv.drivers.errors import DomainNotFound, DriverError
+from cloudenv.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+URI = "qemu:///system"
+
+_STATES = {
+    libvirt.VIR_DOMAIN_RUNNING: PowerState.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: PowerState.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: PowerState.PAUSED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: PowerState.SHUTTING_DOWN,
+    libvirt.VIR_DOMAIN_SHUTOFF: PowerState.STOPPED,
+    libvirt.VIR_DOMAIN_CRASHED: PowerState.STOPPED,
+}
+_EVENTS = {
+    libvirt.VIR_DOMAIN_EVENT_STARTED: PowerState.RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: PowerState.RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: PowerState.PAUSED,
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: PowerState.STOPPED,
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: PowerState.STOPPED,
+}
+
+_event_loop_lock = threading.Lock()
+_event_loop_started = False
+
+
+def _start_event_loop() -> None:
+    """libvirt delivers events only to connections opened after its loop is registered."""
+    global _event_loop_started
+    with _event_loop_lock:
+        if _event_loop_started:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _event_loop_started = True
+
+
+def _quiet(_ctx: object, _err: object) -> None:
+    """libvirt prints every error to stderr by default; ours are raised, not printed."""
+
+
+def _open(uri: str) -> libvirt.virConnect:
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise DriverError(
+            f"libvirtd is not reachable at {uri}: {exc.get_error_message()}."
+        ) from None
+
+
+def _fail(action: str, exc: libvirt.libvirtError) -> DriverError:
+    return DriverError(f"Failed {action}: {exc.get_error_message()}")
+
+
+class _SerialConsole:
+    """One guest serial console on its own connection."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self._conn = _open(uri)
+        try:
+            domain = self._conn.lookupByName(name)
+            self._stream = self._conn.newStream(0)
+            domain.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+        except libvirt.libvirtError as exc:
+            self._conn.close()
+            raise _fail(f"opening the serial console of {name}", exc) from None
+
+    def recv(self, max_bytes: int = 4096) -> bytes:
+        try:
+            data = self._stream.recv(max_bytes)
+        except libvirt.libvirtError:
+            return b""
+        return data if isinstance(data, bytes) else b""
+
+    def send(self, data: bytes) -> None:
+        self._stream.send(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(libvirt.libvirtError):
+            self._stream.abort()
+        with contextlib.suppress(libvirt.libvirtError):
+            self._conn.close()
+
+
+class LibvirtComputeDriver:
+    """Implements ComputeDriver for QEMU/KVM (or TCG) through libvirt."""
+
+    def __init__(
+        self,
+        uri: str = URI,
+        *,
+        accelerator: Accelerator = Accelerator.TCG,
+        accelerator_reason: str = "",
+    ) -> None:
+        libvirt.registerErrorHandler(_quiet, None)
+        _start_event_loop()
+        self.uri = uri
+        self.accelerator = accelerator
+        self.accelerator_reason = accelerator_reason
+        self._lock = threading.Lock()
+        self._conn = _open(uri)
+        self._callbacks: list[LifecycleCallback] = []
+        self._capabilities: dict[str, ArchCapabilities] | None = None
+
+    # Plumbing ---------------------------------------------------------------------------
+
+    def _connection(self) -> libvirt.virConnect:
+        with self._lock:
+            try:
+                if self._conn.isAlive():
+                    return self._conn
+            except libvirt.libvirtError:
+                pass
+            log.warning("libvirt connection lost; reconnecting")
+            self._conn = _open(self.uri)
+            self._register_events(self._conn)
+            return self._conn
+
+    def _domain(self, name: str) -> libvirt.virDomain:
+        try:
+            return self._connection().lookupByName(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                raise DomainNotFound(f"The hypervisor has no domain {name}.") from None
+            raise _fail(f"looking up domain {name}", exc) from None
+
+    def _maybe(self, name: str) -> libvirt.virDomain | None:
+        try:
+            return self._domain(name)
+        except DomainNotFound:
+            return None
+
+    def _call(self, action: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except libvirt.libvirtError as exc:
+            raise _fail(action, exc) from None
+
+    # ComputeDriver ------------------------------------------------------------------------
+
+    def capabilities(self) -> dict[str, ArchCapabilities]:
+        if self._capabilities is None:
+            from cloudenv.drivers.compute.libvirt_caps import read_capabilities
+            from cloudenv.host.accel import probe_kvm
+
+            self._capabilities = read_capabilities(
+                self._connection(), probe_kvm(), self.accelerator.value, self.accelerator_reason
+            )
+        return self._capabilities
+
+    def define(self, spec: DomainSpec) -> None:
+        self._call(f"defining domain {spec.name}", self._connection().defineXML, domain_xml(spec))
+
+    def undefine(self, name: str) -> None:
+        domain = self._maybe(name)
+        if domain is None:
+            return
+        if domain.isActive():
+            raise Conflict(f"Domain {name} is running; stop it before removing it.")
+        flags = (
+            libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+            | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+            | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        )
+        self._call(f"removing domain {name}", domain.undefineFlags, flags)
+
+    def start(self, name: str) -> None:
+        domain = self._domain(name)
+        if not domain.isActive():
+            self._call(f"starting domain {name}", domain.create)
+
+    def shutdown(self, name: str) -> None:
+        domain = self._maybe(name)
+        if domain is not None and domain.isActive():
+            self._call(
+                f"shutting down domain {name}",
+                domain.shutdownFlags,
+                libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
+            )
+
+    def destroy(self, name: str) -> None:
+        domain = self._maybe(name)
+        if domain is not None and domain.isActive():
+            try:
+                domain.destroy()
+            except libvirt.libvirtError as exc:
+                if domain.isActive():
+                    raise _fail(f"powering off domain {name}", exc) from None
+
+    def reboot(self, name: str) -> None:
+        self._call(f"resetting domain {name}", self._domain(name).reset, 0)
+
+    def state(self, name: str) -> PowerState | None:
+        domain = self._maybe(name)
+        if domain is None:
+            return None
+        try:
+            code = domain.state()[0]
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise _fail(f"reading the state of {name}", exc) from None
+        return _STATES.get(code, PowerState.RUNNING)
+
+    def list_domains(self) -> dict[str, PowerState]:
+        domains = self._call("listing domains", self._connection().listAllDomains, 0)
+        return {d.name(): _STATES.get(d.state()[0], PowerState.RUNNING) for d in domains}
+
+    def stats(self, name: str) -> DomainStats:
+        domain = self._domain(name)
+        _state, max_kib, _mem, vcpus, cpu_ns = self._call(f"reading stats of {name}", domain.info)
+        used: int | None = None
+        if domain.isActive():
+            try:
+                memory = domain.memoryStats()
+                if "available" in memory and "unused" in memory:
+                    used = int(memory["available"]) - int(memory["unused"])
+                elif "rss" in memory:
+                    used = int(memory["rss"])
+            except libvirt.libvirtError:
+                used = None
+        return DomainStats(int(cpu_ns), int(vcpus), int(max_kib), used, {})
+
+    def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
+        domain = self._domain(name)
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if live and domain.isActive():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        self._call(
+            f"attaching disk {disk.target} to {name}",
+            domain.attachDeviceFlags,
+            disk_element(disk).to_xml(),
+            flags,
+        )
+
+    def detach_disk(self, name: str, target: str, *, live: bool) -> None:
+        domain = self._domain(name)
+        live_xml = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        disk = next((d for d in live_xml.devices.disks if d.target.dev == target), None)
+        if disk is None:
+            return
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if live and domain.isActive():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        self._call(
+            f"detaching disk {target} from {name}", domain.detachDeviceFlags, disk.to_xml(), flags
+        )
+
+    def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
+        self._call(
+            f"snapshotting {name}",
+            self._domain(name).snapshotCreateXML,
+            snapshot_element(snapshot, description).to_xml(),
+            0,
+        )
+
+    def snapshot_list(self, name: str) -> list[SnapshotInfo]:
+        domain = self._domain(name)
+        current = None
+        try:
+            current = domain.snapshotCurrent().getName() if domain.hasCurrentSnapshot() else None
+        except libvirt.libvirtError:
+            current = None
+        result = []
+        for snap in self._call(f"listing snapshots of {name}", domain.listAllSnapshots, 0):
+            import xml.etree.ElementTree as ET
+
+            root = ET.fromstring(snap.getXMLDesc())  # noqa: S314 - from libvirtd
+            result.append(
+                SnapshotInfo(
+                    name=snap.getName(),
+                    description=root.findtext("description") or "",
+                    created=int(root.findtext("creationTime") or 0),
+                    state=root.findtext("state") or "",
+                    current=snap.getName() == current,
+                )
+            )
+        return result
+
+    def snapshot_revert(self, name: str, snapshot: str) -> None:
+        domain = self._domain(name)
+        snap = self._call(f"finding snapshot {snapshot}", domain.snapshotLookupByName, snapshot, 0)
+        self._call(f"reverting {name} to {snapshot}", domain.revertToSnapshot, snap, 0)
+
+    def snapshot_delete(self, name: str, snapshot: str) -> None:
+        domain = self._domain(name)
+        snap = self._call(f"finding snapshot {snapshot}", domain.snapshotLookupByName, snapshot, 0)
+        self._call(f"deleting snapshot {snapshot}", snap.delete, 0)
+
+    def vnc_endpoint(self, name: str) -> VncEndpoint | None:
+        domain = self._domain(name)
+        if not domain.isActive():
+            return None
+        live = Domain.from_xml(domain.XMLDesc(0))
+        for graphics in live.devices.graphics:
+            if graphics.type == "vnc" and graphics.port and graphics.port > 0:
+                return VncEndpoint(graphics.listen or "127.0.0.1", graphics.port)
+        return None
+
+    def open_serial_console(self, name: str) -> ConsoleStream:
+        return _SerialConsole(self.uri, name)
+
+    def watch_lifecycle(self, callback: LifecycleCallback) -> None:
+        first = not self._callbacks
+        self._callbacks.append(callback)
+        if first:
+            self._register_events(self._connection())
+
+    def _register_events(self, conn: libvirt.virConnect) -> None:
+        if not self._callbacks:
+            return
+
+        def on_event(_conn: Any, domain: Any, event: int, _detail: int, _opaque: Any) -> None:
+            state = _EVENTS.get(event)
+            if state is None:
+                return
+            for callback in list(self._callbacks):
+                try:
+                    callback(domain.name(), state)
+                except Exception:
+                    log.exception("lifecycle callback failed")
+
+        conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_event, None)
+
+    def close(self) -> None:
+        self._callbacks.clear()
+        with contextlib.suppress(libvirt.libvirtError):
+            self._conn.close()

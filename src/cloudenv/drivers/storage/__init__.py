@@ -1,0 +1,1 @@
+"""Storage drivers: pools and volumes on a node (libvirt storage pools)."""

@@ -1,0 +1,227 @@
+"""An in-memory StorageDriver for unit tests: same semantics as the libvirt driver, no
+filesystem, no libvirt.
+
+Pools and volumes live in dictionaries; every call is appended to ``calls`` as a
+tuple of strings so tests can assert what the agent asked for. Like a directory pool,
+volumes belong to the pool's *path*: removing a pool keeps them, ensuring a pool at the
+same path shows them again. Images to clone from are registered with ``add_image``;
+``fail_next`` makes the next call of a verb raise a given error (a failing component).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from cloudenv.drivers.compute.base import DiskFormat
+from cloudenv.drivers.errors import Unsupported
+from cloudenv.drivers.storage.base import (
+    PoolSpec,
+    PoolType,
+    PoolUsage,
+    ProgressCallback,
+    VolumeInfo,
+)
+from cloudenv.errors import CloudenvError, Conflict, InvalidInput, NotFound
+
+_MAGIC = {b"QFI\xfb": DiskFormat.QCOW2, b"KDMV": DiskFormat.VMDK}
+
+
+@dataclass(frozen=True)
+class FakeImage:
+    """An image file the fake pretends exists on the node."""
+
+    virtual_size: int
+    format: DiskFormat = DiskFormat.RAW
+
+
+class FakeStorageDriver:
+    """StorageDriver kept in memory. ``capacity_bytes`` is every pool's filesystem size."""
+
+    def __init__(self, capacity_bytes: int = 100 * 1024**3) -> None:
+        self.capacity_bytes = capacity_bytes
+        self.calls: list[tuple[str, ...]] = []
+        self.pools: dict[str, PoolSpec] = {}
+        self.files: dict[str, dict[str, VolumeInfo]] = {}  # pool path -> name -> volume
+        self.images: dict[str, FakeImage] = {}
+        self._failures: dict[str, CloudenvError] = {}
+
+    # -- test helpers ----------------------------------------------------------------
+
+    def add_image(self, path: str, virtual_size: int, fmt: DiskFormat = DiskFormat.RAW) -> None:
+        """Pretend an image file exists at ``path`` (a clone source)."""
+        self.images[path] = FakeImage(virtual_size, fmt)
+
+    def fail_next(self, verb: str, error: CloudenvError) -> None:
+        """The next call of ``verb`` (e.g. "clone_volume") raises ``error``, changing nothing."""
+        self._failures[verb] = error
+
+    def _record(self, verb: str, *args: object) -> None:
+        self.calls.append((verb, *(str(a) for a in args)))
+        failure = self._failures.pop(verb, None)
+        if failure is not None:
+            raise failure
+
+    # -- pools -----------------------------------------------------------------------
+
+    def ensure_pool(self, spec: PoolSpec) -> PoolUsage:
+        """Post-condition: the pool exists (running). Other path: Conflict."""
+        self._record("ensure_pool", spec.name, spec.type.name, spec.path)
+        if spec.type is not PoolType.DIRECTORY:
+            raise Unsupported(
+                f"Storage pool {spec.name}: {spec.type.name.lower()} pools are not supported "
+                "yet (only directory pools); the other types come with the storage issue."
+            )
+        path = posixpath.normpath(spec.path)
+        have = self.pools.get(spec.name)
+        if have is not None and have.path != path:
+            raise Conflict(
+                f"Storage pool {spec.name} already exists at {have.path} (type dir), not as "
+                f"a directory pool at {path}; remove it first or choose another pool."
+            )
+        self.pools[spec.name] = replace(spec, path=path)
+        self.files.setdefault(path, {})
+        return self._usage(spec.name)
+
+    def _volumes(self, pool: str) -> dict[str, VolumeInfo]:
+        spec = self.pools.get(pool)
+        if spec is None:
+            raise NotFound(f"Storage pool {pool} is not defined on this node; ensure it first.")
+        return self.files[spec.path]
+
+    def _usage(self, pool: str) -> PoolUsage:
+        used = sum(v.allocation_bytes for v in self._volumes(pool).values())
+        return PoolUsage(self.capacity_bytes, used, self.capacity_bytes - used, True)
+
+    def pool_usage(self, pool: str) -> PoolUsage:
+        self._record("pool_usage", pool)
+        return self._usage(pool)
+
+    def remove_pool(self, pool: str) -> None:
+        """Post-condition: no such pool; its volumes stay with its path. Missing: fine."""
+        self._record("remove_pool", pool)
+        self.pools.pop(pool, None)
+
+    # -- volumes ---------------------------------------------------------------------
+
+    def _new(
+        self, pool: str, name: str, capacity: int, allocation: int, fmt: DiskFormat
+    ) -> VolumeInfo:
+        if not name or name.startswith(".") or "/" in name or "\x00" in name:
+            raise InvalidInput(
+                f"Volume name {name!r} is not a plain file name; use letters, digits, '-', "
+                "'_' and '.' without a leading dot or a slash.",
+                field="name",
+            )
+        volumes = self._volumes(pool)
+        if name in volumes:
+            raise Conflict(
+                f"Volume {name} already exists in pool {pool}; delete it first or use another name."
+            )
+        path = posixpath.join(self.pools[pool].path, name)
+        return VolumeInfo(name, path, capacity, allocation, fmt)
+
+    def _add(self, pool: str, volume: VolumeInfo) -> VolumeInfo:
+        self._volumes(pool)[volume.name] = volume
+        return volume
+
+    def create_volume(
+        self, pool: str, name: str, capacity_bytes: int, fmt: DiskFormat
+    ) -> VolumeInfo:
+        self._record("create_volume", pool, name, capacity_bytes, fmt.value)
+        return self._add(pool, self._new(pool, name, capacity_bytes, 0, fmt))
+
+    def clone_volume(
+        self,
+        pool: str,
+        name: str,
+        source_path: str,
+        fmt: DiskFormat,
+        capacity_bytes: int | None,
+        progress: ProgressCallback | None = None,
+    ) -> VolumeInfo:
+        """Records the copy; the source must have been registered with ``add_image``."""
+        self._record("clone_volume", pool, name, source_path, fmt.value, capacity_bytes)
+        volume = self._new(pool, name, 0, 0, fmt)
+        image = self.images.get(source_path)
+        if image is None:
+            raise NotFound(f"Image file {source_path} does not exist on this node.")
+        if capacity_bytes is not None and capacity_bytes < image.virtual_size:
+            raise InvalidInput(
+                f"Volume {name} can't be {capacity_bytes} bytes: image {source_path} needs "
+                f"{image.virtual_size} bytes; ask for at least that much.",
+                field="capacity_bytes",
+            )
+        if progress is not None:
+            progress(image.virtual_size, image.virtual_size)
+        capacity = max(capacity_bytes or 0, image.virtual_size)
+        return self._add(
+            pool, replace(volume, capacity_bytes=capacity, allocation_bytes=image.virtual_size)
+        )
+
+    def upload_volume(
+        self,
+        pool: str,
+        name: str,
+        chunks: Iterable[bytes],
+        size: int,
+        fmt: DiskFormat,
+        progress: ProgressCallback | None = None,
+    ) -> VolumeInfo:
+        """Consumes the stream (keeping only its first bytes, to tell the format)."""
+        self._record("upload_volume", pool, name, size, fmt.value)
+        volume = self._new(pool, name, size, size, fmt)
+        done, head = 0, b""
+        for chunk in chunks:
+            done += len(chunk)
+            if done > size:
+                break
+            head = (head + chunk)[:4] if len(head) < 4 else head
+            if progress is not None:
+                progress(done, size)
+        if done != size:
+            got = f"more than {size}" if done > size else str(done)
+            raise InvalidInput(
+                f"Upload of volume {name} to pool {pool} sent {got} bytes, expected "
+                f"exactly {size}; nothing was kept, send the whole file again.",
+                field="size",
+            )
+        found = _MAGIC.get(head, DiskFormat.RAW)
+        if found is not fmt:
+            raise InvalidInput(
+                f"Upload of volume {name} is a {found.value} image, not a {fmt.value} image; "
+                "upload it with its real format.",
+                field="fmt",
+            )
+        return self._add(pool, volume)
+
+    def volume_info(self, pool: str, name: str) -> VolumeInfo | None:
+        self._record("volume_info", pool, name)
+        return self._volumes(pool).get(name)
+
+    def list_volumes(self, pool: str) -> list[VolumeInfo]:
+        self._record("list_volumes", pool)
+        return sorted(self._volumes(pool).values(), key=lambda v: v.name)
+
+    def resize_volume(self, pool: str, name: str, capacity_bytes: int) -> VolumeInfo:
+        """Grow only; the same size is a no-op; smaller: InvalidInput."""
+        self._record("resize_volume", pool, name, capacity_bytes)
+        current = self._volumes(pool).get(name)
+        if current is None:
+            raise NotFound(f"Volume {name} does not exist in pool {pool}.")
+        if capacity_bytes < current.capacity_bytes:
+            raise InvalidInput(
+                f"Volume {name} is {current.capacity_bytes} bytes and can only grow; "
+                f"{capacity_bytes} bytes would shrink it. Ask for at least its current size.",
+                field="capacity_bytes",
+            )
+        return self._add(pool, replace(current, capacity_bytes=capacity_bytes))
+
+    def delete_volume(self, pool: str, name: str) -> None:
+        """Missing: no error."""
+        self._record("delete_volume", pool, name)
+        self._volumes(pool).pop(name, None)
+
+
+__all__ = ["FakeImage", "FakeStorageDriver"]

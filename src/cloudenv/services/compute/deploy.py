@@ -1,0 +1,377 @@
+"""Deploying an instance: check every rule, choose the node, record the instance with its
+volumes and devices, and queue the task that makes it real. Nothing touches a hypervisor
+here; a refused deploy writes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.enums import DeviceType, DiskBus, DiskFormat, InstanceType, VolumeStatus
+from cloudenv.errors import InvalidInput, NotFound
+from cloudenv.ids import Prefix, new_id
+from cloudenv.services import tasks
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.compute.requests import DeployRequest
+from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.journal import record_change
+from cloudenv.services.storage.images import find_image
+from cloudenv.services.storage.pools import pool_on_node
+from cloudenv.services.tenancy.views import node_is_alive
+from cloudenv.services.validation import check_description
+from cloudenv.store.queries import tenancy as q
+from cloudenv.store.tables import Instance, InstanceDevice, Node, PoolNode, Task, Volume
+
+MIN_MEMORY_MB = 64
+MAX_TOPOLOGY = 64
+MAX_VCPUS = 255
+MACHINE_TYPES = re.compile(r"^(pc|q35|pc-i440fx-[0-9.]+|pc-q35-[0-9.]+)$")
+DEVICE_PATH = re.compile(r"^/dev/(?P<target>(vd|sd|hd)[a-z]{1,2})$")
+GIB = 1024**3
+
+
+def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -> Task:
+    """Validate, place, record; return the ``instance.deploy`` task."""
+    _check_shape(request)
+    node = _choose_node(db, principal, request)
+    authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id)
+    arch = str(node.host.get("os", {}).get("architecture", "x86_64"))
+    if request.architecture != arch:
+        raise InvalidInput(
+            f"Node {node.name} runs {arch} guests, not {request.architecture}.",
+            field="architecture",
+        )
+    total_mb = int(node.hardware.get("memory_total_mb", 0))
+    if total_mb and request.memory_mb > total_mb:
+        raise InvalidInput(
+            f"{request.memory_mb} MB of memory is more than node {node.name} has ({total_mb} MB).",
+            field="memory",
+        )
+
+    instance = Instance(
+        id=new_id(Prefix.INSTANCE),
+        organization_id=node.organization_id,
+        node_id=node.id,
+        name=request.name,
+        description=request.description,
+        type=request.type,
+        architecture=request.architecture,
+        uuid=str(uuid.uuid4()),
+        cpu_sockets=request.sockets,
+        cpu_cores=request.cores,
+        cpu_threads=request.threads,
+        memory_mb=request.memory_mb,
+        autostart=request.autostart,
+        config=_qemu_config(db, node, request),
+        desired_state="running",
+        state=InstanceState.CREATING.value,
+        creation=clock.now(),
+    )
+    db.add(instance)
+    db.flush()
+    _add_devices(db, instance, node, request)
+    task = tasks.create_task(
+        db,
+        principal,
+        tasks.TaskKind.INSTANCE_DEPLOY,
+        node_id=node.id,
+        target_id=instance.id,
+        organization_id=node.organization_id,
+    )
+    instance.current_task_id = task.id
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_DEPLOY,
+        event="instance.created",
+        target_id=instance.id,
+        organization_id=node.organization_id,
+        status_code=202,
+    )
+    return task
+
+
+def _check_shape(request: DeployRequest) -> None:
+    if (request.node_id is None) == (request.cluster_id is None):
+        raise InvalidInput(
+            "Give the destination as exactly one of node_id or cluster_id.", field="destination"
+        )
+    name = request.name.strip()
+    if not 3 <= len(name) <= 255 or any(ord(c) < 32 for c in name):
+        raise InvalidInput(
+            f"Instance name {request.name!r} is not valid: use 3 to 255 printable characters.",
+            field="name",
+        )
+    check_description(request.description)
+    if request.type == InstanceType.LXC:
+        raise InvalidInput(
+            "LXC containers are not available yet on this platform version; "
+            "deploy a virtual machine (type 2, qemu).",
+            field="type",
+        )
+    if request.type != InstanceType.QEMU:
+        raise InvalidInput(
+            f"Instance type {request.type} is not supported; use 2 (qemu).", field="type"
+        )
+    for part, value in (
+        ("sockets", request.sockets),
+        ("cores", request.cores),
+        ("threads", request.threads),
+    ):
+        if not 1 <= value <= MAX_TOPOLOGY:
+            raise InvalidInput(
+                f"cpu.{part} must be between 1 and {MAX_TOPOLOGY}.", field=f"cpu.{part}"
+            )
+    if request.sockets * request.cores * request.threads > MAX_VCPUS:
+        raise InvalidInput(f"At most {MAX_VCPUS} vCPUs (sockets x cores x threads).", field="cpu")
+    if request.memory_mb < MIN_MEMORY_MB:
+        raise InvalidInput(
+            f"Memory must be at least {MIN_MEMORY_MB} MB; {request.memory_mb} MB was asked.",
+            field="memory",
+        )
+    if request.networks:
+        raise InvalidInput(
+            "Networks can't be attached yet: virtual switches arrive with the "
+            "networking issue. Deploy with networks: [].",
+            field="networks",
+        )
+    if not MACHINE_TYPES.match(request.machine_type):
+        raise InvalidInput(
+            f"Machine type {request.machine_type!r} is not known; use pc or q35.",
+            field="metadata.machine_type",
+        )
+    if request.firmware not in ("bios", "efi"):
+        raise InvalidInput("Firmware must be bios or efi.", field="metadata.firmware")
+    if request.secure_boot and (request.firmware != "efi" or "q35" not in request.machine_type):
+        raise InvalidInput(
+            "Secure Boot needs efi firmware on the q35 machine type.", field="metadata.secure_boot"
+        )
+    if request.image and request.kernel_boot:
+        raise InvalidInput("Boot from an image or a kernel, not both.", field="image")
+
+
+def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> Node:
+    if request.node_id is not None:
+        node = q.get_node(db, request.node_id, principal.scope)
+        if node is None:
+            raise NotFound(f"Node {request.node_id} does not exist.", field="destination.node_id")
+        return node
+    assert request.cluster_id is not None
+    if q.get_cluster(db, request.cluster_id, principal.scope) is None:
+        raise NotFound(
+            f"Cluster {request.cluster_id} does not exist.", field="destination.cluster_id"
+        )
+    wanted = {v.storage_pool_id for v in request.new_volumes}
+    candidates = []
+    for node in q.nodes(db, principal.scope, cluster_ids=[request.cluster_id]):
+        pools = set(db.scalars(select(PoolNode.pool_id).where(PoolNode.node_id == node.id)))
+        if node_is_alive(node) and wanted <= pools:
+            used = (
+                db.scalar(
+                    select(func.coalesce(func.sum(Instance.memory_mb), 0)).where(
+                        Instance.node_id == node.id, Instance.desired_state == "running"
+                    )
+                )
+                or 0
+            )
+            free = int(node.hardware.get("memory_total_mb", 0)) - int(used)
+            candidates.append((free, node.name, node))
+    if not candidates:
+        raise InvalidInput(
+            f"No live node of cluster {request.cluster_id} has every storage "
+            "pool this deploy asks for.",
+            field="destination.cluster_id",
+        )
+    return max(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+def _qemu_config(db: Session, node: Node, request: DeployRequest) -> dict[str, object]:
+    config: dict[str, object] = {
+        "machine_type": request.machine_type,
+        "cpu_model": request.cpu_model,
+        "firmware": request.firmware,
+        "secure_boot": request.secure_boot,
+    }
+    if request.kernel_boot is not None:
+        kernel = find_image(db, node.id, request.kernel_boot.kernel, field="kernel_boot.kernel")
+        initrd = (
+            find_image(db, node.id, request.kernel_boot.initrd, field="kernel_boot.initrd")
+            if request.kernel_boot.initrd
+            else None
+        )
+        config["kernel_boot"] = {
+            "kernel": kernel.id,
+            "initrd": initrd.id if initrd else None,
+            "cmdline": request.kernel_boot.cmdline,
+        }
+    return config
+
+
+def _target(dev: str, field: str) -> str:
+    match = DEVICE_PATH.match(dev)
+    if match is None:
+        raise InvalidInput(
+            f"Device path {dev!r} is not valid; use e.g. /dev/vda or /dev/sdb.", field=field
+        )
+    return match.group("target")
+
+
+def _bus(value: str, field: str) -> str:
+    if value not in {b.value for b in DiskBus}:
+        raise InvalidInput(
+            f"Disk bus {value!r} is not one of ide, sata, scsi, virtio, usb.", field=field
+        )
+    return value
+
+
+def _add_devices(db: Session, instance: Instance, node: Node, request: DeployRequest) -> None:
+    now, targets = clock.now(), set[str]()
+    image = find_image(db, node.id, request.image, field="image") if request.image else None
+    if image is not None and image.format in ("qcow2", "raw") and not request.new_volumes:
+        raise InvalidInput(
+            f"Image {image.name} is a disk image: add a new volume to copy it "
+            "into (metadata.new_volumes).",
+            field="image",
+        )
+    if image is not None and image.format in ("kernel", "initrd"):
+        raise InvalidInput(
+            f"Image {image.name} is a {image.format}; boot it with metadata.kernel_boot.",
+            field="image",
+        )
+
+    def claim(target: str, field: str) -> str:
+        if target in targets:
+            raise InvalidInput(
+                f"Two devices use /dev/{target}; give each its own path.", field=field
+            )
+        targets.add(target)
+        return target
+
+    for index, spec in enumerate(request.new_volumes):
+        field = f"metadata.new_volumes[{index}]"
+        pool_on_node(db, spec.storage_pool_id, node.id, field=f"{field}.storage_pool_id")
+        if spec.driver not in (DiskFormat.QCOW2, DiskFormat.RAW):
+            raise InvalidInput(
+                f"Volume format {spec.driver!r} can't be created; use qcow2 or raw.",
+                field=f"{field}.driver",
+            )
+        if not 1 <= spec.size_gb <= 64 * 1024:
+            raise InvalidInput("Volume size must be between 1 and 65536 GB.", field=f"{field}.size")
+        volume_id = new_id(Prefix.VOLUME)
+        db.add(
+            Volume(
+                id=volume_id,
+                organization_id=node.organization_id,
+                node_id=node.id,
+                pool_id=spec.storage_pool_id,
+                name=f"{instance.name}-disk{index}",
+                file_name=f"{volume_id}.{spec.driver}",
+                size_bytes=spec.size_gb * GIB,
+                format=spec.driver,
+                status=VolumeStatus.CREATING.value,
+                instance_id=instance.id,
+                creation=now,
+            )
+        )
+        source = image.id if (index == 0 and image and image.format != "iso") else None
+        _device(
+            db,
+            instance,
+            f"disk{index}",
+            DeviceType.STORAGE_VOLUME,
+            volume_id,
+            _bus(spec.bus, f"{field}.bus"),
+            claim(_target(spec.dev, f"{field}.dev"), field),
+            readonly=spec.readonly,
+            root=index == 0,
+            clone_from=source,
+            created=True,
+            now=now,
+        )
+    for index, existing in enumerate(request.existing_volumes):
+        field = f"metadata.existing_volumes[{index}]"
+        volume = db.get(Volume, existing.volume_id)
+        if volume is None or volume.node_id != node.id:
+            raise InvalidInput(
+                f"Volume {existing.volume_id} is not a volume of node {node.id}.",
+                field=f"{field}.volume_id",
+            )
+        if volume.instance_id is not None:
+            raise InvalidInput(
+                f"Volume {volume.name} ({volume.id}) is attached to instance "
+                f"{volume.instance_id}; detach it first.",
+                field=f"{field}.volume_id",
+            )
+        volume.instance_id = instance.id
+        _device(
+            db,
+            instance,
+            f"vol{index}",
+            DeviceType.STORAGE_VOLUME,
+            volume.id,
+            _bus(existing.bus, f"{field}.bus"),
+            claim(_target(existing.dev, f"{field}.dev"), field),
+            readonly=existing.readonly,
+            root=not request.new_volumes and index == 0,
+            now=now,
+        )
+    if image is not None and image.format == "iso":
+        cdrom_bus = "sata" if "q35" in request.machine_type else "ide"
+        free = next(
+            t for t in (f"{p}{c}" for p in ("hd", "sd") for c in "cdefgh") if t not in targets
+        )
+        _device(
+            db,
+            instance,
+            "cdrom0",
+            DeviceType.CDROM,
+            image.id,
+            cdrom_bus,
+            claim(free, "image"),
+            readonly=True,
+            boot_order=1,
+            now=now,
+        )
+
+
+def _device(
+    db: Session,
+    instance: Instance,
+    name: str,
+    kind: DeviceType,
+    resource_id: str,
+    bus: str,
+    target: str,
+    *,
+    now: object,
+    readonly: bool = False,
+    root: bool = False,
+    boot_order: int = 0,
+    clone_from: str | None = None,
+    created: bool = False,
+) -> None:
+    metadata: dict[str, object] = {"_type": kind.name.lower()}
+    if clone_from:
+        metadata["clone_from"] = clone_from
+    if created:
+        metadata["created_by_deploy"] = True  # undone with a failed or interrupted deploy
+    db.add(
+        InstanceDevice(
+            instance_id=instance.id,
+            name=name,
+            type=kind.value,
+            resource_id=resource_id,
+            bus=bus,
+            target=target,
+            serial=resource_id.split("-", 1)[1][:20],
+            readonly=readonly,
+            is_root=root,
+            boot_order=boot_order or (2 if root else 0),
+            metadata_=metadata,
+            creation=now,
+        )
+    )

@@ -1,0 +1,254 @@
+"""What a node's agent reads and records while it makes instances real.
+
+``load_plan`` resolves an instance's rows into paths and settings (no ORM objects leave);
+the ``record_*`` and ``release`` calls write back what happened. Only the agent calls
+these, always as the node itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cloudenv.enums import DeviceType, VolumeStatus
+from cloudenv.errors import NotFound
+from cloudenv.services import events
+from cloudenv.services.compute.states import InstanceState
+from cloudenv.store.tables import Image, Instance, InstanceDevice, StoragePool, Volume
+
+
+@dataclass(frozen=True)
+class PlannedDisk:
+    name: str
+    path: str
+    target: str
+    bus: str
+    format: str  # qcow2 | raw (cdrom: raw)
+    device: str  # disk | cdrom
+    readonly: bool
+    serial: str | None
+    boot_order: int
+    is_root: bool
+    volume_id: str | None  # None for a CD-ROM image
+    pool_id: str
+    size_bytes: int
+    volume_status: int | None
+    clone_from: str | None  # image path to copy into a new volume
+    created_by_deploy: bool = False  # made for this instance (else an existing volume)
+
+
+@dataclass(frozen=True)
+class InstancePlan:
+    id: str
+    uuid: str
+    name: str
+    node_id: str
+    sockets: int
+    cores: int
+    threads: int
+    memory_mb: int
+    machine: str
+    firmware: str
+    secure_boot: bool
+    cpu_model: str | None
+    kernel: str | None
+    initrd: str | None
+    cmdline: str
+    disks: tuple[PlannedDisk, ...]
+    state: str
+    current_task_id: str | None
+
+
+def _pool_path(db: Session, pool_id: str) -> str:
+    pool = db.get(StoragePool, pool_id)
+    if pool is None:
+        raise NotFound(f"Storage pool {pool_id} no longer exists.")
+    return str(pool.config.get("path", ""))
+
+
+def _image_path(db: Session, image_id: str) -> str:
+    image = db.get(Image, image_id)
+    if image is None:
+        raise NotFound(f"Image {image_id} no longer exists.")
+    return os.path.join(_pool_path(db, image.pool_id), image.file_name)
+
+
+def load_plan(db: Session, instance_id: str) -> InstancePlan:
+    instance = db.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"Instance {instance_id} no longer exists.")
+    disks = []
+    for device in db.scalars(
+        select(InstanceDevice)
+        .where(InstanceDevice.instance_id == instance_id)
+        .order_by(InstanceDevice.id)
+    ):
+        if device.type == DeviceType.CDROM and device.resource_id:
+            image = db.get(Image, device.resource_id)
+            disks.append(
+                PlannedDisk(
+                    device.name,
+                    _image_path(db, device.resource_id),
+                    device.target or "hdc",
+                    device.bus or "ide",
+                    "raw",
+                    "cdrom",
+                    True,
+                    None,
+                    device.boot_order,
+                    False,
+                    None,
+                    image.pool_id if image else "",
+                    0,
+                    None,
+                    None,
+                )
+            )
+        elif device.type == DeviceType.STORAGE_VOLUME and device.resource_id:
+            volume = db.get(Volume, device.resource_id)
+            if volume is None:
+                continue
+            clone = device.metadata_.get("clone_from")
+            disks.append(
+                PlannedDisk(
+                    device.name,
+                    os.path.join(_pool_path(db, volume.pool_id), volume.file_name),
+                    device.target or "vda",
+                    device.bus or "virtio",
+                    volume.format,
+                    "disk",
+                    device.readonly,
+                    device.serial,
+                    device.boot_order,
+                    device.is_root,
+                    volume.id,
+                    volume.pool_id,
+                    volume.size_bytes,
+                    volume.status,
+                    _image_path(db, str(clone)) if clone else None,
+                    bool(device.metadata_.get("created_by_deploy")),
+                )
+            )
+    config = instance.config
+    kernel_boot = config.get("kernel_boot") or {}
+    return InstancePlan(
+        id=instance.id,
+        uuid=instance.uuid,
+        name=instance.name,
+        node_id=instance.node_id,
+        sockets=instance.cpu_sockets,
+        cores=instance.cpu_cores,
+        threads=instance.cpu_threads,
+        memory_mb=instance.memory_mb,
+        machine=str(config.get("machine_type", "pc")),
+        firmware=str(config.get("firmware", "bios")),
+        secure_boot=bool(config.get("secure_boot", False)),
+        cpu_model=config.get("cpu_model") or None,
+        kernel=_image_path(db, kernel_boot["kernel"]) if kernel_boot.get("kernel") else None,
+        initrd=_image_path(db, kernel_boot["initrd"]) if kernel_boot.get("initrd") else None,
+        cmdline=str(kernel_boot.get("cmdline", "")),
+        disks=tuple(disks),
+        state=instance.state,
+        current_task_id=instance.current_task_id,
+    )
+
+
+def record_volume(db: Session, volume_id: str, status: VolumeStatus) -> None:
+    volume = db.get(Volume, volume_id)
+    if volume is not None:
+        volume.status = status.value
+
+
+def release(
+    db: Session,
+    instance_id: str,
+    task_id: str,
+    state: InstanceState,
+    message: str = "",
+    *,
+    desired: str | None = None,
+) -> None:
+    """The task is done with the instance: set the observed state and free it, unless
+    another task (Force Stop) has taken the instance over meanwhile."""
+    instance = db.get(Instance, instance_id)
+    if instance is None:
+        return
+    if instance.current_task_id not in (task_id, None):
+        return
+    instance.current_task_id = None
+    _set_state(db, instance, state, message)
+    if desired is not None:
+        instance.desired_state = desired
+
+
+def observe_power(db: Session, instance_id: str, running: bool) -> None:
+    """The hypervisor says the guest changed state on its own (e.g. powered itself off).
+    Ignored while a task owns the instance: the task decides."""
+    instance = db.get(Instance, instance_id)
+    if instance is None or instance.current_task_id is not None:
+        return
+    if instance.state not in (InstanceState.RUNNING, InstanceState.STOPPED):
+        return
+    state = InstanceState.RUNNING if running else InstanceState.STOPPED
+    if instance.state != state:
+        _set_state(db, instance, state, "")
+        instance.desired_state = state.value
+
+
+def forget(
+    db: Session, instance_id: str, *, destroy_volumes: bool, also_destroy: Collection[str] = ()
+) -> list[str]:
+    """Remove the instance's rows; returns the IDs of volumes whose data must go too
+    (all with ``destroy_volumes``, else those in ``also_destroy``). Volumes kept become
+    available for other instances."""
+    instance = db.get(Instance, instance_id)
+    if instance is None:
+        return []
+    volumes = list(db.scalars(select(Volume).where(Volume.instance_id == instance_id)))
+    doomed = []
+    for volume in volumes:
+        if destroy_volumes or volume.id in also_destroy or volume.status == VolumeStatus.CREATING:
+            doomed.append(volume.id)
+            db.delete(volume)
+        else:
+            volume.instance_id = None
+            volume.status = VolumeStatus.AVAILABLE.value
+    db.execute(delete(InstanceDevice).where(InstanceDevice.instance_id == instance_id))
+    db.delete(instance)
+    events.publish(
+        db, "instance.deleted", organization_id=instance.organization_id, target_id=instance_id
+    )
+    return doomed
+
+
+def autostart_instances(db: Session, node_id: str) -> Sequence[str]:
+    """Instances to start with the node: marked autostart, stopped, not busy. (Like
+    "start at boot" elsewhere: a stop before the node restarted does not count.)"""
+    return db.scalars(
+        select(Instance.id).where(
+            Instance.node_id == node_id,
+            Instance.autostart.is_(True),
+            Instance.state == InstanceState.STOPPED.value,
+            Instance.current_task_id.is_(None),
+        )
+    ).all()
+
+
+def _set_state(db: Session, instance: Instance, state: InstanceState, message: str) -> None:
+    instance.state = state.value
+    instance.state_message = message[:1024]
+    events.publish(
+        db,
+        f"instance.{state.value}",
+        organization_id=instance.organization_id,
+        target_id=instance.id,
+        data={"state": state.value},
+    )
+
+
+def instance_ids(db: Session, node_id: str) -> Sequence[str]:
+    return db.scalars(select(Instance.id).where(Instance.node_id == node_id)).all()

@@ -1,0 +1,311 @@
+"""Reading and changing instances: list, get, power, edit, destroy.
+
+Power and destroy take the instance by compare-and-swap on ``current_task_id``, so two
+actions never run on one instance at once; Force Stop may take over a hanging stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cloudenv.errors import Conflict, InvalidInput, NotFound
+from cloudenv.services import tasks
+from cloudenv.services.access import Action, Principal, authorize, restrict
+from cloudenv.services.compute.states import (
+    DESTROYABLE,
+    EDITABLE_RESOURCES,
+    KILL_PREEMPTS,
+    LABELS,
+    POWER_RULES,
+    InstanceState,
+    PowerAction,
+)
+from cloudenv.services.journal import record_change
+from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.validation import check_description
+from cloudenv.store.tables import Instance, Task
+
+DESTROY_WORD = "DESTROY"
+DEFAULT_STOP_TIMEOUT = 120
+_KIND = {
+    PowerAction.START: tasks.TaskKind.INSTANCE_START,
+    PowerAction.STOP: tasks.TaskKind.INSTANCE_STOP,
+    PowerAction.RESTART: tasks.TaskKind.INSTANCE_RESTART,
+    PowerAction.KILL: tasks.TaskKind.INSTANCE_KILL,
+}
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: str
+    node_id: str
+    organization_id: str
+    type: int
+    name: str
+    description: str
+    sockets: int
+    cores: int
+    threads: int
+    vcpus: int
+    memory: int
+    creation: datetime
+    autostart: bool
+    boot_order: int
+    state: str
+    desired_state: str
+    state_message: str
+    current_task_id: str | None
+    config: dict[str, object]
+
+
+def view(instance: Instance) -> InstanceView:
+    return InstanceView(
+        instance.id,
+        instance.node_id,
+        instance.organization_id,
+        instance.type,
+        instance.name,
+        instance.description,
+        instance.cpu_sockets,
+        instance.cpu_cores,
+        instance.cpu_threads,
+        instance.cpu_sockets * instance.cpu_cores * instance.cpu_threads,
+        instance.memory_mb,
+        instance.creation,
+        instance.autostart,
+        0,
+        instance.state,
+        instance.desired_state,
+        instance.state_message,
+        instance.current_task_id,
+        dict(instance.config),
+    )
+
+
+def list_instances(
+    db: Session,
+    principal: Principal,
+    *,
+    node_id: str | None = None,
+    cluster_id: str | None = None,
+) -> list[InstanceView]:
+    if (node_id is None) == (cluster_id is None):
+        raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
+    stmt = select(Instance).order_by(Instance.name)
+    if node_id is not None:
+        stmt = stmt.where(Instance.node_id == node_id)
+    else:
+        from cloudenv.store.tables import Node
+
+        stmt = stmt.join(Node, Node.id == Instance.node_id).where(Node.cluster_id == cluster_id)
+    return [view(i) for i in db.scalars(restrict(stmt, Instance.organization_id, principal))]
+
+
+def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:
+    return view(load(db, principal, instance_id))
+
+
+def load(db: Session, principal: Principal, instance_id: str) -> Instance:
+    instance: Instance | None = db.scalar(
+        restrict(
+            select(Instance).where(Instance.id == instance_id), Instance.organization_id, principal
+        )
+    )
+    if instance is None:
+        raise NotFound(f"Instance {instance_id} does not exist.", field="id")
+    return instance
+
+
+def set_power_state(
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    action: PowerAction,
+    *,
+    timeout: int = DEFAULT_STOP_TIMEOUT,
+) -> Task:
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_POWER, instance.organization_id)
+    allowed, transient, desired = POWER_RULES[action]
+    state = InstanceState(instance.state)
+    if state not in allowed:
+        raise Conflict(_refusal(instance, action.value))
+    if not 1 <= timeout <= 3600:
+        raise InvalidInput("timeout must be between 1 and 3600 seconds.", field="timeout")
+    task = tasks.create_task(
+        db,
+        principal,
+        _KIND[action],
+        node_id=instance.node_id,
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+        params={"timeout": timeout},
+    )
+    preempt = action is PowerAction.KILL and state in KILL_PREEMPTS
+    _take(db, instance, task, preempt=preempt, state=transient, desired=desired)
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_POWER,
+        event=f"instance.{action.value}",
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+        status_code=202,
+    )
+    return task
+
+
+def update_instance(
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    *,
+    name: str | Keep = KEEP,
+    description: str | Keep = KEEP,
+    memory_mb: int | Keep = KEEP,
+    sockets: int | Keep = KEEP,
+    cores: int | Keep = KEEP,
+    threads: int | Keep = KEEP,
+    autostart: bool | Keep = KEEP,
+) -> InstanceView:
+    """Name and description any time; CPU and memory only while stopped (applied at the
+    next start, when the domain is defined afresh)."""
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_UPDATE, instance.organization_id)
+    if not isinstance(name, Keep):
+        if not 3 <= len(name.strip()) <= 255:
+            raise InvalidInput("Instance names have 3 to 255 characters.", field="name")
+        instance.name = name
+    if not isinstance(description, Keep):
+        instance.description = check_description(description)
+    if not isinstance(autostart, Keep):
+        instance.autostart = autostart
+    resources = {
+        "memory": memory_mb,
+        "cpu.sockets": sockets,
+        "cpu.cores": cores,
+        "cpu.threads": threads,
+    }
+    changed = {k: v for k, v in resources.items() if not isinstance(v, Keep)}
+    if changed:
+        if instance.state not in EDITABLE_RESOURCES:
+            raise Conflict(
+                f"Instance {instance.name} ({instance.id}) is "
+                f"{LABELS[InstanceState(instance.state)]}; stop it to change CPU or "
+                "memory."
+            )
+        from cloudenv.services.compute.deploy import MAX_TOPOLOGY, MIN_MEMORY_MB
+
+        for key, value in changed.items():
+            assert isinstance(value, int)
+            low, high = (MIN_MEMORY_MB, 1 << 22) if key == "memory" else (1, MAX_TOPOLOGY)
+            if not low <= value <= high:
+                raise InvalidInput(f"{key} must be between {low} and {high}.", field=key)
+        instance.memory_mb = int(changed.get("memory", instance.memory_mb))
+        instance.cpu_sockets = int(changed.get("cpu.sockets", instance.cpu_sockets))
+        instance.cpu_cores = int(changed.get("cpu.cores", instance.cpu_cores))
+        instance.cpu_threads = int(changed.get("cpu.threads", instance.cpu_threads))
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_UPDATE,
+        event="instance.updated",
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+    )
+    return view(instance)
+
+
+def destroy_instance(
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    *,
+    destroy_volumes: bool,
+    confirm: str | None,
+) -> Task:
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_DESTROY, instance.organization_id)
+    if confirm != DESTROY_WORD:
+        raise InvalidInput(
+            f"Destroying instance {instance.name} ({instance.id}) can't be undone: "
+            f"confirm with confirm={DESTROY_WORD}.",
+            field="confirm",
+        )
+    if instance.state not in DESTROYABLE:
+        raise Conflict(_refusal(instance, "destroy"))
+    task = tasks.create_task(
+        db,
+        principal,
+        tasks.TaskKind.INSTANCE_DESTROY,
+        node_id=instance.node_id,
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+        params={"destroy_volumes": destroy_volumes},
+    )
+    _take(
+        db,
+        instance,
+        task,
+        preempt=False,
+        state=InstanceState.DESTROYING,
+        desired=instance.desired_state,
+    )
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_DESTROY,
+        event="instance.destroying",
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+        status_code=202,
+    )
+    return task
+
+
+def _take(
+    db: Session,
+    instance: Instance,
+    task: Task,
+    *,
+    preempt: bool,
+    state: InstanceState,
+    desired: str,
+) -> None:
+    """Mark the instance busy with ``task`` unless another task holds it."""
+    stmt = update(Instance).where(Instance.id == instance.id)
+    if not preempt:
+        stmt = stmt.where(Instance.current_task_id.is_(None))
+    done = db.execute(
+        stmt.values(current_task_id=task.id, state=state.value, desired_state=desired)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"Instance {instance.name} ({instance.id}) is busy with task "
+            f"{instance.current_task_id}; wait for it to finish."
+        )
+    db.refresh(instance)
+
+
+def _refusal(instance: Instance, action: str) -> str:
+    state = InstanceState(instance.state)
+    hint = {
+        "destroy": "stop it first (or use Force Stop)",
+        "start": "it is already on or busy",
+        "stop": "it is not running",
+        "restart": "it is not running",
+        "kill": "it is already stopped",
+    }[action]
+    return (
+        f"Instance {instance.name} ({instance.id}) is {LABELS[state]}, so it can't "
+        f"{action}: {hint}."
+    )
+
+
+def instances_of_node(db: Session, node_id: str) -> Sequence[Instance]:
+    return db.scalars(select(Instance).where(Instance.node_id == node_id)).all()

@@ -1,0 +1,58 @@
+"""What a deploy asks for, as plain records (the API parses the product's JSON body into
+these; the CLI, MCP server and AI agent build them directly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class NewVolume:
+    size_gb: int
+    storage_pool_id: str
+    bus: str = "virtio"
+    dev: str = "/dev/vda"
+    driver: str = "qcow2"
+    readonly: bool = False
+    backup: bool = False
+
+
+@dataclass(frozen=True)
+class ExistingVolume:
+    volume_id: str
+    bus: str = "virtio"
+    dev: str = "/dev/vdb"
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class KernelBoot:
+    """cloudenv's addition: boot a kernel (and initrd) image directly, no boot loader."""
+
+    kernel: str  # image name on the node
+    initrd: str | None = None
+    cmdline: str = ""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    name: str
+    type: int
+    node_id: str | None = None
+    cluster_id: str | None = None
+    description: str = ""
+    architecture: str = "x86_64"
+    image: str | None = None
+    sockets: int = 1
+    cores: int = 1
+    threads: int = 1
+    memory_mb: int = 2048
+    autostart: bool = True
+    networks: list[dict[str, object]] = field(default_factory=list)
+    machine_type: str = "pc"
+    cpu_model: str | None = None
+    firmware: str = "efi"
+    secure_boot: bool = False
+    new_volumes: list[NewVolume] = field(default_factory=list)
+    existing_volumes: list[ExistingVolume] = field(default_factory=list)
+    kernel_boot: KernelBoot | None = None

@@ -1,0 +1,1 @@
+"""Storage: pools (configured per cluster, enabled per node), volumes and images."""

@@ -1,0 +1,281 @@
+"""Images: installation media (ISO), disk images (qcow2, raw) and boot files (kernel,
+initrd) kept in a pool that can hold images, on one node.
+
+An upload is staged by the API in the node's data dir (streamed, size-checked), then an
+``image.import`` task moves it into the pool through the storage driver, with progress.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.enums import InstanceType
+from cloudenv.errors import Conflict, InvalidInput, NotFound
+from cloudenv.ids import Prefix, new_id
+from cloudenv.services import events, tasks
+from cloudenv.services.access import Action, Principal, authorize, restrict
+from cloudenv.services.journal import record_change
+from cloudenv.services.storage.pools import pool_on_node
+from cloudenv.store.tables import Image, Node, PoolNode, Task
+
+IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
+_SUFFIXES = {".iso": "iso", ".qcow2": "qcow2", ".img": "raw", ".raw": "raw"}
+
+
+@dataclass(frozen=True)
+class ImageView:
+    id: str
+    name: str
+    size_bytes: int
+    creation: datetime
+    type: int
+    storage_pool_id: str
+    format: str
+    status: str
+
+
+def guess_format(name: str) -> str | None:
+    lowered = name.lower()
+    for suffix, fmt in _SUFFIXES.items():
+        if lowered.endswith(suffix):
+            return fmt
+    if lowered.startswith(("vmlinuz", "bzimage", "kernel")):
+        return "kernel"
+    if lowered.startswith("initrd") or lowered.endswith((".cpio.gz", ".cpio")):
+        return "initrd"
+    return None
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    node_id: str
+    pool_id: str
+    name: str
+    size_bytes: int
+    format: str | None
+
+
+def check_import(db: Session, principal: Principal, request: ImportRequest) -> str:
+    """Every rule an upload must pass, checked before its bytes are read. Returns the
+    image's format."""
+    node = db.scalar(
+        restrict(select(Node).where(Node.id == request.node_id), Node.organization_id, principal)
+    )
+    if node is None:
+        raise NotFound(f"Node {request.node_id} does not exist.", field="node_id")
+    return _check(db, principal, node, request)
+
+
+def start_import(
+    db: Session, principal: Principal, request: ImportRequest, staged_path: str
+) -> tuple[Image, Task]:
+    """Record an uploaded (staged) image and queue the task that moves it into the pool."""
+    node = db.get_one(Node, request.node_id)
+    fmt = _check(db, principal, node, request)
+    image = Image(
+        id=new_id(Prefix.IMAGE),
+        organization_id=node.organization_id,
+        node_id=node.id,
+        pool_id=request.pool_id,
+        name=request.name,
+        file_name=f"image-{request.name}",
+        format=fmt,
+        instance_type=InstanceType.QEMU.value,
+        size_bytes=request.size_bytes,
+        status="uploading",
+        creation=clock.now(),
+    )
+    db.add(image)
+    task = tasks.create_task(
+        db,
+        principal,
+        tasks.TaskKind.IMAGE_IMPORT,
+        node_id=node.id,
+        target_id=image.id,
+        organization_id=node.organization_id,
+        params={"staged_path": staged_path},
+    )
+    record_change(
+        db,
+        principal,
+        Action.IMAGE_CREATE,
+        event="image.created",
+        target_id=image.id,
+        organization_id=node.organization_id,
+        status_code=202,
+    )
+    return image, task
+
+
+def _check(db: Session, principal: Principal, node: Node, request: ImportRequest) -> str:
+    authorize(principal, Action.IMAGE_CREATE, node.organization_id)
+    name, fmt = request.name, request.format
+    if not _NAME.match(name) or name in (".", ".."):
+        raise InvalidInput(
+            f"Image name {name!r} is not valid: use letters, digits, '.', '_', '+' or '-', "
+            "starting with a letter or digit, at most 255 characters.",
+            field="name",
+        )
+    fmt = fmt or guess_format(name)
+    if fmt not in IMAGE_FORMATS:
+        raise InvalidInput(
+            f"Say what {name!r} is with format= one of {', '.join(IMAGE_FORMATS)} "
+            "(it could not be told from the name).",
+            field="format",
+        )
+    if request.size_bytes <= 0:
+        raise InvalidInput(
+            "The upload is empty; send the image's bytes with a Content-Length.", field="size"
+        )
+    pool = pool_on_node(db, request.pool_id, node.id, field="storage_pool_id")
+    if not pool.can_hold_images:
+        raise InvalidInput(
+            f"Storage pool {pool.name} ({pool.id}) cannot hold images.", field="storage_pool_id"
+        )
+    taken = db.scalar(
+        select(Image.id).where(
+            Image.pool_id == pool.id, Image.node_id == node.id, Image.name == name
+        )
+    )
+    if taken:
+        raise Conflict(
+            f"Pool {pool.name} on this node already has an image named {name!r}; "
+            "delete it first or choose another name.",
+            field="name",
+        )
+    state = db.get(PoolNode, (pool.id, node.id))
+    if state is not None and state.available_bytes and request.size_bytes > state.available_bytes:
+        raise InvalidInput(
+            f"The image has {request.size_bytes} bytes but pool {pool.name} has "
+            f"only {state.available_bytes} free.",
+            field="size",
+        )
+    return fmt
+
+
+def list_images(db: Session, principal: Principal, node_id: str) -> list[ImageView]:
+    stmt = restrict(
+        select(Image).where(Image.node_id == node_id).order_by(Image.name),
+        Image.organization_id,
+        principal,
+    )
+    return [_view(i) for i in db.scalars(stmt)]
+
+
+def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
+    """An available image of the node by name (what deploy bodies refer to)."""
+    image = db.scalar(
+        select(Image).where(
+            Image.node_id == node_id, Image.name == name, Image.status == "available"
+        )
+    )
+    if image is None:
+        raise InvalidInput(
+            f"Node {node_id} has no available image named {name!r} "
+            "(GET /v1/nodes/{id}/images/images lists them).",
+            field=field,
+        )
+    return image
+
+
+def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> Task:
+    image = db.scalar(
+        restrict(
+            select(Image).where(Image.node_id == node_id, Image.name == name),
+            Image.organization_id,
+            principal,
+        )
+    )
+    if image is None:
+        raise NotFound(f"Node {node_id} has no image named {name!r}.", field="name")
+    authorize(principal, Action.IMAGE_DELETE, image.organization_id)
+    if image.status == "uploading":
+        raise Conflict(f"Image {name!r} is still being imported; wait for its task.")
+    image.status = "deleting"
+    task = tasks.create_task(
+        db,
+        principal,
+        tasks.TaskKind.IMAGE_DELETE,
+        node_id=node_id,
+        target_id=image.id,
+        organization_id=image.organization_id,
+    )
+    record_change(
+        db,
+        principal,
+        Action.IMAGE_DELETE,
+        event="image.deleting",
+        target_id=image.id,
+        organization_id=image.organization_id,
+        status_code=202,
+    )
+    return task
+
+
+def _view(image: Image) -> ImageView:
+    return ImageView(
+        image.id,
+        image.name,
+        image.size_bytes,
+        image.creation,
+        image.instance_type,
+        image.pool_id,
+        image.format,
+        image.status,
+    )
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    id: str
+    name: str
+    pool_id: str
+    file_name: str
+    format: str
+    size_bytes: int
+
+
+def image_for_task(db: Session, image_id: str) -> ImagePlan:
+    image = db.get(Image, image_id)
+    if image is None:
+        raise NotFound(f"Image {image_id} no longer exists.")
+    return ImagePlan(
+        image.id, image.name, image.pool_id, image.file_name, image.format, image.size_bytes
+    )
+
+
+def record_import(db: Session, image_id: str, *, ok: bool, message: str = "") -> None:
+    """The agent finished moving the upload into the pool; a failed import leaves no image."""
+    image = db.get(Image, image_id)
+    if image is None:
+        return
+    if ok:
+        image.status = "available"
+        events.publish(
+            db, "image.available", organization_id=image.organization_id, target_id=image.id
+        )
+    else:
+        db.delete(image)
+        events.publish(
+            db,
+            "image.deleted",
+            organization_id=image.organization_id,
+            target_id=image.id,
+            data={"reason": message[:200]},
+        )
+
+
+def forget_image(db: Session, image_id: str) -> None:
+    image = db.get(Image, image_id)
+    if image is not None:
+        db.delete(image)
+        events.publish(
+            db, "image.deleted", organization_id=image.organization_id, target_id=image.id
+        )

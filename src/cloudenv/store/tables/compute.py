@@ -1,0 +1,94 @@
+"""Instances (virtual machines now, containers later) and their devices.
+
+``desired_state`` is what the user asked for; ``state`` is what the node's agent last
+observed or is doing. ``current_task_id`` marks the instance busy: a second action is
+refused by compare-and-swap while it is set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloudenv.store.base import Base
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    type: Mapped[int]  # 0 docker, 1 lxc, 2 qemu, 3 podman
+    architecture: Mapped[str] = mapped_column(String(16))
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    cpu_sockets: Mapped[int]
+    cpu_cores: Mapped[int]
+    cpu_threads: Mapped[int]
+    memory_mb: Mapped[int]
+    autostart: Mapped[bool] = mapped_column(default=True)
+    # qemu: machine_type, cpu_model, firmware, secure_boot, kernel_boot; lxc: init
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    desired_state: Mapped[str] = mapped_column(String(16))  # running | stopped
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_message: Mapped[str] = mapped_column(String(1024), default="")
+    current_task_id: Mapped[str | None] = mapped_column(String(32))
+    creation: Mapped[datetime]
+
+
+class InstanceDevice(Base):
+    """A device of an instance: a storage volume or CD-ROM now; NICs, TPM, USB, PCI later."""
+
+    __tablename__ = "instance_devices"
+    __table_args__ = (UniqueConstraint("instance_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    type: Mapped[int]  # 1 NIC, 2 storage volume, 3 TPM, 4 USB, 5 PCI, 6 RNG, 7 CD-ROM
+    resource_id: Mapped[str | None] = mapped_column(String(32))  # vol-… or img-…
+    bus: Mapped[str | None] = mapped_column(String(8))
+    target: Mapped[str | None] = mapped_column(String(16))  # libvirt target dev: vda, sdc
+    serial: Mapped[str | None] = mapped_column(String(32))
+    boot_order: Mapped[int] = mapped_column(default=0)
+    is_root: Mapped[bool] = mapped_column(default=False)
+    readonly: Mapped[bool] = mapped_column(default=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    creation: Mapped[datetime]
+
+
+class ConsoleToken(Base):
+    """A short-lived, single-use ticket to one instance's console for one user."""
+
+    __tablename__ = "console_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))  # vnc | serial
+    expires: Mapped[datetime]
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("instance_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    status: Mapped[str] = mapped_column(String(16))  # creating | ready | error
+    creation: Mapped[datetime]

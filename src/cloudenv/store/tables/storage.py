@@ -1,0 +1,85 @@
+"""Storage pools, their state on each node, volumes and images.
+
+A pool is configured once per cluster and enabled on nodes (``pool_nodes`` holds each
+node's observed state); volumes and images live on one node, inside one pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloudenv.store.base import Base
+
+
+class StoragePool(Base):
+    __tablename__ = "storage_pools"
+    __table_args__ = (UniqueConstraint("cluster_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    type: Mapped[int]  # drivers.storage.base.PoolType
+    description: Mapped[str] = mapped_column(String(512), default="")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"path": ...} for dir
+    can_hold_images: Mapped[bool] = mapped_column(default=False)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    creation: Mapped[datetime]
+
+
+class PoolNode(Base):
+    """A pool enabled on a node, with what that node's agent last observed."""
+
+    __tablename__ = "pool_nodes"
+
+    pool_id: Mapped[str] = mapped_column(
+        ForeignKey("storage_pools.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|ready|error
+    message: Mapped[str] = mapped_column(String(1024), default="")
+    capacity_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    allocation_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    available_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated: Mapped[datetime | None]
+
+
+class Volume(Base):
+    __tablename__ = "volumes"
+    __table_args__ = (UniqueConstraint("pool_id", "node_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("storage_pools.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    file_name: Mapped[str] = mapped_column(String(255))  # inside the pool: "<id>.qcow2"
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str] = mapped_column(String(8))  # qcow2 | raw | vmdk
+    status: Mapped[int]  # services.storage.VolumeStatus (the product's enum)
+    instance_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    creation: Mapped[datetime]
+
+
+class Image(Base):
+    """An installation medium or disk image in a pool that can hold images."""
+
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("pool_id", "node_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("storage_pools.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(8))  # iso | qcow2 | raw | kernel | initrd
+    instance_type: Mapped[int] = mapped_column(default=2)  # the product's instance type
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # uploading | available | error
+    creation: Mapped[datetime]

@@ -1,0 +1,388 @@
+"""The storage driver contract: the same assertions against the fake (unit) and against
+libvirt directory pools (integration; starts libvirtd when it is not running).
+
+The libvirt run uses a pool ``cetest-<random>`` under /var/lib/cloudenv-test/pools and
+removes the pool and its directory afterwards, whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cloudenv.drivers.compute.base import DiskFormat
+from cloudenv.drivers.errors import Unsupported
+from cloudenv.drivers.storage.base import PoolSpec, PoolType, StorageDriver, VolumeInfo
+from cloudenv.drivers.storage.fake import FakeStorageDriver
+from cloudenv.drivers.storage.libvirt_xml import DirPool, Volume
+from cloudenv.errors import Conflict, InvalidInput, NotFound
+
+MiB = 1024**2
+REPO = Path(__file__).resolve().parents[3]
+LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
+POOLS_ROOT = Path("/var/lib/cloudenv-test/pools")
+
+
+@dataclass
+class Harness:
+    """A driver with a pool spec, plus the driver-specific ways to look behind it."""
+
+    driver: StorageDriver
+    spec: PoolSpec
+    make_image: Callable[[bytes], str]  # writes a raw image file, returns its path
+    leftovers: Callable[[], list[str]]  # files in the pool that no volume accounts for
+    on_disk: Callable[[VolumeInfo], tuple[str, int]]  # (format, virtual size) as stored
+
+    @property
+    def pool(self) -> str:
+        return self.spec.name
+
+
+def _fake_harness(tmp_path: Path) -> Harness:
+    driver = FakeStorageDriver()
+    spec = PoolSpec("pool-fake", PoolType.DIRECTORY, "/srv/pools/pool-fake")
+
+    def make_image(data: bytes) -> str:
+        path = str(tmp_path / f"image-{len(driver.images)}.raw")
+        driver.add_image(path, len(data))
+        return path
+
+    def on_disk(info: VolumeInfo) -> tuple[str, int]:
+        clone = [c for c in driver.calls if c[0] == "clone_volume" and c[2] == info.name]
+        assert clone, "the fake recorded no clone of that volume"
+        return info.format.value, info.capacity_bytes
+
+    return Harness(driver, spec, make_image, list, on_disk)
+
+
+def _start_libvirtd() -> None:
+    """libvirtd (and virtlogd) as RUNTIME.md §1 says, through the project's script."""
+    script = REPO / "scripts" / "start-libvirt.sh"
+    if not script.exists():
+        pytest.fail(f"libvirtd is not running and {script} is missing to start it")
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        pytest.fail(f"scripts/start-libvirt.sh failed: {done.stderr.strip()}")
+
+
+@pytest.fixture(scope="session")
+def libvirt_ready() -> None:
+    """A libvirtd that answers on qemu:///system; fails (never skips) when it can't."""
+    import libvirt
+
+    if not LIBVIRT_SOCKET.exists():
+        _start_libvirtd()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            libvirt.open("qemu:///system").close()
+            return
+        except libvirt.libvirtError as err:
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"libvirtd can't be reached on qemu:///system: {err}; see "
+                    "/var/log/libvirt/libvirtd.log and scripts/start-libvirt.sh"
+                )
+            time.sleep(0.2)
+
+
+def _libvirt_harness(tmp_path: Path) -> Iterator[Harness]:
+    from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver, image_info
+
+    name = f"cetest-{uuid.uuid4().hex[:10]}"
+    directory = POOLS_ROOT / name
+    driver = LibvirtStorageDriver()
+    spec = PoolSpec(name, PoolType.DIRECTORY, str(directory))
+    images = tmp_path / "images"
+    images.mkdir()
+
+    def make_image(data: bytes) -> str:
+        path = images / f"image-{len(list(images.iterdir()))}.raw"
+        path.write_bytes(data)
+        return str(path)
+
+    def leftovers() -> list[str]:
+        if not directory.exists():
+            return []
+        known = {v.name for v in driver.list_volumes(name)}
+        return sorted(set(os.listdir(directory)) - known)
+
+    def on_disk(info: VolumeInfo) -> tuple[str, int]:
+        assert stat.S_IMODE(os.stat(info.path).st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755
+        found = image_info(info.path)
+        return str(found["format"]), int(found["virtual-size"])
+
+    try:
+        yield Harness(driver, spec, make_image, leftovers, on_disk)
+    finally:
+        try:
+            driver.remove_pool(name)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("fake", marks=pytest.mark.unit),
+        pytest.param("libvirt", marks=pytest.mark.integration),
+    ]
+)
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param == "fake":
+        yield _fake_harness(tmp_path)
+        return
+    request.getfixturevalue("libvirt_ready")
+    yield from _libvirt_harness(tmp_path)
+
+
+@pytest.fixture
+def ready(h: Harness) -> Harness:
+    h.driver.ensure_pool(h.spec)
+    return h
+
+
+# -- pools ---------------------------------------------------------------------------
+
+
+def test_ensure_pool_twice_returns_usage(h: Harness) -> None:
+    first = h.driver.ensure_pool(h.spec)
+    second = h.driver.ensure_pool(h.spec)
+    assert first.active and second.active
+    assert first.capacity_bytes > 0 and second.capacity_bytes > 0
+    assert 0 <= second.allocation_bytes <= second.capacity_bytes
+    assert h.driver.pool_usage(h.pool).capacity_bytes == second.capacity_bytes
+
+
+def test_ensure_pool_refuses_same_name_elsewhere_and_other_types(ready: Harness) -> None:
+    moved = PoolSpec(ready.pool, PoolType.DIRECTORY, ready.spec.path + "-elsewhere")
+    with pytest.raises(Conflict, match="already exists"):
+        ready.driver.ensure_pool(moved)
+    with pytest.raises(Unsupported, match=r"lvm.*storage issue"):
+        ready.driver.ensure_pool(PoolSpec("other", PoolType.LVM, "/dev/vg0"))
+    assert ready.driver.pool_usage(ready.pool).active
+
+
+def test_remove_pool_keeps_files_and_is_idempotent(ready: Harness) -> None:
+    ready.driver.create_volume(ready.pool, "kept.qcow2", 4 * MiB, DiskFormat.QCOW2)
+    ready.driver.remove_pool(ready.pool)
+    ready.driver.remove_pool(ready.pool)
+    with pytest.raises(NotFound):
+        ready.driver.pool_usage(ready.pool)
+    with pytest.raises(NotFound):
+        ready.driver.list_volumes(ready.pool)
+    ready.driver.ensure_pool(ready.spec)
+    assert [v.name for v in ready.driver.list_volumes(ready.pool)] == ["kept.qcow2"]
+
+
+# -- volumes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [DiskFormat.QCOW2, DiskFormat.RAW])
+def test_volume_lifecycle(ready: Harness, fmt: DiskFormat) -> None:
+    d, pool = ready.driver, ready.pool
+    created = d.create_volume(pool, "disk-1", 16 * MiB, fmt)
+    assert (created.name, created.capacity_bytes, created.format) == ("disk-1", 16 * MiB, fmt)
+    assert created.path == os.path.join(ready.spec.path, "disk-1")
+    assert d.volume_info(pool, "disk-1") == created
+    assert [v.name for v in d.list_volumes(pool)] == ["disk-1"]
+
+    grown = d.resize_volume(pool, "disk-1", 32 * MiB)
+    assert grown.capacity_bytes == 32 * MiB
+    assert d.resize_volume(pool, "disk-1", 32 * MiB).capacity_bytes == 32 * MiB
+    with pytest.raises(InvalidInput, match="can only grow") as refused:
+        d.resize_volume(pool, "disk-1", 8 * MiB)
+    assert refused.value.field == "capacity_bytes"
+    assert d.volume_info(pool, "disk-1").capacity_bytes == 32 * MiB  # type: ignore[union-attr]
+
+    d.delete_volume(pool, "disk-1")
+    assert d.volume_info(pool, "disk-1") is None
+    assert d.list_volumes(pool) == []
+    d.delete_volume(pool, "disk-1")
+    assert ready.leftovers() == []
+
+
+def test_duplicate_create_is_a_conflict(ready: Harness) -> None:
+    ready.driver.create_volume(ready.pool, "dup.qcow2", 4 * MiB, DiskFormat.QCOW2)
+    with pytest.raises(Conflict, match=r"dup\.qcow2 already exists"):
+        ready.driver.create_volume(ready.pool, "dup.qcow2", 8 * MiB, DiskFormat.RAW)
+    assert ready.driver.volume_info(ready.pool, "dup.qcow2").capacity_bytes == 4 * MiB  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "../escape", "a/b"])
+def test_names_must_be_plain_file_names(ready: Harness, name: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        ready.driver.create_volume(ready.pool, name, MiB, DiskFormat.RAW)
+    assert refused.value.field == "name"
+
+
+def test_volume_verbs_on_a_missing_pool(h: Harness) -> None:
+    with pytest.raises(NotFound, match="not defined"):
+        h.driver.create_volume("no-such-pool", "x", MiB, DiskFormat.RAW)
+    with pytest.raises(NotFound):
+        h.driver.volume_info("no-such-pool", "x")
+    h.driver.remove_pool("no-such-pool")
+
+
+def test_resize_of_a_missing_volume(ready: Harness) -> None:
+    with pytest.raises(NotFound, match="does not exist"):
+        ready.driver.resize_volume(ready.pool, "ghost", MiB)
+
+
+# -- upload --------------------------------------------------------------------------
+
+
+def _chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_upload_of_exactly_size_bytes(ready: Harness) -> None:
+    data = bytes(range(256)) * 4096 + b"tail"  # 1 MiB + 4, an ISO-like raw image
+    seen: list[tuple[int, int]] = []
+    info = ready.driver.upload_volume(
+        ready.pool,
+        "upload.raw",
+        _chunks(data),
+        len(data),
+        DiskFormat.RAW,
+        lambda done, total: seen.append((done, total)),
+    )
+    assert (info.name, info.capacity_bytes, info.format) == (
+        "upload.raw",
+        len(data),
+        DiskFormat.RAW,
+    )
+    assert seen[-1] == (len(data), len(data))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert ready.driver.volume_info(ready.pool, "upload.raw") == info
+    assert ready.leftovers() == []
+
+
+@pytest.mark.parametrize(("sent", "declared"), [(1000, 4096), (5000, 4096)])
+def test_upload_of_another_size_leaves_nothing(ready: Harness, sent: int, declared: int) -> None:
+    with pytest.raises(InvalidInput, match=f"expected exactly {declared}") as refused:
+        ready.driver.upload_volume(
+            ready.pool, "short.raw", _chunks(b"x" * sent, 512), declared, DiskFormat.RAW
+        )
+    assert refused.value.field == "size"
+    assert ready.driver.volume_info(ready.pool, "short.raw") is None
+    assert ready.driver.list_volumes(ready.pool) == []
+    assert ready.leftovers() == []
+
+
+def test_upload_whose_contents_are_not_the_format(ready: Harness) -> None:
+    with pytest.raises(InvalidInput, match="not a qcow2 image") as refused:
+        ready.driver.upload_volume(ready.pool, "fake.qcow2", [b"\0" * 4096], 4096, DiskFormat.QCOW2)
+    assert refused.value.field == "fmt"
+    assert ready.driver.list_volumes(ready.pool) == []
+    assert ready.leftovers() == []
+
+
+def test_upload_over_an_existing_volume_is_a_conflict(ready: Harness) -> None:
+    ready.driver.create_volume(ready.pool, "taken.raw", MiB, DiskFormat.RAW)
+    with pytest.raises(Conflict):
+        ready.driver.upload_volume(ready.pool, "taken.raw", [b"y" * 10], 10, DiskFormat.RAW)
+    assert ready.driver.volume_info(ready.pool, "taken.raw").capacity_bytes == MiB  # type: ignore[union-attr]
+
+
+# -- clone ---------------------------------------------------------------------------
+
+
+def test_clone_raw_image_into_grown_qcow2(ready: Harness) -> None:
+    source = ready.make_image(b"cloudenv" * (MiB // 8))  # 1 MiB raw
+    seen: list[tuple[int, int]] = []
+    info = ready.driver.clone_volume(
+        ready.pool,
+        "root.qcow2",
+        source,
+        DiskFormat.QCOW2,
+        64 * MiB,
+        lambda done, total: seen.append((done, total)),
+    )
+    assert (info.name, info.format, info.capacity_bytes) == (
+        "root.qcow2",
+        DiskFormat.QCOW2,
+        64 * MiB,
+    )
+    assert ready.on_disk(info) == ("qcow2", 64 * MiB)
+    assert seen and seen[-1] == (MiB, MiB)
+    assert ready.driver.volume_info(ready.pool, "root.qcow2") == info
+    assert ready.leftovers() == []
+
+
+def test_clone_refusals_leave_nothing(ready: Harness) -> None:
+    source = ready.make_image(b"\0" * (2 * MiB))
+    with pytest.raises(InvalidInput, match="at least") as refused:
+        ready.driver.clone_volume(ready.pool, "small", source, DiskFormat.QCOW2, MiB)
+    assert refused.value.field == "capacity_bytes"
+    with pytest.raises(NotFound, match="does not exist"):
+        ready.driver.clone_volume(ready.pool, "none", source + ".missing", DiskFormat.RAW, None)
+    ready.driver.create_volume(ready.pool, "taken", MiB, DiskFormat.RAW)
+    with pytest.raises(Conflict):
+        ready.driver.clone_volume(ready.pool, "taken", source, DiskFormat.RAW, None)
+    assert [v.name for v in ready.driver.list_volumes(ready.pool)] == ["taken"]
+    assert ready.leftovers() == []
+
+
+def test_clone_without_capacity_keeps_the_image_size(ready: Harness) -> None:
+    source = ready.make_image(b"\1" * (3 * MiB))
+    info = ready.driver.clone_volume(ready.pool, "copy.raw", source, DiskFormat.RAW, None)
+    assert (info.format, info.capacity_bytes) == (DiskFormat.RAW, 3 * MiB)
+
+
+# -- XML elements (no driver) --------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_pool_xml_round_trip() -> None:
+    pool = DirPool("pool-1", "/var/lib/cloudenv/pools/pool-1", mode=0o755)
+    assert DirPool.from_xml(pool.to_xml()) == pool
+    live = (
+        "<pool type='dir'><name>p</name><uuid>0f</uuid><capacity unit='bytes'>10</capacity>"
+        "<target><path>/x/p</path><permissions><mode>0711</mode><owner>0</owner>"
+        "</permissions></target></pool>"
+    )
+    assert DirPool.from_xml(live) == DirPool("p", "/x/p", mode=0o711)
+
+
+@pytest.mark.unit
+def test_volume_xml_round_trip() -> None:
+    volume = Volume("v.qcow2", 64 * MiB, "qcow2", allocation_bytes=0, mode=0o644)
+    assert Volume.from_xml(volume.to_xml()) == volume
+    live = (
+        "<volume type='file'><name>v</name><key>/x/v</key><capacity unit='MiB'>64</capacity>"
+        "<allocation unit='KiB'>196</allocation><target><path>/x/v</path>"
+        "<format type='qcow2'/></target></volume>"
+    )
+    assert Volume.from_xml(live) == Volume("v", 64 * MiB, "qcow2", 196 * 1024, None, "/x/v")
+    assert Volume.from_xml(Volume.from_xml(live).to_xml()) == Volume.from_xml(live)
+
+
+@pytest.mark.unit
+def test_xml_values_are_escaped_not_pasted() -> None:
+    tricky = DirPool("a'<b>&", "/p/<x>")
+    assert DirPool.from_xml(tricky.to_xml()) == tricky
+    with pytest.raises(ValueError, match="expected <volume>"):
+        Volume.from_xml(tricky.to_xml())
+
+
+@pytest.mark.unit
+def test_fake_records_calls() -> None:
+    fake = FakeStorageDriver()
+    fake.ensure_pool(PoolSpec("p", PoolType.DIRECTORY, "/p"))
+    fake.fail_next("create_volume", Conflict("busy"))
+    with pytest.raises(Conflict, match="busy"):
+        fake.create_volume("p", "v", MiB, DiskFormat.RAW)
+    assert fake.create_volume("p", "v", MiB, DiskFormat.RAW).capacity_bytes == MiB
+    assert fake.calls[0] == ("ensure_pool", "p", "DIRECTORY", "/p")
+    assert fake.calls[-1] == ("create_volume", "p", "v", str(MiB), "raw")
