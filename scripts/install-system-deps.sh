@@ -7,6 +7,10 @@ PACKAGES=(
   python3 python3-venv python3-dev gcc pkg-config   # the Python environment; C builds
   postgresql                                        # the clustered database, and the tests'
   iproute2 ca-certificates curl                     # host facts (ip -j addr), TLS, smoke tests
+  qemu-system-x86 qemu-utils qemu-block-extra ovmf  # compute: QEMU (TCG/KVM), qemu-img, libiscsi, UEFI
+  libvirt-daemon libvirt-daemon-system              # libvirtd, virtlogd; qemu.conf, libvirt-qemu user
+  libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-daemon-driver-storage-iscsi-direct
+  libvirt-clients libvirt-dev dnsmasq-base          # virsh; headers for libvirt-python; NAT networks
 )
 
 missing=()

@@ -132,6 +132,7 @@ def init(
         management_ip=management_ip,
         hardware=hardware,
         host=host,
+        default_pool_path=str(settings.default_pool_path),
     )
     try:
         setup.validate(request)

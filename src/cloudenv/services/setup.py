@@ -36,7 +36,7 @@ class SetupRequest:
     management_ip: str
     hardware: dict[str, Any]
     host: dict[str, Any]
-    default_pool_path: str = "/var/lib/cloudenv/pools/default"
+    default_pool_path: str  # a directory QEMU's user can reach (see Settings)
 
 
 @dataclass(frozen=True)

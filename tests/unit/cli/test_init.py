@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cloudenv.cli.main import app
 from cloudenv.config import Settings
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
-from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, User
+from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, StoragePool, User
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.unit
@@ -53,6 +53,7 @@ def test_init_creates_the_deployment(tmp_path: Path) -> None:
     settings = Settings.load(data_dir)
     assert settings.node_id.startswith("node-") and settings.timezone == "Etc/UTC"
     assert (data_dir / "config.json").stat().st_mode & 0o777 == 0o600
+    assert data_dir.stat().st_mode & 0o777 == 0o711  # QEMU's user reaches pools/ inside
     assert settings.tls.server_key.stat().st_mode & 0o777 == 0o600
     assert settings.tls.ca_key.stat().st_mode & 0o777 == 0o600
     engine = make_engine(settings.database_url)
@@ -64,6 +65,9 @@ def test_init_creates_the_deployment(tmp_path: Path) -> None:
         node = db.scalars(select(Node)).one()
         assert node.id == settings.node_id and node.ip_address == "127.0.0.1"
         assert node.hardware["vcpus"] >= 1 and node.host["os"]["architecture"]
+        pool = db.scalars(select(StoragePool)).one()
+        assert pool.config["path"] == str(data_dir / "pools" / "default")
+        assert pool.is_default and pool.can_hold_images
         admin = db.scalars(select(User)).one()
         assert admin.username == "pceadmin" and admin.is_root
         assert admin.password_hash.startswith("$argon2id$")
