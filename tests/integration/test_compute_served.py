@@ -1,0 +1,197 @@
+"""Virtual machines through a served node, for real: libvirt, QEMU under TCG, the tiny
+test guest. Deploy by direct kernel boot and from an ISO, power them through every
+action, destroy with and without volumes, and crash the daemon in the middle of a deploy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import libvirt
+import pytest
+
+from tests.support.compute import (
+    deploy_body,
+    instance,
+    real_node_dir,
+    serial_log,
+    succeed,
+    upload_guest,
+    wait_marker,
+    wait_task,
+)
+from tests.support.libvirt import ensure_libvirtd
+from tests.support.served_node import Server, serving
+
+pytestmark = pytest.mark.integration
+
+
+class Node:
+    def __init__(self, server: Server, client: httpx.Client) -> None:
+        self.server, self.client = server, client
+        self.id: str = server.health["id"]
+        pools = client.get(f"/api/v1/nodes/{self.id}/storage/pools").json()
+        self.pool: str = pools[0]["id"]
+        self.pool_dir = server.node.path / "pools" / "default"
+
+    def deploy(self, name: str, **kwargs: Any) -> str:
+        response = self.client.post(
+            "/api/v2/instances", json=deploy_body(self.id, self.pool, name, **kwargs)
+        )
+        return str(succeed(self.client, response)["target_id"])
+
+    def power(self, instance_id: str, action: str, **extra: Any) -> dict[str, Any]:
+        response = self.client.post(
+            f"/api/v1/instances/{instance_id}/power", json={"action": action, **extra}
+        )
+        return wait_task(self.client, response.json()["task_id"])
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[Node]:
+    ensure_libvirtd()
+    with real_node_dir() as node_dir, serving(node_dir) as server, server.admin() as client:
+        served = Node(server, client)
+        upload_guest(client, served.id, served.pool)
+        yield served
+        _remove_all(served)
+
+
+def _remove_all(node: Node) -> None:
+    """Every domain whose disks or boot files live in this node's data dir."""
+    conn = libvirt.open("qemu:///system")
+    try:
+        for domain in conn.listAllDomains():
+            if str(node.pool_dir) in domain.XMLDesc(0):
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+    finally:
+        conn.close()
+
+
+def _domain_state(instance_id: str) -> int | None:
+    conn = libvirt.open("qemu:///system")
+    try:
+        return int(conn.lookupByName(instance_id).state()[0])
+    except libvirt.libvirtError:
+        return None
+    finally:
+        conn.close()
+
+
+def test_direct_kernel_deploy_boots_the_guest(node: Node) -> None:
+    instance_id = node.deploy("kernel-1", volume_gb=0)
+    assert instance(node.client, instance_id)["state"] == "running"
+    assert _domain_state(instance_id) == libvirt.VIR_DOMAIN_RUNNING
+    wait_marker(instance_id)
+    caps = node.client.get(f"/api/v1/nodes/{node.id}/capabilities").json()["x86_64"]
+    assert caps["accelerator"] == "tcg" and caps["kvm_supported"] is False
+
+
+def test_iso_deploy_boots_from_the_cdrom_with_a_fresh_volume(node: Node) -> None:
+    instance_id = node.deploy("iso-1", boot="iso", volume_gb=1)
+    wait_marker(instance_id, timeout=90)
+    text = serial_log(instance_id).read_bytes().decode(errors="replace")
+    serials = next(line for line in text.splitlines() if line.startswith("CLOUDENV-DISKS:"))
+    volume = node.client.get("/api/v1/volumes", params={"node_id": node.id}).json()
+    mine = next(v for v in volume if v["attached_to"] == instance_id)
+    assert mine["id"].split("-", 1)[1][:20] in serials  # the guest sees the volume's serial
+    assert (node.pool_dir / f"{mine['id']}.qcow2").exists()
+
+
+def test_power_actions_on_a_real_guest(node: Node) -> None:
+    instance_id = node.deploy("power-1", volume_gb=0)
+    wait_marker(instance_id)
+    time.sleep(1)  # let the guest's acpid start after the marker
+    stopped = node.power(instance_id, "stop", timeout=60)
+    assert stopped["status"] == "succeeded", stopped
+    assert instance(node.client, instance_id)["state"] == "stopped"
+    assert _domain_state(instance_id) == libvirt.VIR_DOMAIN_SHUTOFF
+    assert node.power(instance_id, "start")["status"] == "succeeded"
+    wait_marker(instance_id)  # the log starts afresh (append='off') at every start
+    time.sleep(1)
+    assert node.power(instance_id, "restart", timeout=60)["status"] == "succeeded"
+    assert instance(node.client, instance_id)["state"] == "running"
+    wait_marker(instance_id)
+    assert node.power(instance_id, "kill")["status"] == "succeeded"
+    assert _domain_state(instance_id) == libvirt.VIR_DOMAIN_SHUTOFF
+
+
+def test_stop_that_times_out_points_to_force_stop(node: Node) -> None:
+    instance_id = node.deploy("stuck-1", volume_gb=0)
+    # Ask before the guest's acpid runs (it starts after boot): the button is ignored.
+    task = node.power(instance_id, "stop", timeout=1)
+    if task["status"] == "succeeded":  # the guest was faster than the request: try again
+        node.power(instance_id, "start")
+        task = node.power(instance_id, "stop", timeout=1)
+    assert task["status"] == "failed"
+    assert task["message"] == "The guest did not shut down within 1 s; use Force Stop."
+    assert node.power(instance_id, "kill")["status"] == "succeeded"
+
+
+def test_destroy_with_and_without_volumes(node: Node) -> None:
+    gone = node.deploy("destroy-1", volume_gb=1)
+    kept = node.deploy("destroy-2", volume_gb=1)
+    volumes = {
+        v["attached_to"]: v["id"]
+        for v in node.client.get("/api/v1/volumes", params={"node_id": node.id}).json()
+    }
+    running = node.client.delete(f"/api/v1/instances/{gone}", params={"confirm": "DESTROY"})
+    assert running.status_code == 409
+    for instance_id in (gone, kept):
+        node.power(instance_id, "kill")
+    succeed(
+        node.client,
+        node.client.delete(
+            f"/api/v1/instances/{gone}", params={"confirm": "DESTROY", "destroy_volumes": "true"}
+        ),
+    )
+    succeed(
+        node.client, node.client.delete(f"/api/v1/instances/{kept}", params={"confirm": "DESTROY"})
+    )
+    assert _domain_state(gone) is None and _domain_state(kept) is None
+    assert not (node.pool_dir / f"{volumes[gone]}.qcow2").exists()
+    assert (node.pool_dir / f"{volumes[kept]}.qcow2").exists()
+    listed = {v["id"]: v for v in node.client.get("/api/v1/volumes").json()}
+    assert volumes[gone] not in listed and listed[volumes[kept]]["attached"] is False
+
+
+def test_a_crash_during_deploys_leaves_a_consistent_state(node: Node) -> None:
+    """SIGKILL the daemon right after deploys were accepted; after a restart every instance
+    is either fully there (running, its volume file present) or completely gone."""
+    server = node.server
+    for index in range(3):
+        response = node.client.post(
+            "/api/v2/instances", json=deploy_body(node.id, node.pool, f"crash-{index}", volume_gb=1)
+        )
+        assert response.status_code == 202
+    time.sleep(0.3)
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(10)
+    with serving(server.node) as restarted, restarted.admin() as client:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            tasks = client.get(f"/api/v1/nodes/{node.id}/tasks").json()
+            if all(t["status"] in ("succeeded", "failed") for t in tasks):
+                break
+            time.sleep(0.2)
+        instances = [
+            i
+            for i in client.get("/api/v1/instances", params={"node_id": node.id}).json()
+            if i["name"].startswith("crash-")
+        ]
+        volumes = client.get("/api/v1/volumes", params={"node_id": node.id}).json()
+        files = {p.name for p in node.pool_dir.iterdir() if p.name.startswith("vol-")}
+        assert {f"{v['id']}.qcow2" for v in volumes} == files  # no orphan file, no lost file
+        for item in instances:
+            assert item["state"] == "running", item
+            assert item["current_task_id"] is None
+            assert _domain_state(item["id"]) == libvirt.VIR_DOMAIN_RUNNING
+        for item in instances:
+            response = client.post(f"/api/v1/instances/{item['id']}/power", json={"action": "kill"})
+            assert wait_task(client, response.json()["task_id"])["status"] == "succeeded"
