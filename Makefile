@@ -6,22 +6,25 @@ PORT     ?= 5007
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 
-.PHONY: run test deps venv lint typecheck openapi check-openapi test-unit test-integration bench clean
+.PHONY: run test deps venv libvirt lint typecheck openapi check-openapi test-unit test-integration bench clean
 
-run: deps venv ## Install everything, set up the node on first run, serve on :5007
+run: deps venv libvirt ## Install everything, set up the node on first run, serve on :5007
 	@if [ ! -f "$(DATA_DIR)/config.json" ]; then \
 	  echo "First start: setting up $(DATA_DIR) (answer the installer's questions)."; \
 	  $(BIN)/cloudenv init --data-dir "$(DATA_DIR)" $(INIT_FLAGS); \
 	fi
 	$(BIN)/cloudenv serve --data-dir "$(DATA_DIR)" --port $(PORT)
 
-test: deps venv lint typecheck check-openapi ## Install everything and pass every test
+test: deps venv lint typecheck check-openapi libvirt ## Install everything and pass every test
 	$(BIN)/pytest -q
 
 deps: ## System packages (Debian)
 	@scripts/install-system-deps.sh
 
 venv: $(STAMP)
+
+libvirt: deps ## Start libvirtd and virtlogd as a service manager would (no-op when running)
+	@scripts/start-libvirt.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,11 +50,12 @@ check-openapi: venv
 test-unit: venv
 	$(BIN)/pytest -q -m "unit and not integration"
 
-test-integration: deps venv
+test-integration: deps venv libvirt
 	$(BIN)/pytest -q -m integration
 
-bench: deps venv ## Print API latency figures (see bench/)
+bench: deps venv libvirt ## Print latency figures (see bench/)
 	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/deploy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

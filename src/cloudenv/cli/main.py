@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudenv.cli import admin, resources, session
+from cloudenv.cli import admin, instances, resources, session
 
 app = typer.Typer(
     help="cloudenv: administer a node and drive the cloud from the command line.",
@@ -23,6 +23,8 @@ app.add_typer(resources.dc_app, name="datacenter")
 app.add_typer(resources.cluster_app, name="cluster")
 app.add_typer(resources.node_app, name="node")
 app.add_typer(resources.task_app, name="task")
+app.add_typer(instances.instance_app, name="instance")
+app.add_typer(instances.image_app, name="image")
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,284 @@
+"""``cloudenv instance ...`` and ``cloudenv image ...``: virtual machines and their images,
+each long action followed to its end with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cloudenv.cli.client import ApiClient
+from cloudenv.cli.output import fail, print_json, print_record, print_table, say
+
+instance_app = typer.Typer(help="Virtual machines.", no_args_is_help=True)
+image_app = typer.Typer(help="Images (ISO, disk images, kernels) on a node.", no_args_is_help=True)
+snapshot_app = typer.Typer(help="Snapshots of an instance.", no_args_is_help=True)
+instance_app.add_typer(snapshot_app, name="snapshot")
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+COLUMNS = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("state", "State"),
+    ("vcpus", "vCPUs"),
+    ("memory", "MB"),
+    ("node_id", "Node"),
+]
+
+
+def _node(client: ApiClient, node: str | None) -> str:
+    """The given node, or the one the CLI is signed in to."""
+    return node or str(client.get("/v1/healthcheck")["id"])
+
+
+def _default_pool(client: ApiClient, node_id: str) -> str:
+    pools = client.get(f"/v1/nodes/{node_id}/storage/pools")
+    if not pools:
+        fail(f"Node {node_id} has no storage pool.")
+    return str(pools[0]["id"])
+
+
+@instance_app.command("deploy")
+def deploy(
+    name: str,
+    node: Annotated[str | None, typer.Option(help="Node ID (default: the signed-in node).")] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="Cluster ID: the server picks a node.")
+    ] = None,
+    cores: int = 1,
+    sockets: int = 1,
+    memory: Annotated[int, typer.Option(help="MB.")] = 1024,
+    disk: Annotated[int, typer.Option(help="GB of a new root volume (0: none).")] = 10,
+    pool: Annotated[str | None, typer.Option(help="Pool of the new volume.")] = None,
+    iso: Annotated[str | None, typer.Option(help="Boot this ISO image (CD-ROM).")] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Copy this disk image into the root volume.")
+    ] = None,
+    kernel: Annotated[str | None, typer.Option(help="Boot this kernel image directly.")] = None,
+    initrd: Annotated[str | None, typer.Option(help="...with this initrd image.")] = None,
+    cmdline: str = "",
+    firmware: Annotated[str, typer.Option(help="bios or efi.")] = "bios",
+    machine: Annotated[str, typer.Option(help="pc or q35.")] = "pc",
+    autostart: bool = True,
+    wait: Annotated[bool, typer.Option(help="Follow the deploy task.")] = True,
+) -> None:
+    """Deploy a virtual machine."""
+    client = ApiClient.from_login()
+    destination = {"cluster_id": cluster} if cluster else {"node_id": _node(client, node)}
+    metadata: dict[str, Any] = {
+        "_type": "qemu",
+        "firmware": firmware,
+        "machine_type": machine,
+        "new_volumes": [],
+    }
+    if disk:
+        pool_id = pool or _default_pool(client, destination.get("node_id") or _node(client, None))
+        metadata["new_volumes"] = [
+            {
+                "storage_pool_id": pool_id,
+                "size": disk,
+                "dev": "/dev/vda",
+                "bus": "virtio",
+                "driver": "qcow2",
+            }
+        ]
+    if kernel:
+        metadata["kernel_boot"] = {"kernel": kernel, "initrd": initrd, "cmdline": cmdline}
+    body = {
+        "destination": destination,
+        "name": name,
+        "type": 2,
+        "memory": memory,
+        "cpu": {"sockets": sockets, "cores": cores, "threads": 1},
+        "networks": [],
+        "autostart": autostart,
+        "metadata": metadata,
+        "image": iso or image,
+    }
+    task_id = client.post("/v2/instances", body)["task_id"]
+    if not wait:
+        say(f"Deploying: task {task_id}")
+        return
+    task = client.wait_task(task_id)
+    say(f"Instance {task['target_id']} is running.")
+
+
+@instance_app.command("list")
+def list_instances(
+    node: Annotated[str | None, typer.Option(help="Node ID (default: the signed-in node).")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Cluster ID.")] = None,
+    json_: Json = False,
+) -> None:
+    client = ApiClient.from_login()
+    params = {"cluster_id": cluster} if cluster else {"node_id": _node(client, node)}
+    rows = client.get("/v1/instances", **params)
+    print_json(rows) if json_ else print_table(rows, COLUMNS)
+
+
+@instance_app.command("show")
+def show(instance_id: str, json_: Json = False) -> None:
+    instance = ApiClient.from_login().get(f"/v1/instances/{instance_id}")["instance"]
+    print_json(instance) if json_ else print_record(instance, title="Instance")
+
+
+def _power(instance_id: str, action: str, timeout: int = 120) -> None:
+    client = ApiClient.from_login()
+    task_id = client.post(
+        f"/v1/instances/{instance_id}/power", {"action": action, "timeout": timeout}
+    )["task_id"]
+    client.wait_task(task_id)
+    state = client.get(f"/v1/instances/{instance_id}")["instance"]["state"]
+    say(f"Instance {instance_id} is {state}.")
+
+
+@instance_app.command("start")
+def start(instance_id: str) -> None:
+    _power(instance_id, "start")
+
+
+@instance_app.command("stop")
+def stop(
+    instance_id: str,
+    timeout: Annotated[
+        int, typer.Option(help="Seconds to wait for the guest; then use kill.")
+    ] = 120,
+) -> None:
+    """Shut the guest down (ACPI)."""
+    _power(instance_id, "stop", timeout)
+
+
+@instance_app.command("restart")
+def restart(instance_id: str, timeout: int = 120) -> None:
+    _power(instance_id, "restart", timeout)
+
+
+@instance_app.command("kill")
+def kill(instance_id: str) -> None:
+    """Force Stop: power off at once (unsaved data in the guest is lost)."""
+    _power(instance_id, "kill")
+
+
+@instance_app.command("destroy")
+def destroy(
+    instance_id: str,
+    volumes: Annotated[bool, typer.Option("--volumes", help="Delete its volumes too.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Destroy a stopped instance (asks for the word DESTROY)."""
+    if not yes and typer.prompt(f"Type DESTROY to destroy {instance_id}") != "DESTROY":
+        raise typer.Exit(1)
+    client = ApiClient.from_login()
+    query = f"?confirm=DESTROY&destroy_volumes={'true' if volumes else 'false'}"
+    client.wait_task(client.delete(f"/v1/instances/{instance_id}{query}")["task_id"])
+    say(f"Destroyed {instance_id}.")
+
+
+@instance_app.command("console")
+def console(instance_id: str) -> None:
+    """Attach to the serial console (leave with Ctrl-])."""
+    from cloudenv.cli.console import attach_serial
+
+    attach_serial(ApiClient.from_login(), instance_id)
+
+
+@snapshot_app.command("create")
+def snapshot_create(instance_id: str, name: str, description: str = "") -> None:
+    client = ApiClient.from_login()
+    client.wait_task(
+        client.post(
+            f"/v1/instances/{instance_id}/snapshots", {"name": name, "description": description}
+        )["task_id"]
+    )
+    say(f"Snapshot {name} of {instance_id} taken.")
+
+
+@snapshot_app.command("list")
+def snapshot_list(instance_id: str, json_: Json = False) -> None:
+    rows = ApiClient.from_login().get(f"/v1/instances/{instance_id}/snapshots")
+    print_json(rows) if json_ else print_table(
+        rows,
+        [
+            ("name", "Name"),
+            ("status", "Status"),
+            ("creation", "Taken"),
+            ("description", "Description"),
+        ],
+    )
+
+
+@snapshot_app.command("revert")
+def snapshot_revert(instance_id: str, name: str) -> None:
+    client = ApiClient.from_login()
+    client.wait_task(client.post(f"/v1/instances/{instance_id}/snapshots/{name}/revert")["task_id"])
+    say(f"{instance_id} reverted to {name}.")
+
+
+@snapshot_app.command("delete")
+def snapshot_delete(
+    instance_id: str, name: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False
+) -> None:
+    if not yes and typer.prompt(f"Type DESTROY to delete snapshot {name}") != "DESTROY":
+        raise typer.Exit(1)
+    client = ApiClient.from_login()
+    client.wait_task(
+        client.delete(f"/v1/instances/{instance_id}/snapshots/{name}?confirm=DESTROY")["task_id"]
+    )
+    say(f"Snapshot {name} deleted.")
+
+
+@image_app.command("upload")
+def image_upload(
+    path: Path,
+    name: Annotated[str | None, typer.Option(help="Default: the file's name.")] = None,
+    node: str | None = None,
+    pool: str | None = None,
+    format: Annotated[str | None, typer.Option(help="iso, qcow2, raw, kernel, initrd.")] = None,
+) -> None:
+    """Upload an image file (streamed) and wait until it is in the pool."""
+    if not path.is_file():
+        fail(f"{path} is not a file.")
+    client = ApiClient.from_login()
+    node_id = _node(client, node)
+    params = {"storage_pool_id": pool or _default_pool(client, node_id), "name": name or path.name}
+    if format:
+        params["format"] = format
+    with path.open("rb") as handle:
+        reply = client.request(
+            "POST",
+            f"/v1/nodes/{node_id}/images/images",
+            params=params,
+            content=handle,
+            headers={"Content-Length": str(path.stat().st_size)},
+        )
+    client.wait_task(reply["task_id"])
+    say(f"Image {params['name']} is available on node {node_id}.")
+
+
+@image_app.command("list")
+def image_list(node: str | None = None, json_: Json = False) -> None:
+    client = ApiClient.from_login()
+    rows = client.get(f"/v1/nodes/{_node(client, node)}/images/images")
+    print_json(rows) if json_ else print_table(
+        rows,
+        [
+            ("name", "Name"),
+            ("format", "Format"),
+            ("size", "MB"),
+            ("status", "Status"),
+            ("storage_pool_id", "Pool"),
+        ],
+    )
+
+
+@image_app.command("delete")
+def image_delete(
+    name: str, node: str | None = None, yes: Annotated[bool, typer.Option("--yes", "-y")] = False
+) -> None:
+    if not yes and typer.prompt(f"Type DESTROY to delete image {name}") != "DESTROY":
+        raise typer.Exit(1)
+    client = ApiClient.from_login()
+    client.wait_task(
+        client.delete(f"/v1/nodes/{_node(client, node)}/images/images/{name}")["task_id"]
+    )
+    say(f"Image {name} deleted.")
