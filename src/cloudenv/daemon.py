@@ -13,6 +13,7 @@ from cloudenv.agent.drivers import Drivers, libvirt_drivers
 from cloudenv.agent.loop import Agent
 from cloudenv.api.app import create_app
 from cloudenv.config import Settings
+from cloudenv.consoles.router import console_router
 from cloudenv.services.tasks import QUEUED_ON_NODES
 from cloudenv.store.engine import make_engine, make_session_factory
 from cloudenv.store.migrate import upgrade
@@ -60,4 +61,8 @@ def build(
         on_shutdown=agent.stop if run_agent else None,
     )
     app.state.agent = agent
+    # The console WebSockets need this node's hypervisor, which the API must not touch.
+    app.include_router(
+        console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id)
+    )
     return Daemon(settings, engine, factory, agent, app)

@@ -14,6 +14,7 @@ from cloudenv.api import errors
 from cloudenv.api.routers import (
     auth,
     clusters,
+    consoles,
     datacenters,
     events,
     health,
@@ -36,6 +37,7 @@ ROUTERS = (
     tasks,
     events,
     instances,
+    consoles,
     storage,
 )
 

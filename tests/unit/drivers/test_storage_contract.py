@@ -211,6 +211,27 @@ def test_volume_lifecycle(ready: Harness, fmt: DiskFormat) -> None:
     assert ready.leftovers() == []
 
 
+def test_parallel_creates_in_one_pool_all_succeed(ready: Harness) -> None:
+    """Many deploys at once create volumes in one pool; libvirt refuses pool calls while a
+    volume is being created, so the driver must take turns (bench/deploy.py found this)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    d, pool = ready.driver, ready.pool
+
+    def create(index: int) -> str:
+        name = f"par-{index}.qcow2"
+        d.create_volume(pool, name, 64 * MiB, DiskFormat.QCOW2)
+        assert d.volume_info(pool, name) is not None
+        return name
+
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        names = list(workers.map(create, range(16)))
+    assert sorted(v.name for v in d.list_volumes(pool)) == sorted(names)
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        list(workers.map(lambda name: d.delete_volume(pool, name), names))
+    assert d.list_volumes(pool) == []
+
+
 def test_duplicate_create_is_a_conflict(ready: Harness) -> None:
     ready.driver.create_volume(ready.pool, "dup.qcow2", 4 * MiB, DiskFormat.QCOW2)
     with pytest.raises(Conflict, match=r"dup\.qcow2 already exists"):

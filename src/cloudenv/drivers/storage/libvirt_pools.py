@@ -20,6 +20,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,21 @@ def _failing(context: str) -> Iterator[None]:
         yield
     except libvirt.libvirtError as err:
         raise DriverError(f"{context}: {err.get_error_message() or err}") from err
+
+
+BUSY_RETRIES = 100  # x 0.05 s: another process (virsh, a second daemon) holding the pool
+
+
+def _refresh(pool_obj: Any) -> None:
+    """Refresh, waiting out another process's asynchronous job on the pool."""
+    for attempt in range(BUSY_RETRIES):
+        try:
+            pool_obj.refresh(0)
+            return
+        except libvirt.libvirtError as err:
+            if "asynchronous jobs" not in str(err) or attempt == BUSY_RETRIES - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _disk_format(probed: str) -> DiskFormat:
@@ -117,7 +133,15 @@ class LibvirtStorageDriver:
         self._connect = connect or (lambda: libvirt.open("qemu:///system"))
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._pool_locks: dict[str, threading.RLock] = {}
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+    def _serialized(self, pool: str) -> threading.RLock:
+        """One lock per pool: libvirt refuses refreshes and lookups of a pool while one of
+        its volumes is being created ("pool has asynchronous jobs running"), so this node's
+        own calls on a pool take turns. File copies happen outside it."""
+        with self._lock:
+            return self._pool_locks.setdefault(pool, threading.RLock())
 
     def _connection(self) -> Any:
         with self._lock:
@@ -190,10 +214,10 @@ class LibvirtStorageDriver:
     def pool_usage(self, pool: str) -> PoolUsage:
         """Capacity, allocation and free space of the filesystem, as of a fresh refresh."""
         found = self._pool(pool, running=False)
-        with _failing(f"Failed reading usage of pool {pool}"):
+        with self._serialized(pool), _failing(f"Failed reading usage of pool {pool}"):
             active = bool(found.isActive())
             if active:
-                found.refresh(0)
+                _refresh(found)
             _state, capacity, allocation, available = found.info()
         return PoolUsage(int(capacity), int(allocation), int(available), active)
 
@@ -219,7 +243,7 @@ class LibvirtStorageDriver:
                     if err.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
                         raise
                 if attempt == 0:
-                    pool_obj.refresh(0)
+                    _refresh(pool_obj)
         return None
 
     def _free_name(self, pool_obj: Any, pool: str, name: str) -> str:
@@ -258,8 +282,11 @@ class LibvirtStorageDriver:
         finally:
             Path(temporary).unlink(missing_ok=True)
         try:
-            with _failing(f"Failed refreshing pool {pool} after writing volume {name}"):
-                pool_obj.refresh(0)
+            with (
+                self._serialized(pool),
+                _failing(f"Failed refreshing pool {pool} after writing volume {name}"),
+            ):
+                _refresh(pool_obj)
                 return _volume_info(pool_obj.storageVolLookupByName(name))
         except BaseException:
             Path(final).unlink(missing_ok=True)
@@ -272,10 +299,11 @@ class LibvirtStorageDriver:
         sparse raw take no space yet). Name taken: Conflict. libvirt removes its own
         partial file when creation fails."""
         pool_obj = self._pool(pool)
-        self._free_name(pool_obj, pool, name)
-        xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
-        with _failing(f"Failed creating volume {name} in pool {pool}"):
-            return _volume_info(pool_obj.createXML(xml.to_xml(), 0))
+        with self._serialized(pool):
+            self._free_name(pool_obj, pool, name)
+            xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
+            with _failing(f"Failed creating volume {name} in pool {pool}"):
+                return _volume_info(pool_obj.createXML(xml.to_xml(), 0))
 
     def clone_volume(
         self,
@@ -354,15 +382,16 @@ class LibvirtStorageDriver:
 
     def volume_info(self, pool: str, name: str) -> VolumeInfo | None:
         pool_obj = self._pool(pool)
-        vol = self._find_volume(pool_obj, pool, name)
-        with _failing(f"Failed reading volume {name} in pool {pool}"):
-            return None if vol is None else _volume_info(vol)
+        with self._serialized(pool):
+            vol = self._find_volume(pool_obj, pool, name)
+            with _failing(f"Failed reading volume {name} in pool {pool}"):
+                return None if vol is None else _volume_info(vol)
 
     def list_volumes(self, pool: str) -> list[VolumeInfo]:
         """All volumes, sorted by name, after a refresh (files written meanwhile count)."""
         pool_obj = self._pool(pool)
-        with _failing(f"Failed listing volumes of pool {pool}"):
-            pool_obj.refresh(0)
+        with self._serialized(pool), _failing(f"Failed listing volumes of pool {pool}"):
+            _refresh(pool_obj)
             volumes = [_volume_info(vol) for vol in pool_obj.listAllVolumes(0)]
         return sorted((v for v in volumes if not v.name.startswith(".")), key=lambda v: v.name)
 
@@ -371,6 +400,10 @@ class LibvirtStorageDriver:
         size is a no-op; smaller: InvalidInput). Offline resize: a running domain's disk
         is grown through the compute driver instead."""
         pool_obj = self._pool(pool)
+        with self._serialized(pool):
+            return self._resize(pool_obj, pool, name, capacity_bytes)
+
+    def _resize(self, pool_obj: Any, pool: str, name: str, capacity_bytes: int) -> VolumeInfo:
         vol = self._find_volume(pool_obj, pool, name)
         if vol is None:
             raise NotFound(f"Volume {name} does not exist in pool {pool}.")
@@ -390,10 +423,11 @@ class LibvirtStorageDriver:
     def delete_volume(self, pool: str, name: str) -> None:
         """Post-condition: the volume and its file are gone. Missing: no error."""
         pool_obj = self._pool(pool)
-        vol = self._find_volume(pool_obj, pool, name)
-        with _failing(f"Failed deleting volume {name} in pool {pool}"):
-            if vol is not None:
-                vol.delete(0)
+        with self._serialized(pool):
+            vol = self._find_volume(pool_obj, pool, name)
+            with _failing(f"Failed deleting volume {name} in pool {pool}"):
+                if vol is not None:
+                    vol.delete(0)
 
 
 __all__ = ["FILE_MODE", "POOL_MODE", "LibvirtStorageDriver", "image_info"]

@@ -1,0 +1,34 @@
+"""Console tickets on the wire: the product's ``POST /v1/instances/{id}/console`` takes
+``{}`` and answers ``{session_token}``; cloudenv adds which console the ticket opens,
+where to connect and how long the ticket lasts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from cloudenv.api.schemas.common import Schema
+
+
+class ConsoleRequest(Schema):
+    kind: Literal["vnc", "serial"] | None = Field(
+        default=None,
+        description="vnc (the screen, noVNC) or serial (xterm.js). Default: vnc for a "
+        "virtual machine, serial for a container.",
+        examples=["vnc"],
+    )
+
+
+class ConsoleSession(Schema):
+    session_token: str = Field(
+        description="Single-use ticket; present it as ?token= on the WebSocket within "
+        "expires_in seconds.",
+        examples=["q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E"],
+    )
+    kind: Literal["vnc", "serial"] = Field(description="Which console the ticket opens.")
+    websocket: str = Field(
+        description="Path of the WebSocket to open on the instance's node, ticket included.",
+        examples=["/api/v1/consoles/vnc?token=q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E"],
+    )
+    expires_in: int = Field(description="Seconds the ticket stays valid.", examples=[30])

@@ -1,0 +1,159 @@
+"""Byte pumps between an accepted WebSocket and a guest: a VNC display over loopback TCP,
+or a serial console stream whose ``recv`` blocks.
+
+Both bridges run until either side ends, then close the other: the guest ending closes the
+WebSocket with 1000 and a reason, the browser leaving closes the guest connection. They
+know nothing about tickets or users; the router admits a connection before calling them.
+Guest bytes always go out as binary frames (RFB and terminal output are not UTF-8 text);
+text frames from the client are encoded as UTF-8, which is what xterm.js sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+from starlette.websockets import WebSocket, WebSocketState
+
+from cloudenv.drivers.compute.base import ConsoleStream
+from cloudenv.errors import DriverError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 65536
+CONNECT_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 5.0
+NORMAL_CLOSURE = 1000
+_MAX_REASON = 123  # bytes: RFC 6455 leaves 125 for code + reason
+
+
+async def close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with ``code`` and ``reason`` if neither side has closed yet."""
+    if (
+        websocket.application_state is not WebSocketState.CONNECTED
+        or websocket.client_state is not WebSocketState.CONNECTED
+    ):
+        return
+    text = reason.encode()[:_MAX_REASON].decode(errors="ignore")
+    with contextlib.suppress(Exception):  # the peer may vanish while we close
+        await websocket.close(code, text)
+
+
+def _sentence(subject: str, predicate: str) -> str:
+    """``the display of instance inst-x`` → ``The display of instance inst-x <predicate>.``
+    (``str.capitalize`` would lower-case the ID)."""
+    return f"{subject[:1].upper()}{subject[1:]} {predicate}."
+
+
+async def _client_bytes(websocket: WebSocket) -> AsyncIterator[bytes]:
+    """What the browser sends, until it goes away."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("bytes")
+        if data is None:
+            data = (message.get("text") or "").encode()
+        if data:
+            yield data
+
+
+async def _first_to_end(**sides: Callable[[], Awaitable[None]]) -> str:
+    """Run the pumps; when one ends (or fails) cancel the others. Returns the side that
+    ended first, so the caller can say who closed. anyio's task group, not bare asyncio
+    tasks: Starlette cancels the connection through anyio scopes, and only anyio's own
+    primitives count those cancellations right."""
+    ended: list[str] = []
+
+    async with anyio.create_task_group() as group:
+
+        async def run(name: str, pump: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await pump()
+            except Exception as exc:  # a vanished peer: end the bridge, not the server
+                log.debug("console pump %s ended: %r", name, exc)
+            ended.append(name)
+            group.cancel_scope.cancel()
+
+        for name, pump in sides.items():
+            group.start_soon(run, name, pump)
+    return ended[0] if ended else "client"
+
+
+async def bridge_tcp(websocket: WebSocket, host: str, port: int, *, what: str) -> None:
+    """Pump bytes between ``websocket`` and ``host:port`` (a VNC display) until either ends.
+
+    ``what`` names the far end in messages ("the display of instance inst-…"). Raises
+    DriverError when the connection can't be made; the WebSocket stays open for the caller
+    to close with that message.
+    """
+    try:
+        with anyio.fail_after(CONNECT_TIMEOUT):
+            guest = await anyio.connect_tcp(host, port)
+    except (OSError, TimeoutError) as exc:
+        raise DriverError(f"Can't reach {what} at {host}:{port}: {exc or 'timed out'}.") from None
+
+    async def to_guest() -> None:
+        async for data in _client_bytes(websocket):
+            await guest.send(data)
+
+    async def to_client() -> None:
+        with contextlib.suppress(anyio.EndOfStream):
+            while True:
+                await websocket.send_bytes(await guest.receive(CHUNK))
+
+    try:
+        ended = await _first_to_end(client=to_guest, guest=to_client)
+    finally:
+        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await guest.aclose()
+    if ended == "guest":
+        await close(websocket, NORMAL_CLOSURE, _sentence(what, "closed the connection"))
+
+
+async def bridge_stream(websocket: WebSocket, stream: ConsoleStream, *, what: str) -> None:
+    """Pump bytes between ``websocket`` and a console ``stream`` until either ends.
+
+    ``recv`` blocks, so one thread of this connection's own reads the guest and hands the
+    bytes to the event loop through a queue; a dedicated thread (not a pool worker) because
+    a quiet guest keeps it waiting for as long as the console is open. Closing the stream
+    makes that ``recv`` return, which ends the thread. The stream is closed on the way out
+    whatever happened, within CLOSE_TIMEOUT even if the bridge is being cancelled.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def hand_over(data: bytes) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+            loop.call_soon_threadsafe(queue.put_nowait, data)
+
+    def read_guest() -> None:
+        try:
+            while data := stream.recv(4096):
+                hand_over(data)
+        except Exception:
+            log.debug("reading %s failed", what, exc_info=True)
+        finally:
+            hand_over(b"")
+
+    async def to_guest() -> None:
+        async for data in _client_bytes(websocket):
+            await anyio.to_thread.run_sync(stream.send, data)
+
+    async def to_client() -> None:
+        while data := await queue.get():
+            await websocket.send_bytes(data)
+
+    try:
+        threading.Thread(target=read_guest, name=f"console-{what}", daemon=True).start()
+        ended = await _first_to_end(client=to_guest, guest=to_client)
+    finally:
+        # Bounded: a close that hangs in the hypervisor must not hold the connection.
+        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await anyio.to_thread.run_sync(stream.close, abandon_on_cancel=True)
+    if ended == "guest":
+        await close(websocket, NORMAL_CLOSURE, _sentence(what, "closed the connection"))

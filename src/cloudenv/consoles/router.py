@@ -1,0 +1,124 @@
+"""The console WebSockets: ``/api/v1/consoles/vnc?token=…`` (noVNC) and
+``/api/v1/consoles/serial?token=…`` (xterm.js).
+
+The ticket from ``POST /api/v1/instances/{id}/console`` is the only credential: a browser
+can't set headers on a WebSocket, and the ticket already names the user, the instance and
+the console. It is redeemed before anything of the guest is touched. A refusal still
+accepts the WebSocket, only to close it at once with ``4000 + HTTP status`` (4401 for a
+spent, expired or wrong ticket, 4409 for a stopped instance, 4502 for a hypervisor error)
+and the server's message as the reason: a refusal before the handshake reaches a browser
+as a bare 1006 with no reason to show.
+
+Built by the composition root with the node's compute driver, which the API layer must
+not reach (``daemon.build`` mounts it next to the API's routers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable
+
+from fastapi import APIRouter, WebSocket
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloudenv.consoles.bridges import bridge_stream, bridge_tcp, close
+from cloudenv.drivers.compute.base import ComputeDriver
+from cloudenv.errors import CloudenvError, Conflict
+from cloudenv.services.compute.consoles import ConsoleGrant, ConsoleKind, redeem_token
+
+PREFIX = "/api/v1/consoles"
+SUBPROTOCOL = "binary"  # what noVNC offers; the frames are binary either way
+LOOPBACK = "127.0.0.1"
+
+
+def _redeem(factory: sessionmaker[Session], token: str, kind: ConsoleKind) -> ConsoleGrant:
+    """Spend the ticket in a transaction of its own. A refusal that spent it
+    (``keep_changes``) is committed too, so a refused link can't be tried again."""
+    session = factory()
+    try:
+        grant = redeem_token(session, token, kind)
+        session.commit()
+        return grant
+    except CloudenvError as exc:
+        if exc.keep_changes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _loopback(host: str) -> str:
+    """VNC listens on loopback; a wildcard listen address is reached there too."""
+    try:
+        return LOOPBACK if ipaddress.ip_address(host).is_unspecified else host
+    except ValueError:
+        return LOOPBACK
+
+
+def console_router(
+    session_factory: sessionmaker[Session],
+    compute: Callable[[], ComputeDriver],
+    node_id: str,
+) -> APIRouter:
+    """The console WebSockets of node ``node_id``; ``compute`` gives its driver when a
+    console opens (it raises DriverError when the node has no hypervisor connection)."""
+    router = APIRouter(prefix=PREFIX)
+
+    async def admit(websocket: WebSocket, token: str, kind: ConsoleKind) -> ConsoleGrant | None:
+        """Redeem, then accept; on refusal accept only to close with the reason."""
+        offered = websocket.scope.get("subprotocols", ())
+        subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
+        try:
+            grant = await asyncio.to_thread(_redeem, session_factory, token, kind)
+            if grant.node_id != node_id:
+                raise Conflict(
+                    f"Instance {grant.instance_id} runs on node {grant.node_id}, not on this "
+                    f"node ({node_id}); open its console through that node."
+                )
+        except CloudenvError as exc:
+            await websocket.accept(subprotocol)
+            await close(websocket, 4000 + exc.status, exc.message)
+            return None
+        await websocket.accept(subprotocol)
+        return grant
+
+    @router.websocket("/vnc", name="console.vnc")
+    async def vnc_console(websocket: WebSocket, token: str = "") -> None:
+        """The VM's screen: RFB bytes between noVNC and the display on loopback."""
+        grant = await admit(websocket, token, ConsoleKind.VNC)
+        if grant is None:
+            return
+        what = f"the display of instance {grant.instance_id}"
+        try:
+            driver = compute()
+            endpoint = await asyncio.to_thread(driver.vnc_endpoint, grant.instance_id)
+            if endpoint is None:
+                raise Conflict(
+                    f"Instance {grant.instance_id} has no VNC display; open its serial "
+                    "console instead."
+                )
+            await bridge_tcp(websocket, _loopback(endpoint.host), endpoint.port, what=what)
+        except CloudenvError as exc:
+            await close(websocket, 4000 + exc.status, exc.message)
+
+    @router.websocket("/serial", name="console.serial")
+    async def serial_console(websocket: WebSocket, token: str = "") -> None:
+        """The first serial port: terminal bytes between xterm.js and the guest."""
+        grant = await admit(websocket, token, ConsoleKind.SERIAL)
+        if grant is None:
+            return
+        what = f"the serial console of instance {grant.instance_id}"
+        try:
+            driver = compute()
+            stream = await asyncio.to_thread(driver.open_serial_console, grant.instance_id)
+            await bridge_stream(websocket, stream, what=what)
+        except CloudenvError as exc:
+            await close(websocket, 4000 + exc.status, exc.message)
+
+    return router

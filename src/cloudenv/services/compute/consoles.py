@@ -1,0 +1,214 @@
+"""Console tickets: who may open an instance's screen (VNC) or serial console, once.
+
+A browser can't put an ``Authorization`` header on a WebSocket, so opening a console is
+two steps: an authenticated ``POST`` asks for a ticket (this module checks visibility,
+permission and state, and audits it), then the WebSocket presents the ticket in its URL.
+A ticket is 32 random bytes shown once; only its SHA-256 is stored, it lives 30 seconds
+and is spent by its first use, so a link that leaks into a log or a browser history is
+worthless. Redeeming re-checks the user and the instance, because either may have changed
+since the ticket was issued.
+
+This module never touches a hypervisor: the console bridges (``cloudenv.consoles``) do,
+after ``redeem_token`` said yes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.auth import token_hash
+from cloudenv.services.compute.instances import load
+from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.journal import record_change
+from cloudenv.store.tables import ConsoleToken, Instance, Organization, User
+
+TOKEN_LIFETIME = timedelta(seconds=30)
+QEMU_TYPE = 2  # Instance.type: 0 docker, 1 lxc, 2 qemu, 3 podman
+WEBSOCKET_PATHS = {"vnc": "/api/v1/consoles/vnc", "serial": "/api/v1/consoles/serial"}
+_AGAIN = "open the console again"
+
+
+class ConsoleKind(StrEnum):
+    """Which console a ticket opens."""
+
+    VNC = "vnc"
+    """The VM's screen over RFB, shown by noVNC (virtual machines only)."""
+    SERIAL = "serial"
+    """The first serial port (or a container's console), shown by xterm.js."""
+
+
+@dataclass(frozen=True)
+class ConsoleTicket:
+    """What the caller gets back: the secret once, and where to present it."""
+
+    token: str
+    kind: ConsoleKind
+    instance_id: str
+    node_id: str
+    expires_in: int
+
+    @property
+    def websocket(self) -> str:
+        return f"{WEBSOCKET_PATHS[self.kind]}?token={self.token}"
+
+
+@dataclass(frozen=True)
+class ConsoleGrant:
+    """What a redeemed ticket allows: this user, this instance, on this node."""
+
+    instance_id: str
+    user_id: str
+    node_id: str
+    kind: ConsoleKind
+
+
+def issue_ticket(
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    kind: ConsoleKind | str | None = None,
+) -> ConsoleTicket:
+    """A ticket for ``kind`` (default: VNC for a VM, serial otherwise) to a visible,
+    running instance. Audited as ``instance.console``; the token is never stored."""
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_CONSOLE, instance.organization_id)
+    chosen = _kind(instance, kind)
+    _check_running(instance)
+    if principal.user_id is None:
+        raise NotAuthenticated("Consoles are opened by signed-in users; sign in first.")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    # Spent and expired tickets have no further use; dropping them keeps the table small.
+    db.execute(delete(ConsoleToken).where(ConsoleToken.expires <= now))
+    db.add(
+        ConsoleToken(
+            token_hash=token_hash(token),
+            instance_id=instance.id,
+            user_id=principal.user_id,
+            kind=chosen.value,
+            expires=now + TOKEN_LIFETIME,
+            used=False,
+        )
+    )
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_CONSOLE,
+        event="instance.console_opened",
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+    )
+    return ConsoleTicket(
+        token, chosen, instance.id, instance.node_id, int(TOKEN_LIFETIME.total_seconds())
+    )
+
+
+def issue_token(
+    db: Session, principal: Principal, instance_id: str, kind: ConsoleKind | str
+) -> str:
+    """The ticket's secret alone, for callers that know the kind they want."""
+    return issue_ticket(db, principal, instance_id, kind).token
+
+
+def redeem_token(db: Session, token: str, kind: ConsoleKind | str) -> ConsoleGrant:
+    """Spend a ticket at the WebSocket for ``kind``, or raise.
+
+    The ticket is marked used by compare-and-swap before anything else is checked, so two
+    connections racing with one link get one console; a refusal after that point keeps the
+    ticket spent (``keep_changes``), the caller must commit it either way.
+    """
+    hashed = token_hash(token)
+    row = db.scalar(select(ConsoleToken).where(ConsoleToken.token_hash == hashed))
+    if row is None:
+        raise NotAuthenticated(f"This console link is not valid; {_AGAIN}.")
+    spent = db.execute(
+        update(ConsoleToken)
+        .where(ConsoleToken.token_hash == hashed, ConsoleToken.used.is_(False))
+        .values(used=True)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotAuthenticated(f"This console link was already used; {_AGAIN}.")
+    if row.expires <= clock.now():
+        raise NotAuthenticated(f"This console link has expired; {_AGAIN}.", keep_changes=True)
+    if row.kind != str(kind):
+        raise NotAuthenticated(
+            f"This console link opens the {row.kind} console, not the {kind} console; {_AGAIN}.",
+            keep_changes=True,
+        )
+    principal = _still_allowed(db, row.user_id)
+    try:
+        instance = load(db, principal, row.instance_id)
+        authorize(principal, Action.INSTANCE_CONSOLE, instance.organization_id)
+        _check_running(instance)
+    except (NotFound, Conflict) as exc:
+        exc.keep_changes = True
+        raise
+    return ConsoleGrant(instance.id, row.user_id, instance.node_id, ConsoleKind(row.kind))
+
+
+def _kind(instance: Instance, kind: ConsoleKind | str | None) -> ConsoleKind:
+    if kind is None:
+        return ConsoleKind.VNC if instance.type == QEMU_TYPE else ConsoleKind.SERIAL
+    try:
+        chosen = ConsoleKind(kind)
+    except ValueError:
+        raise InvalidInput(
+            f"Unknown console kind {kind!r}; use 'vnc' or 'serial'.", field="kind"
+        ) from None
+    if chosen is ConsoleKind.VNC and instance.type != QEMU_TYPE:
+        raise InvalidInput(
+            f"Instance {instance.name} ({instance.id}) is a container and has no screen; "
+            "open its serial console instead.",
+            field="kind",
+        )
+    return chosen
+
+
+def _check_running(instance: Instance) -> None:
+    state = InstanceState(instance.state)
+    if state is InstanceState.RUNNING:
+        return
+    remedy = (
+        "start it to open its console"
+        if state in (InstanceState.STOPPED, InstanceState.ERROR)
+        else "wait until it is running, then open its console"
+    )
+    raise Conflict(f"Instance {instance.name} ({instance.id}) is {LABELS[state]}; {remedy}.")
+
+
+def _still_allowed(db: Session, user_id: str) -> Principal:
+    """The ticket's user as they are now: deleted, disabled, locked or expired users lose
+    the consoles they asked for before."""
+    row = db.execute(
+        select(User, Organization.is_root)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.id == user_id)
+    ).first()
+    refused = NotAuthenticated(
+        "The user who opened this console can no longer sign in; sign in again.",
+        keep_changes=True,
+    )
+    if row is None:
+        raise refused
+    user: User = row.User
+    if not user.enabled or user.locked:
+        raise refused
+    if user.expiry is not None and user.expiry <= clock.now():
+        raise refused
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        organization_id=user.organization_id,
+        is_root_org=bool(row.is_root),
+        is_root_user=user.is_root,
+    )
