@@ -195,3 +195,60 @@ def test_a_crash_during_deploys_leaves_a_consistent_state(node: Node) -> None:
         for item in instances:
             response = client.post(f"/api/v1/instances/{item['id']}/power", json={"action": "kill"})
             assert wait_task(client, response.json()["task_id"])["status"] == "succeeded"
+
+
+def _console(node: Node, instance_id: str, kind: str) -> Any:
+    from websockets.sync.client import connect
+
+    from cloudenv.tls import client_ssl_context
+
+    grant = node.client.post(f"/api/v1/instances/{instance_id}/console", json={"kind": kind})
+    assert grant.status_code == 200, grant.text
+    url = f"wss://127.0.0.1:{node.server.port}{grant.json()['websocket']}"
+    return connect(url, ssl=client_ssl_context(node.server.node.ca), open_timeout=10)
+
+
+def _read_until(socket: Any, needle: bytes, timeout: float = 30.0) -> bytes:
+    seen, deadline = b"", time.monotonic() + timeout
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{needle!r} not seen; got {seen[-300:]!r}")
+        try:
+            message = socket.recv(timeout=remaining)
+        except TimeoutError:
+            continue
+        seen += message if isinstance(message, bytes) else message.encode()
+    return seen
+
+
+def test_marker_and_shell_through_the_console_websocket(node: Node) -> None:
+    instance_id = node.deploy("console-1", volume_gb=0)
+    wait_marker(instance_id)
+    with _console(node, instance_id, "serial") as socket:
+        _read_until(socket, b"CLOUDENV-GUEST-READY")  # the boot, shown to a late console
+        socket.send(b"\necho CONSOLE-$((40+2))\n")
+        _read_until(socket, b"CONSOLE-42")
+    with _console(node, instance_id, "vnc") as socket:
+        assert _read_until(socket, b"\n", 10).startswith(b"RFB 003.008")
+    node.power(instance_id, "kill")
+
+
+def test_console_tickets_are_single_use_and_per_tenant(node: Node) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from cloudenv.tls import client_ssl_context
+
+    instance_id = node.deploy("console-2", volume_gb=0)
+    grant = node.client.post(
+        f"/api/v1/instances/{instance_id}/console", json={"kind": "serial"}
+    ).json()
+    url = f"wss://127.0.0.1:{node.server.port}{grant['websocket']}"
+    context = client_ssl_context(node.server.node.ca)
+    with connect(url, ssl=context) as first:
+        first.send(b"\n")
+    with connect(url, ssl=context) as again, pytest.raises(ConnectionClosed) as closed:
+        again.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    node.power(instance_id, "kill")

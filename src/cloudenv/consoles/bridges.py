@@ -115,7 +115,9 @@ async def bridge_tcp(websocket: WebSocket, host: str, port: int, *, what: str) -
         await close(websocket, NORMAL_CLOSURE, _sentence(what, "closed the connection"))
 
 
-async def bridge_stream(websocket: WebSocket, stream: ConsoleStream, *, what: str) -> None:
+async def bridge_stream(
+    websocket: WebSocket, stream: ConsoleStream, *, what: str, history: bytes = b""
+) -> None:
     """Pump bytes between ``websocket`` and a console ``stream`` until either ends.
 
     ``recv`` blocks, so one thread of this connection's own reads the guest and hands the
@@ -149,6 +151,8 @@ async def bridge_stream(websocket: WebSocket, stream: ConsoleStream, *, what: st
             await websocket.send_bytes(data)
 
     try:
+        if history:  # what the guest wrote before this console opened (its boot)
+            await websocket.send_bytes(history)
         threading.Thread(target=read_guest, name=f"console-{what}", daemon=True).start()
         ended = await _first_to_end(client=to_guest, guest=to_client)
     finally:

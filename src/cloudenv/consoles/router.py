@@ -61,6 +61,10 @@ def _loopback(host: str) -> str:
         return LOOPBACK
 
 
+#: How much of the guest's earlier serial output a new console shows first.
+HISTORY_BYTES = 64 * 1024
+
+
 def console_router(
     session_factory: sessionmaker[Session],
     compute: Callable[[], ComputeDriver],
@@ -117,7 +121,11 @@ def console_router(
         try:
             driver = compute()
             stream = await asyncio.to_thread(driver.open_serial_console, grant.instance_id)
-            await bridge_stream(websocket, stream, what=what)
+            # Opened first, read second: output in between shows twice, never not at all.
+            history = await asyncio.to_thread(
+                driver.serial_history, grant.instance_id, HISTORY_BYTES
+            )
+            await bridge_stream(websocket, stream, what=what, history=history)
         except CloudenvError as exc:
             await close(websocket, 4000 + exc.status, exc.message)
 

@@ -220,6 +220,11 @@ class ComputeDriver(Protocol):
         read on a shared connection stalls every other call)."""
         ...
 
+    def serial_history(self, name: str, max_bytes: int) -> bytes:
+        """The last ``max_bytes`` the guest wrote to its serial port since it started (its
+        serial log), so a console opened after boot still shows the boot. b"" if none."""
+        ...
+
     def watch_lifecycle(self, callback: LifecycleCallback) -> None:
         """Call ``callback`` from a background thread whenever a domain changes state."""
         ...

@@ -175,6 +175,10 @@ class FakeComputeDriver:
         self._spec(name)
         return _FakeConsole(b"CLOUDENV-GUEST-READY\r\n")
 
+    def serial_history(self, name: str, max_bytes: int) -> bytes:
+        self._spec(name)
+        return b"[    0.000000] Linux version 6.1 (fake)\r\n"[-max_bytes:]
+
     def watch_lifecycle(self, callback: LifecycleCallback) -> None:
         self._callbacks.append(callback)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -338,6 +339,20 @@ class LibvirtComputeDriver:
 
     def open_serial_console(self, name: str) -> ConsoleStream:
         return _SerialConsole(self.uri, name)
+
+    def serial_history(self, name: str, max_bytes: int) -> bytes:
+        domain = self._domain(name)
+        described = Domain.from_xml(domain.XMLDesc(0))
+        logs = [s.log.file for s in described.devices.serials if s.log is not None]
+        if not logs:
+            return b""
+        try:
+            with open(logs[0], "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - max_bytes))
+                return handle.read()
+        except OSError:
+            return b""
 
     def watch_lifecycle(self, callback: LifecycleCallback) -> None:
         first = not self._callbacks
