@@ -161,42 +161,6 @@ def test_destroy_with_and_without_volumes(node: Node) -> None:
     assert volumes[gone] not in listed and listed[volumes[kept]]["attached"] is False
 
 
-def test_a_crash_during_deploys_leaves_a_consistent_state(node: Node) -> None:
-    """SIGKILL the daemon right after deploys were accepted; after a restart every instance
-    is either fully there (running, its volume file present) or completely gone."""
-    server = node.server
-    for index in range(3):
-        response = node.client.post(
-            "/api/v2/instances", json=deploy_body(node.id, node.pool, f"crash-{index}", volume_gb=1)
-        )
-        assert response.status_code == 202
-    time.sleep(0.3)
-    os.kill(server.process.pid, signal.SIGKILL)
-    server.process.wait(10)
-    with serving(server.node) as restarted, restarted.admin() as client:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            tasks = client.get(f"/api/v1/nodes/{node.id}/tasks").json()
-            if all(t["status"] in ("succeeded", "failed") for t in tasks):
-                break
-            time.sleep(0.2)
-        instances = [
-            i
-            for i in client.get("/api/v1/instances", params={"node_id": node.id}).json()
-            if i["name"].startswith("crash-")
-        ]
-        volumes = client.get("/api/v1/volumes", params={"node_id": node.id}).json()
-        files = {p.name for p in node.pool_dir.iterdir() if p.name.startswith("vol-")}
-        assert {f"{v['id']}.qcow2" for v in volumes} == files  # no orphan file, no lost file
-        for item in instances:
-            assert item["state"] == "running", item
-            assert item["current_task_id"] is None
-            assert _domain_state(item["id"]) == libvirt.VIR_DOMAIN_RUNNING
-        for item in instances:
-            response = client.post(f"/api/v1/instances/{item['id']}/power", json={"action": "kill"})
-            assert wait_task(client, response.json()["task_id"])["status"] == "succeeded"
-
-
 def _console(node: Node, instance_id: str, kind: str) -> Any:
     from websockets.sync.client import connect
 
@@ -252,3 +216,40 @@ def test_console_tickets_are_single_use_and_per_tenant(node: Node) -> None:
         again.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     node.power(instance_id, "kill")
+
+
+# Last: it kills the module's daemon (and works on a restarted one).
+def test_a_crash_during_deploys_leaves_a_consistent_state(node: Node) -> None:
+    """SIGKILL the daemon right after deploys were accepted; after a restart every instance
+    is either fully there (running, its volume file present) or completely gone."""
+    server = node.server
+    for index in range(3):
+        response = node.client.post(
+            "/api/v2/instances", json=deploy_body(node.id, node.pool, f"crash-{index}", volume_gb=1)
+        )
+        assert response.status_code == 202
+    time.sleep(0.3)
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(10)
+    with serving(server.node) as restarted, restarted.admin() as client:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            tasks = client.get(f"/api/v1/nodes/{node.id}/tasks").json()
+            if all(t["status"] in ("succeeded", "failed") for t in tasks):
+                break
+            time.sleep(0.2)
+        instances = [
+            i
+            for i in client.get("/api/v1/instances", params={"node_id": node.id}).json()
+            if i["name"].startswith("crash-")
+        ]
+        volumes = client.get("/api/v1/volumes", params={"node_id": node.id}).json()
+        files = {p.name for p in node.pool_dir.iterdir() if p.name.startswith("vol-")}
+        assert {f"{v['id']}.qcow2" for v in volumes} == files  # no orphan file, no lost file
+        for item in instances:
+            assert item["state"] == "running", item
+            assert item["current_task_id"] is None
+            assert _domain_state(item["id"]) == libvirt.VIR_DOMAIN_RUNNING
+        for item in instances:
+            response = client.post(f"/api/v1/instances/{item['id']}/power", json={"action": "kill"})
+            assert wait_task(client, response.json()["task_id"])["status"] == "succeeded"
