@@ -10,29 +10,17 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from cloudenv.config import Settings
-from cloudenv.errors import CloudenvError, NotAuthenticated
+from cloudenv.errors import NotAuthenticated
 from cloudenv.services import auth
 from cloudenv.services.access import Principal
+from cloudenv.store.engine import transaction
 
 SESSION_COOKIE = "cloudenv_session"
 
 
 def _db(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.session_factory()
-    try:
+    with transaction(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except CloudenvError as exc:
-        if exc.keep_changes:
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": the commit runs when the handler returns, before the reply is sent.

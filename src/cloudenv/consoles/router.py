@@ -26,6 +26,7 @@ from cloudenv.consoles.bridges import bridge_stream, bridge_tcp, close
 from cloudenv.drivers.compute.base import ComputeDriver
 from cloudenv.errors import CloudenvError, Conflict
 from cloudenv.services.compute.consoles import ConsoleGrant, ConsoleKind, redeem_token
+from cloudenv.store.engine import transaction
 
 PREFIX = "/api/v1/consoles"
 SUBPROTOCOL = "binary"  # what noVNC offers; the frames are binary either way
@@ -35,22 +36,8 @@ LOOPBACK = "127.0.0.1"
 def _redeem(factory: sessionmaker[Session], token: str, kind: ConsoleKind) -> ConsoleGrant:
     """Spend the ticket in a transaction of its own. A refusal that spent it
     (``keep_changes``) is committed too, so a refused link can't be tried again."""
-    session = factory()
-    try:
-        grant = redeem_token(session, token, kind)
-        session.commit()
-        return grant
-    except CloudenvError as exc:
-        if exc.keep_changes:
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with transaction(factory) as session:
+        return redeem_token(session, token, kind)
 
 
 def _loopback(host: str) -> str:

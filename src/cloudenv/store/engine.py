@@ -42,13 +42,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work outside a request (agent, CLI admin): commit or roll back."""
+    """One unit of work: commit, or roll back on an error. An error that says
+    ``keep_changes`` (a failed sign-in that still counts, a console ticket spent by a
+    refused attempt) commits what was written before it, then propagates."""
     session = factory()
     try:
         yield session
         session.commit()
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        if getattr(exc, "keep_changes", False):
+            session.commit()
+        else:
+            session.rollback()
         raise
     finally:
         session.close()

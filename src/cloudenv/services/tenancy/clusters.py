@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.errors import Conflict, NotFound
+from cloudenv.errors import NotFound
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.tenancy.renaming import rename
 from cloudenv.services.tenancy.views import ClusterView, cluster_view, group_by, node_view
-from cloudenv.services.validation import check_description, check_name
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.tables import Cluster
 
@@ -49,16 +49,16 @@ def update_cluster(
 ) -> ClusterView:
     cluster = _load(db, principal, cluster_id)
     authorize(principal, Action.CLUSTER_UPDATE, cluster.organization_id)
-    if not isinstance(name, Keep):
-        check_name(name, what="Cluster")
-        if q.cluster_name_taken(db, cluster.organization_id, name, but=cluster.id):
-            raise Conflict(
-                f"Another cluster of this organization is named {name!r}; choose another name.",
-                field="name",
-            )
-        cluster.name = name
-    if not isinstance(description, Keep):
-        cluster.description = check_description(description)
+    rename(
+        cluster,
+        what="Cluster",
+        name=name,
+        description=description,
+        taken=lambda wanted: q.cluster_name_taken(
+            db, cluster.organization_id, wanted, but=cluster.id
+        ),
+        taken_message="Another cluster of this organization is named {name}; choose another name.",
+    )
     record_change(
         db,
         principal,

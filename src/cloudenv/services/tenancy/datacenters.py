@@ -12,6 +12,7 @@ from cloudenv.ids import Prefix, new_id
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.tenancy.renaming import rename
 from cloudenv.services.tenancy.views import (
     ClusterView,
     DatacenterView,
@@ -111,16 +112,15 @@ def update_datacenter(
     """Change the given fields; ``location=None`` clears the location."""
     dc = _load(db, principal, datacenter_id)
     authorize(principal, Action.DATACENTER_UPDATE, dc.organization_id)
-    if not isinstance(name, Keep):
-        check_name(name, what="Datacenter")
-        if q.datacenter_name_taken(db, dc.organization_id, name, but=dc.id):
-            raise Conflict(
-                f"Another datacenter of this organization is named {name!r}; choose another name.",
-                field="name",
-            )
-        dc.name = name
-    if not isinstance(description, Keep):
-        dc.description = check_description(description)
+    rename(
+        dc,
+        what="Datacenter",
+        name=name,
+        description=description,
+        taken=lambda wanted: q.datacenter_name_taken(db, dc.organization_id, wanted, but=dc.id),
+        taken_message="Another datacenter of this organization is named {name}; "
+        "choose another name.",
+    )
     if not isinstance(location, Keep):
         if location is None:
             dc.latitude = dc.longitude = None

@@ -13,6 +13,7 @@ from cloudenv.ids import Prefix, new_id
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.tenancy.renaming import rename
 from cloudenv.services.tenancy.views import (
     OrganizationTree,
     cluster_view,
@@ -75,17 +76,16 @@ def update_organization(
 ) -> OrganizationTree:
     org = _load(db, principal, organization_id)
     authorize(principal, Action.ORGANIZATION_UPDATE, org.id)
-    if not isinstance(name, Keep):
-        check_name(name, what="Organization")
-        other = q.organization_by_name(db, name)
-        if other is not None and other.id != org.id:
-            raise Conflict(
-                f"An organization named {name!r} already exists; choose another name.",
-                field="name",
-            )
-        org.name = name
-    if not isinstance(description, Keep):
-        org.description = check_description(description)
+    rename(
+        org,
+        what="Organization",
+        name=name,
+        description=description,
+        taken=lambda wanted: (
+            (other := q.organization_by_name(db, wanted)) is not None and other.id != org.id
+        ),
+        taken_message="An organization named {name} already exists; choose another name.",
+    )
     record_change(
         db,
         principal,

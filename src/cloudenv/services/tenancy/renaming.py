@@ -1,0 +1,36 @@
+"""The one way a tenancy object's name and description change: the name rule, then
+uniqueness where it applies, then the description's length."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from cloudenv.errors import Conflict
+from cloudenv.services.partial import Keep
+from cloudenv.services.validation import check_description, check_name
+
+
+class Named(Protocol):
+    name: str
+    description: str
+
+
+def rename(
+    target: Named,
+    *,
+    what: str,
+    name: str | Keep,
+    description: str | Keep,
+    taken: Callable[[str], bool],
+    taken_message: str,
+) -> None:
+    """Apply the given fields. ``taken(name)`` says whether another object already has
+    the name; ``taken_message`` (with ``{name}``) says so to the caller."""
+    if not isinstance(name, Keep):
+        check_name(name, what=what)
+        if taken(name):
+            raise Conflict(taken_message.format(name=repr(name)), field="name")
+        target.name = name
+    if not isinstance(description, Keep):
+        target.description = check_description(description)
