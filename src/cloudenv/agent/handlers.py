@@ -3,7 +3,9 @@ and a TaskContext; raising CloudenvError fails the task with that message."""
 
 from __future__ import annotations
 
-from cloudenv.agent import compute, images
+from collections.abc import Callable
+
+from cloudenv.agent import compute, devices, images, snapshots
 from cloudenv.agent.context import Handler, TaskContext
 from cloudenv.agent.facts import collect_facts
 from cloudenv.services.tasks import TaskClaim, TaskKind
@@ -32,4 +34,19 @@ HANDLERS: dict[str, Handler] = {
     TaskKind.INSTANCE_RESTART.value: compute.restart,
     TaskKind.INSTANCE_KILL.value: compute.kill,
     TaskKind.INSTANCE_DESTROY.value: compute.destroy,
+    TaskKind.INSTANCE_DEVICE_ATTACH.value: devices.attach,
+    TaskKind.INSTANCE_DEVICE_DETACH.value: devices.detach,
+    TaskKind.INSTANCE_SNAPSHOT_CREATE.value: snapshots.create,
+    TaskKind.INSTANCE_SNAPSHOT_REVERT.value: snapshots.revert,
+    TaskKind.INSTANCE_SNAPSHOT_DELETE.value: snapshots.delete,
+}
+
+#: What repairs an instance task the daemon left half-done; other instance.* kinds use
+#: ``compute.recover``. Each returns a line for the task's log.
+RECOVERIES: dict[str, Callable[[TaskClaim, TaskContext], str]] = {
+    TaskKind.INSTANCE_DEVICE_ATTACH.value: devices.recover,
+    TaskKind.INSTANCE_DEVICE_DETACH.value: devices.recover,
+    TaskKind.INSTANCE_SNAPSHOT_CREATE.value: snapshots.recover,
+    TaskKind.INSTANCE_SNAPSHOT_REVERT.value: snapshots.recover,
+    TaskKind.INSTANCE_SNAPSHOT_DELETE.value: snapshots.recover,
 }

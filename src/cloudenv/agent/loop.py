@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudenv.agent import compute
 from cloudenv.agent.context import TaskContext
 from cloudenv.agent.drivers import Drivers
-from cloudenv.agent.handlers import HANDLERS
+from cloudenv.agent.handlers import HANDLERS, RECOVERIES
+from cloudenv.agent.metrics import SAMPLE_SECONDS, MetricsSampler
 from cloudenv.drivers.compute.base import ArchCapabilities, PowerState
 from cloudenv.errors import CloudenvError
 from cloudenv.services import auth, tasks
@@ -153,7 +154,7 @@ class Agent:
                 continue
             ctx = TaskContext(self.node_id, self.factory, self.drivers, lambda **_: None)
             try:
-                outcome = compute.recover(claim, ctx)
+                outcome = RECOVERIES.get(claim.kind, compute.recover)(claim, ctx)
             except Exception as exc:
                 log.exception("recovering after task %s failed", claim.id)
                 outcome = f"Repairing what it left failed: {exc}"
@@ -213,7 +214,13 @@ class Agent:
                 log.warning("autostart of %s refused: %s", instance_id, exc.message)
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        sampler, waited = MetricsSampler(self.node_id, self.factory, self.drivers), 0.0
+        while not self._stop.wait(SAMPLE_SECONDS):
+            sampler.run()
+            waited += SAMPLE_SECONDS
+            if waited < HEARTBEAT_SECONDS:
+                continue
+            waited = 0.0
             try:
                 with transaction(self.factory) as db:
                     nodes.heartbeat(db, self.node_id)

@@ -16,11 +16,14 @@ from cloudenv.api.routers import (
     clusters,
     consoles,
     datacenters,
+    devices,
     events,
     health,
     instances,
+    metrics,
     nodes,
     organizations,
+    snapshots,
     storage,
     tasks,
 )
@@ -38,6 +41,9 @@ ROUTERS = (
     events,
     instances,
     consoles,
+    devices,
+    snapshots,
+    metrics,
     storage,
 )
 

@@ -42,6 +42,10 @@ class Action(StrEnum):
     INSTANCE_UPDATE = "instance.update"
     INSTANCE_DESTROY = "instance.destroy"
     INSTANCE_CONSOLE = "instance.console"
+    INSTANCE_DEVICE_ATTACH = "instance.device_attach"
+    INSTANCE_DEVICE_DETACH = "instance.device_detach"
+    INSTANCE_DEVICE_UPDATE = "instance.device_update"
+    INSTANCE_SNAPSHOT = "instance.snapshot"
 
 
 # Acting on organizations as a whole belongs to the deployment's owner alone.

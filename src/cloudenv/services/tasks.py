@@ -56,6 +56,15 @@ class TaskKind(StrEnum):
     INSTANCE_KILL = "instance.kill"
     #: Undefine the domain, optionally delete its volumes, forget the instance.
     INSTANCE_DESTROY = "instance.destroy"
+    #: Add a volume or CD-ROM to the domain (live when possible, always persistently).
+    INSTANCE_DEVICE_ATTACH = "instance.device_attach"
+    #: Remove a volume or CD-ROM from the domain; a volume becomes available again.
+    INSTANCE_DEVICE_DETACH = "instance.device_detach"
+    #: Take an internal snapshot (disks, and memory when running).
+    INSTANCE_SNAPSHOT_CREATE = "instance.snapshot_create"
+    #: Return the instance to a snapshot (its disks, power state and memory).
+    INSTANCE_SNAPSHOT_REVERT = "instance.snapshot_revert"
+    INSTANCE_SNAPSHOT_DELETE = "instance.snapshot_delete"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudenv.store.base import Base
@@ -92,3 +92,19 @@ class Snapshot(Base):
     description: Mapped[str] = mapped_column(String(512), default="")
     status: Mapped[str] = mapped_column(String(16))  # creating | ready | error
     creation: Mapped[datetime]
+
+
+class InstanceMetrics(Base):
+    """The latest usage sample of a running instance, written by its node's agent (one row
+    per instance, replaced every few seconds), so the API never has to ask a hypervisor."""
+
+    __tablename__ = "instance_metrics"
+
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    time: Mapped[datetime]
+    cpu_percent: Mapped[float]  # of the instance's vCPUs together: 0-100
+    memory_used_kib: Mapped[int | None] = mapped_column(BigInteger)  # None: the guest won't say
+    memory_kib: Mapped[int] = mapped_column(BigInteger)
+    network: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {if: {"rx": n, "tx": n}}

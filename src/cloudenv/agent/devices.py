@@ -1,0 +1,122 @@
+"""Task handlers that plug a volume or CD-ROM into an instance, or take one out.
+
+The service already wrote the device row and claimed the instance; the handler asks the
+hypervisor (live when the task says so, always in the persistent definition) and then
+settles the rows. When the hypervisor refuses, the rows go back to what they were and the
+task says so. A domain that is not defined yet gets the device when it is next started
+(``start`` defines the domain from the rows).
+"""
+
+from __future__ import annotations
+
+from cloudenv.agent.compute import domain_spec, ensure_pools
+from cloudenv.agent.compute import recover as recover_instance
+from cloudenv.agent.context import TaskContext
+from cloudenv.drivers.compute.base import PowerState
+from cloudenv.errors import CloudenvError
+from cloudenv.services.compute import attachments as at
+from cloudenv.services.compute import execution as ex
+from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.tasks import TaskClaim, TaskKind
+from cloudenv.store.engine import transaction
+
+
+def attach(task: TaskClaim, ctx: TaskContext) -> None:
+    instance_id, live = task.target_id or "", bool(task.params.get("live"))
+    device = _device(ctx, task)
+    with transaction(ctx.session_factory) as db:
+        plan = ex.load_plan(db, instance_id)
+    compute = ctx.drivers.need_compute()
+    try:
+        if device.pool_id:
+            ensure_pools(ctx, {device.pool_id})
+        disk = next((d for d in domain_spec(plan, ctx).disks if d.target == device.target), None)
+        if disk is None:
+            raise CloudenvError(f"Its {device.target} disk is missing from the plan.")
+        if compute.state(instance_id) is None:
+            ctx.report(line="The virtual machine is not defined; it gets the device at start.")
+        else:
+            how = "live and persistently" if live else "persistently (seen after a restart)"
+            ctx.report(progress=30, line=f"Attaching {device.label} as {device.target}, {how}")
+            compute.attach_disk(instance_id, disk, live=live)
+    except Exception as exc:  # a crash too: the rows go back, then it is logged as one
+        with transaction(ctx.session_factory) as db:
+            at.forget_device(db, device.id)
+        release_as_observed(ctx, task)
+        if not isinstance(exc, CloudenvError | ValueError):
+            raise
+        reason = exc.message if isinstance(exc, CloudenvError) else str(exc)
+        raise CloudenvError(
+            f"Attaching {device.label} to instance {plan.name} ({plan.id}) failed: {reason} "
+            "The device record was removed again; the volume is available."
+        ) from None
+    with transaction(ctx.session_factory) as db:
+        at.settle_attached(db, device.id)
+    release_as_observed(ctx, task)
+
+
+def detach(task: TaskClaim, ctx: TaskContext) -> None:
+    instance_id, live = task.target_id or "", bool(task.params.get("live"))
+    device = _device(ctx, task)
+    compute = ctx.drivers.need_compute()
+    try:
+        if compute.state(instance_id) is not None:
+            how = "live and persistently" if live else "persistently (gone after a restart)"
+            ctx.report(progress=30, line=f"Detaching {device.label} ({device.target}), {how}")
+            compute.detach_disk(instance_id, device.target, live=live)
+    except Exception as exc:
+        with transaction(ctx.session_factory) as db:
+            at.settle_attached(db, device.id)
+        release_as_observed(ctx, task)
+        if not isinstance(exc, CloudenvError):
+            raise
+        raise CloudenvError(
+            f"Detaching {device.label} from instance {instance_id} failed: {exc.message} "
+            "It stays attached; try again, or stop the instance first."
+        ) from None
+    with transaction(ctx.session_factory) as db:
+        at.forget_device(db, device.id)
+    release_as_observed(ctx, task)
+
+
+def recover(task: TaskClaim, ctx: TaskContext) -> str:
+    """The daemon stopped in the middle of an attach or detach. Whether the hypervisor got
+    the change is unknown, so take the device out (idempotent) and forget it: an attach is
+    undone, a detach completed. Then free the instance as the hypervisor reports it."""
+    with transaction(ctx.session_factory) as db:
+        device = at.device_for_task(db, int(task.params.get("device_id", 0)))
+    done = "the device record was already gone"
+    if device is not None:
+        verb = "attach" if task.kind == TaskKind.INSTANCE_DEVICE_ATTACH else "detach"
+        live = bool(task.params.get("live"))
+        try:
+            ctx.drivers.need_compute().detach_disk(task.target_id or "", device.target, live=live)
+        except CloudenvError as exc:
+            with transaction(ctx.session_factory) as db:
+                at.settle_attached(db, device.id)
+            done = f"{device.label} stays attached ({exc.message})"
+        else:
+            with transaction(ctx.session_factory) as db:
+                at.forget_device(db, device.id)
+            done = f"finished the interrupted {verb}: {device.label} is detached"
+    return f"{done[0].upper()}{done[1:]}. {recover_instance(task, ctx)}"
+
+
+def _device(ctx: TaskContext, task: TaskClaim) -> at.DeviceTask:
+    with transaction(ctx.session_factory) as db:
+        device = at.device_for_task(db, int(task.params["device_id"]))
+    if device is None:
+        release_as_observed(ctx, task)
+        raise CloudenvError("The device was removed before its task ran; nothing to do.")
+    return device
+
+
+def release_as_observed(ctx: TaskContext, task: TaskClaim) -> None:
+    """Free the instance, in the power state the hypervisor reports now."""
+    try:
+        running = ctx.drivers.need_compute().state(task.target_id or "") == PowerState.RUNNING
+    except CloudenvError:
+        running = False
+    state = InstanceState.RUNNING if running else InstanceState.STOPPED
+    with transaction(ctx.session_factory) as db:
+        ex.release(db, task.target_id or "", task.id, state, desired=state.value)

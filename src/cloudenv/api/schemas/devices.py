@@ -1,0 +1,71 @@
+"""Instance devices on the wire: the product's device rows, attach and edit bodies
+(``/v1/instances/{id}/devices/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from cloudenv.api.schemas.common import Schema, Timestamp
+
+
+class DeviceMetadata(Schema):
+    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+
+    type_: str | None = Field(
+        default=None,
+        alias="_type",
+        description="storage_volume or cdrom (informative; the device's type decides).",
+        examples=["storage_volume"],
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Storage volume: {volume_id, bus, dev, readonly}; CD-ROM: {image, bus?, "
+        "dev?} (bus ide on pc, sata on q35 unless given; dev the first free path unless given).",
+        examples=[{"volume_id": "vol-RqP1zhgvLT3qasUOvI5DW", "bus": "virtio", "dev": "/dev/vdb"}],
+    )
+
+
+class Device(Schema):
+    name: str = Field(examples=["data-1"])
+    instance_id: str
+    type: int = Field(description="1 NIC, 2 storage volume, 3 TPM, 4 USB, 5 PCI, 6 RNG, 7 CD-ROM.")
+    metadata: dict[str, Any] = Field(
+        description='{"_type": ..., "data": {bus, dev, readonly, volume_id|image, ...}}.'
+    )
+    creation: Timestamp
+    description: str
+    resource_id: str | None = Field(description="The volume (vol-...) or image (img-...).")
+    boot_order: int = Field(description="0: not a boot device.")
+    is_boot_device: bool
+    is_root: bool = Field(description="The root volume, which can't be detached.")
+    status: str = Field(description="attaching, attached or detaching.")
+
+
+class DeviceCreate(Schema):
+    name: str = Field(description="3-32 characters, no spaces.", examples=["data-1"])
+    description: str = ""
+    type: int = Field(description="2 storage volume or 7 CD-ROM (others: not yet).", examples=[2])
+    metadata: DeviceMetadata = DeviceMetadata()
+    live: bool = Field(
+        default=True,
+        description="Also plug it into the running guest when the bus allows (virtio, scsi, "
+        "usb); otherwise the guest sees it after a restart.",
+    )
+
+
+class DeviceAttached(Schema):
+    name: str
+    needs_reboot: bool = Field(description="The running guest sees the device after a restart.")
+    task_id: str = Field(description="The task doing it; follow it at /api/v1/tasks/{id}.")
+
+
+class DeviceUpdate(Schema):
+    new_name: str | None = Field(default=None, description="3-32 characters, no spaces.")
+    description: str | None = None
+
+
+class DeviceDetached(Schema):
+    needs_reboot: bool = Field(description="The running guest loses it after a restart.")
+    task_id: str

@@ -1,0 +1,23 @@
+"""Instance snapshots on the wire (``/v1/instances/{id}/snapshots``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cloudenv.api.schemas.common import Schema, Timestamp
+
+
+class Snapshot(Schema):
+    name: str = Field(examples=["before-upgrade"])
+    instance_id: str
+    description: str
+    status: str = Field(description="creating, ready or error.")
+    creation: Timestamp
+
+
+class SnapshotCreate(Schema):
+    name: str = Field(
+        description="1-64 of letters, digits, '_', '.', '-'; unique per instance.",
+        examples=["before-upgrade"],
+    )
+    description: str = ""

@@ -1,0 +1,93 @@
+"""What a node's agent reads and records while it attaches or detaches a device.
+
+The API wrote the device row (``status`` attaching/detaching in its metadata) and set the
+volume ATTACHING/DETACHING; the agent then settles both: ``settle_attached`` when the
+device is (still) plugged in, ``forget_device`` when it is gone or never got in. Only the
+agent calls these, as the node itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cloudenv.enums import DeviceType, VolumeStatus
+from cloudenv.services import events
+from cloudenv.store.tables import Instance, InstanceDevice, Volume
+
+
+@dataclass(frozen=True)
+class DeviceTask:
+    """The device a task works on, detached from the session."""
+
+    id: int
+    name: str
+    target: str
+    volume_id: str | None
+    pool_id: str | None
+
+    @property
+    def label(self) -> str:
+        what = f"volume {self.volume_id}" if self.volume_id else "CD-ROM"
+        return f"device {self.name} ({what})"
+
+
+def device_for_task(db: Session, device_id: int) -> DeviceTask | None:
+    """None when the row is gone (an earlier attempt cleaned it up)."""
+    row = db.get(InstanceDevice, device_id)
+    if row is None:
+        return None
+    volume = None
+    if row.type == DeviceType.STORAGE_VOLUME and row.resource_id:
+        volume = db.get(Volume, row.resource_id)
+    return DeviceTask(
+        row.id,
+        row.name,
+        row.target or "",
+        volume.id if volume else None,
+        volume.pool_id if volume else None,
+    )
+
+
+def settle_attached(db: Session, device_id: int) -> None:
+    """The device is part of the instance: an attach worked, or a detach did not."""
+    row = db.get(InstanceDevice, device_id)
+    if row is None:
+        return
+    row.metadata_ = {**row.metadata_, "status": "attached"}
+    volume = _volume(db, row)
+    if volume is not None:
+        volume.status = VolumeStatus.AVAILABLE.value
+    _publish(db, row, "instance.device_attached")
+
+
+def forget_device(db: Session, device_id: int) -> None:
+    """The device is not part of the instance: a detach worked, or an attach did not. Its
+    volume becomes available to any instance of the node; its data is kept."""
+    row = db.get(InstanceDevice, device_id)
+    if row is None:
+        return
+    volume = _volume(db, row)
+    if volume is not None:
+        volume.instance_id = None
+        volume.status = VolumeStatus.AVAILABLE.value
+    db.delete(row)
+    _publish(db, row, "instance.device_detached")
+
+
+def _volume(db: Session, row: InstanceDevice) -> Volume | None:
+    if row.type != DeviceType.STORAGE_VOLUME or not row.resource_id:
+        return None
+    return db.get(Volume, row.resource_id)
+
+
+def _publish(db: Session, row: InstanceDevice, event: str) -> None:
+    instance = db.get(Instance, row.instance_id)
+    events.publish(
+        db,
+        event,
+        organization_id=instance.organization_id if instance else None,
+        target_id=row.instance_id,
+        data={"device": row.name},
+    )

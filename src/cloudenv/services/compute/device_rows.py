@@ -1,0 +1,183 @@
+"""Turning a device attach into a checked ``instance_devices`` row: the product's rules for
+names, types, buses and ``/dev`` paths, and what a volume or an ISO image must be to be
+attached. Nothing here writes more than the row it returns and the volume it claims.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloudenv import clock
+from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
+from cloudenv.errors import Conflict, InvalidInput, NotFound
+from cloudenv.services.access import Principal, restrict
+from cloudenv.services.compute.deploy import DEVICE_PATH
+from cloudenv.services.storage.images import find_image
+from cloudenv.store.tables import Instance, InstanceDevice, Volume
+
+#: Device types that can be attached today, with their ``metadata._type``.
+SUPPORTED = {DeviceType.STORAGE_VOLUME: "storage_volume", DeviceType.CDROM: "cdrom"}
+_NAME = re.compile(r"^\S{3,32}$")
+_DATA = "metadata.data"
+
+
+def volume_row(
+    db: Session, principal: Principal, instance: Instance, data: Mapping[str, Any], used: set[str]
+) -> InstanceDevice:
+    volume_id = _text(data, "volume_id")
+    volume: Volume | None = db.scalar(
+        restrict(select(Volume).where(Volume.id == volume_id), Volume.organization_id, principal)
+    )
+    field = f"{_DATA}.volume_id"
+    if volume is None:
+        raise NotFound(f"Volume {volume_id} does not exist.", field=field)
+    label = f"Volume {volume.name} ({volume.id})"
+    if volume.node_id != instance.node_id:
+        raise InvalidInput(
+            f"{label} is on node {volume.node_id}, but instance {instance.name} runs on node "
+            f"{instance.node_id}; attach a volume of that node.",
+            field=field,
+        )
+    if volume.instance_id is not None:
+        raise Conflict(
+            f"{label} is already attached to instance {volume.instance_id}; detach it there first.",
+            field=field,
+        )
+    if volume.status != VolumeStatus.AVAILABLE:
+        status = VolumeStatus(volume.status).name.lower()
+        raise Conflict(f"{label} is {status}; wait until it is available.", field=field)
+    bus = _bus(instance, data, "virtio")
+    volume.instance_id, volume.status = instance.id, VolumeStatus.ATTACHING.value
+    return InstanceDevice(
+        instance_id=instance.id,
+        type=DeviceType.STORAGE_VOLUME.value,
+        resource_id=volume.id,
+        bus=bus,
+        target=_target(data, bus, used),
+        serial=volume.id.split("-", 1)[1][:20],  # as deploy does: the guest finds it by this
+        readonly=_flag(data, "readonly"),
+        metadata_={"_type": SUPPORTED[DeviceType.STORAGE_VOLUME], "status": "attaching"},
+        creation=clock.now(),
+    )
+
+
+def cdrom_row(
+    db: Session, instance: Instance, data: Mapping[str, Any], used: set[str]
+) -> InstanceDevice:
+    image = find_image(db, instance.node_id, _text(data, "image"), field=f"{_DATA}.image")
+    if image.format != "iso":
+        raise InvalidInput(
+            f"Image {image.name} is a {image.format} image; a CD-ROM holds ISO images.",
+            field=f"{_DATA}.image",
+        )
+    bus = _bus(instance, data, "sata" if _q35(instance) else "ide")
+    if bus == DiskBus.VIRTIO:
+        raise InvalidInput(
+            "A CD-ROM can't sit on the virtio bus; use ide (pc), sata (q35) or scsi.",
+            field=f"{_DATA}.bus",
+        )
+    return InstanceDevice(
+        instance_id=instance.id,
+        type=DeviceType.CDROM.value,
+        resource_id=image.id,
+        bus=bus,
+        target=_target(data, bus, used),
+        readonly=True,
+        metadata_={"_type": SUPPORTED[DeviceType.CDROM], "status": "attaching"},
+        creation=clock.now(),
+    )
+
+
+def device_kind(value: int) -> DeviceType:
+    try:
+        kind = DeviceType(value)
+    except ValueError:
+        raise InvalidInput(
+            f"Device type {value} is not known; use 2 (storage volume) or 7 (CD-ROM).",
+            field="type",
+        ) from None
+    if kind not in SUPPORTED:
+        raise InvalidInput(
+            f"Device type {kind.value} ({kind.name.replace('_', ' ')}) is not supported yet; "
+            "attach a storage volume (2) or a CD-ROM (7).",
+            field="type",
+        )
+    return kind
+
+
+def check_device_name(name: str, rows: list[InstanceDevice], *, field: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"Device name {name!r} is not valid: use 3 to 32 characters without spaces.",
+            field=field,
+        )
+    if any(r.name == name for r in rows):
+        raise Conflict(
+            f"The instance already has a device named {name!r}; choose another name.",
+            field=field,
+        )
+    return name
+
+
+def _q35(instance: Instance) -> bool:
+    return "q35" in str(instance.config.get("machine_type", "pc"))
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"'{_DATA}.{key}' is required (a string).", field=f"{_DATA}.{key}")
+    return value
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{_DATA}.{key}' must be true or false.", field=f"{_DATA}.{key}")
+    return value
+
+
+def _bus(instance: Instance, data: Mapping[str, Any], default: str) -> str:
+    bus = data.get("bus") or default
+    if bus not in {b.value for b in DiskBus}:
+        raise InvalidInput(
+            f"Disk bus {bus!r} is not one of ide, sata, scsi, virtio, usb.", field=f"{_DATA}.bus"
+        )
+    if bus == DiskBus.IDE and _q35(instance):
+        raise InvalidInput(
+            f"Instance {instance.name} has the q35 machine type, which has no IDE bus; use sata.",
+            field=f"{_DATA}.bus",
+        )
+    return str(bus)
+
+
+def _target(data: Mapping[str, Any], bus: str, used: set[str]) -> str:
+    """The given ``/dev`` path, or the first free one for the bus (vd*, hd* or sd*)."""
+    field = f"{_DATA}.dev"
+    dev = data.get("dev")
+    if dev is None:
+        prefix = {"virtio": "vd", "ide": "hd"}.get(bus, "sd")
+        first = "c" if bus == "ide" else "a"  # IDE: hda/hdb are usually the disks
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        free = (prefix + c for c in letters[letters.index(first) :])
+        target = next((t for t in free if t not in used), None)
+        if target is None:
+            raise Conflict(f"Every /dev/{prefix}? path is taken; give a path.", field=field)
+        return target
+    match = DEVICE_PATH.match(dev) if isinstance(dev, str) else None
+    if match is None:
+        raise InvalidInput(
+            f"Device path {dev!r} is not valid; use e.g. /dev/vdb or /dev/sdc.", field=field
+        )
+    target = match.group("target")
+    if target in used:
+        raise Conflict(
+            f"The instance already has a device at /dev/{target}; choose another path.",
+            field=field,
+        )
+    return target

@@ -1,0 +1,251 @@
+"""Devices of an instance: list, attach (a storage volume or a CD-ROM), rename, detach.
+
+Every rule is checked here and the rows are written at once, so a name, a ``/dev`` path or
+a volume can't be claimed twice; the hypervisor work is an ``instance.device_attach`` or
+``instance.device_detach`` task that holds the instance by the same compare-and-swap as
+power actions, and that rolls the rows back when the hypervisor refuses
+(``services.compute.attachments``). This module must not call a driver.
+
+A running instance gets a device live when its bus can be hot-plugged (virtio, scsi, usb);
+otherwise (IDE/SATA, or ``live`` false) only its persistent definition changes and the
+reply says ``needs_reboot``. A stopped instance always takes the change at its next start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
+from cloudenv.errors import Conflict, NotFound
+from cloudenv.services import tasks
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.compute.device_rows import (
+    SUPPORTED,
+    cdrom_row,
+    check_device_name,
+    device_kind,
+    volume_row,
+)
+from cloudenv.services.compute.instances import _take, load
+from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.journal import record_change
+from cloudenv.services.partial import KEEP, Keep
+from cloudenv.services.validation import check_description
+from cloudenv.store.tables import Image, Instance, InstanceDevice, Task, Volume
+
+#: Buses QEMU can add a disk to while the guest runs (IDE and SATA/AHCI can't).
+HOTPLUG_BUSES = frozenset({DiskBus.VIRTIO.value, DiskBus.SCSI.value, DiskBus.USB.value})
+#: Instance states in which devices may be attached or detached.
+CHANGEABLE = frozenset({InstanceState.RUNNING, InstanceState.STOPPED})
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    """What an attach asks for: ``data`` is the product's ``metadata.data`` object."""
+
+    name: str
+    type: int
+    data: Mapping[str, Any]
+    description: str = ""
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceChange:
+    """An accepted attach or detach: the task doing it, and whether the running guest sees
+    the change only after a restart."""
+
+    name: str
+    needs_reboot: bool
+    task: Task
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    name: str
+    instance_id: str
+    type: int
+    metadata: dict[str, Any]
+    creation: datetime
+    description: str
+    resource_id: str | None
+    boot_order: int
+    is_boot_device: bool
+    is_root: bool
+    status: str  # attaching | attached | detaching
+
+
+def list_devices(db: Session, principal: Principal, instance_id: str) -> list[DeviceView]:
+    instance = load(db, principal, instance_id)
+    return _views(db, _rows(db, instance.id))
+
+
+def attach_device(
+    db: Session, principal: Principal, instance_id: str, request: DeviceRequest
+) -> DeviceChange:
+    """Record the device (volume ATTACHING) and queue the task that plugs it in."""
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_DEVICE_ATTACH, instance.organization_id)
+    kind = device_kind(request.type)
+    rows = _rows(db, instance.id)
+    name = check_device_name(request.name, rows, field="name")
+    check_description(request.description)
+    _check_state(instance, "attach devices")
+    used = {r.target for r in rows if r.target}
+    if kind is DeviceType.STORAGE_VOLUME:
+        row = volume_row(db, principal, instance, request.data, used)
+    else:
+        row = cdrom_row(db, instance, request.data, used)
+    row.name, row.description = name, request.description
+    db.add(row)
+    db.flush()
+    return _queue(db, principal, instance, row, request.live, tasks.TaskKind.INSTANCE_DEVICE_ATTACH)
+
+
+def update_device(
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    name: str,
+    *,
+    new_name: str | Keep = KEEP,
+    description: str | Keep = KEEP,
+) -> DeviceView:
+    """Rename or describe a device; the hypervisor never sees either, so any time."""
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_DEVICE_UPDATE, instance.organization_id)
+    rows = _rows(db, instance.id)
+    row = _find(instance, rows, name)
+    if not isinstance(new_name, Keep) and new_name != row.name:
+        row.name = check_device_name(new_name, rows, field="new_name")
+    if not isinstance(description, Keep):
+        row.description = check_description(description)
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_DEVICE_UPDATE,
+        event="instance.device_updated",
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+    )
+    return _views(db, [row])[0]
+
+
+def detach_device(
+    db: Session, principal: Principal, instance_id: str, name: str, *, live: bool = True
+) -> DeviceChange:
+    """Mark the device (and its volume) DETACHING and queue the task that unplugs it; the
+    root volume stays (destroy the instance to free it)."""
+    instance = load(db, principal, instance_id)
+    authorize(principal, Action.INSTANCE_DEVICE_DETACH, instance.organization_id)
+    row = _find(instance, _rows(db, instance.id), name)
+    if row.is_root:
+        raise Conflict(
+            f"Device {row.name} of instance {instance.name} ({instance.id}) is the root "
+            "volume; it can't be detached. Destroy the instance (its volumes can be kept) "
+            "to free it.",
+            field="name",
+        )
+    _check_state(instance, "detach devices")
+    if row.type == DeviceType.STORAGE_VOLUME and row.resource_id:
+        volume = db.get(Volume, row.resource_id)
+        if volume is not None:
+            volume.status = VolumeStatus.DETACHING.value
+    row.metadata_ = {**row.metadata_, "status": "detaching"}
+    return _queue(db, principal, instance, row, live, tasks.TaskKind.INSTANCE_DEVICE_DETACH)
+
+
+def _views(db: Session, rows: list[InstanceDevice]) -> list[DeviceView]:
+    image_ids = [r.resource_id for r in rows if r.type == DeviceType.CDROM and r.resource_id]
+    names = dict(db.execute(select(Image.id, Image.name).where(Image.id.in_(image_ids))).all())
+    return [view(row, names) for row in rows]
+
+
+def view(row: InstanceDevice, image_names: Mapping[str, str]) -> DeviceView:
+    data: dict[str, Any] = {
+        "bus": row.bus,
+        "dev": f"/dev/{row.target}" if row.target else None,
+        "readonly": row.readonly or row.type == DeviceType.CDROM,
+    }
+    if row.type == DeviceType.STORAGE_VOLUME:
+        data.update(volume_id=row.resource_id, serial=row.serial)
+    elif row.type == DeviceType.CDROM:
+        data.update(image=image_names.get(row.resource_id or ""), image_id=row.resource_id)
+    kind = row.metadata_.get("_type") or SUPPORTED.get(DeviceType(row.type), "device")
+    return DeviceView(
+        row.name,
+        row.instance_id,
+        row.type,
+        {"_type": kind, "data": data},
+        row.creation,
+        row.description,
+        row.resource_id,
+        row.boot_order,
+        row.boot_order > 0,
+        row.is_root,
+        str(row.metadata_.get("status", "attached")),
+    )
+
+
+def _queue(
+    db: Session,
+    principal: Principal,
+    instance: Instance,
+    row: InstanceDevice,
+    live: bool,
+    kind: tasks.TaskKind,
+) -> DeviceChange:
+    running = instance.state == InstanceState.RUNNING
+    live = running and live and row.bus in HOTPLUG_BUSES
+    task = tasks.create_task(
+        db,
+        principal,
+        kind,
+        node_id=instance.node_id,
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+        params={"device_id": row.id, "live": live},
+    )
+    state = InstanceState(instance.state)
+    _take(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
+    attach = kind is tasks.TaskKind.INSTANCE_DEVICE_ATTACH
+    record_change(
+        db,
+        principal,
+        Action.INSTANCE_DEVICE_ATTACH if attach else Action.INSTANCE_DEVICE_DETACH,
+        event="instance.device_attaching" if attach else "instance.device_detaching",
+        target_id=instance.id,
+        organization_id=instance.organization_id,
+        status_code=202,
+    )
+    return DeviceChange(row.name, running and not live, task)
+
+
+def _check_state(instance: Instance, what: str) -> None:
+    state = InstanceState(instance.state)
+    if state not in CHANGEABLE:
+        raise Conflict(
+            f"Instance {instance.name} ({instance.id}) is {LABELS[state]}; {what} when it is "
+            "running or stopped."
+        )
+
+
+def _find(instance: Instance, rows: list[InstanceDevice], name: str) -> InstanceDevice:
+    row = next((r for r in rows if r.name == name), None)
+    if row is None:
+        raise NotFound(
+            f"Instance {instance.name} ({instance.id}) has no device named {name!r}.",
+            field="name",
+        )
+    return row
+
+
+def _rows(db: Session, instance_id: str) -> list[InstanceDevice]:
+    stmt = select(InstanceDevice).where(InstanceDevice.instance_id == instance_id)
+    return list(db.scalars(stmt.order_by(InstanceDevice.id)))
