@@ -79,7 +79,9 @@ class Agent:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        for thread in [*self._threads, *list(self._running)]:
+        for thread in self._threads:  # first: the dispatcher starts no worker after this
+            thread.join(timeout)
+        for thread in list(self._running):
             thread.join(timeout)
 
     def nudge(self) -> None:
@@ -145,8 +147,24 @@ class Agent:
         except Exception as exc:
             log.exception("task %s (%s) crashed", claim.id, claim.kind)
             error = f"The task failed unexpectedly: {exc}. The node's log has the details."
+        if error is not None and claim.kind.startswith("instance."):
+            self._settle(claim)
         with transaction(self.factory) as db:
             tasks.finish(db, claim.id, error=error)
+
+    def _settle(self, claim: tasks.TaskClaim) -> None:
+        """A failed instance task must not leave its instance busy: whatever ended it, the
+        instance takes the state the hypervisor reports (handlers that undo more, as a
+        failed deploy does, have already done so; then this finds nothing to release)."""
+        compute = self.drivers.compute
+        if compute is None or claim.target_id is None:
+            return
+        try:
+            running = compute.state(claim.target_id) == PowerState.RUNNING
+            with transaction(self.factory) as db:
+                execution.release_if_held(db, claim.target_id, claim.id, running=running)
+        except Exception:
+            log.exception("settling instance %s after task %s failed", claim.target_id, claim.id)
 
     def _recover(self, interrupted: list[tasks.TaskClaim]) -> None:
         for claim in interrupted:

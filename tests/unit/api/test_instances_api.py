@@ -514,3 +514,20 @@ def test_driver_errors_fail_the_task_with_their_message(
     task = power(admin, sqlite_deployment, instance_id, "kill")
     assert task["status"] == "failed" and task["message"] == "Failed powering off: device busy"
     assert DriverError  # the message is the driver's, unchanged
+
+
+def test_a_crashing_handler_does_not_leave_the_instance_busy(
+    admin: TestClient, sqlite_deployment: Deployment, iso: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception (not a refusal) in a handler still frees the instance."""
+    instance_id = deploy(admin, sqlite_deployment, image=iso)
+
+    def explode(name: str) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(sqlite_deployment.compute, "shutdown", explode)
+    task = power(admin, sqlite_deployment, instance_id, "stop")
+    assert task["status"] == "failed" and "unexpectedly" in task["message"]
+    instance = admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]
+    assert instance["current_task_id"] is None and instance["state"] == "running"
+    assert power(admin, sqlite_deployment, instance_id, "kill")["status"] == "succeeded"

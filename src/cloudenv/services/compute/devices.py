@@ -32,7 +32,7 @@ from cloudenv.services.compute.device_rows import (
     device_kind,
     volume_row,
 )
-from cloudenv.services.compute.instances import _take, load
+from cloudenv.services.compute.instances import load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
@@ -213,7 +213,7 @@ def _queue(
         params={"device_id": row.id, "live": live},
     )
     state = InstanceState(instance.state)
-    _take(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
+    take_instance(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
     attach = kind is tasks.TaskKind.INSTANCE_DEVICE_ATTACH
     record_change(
         db,

@@ -185,6 +185,17 @@ def release(
         instance.desired_state = desired
 
 
+def release_if_held(db: Session, instance_id: str, task_id: str, *, running: bool) -> None:
+    """Free an instance a failed task still holds, in the state the hypervisor reports."""
+    instance = db.get(Instance, instance_id)
+    if instance is None or instance.current_task_id != task_id:
+        return
+    state = InstanceState.RUNNING if running else InstanceState.STOPPED
+    instance.current_task_id = None
+    _set_state(db, instance, state, "")
+    instance.desired_state = state.value
+
+
 def observe_power(db: Session, instance_id: str, running: bool) -> None:
     """The hypervisor says the guest changed state on its own (e.g. powered itself off).
     Ignored while a task owns the instance: the task decides."""

@@ -147,7 +147,7 @@ def set_power_state(
         params={"timeout": timeout},
     )
     preempt = action is PowerAction.KILL and state in KILL_PREEMPTS
-    _take(db, instance, task, preempt=preempt, state=transient, desired=desired)
+    take_instance(db, instance, task, preempt=preempt, state=transient, desired=desired)
     record_change(
         db,
         principal,
@@ -248,7 +248,7 @@ def destroy_instance(
         organization_id=instance.organization_id,
         params={"destroy_volumes": destroy_volumes},
     )
-    _take(
+    take_instance(
         db,
         instance,
         task,
@@ -268,7 +268,7 @@ def destroy_instance(
     return task
 
 
-def _take(
+def take_instance(
     db: Session,
     instance: Instance,
     task: Task,

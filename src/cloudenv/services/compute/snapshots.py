@@ -25,7 +25,7 @@ from cloudenv.enums import DeviceType
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
-from cloudenv.services.compute.instances import DESTROY_WORD, _take, load
+from cloudenv.services.compute.instances import DESTROY_WORD, load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.journal import record_change
 from cloudenv.services.validation import check_description
@@ -187,7 +187,7 @@ def _queue(
         params={"snapshot": name},
     )
     state = InstanceState(instance.state)
-    _take(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
+    take_instance(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
     record_change(
         db,
         principal,
