@@ -4,6 +4,7 @@ action, destroy with and without volumes, and crash the daemon in the middle of 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import libvirt
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.compute import (
     deploy_body,
@@ -216,6 +218,99 @@ def test_console_tickets_are_single_use_and_per_tenant(node: Node) -> None:
         again.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     node.power(instance_id, "kill")
+
+
+def test_live_volume_attach_and_snapshots_through_the_api(node: Node) -> None:
+    """A second volume attached live shows up inside the guest (by its serial) and goes
+    again when detached; a snapshot is taken, reverted to and deleted."""
+    donor = node.deploy("donor-1", volume_gb=1)
+    node.power(donor, "kill")
+    succeed(
+        node.client, node.client.delete(f"/api/v1/instances/{donor}", params={"confirm": "DESTROY"})
+    )
+    spare = next(v for v in node.client.get("/api/v1/volumes").json() if not v["attached"])
+    instance_id = node.deploy("attach-1", volume_gb=1)
+    wait_marker(instance_id)
+    serial = spare["id"].split("-", 1)[1][:20]
+    attach = node.client.post(
+        f"/api/v1/instances/{instance_id}/devices/",
+        json={
+            "name": "data-1",
+            "type": 2,
+            "live": True,
+            "metadata": {
+                "_type": "storage_volume",
+                "data": {"volume_id": spare["id"], "bus": "virtio", "dev": "/dev/vdb"},
+            },
+        },
+    )
+    assert attach.status_code == 202, attach.text
+    assert attach.json()["needs_reboot"] is False
+    succeed(node.client, attach)
+    with _console(node, instance_id, "serial") as socket:
+        _read_until(socket, b"CLOUDENV-GUEST-READY")
+        socket.send(b"\ncat /sys/block/vd*/serial; echo; echo SERIALS-$((1+1))\n")
+        assert serial.encode() in _read_until(socket, b"SERIALS-2\r\n")
+        root = node.client.delete(f"/api/v1/instances/{instance_id}/devices/disk0/")
+        assert root.status_code == 409
+        detach = node.client.delete(
+            f"/api/v1/instances/{instance_id}/devices/data-1/", params={"live": "true"}
+        )
+        succeed(node.client, detach)
+        time.sleep(1)
+        socket.send(b"\nls /sys/block; echo LIST-$((2+1))\n")
+        listing = _read_until(socket, b"LIST-3\r\n").split(b"LIST-$((2+1))")[-1]
+        assert b"vdb" not in listing
+    snapshots = f"/api/v1/instances/{instance_id}/snapshots"
+    succeed(node.client, node.client.post(snapshots, json={"name": "before-change"}))
+    assert [s["name"] for s in node.client.get(snapshots).json()] == ["before-change"]
+    succeed(node.client, node.client.post(f"{snapshots}/before-change/revert"), timeout=180)
+    assert instance(node.client, instance_id)["state"] == "running"
+    succeed(
+        node.client, node.client.delete(f"{snapshots}/before-change", params={"confirm": "DESTROY"})
+    )
+    assert node.client.get(snapshots).json() == []
+    node.power(instance_id, "kill")
+
+
+def test_disk_image_is_copied_into_the_root_volume(node: Node, tmp_path_factory: Any) -> None:
+    """Deploy with a disk image: the new root volume starts as a copy of it."""
+    image = tmp_path_factory.mktemp("img") / "disk.raw"
+    with image.open("wb") as handle:
+        handle.write(b"CLOUDENV-DISK-IMAGE-0042")
+        handle.truncate(8 * 1024 * 1024)
+    upload = node.client.post(
+        f"/api/v1/nodes/{node.id}/images/images",
+        params={"storage_pool_id": node.pool, "name": "disk.raw"},
+        content=image.read_bytes(),
+    )
+    succeed(node.client, upload)
+    body = deploy_body(node.id, node.pool, "from-image-1", volume_gb=1)
+    body["image"] = "disk.raw"
+    instance_id = str(
+        succeed(node.client, node.client.post("/api/v2/instances", json=body))["target_id"]
+    )
+    wait_marker(instance_id)
+    with _console(node, instance_id, "serial") as socket:
+        _read_until(socket, b"CLOUDENV-GUEST-READY")
+        socket.send(b"\nhead -c 24 /dev/vda; echo; echo HEAD-$((3+4))\n")
+        assert b"CLOUDENV-DISK-IMAGE-0042" in _read_until(socket, b"HEAD-7\r\n")
+    node.power(instance_id, "kill")
+
+
+def test_a_guest_that_powers_itself_off_becomes_stopped(node: Node) -> None:
+    instance_id = node.deploy("self-off-1", volume_gb=0)
+    wait_marker(instance_id)
+    with _console(node, instance_id, "serial") as socket:
+        socket.send(b"\npoweroff -f\n")
+        with contextlib.suppress(ConnectionClosed):
+            _read_until(socket, b"never printed", timeout=30)  # ends when QEMU exits
+    deadline = time.monotonic() + 30
+    while instance(node.client, instance_id)["state"] != "stopped":
+        assert time.monotonic() < deadline, instance(node.client, instance_id)
+        time.sleep(0.2)
+    assert instance(node.client, instance_id)["desired_state"] == "stopped"
+    assert _domain_state(instance_id) == libvirt.VIR_DOMAIN_SHUTOFF
 
 
 # Last: it kills the module's daemon (and works on a restarted one).

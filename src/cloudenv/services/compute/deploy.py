@@ -150,8 +150,6 @@ def _check_shape(request: DeployRequest) -> None:
         raise InvalidInput(
             "Secure Boot needs efi firmware on the q35 machine type.", field="metadata.secure_boot"
         )
-    if request.image and request.kernel_boot:
-        raise InvalidInput("Boot from an image or a kernel, not both.", field="image")
 
 
 def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> Node:
