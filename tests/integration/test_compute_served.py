@@ -106,6 +106,19 @@ def test_iso_deploy_boots_from_the_cdrom_with_a_fresh_volume(node: Node) -> None
     assert (node.pool_dir / f"{mine['id']}.qcow2").exists()
 
 
+def test_uefi_q35_deploy_boots_from_the_iso(node: Node) -> None:
+    """The product's clients default to UEFI: OVMF on q35, Secure Boot off, CD-ROM on SATA."""
+    instance_id = node.deploy("uefi-1", boot="iso", volume_gb=1, firmware="efi", machine_type="q35")
+    wait_marker(instance_id, timeout=120)
+    conn = libvirt.open("qemu:///system")
+    try:
+        xml = conn.lookupByName(instance_id).XMLDesc(0)
+    finally:
+        conn.close()
+    assert "OVMF" in xml and "secure='yes'" not in xml and "bus='sata'" in xml
+    node.power(instance_id, "kill")
+
+
 def test_power_actions_on_a_real_guest(node: Node) -> None:
     instance_id = node.deploy("power-1", volume_gb=0)
     wait_marker(instance_id)
