@@ -326,6 +326,53 @@ def test_a_guest_that_powers_itself_off_becomes_stopped(node: Node) -> None:
     assert _domain_state(instance_id) == libvirt.VIR_DOMAIN_SHUTOFF
 
 
+def test_the_cli_drives_virtual_machines(node: Node, tmp_path_factory: Any) -> None:
+    """``cloudenv image upload`` and ``cloudenv instance ...`` against the served node."""
+    import json
+
+    from tests.guest.build import build_guest
+    from tests.support.served_node import ADMIN_PASSWORD, hermetic_env, output_of, run_cli
+
+    guest = build_guest()
+    env = hermetic_env(tmp_path_factory.mktemp("cli-home"))
+    url = f"https://127.0.0.1:{node.server.port}"
+    login = run_cli(
+        ["login", "--url", url, "--yes", "--password-stdin"], env, ADMIN_PASSWORD + "\n"
+    )
+    assert login.returncode == 0, output_of(login)
+    upload = run_cli(
+        ["image", "upload", str(guest.kernel), "--name", "cli-vmlinuz", "--format", "kernel"], env
+    )
+    assert upload.returncode == 0 and "is available" in output_of(upload), output_of(upload)
+    deploy = run_cli(
+        [
+            "instance",
+            "deploy",
+            "cli-vm",
+            "--kernel",
+            "cli-vmlinuz",
+            "--initrd",
+            "initrd.gz",
+            "--cmdline",
+            "console=ttyS0,115200",
+            "--disk",
+            "0",
+            "--memory",
+            "256",
+        ],
+        env,
+    )
+    assert deploy.returncode == 0, output_of(deploy)
+    listed = json.loads(run_cli(["instance", "list", "--json"], env).stdout)
+    mine = next(i for i in listed if i["name"] == "cli-vm")
+    assert mine["state"] == "running"
+    wait_marker(mine["id"])
+    assert run_cli(["instance", "kill", mine["id"]], env).returncode == 0
+    destroy = run_cli(["instance", "destroy", mine["id"], "--yes"], env)
+    assert destroy.returncode == 0, output_of(destroy)
+    assert node.client.get(f"/api/v1/instances/{mine['id']}").status_code == 404
+
+
 # Last: it kills the module's daemon (and works on a restarted one).
 def test_a_crash_during_deploys_leaves_a_consistent_state(node: Node) -> None:
     """SIGKILL the daemon right after deploys were accepted; after a restart every instance
