@@ -139,6 +139,9 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
             ]
             for index, disk in enumerate(new, start=1):
                 name = os.path.basename(disk.path)
+                # Registered first: delete is idempotent, and a copy that fails half-way
+                # must not leave its file.
+                undo.callback(storage.delete_volume, disk.pool_id, name)
                 if disk.clone_from:
                     ctx.report(line=f"Copying image into volume {disk.volume_id} ({disk.name})")
                     storage.clone_volume(
@@ -156,7 +159,6 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                     storage.create_volume(
                         disk.pool_id, name, disk.size_bytes, DiskFormat(disk.format)
                     )
-                undo.callback(storage.delete_volume, disk.pool_id, name)
                 undo.callback(removed.append, f"volume {disk.volume_id} ({disk.name})")
                 with transaction(ctx.session_factory) as db:
                     ex.record_volume(db, disk.volume_id or "", VolumeStatus.AVAILABLE)
@@ -178,16 +180,18 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
             _release(ctx, task, InstanceState.RUNNING, desired="running")
             undo.pop_all()
         except Exception:
-            undo.close()  # runs the undo steps, newest first
-            with transaction(ctx.session_factory) as db:
-                ex.forget(
-                    db,
-                    plan.id,
-                    destroy_volumes=False,
-                    also_destroy={
-                        d.volume_id for d in plan.disks if d.created_by_deploy and d.volume_id
-                    },
-                )
+            try:
+                undo.close()  # runs the undo steps, newest first
+            finally:  # even when an undo step failed: the rows go with the deploy
+                with transaction(ctx.session_factory) as db:
+                    ex.forget(
+                        db,
+                        plan.id,
+                        destroy_volumes=False,
+                        also_destroy={
+                            d.volume_id for d in plan.disks if d.created_by_deploy and d.volume_id
+                        },
+                    )
             ctx.report(
                 line="Removed after the failure: "
                 + (", ".join(reversed(removed)) or "nothing had been created")
@@ -204,6 +208,9 @@ def start(task: TaskClaim, ctx: TaskContext) -> None:
         ctx.report(progress=20, line="Applying the instance's configuration")
         if compute.state(plan.id) != PowerState.RUNNING:
             compute.define(domain_spec(plan, ctx))
+        if not _still_ours(ctx, task)():
+            ctx.report(line="Force Stop took over; not starting.")
+            return
         ctx.report(progress=50, line="Starting")
         compute.start(plan.id)
         if not _wait_for(ctx, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
@@ -232,9 +239,10 @@ def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> b
     ctx.report(progress=10, line="Asking the guest to shut down (ACPI)")
     ctx.drivers.need_compute().shutdown(name)
     ours = _still_ours(ctx, task)
-    if _wait_for(ctx, name, PowerState.STOPPED, timeout, ours):
+    stopped = _wait_for(ctx, name, PowerState.STOPPED, timeout, ours)
+    if stopped and ours():
         return True
-    if not ours():
+    if not ours():  # Force Stop took the instance over (and may be what stopped it)
         ctx.report(line="Force Stop took over.")
         return False
     _release(ctx, task, back_to, desired=back_to.value)
@@ -260,22 +268,35 @@ def kill(task: TaskClaim, ctx: TaskContext) -> None:
 
 
 def destroy(task: TaskClaim, ctx: TaskContext) -> None:
+    """Domain first, then the volumes' files, then the rows: a failure leaves rows that
+    still describe what exists, so destroying again finishes the job."""
     name = task.target_id or ""
     compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
     plan = _plan(ctx, name)
+    everything = bool(task.params["destroy_volumes"])
+    doomed = [
+        d
+        for d in plan.disks
+        if d.volume_id and (everything or d.volume_status == VolumeStatus.CREATING)
+    ]
     try:
         ctx.report(progress=20, line="Removing the virtual machine's definition")
         compute.destroy(name)
         compute.undefine(name)
+        ensure_pools(ctx, {d.pool_id for d in doomed})
+        for disk in doomed:
+            ctx.report(line=f"Deleting volume {disk.volume_id} ({disk.name})")
+            storage.delete_volume(disk.pool_id, os.path.basename(disk.path))
     except CloudenvError as exc:
         _release(ctx, task, InstanceState.ERROR, exc.message)
         raise
     with transaction(ctx.session_factory) as db:
-        doomed = set(ex.forget(db, name, destroy_volumes=bool(task.params["destroy_volumes"])))
-    for disk in plan.disks:
-        if disk.volume_id in doomed:
-            ctx.report(line=f"Deleting volume {disk.volume_id} ({disk.name})")
-            storage.delete_volume(disk.pool_id, os.path.basename(disk.path))
+        ex.forget(
+            db,
+            name,
+            destroy_volumes=everything,
+            also_destroy={d.volume_id for d in doomed if d.volume_id},
+        )
 
 
 def recover(task: TaskClaim, ctx: TaskContext) -> str:

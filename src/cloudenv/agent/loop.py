@@ -145,8 +145,9 @@ class Agent:
         except CloudenvError as exc:
             error = exc.message
         except Exception as exc:
-            log.exception("task %s (%s) crashed", claim.id, claim.kind)
-            error = f"The task failed unexpectedly: {exc}. The node's log has the details."
+            log.exception("task %s (%s) crashed: %s", claim.id, claim.kind, exc)
+            # The exception's text may hold host paths or SQL: it goes to the log only.
+            error = f"The task failed unexpectedly; the node's log has the details ({claim.id})."
         if error is not None and claim.kind.startswith("instance."):
             self._settle(claim)
         with transaction(self.factory) as db:
@@ -154,28 +155,53 @@ class Agent:
 
     def _settle(self, claim: tasks.TaskClaim) -> None:
         """A failed instance task must not leave its instance busy: whatever ended it, the
-        instance takes the state the hypervisor reports (handlers that undo more, as a
-        failed deploy does, have already done so; then this finds nothing to release)."""
-        compute = self.drivers.compute
-        if compute is None or claim.target_id is None:
+        instance takes the state the hypervisor reports, or error when it can't be asked
+        (handlers that undo more, as a failed deploy does, have already done so; then this
+        finds nothing to release)."""
+        if claim.target_id is None:
             return
+        running: bool | None = None
         try:
-            running = compute.state(claim.target_id) == PowerState.RUNNING
-            with transaction(self.factory) as db:
-                execution.release_if_held(db, claim.target_id, claim.id, running=running)
+            if self.drivers.compute is not None:
+                running = self.drivers.compute.state(claim.target_id) == PowerState.RUNNING
         except Exception:
-            log.exception("settling instance %s after task %s failed", claim.target_id, claim.id)
+            log.exception("reading the state of %s failed", claim.target_id)
+        unknown = (
+            "The hypervisor could not be asked for this instance's state; start, kill or "
+            "destroy it once it is reachable."
+        )
+        try:
+            with transaction(self.factory) as db:
+                execution.release_if_held(
+                    db,
+                    claim.target_id,
+                    claim.id,
+                    running=running,
+                    message=unknown if running is None else "",
+                )
+        except Exception:
+            log.exception("settling %s after task %s failed", claim.target_id, claim.id)
 
     def _recover(self, interrupted: list[tasks.TaskClaim]) -> None:
         for claim in interrupted:
-            if not claim.kind.startswith("instance.") or self.drivers.compute is None:
+            is_instance = claim.kind.startswith("instance.")
+            repair = RECOVERIES.get(claim.kind) or (compute.recover if is_instance else None)
+            if repair is None:
+                continue
+            if is_instance and self.drivers.compute is None:
+                self._settle(claim)  # no hypervisor to ask: free it, in error
                 continue
             ctx = TaskContext(self.node_id, self.factory, self.drivers, lambda **_: None)
             try:
-                outcome = RECOVERIES.get(claim.kind, compute.recover)(claim, ctx)
-            except Exception as exc:
+                outcome = repair(claim, ctx)
+            except Exception:
                 log.exception("recovering after task %s failed", claim.id)
-                outcome = f"Repairing what it left failed: {exc}"
+                outcome = (
+                    "Repairing what it left failed; the node's log has the details. "
+                    "Destroy the instance or image if it stays in error."
+                )
+                if is_instance:
+                    self._settle(claim)
             with transaction(self.factory) as db:
                 tasks.report(db, claim.id, line=outcome)
 

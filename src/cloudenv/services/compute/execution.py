@@ -11,7 +11,7 @@ import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cloudenv.enums import DeviceType, VolumeStatus
@@ -175,39 +175,57 @@ def release(
     """The task is done with the instance: set the observed state and free it, unless
     another task (Force Stop) has taken the instance over meanwhile."""
     instance = db.get(Instance, instance_id)
-    if instance is None:
-        return
-    if instance.current_task_id not in (task_id, None):
-        return
+    if instance is None or instance.current_task_id != task_id:
+        return  # another task (Force Stop) owns the instance now; its outcome stands
     instance.current_task_id = None
     _set_state(db, instance, state, message)
     if desired is not None:
         instance.desired_state = desired
 
 
-def release_if_held(db: Session, instance_id: str, task_id: str, *, running: bool) -> None:
-    """Free an instance a failed task still holds, in the state the hypervisor reports."""
+def release_if_held(
+    db: Session, instance_id: str, task_id: str, *, running: bool | None, message: str = ""
+) -> None:
+    """Free an instance a failed task still holds, in the state the hypervisor reports;
+    ``running=None`` (the hypervisor could not be asked) leaves it in error, from which
+    start, kill and destroy are allowed."""
     instance = db.get(Instance, instance_id)
     if instance is None or instance.current_task_id != task_id:
         return
-    state = InstanceState.RUNNING if running else InstanceState.STOPPED
     instance.current_task_id = None
+    if running is None:
+        _set_state(db, instance, InstanceState.ERROR, message)
+        return
+    state = InstanceState.RUNNING if running else InstanceState.STOPPED
     _set_state(db, instance, state, "")
     instance.desired_state = state.value
 
 
 def observe_power(db: Session, instance_id: str, running: bool) -> None:
     """The hypervisor says the guest changed state on its own (e.g. powered itself off).
-    Ignored while a task owns the instance: the task decides."""
-    instance = db.get(Instance, instance_id)
-    if instance is None or instance.current_task_id is not None:
-        return
-    if instance.state not in (InstanceState.RUNNING, InstanceState.STOPPED):
-        return
+    Ignored while a task owns the instance (the task decides): the change is a
+    compare-and-swap on "no task holds it", so it can't overwrite an action just taken."""
     state = InstanceState.RUNNING if running else InstanceState.STOPPED
-    if instance.state != state:
-        _set_state(db, instance, state, "")
-        instance.desired_state = state.value
+    changed = db.execute(
+        update(Instance)
+        .where(
+            Instance.id == instance_id,
+            Instance.current_task_id.is_(None),
+            Instance.state.in_((InstanceState.RUNNING.value, InstanceState.STOPPED.value)),
+            Instance.state != state.value,
+        )
+        .values(state=state.value, desired_state=state.value, state_message="")
+    )
+    if changed.rowcount == 1:  # type: ignore[attr-defined]
+        instance = db.get_one(Instance, instance_id)
+        db.refresh(instance)
+        events.publish(
+            db,
+            f"instance.{state.value}",
+            organization_id=instance.organization_id,
+            target_id=instance.id,
+            data={"state": state.value},
+        )
 
 
 def forget(
