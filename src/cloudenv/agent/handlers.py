@@ -41,9 +41,10 @@ HANDLERS: dict[str, Handler] = {
     TaskKind.INSTANCE_SNAPSHOT_DELETE.value: snapshots.delete,
 }
 
-#: What repairs an instance task the daemon left half-done; other instance.* kinds use
-#: ``compute.recover``. Each returns a line for the task's log.
+#: What repairs a task the daemon left half-done (any kind); instance.* kinds without an
+#: entry use ``compute.recover``. Each returns a line for the task's log.
 RECOVERIES: dict[str, Callable[[TaskClaim, TaskContext], str]] = {
+    TaskKind.IMAGE_IMPORT.value: images.recover_import,
     TaskKind.INSTANCE_DEVICE_ATTACH.value: devices.recover,
     TaskKind.INSTANCE_DEVICE_DETACH.value: devices.recover,
     TaskKind.INSTANCE_SNAPSHOT_CREATE.value: snapshots.recover,

@@ -1,8 +1,10 @@
-"""Errors drivers raise; both are cloudenv errors, so a task fails with their message."""
+"""Errors drivers raise; all are cloudenv errors, so a task fails with their message.
+
+Drivers import their errors from here only (never ``cloudenv.errors``)."""
 
 from __future__ import annotations
 
-from cloudenv.errors import DriverError, NotFound
+from cloudenv.errors import CloudenvError, Conflict, DriverError, InvalidInput, NotFound
 
 
 class DomainNotFound(NotFound):
@@ -13,4 +15,12 @@ class Unsupported(DriverError):
     """The component can't do this (e.g. a live change QEMU refuses); the message says why."""
 
 
-__all__ = ["DomainNotFound", "DriverError", "Unsupported"]
+__all__ = [
+    "CloudenvError",
+    "Conflict",
+    "DomainNotFound",
+    "DriverError",
+    "InvalidInput",
+    "NotFound",
+    "Unsupported",
+]

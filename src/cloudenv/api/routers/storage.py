@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from cloudenv.api.deps import CurrentPrincipal, Db, NodeSettings
 from cloudenv.api.schemas.common import TaskRef
@@ -15,8 +18,10 @@ from cloudenv.api.schemas.storage import (
     VolumeMetadata,
 )
 from cloudenv.api.uploads import declared_size, stage
+from cloudenv.errors import Conflict
 from cloudenv.services.storage import images, pools, volumes
 from cloudenv.services.tenancy import nodes
+from cloudenv.store.engine import transaction
 
 router = APIRouter(tags=["storage"])
 GB = 1024**3
@@ -102,7 +107,6 @@ def list_images(node_id: str, db: Db, principal: CurrentPrincipal) -> list[Image
 async def upload_image(
     node_id: str,
     request: Request,
-    db: Db,
     principal: CurrentPrincipal,
     settings: NodeSettings,
     storage_pool_id: str,
@@ -110,12 +114,37 @@ async def upload_image(
     format: str | None = None,
 ) -> ImageImport:
     """Upload an image as the raw request body (``Content-Length`` required); a task then
-    moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``."""
+    moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``.
+
+    The database is used in two short units of work on worker threads (the checks before
+    the body is read, the record after it was staged), never during the upload itself."""
     wanted = images.ImportRequest(node_id, storage_pool_id, name, declared_size(request), format)
-    images.check_import(db, principal, wanted)  # refuse before reading the body
+    session_factory = request.app.state.session_factory
+
+    def check() -> None:
+        with transaction(session_factory) as db:
+            if node_id != settings.node_id:
+                nodes.get_node(db, principal, node_id)  # NotFound unless the caller sees it
+                raise Conflict(
+                    f"Upload images through the node that holds them (node {node_id}); "
+                    f"this is node {settings.node_id}.",
+                    field="node_id",
+                )
+            images.check_import(db, principal, wanted)
+
+    def record(staged: str) -> ImageImport:
+        with transaction(session_factory) as db:
+            image, task = images.start_import(db, principal, wanted, staged)
+            return ImageImport(task_id=task.id, id=image.id)
+
+    await run_in_threadpool(check)  # refuse before reading the body
     staged = await stage(request, settings.data_dir / "staging", wanted.size_bytes)
-    image, task = images.start_import(db, principal, wanted, staged)
-    return ImageImport(task_id=task.id, id=image.id)
+    try:
+        return await run_in_threadpool(record, staged)
+    except BaseException:
+        if os.path.exists(staged):
+            os.unlink(staged)
+        raise
 
 
 @router.delete(

@@ -23,8 +23,7 @@ from cloudenv.drivers.compute.base import (
     SnapshotInfo,
     VncEndpoint,
 )
-from cloudenv.drivers.errors import DomainNotFound, DriverError
-from cloudenv.errors import Conflict
+from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError
 
 
 class _FakeConsole:

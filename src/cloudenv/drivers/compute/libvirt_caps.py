@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineType
-from cloudenv.errors import DriverError
+from cloudenv.drivers.errors import DriverError
 from cloudenv.host.accel import AcceleratorProbe
 
 SEABIOS_CANDIDATES = (

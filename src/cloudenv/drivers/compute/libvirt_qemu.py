@@ -31,8 +31,7 @@ from cloudenv.drivers.compute.base import (
 )
 from cloudenv.drivers.compute.designer import disk_element, domain_xml, snapshot_element
 from cloudenv.drivers.compute.libvirt_xml import Domain
-from cloudenv.drivers.errors import DomainNotFound, DriverError
-from cloudenv.errors import Conflict
+from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError
 
 log = logging.getLogger(__name__)
 

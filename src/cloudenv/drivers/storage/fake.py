@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from cloudenv.drivers.compute.base import DiskFormat
-from cloudenv.drivers.errors import Unsupported
+from cloudenv.drivers.errors import CloudenvError, Conflict, InvalidInput, NotFound, Unsupported
 from cloudenv.drivers.storage.base import (
     PoolSpec,
     PoolType,
@@ -23,7 +23,6 @@ from cloudenv.drivers.storage.base import (
     ProgressCallback,
     VolumeInfo,
 )
-from cloudenv.errors import CloudenvError, Conflict, InvalidInput, NotFound
 
 _MAGIC = {b"QFI\xfb": DiskFormat.QCOW2, b"KDMV": DiskFormat.VMDK}
 

@@ -28,7 +28,7 @@ from typing import Any
 import libvirt
 
 from cloudenv.drivers.compute.base import DiskFormat
-from cloudenv.drivers.errors import DriverError, Unsupported
+from cloudenv.drivers.errors import Conflict, DriverError, InvalidInput, NotFound, Unsupported
 from cloudenv.drivers.storage.base import (
     PoolSpec,
     PoolType,
@@ -37,7 +37,6 @@ from cloudenv.drivers.storage.base import (
     VolumeInfo,
 )
 from cloudenv.drivers.storage.libvirt_xml import DirPool, Volume
-from cloudenv.errors import Conflict, InvalidInput, NotFound
 
 POOL_MODE = 0o755  # libvirt-qemu must traverse the pool directory
 FILE_MODE = 0o644  # and read images; libvirt chowns a disk when its domain starts
@@ -91,17 +90,69 @@ def _qemu_img(args: list[str], context: str) -> str:
     return done.stdout
 
 
-def image_info(path: str, field: str = "source_path", label: str = "") -> dict[str, Any]:
-    """``qemu-img info`` of an image file: its format probed, its backing file not opened.
-    Missing: NotFound; an image that needs a backing file: InvalidInput (says ``label``)."""
+_QCOW2_MAGIC = b"QFI\xfb"
+_VMDK_MAGIC = b"KDMV"
+_QCOW2_DATA_FILE = 1 << 2  # qcow2 v3 incompatible feature: guest data in an external file
+
+
+def _probe(path: str) -> tuple[DiskFormat, bool]:
+    """The format of an image file told from its header (never by asking qemu-img to
+    guess), and whether that header says its data lives in another file (qcow2 v3 with an
+    external data file). Anything that is neither qcow2 nor a sparse VMDK counts as raw."""
+    with open(path, "rb") as handle:
+        header = handle.read(80)
+    if header.startswith(_QCOW2_MAGIC):
+        version = int.from_bytes(header[4:8], "big")
+        features = int.from_bytes(header[72:80], "big") if version >= 3 else 0
+        return DiskFormat.QCOW2, bool(features & _QCOW2_DATA_FILE)
+    if header.startswith(_VMDK_MAGIC):
+        return DiskFormat.VMDK, False
+    return DiskFormat.RAW, False
+
+
+def _other_files(info: Any, path: str) -> bool:
+    """Whether ``qemu-img info`` JSON names a file other than the image: a backing file,
+    an external data file, or an extent elsewhere (anywhere in the structure)."""
+    if isinstance(info, list):
+        return any(_other_files(item, path) for item in info)
+    if not isinstance(info, dict):
+        return False
+    for key, value in info.items():
+        if key in ("backing-filename", "full-backing-filename", "data-file") and value:
+            return True
+        if key == "extents" and isinstance(value, list):
+            names = {e.get("filename") for e in value if isinstance(e, dict)}
+            if names - {path, None}:
+                return True
+        if isinstance(value, dict | list) and _other_files(value, path):
+            return True
+    return False
+
+
+def image_info(
+    path: str, field: str = "source_path", label: str = "", fmt: DiskFormat | None = None
+) -> dict[str, Any]:
+    """``qemu-img info`` of an image file, run with its format given explicitly (``fmt``,
+    or as told from its header): qemu-img never guesses. Missing: NotFound; an image that
+    refers to another file (a backing file, an external data file): InvalidInput (says
+    ``label``), refused before qemu-img opens it."""
     if not os.path.isfile(path):
         raise NotFound(f"Image file {path} does not exist on this node.")
-    out = _qemu_img(["info", "--output=json", path], f"Failed reading image {path}")
+    probed, data_file = _probe(path)
+    refusal = InvalidInput(
+        f"{label or 'Image ' + path} refers to another file (a backing file or an external "
+        "data file), which is not allowed; flatten it into one self-contained image first.",
+        field=field,
+    )
+    if data_file:
+        raise refusal
+    wanted = fmt or probed
+    out = _qemu_img(
+        ["info", "-f", wanted.value, "--output=json", path], f"Failed reading image {path}"
+    )
     info: dict[str, Any] = json.loads(out)
-    if info.get("backing-filename"):
-        raise InvalidInput(
-            f"{label or 'Image ' + path} depends on a backing file; flatten it first.", field=field
-        )
+    if _other_files(info, path):
+        raise refusal
     return info
 
 

@@ -15,14 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import InstanceType
+from cloudenv.enums import DeviceType, InstanceType
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize, restrict
+from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.journal import record_change
 from cloudenv.services.storage.pools import pool_on_node
-from cloudenv.store.tables import Image, Node, PoolNode, Task
+from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, PoolNode, Task
 
 IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
@@ -198,6 +199,15 @@ def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> 
     authorize(principal, Action.IMAGE_DELETE, image.organization_id)
     if image.status == "uploading":
         raise Conflict(f"Image {name!r} is still being imported; wait for its task.")
+    if image.status == "deleting":
+        raise Conflict(f"Image {name!r} is already being deleted; wait for its task.")
+    users = _users(db, image)
+    if users:
+        listed = ", ".join(f"{i.name} ({i.id})" for i in users)
+        raise Conflict(
+            f"Image {name!r} is in use by instance(s) {listed}; detach it from them or "
+            "destroy them first."
+        )
     image.status = "deleting"
     task = tasks.create_task(
         db,
@@ -217,6 +227,34 @@ def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> 
         status_code=202,
     )
     return task
+
+
+def _users(db: Session, image: Image) -> list[Instance]:
+    """The instances of the image's node that use it: as a CD-ROM, as the kernel or initrd
+    they boot, or as the source a disk is still being cloned from (while deploying)."""
+    instances = db.scalars(
+        select(Instance).where(Instance.node_id == image.node_id).order_by(Instance.name)
+    ).all()
+    using: set[str] = set(
+        db.scalars(
+            select(InstanceDevice.instance_id).where(
+                InstanceDevice.type == DeviceType.CDROM.value,
+                InstanceDevice.resource_id == image.id,
+            )
+        )
+    )
+    creating = {i.id for i in instances if i.state == InstanceState.CREATING.value}
+    if creating:
+        for device in db.scalars(
+            select(InstanceDevice).where(InstanceDevice.instance_id.in_(creating))
+        ):
+            if (device.metadata_ or {}).get("clone_from") == image.id:
+                using.add(device.instance_id)
+    for instance in instances:
+        boot = (instance.config or {}).get("kernel_boot") or {}
+        if image.id in (boot.get("kernel"), boot.get("initrd")):
+            using.add(instance.id)
+    return [i for i in instances if i.id in using]
 
 
 def _view(image: Image) -> ImageView:
@@ -240,6 +278,7 @@ class ImagePlan:
     file_name: str
     format: str
     size_bytes: int
+    status: str = ""
 
 
 def image_for_task(db: Session, image_id: str) -> ImagePlan:
@@ -247,7 +286,13 @@ def image_for_task(db: Session, image_id: str) -> ImagePlan:
     if image is None:
         raise NotFound(f"Image {image_id} no longer exists.")
     return ImagePlan(
-        image.id, image.name, image.pool_id, image.file_name, image.format, image.size_bytes
+        image.id,
+        image.name,
+        image.pool_id,
+        image.file_name,
+        image.format,
+        image.size_bytes,
+        image.status,
     )
 
 
