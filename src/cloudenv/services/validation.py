@@ -22,6 +22,23 @@ def check_name(value: str, *, what: str, field: str = "name") -> str:
     return value
 
 
+INSTANCE_NAME_MAX = 255
+
+
+def check_instance_name(value: str, *, field: str = "name") -> str:
+    """Instance names: 3-255 printable characters once stripped (no newline, tab or other
+    control character; the name becomes the hypervisor's domain title). Returns the
+    stripped name."""
+    name = value.strip()
+    if not 3 <= len(name) <= INSTANCE_NAME_MAX or not name.isprintable():
+        raise InvalidInput(
+            f"Instance name {value!r} is not valid: use 3 to {INSTANCE_NAME_MAX} printable "
+            "characters, without control characters such as newlines or tabs.",
+            field=field,
+        )
+    return name
+
+
 def check_description(value: str, *, field: str = "description") -> str:
     if len(value) > DESCRIPTION_MAX:
         raise InvalidInput(

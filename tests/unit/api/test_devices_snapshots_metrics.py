@@ -105,7 +105,7 @@ def test_attach_a_volume_live_list_and_detach_it(
     assert list(listed) == ["disk0", "cdrom0", "data-1"]
     data_1, serial = listed["data-1"], vol.split("-", 1)[1][:20]
     data = {"bus": "virtio", "dev": "/dev/vdb", "readonly": False, "volume_id": vol}
-    assert data_1["metadata"] == {"_type": "storage_volume", "data": {**data, "serial": serial}}
+    assert data_1["metadata"] == {"_type": 2, "data": {**data, "serial": serial}}
     assert (data_1["type"], data_1["resource_id"], data_1["status"]) == (2, vol, "attached")
     assert (data_1["boot_order"], data_1["is_boot_device"], data_1["is_root"]) == (0, False, False)
     assert listed["disk0"]["is_root"] is True and listed["cdrom0"]["type"] == 7

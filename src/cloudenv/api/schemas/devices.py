@@ -13,11 +13,13 @@ from cloudenv.api.schemas.common import Schema, Timestamp
 class DeviceMetadata(Schema):
     model_config = ConfigDict(populate_by_name=True, from_attributes=True)
 
-    type_: str | None = Field(
+    type_: int | str | None = Field(
         default=None,
         alias="_type",
-        description="storage_volume or cdrom (informative; the device's type decides).",
-        examples=["storage_volume"],
+        description="The device type again, as the integer enum the Go client sends (2 "
+        "storage volume, 7 CD-ROM) or as a word (storage_volume, cdrom); informative, the "
+        "device's type decides.",
+        examples=[2],
     )
     data: dict[str, Any] = Field(
         default_factory=dict,
@@ -32,7 +34,8 @@ class Device(Schema):
     instance_id: str
     type: int = Field(description="1 NIC, 2 storage volume, 3 TPM, 4 USB, 5 PCI, 6 RNG, 7 CD-ROM.")
     metadata: dict[str, Any] = Field(
-        description='{"_type": ..., "data": {bus, dev, readonly, volume_id|image, ...}}.'
+        description='{"_type": <the device type, an integer like type>, "data": {bus, dev, '
+        "readonly, volume_id|image, ...}}."
     )
     creation: Timestamp
     description: str

@@ -22,9 +22,9 @@ from cloudenv.services.journal import record_change
 from cloudenv.services.storage.images import find_image
 from cloudenv.services.storage.pools import pool_on_node
 from cloudenv.services.tenancy.views import node_is_alive
-from cloudenv.services.validation import check_description
+from cloudenv.services.validation import check_description, check_instance_name
 from cloudenv.store.queries import tenancy as q
-from cloudenv.store.tables import Instance, InstanceDevice, Node, PoolNode, Task, Volume
+from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, PoolNode, Task, Volume
 
 MIN_MEMORY_MB = 64
 MAX_TOPOLOGY = 64
@@ -32,11 +32,12 @@ MAX_VCPUS = 255
 MACHINE_TYPES = re.compile(r"^(pc|q35|pc-i440fx-[0-9.]+|pc-q35-[0-9.]+)$")
 DEVICE_PATH = re.compile(r"^/dev/(?P<target>(vd|sd|hd)[a-z]{1,2})$")
 GIB = 1024**3
+VOLUME_NAME_MAX = 255
 
 
 def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -> Task:
     """Validate, place, record; return the ``instance.deploy`` task."""
-    _check_shape(request)
+    name = _check_shape(request)
     node = _choose_node(db, principal, request)
     authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id)
     arch = str(node.host.get("os", {}).get("architecture", "x86_64"))
@@ -56,7 +57,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         id=new_id(Prefix.INSTANCE),
         organization_id=node.organization_id,
         node_id=node.id,
-        name=request.name,
+        name=name,
         description=request.description,
         type=request.type,
         architecture=request.architecture,
@@ -95,17 +96,13 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     return task
 
 
-def _check_shape(request: DeployRequest) -> None:
+def _check_shape(request: DeployRequest) -> str:
+    """Check what needs no database; return the instance name, stripped."""
     if (request.node_id is None) == (request.cluster_id is None):
         raise InvalidInput(
             "Give the destination as exactly one of node_id or cluster_id.", field="destination"
         )
-    name = request.name.strip()
-    if not 3 <= len(name) <= 255 or any(ord(c) < 32 for c in name):
-        raise InvalidInput(
-            f"Instance name {request.name!r} is not valid: use 3 to 255 printable characters.",
-            field="name",
-        )
+    name = check_instance_name(request.name)
     check_description(request.description)
     if request.type == InstanceType.LXC:
         raise InvalidInput(
@@ -150,6 +147,7 @@ def _check_shape(request: DeployRequest) -> None:
         raise InvalidInput(
             "Secure Boot needs efi firmware on the q35 machine type.", field="metadata.secure_boot"
         )
+    return name
 
 
 def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> Node:
@@ -195,9 +193,9 @@ def _qemu_config(db: Session, node: Node, request: DeployRequest) -> dict[str, o
         "secure_boot": request.secure_boot,
     }
     if request.kernel_boot is not None:
-        kernel = find_image(db, node.id, request.kernel_boot.kernel, field="kernel_boot.kernel")
+        kernel = _boot_image(db, node, request.kernel_boot.kernel, "kernel")
         initrd = (
-            find_image(db, node.id, request.kernel_boot.initrd, field="kernel_boot.initrd")
+            _boot_image(db, node, request.kernel_boot.initrd, "initrd")
             if request.kernel_boot.initrd
             else None
         )
@@ -207,6 +205,41 @@ def _qemu_config(db: Session, node: Node, request: DeployRequest) -> dict[str, o
             "cmdline": request.kernel_boot.cmdline,
         }
     return config
+
+
+def _boot_image(db: Session, node: Node, name: str, part: str) -> Image:
+    """The image named for ``kernel_boot.<part>``: it must be of that format."""
+    field = f"kernel_boot.{part}"
+    image = find_image(db, node.id, name, field=field)
+    if image.format != part:
+        what = (
+            "a disk image"
+            if image.format in ("qcow2", "raw")
+            else f"an image of format {image.format}"
+        )
+        raise InvalidInput(
+            f"Image {image.name} ({image.id}) is {what}; "
+            f"kernel_boot.{part} must name an image of format {part}.",
+            field=field,
+        )
+    return image
+
+
+def _volume_name(db: Session, instance: Instance, pool_id: str, index: int, volume_id: str) -> str:
+    """``<instance name>-disk<index>``, or with ``-<6 characters of the volume ID>``
+    appended when a volume of that pool and node already has that name (another instance
+    of the same name, or volumes kept by a destroy); at most 255 characters."""
+    suffix = f"-disk{index}"
+    base = f"{instance.name[: VOLUME_NAME_MAX - len(suffix)]}{suffix}"
+    taken = db.scalar(
+        select(Volume.id).where(
+            Volume.pool_id == pool_id, Volume.node_id == instance.node_id, Volume.name == base
+        )
+    )
+    if taken is None:
+        return base
+    suffix = f"{suffix}-{volume_id.split('-', 1)[1][:6]}"
+    return f"{instance.name[: VOLUME_NAME_MAX - len(suffix)]}{suffix}"
 
 
 def _target(dev: str, field: str) -> str:
@@ -237,7 +270,7 @@ def _add_devices(db: Session, instance: Instance, node: Node, request: DeployReq
         )
     if image is not None and image.format in ("kernel", "initrd"):
         raise InvalidInput(
-            f"Image {image.name} is a {image.format}; boot it with metadata.kernel_boot.",
+            f"Image {image.name} is a {image.format} image; boot it with metadata.kernel_boot.",
             field="image",
         )
 
@@ -266,7 +299,7 @@ def _add_devices(db: Session, instance: Instance, node: Node, request: DeployReq
                 organization_id=node.organization_id,
                 node_id=node.id,
                 pool_id=spec.storage_pool_id,
-                name=f"{instance.name}-disk{index}",
+                name=_volume_name(db, instance, spec.storage_pool_id, index, volume_id),
                 file_name=f"{volume_id}.{spec.driver}",
                 size_bytes=spec.size_gb * GIB,
                 format=spec.driver,

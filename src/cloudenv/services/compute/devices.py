@@ -26,7 +26,6 @@ from cloudenv.errors import Conflict, NotFound
 from cloudenv.services import tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.device_rows import (
-    SUPPORTED,
     cdrom_row,
     check_device_name,
     device_kind,
@@ -177,12 +176,11 @@ def view(row: InstanceDevice, image_names: Mapping[str, str]) -> DeviceView:
         data.update(volume_id=row.resource_id, serial=row.serial)
     elif row.type == DeviceType.CDROM:
         data.update(image=image_names.get(row.resource_id or ""), image_id=row.resource_id)
-    kind = row.metadata_.get("_type") or SUPPORTED.get(DeviceType(row.type), "device")
     return DeviceView(
         row.name,
         row.instance_id,
         row.type,
-        {"_type": kind, "data": data},
+        {"_type": row.type, "data": data},  # the integer enum, as the Go client reads it
         row.creation,
         row.description,
         row.resource_id,

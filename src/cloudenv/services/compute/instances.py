@@ -27,7 +27,7 @@ from cloudenv.services.compute.states import (
 )
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
-from cloudenv.services.validation import check_description
+from cloudenv.services.validation import check_description, check_instance_name
 from cloudenv.store.tables import Instance, Task
 
 DESTROY_WORD = "DESTROY"
@@ -178,9 +178,7 @@ def update_instance(
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_UPDATE, instance.organization_id)
     if not isinstance(name, Keep):
-        if not 3 <= len(name.strip()) <= 255:
-            raise InvalidInput("Instance names have 3 to 255 characters.", field="name")
-        instance.name = name
+        instance.name = check_instance_name(name)
     if not isinstance(description, Keep):
         instance.description = check_description(description)
     if not isinstance(autostart, Keep):
@@ -277,17 +275,30 @@ def take_instance(
     state: InstanceState,
     desired: str,
 ) -> None:
-    """Mark the instance busy with ``task`` unless another task holds it."""
+    """Mark the instance busy with ``task`` unless another task holds it.
+
+    With ``preempt`` (Force Stop taking over a hanging stop, restart or start) the holder
+    may be replaced, but only while the row is still in one of ``KILL_PREEMPTS``: the
+    check is part of the UPDATE, so a stale read never takes over a destroy, a deploy or
+    a device or snapshot task."""
     stmt = update(Instance).where(Instance.id == instance.id)
-    if not preempt:
+    if preempt:
+        stmt = stmt.where(
+            Instance.current_task_id.is_(None)
+            | Instance.state.in_([s.value for s in KILL_PREEMPTS])
+        )
+    else:
         stmt = stmt.where(Instance.current_task_id.is_(None))
     done = db.execute(
         stmt.values(current_task_id=task.id, state=state.value, desired_state=desired)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
+        db.refresh(instance)  # name the task that holds it now, not the one read before
+        holder = instance.current_task_id
+        busy = f"busy with task {holder}" if holder else "busy"
         raise Conflict(
-            f"Instance {instance.name} ({instance.id}) is busy with task "
-            f"{instance.current_task_id}; wait for it to finish."
+            f"Instance {instance.name} ({instance.id}) is {busy} "
+            f"({LABELS[InstanceState(instance.state)]}); wait for it to finish."
         )
     db.refresh(instance)
 
