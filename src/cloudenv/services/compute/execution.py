@@ -219,13 +219,7 @@ def observe_power(db: Session, instance_id: str, running: bool) -> None:
     if changed.rowcount == 1:  # type: ignore[attr-defined]
         instance = db.get_one(Instance, instance_id)
         db.refresh(instance)
-        events.publish(
-            db,
-            f"instance.{state.value}",
-            organization_id=instance.organization_id,
-            target_id=instance.id,
-            data={"state": state.value},
-        )
+        _publish_state(db, instance, state)
 
 
 def forget(
@@ -270,6 +264,10 @@ def autostart_instances(db: Session, node_id: str) -> Sequence[str]:
 def _set_state(db: Session, instance: Instance, state: InstanceState, message: str) -> None:
     instance.state = state.value
     instance.state_message = message[:1024]
+    _publish_state(db, instance, state)
+
+
+def _publish_state(db: Session, instance: Instance, state: InstanceState) -> None:
     events.publish(
         db,
         f"instance.{state.value}",
