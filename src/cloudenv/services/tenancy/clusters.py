@@ -54,8 +54,8 @@ def update_cluster(
         what="Cluster",
         name=name,
         description=description,
-        taken=lambda wanted: q.cluster_name_taken(
-            db, cluster.organization_id, wanted, but=cluster.id
+        taken=lambda wanted: q.name_taken(
+            db, Cluster, cluster.organization_id, wanted, but=cluster.id
         ),
         taken_message="Another cluster of this organization is named {name}; choose another name.",
     )

@@ -73,7 +73,7 @@ def create_datacenter(
     check_description(description)
     if location is not None:
         check_location(location.latitude, location.longitude)
-    if q.datacenter_name_taken(db, org.id, name):
+    if q.name_taken(db, Datacenter, org.id, name):
         raise Conflict(
             f"Organization {org.name} already has a datacenter named {name!r}; "
             "choose another name.",
@@ -117,7 +117,7 @@ def update_datacenter(
         what="Datacenter",
         name=name,
         description=description,
-        taken=lambda wanted: q.datacenter_name_taken(db, dc.organization_id, wanted, but=dc.id),
+        taken=lambda wanted: q.name_taken(db, Datacenter, dc.organization_id, wanted, but=dc.id),
         taken_message="Another datacenter of this organization is named {name}; "
         "choose another name.",
     )

@@ -56,14 +56,22 @@ def get_datacenter(db: Session, datacenter_id: str, scope: Scope) -> Datacenter 
     return _get(db, Datacenter, datacenter_id, scope)
 
 
-def datacenter_name_taken(db: Session, organization_id: str, name: str, but: str = "") -> bool:
+def name_taken(
+    db: Session,
+    model: type[Datacenter] | type[Cluster],
+    organization_id: str,
+    name: str,
+    but: str = "",
+) -> bool:
+    """Whether another datacenter (or cluster) of the organization has this name; ``but``
+    is the object being renamed."""
     return bool(
         db.scalar(
             select(
                 exists().where(
-                    Datacenter.organization_id == organization_id,
-                    Datacenter.name == name,
-                    Datacenter.id != but,
+                    model.organization_id == organization_id,
+                    model.name == name,
+                    model.id != but,
                 )
             )
         )
@@ -87,20 +95,6 @@ def clusters(
 
 def get_cluster(db: Session, cluster_id: str, scope: Scope) -> Cluster | None:
     return _get(db, Cluster, cluster_id, scope)
-
-
-def cluster_name_taken(db: Session, organization_id: str, name: str, but: str = "") -> bool:
-    return bool(
-        db.scalar(
-            select(
-                exists().where(
-                    Cluster.organization_id == organization_id,
-                    Cluster.name == name,
-                    Cluster.id != but,
-                )
-            )
-        )
-    )
 
 
 def nodes(
