@@ -1,5 +1,10 @@
 """The product's enumerations, shared by every layer (drivers included): on the wire the
-integer ones are integers, the string ones strings (see API-COMPAT.md)."""
+integer ones are integers, the string ones strings (see API-COMPAT.md).
+
+The state and status vocabularies stored in columns live here too, so ``store.tables``
+can type its columns with them (store must not import services); each stores exactly its
+value (``store.base.EnumColumn``), so the schema does not change with the type.
+"""
 
 from __future__ import annotations
 
@@ -54,3 +59,81 @@ class DiskFormat(StrEnum):
     QCOW2 = "qcow2"
     RAW = "raw"
     VMDK = "vmdk"
+
+
+class InstanceState(StrEnum):
+    """What a node's agent last observed an instance doing (``instances.state``); the
+    transitions between them are ``services.compute.states``."""
+
+    #: Its deploy task is creating volumes and defining the domain.
+    CREATING = "creating"
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    RESTARTING = "restarting"
+    #: Its destroy task is removing the domain (and, if asked, its volumes).
+    DESTROYING = "destroying"
+    #: The agent could not make it match; start, kill and destroy are allowed.
+    ERROR = "error"
+
+
+class DesiredState(StrEnum):
+    """What the user last asked an instance to be (``instances.desired_state``)."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class TaskStatus(StrEnum):
+    """Where a task is in its life (``tasks.status``); see ``services.tasks``."""
+
+    #: Waiting for its node's agent to claim it.
+    QUEUED = "queued"
+    #: Claimed; the agent is working on it.
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    #: Refused (with a user message), crashed, or interrupted by a restart.
+    FAILED = "failed"
+
+
+class ImageStatus(StrEnum):
+    """An image's life (``images.status``)."""
+
+    #: Staged; its import task is moving it into the pool.
+    UPLOADING = "uploading"
+    #: In its pool; deploys and CD-ROMs may use it.
+    AVAILABLE = "available"
+    #: Its delete task is removing the file.
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class PoolNodeStatus(StrEnum):
+    """A pool's state on one node (``pool_nodes.status``), as that node's agent saw it."""
+
+    #: Enabled, not looked at by the agent yet.
+    PENDING = "pending"
+    READY = "ready"
+    #: The agent could not define or start it (``message`` says why).
+    ERROR = "error"
+
+
+class SnapshotStatus(StrEnum):
+    """A snapshot row's life (``snapshots.status``)."""
+
+    #: Its task is taking it.
+    CREATING = "creating"
+    #: The hypervisor has it; it can be reverted to.
+    READY = "ready"
+    #: Taking it failed (the task says why); only deleting it is left.
+    ERROR = "error"
+
+
+class ConsoleKind(StrEnum):
+    """Which console a ticket opens (``console_tokens.kind``)."""
+
+    VNC = "vnc"
+    """The VM's screen over RFB, shown by noVNC (virtual machines only)."""
+    SERIAL = "serial"
+    """The first serial port (or a container's console), shown by xterm.js."""

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from cloudenv.config import TLSPaths
 from cloudenv.services.access import SYSTEM
-from cloudenv.services.tasks import TaskKind, TaskStatus, create_task
+from cloudenv.services.tasks import TaskKind, TaskStatus, queue_task
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
 from cloudenv.store.tables import Organization
 from cloudenv.tls import (
@@ -424,7 +424,7 @@ def test_restart_fails_tasks_left_running(node_dir: NodeDir) -> None:
     try:
         with transaction(make_session_factory(engine)) as db:
             root_org_id = db.scalars(select(Organization.id).where(Organization.is_root)).one()
-            task = create_task(
+            task = queue_task(
                 db,
                 SYSTEM,
                 TaskKind.NODE_REFRESH_FACTS,

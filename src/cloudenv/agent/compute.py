@@ -24,12 +24,12 @@ from cloudenv.drivers.compute.base import (
     PowerState,
 )
 from cloudenv.drivers.storage.base import PoolSpec, PoolType
-from cloudenv.enums import VolumeStatus
+from cloudenv.enums import DesiredState, VolumeStatus
 from cloudenv.errors import CloudenvError
 from cloudenv.services.compute import execution as ex
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.storage import pools
-from cloudenv.services.tasks import TaskClaim
+from cloudenv.services.tasks import TaskClaim, TaskKind
 from cloudenv.store.engine import transaction
 
 START_WAIT_SECONDS = 30.0
@@ -101,7 +101,7 @@ def _release(
     task: TaskClaim,
     state: InstanceState,
     message: str = "",
-    desired: str | None = None,
+    desired: DesiredState | None = None,
 ) -> None:
     with transaction(ctx.session_factory) as db:
         ex.release(db, task.target_id or "", task.id, state, message, desired=desired)
@@ -177,7 +177,7 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                 raise CloudenvError(
                     f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
                 )
-            _release(ctx, task, InstanceState.RUNNING, desired="running")
+            _release(ctx, task, InstanceState.RUNNING, desired=DesiredState.RUNNING)
             undo.pop_all()
         except Exception:
             try:
@@ -218,7 +218,7 @@ def start(task: TaskClaim, ctx: TaskContext) -> None:
                 f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
             )
     except CloudenvError as exc:
-        _release(ctx, task, InstanceState.STOPPED, exc.message, desired="stopped")
+        _release(ctx, task, InstanceState.STOPPED, exc.message, desired=DesiredState.STOPPED)
         raise
     _release(ctx, task, InstanceState.RUNNING)
 
@@ -245,7 +245,7 @@ def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> b
     if not ours():  # Force Stop took the instance over (and may be what stopped it)
         ctx.report(line="Force Stop took over.")
         return False
-    _release(ctx, task, back_to, desired=back_to.value)
+    _release(ctx, task, back_to, desired=DesiredState(back_to.value))
     raise CloudenvError(f"The guest did not shut down within {timeout} s; use Force Stop.")
 
 
@@ -312,7 +312,7 @@ def recover(task: TaskClaim, ctx: TaskContext) -> str:
         plan = _plan(ctx, name)
     except CloudenvError:
         return "the instance no longer exists"
-    if task.kind == "instance.deploy":
+    if task.kind == TaskKind.INSTANCE_DEPLOY:
         removed = []
         compute.destroy(name)
         if compute.state(name) is not None:
@@ -339,5 +339,5 @@ def recover(task: TaskClaim, ctx: TaskContext) -> str:
     running = compute.state(name) == PowerState.RUNNING
     state = InstanceState.RUNNING if running else InstanceState.STOPPED
     with transaction(ctx.session_factory) as db:
-        ex.release(db, name, task.id, state, "", desired=state.value)
+        ex.release(db, name, task.id, state, "", desired=DesiredState(state.value))
     return f"The instance is {state.value}, as the hypervisor reports."

@@ -13,6 +13,7 @@ from cloudenv.agent.compute import domain_spec, ensure_pools
 from cloudenv.agent.compute import recover as recover_instance
 from cloudenv.agent.context import TaskContext
 from cloudenv.drivers.compute.base import PowerState
+from cloudenv.enums import DesiredState
 from cloudenv.errors import CloudenvError
 from cloudenv.services.compute import attachments as at
 from cloudenv.services.compute import execution as ex
@@ -119,4 +120,4 @@ def release_as_observed(ctx: TaskContext, task: TaskClaim) -> None:
         running = False
     state = InstanceState.RUNNING if running else InstanceState.STOPPED
     with transaction(ctx.session_factory) as db:
-        ex.release(db, task.target_id or "", task.id, state, desired=state.value)
+        ex.release(db, task.target_id or "", task.id, state, desired=DesiredState(state.value))

@@ -4,20 +4,22 @@ CLI, the MCP server and the AI agent ask here before they read or act.
 The rule today: a member of the root organization may act on everything; any other user
 only inside their own organization, and never on the tenancy of organizations
 themselves. The IAM issue plugs policies into ``authorize`` without changing callers.
-An object the caller may not see is reported as missing (404), never as forbidden, so
-IDs of other tenants leak nothing.
+
+Seeing and acting are two questions. What a caller *sees* is its ``Principal.scope``, a
+plain value that every selector in ``store.queries`` applies through the one primitive
+``store.queries.scope.restrict``; services never filter by organization themselves. An
+object the caller may not see is reported as missing (404), never as forbidden, so IDs of
+other tenants leak nothing. What a caller may *do* with a visible object is ``authorize``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import ColumnElement, Select
-from sqlalchemy.orm import InstrumentedAttribute
 
 from cloudenv.errors import Forbidden
+from cloudenv.store.queries.scope import UNSCOPED, Scope
+from cloudenv.store.queries.scope import sees as scope_sees
 
 
 class Action(StrEnum):
@@ -64,15 +66,15 @@ class Principal:
     source_address: str | None = None
 
     @property
-    def scope(self) -> frozenset[str] | None:
-        """Organizations this caller sees; None means all of them."""
+    def scope(self) -> Scope:
+        """What this caller sees, for the selectors: every organization for the root
+        organization (and the node itself), else its own."""
         if self.is_root_org:
-            return None
+            return UNSCOPED
         return frozenset({self.organization_id}) if self.organization_id else frozenset()
 
     def sees(self, organization_id: str | None) -> bool:
-        scope = self.scope
-        return scope is None or (organization_id is not None and organization_id in scope)
+        return scope_sees(self.scope, organization_id)
 
 
 SYSTEM = Principal(
@@ -95,15 +97,3 @@ def authorize(principal: Principal, action: Action, organization_id: str | None)
         )
     if organization_id is None or organization_id != principal.organization_id:
         raise Forbidden(f"{principal.username} may not act outside their own organization.")
-
-
-def restrict(
-    stmt: Select[Any],
-    column: ColumnElement[Any] | InstrumentedAttribute[Any],
-    principal: Principal,
-) -> Select[Any]:
-    """Add the tenant filter to a query: rows of organizations the caller sees."""
-    scope = principal.scope
-    if scope is None:
-        return stmt
-    return stmt.where(column.in_(scope))

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.services.access import Principal
+from cloudenv.store.queries import audit as q
 from cloudenv.store.tables import AuditRecord
 
 
@@ -45,8 +45,4 @@ def record(
 
 def list_records(db: Session, principal: Principal, limit: int = 200) -> Sequence[AuditRecord]:
     """Newest first, restricted to the caller's organizations."""
-    stmt = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
-    scope = principal.scope
-    if scope is not None:
-        stmt = stmt.where(AuditRecord.organization_id.in_(scope))
-    return list(db.scalars(stmt))
+    return list(q.audit_records(db, principal.scope, limit))

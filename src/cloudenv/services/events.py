@@ -1,11 +1,17 @@
 """The change feed: services append events in the same transaction as the change, the
-events stream reads them back filtered to what each caller may see."""
+events stream reads them back filtered to what each caller may see.
+
+Every kind is an ``EventKind``, named ``<resource>.<past participle>``: it says what
+happened, never what was asked. A task's own outcome is ``task.updated``; the kind of
+work a task does names the event its success publishes (``TaskKind.event``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +20,66 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.services.access import Principal
 from cloudenv.store.tables import Event
+
+
+class EventKind(StrEnum):
+    """Append-only, like ``TaskKind``: clients (the web UI, the CLI) switch on these."""
+
+    DEPLOYMENT_INITIALIZED = "deployment.initialized"
+    ORGANIZATION_CREATED = "organization.created"
+    ORGANIZATION_UPDATED = "organization.updated"
+    ORGANIZATION_DELETED = "organization.deleted"
+    DATACENTER_CREATED = "datacenter.created"
+    DATACENTER_UPDATED = "datacenter.updated"
+    DATACENTER_DELETED = "datacenter.deleted"
+    CLUSTER_UPDATED = "cluster.updated"
+    #: The node's agent reported its host facts (``hardware``, ``host``).
+    NODE_UPDATED = "node.updated"
+    #: A node that was not alive (or never was) sent a heartbeat.
+    NODE_CAME_ALIVE = "node.came_alive"
+    #: An ``node.refresh_facts`` task finished.
+    NODE_FACTS_REFRESHED = "node.facts_refreshed"
+    #: A task was queued; ``data``: ``kind``, ``status``.
+    TASK_CREATED = "task.created"
+    #: A task was claimed, reported progress or ended; ``data``: ``kind``, ``status``,
+    #: ``progress``.
+    TASK_UPDATED = "task.updated"
+    IMAGE_CREATED = "image.created"
+    #: An image row changed (``data.status``: e.g. available after its import).
+    IMAGE_UPDATED = "image.updated"
+    #: An image's import task finished: it is available.
+    IMAGE_IMPORTED = "image.imported"
+    #: An image is gone: deleted, or its import failed (``data.reason``).
+    IMAGE_DELETED = "image.deleted"
+    #: An instance was recorded (its deploy task is queued).
+    INSTANCE_CREATED = "instance.created"
+    #: Name, description, CPU, memory or autostart changed.
+    INSTANCE_UPDATED = "instance.updated"
+    #: The instance's state or the task holding it changed; ``data.state``.
+    INSTANCE_STATE_CHANGED = "instance.state_changed"
+    INSTANCE_DEPLOYED = "instance.deployed"
+    INSTANCE_STARTED = "instance.started"
+    INSTANCE_STOPPED = "instance.stopped"
+    INSTANCE_RESTARTED = "instance.restarted"
+    #: Force Stop finished.
+    INSTANCE_KILLED = "instance.killed"
+    #: A destroy task finished (``instance.deleted`` came with it).
+    INSTANCE_DESTROYED = "instance.destroyed"
+    #: The instance's rows are gone: destroyed, or its deploy failed.
+    INSTANCE_DELETED = "instance.deleted"
+    INSTANCE_CONSOLE_OPENED = "instance.console_opened"
+    INSTANCE_DEVICE_ATTACHED = "instance.device_attached"
+    INSTANCE_DEVICE_DETACHED = "instance.device_detached"
+    #: A device row changed (renamed, or settled as attached); ``data.device``.
+    INSTANCE_DEVICE_UPDATED = "instance.device_updated"
+    #: A device row is gone (detached, or its attach was undone); ``data.device``.
+    INSTANCE_DEVICE_DELETED = "instance.device_deleted"
+    INSTANCE_SNAPSHOT_CREATED = "instance.snapshot_created"
+    INSTANCE_SNAPSHOT_REVERTED = "instance.snapshot_reverted"
+    INSTANCE_SNAPSHOT_DELETED = "instance.snapshot_deleted"
+    #: A snapshot row changed; ``data``: ``snapshot``, ``status`` (ready, error, or
+    #: deleted when the row is dropped).
+    INSTANCE_SNAPSHOT_UPDATED = "instance.snapshot_updated"
 
 
 @dataclass(frozen=True)
@@ -28,7 +94,7 @@ class EventView:
 
 def publish(
     db: Session,
-    kind: str,
+    kind: EventKind,
     *,
     organization_id: str | None,
     target_id: str | None,
@@ -38,7 +104,7 @@ def publish(
     db.add(
         Event(
             time=clock.now(),
-            kind=kind,
+            kind=EventKind(kind).value,  # a bare string must still be a known kind
             organization_id=organization_id,
             target_id=target_id,
             data=data or {},

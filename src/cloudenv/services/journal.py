@@ -1,6 +1,7 @@
 """Every change a user makes leaves two traces in its own transaction: an event for live
 views (the tree, the UI) and an audit row for accountability. ``record_change`` writes
-both, so no service can write one and forget the other."""
+both, so no service can write one and forget the other. Queuing work goes through
+``tasks.queue_task`` instead, which writes the task with its event and audit row."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal
+from cloudenv.services.events import EventKind
 
 
 def record_change(
@@ -15,7 +17,7 @@ def record_change(
     principal: Principal,
     action: Action,
     *,
-    event: str,
+    event: EventKind,
     target_id: str,
     organization_id: str | None,
     status_code: int = 200,

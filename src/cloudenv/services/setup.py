@@ -124,6 +124,8 @@ def initialize(db: Session, request: SetupRequest) -> SetupResult:
         db.add(row)
         db.flush()
     pool = create_default_pool(db, node, request.default_pool_path)
-    events.publish(db, "deployment.initialized", organization_id=org.id, target_id=node.id)
+    events.publish(
+        db, events.EventKind.DEPLOYMENT_INITIALIZED, organization_id=org.id, target_id=node.id
+    )
     audit.record(db, SYSTEM, "deployment.initialize", target_id=node.id, organization_id=org.id)
     return SetupResult(org.id, dc.id, cluster.id, node.id, admin.id, pool.id)

@@ -16,55 +16,126 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
+from cloudenv.enums import TaskStatus as TaskStatus  # re-exported: callers name it here
 from cloudenv.errors import NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services import events
-from cloudenv.services.access import Principal, restrict
+from cloudenv.services import audit, events
+from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.events import EventKind
+from cloudenv.store.queries import tasks as q
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Task
 
 #: Session.info key: the nodes this transaction queued tasks for.
 QUEUED_ON_NODES = "cloudenv.queued_on_nodes"
 
 
-class TaskStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
 class TaskKind(StrEnum):
-    """Append-only: every kind of work a node's agent knows how to do."""
+    """Append-only: every kind of work a node's agent knows how to do. Each kind declares
+    (in ``_KINDS``) the permission queuing it needs, what it does, and the event its
+    success publishes: ``kind.permission``, ``kind.description``, ``kind.event``."""
 
-    #: Re-read the node's hardware and host facts and store them.
     NODE_REFRESH_FACTS = "node.refresh_facts"
-    #: Move an uploaded image from the staging area into its pool.
     IMAGE_IMPORT = "image.import"
-    #: Delete an image's file and row.
     IMAGE_DELETE = "image.delete"
-    #: Create the instance's volumes, define its domain and start it.
     INSTANCE_DEPLOY = "instance.deploy"
     INSTANCE_START = "instance.start"
-    #: ACPI shutdown, failing after a timeout ("use Force Stop").
     INSTANCE_STOP = "instance.stop"
     INSTANCE_RESTART = "instance.restart"
-    #: Force stop: power off at once.
     INSTANCE_KILL = "instance.kill"
-    #: Undefine the domain, optionally delete its volumes, forget the instance.
     INSTANCE_DESTROY = "instance.destroy"
-    #: Add a volume or CD-ROM to the domain (live when possible, always persistently).
     INSTANCE_DEVICE_ATTACH = "instance.device_attach"
-    #: Remove a volume or CD-ROM from the domain; a volume becomes available again.
     INSTANCE_DEVICE_DETACH = "instance.device_detach"
-    #: Take an internal snapshot (disks, and memory when running).
     INSTANCE_SNAPSHOT_CREATE = "instance.snapshot_create"
-    #: Return the instance to a snapshot (its disks, power state and memory).
     INSTANCE_SNAPSHOT_REVERT = "instance.snapshot_revert"
     INSTANCE_SNAPSHOT_DELETE = "instance.snapshot_delete"
+
+    @property
+    def permission(self) -> Action:
+        """What the caller must be allowed to queue it (also its audit action)."""
+        return _KINDS[self].permission
+
+    @property
+    def description(self) -> str:
+        return _KINDS[self].description
+
+    @property
+    def event(self) -> EventKind:
+        """Published (with the task's target) when a task of this kind succeeds."""
+        return _KINDS[self].event
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    permission: Action
+    event: EventKind
+    description: str
+
+
+K, A, E = TaskKind, Action, EventKind
+_KINDS: dict[TaskKind, KindInfo] = {
+    K.NODE_REFRESH_FACTS: KindInfo(
+        A.NODE_REFRESH_FACTS,
+        E.NODE_FACTS_REFRESHED,
+        "Re-read the node's hardware and host facts and store them.",
+    ),
+    K.IMAGE_IMPORT: KindInfo(
+        A.IMAGE_CREATE, E.IMAGE_IMPORTED, "Move an uploaded image from staging into its pool."
+    ),
+    K.IMAGE_DELETE: KindInfo(A.IMAGE_DELETE, E.IMAGE_DELETED, "Delete an image's file and row."),
+    K.INSTANCE_DEPLOY: KindInfo(
+        A.INSTANCE_DEPLOY,
+        E.INSTANCE_DEPLOYED,
+        "Create the instance's volumes, define its domain and start it.",
+    ),
+    K.INSTANCE_START: KindInfo(A.INSTANCE_POWER, E.INSTANCE_STARTED, "Power the instance on."),
+    K.INSTANCE_STOP: KindInfo(
+        A.INSTANCE_POWER,
+        E.INSTANCE_STOPPED,
+        "ACPI shutdown, failing after a timeout (then use Force Stop).",
+    ),
+    K.INSTANCE_RESTART: KindInfo(
+        A.INSTANCE_POWER, E.INSTANCE_RESTARTED, "ACPI shutdown, then power on again."
+    ),
+    K.INSTANCE_KILL: KindInfo(
+        A.INSTANCE_POWER, E.INSTANCE_KILLED, "Force Stop: power off at once."
+    ),
+    K.INSTANCE_DESTROY: KindInfo(
+        A.INSTANCE_DESTROY,
+        E.INSTANCE_DESTROYED,
+        "Undefine the domain, optionally delete its volumes, forget the instance.",
+    ),
+    K.INSTANCE_DEVICE_ATTACH: KindInfo(
+        A.INSTANCE_DEVICE_ATTACH,
+        E.INSTANCE_DEVICE_ATTACHED,
+        "Add a volume or CD-ROM to the domain (live when possible, always persistently).",
+    ),
+    K.INSTANCE_DEVICE_DETACH: KindInfo(
+        A.INSTANCE_DEVICE_DETACH,
+        E.INSTANCE_DEVICE_DETACHED,
+        "Remove a volume or CD-ROM from the domain; a volume becomes available again.",
+    ),
+    K.INSTANCE_SNAPSHOT_CREATE: KindInfo(
+        A.INSTANCE_SNAPSHOT,
+        E.INSTANCE_SNAPSHOT_CREATED,
+        "Take an internal snapshot (disks, and memory when running).",
+    ),
+    K.INSTANCE_SNAPSHOT_REVERT: KindInfo(
+        A.INSTANCE_SNAPSHOT,
+        E.INSTANCE_SNAPSHOT_REVERTED,
+        "Return the instance to a snapshot (its disks, power state and memory).",
+    ),
+    K.INSTANCE_SNAPSHOT_DELETE: KindInfo(
+        A.INSTANCE_SNAPSHOT, E.INSTANCE_SNAPSHOT_DELETED, "Delete a snapshot."
+    ),
+}
+del K, A, E
+if set(_KINDS) != set(TaskKind):  # a new kind must say what it needs and does
+    raise RuntimeError(f"TaskKind without KindInfo: {set(TaskKind) - set(_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +148,7 @@ class TaskClaim:
     params: dict[str, Any]
 
 
-def create_task(
+def queue_task(
     db: Session,
     principal: Principal,
     kind: TaskKind,
@@ -87,13 +158,18 @@ def create_task(
     organization_id: str | None,
     params: dict[str, Any] | None = None,
 ) -> Task:
+    """The one way work is queued: check ``kind.permission``, then write the task, its
+    ``task.created`` event and the audit row (202) in the caller's transaction, and wake
+    the node's agent after commit. The caller has loaded the target through a scoped
+    selector and checked its state rules; it writes the target's own change itself."""
+    authorize(principal, kind.permission, organization_id)
     task = Task(
         id=new_id(Prefix.TASK),
         kind=kind.value,
         organization_id=organization_id,
         node_id=node_id,
         target_id=target_id,
-        status=TaskStatus.QUEUED.value,
+        status=TaskStatus.QUEUED,
         progress=0,
         message="",
         log=[],
@@ -106,18 +182,24 @@ def create_task(
     db.info.setdefault(QUEUED_ON_NODES, set()).add(node_id)
     events.publish(
         db,
-        "task.created",
+        EventKind.TASK_CREATED,
         organization_id=organization_id,
         target_id=task.id,
-        data={"kind": kind.value, "status": task.status},
+        data={"kind": kind.value, "status": task.status.value},
+    )
+    audit.record(
+        db,
+        principal,
+        kind.permission,
+        target_id=target_id,
+        organization_id=organization_id,
+        status_code=202,
     )
     return task
 
 
 def get_task(db: Session, principal: Principal, task_id: str) -> Task:
-    task: Task | None = db.scalar(
-        restrict(select(Task).where(Task.id == task_id), Task.organization_id, principal)
-    )
+    task = q.get_task(db, task_id, principal.scope)
     if task is None:
         raise NotFound(f"Task {task_id} does not exist.", field="id")
     return task
@@ -126,8 +208,7 @@ def get_task(db: Session, principal: Principal, task_id: str) -> Task:
 def list_node_tasks(
     db: Session, principal: Principal, node_id: str, limit: int = 200
 ) -> Sequence[Task]:
-    stmt = select(Task).where(Task.node_id == node_id).order_by(Task.creation.desc()).limit(limit)
-    return list(db.scalars(restrict(stmt, Task.organization_id, principal)))
+    return q.node_tasks(db, node_id, principal.scope, limit)
 
 
 def claim_next(db: Session, node_id: str) -> TaskClaim | None:
@@ -135,20 +216,16 @@ def claim_next(db: Session, node_id: str) -> TaskClaim | None:
 
     The UPDATE ... WHERE status='queued' makes the claim safe against a second runner.
     """
-    candidates = db.scalars(
-        select(Task.id)
-        .where(Task.node_id == node_id, Task.status == TaskStatus.QUEUED.value)
-        .order_by(Task.creation)
-        .limit(5)
-    ).all()
+    candidates = q.task_ids(db, node_id, UNSCOPED, status=TaskStatus.QUEUED, limit=5)
     for task_id in candidates:
         claimed = db.execute(
             update(Task)
-            .where(Task.id == task_id, Task.status == TaskStatus.QUEUED.value)
-            .values(status=TaskStatus.RUNNING.value, start_time=clock.now())
+            .where(Task.id == task_id, Task.status == TaskStatus.QUEUED)
+            .values(status=TaskStatus.RUNNING, start_time=clock.now())
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            task = db.get_one(Task, task_id)
+            task = _agent_task(db, task_id)
+            db.refresh(task)
             _publish_state(db, task)
             return TaskClaim(task.id, task.kind, task.target_id, dict(task.params))
     return None
@@ -158,7 +235,7 @@ def report(
     db: Session, task_id: str, *, progress: int | None = None, line: str | None = None
 ) -> None:
     """Progress (0-100) and/or one log line for a running task."""
-    task = db.get_one(Task, task_id)
+    task = _agent_task(db, task_id)
     if progress is not None:
         task.progress = max(task.progress, min(100, progress))
     if line is not None:
@@ -167,35 +244,54 @@ def report(
 
 
 def finish(db: Session, task_id: str, *, error: str | None = None) -> None:
-    """End a task: succeeded, or failed with ``error`` as the user's message."""
-    task = db.get_one(Task, task_id)
+    """End a task: succeeded (publishing its kind's event), or failed with ``error`` as
+    the user's message."""
+    task = _agent_task(db, task_id)
     task.end_time = clock.now()
     if error is None:
-        task.status, task.progress = TaskStatus.SUCCEEDED.value, 100
+        task.status, task.progress = TaskStatus.SUCCEEDED, 100
     else:
-        task.status, task.message = TaskStatus.FAILED.value, error[:1024]
+        task.status, task.message = TaskStatus.FAILED, error[:1024]
         task.log = [*task.log, {"time": clock.rfc3339(task.end_time), "message": error}]
     _publish_state(db, task)
+    if error is None and task.kind in _KINDS_BY_VALUE:
+        events.publish(
+            db,
+            _KINDS_BY_VALUE[task.kind].event,
+            organization_id=task.organization_id,
+            target_id=task.target_id,
+            data={"task_id": task.id},
+        )
 
 
 def fail_interrupted(db: Session, node_id: str) -> list[TaskClaim]:
     """At start-up: tasks this node left running when it stopped can't be trusted; fail
     them, and return them so the agent can repair what they left half-done."""
     reason = "The node's daemon stopped while this task was running; run it again."
-    stuck = db.scalars(
-        select(Task).where(Task.node_id == node_id, Task.status == TaskStatus.RUNNING.value)
-    ).all()
+    stuck = q.tasks_in_status(db, node_id, UNSCOPED, TaskStatus.RUNNING)
     claims = [TaskClaim(t.id, t.kind, t.target_id, dict(t.params)) for t in stuck]
     for task in stuck:
         finish(db, task.id, error=reason)
     return claims
 
 
+#: Stored kinds back to members (a row may hold a kind this version no longer knows).
+_KINDS_BY_VALUE = {kind.value: kind for kind in TaskKind}
+
+
+def _agent_task(db: Session, task_id: str) -> Task:
+    """A task by ID for the node running it (the agent acts as the node: unscoped)."""
+    task = q.get_task(db, task_id, UNSCOPED)
+    if task is None:
+        raise NotFound(f"Task {task_id} no longer exists.")
+    return task
+
+
 def _publish_state(db: Session, task: Task) -> None:
     events.publish(
         db,
-        "task.updated",
+        EventKind.TASK_UPDATED,
         organization_id=task.organization_id,
         target_id=task.id,
-        data={"kind": task.kind, "status": task.status, "progress": task.progress},
+        data={"kind": task.kind, "status": task.status.value, "progress": task.progress},
     )

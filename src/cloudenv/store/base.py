@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import IntEnum, StrEnum
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -37,6 +38,47 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+StrE = TypeVar("StrE", bound=StrEnum)
+IntE = TypeVar("IntE", bound=IntEnum)
+
+
+class StrEnumColumn(TypeDecorator[StrE], Generic[StrE]):
+    """A ``StrEnum`` stored as its value in a VARCHAR: the schema is that of a plain string
+    column, rows read back as members, and a value outside the enum is refused on write
+    (ValueError) instead of being stored."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrE], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: StrE | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrE | None:
+        return None if value is None else self.enum(value)
+
+
+class IntEnumColumn(TypeDecorator[IntE], Generic[IntE]):
+    """An ``IntEnum`` stored as its integer (the product's wire value): as
+    ``StrEnumColumn``, for the integer enumerations."""
+
+    impl = Integer
+    cache_ok = True
+
+    def __init__(self, enum: type[IntE]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: IntE | int | None, dialect: Dialect) -> int | None:
+        return None if value is None else int(self.enum(value))
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> IntE | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):

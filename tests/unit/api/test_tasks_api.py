@@ -40,7 +40,7 @@ def test_refresh_task_runs_through_the_agent(
 
 def test_unknown_task_kind_fails_with_a_message(sqlite_deployment: Deployment) -> None:
     with transaction(sqlite_deployment.factory) as db:
-        task = tasks.create_task(
+        task = tasks.queue_task(
             db,
             SYSTEM,
             tasks.TaskKind.NODE_REFRESH_FACTS,
@@ -60,7 +60,7 @@ def test_unknown_task_kind_fails_with_a_message(sqlite_deployment: Deployment) -
 def test_interrupted_tasks_fail_at_start(sqlite_deployment: Deployment) -> None:
     node_id = sqlite_deployment.setup.node_id
     with transaction(sqlite_deployment.factory) as db:
-        task = tasks.create_task(
+        task = tasks.queue_task(
             db,
             SYSTEM,
             tasks.TaskKind.NODE_REFRESH_FACTS,
@@ -82,7 +82,7 @@ def test_interrupted_tasks_fail_at_start(sqlite_deployment: Deployment) -> None:
 def test_a_task_is_claimed_once(sqlite_deployment: Deployment) -> None:
     node_id = sqlite_deployment.setup.node_id
     with transaction(sqlite_deployment.factory) as db:
-        tasks.create_task(
+        tasks.queue_task(
             db,
             SYSTEM,
             tasks.TaskKind.NODE_REFRESH_FACTS,

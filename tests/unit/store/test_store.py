@@ -67,7 +67,7 @@ def test_failed_service_call_changes_nothing(deployment: Deployment) -> None:
 def test_task_claim_on_both_backends(deployment: Deployment) -> None:
     node_id = deployment.setup.node_id
     with transaction(deployment.factory) as db:
-        created = tasks.create_task(
+        created = tasks.queue_task(
             db,
             SYSTEM,
             tasks.TaskKind.NODE_REFRESH_FACTS,

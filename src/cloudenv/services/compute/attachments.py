@@ -3,7 +3,7 @@
 The API wrote the device row (``status`` attaching/detaching in its metadata) and set the
 volume ATTACHING/DETACHING; the agent then settles both: ``settle_attached`` when the
 device is (still) plugged in, ``forget_device`` when it is gone or never got in. Only the
-agent calls these, as the node itself.
+agent calls these, as the node itself (every read ``UNSCOPED``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 
 from cloudenv.enums import DeviceType, VolumeStatus
 from cloudenv.services import events
-from cloudenv.store.tables import Instance, InstanceDevice, Volume
+from cloudenv.services.events import EventKind
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import storage as qs
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import InstanceDevice, Volume
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,10 @@ class DeviceTask:
 
 def device_for_task(db: Session, device_id: int) -> DeviceTask | None:
     """None when the row is gone (an earlier attempt cleaned it up)."""
-    row = db.get(InstanceDevice, device_id)
+    row = q.get_device(db, device_id, UNSCOPED)
     if row is None:
         return None
-    volume = None
-    if row.type == DeviceType.STORAGE_VOLUME and row.resource_id:
-        volume = db.get(Volume, row.resource_id)
+    volume = _volume(db, row)
     return DeviceTask(
         row.id,
         row.name,
@@ -52,38 +54,38 @@ def device_for_task(db: Session, device_id: int) -> DeviceTask | None:
 
 def settle_attached(db: Session, device_id: int) -> None:
     """The device is part of the instance: an attach worked, or a detach did not."""
-    row = db.get(InstanceDevice, device_id)
+    row = q.get_device(db, device_id, UNSCOPED)
     if row is None:
         return
     row.metadata_ = {**row.metadata_, "status": "attached"}
     volume = _volume(db, row)
     if volume is not None:
-        volume.status = VolumeStatus.AVAILABLE.value
-    _publish(db, row, "instance.device_attached")
+        volume.status = VolumeStatus.AVAILABLE
+    _publish(db, row, EventKind.INSTANCE_DEVICE_UPDATED)
 
 
 def forget_device(db: Session, device_id: int) -> None:
     """The device is not part of the instance: a detach worked, or an attach did not. Its
     volume becomes available to any instance of the node; its data is kept."""
-    row = db.get(InstanceDevice, device_id)
+    row = q.get_device(db, device_id, UNSCOPED)
     if row is None:
         return
     volume = _volume(db, row)
     if volume is not None:
         volume.instance_id = None
-        volume.status = VolumeStatus.AVAILABLE.value
+        volume.status = VolumeStatus.AVAILABLE
     db.delete(row)
-    _publish(db, row, "instance.device_detached")
+    _publish(db, row, EventKind.INSTANCE_DEVICE_DELETED)
 
 
 def _volume(db: Session, row: InstanceDevice) -> Volume | None:
     if row.type != DeviceType.STORAGE_VOLUME or not row.resource_id:
         return None
-    return db.get(Volume, row.resource_id)
+    return qs.get_volume(db, row.resource_id, UNSCOPED)
 
 
-def _publish(db: Session, row: InstanceDevice, event: str) -> None:
-    instance = db.get(Instance, row.instance_id)
+def _publish(db: Session, row: InstanceDevice, event: EventKind) -> None:
+    instance = q.get_instance(db, row.instance_id, UNSCOPED)
     events.publish(
         db,
         event,

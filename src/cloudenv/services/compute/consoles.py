@@ -17,33 +17,29 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
+from cloudenv.enums import ConsoleKind as ConsoleKind  # stored in console_tokens.kind
+from cloudenv.enums import InstanceType
 from cloudenv.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.auth import token_hash
 from cloudenv.services.compute.instances import load
 from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
-from cloudenv.store.tables import ConsoleToken, Instance, Organization, User
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import iam as qi
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import ConsoleToken, Instance
 
 TOKEN_LIFETIME = timedelta(seconds=30)
-QEMU_TYPE = 2  # Instance.type: 0 docker, 1 lxc, 2 qemu, 3 podman
+QEMU_TYPE = InstanceType.QEMU
 WEBSOCKET_PATHS = {"vnc": "/api/v1/consoles/vnc", "serial": "/api/v1/consoles/serial"}
 _AGAIN = "open the console again"
-
-
-class ConsoleKind(StrEnum):
-    """Which console a ticket opens."""
-
-    VNC = "vnc"
-    """The VM's screen over RFB, shown by noVNC (virtual machines only)."""
-    SERIAL = "serial"
-    """The first serial port (or a container's console), shown by xterm.js."""
 
 
 @dataclass(frozen=True)
@@ -88,13 +84,13 @@ def issue_ticket(
     token = secrets.token_urlsafe(32)
     now = clock.now()
     # Spent and expired tickets have no further use; dropping them keeps the table small.
-    db.execute(delete(ConsoleToken).where(ConsoleToken.expires <= now))
+    q.delete_expired_console_tokens(db, now)
     db.add(
         ConsoleToken(
             token_hash=token_hash(token),
             instance_id=instance.id,
             user_id=principal.user_id,
-            kind=chosen.value,
+            kind=chosen,
             expires=now + TOKEN_LIFETIME,
             used=False,
         )
@@ -103,7 +99,7 @@ def issue_ticket(
         db,
         principal,
         Action.INSTANCE_CONSOLE,
-        event="instance.console_opened",
+        event=EventKind.INSTANCE_CONSOLE_OPENED,
         target_id=instance.id,
         organization_id=instance.organization_id,
     )
@@ -127,7 +123,7 @@ def redeem_token(db: Session, token: str, kind: ConsoleKind | str) -> ConsoleGra
     ticket spent (``keep_changes``), the caller must commit it either way.
     """
     hashed = token_hash(token)
-    row = db.scalar(select(ConsoleToken).where(ConsoleToken.token_hash == hashed))
+    row = q.console_token(db, hashed, UNSCOPED)  # the ticket is the credential; see below
     if row is None:
         raise NotAuthenticated(f"This console link is not valid; {_AGAIN}.")
     spent = db.execute(
@@ -189,18 +185,14 @@ def _check_running(instance: Instance) -> None:
 def _still_allowed(db: Session, user_id: str) -> Principal:
     """The ticket's user as they are now: deleted, disabled, locked or expired users lose
     the consoles they asked for before."""
-    row = db.execute(
-        select(User, Organization.is_root)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(User.id == user_id)
-    ).first()
+    row = qi.user_with_organization(db, user_id)
     refused = NotAuthenticated(
         "The user who opened this console can no longer sign in; sign in again.",
         keep_changes=True,
     )
     if row is None:
         raise refused
-    user: User = row.User
+    user, is_root_org = row
     if not user.enabled or user.locked:
         raise refused
     if user.expiry is not None and user.expiry <= clock.now():
@@ -209,6 +201,6 @@ def _still_allowed(db: Session, user_id: str) -> Principal:
         user_id=user.id,
         username=user.username,
         organization_id=user.organization_id,
-        is_root_org=bool(row.is_root),
+        is_root_org=is_root_org,
         is_root_user=user.is_root,
     )

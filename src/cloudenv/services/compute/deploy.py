@@ -7,24 +7,33 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import DeviceType, DiskBus, DiskFormat, InstanceType, VolumeStatus
+from cloudenv.enums import (
+    DesiredState,
+    DeviceType,
+    DiskBus,
+    DiskFormat,
+    InstanceType,
+    VolumeStatus,
+)
 from cloudenv.errors import InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services import tasks
+from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.requests import DeployRequest
 from cloudenv.services.compute.states import InstanceState
-from cloudenv.services.journal import record_change
+from cloudenv.services.events import EventKind
 from cloudenv.services.storage.images import find_image
 from cloudenv.services.storage.pools import pool_on_node
 from cloudenv.services.tenancy.views import node_is_alive
 from cloudenv.services.validation import check_description, check_instance_name
+from cloudenv.store.queries import compute as qc
+from cloudenv.store.queries import storage as qs
 from cloudenv.store.queries import tenancy as q
-from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, PoolNode, Task, Volume
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, Task, Volume
 
 MIN_MEMORY_MB = 64
 MAX_TOPOLOGY = 64
@@ -59,7 +68,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         node_id=node.id,
         name=name,
         description=request.description,
-        type=request.type,
+        type=InstanceType(request.type),
         architecture=request.architecture,
         uuid=str(uuid.uuid4()),
         cpu_sockets=request.sockets,
@@ -68,14 +77,17 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         memory_mb=request.memory_mb,
         autostart=request.autostart,
         config=_qemu_config(db, node, request),
-        desired_state="running",
-        state=InstanceState.CREATING.value,
+        desired_state=DesiredState.RUNNING,
+        state=InstanceState.CREATING,
         creation=clock.now(),
     )
     db.add(instance)
     db.flush()
-    _add_devices(db, instance, node, request)
-    task = tasks.create_task(
+    _add_devices(db, principal, instance, node, request)
+    events.publish(
+        db, EventKind.INSTANCE_CREATED, organization_id=node.organization_id, target_id=instance.id
+    )
+    task = tasks.queue_task(
         db,
         principal,
         tasks.TaskKind.INSTANCE_DEPLOY,
@@ -84,15 +96,6 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         organization_id=node.organization_id,
     )
     instance.current_task_id = task.id
-    record_change(
-        db,
-        principal,
-        Action.INSTANCE_DEPLOY,
-        event="instance.created",
-        target_id=instance.id,
-        organization_id=node.organization_id,
-        status_code=202,
-    )
     return task
 
 
@@ -164,17 +167,11 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
     wanted = {v.storage_pool_id for v in request.new_volumes}
     candidates = []
     for node in q.nodes(db, principal.scope, cluster_ids=[request.cluster_id]):
-        pools = set(db.scalars(select(PoolNode.pool_id).where(PoolNode.node_id == node.id)))
+        pools = qs.pool_ids_on_node(db, node.id, principal.scope)
         if node_is_alive(node) and wanted <= pools:
-            used = (
-                db.scalar(
-                    select(func.coalesce(func.sum(Instance.memory_mb), 0)).where(
-                        Instance.node_id == node.id, Instance.desired_state == "running"
-                    )
-                )
-                or 0
-            )
-            free = int(node.hardware.get("memory_total_mb", 0)) - int(used)
+            # Capacity counts every instance on the node, whoever's: unscoped on purpose.
+            used = qc.committed_memory_mb(db, node.id, UNSCOPED)
+            free = int(node.hardware.get("memory_total_mb", 0)) - used
             candidates.append((free, node.name, node))
     if not candidates:
         raise InvalidInput(
@@ -231,12 +228,7 @@ def _volume_name(db: Session, instance: Instance, pool_id: str, index: int, volu
     of the same name, or volumes kept by a destroy); at most 255 characters."""
     suffix = f"-disk{index}"
     base = f"{instance.name[: VOLUME_NAME_MAX - len(suffix)]}{suffix}"
-    taken = db.scalar(
-        select(Volume.id).where(
-            Volume.pool_id == pool_id, Volume.node_id == instance.node_id, Volume.name == base
-        )
-    )
-    if taken is None:
+    if not qs.volume_name_taken(db, pool_id, instance.node_id, base):
         return base
     suffix = f"{suffix}-{volume_id.split('-', 1)[1][:6]}"
     return f"{instance.name[: VOLUME_NAME_MAX - len(suffix)]}{suffix}"
@@ -259,7 +251,9 @@ def _bus(value: str, field: str) -> str:
     return value
 
 
-def _add_devices(db: Session, instance: Instance, node: Node, request: DeployRequest) -> None:
+def _add_devices(
+    db: Session, principal: Principal, instance: Instance, node: Node, request: DeployRequest
+) -> None:
     now, targets = clock.now(), set[str]()
     image = find_image(db, node.id, request.image, field="image") if request.image else None
     if image is not None and image.format in ("qcow2", "raw") and not request.new_volumes:
@@ -303,7 +297,7 @@ def _add_devices(db: Session, instance: Instance, node: Node, request: DeployReq
                 file_name=f"{volume_id}.{spec.driver}",
                 size_bytes=spec.size_gb * GIB,
                 format=spec.driver,
-                status=VolumeStatus.CREATING.value,
+                status=VolumeStatus.CREATING,
                 instance_id=instance.id,
                 creation=now,
             )
@@ -325,7 +319,7 @@ def _add_devices(db: Session, instance: Instance, node: Node, request: DeployReq
         )
     for index, existing in enumerate(request.existing_volumes):
         field = f"metadata.existing_volumes[{index}]"
-        volume = db.get(Volume, existing.volume_id)
+        volume = qs.get_volume(db, existing.volume_id, principal.scope)
         if volume is None or volume.node_id != node.id:
             raise InvalidInput(
                 f"Volume {existing.volume_id} is not a volume of node {node.id}.",
@@ -394,7 +388,7 @@ def _device(
         InstanceDevice(
             instance_id=instance.id,
             name=name,
-            type=kind.value,
+            type=kind,
             resource_id=resource_id,
             bus=bus,
             target=target,

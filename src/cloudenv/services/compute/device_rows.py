@@ -9,16 +9,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
 from cloudenv.errors import Conflict, InvalidInput, NotFound
-from cloudenv.services.access import Principal, restrict
+from cloudenv.services.access import Principal
 from cloudenv.services.compute.deploy import DEVICE_PATH
 from cloudenv.services.storage.images import find_image
-from cloudenv.store.tables import Instance, InstanceDevice, Volume
+from cloudenv.store.queries import storage as qs
+from cloudenv.store.tables import Instance, InstanceDevice
 
 #: Device types that can be attached today, with their ``metadata._type``.
 SUPPORTED = {DeviceType.STORAGE_VOLUME: "storage_volume", DeviceType.CDROM: "cdrom"}
@@ -30,9 +30,7 @@ def volume_row(
     db: Session, principal: Principal, instance: Instance, data: Mapping[str, Any], used: set[str]
 ) -> InstanceDevice:
     volume_id = _text(data, "volume_id")
-    volume: Volume | None = db.scalar(
-        restrict(select(Volume).where(Volume.id == volume_id), Volume.organization_id, principal)
-    )
+    volume = qs.get_volume(db, volume_id, principal.scope)
     field = f"{_DATA}.volume_id"
     if volume is None:
         raise NotFound(f"Volume {volume_id} does not exist.", field=field)
@@ -52,10 +50,10 @@ def volume_row(
         status = VolumeStatus(volume.status).name.lower()
         raise Conflict(f"{label} is {status}; wait until it is available.", field=field)
     bus = _bus(instance, data, "virtio")
-    volume.instance_id, volume.status = instance.id, VolumeStatus.ATTACHING.value
+    volume.instance_id, volume.status = instance.id, VolumeStatus.ATTACHING
     return InstanceDevice(
         instance_id=instance.id,
-        type=DeviceType.STORAGE_VOLUME.value,
+        type=DeviceType.STORAGE_VOLUME,
         resource_id=volume.id,
         bus=bus,
         target=_target(data, bus, used),
@@ -83,7 +81,7 @@ def cdrom_row(
         )
     return InstanceDevice(
         instance_id=instance.id,
-        type=DeviceType.CDROM.value,
+        type=DeviceType.CDROM,
         resource_id=image.id,
         bus=bus,
         target=_target(data, bus, used),

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
@@ -33,10 +32,13 @@ from cloudenv.services.compute.device_rows import (
 )
 from cloudenv.services.compute.instances import load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description
-from cloudenv.store.tables import Image, Instance, InstanceDevice, Task, Volume
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import storage as qs
+from cloudenv.store.tables import Instance, InstanceDevice, Task
 
 #: Buses QEMU can add a disk to while the guest runs (IDE and SATA/AHCI can't).
 HOTPLUG_BUSES = frozenset({DiskBus.VIRTIO.value, DiskBus.SCSI.value, DiskBus.USB.value})
@@ -82,7 +84,7 @@ class DeviceView:
 
 def list_devices(db: Session, principal: Principal, instance_id: str) -> list[DeviceView]:
     instance = load(db, principal, instance_id)
-    return _views(db, _rows(db, instance.id))
+    return _views(db, principal, _rows(db, principal, instance.id))
 
 
 def attach_device(
@@ -92,7 +94,7 @@ def attach_device(
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DEVICE_ATTACH, instance.organization_id)
     kind = device_kind(request.type)
-    rows = _rows(db, instance.id)
+    rows = _rows(db, principal, instance.id)
     name = check_device_name(request.name, rows, field="name")
     check_description(request.description)
     _check_state(instance, "attach devices")
@@ -119,7 +121,7 @@ def update_device(
     """Rename or describe a device; the hypervisor never sees either, so any time."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DEVICE_UPDATE, instance.organization_id)
-    rows = _rows(db, instance.id)
+    rows = _rows(db, principal, instance.id)
     row = _find(instance, rows, name)
     if not isinstance(new_name, Keep) and new_name != row.name:
         row.name = check_device_name(new_name, rows, field="new_name")
@@ -129,11 +131,11 @@ def update_device(
         db,
         principal,
         Action.INSTANCE_DEVICE_UPDATE,
-        event="instance.device_updated",
+        event=EventKind.INSTANCE_DEVICE_UPDATED,
         target_id=instance.id,
         organization_id=instance.organization_id,
     )
-    return _views(db, [row])[0]
+    return _views(db, principal, [row])[0]
 
 
 def detach_device(
@@ -143,7 +145,7 @@ def detach_device(
     root volume stays (destroy the instance to free it)."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DEVICE_DETACH, instance.organization_id)
-    row = _find(instance, _rows(db, instance.id), name)
+    row = _find(instance, _rows(db, principal, instance.id), name)
     if row.is_root:
         raise Conflict(
             f"Device {row.name} of instance {instance.name} ({instance.id}) is the root "
@@ -153,16 +155,16 @@ def detach_device(
         )
     _check_state(instance, "detach devices")
     if row.type == DeviceType.STORAGE_VOLUME and row.resource_id:
-        volume = db.get(Volume, row.resource_id)
+        volume = qs.get_volume(db, row.resource_id, principal.scope)
         if volume is not None:
-            volume.status = VolumeStatus.DETACHING.value
+            volume.status = VolumeStatus.DETACHING
     row.metadata_ = {**row.metadata_, "status": "detaching"}
     return _queue(db, principal, instance, row, live, tasks.TaskKind.INSTANCE_DEVICE_DETACH)
 
 
-def _views(db: Session, rows: list[InstanceDevice]) -> list[DeviceView]:
+def _views(db: Session, principal: Principal, rows: list[InstanceDevice]) -> list[DeviceView]:
     image_ids = [r.resource_id for r in rows if r.type == DeviceType.CDROM and r.resource_id]
-    names = dict(db.execute(select(Image.id, Image.name).where(Image.id.in_(image_ids))).all())
+    names = qs.image_names(db, image_ids, principal.scope)
     return [view(row, names) for row in rows]
 
 
@@ -201,7 +203,7 @@ def _queue(
 ) -> DeviceChange:
     running = instance.state == InstanceState.RUNNING
     live = running and live and row.bus in HOTPLUG_BUSES
-    task = tasks.create_task(
+    task = tasks.queue_task(
         db,
         principal,
         kind,
@@ -212,16 +214,6 @@ def _queue(
     )
     state = InstanceState(instance.state)
     take_instance(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
-    attach = kind is tasks.TaskKind.INSTANCE_DEVICE_ATTACH
-    record_change(
-        db,
-        principal,
-        Action.INSTANCE_DEVICE_ATTACH if attach else Action.INSTANCE_DEVICE_DETACH,
-        event="instance.device_attaching" if attach else "instance.device_detaching",
-        target_id=instance.id,
-        organization_id=instance.organization_id,
-        status_code=202,
-    )
     return DeviceChange(row.name, running and not live, task)
 
 
@@ -244,6 +236,5 @@ def _find(instance: Instance, rows: list[InstanceDevice], name: str) -> Instance
     return row
 
 
-def _rows(db: Session, instance_id: str) -> list[InstanceDevice]:
-    stmt = select(InstanceDevice).where(InstanceDevice.instance_id == instance_id)
-    return list(db.scalars(stmt.order_by(InstanceDevice.id)))
+def _rows(db: Session, principal: Principal, instance_id: str) -> list[InstanceDevice]:
+    return q.devices(db, instance_id, principal.scope)

@@ -2,7 +2,7 @@
 
 ``load_plan`` resolves an instance's rows into paths and settings (no ORM objects leave);
 the ``record_*`` and ``release`` calls write back what happened. Only the agent calls
-these, always as the node itself.
+these, always as the node itself: every read is ``UNSCOPED``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from cloudenv.enums import DeviceType, VolumeStatus
+from cloudenv.enums import DesiredState, DeviceType, VolumeStatus
 from cloudenv.errors import NotFound
 from cloudenv.services import events
 from cloudenv.services.compute.states import InstanceState
-from cloudenv.store.tables import Image, Instance, InstanceDevice, StoragePool, Volume
+from cloudenv.services.events import EventKind
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import storage as qs
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import Instance, InstanceDevice
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class PlannedDisk:
     volume_id: str | None  # None for a CD-ROM image
     pool_id: str
     size_bytes: int
-    volume_status: int | None
+    volume_status: VolumeStatus | None
     clone_from: str | None  # image path to copy into a new volume
     created_by_deploy: bool = False  # made for this instance (else an existing volume)
 
@@ -59,36 +63,32 @@ class InstancePlan:
     initrd: str | None
     cmdline: str
     disks: tuple[PlannedDisk, ...]
-    state: str
+    state: InstanceState
     current_task_id: str | None
 
 
 def _pool_path(db: Session, pool_id: str) -> str:
-    pool = db.get(StoragePool, pool_id)
+    pool = qs.get_pool(db, pool_id, UNSCOPED)
     if pool is None:
         raise NotFound(f"Storage pool {pool_id} no longer exists.")
     return str(pool.config.get("path", ""))
 
 
 def _image_path(db: Session, image_id: str) -> str:
-    image = db.get(Image, image_id)
+    image = qs.get_image(db, image_id, UNSCOPED)
     if image is None:
         raise NotFound(f"Image {image_id} no longer exists.")
     return os.path.join(_pool_path(db, image.pool_id), image.file_name)
 
 
 def load_plan(db: Session, instance_id: str) -> InstancePlan:
-    instance = db.get(Instance, instance_id)
+    instance = q.get_instance(db, instance_id, UNSCOPED)
     if instance is None:
         raise NotFound(f"Instance {instance_id} no longer exists.")
     disks = []
-    for device in db.scalars(
-        select(InstanceDevice)
-        .where(InstanceDevice.instance_id == instance_id)
-        .order_by(InstanceDevice.id)
-    ):
+    for device in q.devices(db, instance_id, UNSCOPED):
         if device.type == DeviceType.CDROM and device.resource_id:
-            image = db.get(Image, device.resource_id)
+            image = qs.get_image(db, device.resource_id, UNSCOPED)
             disks.append(
                 PlannedDisk(
                     device.name,
@@ -109,7 +109,7 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
                 )
             )
         elif device.type == DeviceType.STORAGE_VOLUME and device.resource_id:
-            volume = db.get(Volume, device.resource_id)
+            volume = qs.get_volume(db, device.resource_id, UNSCOPED)
             if volume is None:
                 continue
             clone = device.metadata_.get("clone_from")
@@ -158,9 +158,9 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
 
 
 def record_volume(db: Session, volume_id: str, status: VolumeStatus) -> None:
-    volume = db.get(Volume, volume_id)
+    volume = qs.get_volume(db, volume_id, UNSCOPED)
     if volume is not None:
-        volume.status = status.value
+        volume.status = status
 
 
 def release(
@@ -170,11 +170,11 @@ def release(
     state: InstanceState,
     message: str = "",
     *,
-    desired: str | None = None,
+    desired: DesiredState | None = None,
 ) -> None:
     """The task is done with the instance: set the observed state and free it, unless
     another task (Force Stop) has taken the instance over meanwhile."""
-    instance = db.get(Instance, instance_id)
+    instance = q.get_instance(db, instance_id, UNSCOPED)
     if instance is None or instance.current_task_id != task_id:
         return  # another task (Force Stop) owns the instance now; its outcome stands
     instance.current_task_id = None
@@ -189,7 +189,7 @@ def release_if_held(
     """Free an instance a failed task still holds, in the state the hypervisor reports;
     ``running=None`` (the hypervisor could not be asked) leaves it in error, from which
     start, kill and destroy are allowed."""
-    instance = db.get(Instance, instance_id)
+    instance = q.get_instance(db, instance_id, UNSCOPED)
     if instance is None or instance.current_task_id != task_id:
         return
     instance.current_task_id = None
@@ -198,7 +198,7 @@ def release_if_held(
         return
     state = InstanceState.RUNNING if running else InstanceState.STOPPED
     _set_state(db, instance, state, "")
-    instance.desired_state = state.value
+    instance.desired_state = DesiredState(state.value)
 
 
 def observe_power(db: Session, instance_id: str, running: bool) -> None:
@@ -211,13 +211,13 @@ def observe_power(db: Session, instance_id: str, running: bool) -> None:
         .where(
             Instance.id == instance_id,
             Instance.current_task_id.is_(None),
-            Instance.state.in_((InstanceState.RUNNING.value, InstanceState.STOPPED.value)),
-            Instance.state != state.value,
+            Instance.state.in_((InstanceState.RUNNING, InstanceState.STOPPED)),
+            Instance.state != state,
         )
-        .values(state=state.value, desired_state=state.value, state_message="")
+        .values(state=state, desired_state=DesiredState(state.value), state_message="")
     )
-    if changed.rowcount == 1:  # type: ignore[attr-defined]
-        instance = db.get_one(Instance, instance_id)
+    instance = q.get_instance(db, instance_id, UNSCOPED)
+    if changed.rowcount == 1 and instance is not None:  # type: ignore[attr-defined]
         db.refresh(instance)
         _publish_state(db, instance, state)
 
@@ -228,10 +228,10 @@ def forget(
     """Remove the instance's rows; returns the IDs of volumes whose data must go too
     (all with ``destroy_volumes``, else those in ``also_destroy``). Volumes kept become
     available for other instances."""
-    instance = db.get(Instance, instance_id)
+    instance = q.get_instance(db, instance_id, UNSCOPED)
     if instance is None:
         return []
-    volumes = list(db.scalars(select(Volume).where(Volume.instance_id == instance_id)))
+    volumes = qs.volumes(db, UNSCOPED, instance_id=instance_id)
     doomed = []
     for volume in volumes:
         if destroy_volumes or volume.id in also_destroy or volume.status == VolumeStatus.CREATING:
@@ -239,11 +239,14 @@ def forget(
             db.delete(volume)
         else:
             volume.instance_id = None
-            volume.status = VolumeStatus.AVAILABLE.value
+            volume.status = VolumeStatus.AVAILABLE
     db.execute(delete(InstanceDevice).where(InstanceDevice.instance_id == instance_id))
     db.delete(instance)
     events.publish(
-        db, "instance.deleted", organization_id=instance.organization_id, target_id=instance_id
+        db,
+        EventKind.INSTANCE_DELETED,
+        organization_id=instance.organization_id,
+        target_id=instance_id,
     )
     return doomed
 
@@ -251,18 +254,11 @@ def forget(
 def autostart_instances(db: Session, node_id: str) -> Sequence[str]:
     """Instances to start with the node: marked autostart, stopped, not busy. (Like
     "start at boot" elsewhere: a stop before the node restarted does not count.)"""
-    return db.scalars(
-        select(Instance.id).where(
-            Instance.node_id == node_id,
-            Instance.autostart.is_(True),
-            Instance.state == InstanceState.STOPPED.value,
-            Instance.current_task_id.is_(None),
-        )
-    ).all()
+    return q.autostart_ids(db, node_id, UNSCOPED)
 
 
 def _set_state(db: Session, instance: Instance, state: InstanceState, message: str) -> None:
-    instance.state = state.value
+    instance.state = state
     instance.state_message = message[:1024]
     _publish_state(db, instance, state)
 
@@ -270,7 +266,7 @@ def _set_state(db: Session, instance: Instance, state: InstanceState, message: s
 def _publish_state(db: Session, instance: Instance, state: InstanceState) -> None:
     events.publish(
         db,
-        f"instance.{state.value}",
+        EventKind.INSTANCE_STATE_CHANGED,
         organization_id=instance.organization_id,
         target_id=instance.id,
         data={"state": state.value},
@@ -278,4 +274,4 @@ def _publish_state(db: Session, instance: Instance, state: InstanceState) -> Non
 
 
 def instance_ids(db: Session, node_id: str) -> Sequence[str]:
-    return db.scalars(select(Instance.id).where(Instance.node_id == node_id)).all()
+    return q.instance_ids(db, node_id, UNSCOPED)

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from cloudenv.enums import DesiredState
 from cloudenv.errors import Conflict, InvalidInput, NotFound
-from cloudenv.services import tasks
-from cloudenv.services.access import Action, Principal, authorize, restrict
+from cloudenv.services import events, tasks
+from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.states import (
     DESTROYABLE,
     EDITABLE_RESOURCES,
@@ -25,9 +26,12 @@ from cloudenv.services.compute.states import (
     InstanceState,
     PowerAction,
 )
+from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description, check_instance_name
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, Task
 
 DESTROY_WORD = "DESTROY"
@@ -96,14 +100,8 @@ def list_instances(
 ) -> list[InstanceView]:
     if (node_id is None) == (cluster_id is None):
         raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
-    stmt = select(Instance).order_by(Instance.name)
-    if node_id is not None:
-        stmt = stmt.where(Instance.node_id == node_id)
-    else:
-        from cloudenv.store.tables import Node
-
-        stmt = stmt.join(Node, Node.id == Instance.node_id).where(Node.cluster_id == cluster_id)
-    return [view(i) for i in db.scalars(restrict(stmt, Instance.organization_id, principal))]
+    found = q.instances(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
+    return [view(i) for i in found]
 
 
 def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:
@@ -111,11 +109,7 @@ def get_instance(db: Session, principal: Principal, instance_id: str) -> Instanc
 
 
 def load(db: Session, principal: Principal, instance_id: str) -> Instance:
-    instance: Instance | None = db.scalar(
-        restrict(
-            select(Instance).where(Instance.id == instance_id), Instance.organization_id, principal
-        )
-    )
+    instance = q.get_instance(db, instance_id, principal.scope)
     if instance is None:
         raise NotFound(f"Instance {instance_id} does not exist.", field="id")
     return instance
@@ -137,7 +131,7 @@ def set_power_state(
         raise Conflict(_refusal(instance, action.value))
     if not 1 <= timeout <= 3600:
         raise InvalidInput("timeout must be between 1 and 3600 seconds.", field="timeout")
-    task = tasks.create_task(
+    task = tasks.queue_task(
         db,
         principal,
         _KIND[action],
@@ -148,15 +142,6 @@ def set_power_state(
     )
     preempt = action is PowerAction.KILL and state in KILL_PREEMPTS
     take_instance(db, instance, task, preempt=preempt, state=transient, desired=desired)
-    record_change(
-        db,
-        principal,
-        Action.INSTANCE_POWER,
-        event=f"instance.{action.value}",
-        target_id=instance.id,
-        organization_id=instance.organization_id,
-        status_code=202,
-    )
     return task
 
 
@@ -212,7 +197,7 @@ def update_instance(
         db,
         principal,
         Action.INSTANCE_UPDATE,
-        event="instance.updated",
+        event=EventKind.INSTANCE_UPDATED,
         target_id=instance.id,
         organization_id=instance.organization_id,
     )
@@ -237,7 +222,7 @@ def destroy_instance(
         )
     if instance.state not in DESTROYABLE:
         raise Conflict(_refusal(instance, "destroy"))
-    task = tasks.create_task(
+    task = tasks.queue_task(
         db,
         principal,
         tasks.TaskKind.INSTANCE_DESTROY,
@@ -254,15 +239,6 @@ def destroy_instance(
         state=InstanceState.DESTROYING,
         desired=instance.desired_state,
     )
-    record_change(
-        db,
-        principal,
-        Action.INSTANCE_DESTROY,
-        event="instance.destroying",
-        target_id=instance.id,
-        organization_id=instance.organization_id,
-        status_code=202,
-    )
     return task
 
 
@@ -273,9 +249,10 @@ def take_instance(
     *,
     preempt: bool,
     state: InstanceState,
-    desired: str,
+    desired: DesiredState,
 ) -> None:
-    """Mark the instance busy with ``task`` unless another task holds it.
+    """Mark the instance busy with ``task`` unless another task holds it, and say so
+    (``instance.state_changed``).
 
     With ``preempt`` (Force Stop taking over a hanging stop, restart or start) the holder
     may be replaced, but only while the row is still in one of ``KILL_PREEMPTS``: the
@@ -283,15 +260,10 @@ def take_instance(
     a device or snapshot task."""
     stmt = update(Instance).where(Instance.id == instance.id)
     if preempt:
-        stmt = stmt.where(
-            Instance.current_task_id.is_(None)
-            | Instance.state.in_([s.value for s in KILL_PREEMPTS])
-        )
+        stmt = stmt.where(Instance.current_task_id.is_(None) | Instance.state.in_(KILL_PREEMPTS))
     else:
         stmt = stmt.where(Instance.current_task_id.is_(None))
-    done = db.execute(
-        stmt.values(current_task_id=task.id, state=state.value, desired_state=desired)
-    )
+    done = db.execute(stmt.values(current_task_id=task.id, state=state, desired_state=desired))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         db.refresh(instance)  # name the task that holds it now, not the one read before
         holder = instance.current_task_id
@@ -301,6 +273,13 @@ def take_instance(
             f"({LABELS[InstanceState(instance.state)]}); wait for it to finish."
         )
     db.refresh(instance)
+    events.publish(
+        db,
+        EventKind.INSTANCE_STATE_CHANGED,
+        organization_id=instance.organization_id,
+        target_id=instance.id,
+        data={"state": state.value, "task_id": task.id},
+    )
 
 
 def _refusal(instance: Instance, action: str) -> str:
@@ -319,4 +298,5 @@ def _refusal(instance: Instance, action: str) -> str:
 
 
 def instances_of_node(db: Session, node_id: str) -> Sequence[Instance]:
-    return db.scalars(select(Instance).where(Instance.node_id == node_id)).all()
+    """Every instance of the node, for the node itself (unscoped)."""
+    return q.instances(db, UNSCOPED, node_id=node_id)

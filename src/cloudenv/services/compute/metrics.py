@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.services.access import Principal
 from cloudenv.services.compute.instances import load
 from cloudenv.services.compute.states import InstanceState
-from cloudenv.store.tables import Instance
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables.compute import InstanceMetrics
 
 STALE_SECONDS = 60
@@ -54,7 +54,7 @@ NO_READING = MetricsView(None, 0.0, 0.0, 0, {})
 
 def get_metrics(db: Session, principal: Principal, instance_id: str) -> MetricsView:
     instance = load(db, principal, instance_id)
-    row = db.get(InstanceMetrics, instance.id)
+    row = q.latest_metrics(db, instance.id, principal.scope)
     if row is None or instance.state != InstanceState.RUNNING:
         return NO_READING
     if clock.now() - row.time > timedelta(seconds=STALE_SECONDS):
@@ -71,11 +71,7 @@ def get_metrics(db: Session, principal: Principal, instance_id: str) -> MetricsV
 
 def running_instances(db: Session, node_id: str) -> Sequence[str]:
     """The node's instances the agent should sample."""
-    return db.scalars(
-        select(Instance.id).where(
-            Instance.node_id == node_id, Instance.state == InstanceState.RUNNING.value
-        )
-    ).all()
+    return q.instance_ids(db, node_id, UNSCOPED, state=InstanceState.RUNNING)
 
 
 def record_samples(db: Session, node_id: str, samples: Iterable[Sample]) -> None:
@@ -83,7 +79,7 @@ def record_samples(db: Session, node_id: str, samples: Iterable[Sample]) -> None
     instances that were not sampled (stopped, or gone from the hypervisor)."""
     kept = []
     for sample in samples:
-        row = db.get(InstanceMetrics, sample.instance_id)
+        row = q.latest_metrics(db, sample.instance_id, UNSCOPED)
         if row is None:
             row = InstanceMetrics(instance_id=sample.instance_id)
             db.add(row)
@@ -93,10 +89,4 @@ def record_samples(db: Session, node_id: str, samples: Iterable[Sample]) -> None
         row.memory_used_kib = sample.memory_used_kib
         row.network = sample.network
         kept.append(sample.instance_id)
-    node_instances = select(Instance.id).where(Instance.node_id == node_id)
-    db.execute(
-        delete(InstanceMetrics).where(
-            InstanceMetrics.instance_id.in_(node_instances),
-            InstanceMetrics.instance_id.not_in(kept),
-        )
-    )
+    q.delete_metrics_except(db, node_id, kept)

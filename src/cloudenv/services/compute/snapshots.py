@@ -15,41 +15,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import DeviceType
+from cloudenv.enums import SnapshotStatus as SnapshotStatus  # stored in snapshots.status
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.instances import DESTROY_WORD, load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
-from cloudenv.services.journal import record_change
+from cloudenv.services.events import EventKind
 from cloudenv.services.validation import check_description
-from cloudenv.store.tables import Instance, InstanceDevice, Snapshot, Task, Volume
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries.scope import UNSCOPED, Scope
+from cloudenv.store.tables import Instance, Snapshot, Task
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: Instance states in which snapshots may be taken, reverted to or deleted.
 SNAPSHOTTABLE = frozenset({InstanceState.RUNNING, InstanceState.STOPPED})
-
-
-class SnapshotStatus(StrEnum):
-    #: Its task is taking it.
-    CREATING = "creating"
-    #: The hypervisor has it; it can be reverted to.
-    READY = "ready"
-    #: Taking it failed (the task says why); only deleting it is left.
-    ERROR = "error"
-
-
-_EVENTS = {
-    tasks.TaskKind.INSTANCE_SNAPSHOT_CREATE: "instance.snapshot_creating",
-    tasks.TaskKind.INSTANCE_SNAPSHOT_REVERT: "instance.snapshot_reverting",
-    tasks.TaskKind.INSTANCE_SNAPSHOT_DELETE: "instance.snapshot_deleting",
-}
 
 
 @dataclass(frozen=True)
@@ -63,8 +47,7 @@ class SnapshotView:
 
 def list_snapshots(db: Session, principal: Principal, instance_id: str) -> list[SnapshotView]:
     instance = load(db, principal, instance_id)
-    stmt = select(Snapshot).where(Snapshot.instance_id == instance.id)
-    return [_view(s) for s in db.scalars(stmt.order_by(Snapshot.creation, Snapshot.id))]
+    return [_view(s) for s in q.snapshots(db, instance.id, principal.scope)]
 
 
 def create_snapshot(
@@ -78,19 +61,19 @@ def create_snapshot(
             field="name",
         )
     check_description(description)
-    if _find(db, instance.id, name) is not None:
+    if _find(db, principal.scope, instance.id, name) is not None:
         raise Conflict(
             f"Instance {instance.name} ({instance.id}) already has a snapshot named {name!r}; "
             "choose another name or delete that one.",
             field="name",
         )
-    _check(db, instance, "snapshotted")
+    _check(db, principal, instance, "snapshotted")
     db.add(
         Snapshot(
             instance_id=instance.id,
             name=name,
             description=description,
-            status=SnapshotStatus.CREATING.value,
+            status=SnapshotStatus.CREATING,
             creation=clock.now(),
         )
     )
@@ -101,14 +84,14 @@ def revert_snapshot(db: Session, principal: Principal, instance_id: str, name: s
     """Back to the snapshot's disks, and to its power state (and memory, if taken running)."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
-    snapshot = _existing(db, instance, name)
+    snapshot = _existing(db, principal, instance, name)
     if snapshot.status != SnapshotStatus.READY:
         raise Conflict(
             f"Snapshot {name} of instance {instance.name} ({instance.id}) is "
             f"{snapshot.status}, so it can't be reverted to; delete it.",
             field="name",
         )
-    _check(db, instance, "reverted to a snapshot")
+    _check(db, principal, instance, "reverted to a snapshot")
     return _queue(db, principal, instance, tasks.TaskKind.INSTANCE_SNAPSHOT_REVERT, name)
 
 
@@ -117,37 +100,39 @@ def delete_snapshot(
 ) -> Task:
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
-    _existing(db, instance, name)
+    _existing(db, principal, instance, name)
     if confirm != DESTROY_WORD:
         raise InvalidInput(
             f"Deleting snapshot {name} of instance {instance.name} can't be undone: confirm "
             f"with confirm={DESTROY_WORD}.",
             field="confirm",
         )
-    _check(db, instance, "stripped of a snapshot")
+    _check(db, principal, instance, "stripped of a snapshot")
     return _queue(db, principal, instance, tasks.TaskKind.INSTANCE_SNAPSHOT_DELETE, name)
 
 
 def snapshot_description(db: Session, instance_id: str, name: str) -> str:
-    snapshot = _find(db, instance_id, name)
+    snapshot = _find(db, UNSCOPED, instance_id, name)
     return snapshot.description if snapshot else ""
 
 
-def record_snapshot(db: Session, instance_id: str, name: str, status: str) -> None:
-    snapshot = _find(db, instance_id, name)
+def record_snapshot(db: Session, instance_id: str, name: str, status: SnapshotStatus) -> None:
+    snapshot = _find(db, UNSCOPED, instance_id, name)
     if snapshot is not None:
-        snapshot.status = status
-        _publish(db, instance_id, f"instance.snapshot_{status}", name)
+        snapshot.status = SnapshotStatus(status)
+        _publish(db, instance_id, name, {"status": snapshot.status.value})
 
 
 def forget_snapshot(db: Session, instance_id: str, name: str) -> None:
-    snapshot = _find(db, instance_id, name)
+    """Drop the row once the hypervisor has no such snapshot (the delete task's success
+    publishes ``instance.snapshot_deleted``; this says the row changed)."""
+    snapshot = _find(db, UNSCOPED, instance_id, name)
     if snapshot is not None:
         db.delete(snapshot)
-        _publish(db, instance_id, "instance.snapshot_deleted", name)
+        _publish(db, instance_id, name, {"status": "deleted"})
 
 
-def _check(db: Session, instance: Instance, what: str) -> None:
+def _check(db: Session, principal: Principal, instance: Instance, what: str) -> None:
     state = InstanceState(instance.state)
     label = f"Instance {instance.name} ({instance.id})"
     if state not in SNAPSHOTTABLE:
@@ -157,16 +142,8 @@ def _check(db: Session, instance: Instance, what: str) -> None:
             f"{label} is running: UEFI virtual machines can be snapshotted only while stopped "
             "(libvirt limitation); stop it first."
         )
-    raw = db.scalars(
-        select(Volume.name)
-        .join(InstanceDevice, InstanceDevice.resource_id == Volume.id)
-        .where(
-            InstanceDevice.instance_id == instance.id,
-            InstanceDevice.type == DeviceType.STORAGE_VOLUME.value,
-            InstanceDevice.readonly.is_(False),
-            Volume.format != "qcow2",
-        )
-    ).all()
+    volumes = q.writable_volumes(db, instance.id, principal.scope)
+    raw = [v.name for v in volumes if v.format != "qcow2"]
     if raw:
         raise Conflict(
             f"{label} has volume(s) {', '.join(raw)} in a format other than qcow2; snapshots "
@@ -177,7 +154,7 @@ def _check(db: Session, instance: Instance, what: str) -> None:
 def _queue(
     db: Session, principal: Principal, instance: Instance, kind: tasks.TaskKind, name: str
 ) -> Task:
-    task = tasks.create_task(
+    task = tasks.queue_task(
         db,
         principal,
         kind,
@@ -188,20 +165,11 @@ def _queue(
     )
     state = InstanceState(instance.state)
     take_instance(db, instance, task, preempt=False, state=state, desired=instance.desired_state)
-    record_change(
-        db,
-        principal,
-        Action.INSTANCE_SNAPSHOT,
-        event=_EVENTS[kind],
-        target_id=instance.id,
-        organization_id=instance.organization_id,
-        status_code=202,
-    )
     return task
 
 
-def _existing(db: Session, instance: Instance, name: str) -> Snapshot:
-    snapshot = _find(db, instance.id, name)
+def _existing(db: Session, principal: Principal, instance: Instance, name: str) -> Snapshot:
+    snapshot = _find(db, principal.scope, instance.id, name)
     if snapshot is None:
         raise NotFound(
             f"Instance {instance.name} ({instance.id}) has no snapshot named {name!r}.",
@@ -210,10 +178,8 @@ def _existing(db: Session, instance: Instance, name: str) -> Snapshot:
     return snapshot
 
 
-def _find(db: Session, instance_id: str, name: str) -> Snapshot | None:
-    stmt = select(Snapshot).where(Snapshot.instance_id == instance_id, Snapshot.name == name)
-    snapshot: Snapshot | None = db.scalar(stmt)
-    return snapshot
+def _find(db: Session, scope: Scope, instance_id: str, name: str) -> Snapshot | None:
+    return q.get_snapshot(db, instance_id, name, scope)
 
 
 def _view(snapshot: Snapshot) -> SnapshotView:
@@ -226,12 +192,12 @@ def _view(snapshot: Snapshot) -> SnapshotView:
     )
 
 
-def _publish(db: Session, instance_id: str, event: str, name: str) -> None:
-    instance = db.get(Instance, instance_id)
+def _publish(db: Session, instance_id: str, name: str, data: dict[str, str]) -> None:
+    instance = q.get_instance(db, instance_id, UNSCOPED)
     events.publish(
         db,
-        event,
+        EventKind.INSTANCE_SNAPSHOT_UPDATED,
         organization_id=instance.organization_id if instance else None,
         target_id=instance_id,
-        data={"snapshot": name},
+        data={"snapshot": name, **data},
     )

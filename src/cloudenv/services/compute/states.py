@@ -14,16 +14,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
-class InstanceState(StrEnum):
-    CREATING = "creating"
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    RESTARTING = "restarting"
-    DESTROYING = "destroying"
-    ERROR = "error"
+from cloudenv.enums import DesiredState
+from cloudenv.enums import InstanceState as InstanceState  # stored in instances.state
 
 
 class PowerAction(StrEnum):
@@ -38,14 +30,14 @@ class PowerAction(StrEnum):
 S = InstanceState
 
 #: action -> (states it may start from, state while it runs, desired state afterwards)
-POWER_RULES: dict[PowerAction, tuple[frozenset[InstanceState], InstanceState, str]] = {
-    PowerAction.START: (frozenset({S.STOPPED, S.ERROR}), S.STARTING, "running"),
-    PowerAction.STOP: (frozenset({S.RUNNING}), S.STOPPING, "stopped"),
-    PowerAction.RESTART: (frozenset({S.RUNNING}), S.RESTARTING, "running"),
+POWER_RULES: dict[PowerAction, tuple[frozenset[InstanceState], InstanceState, DesiredState]] = {
+    PowerAction.START: (frozenset({S.STOPPED, S.ERROR}), S.STARTING, DesiredState.RUNNING),
+    PowerAction.STOP: (frozenset({S.RUNNING}), S.STOPPING, DesiredState.STOPPED),
+    PowerAction.RESTART: (frozenset({S.RUNNING}), S.RESTARTING, DesiredState.RUNNING),
     PowerAction.KILL: (
         frozenset({S.RUNNING, S.STOPPING, S.RESTARTING, S.STARTING, S.ERROR}),
         S.STOPPING,
-        "stopped",
+        DesiredState.STOPPED,
     ),
 }
 

@@ -11,19 +11,22 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import DeviceType, InstanceType
+from cloudenv.enums import ImageStatus, InstanceType
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import events, tasks
-from cloudenv.services.access import Action, Principal, authorize, restrict
+from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.states import InstanceState
-from cloudenv.services.journal import record_change
+from cloudenv.services.events import EventKind
 from cloudenv.services.storage.pools import pool_on_node
-from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, PoolNode, Task
+from cloudenv.store.queries import compute as qc
+from cloudenv.store.queries import storage as q
+from cloudenv.store.queries import tenancy as qt
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import Image, Instance, Node, Task
 
 IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
@@ -39,7 +42,7 @@ class ImageView:
     type: int
     storage_pool_id: str
     format: str
-    status: str
+    status: str  # an ImageStatus
 
 
 def guess_format(name: str) -> str | None:
@@ -66,9 +69,7 @@ class ImportRequest:
 def check_import(db: Session, principal: Principal, request: ImportRequest) -> str:
     """Every rule an upload must pass, checked before its bytes are read. Returns the
     image's format."""
-    node = db.scalar(
-        restrict(select(Node).where(Node.id == request.node_id), Node.organization_id, principal)
-    )
+    node = qt.get_node(db, request.node_id, principal.scope)
     if node is None:
         raise NotFound(f"Node {request.node_id} does not exist.", field="node_id")
     return _check(db, principal, node, request)
@@ -78,7 +79,9 @@ def start_import(
     db: Session, principal: Principal, request: ImportRequest, staged_path: str
 ) -> tuple[Image, Task]:
     """Record an uploaded (staged) image and queue the task that moves it into the pool."""
-    node = db.get_one(Node, request.node_id)
+    node = qt.get_node(db, request.node_id, principal.scope)
+    if node is None:
+        raise NotFound(f"Node {request.node_id} does not exist.", field="node_id")
     fmt = _check(db, principal, node, request)
     image = Image(
         id=new_id(Prefix.IMAGE),
@@ -88,13 +91,16 @@ def start_import(
         name=request.name,
         file_name=f"image-{request.name}",
         format=fmt,
-        instance_type=InstanceType.QEMU.value,
+        instance_type=InstanceType.QEMU,
         size_bytes=request.size_bytes,
-        status="uploading",
+        status=ImageStatus.UPLOADING,
         creation=clock.now(),
     )
     db.add(image)
-    task = tasks.create_task(
+    events.publish(
+        db, EventKind.IMAGE_CREATED, organization_id=node.organization_id, target_id=image.id
+    )
+    task = tasks.queue_task(
         db,
         principal,
         tasks.TaskKind.IMAGE_IMPORT,
@@ -102,15 +108,6 @@ def start_import(
         target_id=image.id,
         organization_id=node.organization_id,
         params={"staged_path": staged_path},
-    )
-    record_change(
-        db,
-        principal,
-        Action.IMAGE_CREATE,
-        event="image.created",
-        target_id=image.id,
-        organization_id=node.organization_id,
-        status_code=202,
     )
     return image, task
 
@@ -140,18 +137,13 @@ def _check(db: Session, principal: Principal, node: Node, request: ImportRequest
         raise InvalidInput(
             f"Storage pool {pool.name} ({pool.id}) cannot hold images.", field="storage_pool_id"
         )
-    taken = db.scalar(
-        select(Image.id).where(
-            Image.pool_id == pool.id, Image.node_id == node.id, Image.name == name
-        )
-    )
-    if taken:
+    if q.image_name_taken(db, pool.id, node.id, name):
         raise Conflict(
             f"Pool {pool.name} on this node already has an image named {name!r}; "
             "delete it first or choose another name.",
             field="name",
         )
-    state = db.get(PoolNode, (pool.id, node.id))
+    state = q.pool_node(db, pool.id, node.id, principal.scope)
     if state is not None and state.available_bytes and request.size_bytes > state.available_bytes:
         raise InvalidInput(
             f"The image has {request.size_bytes} bytes but pool {pool.name} has "
@@ -162,21 +154,13 @@ def _check(db: Session, principal: Principal, node: Node, request: ImportRequest
 
 
 def list_images(db: Session, principal: Principal, node_id: str) -> list[ImageView]:
-    stmt = restrict(
-        select(Image).where(Image.node_id == node_id).order_by(Image.name),
-        Image.organization_id,
-        principal,
-    )
-    return [_view(i) for i in db.scalars(stmt)]
+    return [_view(i) for i in q.images(db, node_id, principal.scope)]
 
 
 def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
     """An available image of the node by name (what deploy bodies refer to)."""
-    image = db.scalar(
-        select(Image).where(
-            Image.node_id == node_id, Image.name == name, Image.status == "available"
-        )
-    )
+    # Unscoped: the callers reached the node through a scoped selector first.
+    image = q.image_by_name(db, node_id, name, UNSCOPED, status=ImageStatus.AVAILABLE)
     if image is None:
         raise InvalidInput(
             f"Node {node_id} has no available image named {name!r} "
@@ -187,19 +171,13 @@ def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
 
 
 def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> Task:
-    image = db.scalar(
-        restrict(
-            select(Image).where(Image.node_id == node_id, Image.name == name),
-            Image.organization_id,
-            principal,
-        )
-    )
+    image = q.image_by_name(db, node_id, name, principal.scope)
     if image is None:
         raise NotFound(f"Node {node_id} has no image named {name!r}.", field="name")
     authorize(principal, Action.IMAGE_DELETE, image.organization_id)
-    if image.status == "uploading":
+    if image.status == ImageStatus.UPLOADING:
         raise Conflict(f"Image {name!r} is still being imported; wait for its task.")
-    if image.status == "deleting":
+    if image.status == ImageStatus.DELETING:
         raise Conflict(f"Image {name!r} is already being deleted; wait for its task.")
     users = _users(db, image)
     if users:
@@ -208,8 +186,8 @@ def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> 
             f"Image {name!r} is in use by instance(s) {listed}; detach it from them or "
             "destroy them first."
         )
-    image.status = "deleting"
-    task = tasks.create_task(
+    image.status = ImageStatus.DELETING
+    return tasks.queue_task(
         db,
         principal,
         tasks.TaskKind.IMAGE_DELETE,
@@ -217,37 +195,17 @@ def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> 
         target_id=image.id,
         organization_id=image.organization_id,
     )
-    record_change(
-        db,
-        principal,
-        Action.IMAGE_DELETE,
-        event="image.deleting",
-        target_id=image.id,
-        organization_id=image.organization_id,
-        status_code=202,
-    )
-    return task
 
 
 def _users(db: Session, image: Image) -> list[Instance]:
     """The instances of the image's node that use it: as a CD-ROM, as the kernel or initrd
     they boot, or as the source a disk is still being cloned from (while deploying)."""
-    instances = db.scalars(
-        select(Instance).where(Instance.node_id == image.node_id).order_by(Instance.name)
-    ).all()
-    using: set[str] = set(
-        db.scalars(
-            select(InstanceDevice.instance_id).where(
-                InstanceDevice.type == DeviceType.CDROM.value,
-                InstanceDevice.resource_id == image.id,
-            )
-        )
-    )
-    creating = {i.id for i in instances if i.state == InstanceState.CREATING.value}
+    # Unscoped: an image in use by anyone on the node must stay, whoever asks.
+    instances = qc.instances(db, UNSCOPED, node_id=image.node_id)
+    using = qc.cdrom_holders(db, image.id, UNSCOPED)
+    creating = {i.id for i in instances if i.state == InstanceState.CREATING}
     if creating:
-        for device in db.scalars(
-            select(InstanceDevice).where(InstanceDevice.instance_id.in_(creating))
-        ):
+        for device in qc.devices_of_instances(db, creating, UNSCOPED):
             if (device.metadata_ or {}).get("clone_from") == image.id:
                 using.add(device.instance_id)
     for instance in instances:
@@ -282,7 +240,7 @@ class ImagePlan:
 
 
 def image_for_task(db: Session, image_id: str) -> ImagePlan:
-    image = db.get(Image, image_id)
+    image = q.get_image(db, image_id, UNSCOPED)
     if image is None:
         raise NotFound(f"Image {image_id} no longer exists.")
     return ImagePlan(
@@ -298,19 +256,23 @@ def image_for_task(db: Session, image_id: str) -> ImagePlan:
 
 def record_import(db: Session, image_id: str, *, ok: bool, message: str = "") -> None:
     """The agent finished moving the upload into the pool; a failed import leaves no image."""
-    image = db.get(Image, image_id)
+    image = q.get_image(db, image_id, UNSCOPED)
     if image is None:
         return
     if ok:
-        image.status = "available"
+        image.status = ImageStatus.AVAILABLE
         events.publish(
-            db, "image.available", organization_id=image.organization_id, target_id=image.id
+            db,
+            EventKind.IMAGE_UPDATED,
+            organization_id=image.organization_id,
+            target_id=image.id,
+            data={"status": image.status.value},
         )
     else:
         db.delete(image)
         events.publish(
             db,
-            "image.deleted",
+            EventKind.IMAGE_DELETED,
             organization_id=image.organization_id,
             target_id=image.id,
             data={"reason": message[:200]},
@@ -318,9 +280,8 @@ def record_import(db: Session, image_id: str, *, ok: bool, message: str = "") ->
 
 
 def forget_image(db: Session, image_id: str) -> None:
-    image = db.get(Image, image_id)
+    """Drop the row once the file is gone (the delete task's success publishes
+    ``image.deleted``)."""
+    image = q.get_image(db, image_id, UNSCOPED)
     if image is not None:
         db.delete(image)
-        events.publish(
-            db, "image.deleted", organization_id=image.organization_id, target_id=image.id
-        )

@@ -4,17 +4,17 @@ default directory pool at set-up, which holds both images and volumes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import PoolType
+from cloudenv.enums import PoolNodeStatus, PoolType
 from cloudenv.errors import InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services.access import Principal, restrict
-from cloudenv.store.tables import Node, PoolNode, StoragePool, Volume
+from cloudenv.services.access import Principal
+from cloudenv.store.queries import storage as q
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import Node, PoolNode, StoragePool
 
 DEFAULT_POOL_NAME = "default"
 
@@ -44,7 +44,7 @@ def create_default_pool(db: Session, node: Node, path: str) -> StoragePool:
         organization_id=node.organization_id,
         cluster_id=node.cluster_id,
         name=DEFAULT_POOL_NAME,
-        type=PoolType.DIRECTORY.value,
+        type=PoolType.DIRECTORY,
         config={"path": path},
         description="Created at installation.",
         can_hold_images=True,
@@ -53,36 +53,20 @@ def create_default_pool(db: Session, node: Node, path: str) -> StoragePool:
     )
     db.add(pool)
     db.flush()
-    db.add(PoolNode(pool_id=pool.id, node_id=node.id, status="pending"))
+    db.add(PoolNode(pool_id=pool.id, node_id=node.id, status=PoolNodeStatus.PENDING))
     return pool
 
 
 def list_node_pools(db: Session, principal: Principal, node_id: str) -> list[NodePoolView]:
-    both: Select[Any] = select(StoragePool, PoolNode)  # type: ignore[assignment]
-    rows = db.execute(
-        restrict(
-            both.join(PoolNode, PoolNode.pool_id == StoragePool.id)
-            .where(PoolNode.node_id == node_id)
-            .order_by(StoragePool.name),
-            StoragePool.organization_id,
-            principal,
-        )
-    ).all()
-    counts: dict[str, int] = {
-        pool_id: int(count)
-        for pool_id, count in db.execute(
-            select(Volume.pool_id, func.count())
-            .where(Volume.node_id == node_id)
-            .group_by(Volume.pool_id)
-        ).all()
-    }
+    rows = q.node_pools(db, node_id, principal.scope)
+    counts = q.volume_counts(db, node_id, principal.scope)
     return [
         NodePoolView(
             id=pool.id,
             type=pool.type,
             name=pool.name,
-            initialized=state.status != "pending",
-            available=state.status == "ready",
+            initialized=state.status != PoolNodeStatus.PENDING,
+            available=state.status == PoolNodeStatus.READY,
             can_hold_images=pool.can_hold_images,
             capacity_bytes=state.capacity_bytes,
             allocation_bytes=state.allocation_bytes,
@@ -96,12 +80,10 @@ def list_node_pools(db: Session, principal: Principal, node_id: str) -> list[Nod
 
 
 def pool_on_node(db: Session, pool_id: str, node_id: str, *, field: str) -> StoragePool:
-    """The pool, enabled on the node; else InvalidInput naming ``field``."""
-    row = db.execute(
-        select(StoragePool)
-        .join(PoolNode, PoolNode.pool_id == StoragePool.id)
-        .where(StoragePool.id == pool_id, PoolNode.node_id == node_id)
-    ).scalar_one_or_none()
+    """The pool, enabled on the node; else InvalidInput naming ``field``. Callers reached
+    the node through a scoped selector, and a pool enabled on a node is visible with it,
+    so this reads unscoped."""
+    row = q.pool_on_node(db, pool_id, node_id, UNSCOPED)
     if row is None:
         raise InvalidInput(
             f"Storage pool {pool_id} is not enabled on node {node_id}; choose a pool of "
@@ -112,11 +94,7 @@ def pool_on_node(db: Session, pool_id: str, node_id: str, *, field: str) -> Stor
 
 
 def default_pool(db: Session, node_id: str) -> StoragePool:
-    pool = db.execute(
-        select(StoragePool)
-        .join(PoolNode, PoolNode.pool_id == StoragePool.id)
-        .where(PoolNode.node_id == node_id, StoragePool.is_default.is_(True))
-    ).scalar_one_or_none()
+    pool = q.default_pool(db, node_id, UNSCOPED)  # set-up and the agent: as the node
     if pool is None:
         raise NotFound(f"Node {node_id} has no default storage pool.")
     return pool
@@ -124,12 +102,8 @@ def default_pool(db: Session, node_id: str) -> StoragePool:
 
 def pools_to_reconcile(db: Session, node_id: str) -> list[tuple[str, int, str]]:
     """(pool id, type, path) of every pool enabled on this node, for its agent."""
-    rows = db.execute(
-        select(StoragePool.id, StoragePool.type, StoragePool.config)
-        .join(PoolNode, PoolNode.pool_id == StoragePool.id)
-        .where(PoolNode.node_id == node_id)
-    ).all()
-    return [(pool_id, kind, str(config.get("path", ""))) for pool_id, kind, config in rows]
+    rows = q.node_pools(db, node_id, UNSCOPED)
+    return [(pool.id, pool.type, str(pool.config.get("path", ""))) for pool, _ in rows]
 
 
 def record_pool_state(
@@ -143,10 +117,10 @@ def record_pool_state(
     allocation: int = 0,
     available: int = 0,
 ) -> None:
-    state = db.get(PoolNode, (pool_id, node_id))
+    state = q.pool_node(db, pool_id, node_id, UNSCOPED)
     if state is None:
         return
-    state.status = "ready" if ok else "error"
+    state.status = PoolNodeStatus.READY if ok else PoolNodeStatus.ERROR
     state.message = message[:1024]
     if ok:
         state.capacity_bytes, state.allocation_bytes = capacity, allocation

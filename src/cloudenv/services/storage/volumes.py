@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloudenv.services.access import Principal, restrict
+from cloudenv.services.access import Principal
+from cloudenv.store.queries import storage as q
 from cloudenv.store.tables import Volume
 
 
@@ -19,9 +19,4 @@ def list_volumes(
     node_id: str | None = None,
     pool_id: str | None = None,
 ) -> Sequence[Volume]:
-    stmt = select(Volume).order_by(Volume.name)
-    if node_id is not None:
-        stmt = stmt.where(Volume.node_id == node_id)
-    if pool_id is not None:
-        stmt = stmt.where(Volume.pool_id == pool_id)
-    return db.scalars(restrict(stmt, Volume.organization_id, principal)).all()
+    return q.volumes(db, principal.scope, node_id=node_id, pool_id=pool_id)

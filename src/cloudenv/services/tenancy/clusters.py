@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.errors import NotFound
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.renaming import rename
@@ -63,7 +64,7 @@ def update_cluster(
         db,
         principal,
         Action.CLUSTER_UPDATE,
-        event="cluster.updated",
+        event=EventKind.CLUSTER_UPDATED,
         target_id=cluster.id,
         organization_id=cluster.organization_id,
     )

@@ -10,6 +10,7 @@ from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.renaming import rename
@@ -93,7 +94,7 @@ def create_datacenter(
         db,
         principal,
         Action.DATACENTER_CREATE,
-        event="datacenter.created",
+        event=EventKind.DATACENTER_CREATED,
         target_id=dc.id,
         organization_id=org.id,
     )
@@ -130,7 +131,7 @@ def update_datacenter(
         db,
         principal,
         Action.DATACENTER_UPDATE,
-        event="datacenter.updated",
+        event=EventKind.DATACENTER_UPDATED,
         target_id=dc.id,
         organization_id=dc.organization_id,
     )
@@ -151,7 +152,7 @@ def delete_datacenter(db: Session, principal: Principal, datacenter_id: str) -> 
         db,
         principal,
         Action.DATACENTER_DELETE,
-        event="datacenter.deleted",
+        event=EventKind.DATACENTER_DELETED,
         target_id=dc.id,
         organization_id=dc.organization_id,
     )

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from cloudenv import __version__, clock
 from cloudenv.errors import NotFound
-from cloudenv.services import audit, events, tasks
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services import events, tasks
+from cloudenv.services.access import Principal
+from cloudenv.services.events import EventKind
 from cloudenv.services.tenancy.views import NodeView, node_view
 from cloudenv.store.queries import tenancy as q
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Node, Task
 
 EMPTY_HARDWARE: dict[str, Any] = {
@@ -84,8 +86,7 @@ def get_pci_devices(db: Session, principal: Principal, node_id: str) -> list[dic
 def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Task:
     """Queue a task for the node's agent to re-read its hardware and host facts."""
     node = _load(db, principal, node_id)
-    authorize(principal, Action.NODE_REFRESH_FACTS, node.organization_id)
-    task = tasks.create_task(
+    return tasks.queue_task(
         db,
         principal,
         tasks.TaskKind.NODE_REFRESH_FACTS,
@@ -93,26 +94,17 @@ def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Ta
         target_id=node.id,
         organization_id=node.organization_id,
     )
-    audit.record(
-        db,
-        principal,
-        Action.NODE_REFRESH_FACTS,
-        target_id=node.id,
-        organization_id=node.organization_id,
-        status_code=202,
-    )
-    return task
 
 
 def heartbeat(db: Session, node_id: str) -> None:
     """The node's agent says it is alive; a node that stops saying so turns not-alive."""
-    node = db.get(Node, node_id)
-    if node is None:
-        raise NotFound(f"Node {node_id} is not registered in this database.")
+    node = _as_node(db, node_id)
     was_alive = node.last_seen is not None and node_view(node).alive
     node.last_seen = clock.now()
     if not was_alive:
-        events.publish(db, "node.alive", organization_id=node.organization_id, target_id=node.id)
+        events.publish(
+            db, EventKind.NODE_CAME_ALIVE, organization_id=node.organization_id, target_id=node.id
+        )
 
 
 def report_facts(
@@ -124,19 +116,19 @@ def report_facts(
     ip_address: str | None = None,
 ) -> None:
     """Store what the node's agent found out about its host."""
-    node = db.get(Node, node_id)
-    if node is None:
-        raise NotFound(f"Node {node_id} is not registered in this database.")
+    node = _as_node(db, node_id)
     node.hardware = hardware
     node.host = {**(node.host or {}), **host}
     if ip_address:
         node.ip_address = ip_address
-    events.publish(db, "node.updated", organization_id=node.organization_id, target_id=node.id)
+    events.publish(
+        db, EventKind.NODE_UPDATED, organization_id=node.organization_id, target_id=node.id
+    )
 
 
 def report_capabilities(db: Session, node_id: str, capabilities: dict[str, Any]) -> None:
     """What the node's hypervisor can run, per architecture (read by its agent)."""
-    node = db.get(Node, node_id)
+    node = q.get_node(db, node_id, UNSCOPED)
     if node is not None:
         node.host = {**(node.host or {}), "capabilities": capabilities}
 
@@ -146,6 +138,14 @@ def get_capabilities(db: Session, principal: Principal, node_id: str) -> dict[st
         "capabilities", {}
     )
     return capabilities
+
+
+def _as_node(db: Session, node_id: str) -> Node:
+    """The node itself, for its own agent (unscoped: the node acts for every tenant)."""
+    node = q.get_node(db, node_id, UNSCOPED)
+    if node is None:
+        raise NotFound(f"Node {node_id} is not registered in this database.")
+    return node
 
 
 def _load(db: Session, principal: Principal, node_id: str) -> Node:

@@ -11,6 +11,7 @@ from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.renaming import rename
@@ -59,7 +60,7 @@ def create_organization(
         db,
         principal,
         Action.ORGANIZATION_CREATE,
-        event="organization.created",
+        event=EventKind.ORGANIZATION_CREATED,
         target_id=org.id,
         organization_id=org.id,
     )
@@ -90,7 +91,7 @@ def update_organization(
         db,
         principal,
         Action.ORGANIZATION_UPDATE,
-        event="organization.updated",
+        event=EventKind.ORGANIZATION_UPDATED,
         target_id=org.id,
         organization_id=org.id,
     )
@@ -116,7 +117,7 @@ def delete_organization(db: Session, principal: Principal, organization_id: str)
         db,
         principal,
         Action.ORGANIZATION_DELETE,
-        event="organization.deleted",
+        event=EventKind.ORGANIZATION_DELETED,
         target_id=org.id,
         organization_id=org.id,
     )

@@ -1,4 +1,5 @@
-"""Selectors for the resource tree. ``scope`` is None (sees all) or the visible org IDs."""
+"""Selectors for the resource tree; each applies the caller's ``scope`` through
+``store.queries.scope.restrict``."""
 
 from __future__ import annotations
 
@@ -8,26 +9,23 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import ColumnElement, Row, Select, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from cloudenv.store.queries.scope import Scope as Scope  # callers may name it from here
+from cloudenv.store.queries.scope import restrict
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
 
-Scope = frozenset[str] | None
 Model = TypeVar("Model", Organization, Datacenter, Cluster, Node)
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
-def _scoped(stmt: Select[Any], column: Column, scope: Scope) -> Select[Any]:
-    return stmt if scope is None else stmt.where(column.in_(scope))
-
-
 def _get(db: Session, model: type[Model], object_id: str, scope: Scope) -> Model | None:
     org_column = model.id if model is Organization else model.organization_id  # type: ignore[attr-defined]
-    stmt = _scoped(select(model).where(model.id == object_id), org_column, scope)
+    stmt = restrict(select(model).where(model.id == object_id), org_column, scope)
     found: Model | None = db.scalar(stmt)
     return found
 
 
 def organizations(db: Session, scope: Scope) -> Sequence[Organization]:
-    stmt = _scoped(select(Organization), Organization.id, scope)
+    stmt = restrict(select(Organization), Organization.id, scope)
     return db.scalars(stmt.order_by(Organization.is_root.desc(), Organization.name)).all()
 
 
@@ -46,7 +44,7 @@ def root_organization(db: Session) -> Organization | None:
 def datacenters(
     db: Session, scope: Scope, organization_ids: Collection[str] | None = None
 ) -> Sequence[Datacenter]:
-    stmt = _scoped(select(Datacenter), Datacenter.organization_id, scope)
+    stmt = restrict(select(Datacenter), Datacenter.organization_id, scope)
     if organization_ids is not None:
         stmt = stmt.where(Datacenter.organization_id.in_(organization_ids))
     return db.scalars(stmt.order_by(Datacenter.name)).all()
@@ -85,7 +83,7 @@ def clusters(
     organization_ids: Collection[str] | None = None,
     datacenter_id: str | None = None,
 ) -> Sequence[Cluster]:
-    stmt = _scoped(select(Cluster), Cluster.organization_id, scope)
+    stmt = restrict(select(Cluster), Cluster.organization_id, scope)
     if organization_ids is not None:
         stmt = stmt.where(Cluster.organization_id.in_(organization_ids))
     if datacenter_id is not None:
@@ -104,7 +102,7 @@ def nodes(
     organization_ids: Collection[str] | None = None,
     cluster_ids: Collection[str] | None = None,
 ) -> Sequence[Node]:
-    stmt = _scoped(select(Node), Node.organization_id, scope)
+    stmt = restrict(select(Node), Node.organization_id, scope)
     if organization_ids is not None:
         stmt = stmt.where(Node.organization_id.in_(organization_ids))
     if cluster_ids is not None:
@@ -139,7 +137,7 @@ def node_summaries(
     """Like ``nodes`` but as light rows without hardware and host facts (the tree's hot path:
     decoding every node's facts cost more than everything else together)."""
     columns = cast(Select[Any], select(*NODE_SUMMARY_COLUMNS))
-    stmt = _scoped(columns, Node.organization_id, scope)
+    stmt = restrict(columns, Node.organization_id, scope)
     if organization_ids is not None:
         stmt = stmt.where(Node.organization_id.in_(organization_ids))
     if cluster_ids is not None:

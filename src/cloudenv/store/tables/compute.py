@@ -13,7 +13,15 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cloudenv.store.base import Base
+from cloudenv.enums import (
+    ConsoleKind,
+    DesiredState,
+    DeviceType,
+    InstanceState,
+    InstanceType,
+    SnapshotStatus,
+)
+from cloudenv.store.base import Base, IntEnumColumn, StrEnumColumn
 
 
 class Instance(Base):
@@ -24,7 +32,7 @@ class Instance(Base):
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(String(512), default="")
-    type: Mapped[int]  # 0 docker, 1 lxc, 2 qemu, 3 podman
+    type: Mapped[InstanceType] = mapped_column(IntEnumColumn(InstanceType))
     architecture: Mapped[str] = mapped_column(String(16))
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     cpu_sockets: Mapped[int]
@@ -34,8 +42,8 @@ class Instance(Base):
     autostart: Mapped[bool] = mapped_column(default=True)
     # qemu: machine_type, cpu_model, firmware, secure_boot, kernel_boot; lxc: init
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    desired_state: Mapped[str] = mapped_column(String(16))  # running | stopped
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    desired_state: Mapped[DesiredState] = mapped_column(StrEnumColumn(DesiredState, 16))
+    state: Mapped[InstanceState] = mapped_column(StrEnumColumn(InstanceState, 16), index=True)
     state_message: Mapped[str] = mapped_column(String(1024), default="")
     current_task_id: Mapped[str | None] = mapped_column(String(32))
     creation: Mapped[datetime]
@@ -53,7 +61,7 @@ class InstanceDevice(Base):
     )
     name: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(String(512), default="")
-    type: Mapped[int]  # 1 NIC, 2 storage volume, 3 TPM, 4 USB, 5 PCI, 6 RNG, 7 CD-ROM
+    type: Mapped[DeviceType] = mapped_column(IntEnumColumn(DeviceType))
     resource_id: Mapped[str | None] = mapped_column(String(32))  # vol-… or img-…
     bus: Mapped[str | None] = mapped_column(String(8))
     target: Mapped[str | None] = mapped_column(String(16))  # libvirt target dev: vda, sdc
@@ -75,7 +83,7 @@ class ConsoleToken(Base):
         ForeignKey("instances.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(8))  # vnc | serial
+    kind: Mapped[ConsoleKind] = mapped_column(StrEnumColumn(ConsoleKind, 8))
     expires: Mapped[datetime]
     used: Mapped[bool] = mapped_column(default=False)
 
@@ -90,7 +98,7 @@ class Snapshot(Base):
     )
     name: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(512), default="")
-    status: Mapped[str] = mapped_column(String(16))  # creating | ready | error
+    status: Mapped[SnapshotStatus] = mapped_column(StrEnumColumn(SnapshotStatus, 16))
     creation: Mapped[datetime]
 
 

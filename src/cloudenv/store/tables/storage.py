@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cloudenv.store.base import Base
+from cloudenv.enums import ImageStatus, InstanceType, PoolNodeStatus, PoolType, VolumeStatus
+from cloudenv.store.base import Base, IntEnumColumn, StrEnumColumn
 
 
 class StoragePool(Base):
@@ -23,7 +24,7 @@ class StoragePool(Base):
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    type: Mapped[int]  # drivers.storage.base.PoolType
+    type: Mapped[PoolType] = mapped_column(IntEnumColumn(PoolType))
     description: Mapped[str] = mapped_column(String(512), default="")
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"path": ...} for dir
     can_hold_images: Mapped[bool] = mapped_column(default=False)
@@ -40,7 +41,9 @@ class PoolNode(Base):
         ForeignKey("storage_pools.id", ondelete="CASCADE"), primary_key=True
     )
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|ready|error
+    status: Mapped[PoolNodeStatus] = mapped_column(
+        StrEnumColumn(PoolNodeStatus, 16), default=PoolNodeStatus.PENDING
+    )
     message: Mapped[str] = mapped_column(String(1024), default="")
     capacity_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     allocation_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -61,7 +64,7 @@ class Volume(Base):
     file_name: Mapped[str] = mapped_column(String(255))  # inside the pool: "<id>.qcow2"
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     format: Mapped[str] = mapped_column(String(8))  # qcow2 | raw | vmdk
-    status: Mapped[int]  # services.storage.VolumeStatus (the product's enum)
+    status: Mapped[VolumeStatus] = mapped_column(IntEnumColumn(VolumeStatus))
     instance_id: Mapped[str | None] = mapped_column(String(32), index=True)
     creation: Mapped[datetime]
 
@@ -79,7 +82,9 @@ class Image(Base):
     name: Mapped[str] = mapped_column(String(255))
     file_name: Mapped[str] = mapped_column(String(255))
     format: Mapped[str] = mapped_column(String(8))  # iso | qcow2 | raw | kernel | initrd
-    instance_type: Mapped[int] = mapped_column(default=2)  # the product's instance type
+    instance_type: Mapped[InstanceType] = mapped_column(
+        IntEnumColumn(InstanceType), default=InstanceType.QEMU
+    )
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))  # uploading | available | error
+    status: Mapped[ImageStatus] = mapped_column(StrEnumColumn(ImageStatus, 16))
     creation: Mapped[datetime]

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cloudenv.store.base import Base
+from cloudenv.enums import TaskStatus
+from cloudenv.store.base import Base, StrEnumColumn
 
 
 class Task(Base):
@@ -20,7 +21,7 @@ class Task(Base):
     organization_id: Mapped[str | None] = mapped_column(String(32), index=True)
     node_id: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[TaskStatus] = mapped_column(StrEnumColumn(TaskStatus, 16))
     progress: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(1024), default="")
     log: Mapped[list[dict[str, Any]]] = mapped_column(default=list)

@@ -1,0 +1,191 @@
+"""Selectors for instances and what hangs off them: devices, snapshots, console tickets
+and usage samples.
+
+Instances carry ``organization_id``; their children do not, so a child selector joins
+its instance and scopes that (``_via_instance``): a device of another tenant's instance
+is as missing as the instance. Every selector takes the caller's scope, the agent passes
+``UNSCOPED`` by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from cloudenv.enums import DesiredState, DeviceType, InstanceState
+from cloudenv.store.queries.scope import Scope, restrict
+from cloudenv.store.tables import (
+    ConsoleToken,
+    Instance,
+    InstanceDevice,
+    Node,
+    Snapshot,
+    Volume,
+)
+from cloudenv.store.tables.compute import InstanceMetrics
+
+
+def _via_instance(stmt: Select[Any], instance_column: Any, scope: Scope) -> Select[Any]:
+    """Scope rows that hang off an instance by the instance's organization."""
+    if scope is None:
+        return stmt
+    return restrict(
+        stmt.join(Instance, Instance.id == instance_column), Instance.organization_id, scope
+    )
+
+
+# Instances
+
+
+def get_instance(db: Session, instance_id: str, scope: Scope) -> Instance | None:
+    stmt = restrict(
+        select(Instance).where(Instance.id == instance_id), Instance.organization_id, scope
+    )
+    found: Instance | None = db.scalar(stmt)
+    return found
+
+
+def instances(
+    db: Session,
+    scope: Scope,
+    *,
+    node_id: str | None = None,
+    cluster_id: str | None = None,
+) -> Sequence[Instance]:
+    """By name, of one node or one cluster (or all, if neither is given)."""
+    stmt = select(Instance).order_by(Instance.name)
+    if node_id is not None:
+        stmt = stmt.where(Instance.node_id == node_id)
+    if cluster_id is not None:
+        stmt = stmt.join(Node, Node.id == Instance.node_id).where(Node.cluster_id == cluster_id)
+    return db.scalars(restrict(stmt, Instance.organization_id, scope)).all()
+
+
+def instance_ids(
+    db: Session, node_id: str, scope: Scope, *, state: InstanceState | None = None
+) -> Sequence[str]:
+    """IDs of the node's instances, optionally only those in ``state``."""
+    stmt = select(Instance.id).where(Instance.node_id == node_id)
+    if state is not None:
+        stmt = stmt.where(Instance.state == state)
+    return db.scalars(restrict(stmt, Instance.organization_id, scope)).all()
+
+
+def autostart_ids(db: Session, node_id: str, scope: Scope) -> Sequence[str]:
+    """The node's instances marked autostart that are stopped and not busy."""
+    stmt = select(Instance.id).where(
+        Instance.node_id == node_id,
+        Instance.autostart.is_(True),
+        Instance.state == InstanceState.STOPPED,
+        Instance.current_task_id.is_(None),
+    )
+    return db.scalars(restrict(stmt, Instance.organization_id, scope)).all()
+
+
+def committed_memory_mb(db: Session, node_id: str, scope: Scope) -> int:
+    """Memory of the node's instances that are meant to run, in MB."""
+    stmt = select(func.coalesce(func.sum(Instance.memory_mb), 0)).where(
+        Instance.node_id == node_id, Instance.desired_state == DesiredState.RUNNING
+    )
+    return int(db.scalar(restrict(stmt, Instance.organization_id, scope)) or 0)
+
+
+# Devices
+
+
+def devices(db: Session, instance_id: str, scope: Scope) -> list[InstanceDevice]:
+    """The instance's devices in the order they were added."""
+    stmt = select(InstanceDevice).where(InstanceDevice.instance_id == instance_id)
+    stmt = _via_instance(stmt, InstanceDevice.instance_id, scope)
+    return list(db.scalars(stmt.order_by(InstanceDevice.id)))
+
+
+def devices_of_instances(
+    db: Session, instance_ids: Collection[str], scope: Scope
+) -> Sequence[InstanceDevice]:
+    stmt = select(InstanceDevice).where(InstanceDevice.instance_id.in_(instance_ids))
+    return db.scalars(_via_instance(stmt, InstanceDevice.instance_id, scope)).all()
+
+
+def get_device(db: Session, device_id: int, scope: Scope) -> InstanceDevice | None:
+    stmt = select(InstanceDevice).where(InstanceDevice.id == device_id)
+    found: InstanceDevice | None = db.scalar(_via_instance(stmt, InstanceDevice.instance_id, scope))
+    return found
+
+
+def cdrom_holders(db: Session, image_id: str, scope: Scope) -> set[str]:
+    """IDs of instances with the image in a CD-ROM drive."""
+    stmt = select(InstanceDevice.instance_id).where(
+        InstanceDevice.type == DeviceType.CDROM, InstanceDevice.resource_id == image_id
+    )
+    return set(db.scalars(_via_instance(stmt, InstanceDevice.instance_id, scope)))
+
+
+def writable_volumes(db: Session, instance_id: str, scope: Scope) -> Sequence[Volume]:
+    """The volumes the instance writes to (attached as storage volumes, not read-only)."""
+    stmt = (
+        select(Volume)
+        .join(InstanceDevice, InstanceDevice.resource_id == Volume.id)
+        .where(
+            InstanceDevice.instance_id == instance_id,
+            InstanceDevice.type == DeviceType.STORAGE_VOLUME,
+            InstanceDevice.readonly.is_(False),
+        )
+    )
+    return db.scalars(restrict(stmt, Volume.organization_id, scope)).all()
+
+
+# Snapshots
+
+
+def snapshots(db: Session, instance_id: str, scope: Scope) -> Sequence[Snapshot]:
+    stmt = select(Snapshot).where(Snapshot.instance_id == instance_id)
+    stmt = _via_instance(stmt, Snapshot.instance_id, scope)
+    return db.scalars(stmt.order_by(Snapshot.creation, Snapshot.id)).all()
+
+
+def get_snapshot(db: Session, instance_id: str, name: str, scope: Scope) -> Snapshot | None:
+    stmt = select(Snapshot).where(Snapshot.instance_id == instance_id, Snapshot.name == name)
+    found: Snapshot | None = db.scalar(_via_instance(stmt, Snapshot.instance_id, scope))
+    return found
+
+
+# Console tickets
+
+
+def console_token(db: Session, token_hash: str, scope: Scope) -> ConsoleToken | None:
+    """The ticket with this hash. Redeeming one is anonymous (the ticket is the credential),
+    so callers pass ``UNSCOPED`` and then re-check the ticket's user against the instance."""
+    stmt = select(ConsoleToken).where(ConsoleToken.token_hash == token_hash)
+    found: ConsoleToken | None = db.scalar(_via_instance(stmt, ConsoleToken.instance_id, scope))
+    return found
+
+
+def delete_expired_console_tokens(db: Session, now: datetime) -> None:
+    """Spent and expired tickets have no further use (every tenant's: housekeeping)."""
+    db.execute(delete(ConsoleToken).where(ConsoleToken.expires <= now))
+
+
+# Usage samples
+
+
+def latest_metrics(db: Session, instance_id: str, scope: Scope) -> InstanceMetrics | None:
+    stmt = select(InstanceMetrics).where(InstanceMetrics.instance_id == instance_id)
+    found: InstanceMetrics | None = db.scalar(
+        _via_instance(stmt, InstanceMetrics.instance_id, scope)
+    )
+    return found
+
+
+def delete_metrics_except(db: Session, node_id: str, kept: Collection[str]) -> None:
+    """Drop the samples of the node's instances not in ``kept`` (the agent's housekeeping)."""
+    of_node = select(Instance.id).where(Instance.node_id == node_id)
+    db.execute(
+        delete(InstanceMetrics).where(
+            InstanceMetrics.instance_id.in_(of_node), InstanceMetrics.instance_id.not_in(kept)
+        )
+    )
