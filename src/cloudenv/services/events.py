@@ -35,8 +35,8 @@ class EventKind(StrEnum):
     CLUSTER_UPDATED = "cluster.updated"
     #: The node's agent reported its host facts (``hardware``, ``host``).
     NODE_UPDATED = "node.updated"
-    #: A node that was not alive (or never was) sent a heartbeat.
-    NODE_CAME_ALIVE = "node.came_alive"
+    #: A node that was not alive (or never was) sent a heartbeat: its agent is connected.
+    NODE_CONNECTED = "node.connected"
     #: An ``node.refresh_facts`` task finished.
     NODE_FACTS_REFRESHED = "node.facts_refreshed"
     #: A task was queued; ``data``: ``kind``, ``status``.

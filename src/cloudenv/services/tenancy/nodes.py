@@ -103,7 +103,7 @@ def heartbeat(db: Session, node_id: str) -> None:
     node.last_seen = clock.now()
     if not was_alive:
         events.publish(
-            db, EventKind.NODE_CAME_ALIVE, organization_id=node.organization_id, target_id=node.id
+            db, EventKind.NODE_CONNECTED, organization_id=node.organization_id, target_id=node.id
         )
 
 

@@ -1,0 +1,55 @@
+"""The event vocabulary: past tense, typed, and what the instance actions publish."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cloudenv.services import events
+from cloudenv.services.events import EventKind
+from cloudenv.store.engine import transaction
+from cloudenv.store.tables import Event
+from tests.conftest import Deployment
+from tests.unit.api.test_instances_api import deploy, power
+
+pytestmark = pytest.mark.unit
+
+
+def test_every_event_kind_says_what_happened() -> None:
+    for kind in EventKind:
+        resource, _, happening = kind.value.partition(".")
+        assert resource and happening.split("_")[-1].endswith("ed"), kind
+
+
+def test_publish_refuses_a_kind_outside_the_vocabulary(sqlite_deployment: Deployment) -> None:
+    refused = pytest.raises(ValueError, match=r"instance\.running")
+    with refused, transaction(sqlite_deployment.factory) as db:
+        events.publish(db, "instance.running", organization_id=None, target_id=None)  # type: ignore[arg-type]
+
+
+def _instance_events(dep: Deployment, instance_id: str) -> list[tuple[str, dict[str, object]]]:
+    with transaction(dep.factory) as db:
+        rows = db.scalars(select(Event).where(Event.target_id == instance_id).order_by(Event.id))
+        return [(e.kind, dict(e.data)) for e in rows]
+
+
+def test_a_power_action_publishes_its_state_then_its_past_tense_event(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    dep = sqlite_deployment
+    instance_id = deploy(admin, dep)
+    assert [k for k, _ in _instance_events(dep, instance_id)] == [
+        "instance.created",
+        "instance.state_changed",  # running, when the deploy task released it
+        "instance.deployed",
+    ]
+    before = len(_instance_events(dep, instance_id))
+    power(admin, dep, instance_id, "stop")
+    later = _instance_events(dep, instance_id)[before:]
+    assert [k for k, _ in later] == [
+        "instance.state_changed",
+        "instance.state_changed",
+        "instance.stopped",
+    ]
+    assert [d.get("state") for _, d in later[:2]] == ["stopping", "stopped"]
