@@ -216,8 +216,10 @@ def observe_power(db: Session, instance_id: str, running: bool) -> None:
         )
         .values(state=state, desired_state=DesiredState(state.value), state_message="")
     )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return
     instance = q.get_instance(db, instance_id, UNSCOPED)
-    if changed.rowcount == 1 and instance is not None:  # type: ignore[attr-defined]
+    if instance is not None:
         db.refresh(instance)
         _publish_state(db, instance, state)
 
