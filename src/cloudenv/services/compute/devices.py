@@ -33,6 +33,7 @@ from cloudenv.services.compute.device_rows import (
 )
 from cloudenv.services.compute.instances import load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description
@@ -100,7 +101,7 @@ def attach_device(
     if kind is DeviceType.STORAGE_VOLUME:
         row = volume_row(db, principal, instance, request.data, used)
     else:
-        row = cdrom_row(db, instance, request.data, used)
+        row = cdrom_row(db, principal, instance, request.data, used)
     row.name, row.description = name, request.description
     db.add(row)
     db.flush()
@@ -137,13 +138,22 @@ def update_device(
 
 
 def detach_device(
-    db: Session, principal: Principal, instance_id: str, name: str, *, live: bool = True
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    name: str,
+    *,
+    live: bool = True,
+    confirm: str | None = None,
 ) -> DeviceChange:
     """Mark the device (and its volume) DETACHING and queue the task that unplugs it; the
     root volume stays (destroy the instance to free it)."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DEVICE_DETACH, instance.organization_id)
     row = _find(instance, _rows(db, instance.id), name)
+    check_confirm(
+        confirm, f"Detaching device {row.name} from instance {instance.name} ({instance.id})"
+    )
     if row.is_root:
         raise Conflict(
             f"Device {row.name} of instance {instance.name} ({instance.id}) is the root "

@@ -25,12 +25,12 @@ from cloudenv.services.compute.states import (
     InstanceState,
     PowerAction,
 )
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description, check_instance_name
 from cloudenv.store.tables import Instance, Task
 
-DESTROY_WORD = "DESTROY"
 DEFAULT_STOP_TIMEOUT = 120
 _KIND = {
     PowerAction.START: tasks.TaskKind.INSTANCE_START,
@@ -225,16 +225,12 @@ def destroy_instance(
     instance_id: str,
     *,
     destroy_volumes: bool,
-    confirm: str | None,
+    confirm: str | None = None,
 ) -> Task:
+    """Only a stopped (or failed) instance; ``confirm``, when given, must be DESTROY."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DESTROY, instance.organization_id)
-    if confirm != DESTROY_WORD:
-        raise InvalidInput(
-            f"Destroying instance {instance.name} ({instance.id}) can't be undone: "
-            f"confirm with confirm={DESTROY_WORD}.",
-            field="confirm",
-        )
+    check_confirm(confirm, f"Destroying instance {instance.name} ({instance.id})")
     if instance.state not in DESTROYABLE:
         raise Conflict(_refusal(instance, "destroy"))
     task = tasks.create_task(

@@ -21,6 +21,7 @@ from cloudenv.ids import Prefix, new_id
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize, restrict
 from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.journal import record_change
 from cloudenv.services.storage.pools import pool_on_node
 from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, PoolNode, Task
@@ -170,11 +171,17 @@ def list_images(db: Session, principal: Principal, node_id: str) -> list[ImageVi
     return [_view(i) for i in db.scalars(stmt)]
 
 
-def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
-    """An available image of the node by name (what deploy bodies refer to)."""
-    image = db.scalar(
-        select(Image).where(
-            Image.node_id == node_id, Image.name == name, Image.status == "available"
+def find_image(db: Session, principal: Principal, node_id: str, name: str, *, field: str) -> Image:
+    """An available image of the node by name (what deploy and CD-ROM bodies refer to),
+    among those the caller's organization may see: a name never reaches another
+    tenant's image."""
+    image: Image | None = db.scalar(
+        restrict(
+            select(Image).where(
+                Image.node_id == node_id, Image.name == name, Image.status == "available"
+            ),
+            Image.organization_id,
+            principal,
         )
     )
     if image is None:
@@ -186,7 +193,9 @@ def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
     return image
 
 
-def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> Task:
+def delete_image(
+    db: Session, principal: Principal, node_id: str, name: str, *, confirm: str | None = None
+) -> Task:
     image = db.scalar(
         restrict(
             select(Image).where(Image.node_id == node_id, Image.name == name),
@@ -197,6 +206,7 @@ def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> 
     if image is None:
         raise NotFound(f"Node {node_id} has no image named {name!r}.", field="name")
     authorize(principal, Action.IMAGE_DELETE, image.organization_id)
+    check_confirm(confirm, f"Deleting image {image.name} ({image.id})")
     if image.status == "uploading":
         raise Conflict(f"Image {name!r} is still being imported; wait for its task.")
     if image.status == "deleting":
