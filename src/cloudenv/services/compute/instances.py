@@ -276,7 +276,13 @@ def take_instance(
     With ``preempt`` (Force Stop taking over a hanging stop, restart or start) the holder
     may be replaced, but only while the row is still in one of ``KILL_PREEMPTS``: the
     check is part of the UPDATE, so a stale read never takes over a destroy, a deploy or
-    a device or snapshot task."""
+    a device or snapshot task. The task keeps what it took over (``params["held"]``), so
+    cancelling it while queued gives the instance back as it was."""
+    held = {
+        "state": instance.state,
+        "desired": instance.desired_state,
+        "task": instance.current_task_id,
+    }
     stmt = update(Instance).where(Instance.id == instance.id)
     if preempt:
         stmt = stmt.where(
@@ -296,6 +302,7 @@ def take_instance(
             f"Instance {instance.name} ({instance.id}) is {busy} "
             f"({LABELS[InstanceState(instance.state)]}); wait for it to finish."
         )
+    task.params = {**task.params, "held": held}
     db.refresh(instance)
 
 
