@@ -202,6 +202,9 @@ def test_rename_and_describe_a_device(admin: TestClient, dep: Deployment, web: s
     taken = admin.patch(f"{path}/installer", json={"new_name": "disk0"})
     assert taken.status_code == 409 and taken.json()["field"] == "new_name"
     assert run(admin, dep, admin.delete(f"{path}/installer"))["status"] == "succeeded"
+    # An IDE CD-ROM leaves the running guest only when it stops (test_device_detach_timing).
+    assert devices(admin, web)["installer"]["status"] == "detaching"
+    power(admin, dep, web, "kill")
     assert list(devices(admin, web)) == ["disk0"]
 
 

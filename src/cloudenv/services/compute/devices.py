@@ -162,6 +162,13 @@ def detach_device(
             field="name",
         )
     _check_state(instance, "detach devices")
+    if row.metadata_.get("status") == "detaching":
+        raise Conflict(
+            f"Device {row.name} of instance {instance.name} ({instance.id}) is already being "
+            "detached (a disk the running guest can't release live goes when it stops); "
+            "stop the instance to finish it.",
+            field="name",
+        )
     if row.type == DeviceType.STORAGE_VOLUME and row.resource_id:
         volume = db.get(Volume, row.resource_id)
         if volume is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cloudenv.enums import DeviceType, VolumeStatus
 from cloudenv.errors import NotFound
 from cloudenv.services import events
+from cloudenv.services.compute import attachments
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.store.tables import Image, Instance, InstanceDevice, StoragePool, Volume
 
@@ -87,6 +88,8 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
         .where(InstanceDevice.instance_id == instance_id)
         .order_by(InstanceDevice.id)
     ):
+        if attachments.leaves_at_stop(device):
+            continue  # out of the definition already; only the running guest has it
         if device.type == DeviceType.CDROM and device.resource_id:
             image = db.get(Image, device.resource_id)
             disks.append(
@@ -220,6 +223,8 @@ def observe_power(db: Session, instance_id: str, running: bool) -> None:
         instance = db.get_one(Instance, instance_id)
         db.refresh(instance)
         _publish_state(db, instance, state)
+        if not running:
+            attachments.finish_detaches_at_stop(db, instance_id)
 
 
 def forget(
@@ -265,6 +270,8 @@ def _set_state(db: Session, instance: Instance, state: InstanceState, message: s
     instance.state = state.value
     instance.state_message = message[:1024]
     _publish_state(db, instance, state)
+    if state is InstanceState.STOPPED:  # the guest let go of devices detached "at stop"
+        attachments.finish_detaches_at_stop(db, instance.id)
 
 
 def _publish_state(db: Session, instance: Instance, state: InstanceState) -> None:
