@@ -20,7 +20,7 @@ from cloudenv.drivers.storage.fake import FakeStorageDriver
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import auth, setup
 from cloudenv.store.engine import transaction
-from cloudenv.store.tables import Organization, User
+from cloudenv.store.tables import Node, Organization, User
 from tests.support.pgserver import create_database, postgres_server
 from tests.support.served_node import ADMIN_PASSWORD
 
@@ -164,6 +164,9 @@ def make_deployment(tmp_path: Path, database_url: str) -> Deployment:
                 default_pool_path=str(settings.default_pool_path),
             ),
         )
+        # The agent is not running in unit tests; the node counts as alive as if its agent
+        # had just reported (deploys to a node that is not alive are refused).
+        db.get_one(Node, node_id).last_seen = clock.now()
     return Deployment(daemon, result)
 
 

@@ -95,6 +95,8 @@ class TaskStatus(StrEnum):
     SUCCEEDED = "succeeded"
     #: Refused (with a user message), crashed, or interrupted by a restart.
     FAILED = "failed"
+    #: Cancelled while queued: it never ran, and what it held was given back.
+    CANCELLED = "cancelled"
 
 
 class ImageStatus(StrEnum):

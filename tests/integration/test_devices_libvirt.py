@@ -189,3 +189,39 @@ def test_snapshot_create_list_revert_delete(guest: Guest) -> None:
     finally:
         compute.snapshot_delete(guest.name, "s1")
     assert compute.snapshot_list(guest.name) == []
+
+
+def test_a_live_detach_waits_for_the_guest_to_release_the_disk(guest: Guest) -> None:
+    """libvirt's live detach only asks the guest; a paused guest can't answer, so the
+    detach fails after the timeout and the disk is still plugged in. Once the guest runs
+    again it lets go, libvirt reports the device removed, and the next detach is done."""
+    import libvirt
+
+    from cloudenv.drivers.errors import DriverError
+
+    data = guest.storage.create_volume(guest.pool, "late.qcow2", 32 * MIB, DiskFormat.QCOW2)
+    conn = libvirt.open("qemu:///system")
+    domain = conn.lookupByName(guest.name)
+    try:
+        disk = DiskSpec(data.path, "vdc", DiskBus.VIRTIO, serial="ce-disk-3")
+        guest.compute.attach_disk(guest.name, disk, live=True)
+        guest.wait_serials("ce-disk-3")
+        guest.compute.detach_timeout = 8.0  # libvirt itself gives up waiting after 5 s
+        domain.suspend()
+        started = time.monotonic()
+        with pytest.raises(DriverError, match="did not release disk vdc"):
+            guest.compute.detach_disk(guest.name, "vdc", live=True)
+        assert time.monotonic() - started >= 8.0
+        assert "vdc" in domain.XMLDesc(0)  # still in the running guest
+        domain.resume()
+        deadline = time.monotonic() + GUEST_TIMEOUT
+        while "vdc" in domain.XMLDesc(0) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "vdc" not in domain.XMLDesc(0)
+        assert "ce-disk-3" not in guest.wait_serials("ce-disk-1", absent="ce-disk-3")
+    finally:
+        if domain.info()[0] == libvirt.VIR_DOMAIN_PAUSED:
+            domain.resume()
+        guest.compute.detach_timeout = 30.0
+        conn.close()
+        guest.storage.delete_volume(guest.pool, "late.qcow2")

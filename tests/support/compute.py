@@ -62,7 +62,7 @@ def wait_task(client: httpx.Client, task_id: str, timeout: float = 120.0) -> dic
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         task: dict[str, Any] = client.get(f"/api/v1/tasks/{task_id}").json()
-        if task["status"] in ("succeeded", "failed"):
+        if task["status"] in ("succeeded", "failed", "cancelled"):
             return task
         time.sleep(0.1)
     raise ComputeTestError(f"task {task_id} did not finish within {timeout} s")

@@ -26,6 +26,7 @@ from cloudenv.drivers.compute.base import (
 from cloudenv.drivers.storage.base import PoolSpec, PoolType
 from cloudenv.enums import DesiredState, VolumeStatus
 from cloudenv.errors import CloudenvError
+from cloudenv.services.compute import attachments as at
 from cloudenv.services.compute import execution as ex
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.storage import pools
@@ -208,6 +209,8 @@ def start(task: TaskClaim, ctx: TaskContext) -> None:
         ctx.report(progress=20, line="Applying the instance's configuration")
         if compute.state(plan.id) != PowerState.RUNNING:
             compute.define(domain_spec(plan, ctx))
+            with transaction(ctx.session_factory) as db:  # e.g. a restart: the guest let go
+                at.finish_detaches_at_stop(db, plan.id)
         if not _still_ours(ctx, task)():
             ctx.report(line="Force Stop took over; not starting.")
             return

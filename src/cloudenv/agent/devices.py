@@ -57,12 +57,24 @@ def attach(task: TaskClaim, ctx: TaskContext) -> None:
 
 
 def detach(task: TaskClaim, ctx: TaskContext) -> None:
+    """Live: done once the guest has released the disk (the driver waits for libvirt's
+    device-removed event). Not live on a running guest: out of the definition now, out
+    of the guest when it stops; the device and its volume stay attached until then."""
     instance_id, live = task.target_id or "", bool(task.params.get("live"))
     device = _device(ctx, task)
     compute = ctx.drivers.need_compute()
+    at_stop = False
     try:
-        if compute.state(instance_id) is not None:
-            how = "live and persistently" if live else "persistently (gone after a restart)"
+        state = compute.state(instance_id)
+        if state is not None:
+            at_stop = state == PowerState.RUNNING and not live
+            how = (
+                "live and persistently"
+                if live
+                else "from the definition (the running guest keeps it until it stops)"
+                if at_stop
+                else "persistently"
+            )
             ctx.report(progress=30, line=f"Detaching {device.label} ({device.target}), {how}")
             compute.detach_disk(instance_id, device.target, live=live)
     except Exception as exc:
@@ -76,7 +88,15 @@ def detach(task: TaskClaim, ctx: TaskContext) -> None:
             "It stays attached; try again, or stop the instance first."
         ) from None
     with transaction(ctx.session_factory) as db:
-        at.forget_device(db, device.id)
+        if at_stop:
+            at.detach_at_stop(db, device.id)
+        else:
+            at.forget_device(db, device.id)
+    if at_stop:
+        ctx.report(
+            line=f"The guest keeps {device.label} until it stops; it stays attached until "
+            "then, and is detached (its volume available) when the instance stops."
+        )
     release_as_observed(ctx, task)
 
 
@@ -90,16 +110,27 @@ def recover(task: TaskClaim, ctx: TaskContext) -> str:
     if device is not None:
         verb = "attach" if task.kind == TaskKind.INSTANCE_DEVICE_ATTACH else "detach"
         live = bool(task.params.get("live"))
+        compute = ctx.drivers.need_compute()
+        at_stop = (
+            verb == "detach"
+            and not live
+            and compute.state(task.target_id or "") == PowerState.RUNNING
+        )
         try:
-            ctx.drivers.need_compute().detach_disk(task.target_id or "", device.target, live=live)
+            compute.detach_disk(task.target_id or "", device.target, live=live)
         except CloudenvError as exc:
             with transaction(ctx.session_factory) as db:
                 at.settle_attached(db, device.id)
             done = f"{device.label} stays attached ({exc.message})"
         else:
             with transaction(ctx.session_factory) as db:
-                at.forget_device(db, device.id)
-            done = f"finished the interrupted {verb}: {device.label} is detached"
+                if at_stop:
+                    at.detach_at_stop(db, device.id)
+                else:
+                    at.forget_device(db, device.id)
+            done = f"finished the interrupted {verb}: {device.label} is detached" + (
+                " when the instance stops" if at_stop else ""
+            )
     return f"{done[0].upper()}{done[1:]}. {recover_instance(task, ctx)}"
 
 

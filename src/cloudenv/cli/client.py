@@ -118,11 +118,11 @@ class ApiClient:
                 task: dict[str, Any] = self.get(f"/v1/tasks/{task_id}")
                 last = task["log"][-1]["message"] if task["log"] else task["status"]
                 progress.update(bar, completed=task["progress"], description=last[:60])
-                if task["status"] in ("succeeded", "failed"):
+                if task["status"] in ("succeeded", "failed", "cancelled"):
                     break
                 if time.monotonic() > deadline:
                     fail(f"Task {task_id} is still {task['status']} after {timeout:.0f} s.")
                 time.sleep(0.3)
-        if task["status"] == "failed":
-            fail(f"Task {task_id} failed: {task['message']}")
+        if task["status"] in ("failed", "cancelled"):
+            fail(f"Task {task_id} {task['status']}: {task['message']}")
         return task

@@ -44,6 +44,8 @@ class EventKind(StrEnum):
     #: A task was claimed, reported progress or ended; ``data``: ``kind``, ``status``,
     #: ``progress``.
     TASK_UPDATED = "task.updated"
+    #: A queued task was cancelled before it ran; what it held was given back.
+    TASK_CANCELLED = "task.cancelled"
     IMAGE_CREATED = "image.created"
     #: An image row changed (``data.status``: e.g. available after its import).
     IMAGE_UPDATED = "image.updated"

@@ -6,7 +6,11 @@ progress and log lines, and finishes it. States::
 
     queued ──claim──► running ──► succeeded
        │                 └──────► failed   (a refusal with a user message, or a crash)
+       ├──cancel──► cancelled   (only while queued; what it held is given back)
        └──(daemon restart while running)──► failed "interrupted"
+
+Claim and cancel are both compare-and-swap on ``queued``, so a task is either run or
+cancelled, never both; a running task can't be cancelled (Force Stop ends a hanging stop).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.enums import TaskStatus as TaskStatus  # re-exported: callers name it here
-from cloudenv.errors import NotFound
+from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.events import EventKind
+from cloudenv.services.journal import record_change
 from cloudenv.store.queries import tasks as q
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Task
@@ -202,6 +207,51 @@ def get_task(db: Session, principal: Principal, task_id: str) -> Task:
     task = q.get_task(db, task_id, principal.scope)
     if task is None:
         raise NotFound(f"Task {task_id} does not exist.", field="id")
+    return task
+
+
+def cancel_task(db: Session, principal: Principal, task_id: str) -> Task:
+    """Cancel a queued task: it will never run, and the instance, volume or image it held
+    goes back to what it was (a queued deploy's rows are removed, as a failed deploy's
+    are). Refused (Conflict) once the node's agent has claimed it."""
+    from cloudenv.services.compute import cancellation
+
+    task = get_task(db, principal, task_id)
+    action = cancellation.permission(task)
+    authorize(principal, action, task.organization_id)
+    if task.status == TaskStatus.QUEUED:
+        cancellation.check_cancellable(task)
+    taken = db.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.status == TaskStatus.QUEUED.value)
+        .values(
+            status=TaskStatus.CANCELLED.value,
+            end_time=clock.now(),
+            message=f"Cancelled by {principal.username} before it ran.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(task)
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        hint = {
+            TaskStatus.RUNNING: "the node is carrying it out; wait for it to finish "
+            "(a stop that hangs: use Force Stop)",
+            TaskStatus.CANCELLED: "it was already cancelled",
+        }.get(TaskStatus(task.status), "it has finished; nothing is left to cancel")
+        raise Conflict(
+            f"Task {task.id} ({task.kind}) is {task.status}, so it can't be cancelled: {hint}."
+        )
+    task.log = [*task.log, {"time": clock.rfc3339(task.end_time), "message": task.message}]
+    cancellation.release_cancelled(db, task)
+    _publish_state(db, task)
+    record_change(
+        db,
+        principal,
+        action,
+        event=EventKind.TASK_CANCELLED,
+        target_id=task.id,
+        organization_id=task.organization_id,
+    )
     return task
 
 

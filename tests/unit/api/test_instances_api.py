@@ -224,18 +224,20 @@ def test_busy_instance_refuses_a_second_action_but_kill_takes_over(
 
 
 def test_destroy_rules(admin: TestClient, sqlite_deployment: Deployment, iso: str) -> None:
+    """The product's clients confirm with their user and send no word; a word that is
+    sent must be DESTROY. The state rule holds either way."""
     instance_id = deploy(admin, sqlite_deployment, image=iso)
-    running = admin.delete(
-        f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY", "destroy_volumes": "true"}
-    )
+    running = admin.delete(f"/api/v1/instances/{instance_id}", params={"destroy_volumes": "true"})
     assert running.status_code == 409 and "stop it first" in running.json()["message"]
     power(admin, sqlite_deployment, instance_id, "kill")
-    unconfirmed = admin.delete(f"/api/v1/instances/{instance_id}")
-    assert unconfirmed.status_code == 400 and unconfirmed.json()["field"] == "confirm"
+    for wrong in ("yes", "destroy", "", "DESTROY "):
+        refused = admin.delete(f"/api/v1/instances/{instance_id}", params={"confirm": wrong})
+        assert refused.status_code == 400 and refused.json()["field"] == "confirm", wrong
+        assert "DESTROY" in refused.json()["message"]
     assert count_rows(sqlite_deployment, Instance) == 1
     response = admin.delete(
         f"/api/v1/instances/{instance_id}/",
-        params={"confirm": "DESTROY", "destroy_volumes": "true"},
+        params={"node_id": sqlite_deployment.setup.node_id, "destroy_volumes": "true"},
     )
     assert response.status_code == 202
     sqlite_deployment.daemon.agent.run_pending()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cloudenv.store.tables import Cluster, Datacenter, Organization
+from cloudenv.store.engine import transaction
+from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
 from tests.conftest import Deployment, count_rows
 
 pytestmark = pytest.mark.unit
@@ -200,6 +201,8 @@ def test_cluster_read_edit_and_hardware(admin: TestClient, sqlite_deployment: De
     ).json()["cluster"]
     assert (edited["name"], edited["description"]) == ("prod", "main")
     assert admin.patch(f"/api/v1/clusters/{cluster_id}", json={"name": "b@d"}).status_code == 400
+    with transaction(sqlite_deployment.factory) as db:  # its agent never reported
+        db.get_one(Node, sqlite_deployment.setup.node_id).last_seen = None
     hardware = admin.get(f"/api/v1/clusters/{cluster_id}/hardware").json()
     # The fixture node reported 8 vCPUs, 32 GiB and a 512 GB disk, but never a heartbeat.
     assert hardware == {"partial": True, "vcpus": 8, "memory_gb": 32, "storage_gb": 512}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.schemas.common import Created, Empty
 from cloudenv.api.schemas.tenancy import (
@@ -70,6 +71,8 @@ def update_datacenter(
 
 
 @router.delete("/{datacenter_id}", response_model=Empty, name="datacenter.delete")
-def delete_datacenter(datacenter_id: str, db: Db, principal: CurrentPrincipal) -> Empty:
-    datacenters.delete_datacenter(db, principal, datacenter_id)
+def delete_datacenter(
+    datacenter_id: str, db: Db, principal: CurrentPrincipal, confirm: ConfirmQuery = None
+) -> Empty:
+    datacenters.delete_datacenter(db, principal, datacenter_id, confirm=confirm)
     return Empty()

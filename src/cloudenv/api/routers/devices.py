@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.schemas.devices import (
     Device,
@@ -85,7 +86,8 @@ def detach(
     principal: CurrentPrincipal,
     live: bool = True,
     node_id: str | None = None,
+    confirm: ConfirmQuery = None,
 ) -> DeviceDetached:
     """Not the root volume; a detached volume stays, available to any instance of the node."""
-    change = devices.detach_device(db, principal, instance_id, name, live=live)
+    change = devices.detach_device(db, principal, instance_id, name, live=live, confirm=confirm)
     return DeviceDetached(needs_reboot=change.needs_reboot, task_id=change.task.id)

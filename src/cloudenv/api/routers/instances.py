@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
+from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.compute import (
@@ -155,10 +154,11 @@ def destroy(
     db: Db,
     principal: CurrentPrincipal,
     destroy_volumes: bool = False,
-    confirm: Annotated[str | None, Query(description="Must be DESTROY.")] = None,
+    confirm: ConfirmQuery = None,
     node_id: str | None = None,
 ) -> TaskRef:
-    """Only a stopped instance; ``destroy_volumes=true`` deletes its volumes too."""
+    """Only a stopped instance; ``destroy_volumes=true`` deletes its volumes too. The client
+    asks its user to confirm; ``confirm``, when sent, must be DESTROY."""
     task = instances.destroy_instance(
         db, principal, instance_id, destroy_volumes=destroy_volumes, confirm=confirm
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.rendering import VersionedCache, render
 from cloudenv.api.schemas.common import Created, Empty
@@ -62,6 +63,8 @@ def update_organization(
 
 
 @router.delete("/{organization_id}", response_model=Empty, name="organization.delete")
-def delete_organization(organization_id: str, db: Db, principal: CurrentPrincipal) -> Empty:
-    organizations.delete_organization(db, principal, organization_id)
+def delete_organization(
+    organization_id: str, db: Db, principal: CurrentPrincipal, confirm: ConfirmQuery = None
+) -> Empty:
+    organizations.delete_organization(db, principal, organization_id, confirm=confirm)
     return Empty()

@@ -3,10 +3,9 @@ Every change is a task."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
+from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.snapshots import Snapshot, SnapshotCreate
@@ -49,7 +48,7 @@ def delete(
     name: str,
     db: Db,
     principal: CurrentPrincipal,
-    confirm: Annotated[str | None, Query(description="Must be DESTROY.")] = None,
+    confirm: ConfirmQuery = None,
 ) -> TaskRef:
     task = snapshots.delete_snapshot(db, principal, instance_id, name, confirm=confirm)
     return TaskRef(task_id=task.id)

@@ -7,6 +7,7 @@ import os
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db, NodeSettings
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.storage import (
@@ -153,5 +154,7 @@ async def upload_image(
     status_code=202,
     name="image.delete",
 )
-def delete_image(node_id: str, name: str, db: Db, principal: CurrentPrincipal) -> TaskRef:
-    return TaskRef(task_id=images.delete_image(db, principal, node_id, name).id)
+def delete_image(
+    node_id: str, name: str, db: Db, principal: CurrentPrincipal, confirm: ConfirmQuery = None
+) -> TaskRef:
+    return TaskRef(task_id=images.delete_image(db, principal, node_id, name, confirm=confirm).id)

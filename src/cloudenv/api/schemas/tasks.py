@@ -12,7 +12,7 @@ from cloudenv.api.schemas.common import Schema, Timestamp
 class Task(Schema):
     id: str = Field(examples=["task-qthm_iLrflJ_DtSS1l4Gx1"])
     kind: str = Field(examples=["node.refresh_facts"])
-    status: str = Field(description="queued, running, succeeded or failed.")
+    status: str = Field(description="queued, running, succeeded, failed or cancelled.")
     progress: int = Field(ge=0, le=100)
     message: str = Field(description="Why it failed, when it did.")
     log: list[dict[str, Any]]

@@ -2,7 +2,9 @@
 
 It keeps domains and their states, records every call in ``calls``, and can be told to
 fail a verb (``fail_on``) or to ignore ACPI shutdown (``ignore_shutdown``) so tests can
-drive refusals and timeouts.
+drive refusals and timeouts. A live detach behaves as libvirt's does: the guest releases
+the disk later (``unplug_delay``) and the call returns once that is reported, or fails
+after ``detach_timeout`` when the guest never does (``ignore_unplug``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class FakeComputeDriver:
         self.calls: list[tuple[str, ...]] = []
         self.fail_on: dict[str, str] = {}
         self.ignore_shutdown = False
+        self.ignore_unplug = False
+        self.unplug_delay = 0.01
+        self.detach_timeout = 1.0
         self._callbacks: list[LifecycleCallback] = []
         self._lock = threading.Lock()
 
@@ -147,7 +152,18 @@ class FakeComputeDriver:
         spec = self._spec(name)
         from dataclasses import replace
 
+        present = any(d.target == target for d in spec.disks)
         self.domains[name] = replace(spec, disks=tuple(d for d in spec.disks if d.target != target))
+        if not (live and present and self.states.get(name) == PowerState.RUNNING):
+            return
+        removed = threading.Event()  # libvirt's DEVICE_REMOVED event, reported later
+        if not self.ignore_unplug:
+            threading.Timer(self.unplug_delay, removed.set).start()
+        if not removed.wait(self.detach_timeout):
+            raise DriverError(
+                f"The guest of domain {name} did not release disk {target} within "
+                f"{self.detach_timeout:g} s; it is still attached to the running guest."
+            )
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
         self._call("snapshot_create", name, snapshot)

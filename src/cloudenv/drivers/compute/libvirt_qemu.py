@@ -36,6 +36,9 @@ from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError
 log = logging.getLogger(__name__)
 
 URI = "qemu:///system"
+#: How long a live detach waits for the guest to release the disk (libvirt's
+#: VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED) before it fails and the disk counts as attached.
+DETACH_TIMEOUT_SECONDS = 30.0
 
 _STATES = {
     libvirt.VIR_DOMAIN_RUNNING: PowerState.RUNNING,
@@ -130,15 +133,21 @@ class LibvirtComputeDriver:
         *,
         accelerator: Accelerator = Accelerator.TCG,
         accelerator_reason: str = "",
+        detach_timeout: float = DETACH_TIMEOUT_SECONDS,
     ) -> None:
         libvirt.registerErrorHandler(_quiet, None)
         _start_event_loop()
         self.uri = uri
         self.accelerator = accelerator
         self.accelerator_reason = accelerator_reason
+        self.detach_timeout = detach_timeout
         self._lock = threading.Lock()
-        self._conn = _open(uri)
         self._callbacks: list[LifecycleCallback] = []
+        # (domain name, device alias) -> set when libvirt reports the device removed
+        self._removals: dict[tuple[str, str], threading.Event] = {}
+        self._removals_lock = threading.Lock()  # never held while calling libvirt
+        self._conn = _open(uri)
+        self._watch_removals(self._conn)
         self._capabilities: dict[str, ArchCapabilities] | None = None
 
     # Plumbing ---------------------------------------------------------------------------
@@ -152,6 +161,7 @@ class LibvirtComputeDriver:
                 pass
             log.warning("libvirt connection lost; reconnecting")
             self._conn = _open(self.uri)
+            self._watch_removals(self._conn)
             self._register_events(self._conn)
             return self._conn
 
@@ -274,15 +284,63 @@ class LibvirtComputeDriver:
 
     def detach_disk(self, name: str, target: str, *, live: bool) -> None:
         domain = self._domain(name)
-        live_xml = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        disk = next((d for d in live_xml.devices.disks if d.target.dev == target), None)
+        persistent = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        disk = next((d for d in persistent.devices.disks if d.target.dev == target), None)
         if disk is None:
             return
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        if live and domain.isActive():
-            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-        self._call(
-            f"detaching disk {target} from {name}", domain.detachDeviceFlags, disk.to_xml(), flags
+        if not (live and domain.isActive()):
+            self._call(
+                f"detaching disk {target} from {name}",
+                domain.detachDeviceFlags,
+                disk.to_xml(),
+                libvirt.VIR_DOMAIN_AFFECT_CONFIG,
+            )
+            return
+        running = Domain.from_xml(domain.XMLDesc(0))
+        plugged = next((d for d in running.devices.disks if d.target.dev == target), None)
+        alias = plugged.alias if plugged is not None else None
+        removed = threading.Event()
+        key = (name, alias or "")
+        with self._removals_lock:
+            self._removals[key] = removed
+        try:
+            self._call(
+                f"detaching disk {target} from {name}",
+                domain.detachDeviceFlags,
+                disk.to_xml(),
+                libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_AFFECT_LIVE,
+            )
+            if alias is not None:
+                self._await_removal(domain, name, target, removed)
+        finally:
+            with self._removals_lock:
+                self._removals.pop(key, None)
+
+    def _await_removal(
+        self, domain: libvirt.virDomain, name: str, target: str, removed: threading.Event
+    ) -> None:
+        """libvirt's live detach only asks the guest (ACPI/PCI unplug) and may return before
+        the guest lets go; the disk is free only once libvirt reports it removed. The
+        running XML is the fallback check, should the event have been missed."""
+        if removed.wait(self.detach_timeout):
+            return
+        live = Domain.from_xml(self._call(f"reading domain {name}", domain.XMLDesc, 0))
+        if any(d.target.dev == target for d in live.devices.disks):
+            raise DriverError(
+                f"The guest of domain {name} did not release disk {target} within "
+                f"{self.detach_timeout:.0f} s (its operating system must accept the "
+                "unplug); it is still attached to the running guest."
+            )
+
+    def _watch_removals(self, conn: libvirt.virConnect) -> None:
+        def on_removed(_conn: Any, domain: Any, alias: str, _opaque: Any) -> None:
+            with self._removals_lock:
+                waiter = self._removals.get((domain.name(), alias))
+            if waiter is not None:
+                waiter.set()
+
+        conn.domainEventRegisterAny(
+            None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_removed, None
         )
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:

@@ -2,8 +2,12 @@
 
 The API wrote the device row (``status`` attaching/detaching in its metadata) and set the
 volume ATTACHING/DETACHING; the agent then settles both: ``settle_attached`` when the
-device is (still) plugged in, ``forget_device`` when it is gone or never got in. Only the
-agent calls these, as the node itself (every read ``UNSCOPED``).
+device is (still) plugged in, ``forget_device`` when it is gone or never got in. A detach
+the running guest can't take live (IDE/SATA, or ``live`` false) leaves the persistent
+definition at once but the guest only when it stops: ``detach_at_stop`` keeps the row and
+the volume's claim until then, and ``finish_detaches_at_stop`` completes them when the
+instance is observed stopped (or about to be defined afresh). Only the agent calls these,
+as the node itself (every read ``UNSCOPED``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from cloudenv.store.queries import compute as q
 from cloudenv.store.queries import storage as qs
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import InstanceDevice, Volume
+
+#: Device metadata flag: its detach completes when the guest stops.
+AT_STOP = "detach_at_stop"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,28 @@ def forget_device(db: Session, device_id: int) -> None:
         volume.status = VolumeStatus.AVAILABLE
     db.delete(row)
     _publish(db, row, EventKind.INSTANCE_DEVICE_DELETED)
+
+
+def detach_at_stop(db: Session, device_id: int) -> None:
+    """The device is out of the persistent definition, but the running guest still has it:
+    it stays listed (detaching) and its volume stays claimed until the guest stops."""
+    row = q.get_device(db, device_id, UNSCOPED)
+    if row is None:
+        return
+    row.metadata_ = {**row.metadata_, "status": "detaching", AT_STOP: True}
+    _publish(db, row, EventKind.INSTANCE_DEVICE_UPDATED)
+
+
+def finish_detaches_at_stop(db: Session, instance_id: str) -> None:
+    """The guest is stopped: devices waiting for that are gone; their volumes are free."""
+    for row in q.devices(db, instance_id, UNSCOPED):
+        if row.metadata_.get(AT_STOP):
+            forget_device(db, row.id)
+
+
+def leaves_at_stop(row: InstanceDevice) -> bool:
+    """True for a device whose detach waits for the guest to stop (not defined again)."""
+    return bool(row.metadata_.get(AT_STOP))
 
 
 def _volume(db: Session, row: InstanceDevice) -> Volume | None:

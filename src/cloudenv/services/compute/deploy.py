@@ -18,10 +18,11 @@ from cloudenv.enums import (
     InstanceType,
     VolumeStatus,
 )
-from cloudenv.errors import InvalidInput, NotFound
+from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.requests import DeployRequest
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.events import EventKind
@@ -49,6 +50,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     name = _check_shape(request)
     node = _choose_node(db, principal, request)
     authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id)
+    _check_alive(node)
     arch = str(node.host.get("os", {}).get("architecture", "x86_64"))
     if request.architecture != arch:
         raise InvalidInput(
@@ -76,7 +78,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         cpu_threads=request.threads,
         memory_mb=request.memory_mb,
         autostart=request.autostart,
-        config=_qemu_config(db, node, request),
+        config=_qemu_config(db, principal, node, request),
         desired_state=DesiredState.RUNNING,
         state=InstanceState.CREATING,
         creation=clock.now(),
@@ -153,6 +155,24 @@ def _check_shape(request: DeployRequest) -> str:
     return name
 
 
+def _check_alive(node: Node) -> None:
+    """A node whose agent has stopped reporting would leave the deploy queued (and the
+    instance "being deployed") until it came back, so it is refused before anything is
+    written; a cluster destination only ever picks live nodes."""
+    if node_is_alive(node):
+        return
+    seen = (
+        f"its agent last reported at {clock.rfc3339(node.last_seen)}"
+        if node.last_seen
+        else "its agent has never reported"
+    )
+    raise Conflict(
+        f"Node {node.name} ({node.id}) is not alive: {seen}. Start cloudenv on it and "
+        "wait until it shows as alive, or deploy to another node (or to its cluster).",
+        field="destination.node_id",
+    )
+
+
 def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> Node:
     if request.node_id is not None:
         node = q.get_node(db, request.node_id, principal.scope)
@@ -182,7 +202,9 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
     return max(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
-def _qemu_config(db: Session, node: Node, request: DeployRequest) -> dict[str, object]:
+def _qemu_config(
+    db: Session, principal: Principal, node: Node, request: DeployRequest
+) -> dict[str, object]:
     config: dict[str, object] = {
         "machine_type": request.machine_type,
         "cpu_model": request.cpu_model,
@@ -190,9 +212,9 @@ def _qemu_config(db: Session, node: Node, request: DeployRequest) -> dict[str, o
         "secure_boot": request.secure_boot,
     }
     if request.kernel_boot is not None:
-        kernel = _boot_image(db, node, request.kernel_boot.kernel, "kernel")
+        kernel = _boot_image(db, principal, node, request.kernel_boot.kernel, "kernel")
         initrd = (
-            _boot_image(db, node, request.kernel_boot.initrd, "initrd")
+            _boot_image(db, principal, node, request.kernel_boot.initrd, "initrd")
             if request.kernel_boot.initrd
             else None
         )
@@ -204,10 +226,10 @@ def _qemu_config(db: Session, node: Node, request: DeployRequest) -> dict[str, o
     return config
 
 
-def _boot_image(db: Session, node: Node, name: str, part: str) -> Image:
+def _boot_image(db: Session, principal: Principal, node: Node, name: str, part: str) -> Image:
     """The image named for ``kernel_boot.<part>``: it must be of that format."""
     field = f"kernel_boot.{part}"
-    image = find_image(db, node.id, name, field=field)
+    image = find_image(db, principal, node.id, name, field=field)
     if image.format != part:
         what = (
             "a disk image"
@@ -255,7 +277,9 @@ def _add_devices(
     db: Session, principal: Principal, instance: Instance, node: Node, request: DeployRequest
 ) -> None:
     now, targets = clock.now(), set[str]()
-    image = find_image(db, node.id, request.image, field="image") if request.image else None
+    image = (
+        find_image(db, principal, node.id, request.image, field="image") if request.image else None
+    )
     if image is not None and image.format in ("qcow2", "raw") and not request.new_volumes:
         raise InvalidInput(
             f"Image {image.name} is a disk image: add a new volume to copy it "
@@ -331,7 +355,9 @@ def _add_devices(
                 f"{volume.instance_id}; detach it first.",
                 field=f"{field}.volume_id",
             )
-        volume.instance_id = instance.id
+        claim_volume(
+            db, volume, instance.id, status=VolumeStatus.AVAILABLE, field=f"{field}.volume_id"
+        )
         _device(
             db,
             instance,

@@ -15,6 +15,7 @@ from cloudenv import clock
 from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.services.access import Principal
+from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.deploy import DEVICE_PATH
 from cloudenv.services.storage.images import find_image
 from cloudenv.store.queries import storage as qs
@@ -50,13 +51,14 @@ def volume_row(
         status = VolumeStatus(volume.status).name.lower()
         raise Conflict(f"{label} is {status}; wait until it is available.", field=field)
     bus = _bus(instance, data, "virtio")
-    volume.instance_id, volume.status = instance.id, VolumeStatus.ATTACHING
+    target = _target(data, bus, used)
+    claim_volume(db, volume, instance.id, status=VolumeStatus.ATTACHING, field=field)
     return InstanceDevice(
         instance_id=instance.id,
         type=DeviceType.STORAGE_VOLUME,
         resource_id=volume.id,
         bus=bus,
-        target=_target(data, bus, used),
+        target=target,
         serial=volume.id.split("-", 1)[1][:20],  # as deploy does: the guest finds it by this
         readonly=_flag(data, "readonly"),
         metadata_={"_type": SUPPORTED[DeviceType.STORAGE_VOLUME], "status": "attaching"},
@@ -65,9 +67,11 @@ def volume_row(
 
 
 def cdrom_row(
-    db: Session, instance: Instance, data: Mapping[str, Any], used: set[str]
+    db: Session, principal: Principal, instance: Instance, data: Mapping[str, Any], used: set[str]
 ) -> InstanceDevice:
-    image = find_image(db, instance.node_id, _text(data, "image"), field=f"{_DATA}.image")
+    image = find_image(
+        db, principal, instance.node_id, _text(data, "image"), field=f"{_DATA}.image"
+    )
     if image.format != "iso":
         raise InvalidInput(
             f"Image {image.name} is a {image.format} image; a CD-ROM holds ISO images.",

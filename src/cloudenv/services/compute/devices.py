@@ -32,6 +32,7 @@ from cloudenv.services.compute.device_rows import (
 )
 from cloudenv.services.compute.instances import load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
@@ -102,7 +103,7 @@ def attach_device(
     if kind is DeviceType.STORAGE_VOLUME:
         row = volume_row(db, principal, instance, request.data, used)
     else:
-        row = cdrom_row(db, instance, request.data, used)
+        row = cdrom_row(db, principal, instance, request.data, used)
     row.name, row.description = name, request.description
     db.add(row)
     db.flush()
@@ -139,13 +140,22 @@ def update_device(
 
 
 def detach_device(
-    db: Session, principal: Principal, instance_id: str, name: str, *, live: bool = True
+    db: Session,
+    principal: Principal,
+    instance_id: str,
+    name: str,
+    *,
+    live: bool = True,
+    confirm: str | None = None,
 ) -> DeviceChange:
     """Mark the device (and its volume) DETACHING and queue the task that unplugs it; the
     root volume stays (destroy the instance to free it)."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DEVICE_DETACH, instance.organization_id)
     row = _find(instance, _rows(db, principal, instance.id), name)
+    check_confirm(
+        confirm, f"Detaching device {row.name} from instance {instance.name} ({instance.id})"
+    )
     if row.is_root:
         raise Conflict(
             f"Device {row.name} of instance {instance.name} ({instance.id}) is the root "
@@ -154,6 +164,13 @@ def detach_device(
             field="name",
         )
     _check_state(instance, "detach devices")
+    if row.metadata_.get("status") == "detaching":
+        raise Conflict(
+            f"Device {row.name} of instance {instance.name} ({instance.id}) is already being "
+            "detached (a disk the running guest can't release live goes when it stops); "
+            "stop the instance to finish it.",
+            field="name",
+        )
     if row.type == DeviceType.STORAGE_VOLUME and row.resource_id:
         volume = qs.get_volume(db, row.resource_id, principal.scope)
         if volume is not None:

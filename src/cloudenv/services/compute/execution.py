@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cloudenv.enums import DesiredState, DeviceType, VolumeStatus
 from cloudenv.errors import NotFound
 from cloudenv.services import events
+from cloudenv.services.compute import attachments
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.events import EventKind
 from cloudenv.store.queries import compute as q
@@ -87,6 +88,8 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
         raise NotFound(f"Instance {instance_id} no longer exists.")
     disks = []
     for device in q.devices(db, instance_id, UNSCOPED):
+        if attachments.leaves_at_stop(device):
+            continue  # out of the definition already; only the running guest has it
         if device.type == DeviceType.CDROM and device.resource_id:
             image = qs.get_image(db, device.resource_id, UNSCOPED)
             disks.append(
@@ -222,6 +225,8 @@ def observe_power(db: Session, instance_id: str, running: bool) -> None:
     if instance is not None:
         db.refresh(instance)
         _publish_state(db, instance, state)
+        if not running:
+            attachments.finish_detaches_at_stop(db, instance_id)
 
 
 def forget(
@@ -263,6 +268,8 @@ def _set_state(db: Session, instance: Instance, state: InstanceState, message: s
     instance.state = state
     instance.state_message = message[:1024]
     _publish_state(db, instance, state)
+    if state is InstanceState.STOPPED:  # the guest let go of devices detached "at stop"
+        attachments.finish_detaches_at_stop(db, instance.id)
 
 
 def _publish_state(db: Session, instance: Instance, state: InstanceState) -> None:

@@ -26,6 +26,7 @@ from cloudenv.services.compute.states import (
     InstanceState,
     PowerAction,
 )
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
@@ -34,7 +35,6 @@ from cloudenv.store.queries import compute as q
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, Task
 
-DESTROY_WORD = "DESTROY"
 DEFAULT_STOP_TIMEOUT = 120
 _KIND = {
     PowerAction.START: tasks.TaskKind.INSTANCE_START,
@@ -210,16 +210,12 @@ def destroy_instance(
     instance_id: str,
     *,
     destroy_volumes: bool,
-    confirm: str | None,
+    confirm: str | None = None,
 ) -> Task:
+    """Only a stopped (or failed) instance; ``confirm``, when given, must be DESTROY."""
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_DESTROY, instance.organization_id)
-    if confirm != DESTROY_WORD:
-        raise InvalidInput(
-            f"Destroying instance {instance.name} ({instance.id}) can't be undone: "
-            f"confirm with confirm={DESTROY_WORD}.",
-            field="confirm",
-        )
+    check_confirm(confirm, f"Destroying instance {instance.name} ({instance.id})")
     if instance.state not in DESTROYABLE:
         raise Conflict(_refusal(instance, "destroy"))
     task = tasks.queue_task(
@@ -257,7 +253,13 @@ def take_instance(
     With ``preempt`` (Force Stop taking over a hanging stop, restart or start) the holder
     may be replaced, but only while the row is still in one of ``KILL_PREEMPTS``: the
     check is part of the UPDATE, so a stale read never takes over a destroy, a deploy or
-    a device or snapshot task."""
+    a device or snapshot task. The task keeps what it took over (``params["held"]``), so
+    cancelling it while queued gives the instance back as it was."""
+    held = {
+        "state": instance.state,
+        "desired": instance.desired_state,
+        "task": instance.current_task_id,
+    }
     stmt = update(Instance).where(Instance.id == instance.id)
     if preempt:
         stmt = stmt.where(Instance.current_task_id.is_(None) | Instance.state.in_(KILL_PREEMPTS))
@@ -272,6 +274,7 @@ def take_instance(
             f"Instance {instance.name} ({instance.id}) is {busy} "
             f"({LABELS[InstanceState(instance.state)]}); wait for it to finish."
         )
+    task.params = {**task.params, "held": held}
     db.refresh(instance)
     events.publish(
         db,

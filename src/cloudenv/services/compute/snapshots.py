@@ -23,8 +23,9 @@ from cloudenv.enums import SnapshotStatus as SnapshotStatus  # stored in snapsho
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
-from cloudenv.services.compute.instances import DESTROY_WORD, load, take_instance
+from cloudenv.services.compute.instances import load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.validation import check_description
 from cloudenv.store.queries import compute as q
@@ -96,17 +97,12 @@ def revert_snapshot(db: Session, principal: Principal, instance_id: str, name: s
 
 
 def delete_snapshot(
-    db: Session, principal: Principal, instance_id: str, name: str, *, confirm: str | None
+    db: Session, principal: Principal, instance_id: str, name: str, *, confirm: str | None = None
 ) -> Task:
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
     _existing(db, principal, instance, name)
-    if confirm != DESTROY_WORD:
-        raise InvalidInput(
-            f"Deleting snapshot {name} of instance {instance.name} can't be undone: confirm "
-            f"with confirm={DESTROY_WORD}.",
-            field="confirm",
-        )
+    check_confirm(confirm, f"Deleting snapshot {name} of instance {instance.name} ({instance.id})")
     _check(db, principal, instance, "stripped of a snapshot")
     return _queue(db, principal, instance, tasks.TaskKind.INSTANCE_SNAPSHOT_DELETE, name)
 

@@ -20,6 +20,7 @@ from cloudenv.ids import Prefix, new_id
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.storage.pools import pool_on_node
 from cloudenv.store.queries import compute as qc
@@ -157,10 +158,11 @@ def list_images(db: Session, principal: Principal, node_id: str) -> list[ImageVi
     return [_view(i) for i in q.images(db, node_id, principal.scope)]
 
 
-def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
-    """An available image of the node by name (what deploy bodies refer to)."""
-    # Unscoped: the callers reached the node through a scoped selector first.
-    image = q.image_by_name(db, node_id, name, UNSCOPED, status=ImageStatus.AVAILABLE)
+def find_image(db: Session, principal: Principal, node_id: str, name: str, *, field: str) -> Image:
+    """An available image of the node by name (what deploy and CD-ROM bodies refer to),
+    among those the caller's organization may see: a name never reaches another
+    tenant's image."""
+    image = q.image_by_name(db, node_id, name, principal.scope, status=ImageStatus.AVAILABLE)
     if image is None:
         raise InvalidInput(
             f"Node {node_id} has no available image named {name!r} "
@@ -170,11 +172,14 @@ def find_image(db: Session, node_id: str, name: str, *, field: str) -> Image:
     return image
 
 
-def delete_image(db: Session, principal: Principal, node_id: str, name: str) -> Task:
+def delete_image(
+    db: Session, principal: Principal, node_id: str, name: str, *, confirm: str | None = None
+) -> Task:
     image = q.image_by_name(db, node_id, name, principal.scope)
     if image is None:
         raise NotFound(f"Node {node_id} has no image named {name!r}.", field="name")
     authorize(principal, Action.IMAGE_DELETE, image.organization_id)
+    check_confirm(confirm, f"Deleting image {image.name} ({image.id})")
     if image.status == ImageStatus.UPLOADING:
         raise Conflict(f"Image {name!r} is still being imported; wait for its task.")
     if image.status == ImageStatus.DELETING:

@@ -10,6 +10,7 @@ from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
@@ -138,9 +139,12 @@ def update_datacenter(
     return datacenter_view(dc)
 
 
-def delete_datacenter(db: Session, principal: Principal, datacenter_id: str) -> None:
+def delete_datacenter(
+    db: Session, principal: Principal, datacenter_id: str, *, confirm: str | None = None
+) -> None:
     dc = _load(db, principal, datacenter_id)
     authorize(principal, Action.DATACENTER_DELETE, dc.organization_id)
+    check_confirm(confirm, f"Deleting datacenter {dc.name} ({dc.id})")
     count = q.count_children(db, Cluster.datacenter_id, dc.id)
     if count:
         raise Conflict(

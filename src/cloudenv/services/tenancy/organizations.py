@@ -11,6 +11,7 @@ from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
@@ -98,9 +99,12 @@ def update_organization(
     return get_tree(db, principal, org.id)
 
 
-def delete_organization(db: Session, principal: Principal, organization_id: str) -> None:
+def delete_organization(
+    db: Session, principal: Principal, organization_id: str, *, confirm: str | None = None
+) -> None:
     org = _load(db, principal, organization_id)
     authorize(principal, Action.ORGANIZATION_DELETE, org.id)
+    check_confirm(confirm, f"Deleting organization {org.name} ({org.id})")
     if org.is_root:
         raise Conflict(
             f"Organization {org.name} ({org.id}) is the root organization; "

@@ -1,0 +1,130 @@
+"""Giving back what a queued task held when it is cancelled (``tasks.cancel_task``).
+
+The API wrote rows before queuing the task (an instance being deployed, a device being
+attached, a snapshot being taken, an instance marked busy); a task that will never run
+must not leave them. Each kind is undone as its failure would be, except that nothing
+reached the hypervisor or the disks, so only rows change:
+
+- a deploy: the instance, its devices and the volumes it was to create are removed;
+  existing volumes it was given become available again (as a failed deploy's undo);
+- a device attach: the device row goes and its volume is free; a detach: it stays;
+- a snapshot being taken: its row goes;
+- every instance task: the instance returns to the state, desired state and holder it
+  had when the task took it (``params["held"]``, written by ``take_instance``);
+- an image delete: the image is available again.
+
+This module must not call a driver or commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from cloudenv.enums import DesiredState, ImageStatus
+from cloudenv.errors import Conflict
+from cloudenv.services.access import Action
+from cloudenv.services.compute import attachments, execution
+from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.tasks import TaskKind, TaskStatus
+from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import storage as qs
+from cloudenv.store.queries import tasks as qt
+from cloudenv.store.queries.scope import UNSCOPED
+from cloudenv.store.tables import Instance, Task
+
+K = TaskKind
+#: States an instance may be left in with no task holding it.
+_RESTING = frozenset({InstanceState.RUNNING, InstanceState.STOPPED, InstanceState.ERROR})
+
+
+def permission(task: Task) -> Action:
+    """Who may cancel a task: whoever may ask for it."""
+    return TaskKind(task.kind).permission
+
+
+def check_cancellable(task: Task) -> None:
+    """An image import's upload is already on the node, waiting to be moved into its
+    pool; only the node's agent can clean it up, so the import runs (or fails) and the
+    image is deleted afterwards."""
+    if task.kind == K.IMAGE_IMPORT:
+        raise Conflict(
+            f"Task {task.id} imports an upload that is already on the node; it can't be "
+            "cancelled. Delete the image once the import has finished."
+        )
+
+
+def release_cancelled(db: Session, task: Task) -> None:
+    """Undo the rows the API wrote for ``task`` (now cancelled; it never ran)."""
+    kind, target = task.kind, task.target_id or ""
+    if kind == K.IMAGE_DELETE:
+        image = qs.get_image(db, target, UNSCOPED)
+        if image is not None and image.status == ImageStatus.DELETING:
+            image.status = ImageStatus.AVAILABLE
+        return
+    if not kind.startswith("instance."):
+        return
+    if kind == K.INSTANCE_DEPLOY:
+        _forget_deploy(db, target)
+        return
+    device_id = task.params.get("device_id")
+    if kind == K.INSTANCE_DEVICE_ATTACH and device_id is not None:
+        attachments.forget_device(db, int(device_id))
+    elif kind == K.INSTANCE_DEVICE_DETACH and device_id is not None:
+        attachments.settle_attached(db, int(device_id))
+    elif kind == K.INSTANCE_SNAPSHOT_CREATE:
+        from cloudenv.services.compute.snapshots import forget_snapshot
+
+        forget_snapshot(db, target, str(task.params.get("snapshot", "")))
+    _give_back(db, task)
+
+
+def _forget_deploy(db: Session, instance_id: str) -> None:
+    """The rows a queued deploy wrote: no volume file exists yet, so the volumes it was to
+    create are only rows, removed with the instance; volumes it was given are kept."""
+    created = {
+        str(row.resource_id)
+        for row in q.devices(db, instance_id, UNSCOPED)
+        if row.resource_id and row.metadata_.get("created_by_deploy")
+    }
+    execution.forget(db, instance_id, destroy_volumes=False, also_destroy=created)
+
+
+def _give_back(db: Session, task: Task) -> None:
+    """The instance as it was before ``task`` took it: its state and desired state, and
+    the task that held it then if that one is still running (a Force Stop queued over a
+    hanging stop), else nobody. A transient state with no task left to finish it becomes
+    error, from which start, kill and destroy are allowed."""
+    held = task.params.get("held") or {}
+    instance = q.get_instance(db, task.target_id or "", UNSCOPED)
+    if instance is None or instance.current_task_id != task.id:
+        return
+    previous = held.get("task")
+    if previous is not None:
+        holder = qt.get_task(db, previous, UNSCOPED)
+        if holder is not None and holder.status == TaskStatus.RUNNING:
+            db.execute(
+                update(Instance)
+                .where(Instance.id == instance.id, Instance.current_task_id == task.id)
+                .values(
+                    current_task_id=previous,
+                    state=held.get("state", instance.state),
+                    desired_state=held.get("desired", instance.desired_state),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            db.refresh(instance)
+            return
+    state = InstanceState(held.get("state", InstanceState.ERROR.value))
+    message = ""
+    if state not in _RESTING:
+        state, message = (
+            InstanceState.ERROR,
+            (
+                "A cancelled task left this instance without an action to finish; start, kill "
+                "or destroy it."
+            ),
+        )
+    previous_desired = held.get("desired")
+    desired = DesiredState(previous_desired) if previous_desired else None
+    execution.release(db, instance.id, task.id, state, message, desired=desired)

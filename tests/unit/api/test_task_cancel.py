@@ -1,0 +1,116 @@
+"""Cancelling a queued task (``POST /v1/tasks/{id}/cancel``): it never runs, and what it
+held is given back; a running or finished task is refused; another tenant's is 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cloudenv.store.engine import transaction
+from cloudenv.store.tables import Event, Instance, InstanceDevice, Volume
+from tests.conftest import Deployment, audit_rows, count_rows
+from tests.unit.api.test_devices_snapshots_metrics import devices, spare_volume, volume, volume_body
+from tests.unit.api.test_instances_api import deploy, deploy_body, power
+
+pytestmark = pytest.mark.unit
+
+
+def cancel(client: TestClient, task_id: str) -> Any:
+    return client.post(f"/api/v1/tasks/{task_id}/cancel")
+
+
+def events_of(dep: Deployment, kind: str) -> list[str | None]:
+    with transaction(dep.factory) as db:
+        return list(db.scalars(select(Event.target_id).where(Event.kind == kind)))
+
+
+def test_a_cancelled_deploy_leaves_nothing_and_never_runs(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    dep = sqlite_deployment
+    kept = spare_volume(admin, dep)
+    body = deploy_body(dep, metadata={"existing_volumes": [{"volume_id": kept, "dev": "/dev/vdb"}]})
+    task_id = admin.post("/api/v2/instances", json=body).json()["task_id"]
+    assert volume(admin, kept)["attached"] is True
+    calls = len(dep.compute.calls)
+    response = cancel(admin, task_id)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "cancelled" and response.json()["end_time"]
+    assert dep.daemon.agent.run_pending() == 0
+    assert admin.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled"
+    assert count_rows(dep, Instance) == 0 and count_rows(dep, InstanceDevice) == 0
+    assert [v["id"] for v in admin.get("/api/v1/volumes").json()] == [kept]
+    assert (volume(admin, kept)["attached"], volume(admin, kept)["status"]) == (False, 1)
+    assert len(dep.compute.calls) == calls  # the hypervisor was never asked
+    assert events_of(dep, "task.cancelled") == [task_id]
+    assert [r.action for r in audit_rows(dep) if r.target_id == task_id] == ["instance.deploy"]
+    again = cancel(admin, task_id)
+    assert again.status_code == 409 and "already cancelled" in again.json()["message"]
+
+
+def test_a_cancelled_power_task_gives_the_instance_back(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    dep = sqlite_deployment
+    web = deploy(admin, dep)
+    stop = admin.post(f"/api/v1/instances/{web}/power", json={"action": "stop"}).json()
+    busy = admin.get(f"/api/v1/instances/{web}").json()["instance"]
+    assert (busy["state"], busy["current_task_id"]) == ("stopping", stop["task_id"])
+    assert cancel(admin, stop["task_id"]).status_code == 200
+    back = admin.get(f"/api/v1/instances/{web}").json()["instance"]
+    assert (back["state"], back["desired_state"], back["current_task_id"]) == (
+        "running",
+        "running",
+        None,
+    )
+    assert dep.daemon.agent.run_pending() == 0
+    assert ("shutdown", web) not in dep.compute.calls
+    assert power(admin, dep, web, "stop")["status"] == "succeeded"  # free for the next one
+
+
+def test_a_cancelled_attach_frees_the_volume(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    dep = sqlite_deployment
+    web = deploy(admin, dep)
+    vol = spare_volume(admin, dep)
+    attach = admin.post(f"/api/v1/instances/{web}/devices", json=volume_body(vol)).json()
+    assert cancel(admin, attach["task_id"]).status_code == 200
+    assert "data-1" not in devices(admin, web)
+    assert (volume(admin, vol)["attached"], volume(admin, vol)["status"]) == (False, 1)
+    assert admin.get(f"/api/v1/instances/{web}").json()["instance"]["current_task_id"] is None
+
+
+def test_running_and_finished_tasks_are_refused(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    from cloudenv.services import tasks
+
+    dep = sqlite_deployment
+    web = deploy(admin, dep)
+    finished = admin.get("/api/v1/nodes/" + dep.setup.node_id + "/tasks").json()[0]["id"]
+    refused = cancel(admin, finished)
+    assert refused.status_code == 409 and "finished" in refused.json()["message"]
+    stop = admin.post(f"/api/v1/instances/{web}/power", json={"action": "stop"}).json()
+    with transaction(dep.factory) as db:
+        assert tasks.claim_next(db, dep.setup.node_id) is not None  # the agent took it
+    running = cancel(admin, stop["task_id"])
+    assert running.status_code == 409 and "running" in running.json()["message"]
+    with transaction(dep.factory) as db:
+        assert db.get_one(Instance, web).current_task_id == stop["task_id"]
+    assert count_rows(dep, Volume) == 1
+
+
+def test_other_tenants_task_is_404(
+    admin: TestClient, tenant: tuple[TestClient, str], sqlite_deployment: Deployment
+) -> None:
+    client, _ = tenant
+    web = deploy(admin, sqlite_deployment)
+    stop = admin.post(f"/api/v1/instances/{web}/power", json={"action": "stop"}).json()
+    response = cancel(client, stop["task_id"])
+    assert response.status_code == 404 and response.json()["field"] == "id"
+    assert admin.get(f"/api/v1/tasks/{stop['task_id']}").json()["status"] == "queued"
+    assert cancel(client, "task-nope").status_code == 404
