@@ -117,8 +117,9 @@ def _libvirt_harness(tmp_path: Path) -> Iterator[Harness]:
         return sorted(set(os.listdir(directory)) - known)
 
     def on_disk(info: VolumeInfo) -> tuple[str, int]:
-        assert stat.S_IMODE(os.stat(info.path).st_mode) == 0o644
-        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755
+        # Nobody but root reads a pool; libvirt hands a disk to QEMU while a domain uses it.
+        assert stat.S_IMODE(os.stat(info.path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o711
         found = image_info(info.path)
         return str(found["format"]), int(found["virtual-size"])
 
@@ -239,11 +240,23 @@ def test_duplicate_create_is_a_conflict(ready: Harness) -> None:
     assert ready.driver.volume_info(ready.pool, "dup.qcow2").capacity_bytes == 4 * MiB  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("name", ["", ".hidden", "../escape", "a/b"])
+@pytest.mark.parametrize("name", ["", ".hidden", "../escape", "a/b", "x" * 256, "é" * 128])
 def test_names_must_be_plain_file_names(ready: Harness, name: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         ready.driver.create_volume(ready.pool, name, MiB, DiskFormat.RAW)
     assert refused.value.field == "name"
+    with pytest.raises(InvalidInput):
+        ready.driver.upload_volume(ready.pool, name, [b"x" * 10], 10, DiskFormat.RAW)
+
+
+def test_a_name_of_255_bytes_is_uploaded_whole(ready: Harness) -> None:
+    """The longest name a file can have works for every verb that writes a file (the
+    temporary file next to it must not need a longer one)."""
+    name = "i" * 251 + ".raw"
+    info = ready.driver.upload_volume(ready.pool, name, [b"x" * 4096], 4096, DiskFormat.RAW)
+    assert info.name == name
+    assert [v.name for v in ready.driver.list_volumes(ready.pool)] == [name]
+    assert ready.leftovers() == []
 
 
 def test_volume_verbs_on_a_missing_pool(h: Harness) -> None:
