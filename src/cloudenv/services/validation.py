@@ -74,7 +74,12 @@ SNAPSHOT_NAME = NameRule(
     "use 1 to 64 letters, digits, '_', '.' or '-'",
 )
 
-DEVICE_NAME = NameRule("Device", re.compile(r"\S{3,32}"), "use 3 to 32 characters without spaces")
+DEVICE_NAME = NameRule(
+    "Device",
+    re.compile(r"\S{3,32}"),
+    "use 3 to 32 printable characters without spaces",
+    printable=True,
+)
 
 IMAGE_NAME_MAX_BYTES = FILE_NAME_MAX_BYTES - len(IMAGE_FILE_PREFIX.encode())
 #: Image names become file names in their pool (``image-<name>``), so they hold only
