@@ -177,11 +177,17 @@ def _convert(args: list[str], total: int, progress: ProgressCallback | None, con
         raise DriverError(f"{context}: qemu-img convert: {text}")
 
 
+def _listable(directory: str) -> bool:
+    """Whether anyone but the owner may list the directory (pools made before modes were
+    tightened were 0755 with 0644 files). Missing: False."""
+    try:
+        return bool(os.stat(directory).st_mode & 0o044)
+    except FileNotFoundError:
+        return False
+
+
 def _tighten(directory: str) -> None:
-    """Pools made before modes were tightened were 0755 with 0644 files: close them once
-    (a directory already at POOL_MODE is left alone, so this costs one stat)."""
-    if stat.S_IMODE(os.stat(directory).st_mode) == POOL_MODE:
-        return
+    """Close a pool that was open: the directory to POOL_MODE, its files to FILE_MODE."""
     os.chmod(directory, POOL_MODE)
     with os.scandir(directory) as entries:
         for entry in entries:
@@ -260,6 +266,7 @@ class LibvirtStorageDriver:
                 "another pool path.",
                 field="path",
             )
+        was_open = _listable(wanted.path)  # before libvirt's build sets the directory's mode
         pool = self._find_pool(spec.name)
         defined_here = pool is None
         with _failing(f"Failed starting pool {spec.name} at {wanted.path}"):
@@ -278,7 +285,8 @@ class LibvirtStorageDriver:
                     with contextlib.suppress(libvirt.libvirtError):
                         pool.undefine()
                 raise
-        _tighten(wanted.path)
+        if was_open:
+            _tighten(wanted.path)
         return self.pool_usage(spec.name)
 
     @staticmethod
