@@ -41,5 +41,5 @@ def new_id(prefix: Prefix) -> str:
 
 def is_id(value: str, prefix: Prefix) -> bool:
     """True when ``value`` is shaped like an ID of the given kind."""
-    match = _ID_PATTERN.match(value)
+    match = _ID_PATTERN.fullmatch(value)
     return match is not None and match.group("prefix") == prefix.value

@@ -292,7 +292,7 @@ def _normalise_hostname(text: str) -> str | None:
             name = name.encode("idna").decode("ascii")
         except UnicodeError:
             return None
-    if len(name) > 253 or not _DNS_NAME.match(name):
+    if len(name) > 253 or not _DNS_NAME.fullmatch(name):
         return None
     return name
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
+import stat
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -104,6 +107,39 @@ def test_iso_deploy_boots_from_the_cdrom_with_a_fresh_volume(node: Node) -> None
     mine = next(v for v in volume if v["attached_to"] == instance_id)
     assert mine["id"].split("-", 1)[1][:20] in serials  # the guest sees the volume's serial
     assert (node.pool_dir / f"{mine['id']}.qcow2").exists()
+
+
+def _as_nobody(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["runuser", "-u", "nobody", "--", *command], capture_output=True, text=True, timeout=30
+    )
+
+
+def test_guest_files_are_out_of_reach_of_other_local_accounts(node: Node) -> None:
+    """Two guests share one ISO and both boot from it; neither's disk, the ISO nor the
+    pool's listing is open to an unprivileged account while they run, and the uploads'
+    staging area is root's alone."""
+    first = node.deploy("private-1", boot="iso", volume_gb=1)
+    second = node.deploy("private-2", boot="iso", volume_gb=1)
+    wait_marker(first, timeout=120)
+    wait_marker(second, timeout=120)
+    assert _domain_state(first) == _domain_state(second) == libvirt.VIR_DOMAIN_RUNNING
+    volumes = node.client.get("/api/v1/volumes", params={"node_id": node.id}).json()
+    disk = node.pool_dir / next(f"{v['id']}.qcow2" for v in volumes if v["attached_to"] == first)
+    iso = node.pool_dir / "image-guest.iso"
+    qemu = pwd.getpwnam("libvirt-qemu").pw_uid
+    for path in (disk, iso):
+        info = path.stat()
+        assert stat.S_IMODE(info.st_mode) == 0o600, path
+        assert info.st_uid == qemu, f"{path}: libvirt hands a file in use to QEMU's user"
+        read = _as_nobody("head", "-c4", str(path))
+        assert read.returncode != 0 and "Permission denied" in read.stderr, read
+    assert stat.S_IMODE(node.pool_dir.stat().st_mode) == 0o711
+    assert _as_nobody("ls", str(node.pool_dir)).returncode != 0
+    staging = node.server.node.path / "staging"
+    assert stat.S_IMODE(staging.stat().st_mode) == 0o700
+    for instance_id in (first, second):
+        node.power(instance_id, "kill")
 
 
 def test_uefi_q35_deploy_boots_from_the_iso(node: Node) -> None:

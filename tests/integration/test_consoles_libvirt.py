@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import libvirt
 import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
@@ -34,6 +36,7 @@ from cloudenv.daemon import build
 from cloudenv.drivers.compute.base import Accelerator, DirectKernelBoot, DomainSpec, PowerState
 from cloudenv.drivers.compute.designer import domain_xml
 from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
+from cloudenv.drivers.compute.libvirt_xml import Domain
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import setup
 from cloudenv.store.engine import transaction
@@ -48,6 +51,7 @@ pytestmark = pytest.mark.integration
 BOOT_TIMEOUT = 60.0
 ECHO_TIMEOUT = 30.0
 BANNER = b"RFB 003.008\n"
+SYSTEM_PYTHON = "/usr/bin/python3"  # one that `nobody` may run (the venv's may sit in /root)
 
 
 @dataclass
@@ -213,6 +217,35 @@ def test_vnc_websocket_starts_with_the_rfb_greeting(node: Node) -> None:
         elapsed = time.monotonic() - started
     assert received == BANNER
     print(f"\nticket -> first RFB bytes: {elapsed * 1000:.1f} ms")
+
+
+def test_vnc_is_on_a_socket_no_local_account_reaches(guest: Guest) -> None:
+    """No TCP port, and the socket is out of reach of an unprivileged account (RFB there
+    has no password): only root (the node's console proxy) and QEMU's user get in."""
+    conn = libvirt.open("qemu:///system")
+    try:
+        live = Domain.from_xml(conn.lookupByName(guest.name).XMLDesc(0))
+    finally:
+        conn.close()
+    (graphics,) = [g for g in live.devices.graphics if g.type == "vnc"]
+    assert graphics.port is None and graphics.listen is None
+    assert [listen.type for listen in graphics.listens] == ["socket"]
+    path = graphics.listens[0].socket or ""
+    assert path == guest.driver.vnc_endpoint(guest.name).socket  # type: ignore[union-attr]
+    as_nobody = subprocess.run(
+        [
+            "runuser", "-u", "nobody", "--", SYSTEM_PYTHON, "-c",
+            "import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])",
+            path,
+        ],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert as_nobody.returncode != 0
+    assert "PermissionError" in as_nobody.stderr, as_nobody.stderr
+    with socket.socket(socket.AF_UNIX) as as_root:  # the proxy's view
+        as_root.settimeout(10)
+        as_root.connect(path)
+        assert as_root.recv(len(BANNER)) == BANNER
 
 
 def test_serial_websocket_runs_a_shell_command(node: Node, guest: Guest) -> None:

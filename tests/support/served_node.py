@@ -139,9 +139,13 @@ class NodeDir:
 
 
 def init_args(data_dir: Path, password_file: Path, organization: str = "acme") -> list[str]:
-    """``cloudenv init``'s arguments as the installer passes them (no prompts)."""
+    """``cloudenv init``'s arguments as the installer passes them (no prompts), plus
+    ``--ignore-requirements``: tests set nodes up under pytest's private (0700) temporary
+    directories, which QEMU's user can't reach; nodes that run guests use
+    ``tests.support.compute.real_node_dir``, which it can."""
     return [
         "init",
+        "--ignore-requirements",
         "--data-dir",
         str(data_dir),
         "--accept-eula",

@@ -18,6 +18,7 @@ from cloudenv.cli.output import console, err_console, fail, say
 from cloudenv.config import Settings, default_data_dir, sqlite_url
 from cloudenv.errors import CloudenvError, SetupError
 from cloudenv.host.hardware import collect_hardware
+from cloudenv.host.reach import blocking_directory, qemu_account
 from cloudenv.host.requirements import check_requirements
 from cloudenv.host.system import collect_host, detect_management_ip, host_addresses
 from cloudenv.ids import Prefix, new_id
@@ -73,7 +74,10 @@ def init(
     ] = None,
     ignore_requirements: Annotated[
         bool,
-        typer.Option(help="Set up even if the host fails a hard requirement (test machines only)."),
+        typer.Option(
+            help="Set up even if the host fails a hard requirement, or QEMU can't reach the "
+            "data dir (test machines only)."
+        ),
     ] = False,
 ) -> None:
     """Set up this host as the first node of a new deployment (the installer's steps)."""
@@ -138,6 +142,7 @@ def init(
         setup.validate(request)
     except CloudenvError as exc:
         fail(f"{exc.message} Nothing was changed.")
+    _check_reach(settings, ignore_requirements)
     created_dir = not data_dir.exists()
     try:
         _create_deployment(settings, request)
@@ -153,6 +158,21 @@ def init(
     say(f"Certificate SHA-256 fingerprint: {fingerprint}")
 
 
+def _check_reach(settings: Settings, ignore_requirements: bool) -> None:
+    """Refuse a data dir whose default pool QEMU's user could not reach: every deploy would
+    fail late with "Cannot access storage file". The data dir itself is made 0711 below, so
+    only what lies above it (and anything already inside it) can block."""
+    blocked = blocking_directory(
+        settings.default_pool_path, qemu_account(), will_open=frozenset({settings.data_dir})
+    )
+    if blocked is None:
+        return
+    message = f"{blocked.describe()}; {blocked.fix} or choose another --data-dir."
+    if not ignore_requirements:
+        fail(f"{message} Nothing was changed.")
+    err_console.print(f"[yellow]WARNING:[/] {message}", highlight=False)
+
+
 def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
     from cloudenv.store.engine import make_engine, make_session_factory, transaction
     from cloudenv.store.migrate import upgrade
@@ -160,6 +180,9 @@ def _create_deployment(settings: Settings, request: setup.SetupRequest) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Traversable, not listable: QEMU runs as its own user and must reach pools/ in here.
     settings.data_dir.chmod(0o711)
+    # Pools live below pools/: searchable by QEMU's user, listable by nobody else.
+    settings.default_pool_path.parent.mkdir(exist_ok=True)
+    settings.default_pool_path.parent.chmod(0o711)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)

@@ -1,5 +1,6 @@
-"""Byte pumps between an accepted WebSocket and a guest: a VNC display over loopback TCP,
-or a serial console stream whose ``recv`` blocks.
+"""Byte pumps between an accepted WebSocket and a guest: a VNC display on a unix socket
+(only root and QEMU's user reach it; RFB there has no password), or a serial console
+stream whose ``recv`` blocks.
 
 Both bridges run until either side ends, then close the other: the guest ending closes the
 WebSocket with 1000 and a reason, the browser leaving closes the guest connection. They
@@ -84,8 +85,9 @@ async def _first_to_end(**sides: Callable[[], Awaitable[None]]) -> str:
     return ended[0] if ended else "client"
 
 
-async def bridge_tcp(websocket: WebSocket, host: str, port: int, *, what: str) -> None:
-    """Pump bytes between ``websocket`` and ``host:port`` (a VNC display) until either ends.
+async def bridge_unix(websocket: WebSocket, path: str, *, what: str) -> None:
+    """Pump bytes between ``websocket`` and the unix socket ``path`` (a VNC display) until
+    either ends.
 
     ``what`` names the far end in messages ("the display of instance inst-…"). Raises
     DriverError when the connection can't be made; the WebSocket stays open for the caller
@@ -93,9 +95,9 @@ async def bridge_tcp(websocket: WebSocket, host: str, port: int, *, what: str) -
     """
     try:
         with anyio.fail_after(CONNECT_TIMEOUT):
-            guest = await anyio.connect_tcp(host, port)
+            guest = await anyio.connect_unix(path)
     except (OSError, TimeoutError) as exc:
-        raise DriverError(f"Can't reach {what} at {host}:{port}: {exc or 'timed out'}.") from None
+        raise DriverError(f"Can't reach {what} at {path}: {exc or 'timed out'}.") from None
 
     async def to_guest() -> None:
         async for data in _client_bytes(websocket):

@@ -16,13 +16,12 @@ not reach (``daemon.build`` mounts it next to the API's routers).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Callable
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloudenv.consoles.bridges import bridge_stream, bridge_tcp, close
+from cloudenv.consoles.bridges import bridge_stream, bridge_unix, close
 from cloudenv.drivers.compute.base import ComputeDriver
 from cloudenv.errors import CloudenvError, Conflict
 from cloudenv.services.compute.consoles import ConsoleGrant, ConsoleKind, redeem_token
@@ -30,7 +29,6 @@ from cloudenv.store.engine import transaction
 
 PREFIX = "/api/v1/consoles"
 SUBPROTOCOL = "binary"  # what noVNC offers; the frames are binary either way
-LOOPBACK = "127.0.0.1"
 
 
 def _redeem(factory: sessionmaker[Session], token: str, kind: ConsoleKind) -> ConsoleGrant:
@@ -38,14 +36,6 @@ def _redeem(factory: sessionmaker[Session], token: str, kind: ConsoleKind) -> Co
     (``keep_changes``) is committed too, so a refused link can't be tried again."""
     with transaction(factory) as session:
         return redeem_token(session, token, kind)
-
-
-def _loopback(host: str) -> str:
-    """VNC listens on loopback; a wildcard listen address is reached there too."""
-    try:
-        return LOOPBACK if ipaddress.ip_address(host).is_unspecified else host
-    except ValueError:
-        return LOOPBACK
 
 
 #: How much of the guest's earlier serial output a new console shows first.
@@ -81,7 +71,7 @@ def console_router(
 
     @router.websocket("/vnc", name="console.vnc")
     async def vnc_console(websocket: WebSocket, token: str = "") -> None:
-        """The VM's screen: RFB bytes between noVNC and the display on loopback."""
+        """The VM's screen: RFB bytes between noVNC and the display's unix socket."""
         grant = await admit(websocket, token, ConsoleKind.VNC)
         if grant is None:
             return
@@ -94,7 +84,7 @@ def console_router(
                     f"Instance {grant.instance_id} has no VNC display; open its serial "
                     "console instead."
                 )
-            await bridge_tcp(websocket, _loopback(endpoint.host), endpoint.port, what=what)
+            await bridge_unix(websocket, endpoint.socket, what=what)
         except CloudenvError as exc:
             await close(websocket, 4000 + exc.status, exc.message)
 

@@ -18,7 +18,7 @@ from cloudenv.services import audit, events
 from cloudenv.services.access import SYSTEM
 from cloudenv.services.auth import check_password_strength, hash_password
 from cloudenv.services.storage.pools import create_default_pool
-from cloudenv.services.validation import check_name
+from cloudenv.services.validation import ORGANIZATION_NAME
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, User
 
 ADMIN_USERNAME = "pceadmin"
@@ -63,7 +63,7 @@ def check_timezone(name: str) -> str:
 
 def validate(request: SetupRequest) -> None:
     """Every check, before anything is written."""
-    check_name(request.organization_name, what="Organization", field="organization")
+    ORGANIZATION_NAME.check(request.organization_name, field="organization")
     check_timezone(request.timezone)
     check_password_strength(request.admin_password, ADMIN_USERNAME, field="admin_password")
 

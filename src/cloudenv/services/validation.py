@@ -1,42 +1,119 @@
-"""Value rules the product documents, enforced here for every client alike."""
+"""Value rules the product documents, enforced here for every client alike.
+
+Every kind of name a user gives has one named rule here (``ORGANIZATION_NAME``,
+``IMAGE_NAME``...), and services call it; no other module keeps a name pattern. A rule
+matches the *whole* name (``re.fullmatch``): ``re.match`` with ``$`` also accepts a trailing
+newline ("acme\\n"), which then shows as a second "acme" or becomes part of a file name.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from cloudenv.errors import InvalidInput
 
+#: The tenancy name rule as a JSON-schema pattern, for OpenAPI readers (ECMA ``$`` only
+#: matches at the very end, so the document says the same as ``TENANCY_NAME`` below).
 NAME_PATTERN = r"^[a-zA-Z0-9_-]{3,64}$"
 DESCRIPTION_MAX = 512
-_NAME = re.compile(NAME_PATTERN)
+
+#: What the filesystems we store on take for one file name, in bytes.
+FILE_NAME_MAX_BYTES = 255
+#: Images are stored in their pool as ``<prefix><name>``.
+IMAGE_FILE_PREFIX = "image-"
 
 
-def check_name(value: str, *, what: str, field: str = "name") -> str:
-    """Organization, datacenter and cluster names: 3-64 of letters, digits, '_' and '-'."""
-    if not _NAME.match(value):
-        raise InvalidInput(
-            f"{what} name {value!r} is not valid: use 3 to 64 characters, "
-            "letters, digits, '_' or '-' only.",
-            field=field,
+@dataclass(frozen=True)
+class NameRule:
+    """One kind of name: what messages call it, the characters it may hold (matched
+    against the whole name), what to tell the user, and optionally a limit in bytes of
+    UTF-8 (what a file name built from it can take) and whether it must be printable."""
+
+    kind: str
+    pattern: re.Pattern[str]
+    allowed: str
+    max_bytes: int | None = None
+    printable: bool = False
+
+    def check(self, value: str, *, field: str = "name") -> str:
+        """``value`` if it is a valid name of this kind; else InvalidInput naming ``field``."""
+        valid = (
+            self.pattern.fullmatch(value) is not None
+            and (self.max_bytes is None or len(value.encode()) <= self.max_bytes)
+            and (not self.printable or value.isprintable())
         )
-    return value
+        if not valid:
+            raise InvalidInput(
+                f"{self.kind} name {value!r} is not valid: {self.allowed}.", field=field
+            )
+        return value
 
+
+_TENANCY = re.compile(r"[a-zA-Z0-9_-]{3,64}")
+_TENANCY_ALLOWED = "use 3 to 64 characters, letters, digits, '_' or '-' only"
+
+ORGANIZATION_NAME = NameRule("Organization", _TENANCY, _TENANCY_ALLOWED)
+DATACENTER_NAME = NameRule("Datacenter", _TENANCY, _TENANCY_ALLOWED)
+CLUSTER_NAME = NameRule("Cluster", _TENANCY, _TENANCY_ALLOWED)
 
 INSTANCE_NAME_MAX = 255
+#: Instance names become the hypervisor's domain title: any printable characters (no
+#: newline, tab or other control character), checked once stripped of outer blanks.
+INSTANCE_NAME = NameRule(
+    "Instance",
+    re.compile(rf".{{3,{INSTANCE_NAME_MAX}}}", re.DOTALL),
+    f"use 3 to {INSTANCE_NAME_MAX} printable characters, without control characters such "
+    "as newlines or tabs",
+    printable=True,
+)
+
+SNAPSHOT_NAME = NameRule(
+    "Snapshot",
+    re.compile(r"[A-Za-z0-9_.-]{1,64}"),
+    "use 1 to 64 letters, digits, '_', '.' or '-'",
+)
+
+DEVICE_NAME = NameRule(
+    "Device",
+    re.compile(r"\S{3,32}"),
+    "use 3 to 32 printable characters without spaces",
+    printable=True,
+)
+
+IMAGE_NAME_MAX_BYTES = FILE_NAME_MAX_BYTES - len(IMAGE_FILE_PREFIX.encode())
+#: Image names become file names in their pool (``image-<name>``), so they hold only
+#: characters that are safe in a file name and fit the filesystem's 255 bytes with the prefix.
+IMAGE_NAME = NameRule(
+    "Image",
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*"),
+    "use letters, digits, '.', '_', '+' or '-', starting with a letter or digit, at most "
+    f"{IMAGE_NAME_MAX_BYTES} bytes (it is stored as the file {IMAGE_FILE_PREFIX}<name>, and "
+    f"a file name takes at most {FILE_NAME_MAX_BYTES} bytes)",
+    max_bytes=IMAGE_NAME_MAX_BYTES,
+)
+
+NAME_RULES: tuple[NameRule, ...] = (
+    ORGANIZATION_NAME,
+    DATACENTER_NAME,
+    CLUSTER_NAME,
+    INSTANCE_NAME,
+    SNAPSHOT_NAME,
+    DEVICE_NAME,
+    IMAGE_NAME,
+)
 
 
 def check_instance_name(value: str, *, field: str = "name") -> str:
-    """Instance names: 3-255 printable characters once stripped (no newline, tab or other
-    control character; the name becomes the hypervisor's domain title). Returns the
-    stripped name."""
+    """Instance names, stripped of outer blanks first (what users type in a form).
+    Returns the stripped name."""
     name = value.strip()
-    if not 3 <= len(name) <= INSTANCE_NAME_MAX or not name.isprintable():
+    try:
+        return INSTANCE_NAME.check(name, field=field)
+    except InvalidInput:
         raise InvalidInput(
-            f"Instance name {value!r} is not valid: use 3 to {INSTANCE_NAME_MAX} printable "
-            "characters, without control characters such as newlines or tabs.",
-            field=field,
-        )
-    return name
+            f"Instance name {value!r} is not valid: {INSTANCE_NAME.allowed}.", field=field
+        ) from None
 
 
 def check_description(value: str, *, field: str = "description") -> str:

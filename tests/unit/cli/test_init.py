@@ -4,20 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cloudenv.cli import admin
 from cloudenv.cli.main import app
 from cloudenv.config import Settings
+from cloudenv.host.reach import Account, qemu_account
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, StoragePool, User
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.unit
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def qemu_as_root(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest's temporary directories sit under a 0700 directory that QEMU's real user can't
+    reach, which is not what these tests are about: here QEMU runs as root, unless a test
+    asks for the host's real account (the ``real_qemu_user`` fixture)."""
+    if "real_qemu_user" not in request.fixturenames:
+        monkeypatch.setattr(admin, "qemu_account", lambda: Account("root", 0, frozenset({0})))
 
 
 def _init(
@@ -160,3 +176,53 @@ def test_password_from_environment(tmp_path: Path) -> None:
 def test_serve_refuses_an_uninitialized_dir(tmp_path: Path) -> None:
     result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0 and "cloudenv init" in result.output.replace("\n", " ")
+
+
+@pytest.fixture
+def real_qemu_user() -> Account:
+    """Paths are judged as the host's real QEMU user (see ``qemu_as_root``)."""
+    return qemu_account()
+
+
+@pytest.fixture
+def private_dir() -> Iterator[Path]:
+    """What ``mktemp -d`` gives: a 0700 directory in /tmp, owned by root."""
+    path = Path(tempfile.mkdtemp(prefix="cloudenv-init-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_init_refuses_a_data_dir_qemu_cannot_reach(
+    private_dir: Path, real_qemu_user: Account
+) -> None:
+    account = real_qemu_user
+    assert account.uid > 0, "libvirt-daemon-system creates libvirt-qemu on this machine"
+    data_dir = private_dir / "node"
+    code, output = _init(data_dir)
+    text = " ".join(output.split())
+    assert code != 0
+    assert (
+        f"{private_dir} is mode 0700: {account.name} can't reach the pool; "
+        f"chmod o+x {private_dir} or choose another --data-dir. Nothing was changed."
+    ) in text
+    assert not data_dir.exists()
+    assert sorted(os.listdir(private_dir)) == ["pw"]  # only what the test itself wrote
+    assert stat.S_IMODE(private_dir.stat().st_mode) == 0o700
+
+
+@pytest.mark.usefixtures("real_qemu_user")
+def test_init_accepts_the_same_dir_once_qemu_can_pass(private_dir: Path) -> None:
+    private_dir.chmod(0o711)
+    data_dir = private_dir / "node"
+    code, output = _init(data_dir)
+    assert code == 0, output
+    assert stat.S_IMODE((data_dir / "pools").stat().st_mode) == 0o711
+
+
+@pytest.mark.usefixtures("real_qemu_user")
+def test_init_may_ignore_an_unreachable_data_dir_on_test_machines(private_dir: Path) -> None:
+    code, output = _init(private_dir / "node", ADMIN_PASSWORD, "--ignore-requirements")
+    assert code == 0, output
+    assert "can't reach the pool" in " ".join(output.split())

@@ -174,6 +174,18 @@ CASES: list[tuple[XmlElement, str]] = [
         GraphicsListen(address="127.0.0.1"),
         "<listen type='address' address='127.0.0.1'/>",
     ),
+    (GraphicsListen(type="socket"), "<listen type='socket'/>"),
+    (
+        Graphics(
+            type="vnc",
+            socket="/var/lib/libvirt/qemu/domain-1-x/vnc.sock",
+            listens=(
+                GraphicsListen(type="socket", socket="/var/lib/libvirt/qemu/domain-1-x/vnc.sock"),
+            ),
+        ),
+        "<graphics type='vnc' socket='/var/lib/libvirt/qemu/domain-1-x/vnc.sock'>"
+        "<listen type='socket' socket='/var/lib/libvirt/qemu/domain-1-x/vnc.sock'/></graphics>",
+    ),
     (
         Graphics(
             type="vnc",

@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -117,8 +118,9 @@ def _libvirt_harness(tmp_path: Path) -> Iterator[Harness]:
         return sorted(set(os.listdir(directory)) - known)
 
     def on_disk(info: VolumeInfo) -> tuple[str, int]:
-        assert stat.S_IMODE(os.stat(info.path).st_mode) == 0o644
-        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755
+        # Nobody but root reads a pool; libvirt hands a disk to QEMU while a domain uses it.
+        assert stat.S_IMODE(os.stat(info.path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o711
         found = image_info(info.path)
         return str(found["format"]), int(found["virtual-size"])
 
@@ -239,11 +241,23 @@ def test_duplicate_create_is_a_conflict(ready: Harness) -> None:
     assert ready.driver.volume_info(ready.pool, "dup.qcow2").capacity_bytes == 4 * MiB  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("name", ["", ".hidden", "../escape", "a/b"])
+@pytest.mark.parametrize("name", ["", ".hidden", "../escape", "a/b", "x" * 256, "é" * 128])
 def test_names_must_be_plain_file_names(ready: Harness, name: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         ready.driver.create_volume(ready.pool, name, MiB, DiskFormat.RAW)
     assert refused.value.field == "name"
+    with pytest.raises(InvalidInput):
+        ready.driver.upload_volume(ready.pool, name, [b"x" * 10], 10, DiskFormat.RAW)
+
+
+def test_a_name_of_255_bytes_is_uploaded_whole(ready: Harness) -> None:
+    """The longest name a file can have works for every verb that writes a file (the
+    temporary file next to it must not need a longer one)."""
+    name = "i" * 251 + ".raw"
+    info = ready.driver.upload_volume(ready.pool, name, [b"x" * 4096], 4096, DiskFormat.RAW)
+    assert info.name == name
+    assert [v.name for v in ready.driver.list_volumes(ready.pool)] == [name]
+    assert ready.leftovers() == []
 
 
 def test_volume_verbs_on_a_missing_pool(h: Harness) -> None:
@@ -407,3 +421,57 @@ def test_fake_records_calls() -> None:
     assert fake.create_volume("p", "v", MiB, DiskFormat.RAW).capacity_bytes == MiB
     assert fake.calls[0] == ("ensure_pool", "p", "DIRECTORY", "/p")
     assert fake.calls[-1] == ("create_volume", "p", "v", str(MiB), "raw")
+
+
+# -- pools QEMU can reach, and nobody else (libvirt only) --------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("libvirt_ready")
+def test_a_pool_under_a_directory_qemu_cannot_pass_is_refused(tmp_path: Path) -> None:
+    import libvirt
+
+    from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver
+
+    POOLS_ROOT.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix="private-", dir=POOLS_ROOT))  # 0700, as mktemp -d
+    name = f"cetest-{uuid.uuid4().hex[:10]}"
+    driver = LibvirtStorageDriver()
+    try:
+        with pytest.raises(InvalidInput) as refused:
+            driver.ensure_pool(PoolSpec(name, PoolType.DIRECTORY, str(private / "pool")))
+        assert refused.value.message == (
+            f"Storage pool {name}: {private} is mode 0700: libvirt-qemu can't reach the pool; "
+            f"chmod o+x {private} or choose another pool path."
+        )
+        conn = libvirt.open("qemu:///system")
+        try:
+            assert name not in conn.listStoragePools() + conn.listDefinedStoragePools()
+        finally:
+            conn.close()
+        assert os.listdir(private) == []
+    finally:
+        driver.remove_pool(name)
+        shutil.rmtree(private, ignore_errors=True)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("libvirt_ready")
+def test_a_pool_made_before_modes_were_tightened_is_closed() -> None:
+    from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver
+
+    name = f"cetest-{uuid.uuid4().hex[:10]}"
+    directory = POOLS_ROOT / name
+    directory.mkdir(parents=True)
+    directory.chmod(0o755)
+    old = directory / "vol-old.qcow2"
+    old.write_bytes(b"QFI\xfb")
+    old.chmod(0o644)
+    driver = LibvirtStorageDriver()
+    try:
+        driver.ensure_pool(PoolSpec(name, PoolType.DIRECTORY, str(directory)))
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o711
+        assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    finally:
+        driver.remove_pool(name)
+        shutil.rmtree(directory, ignore_errors=True)

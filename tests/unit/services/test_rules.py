@@ -10,7 +10,7 @@ from cloudenv.errors import Forbidden, InvalidInput
 from cloudenv.ids import Prefix, is_id, new_id
 from cloudenv.services.access import SYSTEM, Action, Principal, authorize
 from cloudenv.services.auth import check_password_strength
-from cloudenv.services.validation import check_description, check_location, check_name
+from cloudenv.services.validation import DATACENTER_NAME, check_description, check_location
 
 pytestmark = pytest.mark.unit
 
@@ -25,13 +25,13 @@ def test_ids_have_the_products_shape() -> None:
 
 @pytest.mark.parametrize("name", ["abc", "A_b-9", "x" * 64])
 def test_valid_names(name: str) -> None:
-    assert check_name(name, what="Datacenter") == name
+    assert DATACENTER_NAME.check(name) == name
 
 
 @pytest.mark.parametrize("name", ["ab", "x" * 65, "a b", "dc.1", "ünï", ""])
 def test_invalid_names(name: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        check_name(name, what="Datacenter")
+        DATACENTER_NAME.check(name)
     assert info.value.field == "name" and "3 to 64" in info.value.message
 
 

@@ -139,7 +139,8 @@ async def upload_image(
             return ImageImport(task_id=task.id, id=image.id)
 
     await run_in_threadpool(check)  # refuse before reading the body
-    staged = await stage(request, settings.data_dir / "staging", wanted.size_bytes)
+    uploader = principal.user_id or principal.username
+    staged = await stage(request, settings.data_dir / "staging", wanted.size_bytes, uploader)
     try:
         return await run_in_threadpool(record, staged)
     except BaseException:

@@ -111,8 +111,9 @@ class SnapshotInfo:
 
 @dataclass(frozen=True)
 class VncEndpoint:
-    host: str
-    port: int
+    """A running guest's VNC display: a unix socket only root and QEMU's user reach."""
+
+    socket: str
 
 
 class ConsoleStream(Protocol):
@@ -212,7 +213,7 @@ class ComputeDriver(Protocol):
     def snapshot_delete(self, name: str, snapshot: str) -> None: ...
 
     def vnc_endpoint(self, name: str) -> VncEndpoint | None:
-        """Where the running guest's VNC display listens (loopback only), if it has one."""
+        """Where the running guest's VNC display listens (a unix socket), if it has one."""
         ...
 
     def open_serial_console(self, name: str) -> ConsoleStream:

@@ -10,7 +10,9 @@ The element classes in ``libvirt_xml`` hold no choices; every rule learnt on rea
   SMM, hence q35.
 - ``<boot dev=/>`` and per-disk ``<boot order=/>`` are never mixed (libvirt refuses it).
 - Disks get no ``cache='none'`` (TCG on plain files); CD-ROMs are raw and read-only.
-- A serial pty (optionally logged to a file) with a console on it; VNC only on loopback.
+- A serial pty (optionally logged to a file) with a console on it; VNC only on a unix
+  socket in libvirt's private directory of the domain (root and QEMU's user only: RFB
+  there has no password, so it must not be on TCP where any local account connects).
 
 Invalid combinations raise ``ValueError`` with a message that says what to change; this
 module must not talk to libvirt.
@@ -58,7 +60,6 @@ from cloudenv.drivers.compute.libvirt_xml import (
 __all__ = [
     "BOOT_DEVICES",
     "DEFAULT_EMULATOR",
-    "VNC_LISTEN_ADDRESS",
     "build_domain",
     "disk_element",
     "domain_xml",
@@ -66,7 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
-VNC_LISTEN_ADDRESS = "127.0.0.1"  # consoles are proxied by the node; never exposed directly
 BOOT_DEVICES = frozenset({"hd", "cdrom", "network", "fd"})
 DISK_DEVICES = frozenset({"disk", "cdrom"})
 
@@ -237,9 +237,7 @@ def _devices(spec: DomainSpec, emulator: str) -> Devices:
 
 
 def _vnc() -> Graphics:
-    return Graphics(
-        type="vnc",
-        autoport=True,
-        listen=VNC_LISTEN_ADDRESS,
-        listens=(GraphicsListen(type="address", address=VNC_LISTEN_ADDRESS),),
-    )
+    # No path: libvirt makes the socket in /var/lib/libvirt/qemu/domain-<n>-<name>/ (0750,
+    # QEMU's user), creates and removes it with the domain; the node's console proxy,
+    # running as root, reads the path from the live XML.
+    return Graphics(type="vnc", listens=(GraphicsListen(type="socket"),))

@@ -183,7 +183,9 @@ class FakeComputeDriver:
 
     def vnc_endpoint(self, name: str) -> VncEndpoint | None:
         return (
-            VncEndpoint("127.0.0.1", 5900) if self.states.get(name) == PowerState.RUNNING else None
+            VncEndpoint(f"/run/cloudenv-fake/{name}/vnc.sock")
+            if self.states.get(name) == PowerState.RUNNING
+            else None
         )
 
     def open_serial_console(self, name: str) -> ConsoleStream:

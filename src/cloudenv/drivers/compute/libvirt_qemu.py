@@ -390,8 +390,11 @@ class LibvirtComputeDriver:
             return None
         live = Domain.from_xml(domain.XMLDesc(0))
         for graphics in live.devices.graphics:
-            if graphics.type == "vnc" and graphics.port and graphics.port > 0:
-                return VncEndpoint(graphics.listen or "127.0.0.1", graphics.port)
+            if graphics.type != "vnc":
+                continue
+            for listen in graphics.listens:
+                if listen.type == "socket" and listen.socket:
+                    return VncEndpoint(listen.socket)
         return None
 
     def open_serial_console(self, name: str) -> ConsoleStream:

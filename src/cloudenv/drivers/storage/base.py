@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cloudenv.drivers.compute.base import DiskFormat
+from cloudenv.drivers.errors import InvalidInput
 from cloudenv.enums import PoolType as PoolType  # re-exported for drivers
+
+#: A volume is one file named after it; this is what one file name may take, in bytes.
+NAME_MAX_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,24 @@ class VolumeInfo:
     capacity_bytes: int
     allocation_bytes: int
     format: DiskFormat
+
+
+def check_volume_name(name: str) -> None:
+    """Every driver's rule for a volume's file name: plain (no slash, NUL or leading dot,
+    which would leave the pool or hide the file) and at most NAME_MAX_BYTES of UTF-8,
+    refused as InvalidInput before anything is written (not ENAMETOOLONG halfway)."""
+    if not name or name.startswith(".") or "/" in name or "\x00" in name:
+        raise InvalidInput(
+            f"Volume name {name!r} is not a plain file name; use letters, digits, '-', "
+            "'_' and '.' without a leading dot or a slash.",
+            field="name",
+        )
+    if len(name.encode()) > NAME_MAX_BYTES:
+        raise InvalidInput(
+            f"Volume name {name[:40]!r}... is {len(name.encode())} bytes long; a file name "
+            f"takes at most {NAME_MAX_BYTES} bytes, so choose a shorter name.",
+            field="name",
+        )
 
 
 ProgressCallback = Callable[[int, int], None]

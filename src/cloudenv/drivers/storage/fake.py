@@ -22,6 +22,7 @@ from cloudenv.drivers.storage.base import (
     PoolUsage,
     ProgressCallback,
     VolumeInfo,
+    check_volume_name,
 )
 
 _MAGIC = {b"QFI\xfb": DiskFormat.QCOW2, b"KDMV": DiskFormat.VMDK}
@@ -107,12 +108,7 @@ class FakeStorageDriver:
     def _new(
         self, pool: str, name: str, capacity: int, allocation: int, fmt: DiskFormat
     ) -> VolumeInfo:
-        if not name or name.startswith(".") or "/" in name or "\x00" in name:
-            raise InvalidInput(
-                f"Volume name {name!r} is not a plain file name; use letters, digits, '-', "
-                "'_' and '.' without a leading dot or a slash.",
-                field="name",
-            )
+        check_volume_name(name)
         volumes = self._volumes(pool)
         if name in volumes:
             raise Conflict(

@@ -4,8 +4,10 @@ libvirt defines, starts and lists pools and creates, resizes and deletes volumes
 copies of images (clone, upload) are written by this process into the pool's
 directory (``qemu-img convert``, or the uploaded bytes) under a hidden temporary name,
 published with a hard link that never overwrites, and then announced to libvirt by a
-pool refresh. Files and directories stay readable by ``libvirt-qemu``, which runs QEMU
-(libvirt's DAC driver chowns a disk when a domain using it starts).
+pool refresh. Nobody but root reads a pool: directories are 0711 (QEMU's user may pass
+through to a file it was given, never list), files 0600 root's; libvirt's DAC driver
+(``dynamic_ownership``) chowns a disk to QEMU's user while a domain uses it and back after.
+A pool directory QEMU's user could not reach is refused before it is defined.
 
 It must not decide names, sizes or where pools live: the agent passes them in. Other
 pool types (iSCSI, LVM, ...) are refused with ``Unsupported``.
@@ -17,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import threading
@@ -35,11 +38,13 @@ from cloudenv.drivers.storage.base import (
     PoolUsage,
     ProgressCallback,
     VolumeInfo,
+    check_volume_name,
 )
 from cloudenv.drivers.storage.libvirt_xml import DirPool, Volume
+from cloudenv.host.reach import blocking_directory, qemu_account
 
-POOL_MODE = 0o755  # libvirt-qemu must traverse the pool directory
-FILE_MODE = 0o644  # and read images; libvirt chowns a disk when its domain starts
+POOL_MODE = 0o711  # QEMU's user passes through to the disks it was given; nobody lists
+FILE_MODE = 0o600  # libvirt chowns a disk to QEMU's user while a domain uses it
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
 
 
@@ -172,6 +177,26 @@ def _convert(args: list[str], total: int, progress: ProgressCallback | None, con
         raise DriverError(f"{context}: qemu-img convert: {text}")
 
 
+def _listable(directory: str) -> bool:
+    """Whether anyone but the owner may list the directory (pools made before modes were
+    tightened were 0755 with 0644 files). Missing: False."""
+    try:
+        return bool(os.stat(directory).st_mode & 0o044)
+    except FileNotFoundError:
+        return False
+
+
+def _tighten(directory: str) -> None:
+    """Close a pool that was open: the directory to POOL_MODE, its files to FILE_MODE."""
+    os.chmod(directory, POOL_MODE)
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+                if mode & 0o077:
+                    os.chmod(entry.path, FILE_MODE)
+
+
 class LibvirtStorageDriver:
     """StorageDriver for libvirt directory pools (``<pool type='dir'>``).
 
@@ -221,10 +246,12 @@ class LibvirtStorageDriver:
         return pool
 
     def ensure_pool(self, spec: PoolSpec) -> PoolUsage:
-        """Post-condition: the pool is defined, its directory exists (0755), it runs and
-        starts with libvirtd. Already running: only returns the usage. A pool of that
-        name elsewhere or of another type: Conflict, nothing changed. On failure a pool
-        defined by this call is undefined again (a directory made for it stays, empty).
+        """Post-condition: the pool is defined, its directory exists (0711, files 0600),
+        it runs and starts with libvirtd. Already running: only returns the usage. A pool
+        of that name elsewhere or of another type: Conflict; a directory on the way that
+        QEMU's user can't pass: InvalidInput naming it; nothing changed either way. On
+        failure a pool defined by this call is undefined again (a directory made for it
+        stays, empty).
         """
         if spec.type is not PoolType.DIRECTORY:
             raise Unsupported(
@@ -232,6 +259,14 @@ class LibvirtStorageDriver:
                 "yet (only directory pools); the other types come with the storage issue."
             )
         wanted = DirPool(name=spec.name, path=os.path.normpath(spec.path), mode=POOL_MODE)
+        blocked = blocking_directory(Path(wanted.path), qemu_account())
+        if blocked is not None:
+            raise InvalidInput(
+                f"Storage pool {spec.name}: {blocked.describe()}; {blocked.fix} or choose "
+                "another pool path.",
+                field="path",
+            )
+        was_open = _listable(wanted.path)  # before libvirt's build sets the directory's mode
         pool = self._find_pool(spec.name)
         defined_here = pool is None
         with _failing(f"Failed starting pool {spec.name} at {wanted.path}"):
@@ -250,6 +285,8 @@ class LibvirtStorageDriver:
                     with contextlib.suppress(libvirt.libvirtError):
                         pool.undefine()
                 raise
+        if was_open:
+            _tighten(wanted.path)
         return self.pool_usage(spec.name)
 
     @staticmethod
@@ -300,12 +337,7 @@ class LibvirtStorageDriver:
     def _free_name(self, pool_obj: Any, pool: str, name: str) -> str:
         """The path a new volume gets; InvalidInput for a name that is no plain file name,
         Conflict when it is taken."""
-        if not name or name.startswith(".") or "/" in name or "\x00" in name:
-            raise InvalidInput(
-                f"Volume name {name!r} is not a plain file name; use letters, digits, '-', "
-                "'_' and '.' without a leading dot or a slash.",
-                field="name",
-            )
+        check_volume_name(name)
         final = os.path.join(DirPool.from_xml(pool_obj.XMLDesc(0)).path, name)
         if os.path.lexists(final) or self._find_volume(pool_obj, pool, name) is not None:
             raise Conflict(
@@ -314,14 +346,13 @@ class LibvirtStorageDriver:
         return final
 
     def _new_file(self, pool: str, name: str, write: Callable[[str], None]) -> VolumeInfo:
-        """A volume whose file ``write`` fills (given a hidden temporary path): published
-        under its name with mode 0644 (a hard link, never replacing a file), then announced
-        to libvirt by a refresh. On any failure nothing of it is left in the pool."""
+        """A volume whose file ``write`` fills (given a hidden temporary path whose name
+        does not grow with the volume's): published under its name with mode 0600 (a hard
+        link, never replacing a file), then announced to libvirt by a refresh. On any
+        failure nothing of it is left in the pool."""
         pool_obj = self._pool(pool)
         final = self._free_name(pool_obj, pool, name)
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{name}.", suffix=".partial", dir=os.path.dirname(final)
-        )
+        fd, temporary = tempfile.mkstemp(prefix=".partial-", dir=os.path.dirname(final))
         os.close(fd)
         try:
             write(temporary)
@@ -346,7 +377,7 @@ class LibvirtStorageDriver:
     def create_volume(
         self, pool: str, name: str, capacity_bytes: int, fmt: DiskFormat
     ) -> VolumeInfo:
-        """Post-condition: an empty volume of that size and format, mode 0644 (qcow2 and
+        """Post-condition: an empty volume of that size and format, mode 0600 (qcow2 and
         sparse raw take no space yet). Name taken: Conflict. libvirt removes its own
         partial file when creation fails."""
         pool_obj = self._pool(pool)

@@ -141,7 +141,7 @@ def _check_shape(request: DeployRequest) -> str:
             "networking issue. Deploy with networks: [].",
             field="networks",
         )
-    if not MACHINE_TYPES.match(request.machine_type):
+    if not MACHINE_TYPES.fullmatch(request.machine_type):
         raise InvalidInput(
             f"Machine type {request.machine_type!r} is not known; use pc or q35.",
             field="metadata.machine_type",
@@ -257,7 +257,7 @@ def _volume_name(db: Session, instance: Instance, pool_id: str, index: int, volu
 
 
 def _target(dev: str, field: str) -> str:
-    match = DEVICE_PATH.match(dev)
+    match = DEVICE_PATH.fullmatch(dev)
     if match is None:
         raise InvalidInput(
             f"Device path {dev!r} is not valid; use e.g. /dev/vda or /dev/sdb.", field=field

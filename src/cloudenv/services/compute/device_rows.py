@@ -5,7 +5,6 @@ attached. Nothing here writes more than the row it returns and the volume it cla
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +17,12 @@ from cloudenv.services.access import Principal
 from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.deploy import DEVICE_PATH
 from cloudenv.services.storage.images import find_image
+from cloudenv.services.validation import DEVICE_NAME
 from cloudenv.store.queries import storage as qs
 from cloudenv.store.tables import Instance, InstanceDevice
 
 #: Device types that can be attached today, with their ``metadata._type``.
 SUPPORTED = {DeviceType.STORAGE_VOLUME: "storage_volume", DeviceType.CDROM: "cdrom"}
-_NAME = re.compile(r"^\S{3,32}$")
 _DATA = "metadata.data"
 
 
@@ -113,11 +112,7 @@ def device_kind(value: int) -> DeviceType:
 
 
 def check_device_name(name: str, rows: list[InstanceDevice], *, field: str) -> str:
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"Device name {name!r} is not valid: use 3 to 32 characters without spaces.",
-            field=field,
-        )
+    DEVICE_NAME.check(name, field=field)
     if any(r.name == name for r in rows):
         raise Conflict(
             f"The instance already has a device named {name!r}; choose another name.",
@@ -171,7 +166,7 @@ def _target(data: Mapping[str, Any], bus: str, used: set[str]) -> str:
         if target is None:
             raise Conflict(f"Every /dev/{prefix}? path is taken; give a path.", field=field)
         return target
-    match = DEVICE_PATH.match(dev) if isinstance(dev, str) else None
+    match = DEVICE_PATH.fullmatch(dev) if isinstance(dev, str) else None
     if match is None:
         raise InvalidInput(
             f"Device path {dev!r} is not valid; use e.g. /dev/vdb or /dev/sdc.", field=field

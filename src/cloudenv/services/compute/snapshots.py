@@ -12,7 +12,6 @@ The last three functions are the agent's: it records what the hypervisor did.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,19 +19,18 @@ from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.enums import SnapshotStatus as SnapshotStatus  # stored in snapshots.status
-from cloudenv.errors import Conflict, InvalidInput, NotFound
+from cloudenv.errors import Conflict, NotFound
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.instances import load, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
-from cloudenv.services.validation import check_description
+from cloudenv.services.validation import SNAPSHOT_NAME, check_description
 from cloudenv.store.queries import compute as q
 from cloudenv.store.queries.scope import UNSCOPED, Scope
 from cloudenv.store.tables import Instance, Snapshot, Task
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: Instance states in which snapshots may be taken, reverted to or deleted.
 SNAPSHOTTABLE = frozenset({InstanceState.RUNNING, InstanceState.STOPPED})
 
@@ -56,11 +54,7 @@ def create_snapshot(
 ) -> Task:
     instance = load(db, principal, instance_id)
     authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"Snapshot name {name!r} is not valid: use 1 to 64 letters, digits, '_', '.' or '-'.",
-            field="name",
-        )
+    SNAPSHOT_NAME.check(name)
     check_description(description)
     if _find(db, principal.scope, instance.id, name) is not None:
         raise Conflict(

@@ -7,7 +7,6 @@ An upload is staged by the API in the node's data dir (streamed, size-checked), 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.storage.pools import pool_on_node
+from cloudenv.services.validation import IMAGE_FILE_PREFIX, IMAGE_NAME
 from cloudenv.store.queries import compute as qc
 from cloudenv.store.queries import storage as q
 from cloudenv.store.queries import tenancy as qt
@@ -30,7 +30,6 @@ from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Image, Instance, Node, Task
 
 IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 _SUFFIXES = {".iso": "iso", ".qcow2": "qcow2", ".img": "raw", ".raw": "raw"}
 
 
@@ -90,7 +89,7 @@ def start_import(
         node_id=node.id,
         pool_id=request.pool_id,
         name=request.name,
-        file_name=f"image-{request.name}",
+        file_name=f"{IMAGE_FILE_PREFIX}{request.name}",
         format=fmt,
         instance_type=InstanceType.QEMU,
         size_bytes=request.size_bytes,
@@ -116,12 +115,7 @@ def start_import(
 def _check(db: Session, principal: Principal, node: Node, request: ImportRequest) -> str:
     authorize(principal, Action.IMAGE_CREATE, node.organization_id)
     name, fmt = request.name, request.format
-    if not _NAME.match(name) or name in (".", ".."):
-        raise InvalidInput(
-            f"Image name {name!r} is not valid: use letters, digits, '.', '_', '+' or '-', "
-            "starting with a letter or digit, at most 255 characters.",
-            field="name",
-        )
+    IMAGE_NAME.check(name)
     fmt = fmt or guess_format(name)
     if fmt not in IMAGE_FORMATS:
         raise InvalidInput(

@@ -15,6 +15,7 @@ from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.renaming import rename
 from cloudenv.services.tenancy.views import ClusterView, cluster_view, group_by, node_view
+from cloudenv.services.validation import CLUSTER_NAME
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.tables import Cluster
 
@@ -52,7 +53,7 @@ def update_cluster(
     authorize(principal, Action.CLUSTER_UPDATE, cluster.organization_id)
     rename(
         cluster,
-        what="Cluster",
+        rule=CLUSTER_NAME,
         name=name,
         description=description,
         taken=lambda wanted: q.name_taken(

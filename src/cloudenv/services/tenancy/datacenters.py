@@ -24,7 +24,11 @@ from cloudenv.services.tenancy.views import (
     group_by,
     node_view,
 )
-from cloudenv.services.validation import check_description, check_location, check_name
+from cloudenv.services.validation import (
+    DATACENTER_NAME,
+    check_description,
+    check_location,
+)
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.tables import Cluster, Datacenter
 
@@ -71,7 +75,7 @@ def create_datacenter(
     if org is None:
         raise NotFound(f"Organization {organization_id} does not exist.", field="organization_id")
     authorize(principal, Action.DATACENTER_CREATE, org.id)
-    check_name(name, what="Datacenter")
+    DATACENTER_NAME.check(name)
     check_description(description)
     if location is not None:
         check_location(location.latitude, location.longitude)
@@ -116,7 +120,7 @@ def update_datacenter(
     authorize(principal, Action.DATACENTER_UPDATE, dc.organization_id)
     rename(
         dc,
-        what="Datacenter",
+        rule=DATACENTER_NAME,
         name=name,
         description=description,
         taken=lambda wanted: q.name_taken(db, Datacenter, dc.organization_id, wanted, but=dc.id),

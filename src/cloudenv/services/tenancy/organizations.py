@@ -24,7 +24,7 @@ from cloudenv.services.tenancy.views import (
     node_view,
     organization_view,
 )
-from cloudenv.services.validation import check_description, check_name
+from cloudenv.services.validation import ORGANIZATION_NAME, check_description
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.tables import Datacenter, Organization
 
@@ -42,7 +42,7 @@ def create_organization(
     db: Session, principal: Principal, *, name: str, description: str = ""
 ) -> Organization:
     authorize(principal, Action.ORGANIZATION_CREATE, None)
-    check_name(name, what="Organization")
+    ORGANIZATION_NAME.check(name)
     check_description(description)
     if q.organization_by_name(db, name) is not None:
         raise Conflict(
@@ -80,7 +80,7 @@ def update_organization(
     authorize(principal, Action.ORGANIZATION_UPDATE, org.id)
     rename(
         org,
-        what="Organization",
+        rule=ORGANIZATION_NAME,
         name=name,
         description=description,
         taken=lambda wanted: (

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from cloudenv.errors import Conflict
 from cloudenv.services.partial import Keep
-from cloudenv.services.validation import check_description, check_name
+from cloudenv.services.validation import NameRule, check_description
 
 
 class Named(Protocol):
@@ -19,16 +19,17 @@ class Named(Protocol):
 def rename(
     target: Named,
     *,
-    what: str,
+    rule: NameRule,
     name: str | Keep,
     description: str | Keep,
     taken: Callable[[str], bool],
     taken_message: str,
 ) -> None:
-    """Apply the given fields. ``taken(name)`` says whether another object already has
-    the name; ``taken_message`` (with ``{name}``) says so to the caller."""
+    """Apply the given fields; ``rule`` is the kind's name rule. ``taken(name)`` says
+    whether another object already has the name; ``taken_message`` (with ``{name}``) says
+    so to the caller."""
     if not isinstance(name, Keep):
-        check_name(name, what=what)
+        rule.check(name)
         if taken(name):
             raise Conflict(taken_message.format(name=repr(name)), field="name")
         target.name = name

@@ -1,7 +1,8 @@
 """What a person sees and types with: ``<graphics>`` (VNC) with its ``<listen>``,
 ``<video>`` and ``<input>``.
 
-A running domain's live XML adds the VNC port libvirt picked; it is read, never decided here.
+A running domain's live XML adds the VNC port or socket libvirt picked; it is read, never
+decided here.
 """
 
 from __future__ import annotations
@@ -24,29 +25,38 @@ from cloudenv.drivers.compute.libvirt_xml.xmlbase import (
 
 @dataclass(frozen=True)
 class GraphicsListen(XmlElement):
-    """``<listen type='address' address=/>`` inside ``<graphics>``."""
+    """``<listen type='address' address=/>`` or ``<listen type='socket' socket=/>`` inside
+    ``<graphics>``. A socket listen without a path gets one from libvirt in the domain's
+    private directory (the live XML then names it)."""
 
     TAG = "listen"
 
     type: str = "address"
     address: str | None = None
+    socket: str | None = None
 
     def to_element(self) -> ET.Element:
         element = ET.Element(self.TAG, {"type": self.type})
-        set_attrs(element, address=self.address)
+        set_attrs(element, address=self.address, socket=self.socket)
         return element
 
     @classmethod
     def from_element(cls, element: ET.Element) -> Self:
         cls.check_tag(element)
-        return cls(type=element.get("type", "address"), address=element.get("address"))
+        return cls(
+            type=element.get("type", "address"),
+            address=element.get("address"),
+            socket=element.get("socket"),
+        )
 
 
 @dataclass(frozen=True)
 class Graphics(XmlElement):
-    """``<graphics type='vnc' autoport= port= listen=>`` with its ``<listen>`` children.
+    """``<graphics type='vnc' autoport= port= listen= socket=>`` with its ``<listen>``
+    children.
 
-    ``port`` is what a running domain got (-1 or absent before it starts).
+    ``port`` is what a running domain got (-1 or absent before it starts); ``socket``
+    mirrors a socket listen's path in live XML.
     """
 
     TAG = "graphics"
@@ -55,6 +65,7 @@ class Graphics(XmlElement):
     autoport: bool | None = None
     port: int | None = None
     listen: str | None = None
+    socket: str | None = None
     listens: tuple[GraphicsListen, ...] = ()
 
     def to_element(self) -> ET.Element:
@@ -64,6 +75,7 @@ class Graphics(XmlElement):
             port=str_or_none(self.port),
             autoport=yes_no(self.autoport),
             listen=self.listen,
+            socket=self.socket,
         )
         element.extend(listen.to_element() for listen in self.listens)
         return element
@@ -76,6 +88,7 @@ class Graphics(XmlElement):
             autoport=parse_yes_no(element.get("autoport")),
             port=int_or_none(element.get("port")),
             listen=element.get("listen"),
+            socket=element.get("socket"),
             listens=tuple(
                 GraphicsListen.from_element(listen)
                 for listen in element.findall(GraphicsListen.TAG)

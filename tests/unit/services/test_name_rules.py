@@ -1,0 +1,67 @@
+"""One name rule per kind of name, each matching the whole name: a trailing newline (what
+``re.match`` with ``$`` let through) or any other extra character is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudenv.errors import InvalidInput
+from cloudenv.services.validation import (
+    CLUSTER_NAME,
+    DATACENTER_NAME,
+    DEVICE_NAME,
+    IMAGE_NAME,
+    IMAGE_NAME_MAX_BYTES,
+    INSTANCE_NAME,
+    NAME_RULES,
+    ORGANIZATION_NAME,
+    SNAPSHOT_NAME,
+    NameRule,
+    check_instance_name,
+)
+
+pytestmark = pytest.mark.unit
+
+GOOD = {
+    ORGANIZATION_NAME: "acme",
+    DATACENTER_NAME: "default",
+    CLUSTER_NAME: "cluster_1",
+    INSTANCE_NAME: "web server 1",
+    SNAPSHOT_NAME: "before-upgrade.1",
+    DEVICE_NAME: "disk1",
+    IMAGE_NAME: "nl.iso",
+}
+
+
+def test_every_rule_is_tested() -> None:
+    assert set(GOOD) == set(NAME_RULES)
+
+
+@pytest.mark.parametrize("rule", NAME_RULES, ids=lambda rule: rule.kind)
+def test_a_valid_name_passes(rule: NameRule) -> None:
+    assert rule.check(GOOD[rule]) == GOOD[rule]
+
+
+@pytest.mark.parametrize("rule", NAME_RULES, ids=lambda rule: rule.kind)
+@pytest.mark.parametrize("extra", ["\n", "\r\n", "\x00", "\n\n"])
+def test_a_trailing_line_break_or_control_character_is_refused(rule: NameRule, extra: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        rule.check(GOOD[rule] + extra, field="name")
+    assert refused.value.field == "name"
+    assert refused.value.message.startswith(f"{rule.kind} name {GOOD[rule] + extra!r} is not valid")
+
+
+def test_instance_names_are_stripped_then_checked_whole() -> None:
+    assert check_instance_name("  web-1 ") == "web-1"
+    with pytest.raises(InvalidInput, match="printable"):
+        check_instance_name("web-1\nweb-2")
+
+
+def test_image_names_fit_a_file_name_with_their_prefix() -> None:
+    """Stored as ``image-<name>``: 255 bytes in all, counted in bytes of UTF-8."""
+    assert IMAGE_NAME_MAX_BYTES == 249
+    assert IMAGE_NAME.check("a" * 249) == "a" * 249
+    with pytest.raises(InvalidInput) as refused:
+        IMAGE_NAME.check("a" * 250)
+    assert "at most 249 bytes" in refused.value.message
+    assert refused.value.field == "name"
