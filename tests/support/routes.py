@@ -85,3 +85,14 @@ def websocket_paths(app: FastAPI) -> list[str]:
         for route in iter_route_contexts(app.routes)
         if isinstance(route.original_route, APIWebSocketRoute) and route.path
     ]
+
+
+def other_routes(app: FastAPI) -> list[str]:
+    """Routes that are neither an HTTP route with methods nor a WebSocket (a ``Mount`` of
+    static files or of another app): walked by no generic test, so listed by the caller."""
+    return [
+        repr(route.original_route)
+        for route in iter_route_contexts(app.routes)
+        if not isinstance(route.original_route, APIWebSocketRoute)
+        and (route.path is None or not route.methods)
+    ]
