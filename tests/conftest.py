@@ -1,5 +1,8 @@
 """Fixtures: a node set up in a temporary data dir and served in-process (unit), the
-database it uses (SQLite, or PostgreSQL for tests that ask), signed-in clients."""
+database it uses (SQLite, or PostgreSQL for tests that ask), signed-in clients.
+
+The schema is migrated and the deployment set up once per run; each test's database is a
+copy of that template (tests/support/database.py), so tests are isolated and cheap."""
 
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ from cloudenv.drivers.storage.fake import FakeStorageDriver
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import auth, setup
 from cloudenv.store.engine import transaction
-from cloudenv.store.tables import Node, Organization, User
+from cloudenv.store.tables import Node, Organization, StoragePool, User
+from tests.support.database import Templates
 from tests.support.pgserver import create_database, postgres_server
 from tests.support.served_node import ADMIN_PASSWORD
 
@@ -142,32 +146,61 @@ class Deployment:
             return org.id, user.id
 
 
-def make_deployment(tmp_path: Path, database_url: str) -> Deployment:
+def _initialize(database_url: str, data_dir: Path) -> setup.SetupResult:
+    """Migrate an empty database and set up the deployment every test starts from."""
     node_id = new_id(Prefix.NODE)
     settings = Settings(
-        data_dir=tmp_path, node_id=node_id, database_url=database_url, management_ip="127.0.0.1"
+        data_dir=data_dir, node_id=node_id, database_url=database_url, management_ip="127.0.0.1"
     )
-    drivers = Drivers(FakeComputeDriver(), FakeStorageDriver(), serial_log_dir=str(tmp_path))
-    daemon = build(settings, run_agent=False, drivers=drivers)
+    daemon = build(settings, run_agent=False, drivers=_fake_drivers(data_dir))
+    try:
+        with transaction(daemon.session_factory) as db:
+            return setup.initialize(
+                db,
+                setup.SetupRequest(
+                    organization_name="acme",
+                    timezone="Etc/UTC",
+                    admin_password=ADMIN_PASSWORD,
+                    node_id=node_id,
+                    node_name="node-a",
+                    management_ip="127.0.0.1",
+                    hardware=FAKE_HARDWARE,
+                    host=FAKE_HOST,
+                    default_pool_path=str(settings.default_pool_path),
+                ),
+            )
+    finally:
+        daemon.engine.dispose()
+
+
+#: Migrated and initialized once per run and backend; every deployment is a copy.
+TEMPLATES = Templates(_initialize)
+
+
+def _fake_drivers(data_dir: Path) -> Drivers:
+    return Drivers(FakeComputeDriver(), FakeStorageDriver(), serial_log_dir=str(data_dir))
+
+
+def make_deployment(tmp_path: Path, database_url: str) -> Deployment:
+    """A node set up in ``tmp_path`` on the empty database at ``database_url``, as
+    ``cloudenv init`` would leave it: a copy of the run's template (see
+    tests/support/database.py), so the IDs set-up made are the same in every test."""
+    template = TEMPLATES.clone_into(database_url)
+    settings = Settings(
+        data_dir=tmp_path,
+        node_id=template.setup.node_id,
+        database_url=database_url,
+        management_ip="127.0.0.1",
+    )
+    daemon = build(settings, run_agent=False, migrate=False, drivers=_fake_drivers(tmp_path))
+    # What differs per test: the default pool lives in this test's data dir.
     with transaction(daemon.session_factory) as db:
-        result = setup.initialize(
-            db,
-            setup.SetupRequest(
-                organization_name="acme",
-                timezone="Etc/UTC",
-                admin_password=ADMIN_PASSWORD,
-                node_id=node_id,
-                node_name="node-a",
-                management_ip="127.0.0.1",
-                hardware=FAKE_HARDWARE,
-                host=FAKE_HOST,
-                default_pool_path=str(settings.default_pool_path),
-            ),
-        )
+        pool = db.get_one(StoragePool, template.setup.default_pool_id)
+        pool.config = {**pool.config, "path": str(settings.default_pool_path)}
         # The agent is not running in unit tests; the node counts as alive as if its agent
         # had just reported (deploys to a node that is not alive are refused).
-        db.get_one(Node, node_id).last_seen = clock.now()
-    return Deployment(daemon, result)
+        db.get_one(Node, template.setup.node_id).last_seen = clock.now()
+    return Deployment(daemon, template.setup)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +26,9 @@ from cloudenv.services import audit
 from cloudenv.services.access import Principal
 from cloudenv.store.tables import Organization, Session_, User
 
-_hasher = PasswordHasher()  # argon2id with the library's OWASP-aligned defaults
+#: argon2id with the library's defaults (RFC 9106's second recommendation), pinned by a test.
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
 # Verifying against this when the user does not exist keeps timing the same either way.
 _DUMMY_HASH = _hasher.hash("cloudenv-dummy-password")
 
@@ -52,6 +56,20 @@ class LoginResult:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@contextmanager
+def hasher_for_tests(hasher: PasswordHasher) -> Iterator[None]:
+    """Hash (and verify the dummy) with ``hasher`` inside the block. Only the unit tests use
+    this, to trade argon2's deliberate cost for speed; the daemon and the CLI never do, so
+    production hashes always use ``PRODUCTION_HASHER``."""
+    global _hasher, _DUMMY_HASH
+    saved = _hasher, _DUMMY_HASH
+    _hasher, _DUMMY_HASH = hasher, hasher.hash("cloudenv-dummy-password")
+    try:
+        yield
+    finally:
+        _hasher, _DUMMY_HASH = saved
 
 
 def check_password_strength(password: str, username: str, field: str = "password") -> None:

@@ -299,3 +299,26 @@ def test_other_tenants_get_404_on_every_route(
     assert [c.status_code for c in calls] == [404] * len(calls), [c.text for c in calls]
     assert "does not exist" in calls[0].json()["message"]
     assert list(devices(admin, web)) == ["disk0", "cdrom0"]
+
+
+def test_go_client_device_type_is_the_integer_enum(
+    admin: TestClient, dep: Deployment, web: str
+) -> None:
+    spare = spare_volume(admin, dep)
+    body = {
+        "name": "data-1",
+        "type": 2,
+        "metadata": {
+            "_type": 2,  # what the Go client sends
+            "data": {"volume_id": spare, "bus": "virtio", "dev": "/dev/vdb"},
+        },
+    }
+    response = admin.post(f"/api/v1/instances/{web}/devices/", json=body)
+    assert response.status_code == 202, response.text
+    dep.daemon.agent.run_pending()
+    task = admin.get(f"/api/v1/tasks/{response.json()['task_id']}").json()
+    assert task["status"] == "succeeded", task
+    listed = devices(admin, web)
+    assert listed["data-1"]["metadata"]["_type"] == 2
+    assert listed["disk0"]["metadata"]["_type"] == 2
+    assert listed["cdrom0"]["metadata"]["_type"] == 7

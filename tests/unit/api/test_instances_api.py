@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import attributes
 
 from cloudenv.drivers.compute.base import PowerState
 from cloudenv.errors import DriverError
+from cloudenv.services.compute import instances as instances_service
 from cloudenv.store.tables import Instance, InstanceDevice, Volume
 from tests.conftest import Deployment, count_rows
 
@@ -207,6 +209,42 @@ def test_power_refusals_on_a_stopped_instance(
     power(admin, sqlite_deployment, instance_id, "kill")
     response = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": action})
     assert response.status_code == 409 and message in response.json()["message"]
+
+
+def test_force_stop_never_takes_over_a_destroy(
+    admin: TestClient, sqlite_deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dep = sqlite_deployment
+    instance_id = deploy(admin, dep)
+    power(admin, dep, instance_id, "kill")
+    destroying = admin.delete(f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY"})
+    assert destroying.status_code == 202, destroying.text
+    destroy_task = destroying.json()["task_id"]
+    path = f"/api/v1/instances/{instance_id}"
+    assert admin.get(path).json()["instance"]["state"] == "destroying"
+
+    refused = admin.post(f"{path}/power", json={"action": "kill"})
+    assert refused.status_code == 409, refused.text
+
+    real_load = instances_service.load
+
+    def stale_load(*args: Any, **kwargs: Any) -> Any:
+        """A read from before the destroy: still stopping, held by an older task."""
+        instance = real_load(*args, **kwargs)
+        attributes.set_committed_value(instance, "state", "stopping")
+        attributes.set_committed_value(instance, "current_task_id", "task-stale")
+        return instance
+
+    monkeypatch.setattr(instances_service, "load", stale_load)
+    refused = admin.post(f"{path}/power", json={"action": "kill"})
+    assert refused.status_code == 409, refused.text
+    message = refused.json()["message"]
+    assert destroy_task in message and "task-stale" not in message
+    monkeypatch.undo()
+    instance = admin.get(path).json()["instance"]
+    assert (instance["state"], instance["current_task_id"]) == ("destroying", destroy_task)
+    dep.daemon.agent.run_pending()
+    assert admin.get(f"/api/v1/tasks/{destroy_task}").json()["status"] == "succeeded"
 
 
 def test_busy_instance_refuses_a_second_action_but_kill_takes_over(

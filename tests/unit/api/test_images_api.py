@@ -1,6 +1,6 @@
-"""Review fixes for images: deleting an image that instances use or that is already being
-deleted, an import interrupted by a crash, and the upload route (off the event loop, one
-short unit of work before and after the body, refusing uploads meant for another node)."""
+"""The image routes of a node: deleting an image that instances use or that is already
+being deleted, and the upload route (off the event loop, one short unit of work before and
+after the body, refusing uploads meant for another node)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloudenv.services import tasks
 from cloudenv.services.storage import images as image_service
 from cloudenv.store.engine import transaction
 from cloudenv.store.tables import Image, Task
@@ -96,43 +95,6 @@ def test_deleting_an_image_twice_queues_one_task(
     with transaction(sqlite_deployment.factory) as db:
         kinds = list(db.scalars(select(Task.kind).where(Task.kind == "image.delete")))
     assert len(kinds) == 1
-
-
-# -- an interrupted import ---------------------------------------------------------------
-
-
-def test_interrupted_import_is_cleaned_up_at_restart(
-    admin: TestClient, sqlite_deployment: Deployment
-) -> None:
-    dep = sqlite_deployment
-    response = admin.post(
-        _images_url(dep),
-        params={"storage_pool_id": dep.setup.default_pool_id, "name": "half.iso"},
-        content=b"x" * 4096,
-    )
-    assert response.status_code == 202, response.text
-    task_id = response.json()["task_id"]
-    with transaction(dep.factory) as db:
-        claim = tasks.claim_next(db, dep.setup.node_id)  # running, then the "crash" ...
-    assert claim is not None and claim.id == task_id
-    from cloudenv.agent import compute
-    from cloudenv.agent.context import TaskContext
-
-    agent = dep.daemon.agent
-    ctx = TaskContext(agent.node_id, agent.factory, agent.drivers, lambda **_: None)
-    compute.ensure_pools(ctx, {dep.setup.default_pool_id})
-    dep.storage.create_volume(  # ... after part of the file reached the pool
-        dep.setup.default_pool_id, "image-half.iso", 4096, compute.DiskFormat.RAW
-    )
-    assert len(_staged(dep)) == 1
-    agent.start()
-    agent.stop()
-    task = admin.get(f"/api/v1/tasks/{task_id}").json()
-    assert task["status"] == "failed"
-    assert "interrupted" in task["log"][-1]["message"]
-    assert count_rows(dep, Image) == 0
-    assert _staged(dep) == []
-    assert all("image-half.iso" not in files for files in dep.storage.files.values())
 
 
 # -- the upload route --------------------------------------------------------------------
