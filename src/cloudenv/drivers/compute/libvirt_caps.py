@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineType
+from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineCapability
 from cloudenv.drivers.errors import DriverError
 from cloudenv.host.accel import AcceleratorProbe
 
@@ -59,7 +59,7 @@ class GuestArch:
     os_type: str
     wordsize: int
     emulator: str
-    machines: tuple[MachineType, ...]
+    machines: tuple[MachineCapability, ...]
     default_machine: str  # the alias (``pc``) when the default machine type has one
     default_machine_canonical: str  # the versioned name (``pc-i440fx-7.2``)
     domain_types: tuple[str, ...]
@@ -163,7 +163,7 @@ def parse_capabilities(xml: str, virttype: str = "qemu") -> dict[str, GuestArch]
             wordsize=_int(arch_el.findtext("wordsize")),
             emulator=emulator,
             machines=tuple(
-                MachineType(name=(m.text or "").strip(), max_vcpus=_int(m.get("maxCpus"), 1))
+                MachineCapability(name=(m.text or "").strip(), max_vcpus=_int(m.get("maxCpus"), 1))
                 for m in machine_els
             ),
             default_machine=default,

@@ -12,8 +12,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from typing import Any
+import xml.etree.ElementTree as ET
 
 import libvirt
 
@@ -25,13 +24,15 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     DomainStats,
     LifecycleCallback,
+    MachineType,
     PowerState,
     SnapshotInfo,
     VncEndpoint,
 )
 from cloudenv.drivers.compute.designer import disk_element, domain_xml, snapshot_element
 from cloudenv.drivers.compute.libvirt_xml import Domain
-from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError
+from cloudenv.drivers.errors import Conflict, DomainNotFound, NotFound
+from cloudenv.drivers.libvirt_errors import error_code, libvirt_failure
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,8 @@ def _quiet(_ctx: object, _err: object) -> None:
 
 
 def _open(uri: str) -> libvirt.virConnect:
-    try:
+    with libvirt_failure(f"libvirtd is not reachable at {uri}"):
         return libvirt.open(uri)
-    except libvirt.libvirtError as exc:
-        raise DriverError(
-            f"libvirtd is not reachable at {uri}: {exc.get_error_message()}."
-        ) from None
-
-
-def _fail(action: str, exc: libvirt.libvirtError) -> DriverError:
-    return DriverError(f"Failed {action}: {exc.get_error_message()}")
 
 
 class _SerialConsole:
@@ -97,12 +90,14 @@ class _SerialConsole:
     def __init__(self, uri: str, name: str) -> None:
         self._conn = _open(uri)
         try:
-            domain = self._conn.lookupByName(name)
-            self._stream = self._conn.newStream(0)
-            domain.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
-        except libvirt.libvirtError as exc:
-            self._conn.close()
-            raise _fail(f"opening the serial console of {name}", exc) from None
+            with libvirt_failure(f"Failed opening the serial console of {name}"):
+                domain = self._conn.lookupByName(name)
+                self._stream = self._conn.newStream(0)
+                domain.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+        except Exception:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._conn.close()
+            raise
 
     def recv(self, max_bytes: int = 4096) -> bytes:
         try:
@@ -156,24 +151,20 @@ class LibvirtComputeDriver:
             return self._conn
 
     def _domain(self, name: str) -> libvirt.virDomain:
-        try:
-            return self._connection().lookupByName(name)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise DomainNotFound(f"The hypervisor has no domain {name}.") from None
-            raise _fail(f"looking up domain {name}", exc) from None
+        connection = self._connection()
+        with libvirt_failure(f"Failed looking up domain {name}"):
+            try:
+                return connection.lookupByName(name)
+            except libvirt.libvirtError as exc:
+                if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                    raise DomainNotFound(f"The hypervisor has no domain {name}.") from None
+                raise
 
     def _maybe(self, name: str) -> libvirt.virDomain | None:
         try:
             return self._domain(name)
         except DomainNotFound:
             return None
-
-    def _call(self, action: str, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except libvirt.libvirtError as exc:
-            raise _fail(action, exc) from None
 
     # ComputeDriver ------------------------------------------------------------------------
 
@@ -188,66 +179,80 @@ class LibvirtComputeDriver:
         return self._capabilities
 
     def define(self, spec: DomainSpec) -> None:
-        self._call(f"defining domain {spec.name}", self._connection().defineXML, domain_xml(spec))
+        xml = domain_xml(spec)  # refusals (InvalidInput) before libvirt is asked
+        with libvirt_failure(f"Failed defining domain {spec.name}"):
+            self._connection().defineXML(xml)
 
     def undefine(self, name: str) -> None:
         domain = self._maybe(name)
         if domain is None:
             return
-        if domain.isActive():
-            raise Conflict(f"Domain {name} is running; stop it before removing it.")
-        flags = (
-            libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-            | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-            | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-        )
-        self._call(f"removing domain {name}", domain.undefineFlags, flags)
+        with libvirt_failure(f"Failed removing domain {name}"):
+            if domain.isActive():
+                raise Conflict(f"Domain {name} is running; stop it before removing it.")
+            domain.undefineFlags(
+                libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+            )
 
     def start(self, name: str) -> None:
         domain = self._domain(name)
-        if not domain.isActive():
-            self._call(f"starting domain {name}", domain.create)
+        with libvirt_failure(f"Failed starting domain {name}"):
+            if not domain.isActive():
+                domain.create()
 
     def shutdown(self, name: str) -> None:
         domain = self._maybe(name)
-        if domain is not None and domain.isActive():
-            self._call(
-                f"shutting down domain {name}",
-                domain.shutdownFlags,
-                libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
-            )
+        if domain is None:
+            return
+        with libvirt_failure(f"Failed shutting down domain {name}"):
+            if domain.isActive():
+                domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
 
     def destroy(self, name: str) -> None:
         domain = self._maybe(name)
-        if domain is not None and domain.isActive():
+        if domain is None:
+            return
+        with libvirt_failure(f"Failed powering off domain {name}"):
+            if not domain.isActive():
+                return
             try:
                 domain.destroy()
-            except libvirt.libvirtError as exc:
-                if domain.isActive():
-                    raise _fail(f"powering off domain {name}", exc) from None
+            except libvirt.libvirtError:
+                if domain.isActive():  # it stopped on its own meanwhile: not a failure
+                    raise
 
     def reboot(self, name: str) -> None:
-        self._call(f"resetting domain {name}", self._domain(name).reset, 0)
+        domain = self._domain(name)
+        with libvirt_failure(f"Failed resetting domain {name}"):
+            domain.reset(0)
 
     def state(self, name: str) -> PowerState | None:
         domain = self._maybe(name)
         if domain is None:
             return None
-        try:
-            code = domain.state()[0]
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            raise _fail(f"reading the state of {name}", exc) from None
+        with libvirt_failure(f"Failed reading the state of {name}"):
+            try:
+                code = int(domain.state()[0])
+            except libvirt.libvirtError as exc:
+                if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None  # undefined between the lookup and the read
+                raise
         return _STATES.get(code, PowerState.RUNNING)
 
     def list_domains(self) -> dict[str, PowerState]:
-        domains = self._call("listing domains", self._connection().listAllDomains, 0)
-        return {d.name(): _STATES.get(d.state()[0], PowerState.RUNNING) for d in domains}
+        connection = self._connection()
+        with libvirt_failure("Failed listing domains"):
+            return {
+                d.name(): _STATES.get(int(d.state()[0]), PowerState.RUNNING)
+                for d in connection.listAllDomains(0)
+            }
 
     def stats(self, name: str) -> DomainStats:
         domain = self._domain(name)
-        _state, max_kib, _mem, vcpus, cpu_ns = self._call(f"reading stats of {name}", domain.info)
+        with libvirt_failure(f"Failed reading stats of {name}"):
+            _state, max_kib, _mem, vcpus, cpu_ns = domain.info()
         used: int | None = None
         if domain.isActive():
             try:
@@ -262,69 +267,77 @@ class LibvirtComputeDriver:
 
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         domain = self._domain(name)
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        if live and domain.isActive():
-            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-        self._call(
-            f"attaching disk {disk.target} to {name}",
-            domain.attachDeviceFlags,
-            disk_element(disk).to_xml(),
-            flags,
-        )
+        with libvirt_failure(f"Failed attaching disk {disk.target} to {name}"):
+            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            machine = MachineType.parse(defined.os.type.machine or "pc", field="bus")
+            element = disk_element(disk, machine, owner=f"Instance {name}")
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if live and domain.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            domain.attachDeviceFlags(element.to_xml(), flags)
 
     def detach_disk(self, name: str, target: str, *, live: bool) -> None:
         domain = self._domain(name)
-        live_xml = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        disk = next((d for d in live_xml.devices.disks if d.target.dev == target), None)
-        if disk is None:
-            return
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        if live and domain.isActive():
-            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-        self._call(
-            f"detaching disk {target} from {name}", domain.detachDeviceFlags, disk.to_xml(), flags
-        )
+        with libvirt_failure(f"Failed detaching disk {target} from {name}"):
+            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            disk = next((d for d in defined.devices.disks if d.target.dev == target), None)
+            if disk is None:
+                return
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if live and domain.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            domain.detachDeviceFlags(disk.to_xml(), flags)
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
-        self._call(
-            f"snapshotting {name}",
-            self._domain(name).snapshotCreateXML,
-            snapshot_element(snapshot, description).to_xml(),
-            0,
-        )
+        domain = self._domain(name)
+        with libvirt_failure(f"Failed snapshotting {name}"):
+            domain.snapshotCreateXML(snapshot_element(snapshot, description).to_xml(), 0)
 
     def snapshot_list(self, name: str) -> list[SnapshotInfo]:
         domain = self._domain(name)
         current = None
-        try:
+        with contextlib.suppress(libvirt.libvirtError):
             current = domain.snapshotCurrent().getName() if domain.hasCurrentSnapshot() else None
-        except libvirt.libvirtError:
-            current = None
         result = []
-        for snap in self._call(f"listing snapshots of {name}", domain.listAllSnapshots, 0):
-            import xml.etree.ElementTree as ET
-
-            root = ET.fromstring(snap.getXMLDesc())  # noqa: S314 - from libvirtd
-            result.append(
-                SnapshotInfo(
-                    name=snap.getName(),
-                    description=root.findtext("description") or "",
-                    created=int(root.findtext("creationTime") or 0),
-                    state=root.findtext("state") or "",
-                    current=snap.getName() == current,
+        with libvirt_failure(f"Failed listing snapshots of {name}"):
+            for snap in domain.listAllSnapshots(0):
+                root = ET.fromstring(snap.getXMLDesc())  # noqa: S314 - from libvirtd
+                result.append(
+                    SnapshotInfo(
+                        name=snap.getName(),
+                        description=root.findtext("description") or "",
+                        created=int(root.findtext("creationTime") or 0),
+                        state=root.findtext("state") or "",
+                        current=snap.getName() == current,
+                    )
                 )
-            )
         return result
+
+    def _snapshot(self, domain: libvirt.virDomain, snapshot: str) -> libvirt.virDomainSnapshot:
+        with libvirt_failure(f"Failed finding snapshot {snapshot} of {domain.name()}"):
+            try:
+                return domain.snapshotLookupByName(snapshot, 0)
+            except libvirt.libvirtError as exc:
+                if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+                    raise NotFound(
+                        f"Instance {domain.name()} has no snapshot {snapshot}."
+                    ) from None
+                raise
 
     def snapshot_revert(self, name: str, snapshot: str) -> None:
         domain = self._domain(name)
-        snap = self._call(f"finding snapshot {snapshot}", domain.snapshotLookupByName, snapshot, 0)
-        self._call(f"reverting {name} to {snapshot}", domain.revertToSnapshot, snap, 0)
+        snap = self._snapshot(domain, snapshot)
+        with libvirt_failure(f"Failed reverting {name} to {snapshot}"):
+            domain.revertToSnapshot(snap, 0)
 
     def snapshot_delete(self, name: str, snapshot: str) -> None:
         domain = self._domain(name)
-        snap = self._call(f"finding snapshot {snapshot}", domain.snapshotLookupByName, snapshot, 0)
-        self._call(f"deleting snapshot {snapshot}", snap.delete, 0)
+        try:
+            snap = self._snapshot(domain, snapshot)
+        except NotFound:
+            return  # already gone
+        with libvirt_failure(f"Failed deleting snapshot {snapshot} of {name}"):
+            snap.delete(0)
 
     def vnc_endpoint(self, name: str) -> VncEndpoint | None:
         domain = self._domain(name)
@@ -363,7 +376,13 @@ class LibvirtComputeDriver:
         if not self._callbacks:
             return
 
-        def on_event(_conn: Any, domain: Any, event: int, _detail: int, _opaque: Any) -> None:
+        def on_event(
+            _conn: libvirt.virConnect,
+            domain: libvirt.virDomain,
+            event: int,
+            _detail: int,
+            _opaque: object,
+        ) -> None:
             state = _EVENTS.get(event)
             if state is None:
                 return

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import libvirt
 
 from cloudenv.drivers.compute.base import DiskFormat
 from cloudenv.drivers.errors import Conflict, DriverError, InvalidInput, NotFound, Unsupported
+from cloudenv.drivers.libvirt_errors import libvirt_failure as _failing
 from cloudenv.drivers.storage.base import (
     PoolSpec,
     PoolType,
@@ -41,15 +42,6 @@ from cloudenv.drivers.storage.libvirt_xml import DirPool, Volume
 POOL_MODE = 0o755  # libvirt-qemu must traverse the pool directory
 FILE_MODE = 0o644  # and read images; libvirt chowns a disk when its domain starts
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
-
-
-@contextlib.contextmanager
-def _failing(context: str) -> Iterator[None]:
-    """Turn a libvirt error into a DriverError "<context>: <libvirt text>"."""
-    try:
-        yield
-    except libvirt.libvirtError as err:
-        raise DriverError(f"{context}: {err.get_error_message() or err}") from err
 
 
 BUSY_RETRIES = 100  # x 0.05 s: another process (virsh, a second daemon) holding the pool
