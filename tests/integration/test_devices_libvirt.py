@@ -32,7 +32,9 @@ from cloudenv.drivers.compute.base import (
     DiskFormat,
     DiskSpec,
     DomainSpec,
+    Firmware,
     PowerState,
+    QemuConfig,
 )
 from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
 from cloudenv.drivers.storage.base import PoolSpec, PoolType
@@ -139,6 +141,7 @@ def guest() -> Iterator[Guest]:
             vcpus_threads=1,
             memory_mb=256,
             accelerator=Accelerator.TCG,
+            config=QemuConfig(firmware=Firmware.BIOS),
             disks=(DiskSpec(root.path, "vda", DiskBus.VIRTIO, serial="ce-disk-1"),),
             kernel_boot=DirectKernelBoot(str(artifacts.kernel), str(artifacts.initrd), CMDLINE),
             vnc=False,
