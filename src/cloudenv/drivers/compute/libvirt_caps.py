@@ -298,11 +298,11 @@ def read_capabilities(
     (TCG), for the default machine type and for ``q35`` (Secure Boot, more CPUs).
     ``kvm_supported`` is the probe's verdict, never libvirt's claim.
     """
-    import libvirt
+    from cloudenv.drivers.libvirt_errors import libvirt_failure
 
     accel = Accelerator(accelerator)
     virttype = "kvm" if accel is Accelerator.KVM else "qemu"
-    try:
+    with libvirt_failure("Reading the hypervisor's capabilities from libvirt failed"):
         caps_xml = conn.getCapabilities()
         arch = host_arch(caps_xml) or _LIBVIRT_ARCH.get(platform.machine(), platform.machine())
         guests = parse_capabilities(caps_xml, virttype)
@@ -329,10 +329,6 @@ def read_capabilities(
             for machine in wanted
             if machine
         ]
-    except libvirt.libvirtError as exc:
-        raise DriverError(
-            f"Reading the hypervisor's capabilities from libvirt failed: {exc.get_error_message()}"
-        ) from None
     return {
         arch: build_arch_capabilities(
             guest,

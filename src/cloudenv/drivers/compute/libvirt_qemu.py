@@ -30,6 +30,12 @@ from cloudenv.drivers.compute.base import (
     VncEndpoint,
 )
 from cloudenv.drivers.compute.designer import disk_element, domain_xml, snapshot_element
+from cloudenv.drivers.compute.libvirt_connection import (
+    SerialConsole,
+    open_connection,
+    quiet,
+    start_event_loop,
+)
 from cloudenv.drivers.compute.libvirt_xml import Domain
 from cloudenv.drivers.errors import Conflict, DomainNotFound, NotFound
 from cloudenv.drivers.libvirt_errors import error_code, libvirt_failure
@@ -55,66 +61,6 @@ _EVENTS = {
     libvirt.VIR_DOMAIN_EVENT_CRASHED: PowerState.STOPPED,
 }
 
-_event_loop_lock = threading.Lock()
-_event_loop_started = False
-
-
-def _start_event_loop() -> None:
-    """libvirt delivers events only to connections opened after its loop is registered."""
-    global _event_loop_started
-    with _event_loop_lock:
-        if _event_loop_started:
-            return
-        libvirt.virEventRegisterDefaultImpl()
-
-        def run() -> None:
-            while True:
-                libvirt.virEventRunDefaultImpl()
-
-        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
-        _event_loop_started = True
-
-
-def _quiet(_ctx: object, _err: object) -> None:
-    """libvirt prints every error to stderr by default; ours are raised, not printed."""
-
-
-def _open(uri: str) -> libvirt.virConnect:
-    with libvirt_failure(f"libvirtd is not reachable at {uri}"):
-        return libvirt.open(uri)
-
-
-class _SerialConsole:
-    """One guest serial console on its own connection."""
-
-    def __init__(self, uri: str, name: str) -> None:
-        self._conn = _open(uri)
-        try:
-            with libvirt_failure(f"Failed opening the serial console of {name}"):
-                domain = self._conn.lookupByName(name)
-                self._stream = self._conn.newStream(0)
-                domain.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
-        except Exception:
-            with contextlib.suppress(libvirt.libvirtError):
-                self._conn.close()
-            raise
-
-    def recv(self, max_bytes: int = 4096) -> bytes:
-        try:
-            data = self._stream.recv(max_bytes)
-        except libvirt.libvirtError:
-            return b""
-        return data if isinstance(data, bytes) else b""
-
-    def send(self, data: bytes) -> None:
-        self._stream.send(data)
-
-    def close(self) -> None:
-        with contextlib.suppress(libvirt.libvirtError):
-            self._stream.abort()
-        with contextlib.suppress(libvirt.libvirtError):
-            self._conn.close()
-
 
 class LibvirtComputeDriver:
     """Implements ComputeDriver for QEMU/KVM (or TCG) through libvirt."""
@@ -126,13 +72,13 @@ class LibvirtComputeDriver:
         accelerator: Accelerator = Accelerator.TCG,
         accelerator_reason: str = "",
     ) -> None:
-        libvirt.registerErrorHandler(_quiet, None)
-        _start_event_loop()
+        libvirt.registerErrorHandler(quiet, None)
+        start_event_loop()
         self.uri = uri
         self.accelerator = accelerator
         self.accelerator_reason = accelerator_reason
         self._lock = threading.Lock()
-        self._conn = _open(uri)
+        self._conn = open_connection(uri)
         self._callbacks: list[LifecycleCallback] = []
         self._capabilities: dict[str, ArchCapabilities] | None = None
 
@@ -146,7 +92,7 @@ class LibvirtComputeDriver:
             except libvirt.libvirtError:
                 pass
             log.warning("libvirt connection lost; reconnecting")
-            self._conn = _open(self.uri)
+            self._conn = open_connection(self.uri)
             self._register_events(self._conn)
             return self._conn
 
@@ -350,7 +296,7 @@ class LibvirtComputeDriver:
         return None
 
     def open_serial_console(self, name: str) -> ConsoleStream:
-        return _SerialConsole(self.uri, name)
+        return SerialConsole(self.uri, name)
 
     def serial_history(self, name: str, max_bytes: int) -> bytes:
         domain = self._domain(name)
