@@ -37,7 +37,7 @@ class PowerState(StrEnum):
     SHUTTING_DOWN = "shutting_down"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DiskSpec:
     """A disk or CD-ROM as the guest sees it.
 
@@ -90,7 +90,7 @@ class DomainSpec:
         return self.vcpus_sockets * self.vcpus_cores * self.vcpus_threads
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DomainStats:
     cpu_time_ns: int
     vcpus: int
@@ -99,7 +99,7 @@ class DomainStats:
     interfaces: dict[str, tuple[int, int]]  # name -> (rx bytes, tx bytes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SnapshotInfo:
     name: str
     description: str
@@ -135,7 +135,7 @@ class MachineCapability:
     max_vcpus: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ArchCapabilities:
     """One architecture's guest capabilities, as ``GET /v1/nodes/{id}/capabilities`` shows."""
 

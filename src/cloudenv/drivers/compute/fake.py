@@ -145,11 +145,11 @@ class FakeComputeDriver:
         spec = self._spec(name)
         running = self.states.get(name) == PowerState.RUNNING
         return DomainStats(
-            int(time.monotonic() * 1e9) if running else 0,
-            spec.vcpus,
-            spec.memory_mb * 1024,
-            spec.memory_mb * 512 if running else None,
-            {},
+            cpu_time_ns=int(time.monotonic() * 1e9) if running else 0,
+            vcpus=spec.vcpus,
+            memory_kib=spec.memory_mb * 1024,
+            memory_used_kib=spec.memory_mb * 512 if running else None,
+            interfaces={},
         )
 
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
@@ -170,7 +170,13 @@ class FakeComputeDriver:
         taken = [replace(s, current=False) for s in self.snapshots.get(name, [])]
         self.snapshots[name] = [
             *taken,
-            SnapshotInfo(snapshot, description, int(time.time()), _SNAPSHOT_STATE[state], True),
+            SnapshotInfo(
+                name=snapshot,
+                description=description,
+                created=int(time.time()),
+                state=_SNAPSHOT_STATE[state],
+                current=True,
+            ),
         ]
 
     def snapshot_list(self, name: str) -> list[SnapshotInfo]:

@@ -209,7 +209,13 @@ class LibvirtComputeDriver:
                     used = int(memory["rss"])
             except libvirt.libvirtError:
                 used = None
-        return DomainStats(int(cpu_ns), int(vcpus), int(max_kib), used, {})
+        return DomainStats(
+            cpu_time_ns=int(cpu_ns),
+            vcpus=int(vcpus),
+            memory_kib=int(max_kib),
+            memory_used_kib=used,
+            interfaces={},
+        )
 
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         domain = self._domain(name)
