@@ -12,6 +12,7 @@ touch the database or a hypervisor.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,10 +65,9 @@ class MachineType:
     @classmethod
     def parse(cls, name: str, *, field: str = "metadata.machine_type") -> MachineType:
         """The machine type called ``name``; InvalidInput for anything not pc or q35."""
-        for family, pattern in _FAMILIES.items():
-            if pattern.fullmatch(name):
-                base = _BASES[family]
-                return base if name == base.name else _with_name(base, name)
+        known = _known(name)
+        if known is not None:
+            return known
         raise InvalidInput(
             f"Machine type {name!r} is not known; use pc (i440fx) or q35, or a versioned "
             "name such as pc-q35-7.2.",
@@ -132,6 +132,16 @@ _FAMILIES = {
     "pc": re.compile(r"pc|pc-i440fx-[0-9]+(\.[0-9]+)*"),
     "q35": re.compile(r"q35|pc-q35-[0-9]+(\.[0-9]+)*"),
 }
+
+
+@functools.lru_cache(maxsize=64)
+def _known(name: str) -> MachineType | None:
+    """Cached: every instance row read parses its machine type."""
+    for family, pattern in _FAMILIES.items():
+        if pattern.fullmatch(name):
+            base = _BASES[family]
+            return base if name == base.name else _with_name(base, name)
+    return None
 
 
 def _with_name(base: MachineType, name: str) -> MachineType:

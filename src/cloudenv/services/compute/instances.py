@@ -63,7 +63,6 @@ class InstanceView:
     desired_state: str
     state_message: str
     current_task_id: str | None
-    config: QemuConfig
 
 
 def view(instance: Instance) -> InstanceView:
@@ -86,7 +85,6 @@ def view(instance: Instance) -> InstanceView:
         desired_state=instance.desired_state,
         state_message=instance.state_message,
         current_task_id=instance.current_task_id,
-        config=QemuConfig.from_json(instance.config),
     )
 
 
