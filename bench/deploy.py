@@ -36,7 +36,13 @@ from tests.support.compute import (
 from tests.support.libvirt import ensure_libvirtd
 from tests.support.served_node import serving
 
-from cloudenv.drivers.compute.base import Accelerator, DirectKernelBoot, DomainSpec
+from cloudenv.drivers.compute.base import (
+    Accelerator,
+    DirectKernelBoot,
+    DomainSpec,
+    Firmware,
+    QemuConfig,
+)
 from cloudenv.drivers.compute.designer import domain_xml
 
 MEMORY_MB = 256
@@ -67,6 +73,7 @@ def direct_libvirt(runs: int) -> list[float]:
                 vcpus_threads=1,
                 memory_mb=MEMORY_MB,
                 accelerator=Accelerator.TCG,
+                config=QemuConfig(firmware=Firmware.BIOS),
                 kernel_boot=DirectKernelBoot(str(guest.kernel), str(guest.initrd), CMDLINE),
                 serial_log=str(log),
             )

@@ -33,7 +33,14 @@ from cloudenv import clock
 from cloudenv.agent.drivers import Drivers
 from cloudenv.config import Settings, sqlite_url
 from cloudenv.daemon import build
-from cloudenv.drivers.compute.base import Accelerator, DirectKernelBoot, DomainSpec, PowerState
+from cloudenv.drivers.compute.base import (
+    Accelerator,
+    DirectKernelBoot,
+    DomainSpec,
+    Firmware,
+    PowerState,
+    QemuConfig,
+)
 from cloudenv.drivers.compute.designer import domain_xml
 from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
 from cloudenv.drivers.compute.libvirt_xml import Domain
@@ -114,6 +121,7 @@ def guest() -> Iterator[Guest]:
         vcpus_threads=1,
         memory_mb=256,
         accelerator=Accelerator.TCG,
+        config=QemuConfig(firmware=Firmware.BIOS),
         kernel_boot=DirectKernelBoot(str(artifacts.kernel), str(artifacts.initrd), CMDLINE),
         vnc=True,
         serial_log=None,

@@ -23,9 +23,11 @@ from cloudenv.drivers.compute.base import (
     DiskSpec,
     DomainSpec,
     Firmware,
+    QemuConfig,
 )
 from cloudenv.drivers.compute.designer import domain_xml
 from cloudenv.drivers.compute.libvirt_xml import Domain
+from cloudenv.machines import Q35
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +60,7 @@ def unique_spec(**changes: Any) -> DomainSpec:
         vcpus_threads=1,
         memory_mb=128,
         accelerator=Accelerator.TCG,
+        config=QemuConfig(firmware=Firmware.BIOS),
         metadata={"project": "prj-test", "owner": "usr-test"},
     )
     return dataclasses.replace(spec, **changes)
@@ -147,8 +150,7 @@ def test_tcg_direct_kernel_domain_is_accepted(conn: libvirt.virConnect) -> None:
 def test_q35_efi_domain_starts_with_plain_ovmf(conn: libvirt.virConnect) -> None:
     # An empty CD-ROM drive: the guest needs no files to start (OVMF falls to its shell).
     spec = unique_spec(
-        machine="q35",
-        firmware=Firmware.EFI,
+        config=QemuConfig(machine=Q35, firmware=Firmware.EFI),
         disks=(DiskSpec(path="", target="sdc", bus=DiskBus.SATA, device="cdrom"),),
         boot_devices=("cdrom", "hd"),
     )
@@ -181,7 +183,9 @@ def test_q35_efi_domain_starts_with_plain_ovmf(conn: libvirt.virConnect) -> None
 
 
 def test_q35_secure_boot_domain_starts_with_secure_firmware(conn: libvirt.virConnect) -> None:
-    spec = unique_spec(machine="q35", firmware=Firmware.EFI, secure_boot=True, vnc=False)
+    spec = unique_spec(
+        config=QemuConfig(machine=Q35, firmware=Firmware.EFI, secure_boot=True), vnc=False
+    )
     with defined(conn, spec) as domain:
         inactive = read_back(domain)
         assert inactive.features is not None

@@ -32,7 +32,9 @@ from cloudenv.drivers.compute.base import (
     DiskFormat,
     DiskSpec,
     DomainSpec,
+    Firmware,
     PowerState,
+    QemuConfig,
 )
 from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
 from cloudenv.drivers.storage.base import PoolSpec, PoolType
@@ -139,7 +141,8 @@ def guest() -> Iterator[Guest]:
             vcpus_threads=1,
             memory_mb=256,
             accelerator=Accelerator.TCG,
-            disks=(DiskSpec(root.path, "vda", DiskBus.VIRTIO, serial="ce-disk-1"),),
+            config=QemuConfig(firmware=Firmware.BIOS),
+            disks=(DiskSpec(path=root.path, target="vda", bus=DiskBus.VIRTIO, serial="ce-disk-1"),),
             kernel_boot=DirectKernelBoot(str(artifacts.kernel), str(artifacts.initrd), CMDLINE),
             vnc=False,
         )
@@ -158,7 +161,7 @@ def test_a_volume_attached_live_appears_in_the_guest_and_goes(guest: Guest) -> N
     assert "ce-disk-1" in guest.wait_serials("ce-disk-1")
     data = guest.storage.create_volume(guest.pool, "data.qcow2", 32 * MIB, DiskFormat.QCOW2)
     try:
-        disk = DiskSpec(data.path, "vdb", DiskBus.VIRTIO, serial="ce-disk-2")
+        disk = DiskSpec(path=data.path, target="vdb", bus=DiskBus.VIRTIO, serial="ce-disk-2")
         guest.compute.attach_disk(guest.name, disk, live=True)
         seen = guest.wait_serials("ce-disk-2")
         assert "ce-disk-1" in seen

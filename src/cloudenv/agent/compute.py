@@ -20,7 +20,6 @@ from cloudenv.drivers.compute.base import (
     DiskFormat,
     DiskSpec,
     DomainSpec,
-    Firmware,
     PowerState,
 )
 from cloudenv.drivers.storage.base import PoolSpec, PoolType
@@ -38,6 +37,8 @@ POLL_SECONDS = 0.25
 
 
 def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
+    """The designer's input for the instance: its typed configuration as the row holds it,
+    its disks and kernel resolved to files on this node."""
     kernel = DirectKernelBoot(plan.kernel, plan.initrd, plan.cmdline) if plan.kernel else None
     disks = tuple(
         DiskSpec(
@@ -63,10 +64,7 @@ def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
         vcpus_threads=plan.threads,
         memory_mb=plan.memory_mb,
         accelerator=ctx.drivers.accelerator,
-        machine=plan.machine,
-        firmware=Firmware(plan.firmware),
-        secure_boot=plan.secure_boot,
-        cpu_model=plan.cpu_model,
+        config=plan.config,
         disks=disks,
         kernel_boot=kernel,
         serial_log=os.path.join(ctx.drivers.serial_log_dir, f"{plan.id}-serial.log"),

@@ -11,6 +11,11 @@ class DomainNotFound(NotFound):
     """The hypervisor has no such domain (never defined, or already undefined)."""
 
 
+class InvalidDomain(InvalidInput):
+    """The definition asked for can't work (IDE on q35, two disks with one boot order, ...);
+    the message says what to change. A refusal, not a crash: the task fails with it."""
+
+
 class Unsupported(DriverError):
     """The component can't do this (e.g. a live change QEMU refuses); the message says why."""
 
@@ -20,6 +25,7 @@ __all__ = [
     "Conflict",
     "DomainNotFound",
     "DriverError",
+    "InvalidDomain",
     "InvalidInput",
     "NotFound",
     "Unsupported",

@@ -16,6 +16,8 @@ from cloudenv.drivers.compute.base import (
     DiskSpec,
     DomainSpec,
     Firmware,
+    MachineType,
+    QemuConfig,
 )
 from cloudenv.drivers.compute.designer import (
     build_domain,
@@ -24,6 +26,8 @@ from cloudenv.drivers.compute.designer import (
     snapshot_element,
 )
 from cloudenv.drivers.compute.libvirt_xml import NAMESPACE, DomainSnapshot, parse_xml
+from cloudenv.drivers.errors import InvalidDomain, InvalidInput
+from cloudenv.machines import I440FX, Q35
 
 pytestmark = pytest.mark.unit
 
@@ -44,7 +48,16 @@ ISO = DiskSpec(
 )
 
 
+CONFIG_FIELDS = ("machine", "firmware", "secure_boot", "cpu_model")
+
+
 def make_spec(**changes: Any) -> DomainSpec:
+    """A BIOS pc domain spec; ``machine``, ``firmware``, ``secure_boot`` and ``cpu_model``
+    go into its configuration."""
+    config: dict[str, Any] = {"firmware": Firmware.BIOS}
+    config.update({key: changes.pop(key) for key in CONFIG_FIELDS if key in changes})
+    if "machine" in config:
+        config["machine"] = MachineType.parse(config["machine"])
     spec = DomainSpec(
         name="inst-0f3a",
         uuid="4a46a163-fb6e-4ae7-8a5c-891381a09e59",
@@ -54,6 +67,7 @@ def make_spec(**changes: Any) -> DomainSpec:
         vcpus_threads=1,
         memory_mb=256,
         accelerator=Accelerator.TCG,
+        config=QemuConfig(**config),
         disks=(ROOT_DISK,),
     )
     return dataclasses.replace(spec, **changes)
@@ -140,22 +154,26 @@ def test_efi_q35_secure_boot_on() -> None:
 
 
 def test_secure_boot_on_pc_is_refused() -> None:
-    with pytest.raises(ValueError, match="secure boot needs the q35 machine type"):
+    with pytest.raises(InvalidInput, match="secure boot needs the q35 machine type"):
         build_domain(make_spec(machine="pc", firmware=Firmware.EFI, secure_boot=True))
 
 
 def test_secure_boot_without_efi_is_refused() -> None:
-    with pytest.raises(ValueError, match="secure boot needs EFI firmware"):
+    with pytest.raises(InvalidInput, match="secure boot needs EFI firmware"):
         build_domain(make_spec(machine="q35", secure_boot=True))
 
 
 def test_ide_on_q35_is_refused() -> None:
-    with pytest.raises(ValueError, match="q35 lacks; use sata"):
+    with pytest.raises(InvalidInput, match=r"q35 machine type has no ide bus.*; use sata") as err:
         build_domain(make_spec(machine="q35", disks=(ISO,)))
+    assert "Instance inst-0f3a: CD-ROM hdc" in err.value.message
+    disk = dataclasses.replace(ROOT_DISK, bus=DiskBus.IDE)
+    with pytest.raises(InvalidInput, match="Instance inst-0f3a: disk vda: the q35 machine type"):
+        build_domain(make_spec(machine="q35", disks=(disk,)))
 
 
 def test_unknown_machine_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown machine type 'virt'"):
+    with pytest.raises(InvalidInput, match="Machine type 'virt' is not known"):
         build_domain(make_spec(machine="virt"))
 
 
@@ -179,12 +197,12 @@ def test_per_disk_boot_order_replaces_os_boot() -> None:
 def test_duplicate_boot_order_is_refused() -> None:
     iso = dataclasses.replace(ISO, boot_order=1)
     disk = dataclasses.replace(ROOT_DISK, boot_order=1)
-    with pytest.raises(ValueError, match="same boot order"):
+    with pytest.raises(InvalidDomain, match="same boot order"):
         build_domain(make_spec(disks=(disk, iso)))
 
 
 def test_unknown_boot_device_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown boot device 'usb'"):
+    with pytest.raises(InvalidDomain, match="unknown boot device 'usb'"):
         build_domain(make_spec(boot_devices=("usb",)))
 
 
@@ -230,7 +248,7 @@ def test_vcpus_and_topology() -> None:
 
 
 def test_zero_cores_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(InvalidInput, match="at least 1"):
         build_domain(make_spec(vcpus_cores=0))
 
 
@@ -247,7 +265,7 @@ def test_identity_memory_and_metadata() -> None:
 
 
 def test_multiline_title_is_refused() -> None:
-    with pytest.raises(ValueError, match="single line"):
+    with pytest.raises(InvalidDomain, match="single line"):
         build_domain(make_spec(title="a\nb"))
 
 
@@ -265,7 +283,7 @@ def test_fixed_devices_features_and_lifecycle() -> None:
 
 
 def test_disk_element_qcow2_file() -> None:
-    root = disk_element(ROOT_DISK).to_element()
+    root = disk_element(ROOT_DISK, I440FX).to_element()
     assert root.attrib == {"type": "file", "device": "disk"}
     assert one(root, "driver").attrib == {"name": "qemu", "type": "qcow2"}  # no cache=
     assert one(root, "source").attrib == {"file": "/var/lib/cloudenv/pools/p1/vol-1.qcow2"}
@@ -283,7 +301,7 @@ def test_disk_element_raw_block_device_read_only() -> None:
         format=DiskFormat.RAW,
         readonly=True,
     )
-    root = disk_element(spec).to_element()
+    root = disk_element(spec, I440FX).to_element()
     assert root.get("type") == "block"
     assert one(root, "source").attrib == {"dev": "/dev/vg0/data"}
     assert one(root, "driver").get("type") == "raw"
@@ -291,17 +309,25 @@ def test_disk_element_raw_block_device_read_only() -> None:
 
 
 def test_disk_element_cdrom_is_raw_whatever_the_format() -> None:
-    cdrom = disk_element(dataclasses.replace(ISO, format=DiskFormat.QCOW2))
+    cdrom = disk_element(dataclasses.replace(ISO, format=DiskFormat.QCOW2), I440FX)
     assert cdrom.driver is not None
     assert cdrom.driver.type == "raw"
     assert cdrom.readonly
 
 
 def test_disk_element_refuses_cdrom_on_virtio_and_odd_devices() -> None:
-    with pytest.raises(ValueError, match="virtio bus"):
-        disk_element(dataclasses.replace(ISO, bus=DiskBus.VIRTIO))
-    with pytest.raises(ValueError, match="'disk' or 'cdrom'"):
-        disk_element(dataclasses.replace(ROOT_DISK, device="floppy"))
+    with pytest.raises(InvalidInput, match="CD-ROM hdc: a CD-ROM can't sit on the virtio bus"):
+        disk_element(dataclasses.replace(ISO, bus=DiskBus.VIRTIO), I440FX)
+    with pytest.raises(InvalidDomain, match="'disk' or 'cdrom'"):
+        disk_element(dataclasses.replace(ROOT_DISK, device="floppy"), I440FX)
+
+
+def test_disk_element_refuses_a_bus_the_machine_type_lacks() -> None:
+    """Hot-plug goes through the same machine-type rule as a definition."""
+    with pytest.raises(InvalidInput, match="q35 machine type has no ide bus") as refused:
+        disk_element(dataclasses.replace(ROOT_DISK, bus=DiskBus.IDE), Q35, owner="Instance x")
+    assert refused.value.message.startswith("Instance x: disk vda:")
+    assert disk_element(dataclasses.replace(ROOT_DISK, bus=DiskBus.IDE), I440FX).target.bus == "ide"
 
 
 def test_snapshot_element() -> None:

@@ -17,7 +17,7 @@ import libvirt
 import pytest
 
 from cloudenv.drivers.compute import libvirt_caps
-from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineType
+from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineCapability
 from cloudenv.drivers.compute.libvirt_caps import (
     build_arch_capabilities,
     host_arch,
@@ -67,9 +67,9 @@ def test_capabilities_machines() -> None:
     machines = {m.name: m for m in x86.machines}
 
     assert len(x86.machines) == 60
-    assert machines["pc-i440fx-7.2"] == MachineType("pc-i440fx-7.2", 255)
-    assert machines["pc"] == MachineType("pc", 255)
-    assert machines["q35"] == MachineType("q35", 288)
+    assert machines["pc-i440fx-7.2"] == MachineCapability("pc-i440fx-7.2", 255)
+    assert machines["pc"] == MachineCapability("pc", 255)
+    assert machines["q35"] == MachineCapability("q35", 288)
     assert machines["pc-q35-7.2"].max_vcpus == 288
     assert machines["isapc"].max_vcpus == 1
     assert "microvm" in machines

@@ -16,6 +16,7 @@ from cloudenv.api.schemas.compute import (
     PowerRequest,
     QemuMetadata,
 )
+from cloudenv.instance_config import QemuConfig
 from cloudenv.services.compute import instances
 from cloudenv.services.compute.deploy import deploy_instance
 from cloudenv.services.compute.instances import InstanceView
@@ -64,20 +65,36 @@ def _request(body: InstanceDeploy) -> DeployRequest:
         memory_mb=body.memory,
         autostart=body.autostart,
         networks=body.networks,
-        machine_type=qemu.machine_type if qemu else "pc",
-        cpu_model=qemu.cpu_model if qemu else None,
-        firmware=qemu.firmware if qemu else "bios",
-        secure_boot=qemu.secure_boot.enabled if qemu else False,
+        config=QemuConfig.parse(
+            machine_type=qemu.machine_type,
+            firmware=qemu.firmware,
+            secure_boot=qemu.secure_boot.enabled,
+            cpu_model=qemu.cpu_model,
+        )
+        if qemu
+        else QemuConfig(),
         new_volumes=[
-            NewVolume(v.size, v.storage_pool_id, v.bus, v.dev, v.driver, v.readonly, v.backup)
+            NewVolume(
+                size_gb=v.size,
+                storage_pool_id=v.storage_pool_id,
+                bus=v.bus,
+                dev=v.dev,
+                driver=v.driver,
+                readonly=v.readonly,
+                backup=v.backup,
+            )
             for v in (qemu.new_volumes if qemu else [])
         ],
         existing_volumes=[
-            ExistingVolume(v.volume_id, v.bus, v.dev, v.readonly)
+            ExistingVolume(volume_id=v.volume_id, bus=v.bus, dev=v.dev, readonly=v.readonly)
             for v in (qemu.existing_volumes if qemu else [])
         ],
         kernel_boot=(
-            KernelBoot(qemu.kernel_boot.kernel, qemu.kernel_boot.initrd, qemu.kernel_boot.cmdline)
+            KernelBoot(
+                kernel=qemu.kernel_boot.kernel,
+                initrd=qemu.kernel_boot.initrd,
+                cmdline=qemu.kernel_boot.cmdline,
+            )
             if qemu and qemu.kernel_boot
             else None
         ),

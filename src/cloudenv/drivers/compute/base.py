@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-# Re-exported (the "as" form): drivers and their callers take the disk enums from here.
+# Re-exported (the "as" form): drivers and their callers take the disk enums, the machine
+# types and the instance configuration from here.
 from cloudenv.enums import DiskBus as DiskBus
 from cloudenv.enums import DiskFormat as DiskFormat
+from cloudenv.instance_config import QemuConfig as QemuConfig
+from cloudenv.machines import Firmware as Firmware
+from cloudenv.machines import MachineType as MachineType
 
 
 class Accelerator(StrEnum):
@@ -22,11 +26,6 @@ class Accelerator(StrEnum):
 
     KVM = "kvm"
     TCG = "tcg"
-
-
-class Firmware(StrEnum):
-    BIOS = "bios"
-    EFI = "efi"
 
 
 class PowerState(StrEnum):
@@ -38,7 +37,7 @@ class PowerState(StrEnum):
     SHUTTING_DOWN = "shutting_down"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DiskSpec:
     """A disk or CD-ROM as the guest sees it.
 
@@ -63,9 +62,12 @@ class DirectKernelBoot:
     cmdline: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DomainSpec:
-    """Everything needed to define a VM. Built by the agent from an instance's rows."""
+    """Everything needed to define a VM. Built by the agent from an instance's rows.
+
+    ``config`` is the instance's stored configuration (machine type, firmware, CPU model);
+    ``kernel_boot`` is its direct kernel boot resolved to files on this node."""
 
     name: str  # the instance ID
     uuid: str
@@ -75,10 +77,7 @@ class DomainSpec:
     vcpus_threads: int
     memory_mb: int
     accelerator: Accelerator
-    machine: str = "pc"  # "pc" (i440fx) or "q35"
-    firmware: Firmware = Firmware.BIOS
-    secure_boot: bool = False
-    cpu_model: str | None = None  # None: the hypervisor's default for the accelerator
+    config: QemuConfig  # always given: its defaults are the instance row's, not ours
     disks: tuple[DiskSpec, ...] = ()
     kernel_boot: DirectKernelBoot | None = None
     boot_devices: tuple[str, ...] = ("hd",)  # "hd", "cdrom", "network" (when no boot_order)
@@ -91,7 +90,7 @@ class DomainSpec:
         return self.vcpus_sockets * self.vcpus_cores * self.vcpus_threads
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DomainStats:
     cpu_time_ns: int
     vcpus: int
@@ -100,7 +99,7 @@ class DomainStats:
     interfaces: dict[str, tuple[int, int]]  # name -> (rx bytes, tx bytes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SnapshotInfo:
     name: str
     description: str
@@ -132,12 +131,12 @@ class CpuModel:
 
 
 @dataclass(frozen=True)
-class MachineType:
+class MachineCapability:
     name: str
     max_vcpus: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ArchCapabilities:
     """One architecture's guest capabilities, as ``GET /v1/nodes/{id}/capabilities`` shows."""
 
@@ -150,7 +149,7 @@ class ArchCapabilities:
     firmware: dict[str, list[str]]  # "bios": [...], "efi": [loader paths]
     cpu_models: tuple[CpuModel, ...]
     default_machine: str
-    machines: tuple[MachineType, ...]
+    machines: tuple[MachineCapability, ...]
     features: dict[str, bool]
 
 

@@ -5,6 +5,8 @@ The element classes in ``libvirt_xml`` hold no choices; every rule learnt on rea
 
 - ``type='qemu'`` for TCG and ``'kvm'`` for KVM. TCG never gets ``host-passthrough`` or
   ``host-model`` (QEMU aborts); KVM gets ``host-passthrough`` unless a model is asked for.
+- What a machine type allows (buses, secure boot) and how big a guest may be are the shared
+  rules of ``cloudenv.machines``, which the service applies before anything is queued.
 - ``firmware='efi'`` always says whether secure boot is wanted: left implicit, q35 with SMM
   autoselects the Microsoft-keys OVMF that refuses unsigned boot loaders. Secure boot needs
   SMM, hence q35.
@@ -14,7 +16,8 @@ The element classes in ``libvirt_xml`` hold no choices; every rule learnt on rea
   socket in libvirt's private directory of the domain (root and QEMU's user only: RFB
   there has no password, so it must not be on TCP where any local account connects).
 
-Invalid combinations raise ``ValueError`` with a message that says what to change; this
+Invalid combinations raise ``InvalidInput`` (``InvalidDomain`` for the designer's own
+rules) with a message that says what to change, so a task fails with that reason; this
 module must not talk to libvirt.
 """
 
@@ -22,10 +25,10 @@ from __future__ import annotations
 
 from cloudenv.drivers.compute.base import (
     Accelerator,
-    DiskBus,
     DiskSpec,
     DomainSpec,
     Firmware,
+    MachineType,
 )
 from cloudenv.drivers.compute.libvirt_xml import (
     CPU,
@@ -56,6 +59,8 @@ from cloudenv.drivers.compute.libvirt_xml import (
     SerialLog,
     Video,
 )
+from cloudenv.drivers.errors import InvalidDomain
+from cloudenv.machines import Resources, check_resources
 
 __all__ = [
     "BOOT_DEVICES",
@@ -72,11 +77,17 @@ DISK_DEVICES = frozenset({"disk", "cdrom"})
 
 
 def build_domain(spec: DomainSpec, *, emulator: str = DEFAULT_EMULATOR) -> Domain:
-    """The domain for ``spec``; raises ValueError when the spec asks for something that
+    """The domain for ``spec``; raises InvalidInput when the spec asks for something that
     cannot work (secure boot on ``pc``, IDE on ``q35``...)."""
-    _check_sizes(spec)
+    resources = Resources(
+        sockets=spec.vcpus_sockets,
+        cores=spec.vcpus_cores,
+        threads=spec.vcpus_threads,
+        memory_mb=spec.memory_mb,
+    )
+    check_resources(resources, spec.config.machine, what=f"Instance {spec.name}")
     if "\n" in spec.title:
-        raise ValueError(f"Instance {spec.name}: the title must be a single line.")
+        raise InvalidDomain(f"Instance {spec.name}: the title must be a single line.")
     return Domain(
         type="kvm" if spec.accelerator is Accelerator.KVM else "qemu",
         name=spec.name,
@@ -87,7 +98,7 @@ def build_domain(spec: DomainSpec, *, emulator: str = DEFAULT_EMULATOR) -> Domai
         vcpu=VCPU(count=spec.vcpus),
         cpu=_cpu(spec),
         os=_os(spec),
-        features=Features(acpi=True, apic=True, smm=True if spec.secure_boot else None),
+        features=Features(acpi=True, apic=True, smm=True if spec.config.secure_boot else None),
         clock=Clock(offset="utc"),
         lifecycle=Lifecycle(on_poweroff="destroy", on_reboot="restart", on_crash="destroy"),
         devices=_devices(spec, emulator),
@@ -99,18 +110,16 @@ def domain_xml(spec: DomainSpec, *, emulator: str = DEFAULT_EMULATOR) -> str:
     return build_domain(spec, emulator=emulator).to_xml(pretty=True)
 
 
-def disk_element(disk: DiskSpec) -> Disk:
-    """The ``<disk>`` for ``disk``, in a definition or for hot-plug."""
+def disk_element(disk: DiskSpec, machine: MachineType, *, owner: str = "") -> Disk:
+    """The ``<disk>`` for ``disk`` on a guest of ``machine``, in a definition or for
+    hot-plug; refused when that machine type has no such bus. ``owner`` names the
+    instance in messages."""
+    what = f"{owner + ': ' if owner else ''}{'CD-ROM' if disk.device == 'cdrom' else 'disk'}"
+    what = f"{what} {disk.target}"
     if disk.device not in DISK_DEVICES:
-        raise ValueError(
-            f"Disk {disk.target}: device must be 'disk' or 'cdrom', not {disk.device!r}."
-        )
+        raise InvalidDomain(f"{what}: device must be 'disk' or 'cdrom', not {disk.device!r}.")
     cdrom = disk.device == "cdrom"
-    if cdrom and disk.bus is DiskBus.VIRTIO:
-        raise ValueError(
-            f"CD-ROM {disk.target}: a CD-ROM can't sit on the virtio bus; use ide (pc) or "
-            "sata (q35)."
-        )
+    machine.check_bus(disk.bus, cdrom=cdrom, what=what, field="bus")
     source = None
     if disk.path:
         block = disk.path.startswith("/dev/")
@@ -133,32 +142,12 @@ def snapshot_element(name: str, description: str) -> DomainSnapshot:
     return DomainSnapshot(name=name, description=description or None)
 
 
-def _check_sizes(spec: DomainSpec) -> None:
-    topology = (spec.vcpus_sockets, spec.vcpus_cores, spec.vcpus_threads)
-    if min(topology) < 1:
-        raise ValueError(
-            f"Instance {spec.name}: sockets, cores and threads must each be at least 1 "
-            f"(got {topology[0]}, {topology[1]}, {topology[2]})."
-        )
-    if spec.memory_mb < 1:
-        raise ValueError(f"Instance {spec.name}: memory must be at least 1 MiB.")
-
-
-def _is_q35(spec: DomainSpec) -> bool:
-    machine = spec.machine
-    if machine == "q35" or machine.startswith("pc-q35-"):
-        return True
-    if machine == "pc" or machine.startswith("pc-i440fx-"):
-        return False
-    raise ValueError(f"Instance {spec.name}: unknown machine type {machine!r}; use 'pc' or 'q35'.")
-
-
 def _cpu(spec: DomainSpec) -> CPU:
     topology = CPUTopology(
         sockets=spec.vcpus_sockets, cores=spec.vcpus_cores, threads=spec.vcpus_threads
     )
-    if spec.cpu_model is not None:
-        return CPU(mode="custom", match="exact", model=spec.cpu_model, topology=topology)
+    if spec.config.cpu_model is not None:
+        return CPU(mode="custom", match="exact", model=spec.config.cpu_model, topology=topology)
     if spec.accelerator is Accelerator.KVM:
         return CPU(mode="host-passthrough", topology=topology)
     # TCG: host-* modes make QEMU abort; no mode keeps QEMU's default model (qemu64).
@@ -166,21 +155,11 @@ def _cpu(spec: DomainSpec) -> CPU:
 
 
 def _os(spec: DomainSpec) -> OS:
-    q35 = _is_q35(spec)
-    efi = spec.firmware is Firmware.EFI
+    config = spec.config
+    efi = config.firmware is Firmware.EFI
+    config.machine.check_firmware(config.firmware, config.secure_boot, what=f"Instance {spec.name}")
     features: tuple[FirmwareFeature, ...] = ()
-    if spec.secure_boot:
-        if not efi:
-            raise ValueError(
-                f"Instance {spec.name}: secure boot needs EFI firmware; choose firmware "
-                "'efi' or turn secure boot off."
-            )
-        if not q35:
-            raise ValueError(
-                f"Instance {spec.name}: secure boot needs the q35 machine type (it relies on "
-                f"SMM, which {spec.machine!r} lacks); choose machine 'q35' or turn secure "
-                "boot off."
-            )
+    if config.secure_boot:
         features = (
             FirmwareFeature(name="enrolled-keys", enabled=True),
             FirmwareFeature(name="secure-boot", enabled=True),
@@ -189,7 +168,7 @@ def _os(spec: DomainSpec) -> OS:
         features = (FirmwareFeature(name="secure-boot", enabled=False),)
     kernel = spec.kernel_boot
     return OS(
-        type=OSType(value="hvm", arch="x86_64", machine=spec.machine),
+        type=OSType(value="hvm", arch="x86_64", machine=config.machine.name),
         firmware="efi" if efi else None,
         firmware_features=features,
         kernel=None if kernel is None else kernel.kernel,
@@ -202,13 +181,15 @@ def _os(spec: DomainSpec) -> OS:
 def _boot_devs(spec: DomainSpec) -> tuple[str, ...]:
     orders = [disk.boot_order for disk in spec.disks if disk.boot_order is not None]
     if len(orders) != len(set(orders)):
-        raise ValueError(f"Instance {spec.name}: two disks have the same boot order.")
+        raise InvalidDomain(
+            f"Instance {spec.name}: two disks have the same boot order; give each its own."
+        )
     if spec.kernel_boot is not None or orders:
         # Direct kernel boot needs no boot device; per-disk orders exclude <boot dev=/>.
         return ()
     unknown = [dev for dev in spec.boot_devices if dev not in BOOT_DEVICES]
     if unknown:
-        raise ValueError(
+        raise InvalidDomain(
             f"Instance {spec.name}: unknown boot device {unknown[0]!r}; use "
             f"{', '.join(sorted(BOOT_DEVICES))}."
         )
@@ -216,17 +197,13 @@ def _boot_devs(spec: DomainSpec) -> tuple[str, ...]:
 
 
 def _devices(spec: DomainSpec, emulator: str) -> Devices:
-    q35 = _is_q35(spec)
-    for disk in spec.disks:
-        if q35 and disk.bus is DiskBus.IDE:
-            raise ValueError(
-                f"Instance {spec.name}: disk {disk.target} is on the ide bus, which q35 "
-                "lacks; use sata."
-            )
     log = None if spec.serial_log is None else SerialLog(file=spec.serial_log, append=False)
     return Devices(
         emulator=Emulator(path=emulator),
-        disks=tuple(disk_element(disk) for disk in spec.disks),
+        disks=tuple(
+            disk_element(disk, spec.config.machine, owner=f"Instance {spec.name}")
+            for disk in spec.disks
+        ),
         serials=(Serial(type="pty", target_port=0, log=log),),
         consoles=(Console(type="pty", target_type="serial", target_port=0),),
         inputs=(Input(type="tablet", bus="usb"),) if spec.vnc else (),

@@ -2,15 +2,19 @@
 
 It keeps domains and their states, records every call in ``calls``, and can be told to
 fail a verb (``fail_on``) or to ignore ACPI shutdown (``ignore_shutdown``) so tests can
-drive refusals and timeouts. A live detach behaves as libvirt's does: the guest releases
-the disk later (``unplug_delay``) and the call returns once that is reported, or fails
-after ``detach_timeout`` when the guest never does (``ignore_unplug``).
+drive refusals and timeouts. Definitions and disks go through the designer, as the libvirt
+driver's do, so the fake refuses exactly what the real path refuses (the contract test
+``tests/unit/drivers/test_compute_contract.py`` runs both through the same cases). A live
+detach behaves as libvirt's does: the guest releases the disk later (``unplug_delay``) and
+the call returns once that is reported, or fails after ``detach_timeout`` when the guest
+never does (``ignore_unplug``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 from cloudenv.drivers.compute.base import (
     Accelerator,
@@ -20,12 +24,21 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     DomainStats,
     LifecycleCallback,
-    MachineType,
+    MachineCapability,
     PowerState,
     SnapshotInfo,
     VncEndpoint,
 )
-from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError
+from cloudenv.drivers.compute.designer import build_domain, disk_element
+from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError, NotFound
+
+# libvirt's words for the domain's state in a snapshot.
+_SNAPSHOT_STATE = {
+    PowerState.RUNNING: "running",
+    PowerState.STOPPED: "shutoff",
+    PowerState.PAUSED: "paused",
+    PowerState.SHUTTING_DOWN: "running",
+}
 
 
 class _FakeConsole:
@@ -86,13 +99,17 @@ class FakeComputeDriver:
                 firmware={"bios": ["seabios"], "efi": ["/usr/share/OVMF/OVMF_CODE_4M.fd"]},
                 cpu_models=(),
                 default_machine="pc-i440fx-7.2",
-                machines=(MachineType("pc-i440fx-7.2", 255), MachineType("pc-q35-7.2", 288)),
+                machines=(
+                    MachineCapability("pc-i440fx-7.2", 255),
+                    MachineCapability("pc-q35-7.2", 288),
+                ),
                 features={"acpi": True, "uefi": True},
             )
         }
 
     def define(self, spec: DomainSpec) -> None:
         self._call("define", spec.name)
+        build_domain(spec)  # the designer's refusals, as on the libvirt path
         with self._lock:
             self.domains[spec.name] = spec
             self.states.setdefault(spec.name, PowerState.STOPPED)
@@ -100,9 +117,10 @@ class FakeComputeDriver:
     def undefine(self, name: str) -> None:
         self._call("undefine", name)
         if self.states.get(name) == PowerState.RUNNING:
-            raise Conflict(f"Domain {name} is running.")
+            raise Conflict(f"Domain {name} is running; stop it before removing it.")
         self.domains.pop(name, None)
         self.states.pop(name, None)
+        self.snapshots.pop(name, None)
 
     def start(self, name: str) -> None:
         self._call("start", name)
@@ -133,25 +151,22 @@ class FakeComputeDriver:
         spec = self._spec(name)
         running = self.states.get(name) == PowerState.RUNNING
         return DomainStats(
-            int(time.monotonic() * 1e9) if running else 0,
-            spec.vcpus,
-            spec.memory_mb * 1024,
-            spec.memory_mb * 512 if running else None,
-            {},
+            cpu_time_ns=int(time.monotonic() * 1e9) if running else 0,
+            vcpus=spec.vcpus,
+            memory_kib=spec.memory_mb * 1024,
+            memory_used_kib=spec.memory_mb * 512 if running else None,
+            interfaces={},
         )
 
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         self._call("attach_disk", name, disk.target)
         spec = self._spec(name)
-        from dataclasses import replace
-
+        disk_element(disk, spec.config.machine, owner=f"Instance {name}")
         self.domains[name] = replace(spec, disks=(*spec.disks, disk))
 
     def detach_disk(self, name: str, target: str, *, live: bool) -> None:
         self._call("detach_disk", name, target)
         spec = self._spec(name)
-        from dataclasses import replace
-
         present = any(d.target == target for d in spec.disks)
         self.domains[name] = replace(spec, disks=tuple(d for d in spec.disks if d.target != target))
         if not (live and present and self.states.get(name) == PowerState.RUNNING):
@@ -167,18 +182,39 @@ class FakeComputeDriver:
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
         self._call("snapshot_create", name, snapshot)
-        self.snapshots.setdefault(name, []).append(
-            SnapshotInfo(snapshot, description, int(time.time()), self.states[name].value, True)
-        )
+        self._spec(name)
+        state = self.states[name]
+        taken = [replace(s, current=False) for s in self.snapshots.get(name, [])]
+        self.snapshots[name] = [
+            *taken,
+            SnapshotInfo(
+                name=snapshot,
+                description=description,
+                created=int(time.time()),
+                state=_SNAPSHOT_STATE[state],
+                current=True,
+            ),
+        ]
 
     def snapshot_list(self, name: str) -> list[SnapshotInfo]:
+        self._spec(name)
         return list(self.snapshots.get(name, []))
 
     def snapshot_revert(self, name: str, snapshot: str) -> None:
         self._call("snapshot_revert", name, snapshot)
+        self._spec(name)
+        taken = [s for s in self.snapshots.get(name, []) if s.name == snapshot]
+        if not taken:
+            raise NotFound(f"Instance {name} has no snapshot {snapshot}.")
+        self.snapshots[name] = [
+            replace(s, current=s.name == snapshot) for s in self.snapshots[name]
+        ]
+        running = taken[0].state == "running"
+        self._set(name, PowerState.RUNNING if running else PowerState.STOPPED)
 
     def snapshot_delete(self, name: str, snapshot: str) -> None:
         self._call("snapshot_delete", name, snapshot)
+        self._spec(name)
         self.snapshots[name] = [s for s in self.snapshots.get(name, []) if s.name != snapshot]
 
     def vnc_endpoint(self, name: str) -> VncEndpoint | None:

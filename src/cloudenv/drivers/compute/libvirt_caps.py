@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineType
+from cloudenv.drivers.compute.base import Accelerator, ArchCapabilities, CpuModel, MachineCapability
 from cloudenv.drivers.errors import DriverError
 from cloudenv.host.accel import AcceleratorProbe
 
@@ -59,7 +59,7 @@ class GuestArch:
     os_type: str
     wordsize: int
     emulator: str
-    machines: tuple[MachineType, ...]
+    machines: tuple[MachineCapability, ...]
     default_machine: str  # the alias (``pc``) when the default machine type has one
     default_machine_canonical: str  # the versioned name (``pc-i440fx-7.2``)
     domain_types: tuple[str, ...]
@@ -163,7 +163,7 @@ def parse_capabilities(xml: str, virttype: str = "qemu") -> dict[str, GuestArch]
             wordsize=_int(arch_el.findtext("wordsize")),
             emulator=emulator,
             machines=tuple(
-                MachineType(name=(m.text or "").strip(), max_vcpus=_int(m.get("maxCpus"), 1))
+                MachineCapability(name=(m.text or "").strip(), max_vcpus=_int(m.get("maxCpus"), 1))
                 for m in machine_els
             ),
             default_machine=default,
@@ -298,11 +298,11 @@ def read_capabilities(
     (TCG), for the default machine type and for ``q35`` (Secure Boot, more CPUs).
     ``kvm_supported`` is the probe's verdict, never libvirt's claim.
     """
-    import libvirt
+    from cloudenv.drivers.libvirt_errors import libvirt_failure
 
     accel = Accelerator(accelerator)
     virttype = "kvm" if accel is Accelerator.KVM else "qemu"
-    try:
+    with libvirt_failure("Reading the hypervisor's capabilities from libvirt failed"):
         caps_xml = conn.getCapabilities()
         arch = host_arch(caps_xml) or _LIBVIRT_ARCH.get(platform.machine(), platform.machine())
         guests = parse_capabilities(caps_xml, virttype)
@@ -329,10 +329,6 @@ def read_capabilities(
             for machine in wanted
             if machine
         ]
-    except libvirt.libvirtError as exc:
-        raise DriverError(
-            f"Reading the hypervisor's capabilities from libvirt failed: {exc.get_error_message()}"
-        ) from None
     return {
         arch: build_arch_capabilities(
             guest,

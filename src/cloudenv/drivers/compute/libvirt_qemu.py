@@ -12,8 +12,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from typing import Any
+import xml.etree.ElementTree as ET
 
 import libvirt
 
@@ -25,13 +24,21 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     DomainStats,
     LifecycleCallback,
+    MachineType,
     PowerState,
     SnapshotInfo,
     VncEndpoint,
 )
 from cloudenv.drivers.compute.designer import disk_element, domain_xml, snapshot_element
+from cloudenv.drivers.compute.libvirt_connection import (
+    SerialConsole,
+    open_connection,
+    quiet,
+    start_event_loop,
+)
 from cloudenv.drivers.compute.libvirt_xml import Domain
-from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError
+from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError, NotFound
+from cloudenv.drivers.libvirt_errors import error_code, libvirt_failure
 
 log = logging.getLogger(__name__)
 
@@ -57,72 +64,6 @@ _EVENTS = {
     libvirt.VIR_DOMAIN_EVENT_CRASHED: PowerState.STOPPED,
 }
 
-_event_loop_lock = threading.Lock()
-_event_loop_started = False
-
-
-def _start_event_loop() -> None:
-    """libvirt delivers events only to connections opened after its loop is registered."""
-    global _event_loop_started
-    with _event_loop_lock:
-        if _event_loop_started:
-            return
-        libvirt.virEventRegisterDefaultImpl()
-
-        def run() -> None:
-            while True:
-                libvirt.virEventRunDefaultImpl()
-
-        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
-        _event_loop_started = True
-
-
-def _quiet(_ctx: object, _err: object) -> None:
-    """libvirt prints every error to stderr by default; ours are raised, not printed."""
-
-
-def _open(uri: str) -> libvirt.virConnect:
-    try:
-        return libvirt.open(uri)
-    except libvirt.libvirtError as exc:
-        raise DriverError(
-            f"libvirtd is not reachable at {uri}: {exc.get_error_message()}."
-        ) from None
-
-
-def _fail(action: str, exc: libvirt.libvirtError) -> DriverError:
-    return DriverError(f"Failed {action}: {exc.get_error_message()}")
-
-
-class _SerialConsole:
-    """One guest serial console on its own connection."""
-
-    def __init__(self, uri: str, name: str) -> None:
-        self._conn = _open(uri)
-        try:
-            domain = self._conn.lookupByName(name)
-            self._stream = self._conn.newStream(0)
-            domain.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
-        except libvirt.libvirtError as exc:
-            self._conn.close()
-            raise _fail(f"opening the serial console of {name}", exc) from None
-
-    def recv(self, max_bytes: int = 4096) -> bytes:
-        try:
-            data = self._stream.recv(max_bytes)
-        except libvirt.libvirtError:
-            return b""
-        return data if isinstance(data, bytes) else b""
-
-    def send(self, data: bytes) -> None:
-        self._stream.send(data)
-
-    def close(self) -> None:
-        with contextlib.suppress(libvirt.libvirtError):
-            self._stream.abort()
-        with contextlib.suppress(libvirt.libvirtError):
-            self._conn.close()
-
 
 class LibvirtComputeDriver:
     """Implements ComputeDriver for QEMU/KVM (or TCG) through libvirt."""
@@ -135,8 +76,8 @@ class LibvirtComputeDriver:
         accelerator_reason: str = "",
         detach_timeout: float = DETACH_TIMEOUT_SECONDS,
     ) -> None:
-        libvirt.registerErrorHandler(_quiet, None)
-        _start_event_loop()
+        libvirt.registerErrorHandler(quiet, None)
+        start_event_loop()
         self.uri = uri
         self.accelerator = accelerator
         self.accelerator_reason = accelerator_reason
@@ -146,7 +87,7 @@ class LibvirtComputeDriver:
         # (domain name, device alias) -> set when libvirt reports the device removed
         self._removals: dict[tuple[str, str], threading.Event] = {}
         self._removals_lock = threading.Lock()  # never held while calling libvirt
-        self._conn = _open(uri)
+        self._conn = open_connection(uri)
         self._watch_removals(self._conn)
         self._capabilities: dict[str, ArchCapabilities] | None = None
 
@@ -160,30 +101,26 @@ class LibvirtComputeDriver:
             except libvirt.libvirtError:
                 pass
             log.warning("libvirt connection lost; reconnecting")
-            self._conn = _open(self.uri)
+            self._conn = open_connection(self.uri)
             self._watch_removals(self._conn)
             self._register_events(self._conn)
             return self._conn
 
     def _domain(self, name: str) -> libvirt.virDomain:
-        try:
-            return self._connection().lookupByName(name)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise DomainNotFound(f"The hypervisor has no domain {name}.") from None
-            raise _fail(f"looking up domain {name}", exc) from None
+        connection = self._connection()
+        with libvirt_failure(f"Failed looking up domain {name}"):
+            try:
+                return connection.lookupByName(name)
+            except libvirt.libvirtError as exc:
+                if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                    raise DomainNotFound(f"The hypervisor has no domain {name}.") from None
+                raise
 
     def _maybe(self, name: str) -> libvirt.virDomain | None:
         try:
             return self._domain(name)
         except DomainNotFound:
             return None
-
-    def _call(self, action: str, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except libvirt.libvirtError as exc:
-            raise _fail(action, exc) from None
 
     # ComputeDriver ------------------------------------------------------------------------
 
@@ -198,66 +135,80 @@ class LibvirtComputeDriver:
         return self._capabilities
 
     def define(self, spec: DomainSpec) -> None:
-        self._call(f"defining domain {spec.name}", self._connection().defineXML, domain_xml(spec))
+        xml = domain_xml(spec)  # refusals (InvalidInput) before libvirt is asked
+        with libvirt_failure(f"Failed defining domain {spec.name}"):
+            self._connection().defineXML(xml)
 
     def undefine(self, name: str) -> None:
         domain = self._maybe(name)
         if domain is None:
             return
-        if domain.isActive():
-            raise Conflict(f"Domain {name} is running; stop it before removing it.")
-        flags = (
-            libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-            | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-            | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-        )
-        self._call(f"removing domain {name}", domain.undefineFlags, flags)
+        with libvirt_failure(f"Failed removing domain {name}"):
+            if domain.isActive():
+                raise Conflict(f"Domain {name} is running; stop it before removing it.")
+            domain.undefineFlags(
+                libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+            )
 
     def start(self, name: str) -> None:
         domain = self._domain(name)
-        if not domain.isActive():
-            self._call(f"starting domain {name}", domain.create)
+        with libvirt_failure(f"Failed starting domain {name}"):
+            if not domain.isActive():
+                domain.create()
 
     def shutdown(self, name: str) -> None:
         domain = self._maybe(name)
-        if domain is not None and domain.isActive():
-            self._call(
-                f"shutting down domain {name}",
-                domain.shutdownFlags,
-                libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
-            )
+        if domain is None:
+            return
+        with libvirt_failure(f"Failed shutting down domain {name}"):
+            if domain.isActive():
+                domain.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
 
     def destroy(self, name: str) -> None:
         domain = self._maybe(name)
-        if domain is not None and domain.isActive():
+        if domain is None:
+            return
+        with libvirt_failure(f"Failed powering off domain {name}"):
+            if not domain.isActive():
+                return
             try:
                 domain.destroy()
-            except libvirt.libvirtError as exc:
-                if domain.isActive():
-                    raise _fail(f"powering off domain {name}", exc) from None
+            except libvirt.libvirtError:
+                if domain.isActive():  # it stopped on its own meanwhile: not a failure
+                    raise
 
     def reboot(self, name: str) -> None:
-        self._call(f"resetting domain {name}", self._domain(name).reset, 0)
+        domain = self._domain(name)
+        with libvirt_failure(f"Failed resetting domain {name}"):
+            domain.reset(0)
 
     def state(self, name: str) -> PowerState | None:
         domain = self._maybe(name)
         if domain is None:
             return None
-        try:
-            code = domain.state()[0]
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            raise _fail(f"reading the state of {name}", exc) from None
+        with libvirt_failure(f"Failed reading the state of {name}"):
+            try:
+                code = int(domain.state()[0])
+            except libvirt.libvirtError as exc:
+                if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None  # undefined between the lookup and the read
+                raise
         return _STATES.get(code, PowerState.RUNNING)
 
     def list_domains(self) -> dict[str, PowerState]:
-        domains = self._call("listing domains", self._connection().listAllDomains, 0)
-        return {d.name(): _STATES.get(d.state()[0], PowerState.RUNNING) for d in domains}
+        connection = self._connection()
+        with libvirt_failure("Failed listing domains"):
+            return {
+                d.name(): _STATES.get(int(d.state()[0]), PowerState.RUNNING)
+                for d in connection.listAllDomains(0)
+            }
 
     def stats(self, name: str) -> DomainStats:
         domain = self._domain(name)
-        _state, max_kib, _mem, vcpus, cpu_ns = self._call(f"reading stats of {name}", domain.info)
+        with libvirt_failure(f"Failed reading stats of {name}"):
+            _state, max_kib, _mem, vcpus, cpu_ns = domain.info()
         used: int | None = None
         if domain.isActive():
             try:
@@ -268,35 +219,36 @@ class LibvirtComputeDriver:
                     used = int(memory["rss"])
             except libvirt.libvirtError:
                 used = None
-        return DomainStats(int(cpu_ns), int(vcpus), int(max_kib), used, {})
+        return DomainStats(
+            cpu_time_ns=int(cpu_ns),
+            vcpus=int(vcpus),
+            memory_kib=int(max_kib),
+            memory_used_kib=used,
+            interfaces={},
+        )
 
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         domain = self._domain(name)
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        if live and domain.isActive():
-            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-        self._call(
-            f"attaching disk {disk.target} to {name}",
-            domain.attachDeviceFlags,
-            disk_element(disk).to_xml(),
-            flags,
-        )
+        with libvirt_failure(f"Failed attaching disk {disk.target} to {name}"):
+            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            machine = MachineType.parse(defined.os.type.machine or "pc", field="bus")
+            element = disk_element(disk, machine, owner=f"Instance {name}")
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if live and domain.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            domain.attachDeviceFlags(element.to_xml(), flags)
 
     def detach_disk(self, name: str, target: str, *, live: bool) -> None:
         domain = self._domain(name)
-        persistent = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        disk = next((d for d in persistent.devices.disks if d.target.dev == target), None)
-        if disk is None:
-            return
-        if not (live and domain.isActive()):
-            self._call(
-                f"detaching disk {target} from {name}",
-                domain.detachDeviceFlags,
-                disk.to_xml(),
-                libvirt.VIR_DOMAIN_AFFECT_CONFIG,
-            )
-            return
-        running = Domain.from_xml(domain.XMLDesc(0))
+        with libvirt_failure(f"Failed detaching disk {target} from {name}"):
+            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            disk = next((d for d in defined.devices.disks if d.target.dev == target), None)
+            if disk is None:
+                return
+            if not (live and domain.isActive()):
+                domain.detachDeviceFlags(disk.to_xml(), libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+                return
+            running = Domain.from_xml(domain.XMLDesc(0))
         plugged = next((d for d in running.devices.disks if d.target.dev == target), None)
         alias = plugged.alias if plugged is not None else None
         removed = threading.Event()
@@ -304,12 +256,10 @@ class LibvirtComputeDriver:
         with self._removals_lock:
             self._removals[key] = removed
         try:
-            self._call(
-                f"detaching disk {target} from {name}",
-                domain.detachDeviceFlags,
-                disk.to_xml(),
-                libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_AFFECT_LIVE,
-            )
+            with libvirt_failure(f"Failed detaching disk {target} from {name}"):
+                domain.detachDeviceFlags(
+                    disk.to_xml(), libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_AFFECT_LIVE
+                )
             if alias is not None:
                 self._await_removal(domain, name, target, removed)
         finally:
@@ -324,7 +274,8 @@ class LibvirtComputeDriver:
         running XML is the fallback check, should the event have been missed."""
         if removed.wait(self.detach_timeout):
             return
-        live = Domain.from_xml(self._call(f"reading domain {name}", domain.XMLDesc, 0))
+        with libvirt_failure(f"Failed reading domain {name}"):
+            live = Domain.from_xml(domain.XMLDesc(0))
         if any(d.target.dev == target for d in live.devices.disks):
             raise DriverError(
                 f"The guest of domain {name} did not release disk {target} within "
@@ -333,7 +284,9 @@ class LibvirtComputeDriver:
             )
 
     def _watch_removals(self, conn: libvirt.virConnect) -> None:
-        def on_removed(_conn: Any, domain: Any, alias: str, _opaque: Any) -> None:
+        def on_removed(
+            _conn: libvirt.virConnect, domain: libvirt.virDomain, alias: str, _opaque: object
+        ) -> None:
             with self._removals_lock:
                 waiter = self._removals.get((domain.name(), alias))
             if waiter is not None:
@@ -344,45 +297,55 @@ class LibvirtComputeDriver:
         )
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
-        self._call(
-            f"snapshotting {name}",
-            self._domain(name).snapshotCreateXML,
-            snapshot_element(snapshot, description).to_xml(),
-            0,
-        )
+        domain = self._domain(name)
+        with libvirt_failure(f"Failed snapshotting {name}"):
+            domain.snapshotCreateXML(snapshot_element(snapshot, description).to_xml(), 0)
 
     def snapshot_list(self, name: str) -> list[SnapshotInfo]:
         domain = self._domain(name)
         current = None
-        try:
+        with contextlib.suppress(libvirt.libvirtError):
             current = domain.snapshotCurrent().getName() if domain.hasCurrentSnapshot() else None
-        except libvirt.libvirtError:
-            current = None
         result = []
-        for snap in self._call(f"listing snapshots of {name}", domain.listAllSnapshots, 0):
-            import xml.etree.ElementTree as ET
-
-            root = ET.fromstring(snap.getXMLDesc())  # noqa: S314 - from libvirtd
-            result.append(
-                SnapshotInfo(
-                    name=snap.getName(),
-                    description=root.findtext("description") or "",
-                    created=int(root.findtext("creationTime") or 0),
-                    state=root.findtext("state") or "",
-                    current=snap.getName() == current,
+        with libvirt_failure(f"Failed listing snapshots of {name}"):
+            for snap in domain.listAllSnapshots(0):
+                root = ET.fromstring(snap.getXMLDesc())  # noqa: S314 - from libvirtd
+                result.append(
+                    SnapshotInfo(
+                        name=snap.getName(),
+                        description=root.findtext("description") or "",
+                        created=int(root.findtext("creationTime") or 0),
+                        state=root.findtext("state") or "",
+                        current=snap.getName() == current,
+                    )
                 )
-            )
         return result
+
+    def _snapshot(self, domain: libvirt.virDomain, snapshot: str) -> libvirt.virDomainSnapshot:
+        with libvirt_failure(f"Failed finding snapshot {snapshot} of {domain.name()}"):
+            try:
+                return domain.snapshotLookupByName(snapshot, 0)
+            except libvirt.libvirtError as exc:
+                if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
+                    raise NotFound(
+                        f"Instance {domain.name()} has no snapshot {snapshot}."
+                    ) from None
+                raise
 
     def snapshot_revert(self, name: str, snapshot: str) -> None:
         domain = self._domain(name)
-        snap = self._call(f"finding snapshot {snapshot}", domain.snapshotLookupByName, snapshot, 0)
-        self._call(f"reverting {name} to {snapshot}", domain.revertToSnapshot, snap, 0)
+        snap = self._snapshot(domain, snapshot)
+        with libvirt_failure(f"Failed reverting {name} to {snapshot}"):
+            domain.revertToSnapshot(snap, 0)
 
     def snapshot_delete(self, name: str, snapshot: str) -> None:
         domain = self._domain(name)
-        snap = self._call(f"finding snapshot {snapshot}", domain.snapshotLookupByName, snapshot, 0)
-        self._call(f"deleting snapshot {snapshot}", snap.delete, 0)
+        try:
+            snap = self._snapshot(domain, snapshot)
+        except NotFound:
+            return  # already gone
+        with libvirt_failure(f"Failed deleting snapshot {snapshot} of {name}"):
+            snap.delete(0)
 
     def vnc_endpoint(self, name: str) -> VncEndpoint | None:
         domain = self._domain(name)
@@ -398,7 +361,7 @@ class LibvirtComputeDriver:
         return None
 
     def open_serial_console(self, name: str) -> ConsoleStream:
-        return _SerialConsole(self.uri, name)
+        return SerialConsole(self.uri, name)
 
     def serial_history(self, name: str, max_bytes: int) -> bytes:
         domain = self._domain(name)
@@ -424,7 +387,13 @@ class LibvirtComputeDriver:
         if not self._callbacks:
             return
 
-        def on_event(_conn: Any, domain: Any, event: int, _detail: int, _opaque: Any) -> None:
+        def on_event(
+            _conn: libvirt.virConnect,
+            domain: libvirt.virDomain,
+            event: int,
+            _detail: int,
+            _opaque: object,
+        ) -> None:
             state = _EVENTS.get(event)
             if state is None:
                 return

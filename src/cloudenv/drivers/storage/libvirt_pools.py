@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import libvirt
 
 from cloudenv.drivers.compute.base import DiskFormat
 from cloudenv.drivers.errors import Conflict, DriverError, InvalidInput, NotFound, Unsupported
+from cloudenv.drivers.libvirt_errors import libvirt_failure as _failing
 from cloudenv.drivers.storage.base import (
     PoolSpec,
     PoolType,
@@ -46,15 +47,6 @@ from cloudenv.host.reach import blocking_directory, qemu_account
 POOL_MODE = 0o711  # QEMU's user passes through to the disks it was given; nobody lists
 FILE_MODE = 0o600  # libvirt chowns a disk to QEMU's user while a domain uses it
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
-
-
-@contextlib.contextmanager
-def _failing(context: str) -> Iterator[None]:
-    """Turn a libvirt error into a DriverError "<context>: <libvirt text>"."""
-    try:
-        yield
-    except libvirt.libvirtError as err:
-        raise DriverError(f"{context}: {err.get_error_message() or err}") from err
 
 
 BUSY_RETRIES = 100  # x 0.05 s: another process (virsh, a second daemon) holding the pool

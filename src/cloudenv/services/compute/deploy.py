@@ -4,6 +4,7 @@ here; a refused deploy writes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 
@@ -20,6 +21,8 @@ from cloudenv.enums import (
 )
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
+from cloudenv.instance_config import KernelBootConfig
+from cloudenv.machines import MachineType, Resources, check_resources
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.claims import claim_volume
@@ -36,10 +39,6 @@ from cloudenv.store.queries import tenancy as q
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Image, Instance, InstanceDevice, Node, Task, Volume
 
-MIN_MEMORY_MB = 64
-MAX_TOPOLOGY = 64
-MAX_VCPUS = 255
-MACHINE_TYPES = re.compile(r"^(pc|q35|pc-i440fx-[0-9.]+|pc-q35-[0-9.]+)$")
 DEVICE_PATH = re.compile(r"^/dev/(?P<target>(vd|sd|hd)[a-z]{1,2})$")
 GIB = 1024**3
 VOLUME_NAME_MAX = 255
@@ -57,12 +56,13 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
             f"Node {node.name} runs {arch} guests, not {request.architecture}.",
             field="architecture",
         )
-    total_mb = int(node.hardware.get("memory_total_mb", 0))
-    if total_mb and request.memory_mb > total_mb:
-        raise InvalidInput(
-            f"{request.memory_mb} MB of memory is more than node {node.name} has ({total_mb} MB).",
-            field="memory",
-        )
+    check_resources(
+        _resources(request),
+        request.config.machine,
+        what=f"Instance {name}",
+        node_memory_mb=int(node.hardware.get("memory_total_mb", 0)),
+        node_name=node.name,
+    )
 
     instance = Instance(
         id=new_id(Prefix.INSTANCE),
@@ -119,39 +119,15 @@ def _check_shape(request: DeployRequest) -> str:
         raise InvalidInput(
             f"Instance type {request.type} is not supported; use 2 (qemu).", field="type"
         )
-    for part, value in (
-        ("sockets", request.sockets),
-        ("cores", request.cores),
-        ("threads", request.threads),
-    ):
-        if not 1 <= value <= MAX_TOPOLOGY:
-            raise InvalidInput(
-                f"cpu.{part} must be between 1 and {MAX_TOPOLOGY}.", field=f"cpu.{part}"
-            )
-    if request.sockets * request.cores * request.threads > MAX_VCPUS:
-        raise InvalidInput(f"At most {MAX_VCPUS} vCPUs (sockets x cores x threads).", field="cpu")
-    if request.memory_mb < MIN_MEMORY_MB:
-        raise InvalidInput(
-            f"Memory must be at least {MIN_MEMORY_MB} MB; {request.memory_mb} MB was asked.",
-            field="memory",
-        )
+    # The rule deploy and edit share; the node's memory is checked once the node is known.
+    check_resources(_resources(request), request.config.machine, what=f"Instance {name}")
     if request.networks:
         raise InvalidInput(
             "Networks can't be attached yet: virtual switches arrive with the "
             "networking issue. Deploy with networks: [].",
             field="networks",
         )
-    if not MACHINE_TYPES.fullmatch(request.machine_type):
-        raise InvalidInput(
-            f"Machine type {request.machine_type!r} is not known; use pc or q35.",
-            field="metadata.machine_type",
-        )
-    if request.firmware not in ("bios", "efi"):
-        raise InvalidInput("Firmware must be bios or efi.", field="metadata.firmware")
-    if request.secure_boot and (request.firmware != "efi" or "q35" not in request.machine_type):
-        raise InvalidInput(
-            "Secure Boot needs efi firmware on the q35 machine type.", field="metadata.secure_boot"
-        )
+    # Machine type, firmware and secure boot were checked when request.config was made.
     return name
 
 
@@ -170,6 +146,15 @@ def _check_alive(node: Node) -> None:
         f"Node {node.name} ({node.id}) is not alive: {seen}. Start cloudenv on it and "
         "wait until it shows as alive, or deploy to another node (or to its cluster).",
         field="destination.node_id",
+    )
+
+
+def _resources(request: DeployRequest) -> Resources:
+    return Resources(
+        sockets=request.sockets,
+        cores=request.cores,
+        threads=request.threads,
+        memory_mb=request.memory_mb,
     )
 
 
@@ -205,25 +190,18 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
 def _qemu_config(
     db: Session, principal: Principal, node: Node, request: DeployRequest
 ) -> dict[str, object]:
-    config: dict[str, object] = {
-        "machine_type": request.machine_type,
-        "cpu_model": request.cpu_model,
-        "firmware": request.firmware,
-        "secure_boot": request.secure_boot,
-    }
-    if request.kernel_boot is not None:
-        kernel = _boot_image(db, principal, node, request.kernel_boot.kernel, "kernel")
-        initrd = (
-            _boot_image(db, principal, node, request.kernel_boot.initrd, "initrd")
-            if request.kernel_boot.initrd
-            else None
+    """The row's ``config``: the request's, with direct kernel boot's images resolved."""
+    config, boot = request.config, request.kernel_boot
+    if boot is not None:
+        kernel = _boot_image(db, principal, node, boot.kernel, "kernel")
+        initrd = _boot_image(db, principal, node, boot.initrd, "initrd") if boot.initrd else None
+        config = dataclasses.replace(
+            config,
+            kernel_boot=KernelBootConfig(
+                kernel=kernel.id, initrd=initrd.id if initrd else None, cmdline=boot.cmdline
+            ),
         )
-        config["kernel_boot"] = {
-            "kernel": kernel.id,
-            "initrd": initrd.id if initrd else None,
-            "cmdline": request.kernel_boot.cmdline,
-        }
-    return config
+    return config.to_json()
 
 
 def _boot_image(db: Session, principal: Principal, node: Node, name: str, part: str) -> Image:
@@ -265,18 +243,20 @@ def _target(dev: str, field: str) -> str:
     return match.group("target")
 
 
-def _bus(value: str, field: str) -> str:
+def _bus(value: str, machine: MachineType, what: str, field: str) -> str:
+    """The bus of a deploy's disk, refused when ``machine`` has no such bus (IDE on q35)."""
     if value not in {b.value for b in DiskBus}:
         raise InvalidInput(
             f"Disk bus {value!r} is not one of ide, sata, scsi, virtio, usb.", field=field
         )
+    machine.check_bus(DiskBus(value), cdrom=False, what=what, field=field)
     return value
 
 
 def _add_devices(
     db: Session, principal: Principal, instance: Instance, node: Node, request: DeployRequest
 ) -> None:
-    now, targets = clock.now(), set[str]()
+    now, targets, machine = clock.now(), set[str](), request.config.machine
     image = (
         find_image(db, principal, node.id, request.image, field="image") if request.image else None
     )
@@ -333,7 +313,9 @@ def _add_devices(
             f"disk{index}",
             DeviceType.STORAGE_VOLUME,
             volume_id,
-            _bus(spec.bus, f"{field}.bus"),
+            _bus(
+                spec.bus, machine, f"Instance {instance.name}: new volume {index}", f"{field}.bus"
+            ),
             claim(_target(spec.dev, f"{field}.dev"), field),
             readonly=spec.readonly,
             root=index == 0,
@@ -364,14 +346,19 @@ def _add_devices(
             f"vol{index}",
             DeviceType.STORAGE_VOLUME,
             volume.id,
-            _bus(existing.bus, f"{field}.bus"),
+            _bus(
+                existing.bus,
+                machine,
+                f"Instance {instance.name}: volume {volume.id}",
+                f"{field}.bus",
+            ),
             claim(_target(existing.dev, f"{field}.dev"), field),
             readonly=existing.readonly,
             root=not request.new_volumes and index == 0,
             now=now,
         )
     if image is not None and image.format == "iso":
-        cdrom_bus = "sata" if "q35" in request.machine_type else "ide"
+        cdrom_bus = machine.cdrom_bus.value
         free = next(
             t for t in (f"{p}{c}" for p in ("hd", "sd") for c in "cdefgh") if t not in targets
         )

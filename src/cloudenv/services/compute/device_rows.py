@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
 from cloudenv.errors import Conflict, InvalidInput, NotFound
+from cloudenv.instance_config import QemuConfig
+from cloudenv.machines import MachineType
 from cloudenv.services.access import Principal
 from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.deploy import DEVICE_PATH
@@ -49,7 +51,7 @@ def volume_row(
     if volume.status != VolumeStatus.AVAILABLE:
         status = VolumeStatus(volume.status).name.lower()
         raise Conflict(f"{label} is {status}; wait until it is available.", field=field)
-    bus = _bus(instance, data, "virtio")
+    bus = _bus(instance, data, DiskBus.VIRTIO, cdrom=False)
     target = _target(data, bus, used)
     claim_volume(db, volume, instance.id, status=VolumeStatus.ATTACHING, field=field)
     return InstanceDevice(
@@ -76,12 +78,7 @@ def cdrom_row(
             f"Image {image.name} is a {image.format} image; a CD-ROM holds ISO images.",
             field=f"{_DATA}.image",
         )
-    bus = _bus(instance, data, "sata" if _q35(instance) else "ide")
-    if bus == DiskBus.VIRTIO:
-        raise InvalidInput(
-            "A CD-ROM can't sit on the virtio bus; use ide (pc), sata (q35) or scsi.",
-            field=f"{_DATA}.bus",
-        )
+    bus = _bus(instance, data, _machine(instance).cdrom_bus, cdrom=True)
     return InstanceDevice(
         instance_id=instance.id,
         type=DeviceType.CDROM,
@@ -121,8 +118,8 @@ def check_device_name(name: str, rows: list[InstanceDevice], *, field: str) -> s
     return name
 
 
-def _q35(instance: Instance) -> bool:
-    return "q35" in str(instance.config.get("machine_type", "pc"))
+def _machine(instance: Instance) -> MachineType:
+    return QemuConfig.from_json(instance.config).machine
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -139,17 +136,16 @@ def _flag(data: Mapping[str, Any], key: str) -> bool:
     return value
 
 
-def _bus(instance: Instance, data: Mapping[str, Any], default: str) -> str:
-    bus = data.get("bus") or default
+def _bus(instance: Instance, data: Mapping[str, Any], default: DiskBus, *, cdrom: bool) -> str:
+    """The bus asked for (or ``default``), refused when the instance's machine type has no
+    such bus for this kind of device, by the rule the designer applies."""
+    bus = data.get("bus") or default.value
     if bus not in {b.value for b in DiskBus}:
         raise InvalidInput(
             f"Disk bus {bus!r} is not one of ide, sata, scsi, virtio, usb.", field=f"{_DATA}.bus"
         )
-    if bus == DiskBus.IDE and _q35(instance):
-        raise InvalidInput(
-            f"Instance {instance.name} has the q35 machine type, which has no IDE bus; use sata.",
-            field=f"{_DATA}.bus",
-        )
+    what = f"Instance {instance.name}: {'a CD-ROM' if cdrom else 'a disk'}"
+    _machine(instance).check_bus(DiskBus(bus), cdrom=cdrom, what=what, field=f"{_DATA}.bus")
     return str(bus)
 
 

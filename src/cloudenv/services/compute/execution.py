@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv.enums import DesiredState, DeviceType, VolumeStatus
 from cloudenv.errors import NotFound
+from cloudenv.instance_config import QemuConfig
 from cloudenv.services import events
 from cloudenv.services.compute import attachments
 from cloudenv.services.compute.states import InstanceState
@@ -26,7 +27,7 @@ from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, InstanceDevice
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlannedDisk:
     name: str
     path: str
@@ -46,7 +47,7 @@ class PlannedDisk:
     created_by_deploy: bool = False  # made for this instance (else an existing volume)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InstancePlan:
     id: str
     uuid: str
@@ -56,10 +57,7 @@ class InstancePlan:
     cores: int
     threads: int
     memory_mb: int
-    machine: str
-    firmware: str
-    secure_boot: bool
-    cpu_model: str | None
+    config: QemuConfig  # the row's config, typed; kernel/initrd below are its images' files
     kernel: str | None
     initrd: str | None
     cmdline: str
@@ -94,21 +92,21 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
             image = qs.get_image(db, device.resource_id, UNSCOPED)
             disks.append(
                 PlannedDisk(
-                    device.name,
-                    _image_path(db, device.resource_id),
-                    device.target or "hdc",
-                    device.bus or "ide",
-                    "raw",
-                    "cdrom",
-                    True,
-                    None,
-                    device.boot_order,
-                    False,
-                    None,
-                    image.pool_id if image else "",
-                    0,
-                    None,
-                    None,
+                    name=device.name,
+                    path=_image_path(db, device.resource_id),
+                    target=device.target or "hdc",
+                    bus=device.bus or "ide",
+                    format="raw",
+                    device="cdrom",
+                    readonly=True,
+                    serial=None,
+                    boot_order=device.boot_order,
+                    is_root=False,
+                    volume_id=None,
+                    pool_id=image.pool_id if image else "",
+                    size_bytes=0,
+                    volume_status=None,
+                    clone_from=None,
                 )
             )
         elif device.type == DeviceType.STORAGE_VOLUME and device.resource_id:
@@ -118,26 +116,26 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
             clone = device.metadata_.get("clone_from")
             disks.append(
                 PlannedDisk(
-                    device.name,
-                    os.path.join(_pool_path(db, volume.pool_id), volume.file_name),
-                    device.target or "vda",
-                    device.bus or "virtio",
-                    volume.format,
-                    "disk",
-                    device.readonly,
-                    device.serial,
-                    device.boot_order,
-                    device.is_root,
-                    volume.id,
-                    volume.pool_id,
-                    volume.size_bytes,
-                    volume.status,
-                    _image_path(db, str(clone)) if clone else None,
-                    bool(device.metadata_.get("created_by_deploy")),
+                    name=device.name,
+                    path=os.path.join(_pool_path(db, volume.pool_id), volume.file_name),
+                    target=device.target or "vda",
+                    bus=device.bus or "virtio",
+                    format=volume.format,
+                    device="disk",
+                    readonly=device.readonly,
+                    serial=device.serial,
+                    boot_order=device.boot_order,
+                    is_root=device.is_root,
+                    volume_id=volume.id,
+                    pool_id=volume.pool_id,
+                    size_bytes=volume.size_bytes,
+                    volume_status=volume.status,
+                    clone_from=_image_path(db, str(clone)) if clone else None,
+                    created_by_deploy=bool(device.metadata_.get("created_by_deploy")),
                 )
             )
-    config = instance.config
-    kernel_boot = config.get("kernel_boot") or {}
+    config = QemuConfig.from_json(instance.config)
+    kernel_boot = config.kernel_boot
     return InstancePlan(
         id=instance.id,
         uuid=instance.uuid,
@@ -147,13 +145,10 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
         cores=instance.cpu_cores,
         threads=instance.cpu_threads,
         memory_mb=instance.memory_mb,
-        machine=str(config.get("machine_type", "pc")),
-        firmware=str(config.get("firmware", "bios")),
-        secure_boot=bool(config.get("secure_boot", False)),
-        cpu_model=config.get("cpu_model") or None,
-        kernel=_image_path(db, kernel_boot["kernel"]) if kernel_boot.get("kernel") else None,
-        initrd=_image_path(db, kernel_boot["initrd"]) if kernel_boot.get("initrd") else None,
-        cmdline=str(kernel_boot.get("cmdline", "")),
+        config=config,
+        kernel=_image_path(db, kernel_boot.kernel) if kernel_boot else None,
+        initrd=_image_path(db, kernel_boot.initrd) if kernel_boot and kernel_boot.initrd else None,
+        cmdline=kernel_boot.cmdline if kernel_boot else "",
         disks=tuple(disks),
         state=instance.state,
         current_task_id=instance.current_task_id,

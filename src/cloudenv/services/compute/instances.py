@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from cloudenv.enums import DesiredState
 from cloudenv.errors import Conflict, InvalidInput, NotFound
+from cloudenv.instance_config import QemuConfig
+from cloudenv.machines import Resources, check_resources
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.states import (
@@ -32,6 +34,7 @@ from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description, check_instance_name
 from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import tenancy as tenancy_queries
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, Task
 
@@ -44,7 +47,7 @@ _KIND = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InstanceView:
     id: str
     node_id: str
@@ -64,30 +67,28 @@ class InstanceView:
     desired_state: str
     state_message: str
     current_task_id: str | None
-    config: dict[str, object]
 
 
 def view(instance: Instance) -> InstanceView:
     return InstanceView(
-        instance.id,
-        instance.node_id,
-        instance.organization_id,
-        instance.type,
-        instance.name,
-        instance.description,
-        instance.cpu_sockets,
-        instance.cpu_cores,
-        instance.cpu_threads,
-        instance.cpu_sockets * instance.cpu_cores * instance.cpu_threads,
-        instance.memory_mb,
-        instance.creation,
-        instance.autostart,
-        0,
-        instance.state,
-        instance.desired_state,
-        instance.state_message,
-        instance.current_task_id,
-        dict(instance.config),
+        id=instance.id,
+        node_id=instance.node_id,
+        organization_id=instance.organization_id,
+        type=instance.type,
+        name=instance.name,
+        description=instance.description,
+        sockets=instance.cpu_sockets,
+        cores=instance.cpu_cores,
+        threads=instance.cpu_threads,
+        vcpus=instance.cpu_sockets * instance.cpu_cores * instance.cpu_threads,
+        memory=instance.memory_mb,
+        creation=instance.creation,
+        autostart=instance.autostart,
+        boot_order=0,
+        state=instance.state,
+        desired_state=instance.desired_state,
+        state_message=instance.state_message,
+        current_task_id=instance.current_task_id,
     )
 
 
@@ -182,17 +183,17 @@ def update_instance(
                 f"{LABELS[InstanceState(instance.state)]}; stop it to change CPU or "
                 "memory."
             )
-        from cloudenv.services.compute.deploy import MAX_TOPOLOGY, MIN_MEMORY_MB
-
-        for key, value in changed.items():
-            assert isinstance(value, int)
-            low, high = (MIN_MEMORY_MB, 1 << 22) if key == "memory" else (1, MAX_TOPOLOGY)
-            if not low <= value <= high:
-                raise InvalidInput(f"{key} must be between {low} and {high}.", field=key)
-        instance.memory_mb = int(changed.get("memory", instance.memory_mb))
-        instance.cpu_sockets = int(changed.get("cpu.sockets", instance.cpu_sockets))
-        instance.cpu_cores = int(changed.get("cpu.cores", instance.cpu_cores))
-        instance.cpu_threads = int(changed.get("cpu.threads", instance.cpu_threads))
+        wanted = Resources(
+            sockets=int(changed.get("cpu.sockets", instance.cpu_sockets)),
+            cores=int(changed.get("cpu.cores", instance.cpu_cores)),
+            threads=int(changed.get("cpu.threads", instance.cpu_threads)),
+            memory_mb=int(changed.get("memory", instance.memory_mb)),
+        )
+        _check_resources(db, principal, instance, wanted)
+        instance.memory_mb = wanted.memory_mb
+        instance.cpu_sockets = wanted.sockets
+        instance.cpu_cores = wanted.cores
+        instance.cpu_threads = wanted.threads
     record_change(
         db,
         principal,
@@ -202,6 +203,21 @@ def update_instance(
         organization_id=instance.organization_id,
     )
     return view(instance)
+
+
+def _check_resources(
+    db: Session, principal: Principal, instance: Instance, wanted: Resources
+) -> None:
+    """The rule deploy applies (``cloudenv.machines.check_resources``), for an edit: the
+    instance's machine type bounds its vCPUs, its node's memory bounds its memory."""
+    node = tenancy_queries.get_node(db, instance.node_id, principal.scope)
+    check_resources(
+        wanted,
+        QemuConfig.from_json(instance.config).machine,
+        what=f"Instance {instance.name} ({instance.id})",
+        node_memory_mb=int(node.hardware.get("memory_total_mb", 0)) if node else 0,
+        node_name=node.name if node else "",
+    )
 
 
 def destroy_instance(

@@ -1,12 +1,17 @@
 """What a deploy asks for, as plain records (the API parses the product's JSON body into
-these; the CLI, MCP server and AI agent build them directly)."""
+these; the CLI, MCP server and AI agent build them directly). Built by keyword only.
+
+The QEMU settings travel as the typed ``QemuConfig`` that the instance row will store, so
+their defaults are written once, in ``cloudenv.instance_config``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cloudenv.instance_config import QemuConfig
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class NewVolume:
     size_gb: int
     storage_pool_id: str
@@ -17,7 +22,7 @@ class NewVolume:
     backup: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExistingVolume:
     volume_id: str
     bus: str = "virtio"
@@ -25,7 +30,7 @@ class ExistingVolume:
     readonly: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KernelBoot:
     """cloudenv's addition: boot a kernel (and initrd) image directly, no boot loader."""
 
@@ -34,7 +39,7 @@ class KernelBoot:
     cmdline: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeployRequest:
     name: str
     type: int
@@ -49,10 +54,7 @@ class DeployRequest:
     memory_mb: int = 2048
     autostart: bool = True
     networks: list[dict[str, object]] = field(default_factory=list)
-    machine_type: str = "pc"
-    cpu_model: str | None = None
-    firmware: str = "efi"
-    secure_boot: bool = False
+    config: QemuConfig = field(default_factory=QemuConfig)  # kernel_boot: see below
     new_volumes: list[NewVolume] = field(default_factory=list)
     existing_volumes: list[ExistingVolume] = field(default_factory=list)
-    kernel_boot: KernelBoot | None = None
+    kernel_boot: KernelBoot | None = None  # by image name; the deploy resolves it

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.enums import SnapshotStatus as SnapshotStatus  # stored in snapshots.status
 from cloudenv.errors import Conflict, NotFound
+from cloudenv.instance_config import QemuConfig
+from cloudenv.machines import Firmware
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.instances import load, take_instance
@@ -127,7 +129,8 @@ def _check(db: Session, principal: Principal, instance: Instance, what: str) -> 
     label = f"Instance {instance.name} ({instance.id})"
     if state not in SNAPSHOTTABLE:
         raise Conflict(f"{label} is {LABELS[state]}; it can be {what} when running or stopped.")
-    if state is InstanceState.RUNNING and instance.config.get("firmware") == "efi":
+    firmware = QemuConfig.from_json(instance.config).firmware
+    if state is InstanceState.RUNNING and firmware is Firmware.EFI:
         raise Conflict(
             f"{label} is running: UEFI virtual machines can be snapshotted only while stopped "
             "(libvirt limitation); stop it first."

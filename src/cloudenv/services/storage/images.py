@@ -16,6 +16,7 @@ from cloudenv import clock
 from cloudenv.enums import ImageStatus, InstanceType
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
+from cloudenv.instance_config import QemuConfig
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.states import InstanceState
@@ -208,8 +209,8 @@ def _users(db: Session, image: Image) -> list[Instance]:
             if (device.metadata_ or {}).get("clone_from") == image.id:
                 using.add(device.instance_id)
     for instance in instances:
-        boot = (instance.config or {}).get("kernel_boot") or {}
-        if image.id in (boot.get("kernel"), boot.get("initrd")):
+        boot = QemuConfig.from_json(instance.config).kernel_boot
+        if boot is not None and image.id in (boot.kernel, boot.initrd):
             using.add(instance.id)
     return [i for i in instances if i.id in using]
 
