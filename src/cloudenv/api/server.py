@@ -13,6 +13,7 @@ Only ``cloudenv serve`` runs this; tests use the app in-process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -115,6 +116,10 @@ def serve_https(
         proxy_headers=False,
     )
     server = uvicorn.Server(config)
-    with asyncio.Runner(loop_factory=handshake_limited_loop(phase_timeout)) as runner:
+    # uvicorn hands SIGINT back once it has shut down gracefully; Ctrl-C is a clean stop.
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=handshake_limited_loop(phase_timeout)) as runner,
+    ):
         runner.run(server.serve())
     return bool(server.started)
