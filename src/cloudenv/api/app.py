@@ -1,16 +1,22 @@
 """The FastAPI application: routers under /api, the one error handler, OpenAPI at
-/api/v1/openapi.json. Built by ``create_app`` from a node's settings and database."""
+/api/v1/openapi.json (no documentation UI: it would load from a CDN, and a node must work
+air-gapped). Built by ``create_app`` from a node's settings and database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cloudenv import __version__
-from cloudenv.api import errors
+from cloudenv.api import errors, openapi
+from cloudenv.api.edge import RequestGate, SecurityHeaders
+from cloudenv.api.refusals import FLUSH_SECONDS, RefusalCounter
 from cloudenv.api.routers import (
     auth,
     clusters,
@@ -27,6 +33,7 @@ from cloudenv.api.routers import (
     storage,
     tasks,
 )
+from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
 
 API_PREFIX = "/api"
@@ -69,14 +76,25 @@ def create_app(
     *,
     on_startup: Callable[[], None] | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    refusal_flush_seconds: float = FLUSH_SECONDS,
 ) -> FastAPI:
-    from contextlib import asynccontextmanager
+    refusals = RefusalCounter()
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+    async def flush_refusals() -> None:
+        while True:
+            await asyncio.sleep(refusal_flush_seconds)
+            await run_in_threadpool(refusals.flush, session_factory)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if on_startup:
             on_startup()
+        flusher = asyncio.create_task(flush_refusals())
         yield
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        refusals.flush(session_factory)
         if on_shutdown:
             on_shutdown()
 
@@ -85,15 +103,22 @@ def create_app(
         version=__version__,
         description="The cloudenv REST API: the product's API, served by every node.",
         openapi_url=f"{API_PREFIX}/v1/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
         redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.refusals = refusals
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.state.routes = RouteTable((m.router for m in ROUTERS), API_PREFIX)
+    openapi.declare_errors(app, app.state.routes)
+    # Outermost last: headers on every reply, then paths without a trailing slash, then
+    # credentials and the body limit, before routing.
+    app.add_middleware(RequestGate)
     app.add_middleware(StripTrailingSlash)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,5 +1,9 @@
 """Request dependencies: the unit of work (one commit per request, before the reply) and
-the calling principal (session cookie or bearer token)."""
+the calling principal (session cookie or bearer token).
+
+A route is authenticated exactly when it depends on :data:`CurrentPrincipal`; the request
+gate (``api/edge.py``) and the OpenAPI error declarations (``api/openapi.py``) both read
+that from the route (:func:`needs_principal`), so neither keeps a list of routes."""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session, sessionmaker
 
 from cloudenv.config import Settings
 from cloudenv.errors import NotAuthenticated
@@ -39,16 +45,38 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+SIGN_IN_FIRST = (
+    "Sign in first: send the session cookie or 'Authorization: Bearer <token>' "
+    "(POST /api/v1/auth/login gives both)."
+)
+
+
+def authenticate(factory: sessionmaker[Session], token: str, address: str | None) -> Principal:
+    """The principal ``token`` belongs to, read in a unit of work of its own (the request
+    gate calls this before the request's body is read); NotAuthenticated if none."""
+    with transaction(factory) as db:
+        return auth.authenticate(db, token, address)
+
+
 def _principal(request: Request, db: Db) -> Principal:
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:  # the gate checked the credentials before reading the body
+        return known
     token = request_token(request)
     if token is None:
-        raise NotAuthenticated(
-            "Sign in first: send the session cookie or 'Authorization: Bearer "
-            "<token>' (POST /api/v1/auth/login gives both)."
-        )
+        raise NotAuthenticated(SIGN_IN_FIRST)
     principal = auth.authenticate(db, token, client_address(request))
     request.state.principal = principal
     return principal
+
+
+def _depends_on(dependant: Dependant, call: object) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def needs_principal(route: APIRoute) -> bool:
+    """True when ``route`` answers only signed-in callers (it depends on CurrentPrincipal)."""
+    return _depends_on(route.dependant, _principal)
 
 
 def _settings(request: Request) -> Settings:

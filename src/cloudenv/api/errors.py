@@ -1,6 +1,7 @@
 """The one place errors become HTTP responses: ``{"code", "message", "field"}`` always,
-never FastAPI's ``{"detail"}`` (the product's Go clients would show raw JSON). Refused or
-failed mutating calls are audited here, in a transaction of their own."""
+never FastAPI's ``{"detail"}`` (the product's Go clients would show raw JSON). A signed-in
+caller's refused or failed mutating call is audited here, in a transaction of its own;
+an anonymous caller's refusal is only counted (``api/refusals.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cloudenv.api.refusals import RefusalCounter
 from cloudenv.errors import CloudenvError
 from cloudenv.services import audit
 from cloudenv.store.engine import transaction
@@ -19,6 +21,15 @@ from cloudenv.store.engine import transaction
 log = logging.getLogger(__name__)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Request bodies larger than this are refused with 413 (streamed uploads excepted).
+MAX_BODY_BYTES = 1024 * 1024
+#: On every response: HTTPS only from now on, no MIME sniffing, never framed, no referrer.
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
 # Sign-in audits its own failures (it knows which user was tried).
 SELF_AUDITED = frozenset({"auth.login"})
 
@@ -30,18 +41,33 @@ def error_body(status: int, message: str, field: str | None = None) -> dict[str,
     return body
 
 
+def count_anonymous(app: object, address: str | None, action: str, status: int, msg: str) -> None:
+    """Tally a refusal of a caller without valid credentials: no database write."""
+    counter: RefusalCounter | None = getattr(getattr(app, "state", None), "refusals", None)
+    if counter is not None:
+        counter.count(address, action, status, msg)
+
+
+def _action(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "name", None) or f"{request.method} {request.url.path}"
+
+
 def _respond(request: Request, status: int, message: str, field: str | None = None) -> JSONResponse:
-    if request.method in MUTATING:
+    if getattr(request.state, "principal", None) is None:
+        if _action(request) not in SELF_AUDITED:
+            address = request.client.host if request.client else None
+            count_anonymous(request.app, address, _action(request), status, message)
+    elif request.method in MUTATING:
         _audit_failure(request, status, message)
     return JSONResponse(error_body(status, message, field), status_code=status)
 
 
 def _audit_failure(request: Request, status: int, message: str) -> None:
-    route = request.scope.get("route")
-    action = getattr(route, "name", None) or f"{request.method} {request.url.path}"
+    action = _action(request)
     if action in SELF_AUDITED:
         return
-    principal = getattr(request.state, "principal", None)
+    principal = request.state.principal
     target = next(iter(request.path_params.values()), None) if request.path_params else None
     try:
         with transaction(request.app.state.session_factory) as db:
@@ -59,16 +85,61 @@ def _audit_failure(request: Request, status: int, message: str) -> None:
         log.exception("could not audit a failed %s", action)
 
 
+#: What a strict body field expected, by pydantic's error type, in the API's words.
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "list_type": "an array",
+    "literal_error": None,
+}
+
+
+def _json_kind(value: object) -> str:
+    """How a client would name the JSON value it sent."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def body_too_large(limit: int = MAX_BODY_BYTES) -> str:
+    return (
+        f"The request body is larger than {limit // 1024} KiB, the most this API accepts "
+        "(images are uploaded as a stream to /api/v1/nodes/{id}/images/images)."
+    )
+
+
 def _describe(error: dict[str, Any]) -> tuple[str, str | None]:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(loc) or None
+    kind = error.get("type")
     text = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
-    if error.get("type") == "json_invalid":
+    if kind == "json_invalid":
         return "The request body is not valid JSON.", None
-    if not field and error.get("type") in ("model_attributes_type", "dict_type"):
+    if not field and kind in ("model_attributes_type", "dict_type", "model_type"):
         return "The request body must be a JSON object.", None
-    if error.get("type") == "missing":
+    if kind == "missing":
         return f"'{field}' is required.", field
+    if kind == "extra_forbidden":
+        return (
+            f"'{field}' is not a field of this request; remove it (the API document at "
+            "/api/v1/openapi.json lists the fields).",
+            field,
+        )
+    expected = _EXPECTED.get(str(kind))
+    if expected and field:
+        return f"'{field}' must be {expected}, not {_json_kind(error.get('input'))}.", field
     return (f"'{field}': {text}." if field else f"{text}."), field
 
 
@@ -93,6 +164,7 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     messages = {
         404: f"There is no API endpoint at {request.url.path}.",
         405: f"{request.method} is not allowed on {request.url.path}.",
+        413: body_too_large(),
     }
     message = messages.get(exc.status_code) or str(exc.detail)
     return _respond(request, exc.status_code, message)
@@ -100,7 +172,10 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("%s %s crashed", request.method, request.url.path, exc_info=exc)
-    return _respond(request, 500, "An internal error occurred; the node's log has the details.")
+    response = _respond(request, 500, "An internal error occurred; the node's log has the details.")
+    # Sent by Starlette's outermost middleware, outside the one adding these to the rest.
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def install(app: FastAPI) -> None:

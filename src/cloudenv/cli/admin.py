@@ -219,10 +219,17 @@ def serve(
     bind: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTPS port (default 5007).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a connection has for its TLS handshake, then for each request's "
+            "headers, before it is closed.",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run this node: the HTTPS API on port 5007 and the node agent, until SIGTERM/SIGINT."""
-    import uvicorn
-
+    from cloudenv.api.server import serve_https
     from cloudenv.daemon import build
 
     try:
@@ -241,17 +248,17 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown (exit -15); a service manager
     # must see a clean stop, so end with status 0 once uvicorn hands the signal back.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
+    started = serve_https(
         daemon.app,
         host=settings.bind,
         port=settings.port,
+        certfile=str(settings.tls.server_cert),
+        keyfile=str(settings.tls.server_key),
         log_level=log_level,
-        ssl_certfile=str(settings.tls.server_cert),
-        ssl_keyfile=str(settings.tls.server_key),
-        timeout_graceful_shutdown=5,
-        server_header=False,
-        proxy_headers=False,
+        phase_timeout=request_timeout,
     )
+    if not started:
+        fail(f"Could not serve on {settings.bind}:{settings.port}; see the messages above.")
 
 
 db_app = typer.Typer(

@@ -13,7 +13,12 @@ from cloudenv.services import auth
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=LoginResponse, name="auth.login")
+@router.post(
+    "/login",
+    response_model=LoginResponse,
+    name="auth.login",
+    responses={401: {"description": "Wrong user name or password, or the user can't sign in."}},
+)
 def login(
     body: LoginRequest, request: Request, response: Response, db: Db, settings: NodeSettings
 ) -> LoginResponse:

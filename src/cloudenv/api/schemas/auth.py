@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cloudenv.api.schemas.common import Schema
+from cloudenv.api.schemas.common import RequestBody, Schema
 
 
-class LoginRequest(Schema):
+class LoginRequest(RequestBody):
     username: str = Field(min_length=1, max_length=64, examples=["pceadmin"])
     password: str = Field(min_length=1, max_length=1024)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.json_schema import SkipJsonSchema
 
 from cloudenv import clock
 
@@ -14,10 +15,25 @@ Timestamp = Annotated[datetime, PlainSerializer(clock.rfc3339, return_type=str)]
 
 
 class Schema(BaseModel):
-    """Reads services' records by attribute. Unknown request fields are ignored: the
-    product's clients send fields cloudenv may not use yet."""
+    """A reply (or a part of one): built from services' records by attribute."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class RequestBody(BaseModel):
+    """The base of every request body, and of every model nested in one.
+
+    Strict, because a client that sends ``"longitude": false`` or ``"name": 5`` has a bug
+    that a silent 0.0 or "5" would hide: a boolean is not a number, a number is not a
+    string, an integer is not a float with a fraction; and a field the API does not know
+    is refused by name rather than ignored (the product's Go client sends exactly the
+    documented fields). FastAPI validates bodies in pydantic's python mode, where strict
+    mode also refuses the strings JSON carries for datetimes, enums or UUIDs: give such a
+    field ``Field(strict=False)`` (``tests/unit/api/test_strict_bodies.py`` sends every
+    body through the API, so a field that refuses its own JSON form fails there).
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class Created(Schema):
@@ -36,9 +52,15 @@ class Empty(Schema):
 
 
 class ErrorBody(Schema):
+    """Every error reply, whatever the route (``api/openapi.py`` declares it on each)."""
+
     code: int = Field(description="The HTTP status.", examples=[409])
     message: str = Field(
         description="What went wrong and what to do.",
         examples=["Datacenter dc-… still has 1 cluster(s); remove them first."],
     )
-    field: str | None = Field(default=None, description="The request field at fault, if one.")
+    field: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The request field at fault; absent when no one field is.",
+        examples=["location.longitude"],
+    )

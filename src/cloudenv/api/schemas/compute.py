@@ -7,27 +7,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from cloudenv.api.schemas.common import Schema, Timestamp
+from cloudenv.api.schemas.common import RequestBody, Schema, Timestamp
 
 
-class Destination(Schema):
+class Destination(RequestBody):
     node_id: str | None = Field(default=None, examples=["node-qthm_iLrflJ_DtSS1l4Gx"])
     cluster_id: str | None = Field(default=None, description="The server picks the node.")
 
 
-class CpuTopology(Schema):
+class CpuTopology(RequestBody):
     sockets: int = Field(default=1, examples=[1])
     cores: int = Field(default=1, examples=[2])
     threads: int = Field(default=1, examples=[1])
     affinity: Any = Field(default=None, description="Accepted, not used yet.")
 
 
-class SecureBoot(Schema):
+class SecureBoot(RequestBody):
     enabled: bool = False
     enroll_standard_keys: bool = False
 
 
-class NewVolume(Schema):
+class NewVolume(RequestBody):
     backup: bool = False
     readonly: bool = False
     bus: str = Field(default="virtio", examples=["virtio"])
@@ -37,15 +37,18 @@ class NewVolume(Schema):
     size: int = Field(description="GB.", examples=[10])
 
 
-class ExistingVolume(Schema):
+class ExistingVolume(RequestBody):
     backup: bool = False
     readonly: bool = False
     bus: str = "virtio"
     dev: str = "/dev/vdb"
+    driver: str | None = Field(
+        default=None, description="Sent by the product's clients; the volume's own format is used."
+    )
     volume_id: str
 
 
-class KernelBoot(Schema):
+class KernelBoot(RequestBody):
     """cloudenv's addition: boot a kernel image (and initrd) directly, without a loader."""
 
     kernel: str = Field(description="Name of a kernel image on the node.")
@@ -53,8 +56,8 @@ class KernelBoot(Schema):
     cmdline: str = Field(default="", max_length=4096)
 
 
-class QemuMetadata(Schema):
-    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+class QemuMetadata(RequestBody):
+    model_config = ConfigDict(populate_by_name=True)
 
     type_: Literal["qemu"] = Field(alias="_type")
     cpu_model: str | None = None
@@ -66,14 +69,14 @@ class QemuMetadata(Schema):
     kernel_boot: KernelBoot | None = None
 
 
-class LxcMetadata(Schema):
-    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+class LxcMetadata(RequestBody):
+    model_config = ConfigDict(populate_by_name=True)
 
     type_: Literal["lxc"] = Field(alias="_type")
     init: str = "/sbin/init"
 
 
-class InstanceDeploy(Schema):
+class InstanceDeploy(RequestBody):
     destination: Destination
     name: str = Field(examples=["web-1"], description="3-255 characters.")
     description: str = ""
@@ -127,7 +130,7 @@ class InstanceDetail(Schema):
     instance: Instance
 
 
-class PowerRequest(Schema):
+class PowerRequest(RequestBody):
     action: Literal["start", "stop", "restart", "kill"]
     timeout: int = Field(
         default=120,
@@ -136,14 +139,20 @@ class PowerRequest(Schema):
     )
 
 
-class InstanceChanges(Schema):
+class InstanceCpuUpdate(RequestBody):
+    sockets: int
+    cores: int
+    threads: int
+
+
+class InstanceChanges(RequestBody):
     action: Literal["update_info_fields", "update_resources"] = "update_info_fields"
     name: str | None = None
     description: str | None = None
     memory: int | None = None
-    cpu: InstanceCpu | None = None
+    cpu: InstanceCpuUpdate | None = None
     autostart: bool | None = None
 
 
-class InstanceUpdate(Schema):
+class InstanceUpdate(RequestBody):
     data: InstanceChanges

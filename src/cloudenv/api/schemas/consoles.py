@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from cloudenv.api.schemas.common import Schema
+from cloudenv.api.schemas.common import RequestBody, Schema
 
 
-class ConsoleRequest(Schema):
+class ConsoleRequest(RequestBody):
     kind: Literal["vnc", "serial"] | None = Field(
         default=None,
         description="vnc (the screen, noVNC) or serial (xterm.js). Default: vnc for a "

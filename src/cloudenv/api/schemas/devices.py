@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from cloudenv.api.schemas.common import Schema, Timestamp
+from cloudenv.api.schemas.common import RequestBody, Schema, Timestamp
 
 
-class DeviceMetadata(Schema):
-    model_config = ConfigDict(populate_by_name=True, from_attributes=True)
+class DeviceMetadata(RequestBody):
+    model_config = ConfigDict(populate_by_name=True)
 
     type_: int | str | None = Field(
         default=None,
@@ -46,7 +46,7 @@ class Device(Schema):
     status: str = Field(description="attaching, attached or detaching.")
 
 
-class DeviceCreate(Schema):
+class DeviceCreate(RequestBody):
     name: str = Field(description="3-32 characters, no spaces.", examples=["data-1"])
     description: str = ""
     type: int = Field(description="2 storage volume or 7 CD-ROM (others: not yet).", examples=[2])
@@ -64,7 +64,7 @@ class DeviceAttached(Schema):
     task_id: str = Field(description="The task doing it; follow it at /api/v1/tasks/{id}.")
 
 
-class DeviceUpdate(Schema):
+class DeviceUpdate(RequestBody):
     new_name: str | None = Field(default=None, description="3-32 characters, no spaces.")
     description: str | None = None
 

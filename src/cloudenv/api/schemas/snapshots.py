@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cloudenv.api.schemas.common import Schema, Timestamp
+from cloudenv.api.schemas.common import RequestBody, Schema, Timestamp
 
 
 class Snapshot(Schema):
@@ -15,7 +15,7 @@ class Snapshot(Schema):
     creation: Timestamp
 
 
-class SnapshotCreate(Schema):
+class SnapshotCreate(RequestBody):
     name: str = Field(
         description="1-64 of letters, digits, '_', '.', '-'; unique per instance.",
         examples=["before-upgrade"],

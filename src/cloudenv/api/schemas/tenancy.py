@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic.config import JsonDict
 
-from cloudenv.api.schemas.common import Schema, Timestamp
+from cloudenv.api.schemas.common import RequestBody, Schema, Timestamp
 from cloudenv.services.validation import DESCRIPTION_MAX, NAME_PATTERN
 
 # Types only here: the name and length rules live in services (one rule, one message for
@@ -20,6 +20,13 @@ Name = Field(
 
 
 class Location(Schema):
+    latitude: float = Field(examples=[52.52])
+    longitude: float = Field(examples=[13.40])
+
+
+class LocationInput(RequestBody):
+    """A map position as clients send it (numbers only: ``false`` is not 0.0)."""
+
     latitude: float = Field(ge=-90, le=90, examples=[52.52])
     longitude: float = Field(ge=-180, le=180, examples=[13.40])
 
@@ -84,27 +91,27 @@ class OrganizationTree(Schema):
     nodes: list[Node]
 
 
-class OrganizationCreate(Schema):
+class OrganizationCreate(RequestBody):
     name: str = Name
     description: str = Field(default="", json_schema_extra=DESCRIPTION_DOC)
 
 
-class OrganizationUpdate(Schema):
+class OrganizationUpdate(RequestBody):
     name: str | None = Field(default=None, json_schema_extra=NAME_DOC)
     description: str | None = Field(default=None, json_schema_extra=DESCRIPTION_DOC)
 
 
-class DatacenterCreate(Schema):
+class DatacenterCreate(RequestBody):
     name: str = Name
     description: str = Field(default="", json_schema_extra=DESCRIPTION_DOC)
     organization_id: str = Field(examples=["org-CIgLySkaAVeQ5kSLOodD3"])
-    location: Location | None = None
+    location: LocationInput | None = None
 
 
-class DatacenterUpdate(Schema):
+class DatacenterUpdate(RequestBody):
     name: str | None = Field(default=None, json_schema_extra=NAME_DOC)
     description: str | None = Field(default=None, json_schema_extra=DESCRIPTION_DOC)
-    location: Location | None = Field(default=None, description="null clears the location.")
+    location: LocationInput | None = Field(default=None, description="null clears the location.")
 
 
 class DatacenterDetail(Schema):
@@ -112,7 +119,7 @@ class DatacenterDetail(Schema):
     clusters: list[ClusterFull]
 
 
-class ClusterUpdate(Schema):
+class ClusterUpdate(RequestBody):
     name: str | None = Field(default=None, json_schema_extra=NAME_DOC)
     description: str | None = Field(default=None, json_schema_extra=DESCRIPTION_DOC)
 

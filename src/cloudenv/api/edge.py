@@ -1,0 +1,127 @@
+"""What every HTTP request meets before a router: credentials checked before the body is
+read, a body size limit, and the security headers on every response.
+
+Pure ASGI (no ``BaseHTTPMiddleware``), so streamed replies (``/api/v1/events``) and
+streamed uploads pass through message by message. Nothing here parses a body or decides
+what a route does: which routes need a principal and which stream their body is read from
+the route table (``api/routes.py``, kept in ``app.state.routes``).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloudenv.api.deps import SIGN_IN_FIRST, authenticate, request_token
+from cloudenv.api.errors import (
+    MAX_BODY_BYTES,
+    SECURITY_HEADERS,
+    body_too_large,
+    count_anonymous,
+    error_body,
+)
+from cloudenv.api.routes import RouteTable
+from cloudenv.errors import NotAuthenticated
+
+API_PREFIX = "/api/"
+_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response that passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a body without Content-Length grows past the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, body_too_large(limit))
+
+
+class RequestGate:
+    """Refuses, before any of the body is read: a route that needs a principal called
+    without valid credentials (401), and a body declared larger than ``max_body`` (413);
+    a body that turns out larger while it is read ends in 413 too. The principal found
+    is left in the request's state for the CurrentPrincipal dependency."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        app = scope["app"]
+        table: RouteTable = app.state.routes
+        rule = table.match(scope["method"], path)
+        # An /api path no route serves (or not with this method) needs credentials too,
+        # so an anonymous caller learns nothing about which paths exist.
+        unrouted_public = not path.startswith(API_PREFIX) or path == app.openapi_url
+        needs_principal = rule.needs_principal if rule else not unrouted_public
+        request = Request(scope)
+        address = scope["client"][0] if scope.get("client") else None
+        action = rule.name if rule else f"{scope['method']} {path}"
+        if needs_principal:
+            token = request_token(request)
+            try:
+                if token is None:
+                    raise NotAuthenticated(SIGN_IN_FIRST)
+                factory = app.state.session_factory
+                principal = await run_in_threadpool(authenticate, factory, token, address)
+            except NotAuthenticated as exc:
+                count_anonymous(app, address, action, 401, exc.message)
+                await _reply(scope, receive, send, 401, exc.message)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        if rule and rule.streamed_body:
+            await self.app(scope, receive, send)
+            return
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _reply(scope, receive, send, 413, body_too_large(self.max_body))
+            return
+        await self.app(scope, _limited(receive, self.max_body), send)
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def receive_at_most() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return receive_at_most
+
+
+async def _reply(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+    """Answer without reading the body; the connection is closed after it, so an unread
+    body can't be taken for the next request."""
+    response = JSONResponse(
+        error_body(status, message), status_code=status, headers={"Connection": "close"}
+    )
+    await response(scope, receive, send)
