@@ -30,9 +30,6 @@ PUBLIC = {
     "POST /api/v1/auth/login",
     "GET /api/v1/openapi.json",  # the contract client generators read
 }
-#: Open today and not meant to stay so: finding 14 of issue 10 (Swagger UI needs no
-#: sign-in and loads from a CDN). Remove these once /api/docs is signed-in or gone.
-OPEN_FOR_NOW = {"GET /api/docs", "GET /docs/oauth2-redirect"}
 #: Streams, walked by their own tests (test_audit_and_events.py filters them per tenant).
 STREAMS = {"GET /api/v1/events"}
 #: Routes without path parameters whose body names an object: another tenant's is 404.
@@ -192,7 +189,7 @@ def test_anonymous_callers_get_401_on_every_route(
         answers = {
             str(e): objects.call(nobody, e, dep)
             for e in endpoints
-            if str(e) not in PUBLIC | OPEN_FOR_NOW
+            if str(e) not in PUBLIC
         }
     wrong = {k: (r.status_code, r.text[:200]) for k, r in answers.items() if r.status_code != 401}
     assert not wrong, f"routes that answer anonymous callers with something else: {wrong}"
@@ -256,6 +253,6 @@ def test_lists_show_another_tenant_none_of_our_objects(
             response = client.get(endpoint.path, params=filters)
             assert response.status_code in (200, 400, 404), (str(endpoint), response.text)
             seen = [i for i in objects.ids() if i in response.text]
-            if seen and str(endpoint) not in OPEN_FOR_NOW:
+            if seen:
                 leaks[f"{endpoint} {filters}"] = seen
     assert reads and not leaks, f"lists that show another tenant our objects: {leaks}"
