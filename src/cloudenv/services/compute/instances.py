@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from cloudenv.errors import Conflict, InvalidInput, NotFound
@@ -28,6 +29,7 @@ from cloudenv.services.compute.states import (
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description, check_instance_name
+from cloudenv.store.queries import compute as queries
 from cloudenv.store.tables import Instance, Task
 
 DESTROY_WORD = "DESTROY"
@@ -42,6 +44,8 @@ _KIND = {
 
 @dataclass(frozen=True)
 class InstanceView:
+    """An instance as lists and reads show it (its configuration stays inside)."""
+
     id: str
     node_id: str
     organization_id: str
@@ -60,30 +64,29 @@ class InstanceView:
     desired_state: str
     state_message: str
     current_task_id: str | None
-    config: dict[str, object]
 
 
-def view(instance: Instance) -> InstanceView:
+def view(instance: Instance | Row[Any]) -> InstanceView:
+    """The view of an instance row or of a light list row (``queries.compute``)."""
     return InstanceView(
-        instance.id,
-        instance.node_id,
-        instance.organization_id,
-        instance.type,
-        instance.name,
-        instance.description,
-        instance.cpu_sockets,
-        instance.cpu_cores,
-        instance.cpu_threads,
-        instance.cpu_sockets * instance.cpu_cores * instance.cpu_threads,
-        instance.memory_mb,
-        instance.creation,
-        instance.autostart,
-        0,
-        instance.state,
-        instance.desired_state,
-        instance.state_message,
-        instance.current_task_id,
-        dict(instance.config),
+        id=instance.id,
+        node_id=instance.node_id,
+        organization_id=instance.organization_id,
+        type=instance.type,
+        name=instance.name,
+        description=instance.description,
+        sockets=instance.cpu_sockets,
+        cores=instance.cpu_cores,
+        threads=instance.cpu_threads,
+        vcpus=instance.cpu_sockets * instance.cpu_cores * instance.cpu_threads,
+        memory=instance.memory_mb,
+        creation=instance.creation,
+        autostart=instance.autostart,
+        boot_order=0,
+        state=instance.state,
+        desired_state=instance.desired_state,
+        state_message=instance.state_message,
+        current_task_id=instance.current_task_id,
     )
 
 
@@ -94,20 +97,19 @@ def list_instances(
     node_id: str | None = None,
     cluster_id: str | None = None,
 ) -> list[InstanceView]:
+    """The caller's instances on a node or in a cluster, by name (light rows: the UI
+    polls lists of hundreds)."""
     if (node_id is None) == (cluster_id is None):
         raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
-    stmt = select(Instance).order_by(Instance.name)
-    if node_id is not None:
-        stmt = stmt.where(Instance.node_id == node_id)
-    else:
-        from cloudenv.store.tables import Node
-
-        stmt = stmt.join(Node, Node.id == Instance.node_id).where(Node.cluster_id == cluster_id)
-    return [view(i) for i in db.scalars(restrict(stmt, Instance.organization_id, principal))]
+    rows = queries.instance_rows(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
+    return [view(row) for row in rows]
 
 
 def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:
-    return view(load(db, principal, instance_id))
+    row = queries.instance_row(db, principal.scope, instance_id)
+    if row is None:
+        raise NotFound(f"Instance {instance_id} does not exist.", field="id")
+    return view(row)
 
 
 def load(db: Session, principal: Principal, instance_id: str) -> Instance:

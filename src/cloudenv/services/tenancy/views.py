@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from cloudenv import clock
+from cloudenv.store.queries import compute as queries
 from cloudenv.store.tables import Cluster, Datacenter, Organization
 
 #: A node whose agent has not reported for this long is shown as not alive.
@@ -180,3 +183,30 @@ def group_by(items: Sequence[Any], key: str) -> dict[str, list[Any]]:
     for item in items:
         grouped.setdefault(getattr(item, key), []).append(item)
     return grouped
+
+
+@dataclass(frozen=True)
+class TreeVersion:
+    """What the resource tree shows changes only with one of these: a tree event (every
+    change to an organization, datacenter, cluster or node publishes one in its own
+    transaction, whichever node makes it) or a heartbeat (which writes ``last_seen``
+    without an event)."""
+
+    event_id: int
+    heartbeats: tuple[int, float]
+
+
+def tree_version(db: Session) -> TreeVersion:
+    return TreeVersion(queries.latest_tree_event_id(db), queries.heartbeat_signature(db))
+
+
+def tree_valid_until(trees: Sequence[OrganizationTree]) -> datetime | None:
+    """When the first node shown alive turns not-alive without any write (its heartbeat
+    window runs out); None if no node is shown alive."""
+    ends = [
+        node.last_seen + NODE_ALIVE_WINDOW
+        for tree in trees
+        for node in tree.nodes
+        if node.alive and node.last_seen is not None
+    ]
+    return min(ends, default=None)

@@ -1,0 +1,115 @@
+"""Selectors for compute: instances. ``scope`` is None (sees all) or the visible org IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Float, Row, Select, and_, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from cloudenv.store.tables import Event, Instance, Node
+
+Scope = frozenset[str] | None
+
+
+# Read models for lists
+#
+# Instance lists are the hot read path (a node or cluster holds hundreds of instances and
+# every UI polls them): read the listed columns as plain rows with a Core select, never ORM
+# objects, whose identity map and attribute instrumentation cost ten times the query.
+
+#: What an instance list entry shows (no configuration, no facts).
+INSTANCE_LIST_COLUMNS = (
+    Instance.id,
+    Instance.node_id,
+    Instance.organization_id,
+    Instance.type,
+    Instance.name,
+    Instance.description,
+    Instance.cpu_sockets,
+    Instance.cpu_cores,
+    Instance.cpu_threads,
+    Instance.memory_mb,
+    Instance.creation,
+    Instance.autostart,
+    Instance.state,
+    Instance.desired_state,
+    Instance.state_message,
+    Instance.current_task_id,
+)
+
+
+def _listed(scope: Scope) -> Select[Any]:
+    stmt = cast(Select[Any], select(*INSTANCE_LIST_COLUMNS))
+    return stmt if scope is None else stmt.where(Instance.organization_id.in_(scope))
+
+
+def instance_rows(
+    db: Session,
+    scope: Scope,
+    *,
+    node_id: str | None = None,
+    cluster_id: str | None = None,
+) -> Sequence[Row[Any]]:
+    """The visible instances of a node or of a cluster's nodes, by name, as light rows."""
+    stmt = _listed(scope)
+    if node_id is not None:
+        stmt = stmt.where(Instance.node_id == node_id)
+    if cluster_id is not None:
+        nodes_of_cluster = select(Node.id).where(Node.cluster_id == cluster_id)
+        stmt = stmt.where(Instance.node_id.in_(nodes_of_cluster.scalar_subquery()))
+    return db.execute(stmt.order_by(Instance.name, Instance.id)).all()
+
+
+def instance_row(db: Session, scope: Scope, instance_id: str) -> Row[Any] | None:
+    """One visible instance as a light row, or None."""
+    return db.execute(_listed(scope).where(Instance.id == instance_id)).first()
+
+
+# The tree's version: what changes it (see ``api.rendering.VersionedCache``).
+
+#: Event kinds that change the resource tree, by prefix.
+TREE_EVENT_PREFIXES = ("cluster.", "datacenter.", "deployment.", "node.", "organization.")
+
+
+class epoch_seconds(FunctionElement[float]):
+    """A timestamp column as Unix seconds, in SQL, on every backend."""
+
+    type = Float()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_seconds)
+def _epoch_standard(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def latest_tree_event_id(db: Session) -> int:
+    """The newest event that changed an organization, datacenter, cluster or node (0 if none).
+
+    A range per prefix (``'node.' <= kind < 'node/'``), so an index on (kind, id) serves it."""
+    ranges = [
+        and_(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        for prefix in TREE_EVENT_PREFIXES
+    ]
+    return int(db.scalar(select(func.max(Event.id)).where(or_(*ranges))) or 0)
+
+
+def heartbeat_signature(db: Session) -> tuple[int, float]:
+    """(how many nodes, the sum of their ``last_seen`` in seconds): changes with every
+    heartbeat of any node, which writes ``last_seen`` without an event. One aggregate
+    over the nodes table, no rows decoded."""
+    row = db.execute(
+        select(func.count(Node.id), func.coalesce(func.sum(epoch_seconds(Node.last_seen)), 0.0))
+    ).one()
+    return int(row[0]), float(row[1])
