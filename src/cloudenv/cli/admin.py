@@ -196,11 +196,14 @@ def serve(
     bind: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTPS port (default 5007).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="API processes (default: one per core, at most 4)."),
+    ] = min(4, os.cpu_count() or 1),
 ) -> None:
     """Run this node: the HTTPS API on port 5007 and the node agent, until SIGTERM/SIGINT."""
-    import uvicorn
-
     from cloudenv.daemon import build
+    from cloudenv.daemon import serve as serve_daemon
 
     try:
         settings = Settings.load(data_dir.resolve()).with_overrides(bind=bind, port=port)
@@ -218,11 +221,12 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown (exit -15); a service manager
     # must see a clean stop, so end with status 0 once uvicorn hands the signal back.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        daemon.app,
+    serve_daemon(
+        daemon,
+        workers,
+        log_level,
         host=settings.bind,
         port=settings.port,
-        log_level=log_level,
         ssl_certfile=str(settings.tls.server_cert),
         ssl_keyfile=str(settings.tls.server_key),
         timeout_graceful_shutdown=5,

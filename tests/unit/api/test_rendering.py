@@ -162,3 +162,22 @@ def test_tree_entries_are_the_tree_schema() -> None:
     for key in ("datacenters", "clusters", "nodes"):
         assert list(entries[0][key][0]) == list(expected[key][0])
     assert "ssh_key" not in entries[0]["nodes"][0]
+
+
+def test_node_summary_rows_are_read_in_the_order_node_view_expects() -> None:
+    from cloudenv.store.queries.tenancy import NODE_SUMMARY_COLUMNS
+
+    assert [c.key for c in NODE_SUMMARY_COLUMNS] == [
+        "id",
+        "organization_id",
+        "cluster_id",
+        "name",
+        "description",
+        "ip_address",
+        "wol_mac",
+        "creation",
+        "last_seen",
+        "joining",
+        "ssh_key",
+        "client_cert",
+    ]

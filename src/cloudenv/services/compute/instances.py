@@ -7,11 +7,10 @@ actions never run on one instance at once; Force Stop may take over a hanging st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cloudenv.errors import Conflict, InvalidInput, NotFound
@@ -42,9 +41,10 @@ _KIND = {
 }
 
 
-@dataclass(frozen=True)
-class InstanceView:
-    """An instance as lists and reads show it (its configuration stays inside)."""
+class InstanceView(NamedTuple):
+    """An instance as lists and reads show it (its configuration stays inside). A named
+    tuple: lists build hundreds, and a tuple is made in a fraction of a frozen dataclass's
+    time."""
 
     id: str
     node_id: str
@@ -66,8 +66,7 @@ class InstanceView:
     current_task_id: str | None
 
 
-def view(instance: Instance | Row[Any]) -> InstanceView:
-    """The view of an instance row or of a light list row (``queries.compute``)."""
+def view(instance: Instance) -> InstanceView:
     return InstanceView(
         id=instance.id,
         node_id=instance.node_id,
@@ -90,6 +89,17 @@ def view(instance: Instance | Row[Any]) -> InstanceView:
     )
 
 
+def _row_view(row: Sequence[Any]) -> InstanceView:
+    """The view of a ``queries.compute.instance_rows`` tuple, by position."""
+    (id_, node_id, org_id, type_, name, description, sockets, cores, threads) = row[:9]
+    memory, creation, autostart, state, desired, message, task_id = row[9:]
+    return InstanceView(
+        id_, node_id, org_id, type_, name, description, sockets, cores, threads,
+        sockets * cores * threads, memory, creation, autostart, 0, state, desired, message,
+        task_id,
+    )  # fmt: skip
+
+
 def list_instances(
     db: Session,
     principal: Principal,
@@ -102,14 +112,14 @@ def list_instances(
     if (node_id is None) == (cluster_id is None):
         raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
     rows = queries.instance_rows(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
-    return [view(row) for row in rows]
+    return [_row_view(row) for row in rows]
 
 
 def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:
     row = queries.instance_row(db, principal.scope, instance_id)
     if row is None:
         raise NotFound(f"Instance {instance_id} does not exist.", field="id")
-    return view(row)
+    return _row_view(row)
 
 
 def load(db: Session, principal: Principal, instance_id: str) -> Instance:

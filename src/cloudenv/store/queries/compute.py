@@ -22,30 +22,33 @@ Scope = frozenset[str] | None
 # every UI polls them): read the listed columns as plain rows with a Core select, never ORM
 # objects, whose identity map and attribute instrumentation cost ten times the query.
 
-#: What an instance list entry shows (no configuration, no facts).
+_instances = Instance.__table__.c
+
+#: What an instance list entry shows (no configuration, no facts), in this order: table
+#: columns, not ORM attributes, so rows skip the ORM's loading machinery.
 INSTANCE_LIST_COLUMNS = (
-    Instance.id,
-    Instance.node_id,
-    Instance.organization_id,
-    Instance.type,
-    Instance.name,
-    Instance.description,
-    Instance.cpu_sockets,
-    Instance.cpu_cores,
-    Instance.cpu_threads,
-    Instance.memory_mb,
-    Instance.creation,
-    Instance.autostart,
-    Instance.state,
-    Instance.desired_state,
-    Instance.state_message,
-    Instance.current_task_id,
+    _instances.id,
+    _instances.node_id,
+    _instances.organization_id,
+    _instances.type,
+    _instances.name,
+    _instances.description,
+    _instances.cpu_sockets,
+    _instances.cpu_cores,
+    _instances.cpu_threads,
+    _instances.memory_mb,
+    _instances.creation,
+    _instances.autostart,
+    _instances.state,
+    _instances.desired_state,
+    _instances.state_message,
+    _instances.current_task_id,
 )
 
 
 def _listed(scope: Scope) -> Select[Any]:
     stmt = cast(Select[Any], select(*INSTANCE_LIST_COLUMNS))
-    return stmt if scope is None else stmt.where(Instance.organization_id.in_(scope))
+    return stmt if scope is None else stmt.where(_instances.organization_id.in_(scope))
 
 
 def instance_rows(
@@ -55,19 +58,20 @@ def instance_rows(
     node_id: str | None = None,
     cluster_id: str | None = None,
 ) -> Sequence[Row[Any]]:
-    """The visible instances of a node or of a cluster's nodes, by name, as light rows."""
+    """The visible instances of a node or of a cluster's nodes, by name, as tuples of
+    ``INSTANCE_LIST_COLUMNS``."""
     stmt = _listed(scope)
     if node_id is not None:
-        stmt = stmt.where(Instance.node_id == node_id)
+        stmt = stmt.where(_instances.node_id == node_id)
     if cluster_id is not None:
         nodes_of_cluster = select(Node.id).where(Node.cluster_id == cluster_id)
-        stmt = stmt.where(Instance.node_id.in_(nodes_of_cluster.scalar_subquery()))
-    return db.execute(stmt.order_by(Instance.name, Instance.id)).all()
+        stmt = stmt.where(_instances.node_id.in_(nodes_of_cluster.scalar_subquery()))
+    return db.execute(stmt.order_by(_instances.name, _instances.id)).all()
 
 
 def instance_row(db: Session, scope: Scope, instance_id: str) -> Row[Any] | None:
-    """One visible instance as a light row, or None."""
-    return db.execute(_listed(scope).where(Instance.id == instance_id)).first()
+    """One visible instance as a tuple of ``INSTANCE_LIST_COLUMNS``, or None."""
+    return db.execute(_listed(scope).where(_instances.id == instance_id)).first()
 
 
 # The tree's version: what changes it (see ``api.rendering.VersionedCache``).
@@ -94,22 +98,29 @@ def _epoch_standard(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) ->
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
+_TREE_EVENT_RANGES = or_(
+    *(
+        and_(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        for prefix in TREE_EVENT_PREFIXES
+    )
+)
+# Built once: every tree request asks both.
+_LATEST_TREE_EVENT = select(func.max(Event.id)).where(_TREE_EVENT_RANGES)
+_HEARTBEATS = select(
+    func.count(Node.id), func.coalesce(func.sum(epoch_seconds(Node.last_seen)), 0.0)
+)
+
+
 def latest_tree_event_id(db: Session) -> int:
     """The newest event that changed an organization, datacenter, cluster or node (0 if none).
 
     A range per prefix (``'node.' <= kind < 'node/'``), so an index on (kind, id) serves it."""
-    ranges = [
-        and_(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
-        for prefix in TREE_EVENT_PREFIXES
-    ]
-    return int(db.scalar(select(func.max(Event.id)).where(or_(*ranges))) or 0)
+    return int(db.scalar(_LATEST_TREE_EVENT) or 0)
 
 
 def heartbeat_signature(db: Session) -> tuple[int, float]:
     """(how many nodes, the sum of their ``last_seen`` in seconds): changes with every
     heartbeat of any node, which writes ``last_seen`` without an event. One aggregate
     over the nodes table, no rows decoded."""
-    row = db.execute(
-        select(func.count(Node.id), func.coalesce(func.sum(epoch_seconds(Node.last_seen)), 0.0))
-    ).one()
+    row = db.execute(_HEARTBEATS).one()
     return int(row[0]), float(row[1])
