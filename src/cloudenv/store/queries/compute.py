@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Float, Row, Select, and_, func, or_, select
+from sqlalchemy import Float, Row, Select, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -98,24 +98,26 @@ def _epoch_standard(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) ->
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
-_TREE_EVENT_RANGES = or_(
+# One subquery per prefix, each a range of the (kind, id) index: an OR of the ranges would
+# walk back over every later event instead (migration 0007 has the figures).
+_LATEST_TREE_EVENT = select(
     *(
-        and_(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        select(func.max(Event.id))
+        .where(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        .scalar_subquery()
         for prefix in TREE_EVENT_PREFIXES
     )
 )
-# Built once: every tree request asks both.
-_LATEST_TREE_EVENT = select(func.max(Event.id)).where(_TREE_EVENT_RANGES)
 _HEARTBEATS = select(
     func.count(Node.id), func.coalesce(func.sum(epoch_seconds(Node.last_seen)), 0.0)
 )
 
 
 def latest_tree_event_id(db: Session) -> int:
-    """The newest event that changed an organization, datacenter, cluster or node (0 if none).
-
-    A range per prefix (``'node.' <= kind < 'node/'``), so an index on (kind, id) serves it."""
-    return int(db.scalar(_LATEST_TREE_EVENT) or 0)
+    """The newest event that changed an organization, datacenter, cluster or node (0 if
+    none): the newest of each prefix's range (``'node.' <= kind < 'node/'``)."""
+    newest = db.execute(_LATEST_TREE_EVENT).one()
+    return max((int(i) for i in newest if i is not None), default=0)
 
 
 def heartbeat_signature(db: Session) -> tuple[int, float]:
