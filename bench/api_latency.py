@@ -22,7 +22,7 @@ small box are a floor, not a capacity.
 
     .venv/bin/python bench/api_latency.py [--requests 2000] [--concurrency 4]
         [--datacenters 100] [--nodes 1000] [--instances 10000] [--hot-node-instances 500]
-        [--database-url postgresql://...] [--keep]
+        [--workers N] [--database-url postgresql://...] [--keep]
 """
 
 from __future__ import annotations
@@ -409,6 +409,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-seconds", type=float, default=300.0, help="time bound per endpoint (300)"
     )
     parser.add_argument("--log-level", default="warning", help="cloudenv serve's (warning)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="cloudenv serve's (its default: one per core)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     args = parser.parse_args(argv)
     for name in ("requests", "concurrency"):
@@ -454,9 +457,10 @@ def main(argv: list[str] | None = None) -> int:
                 node.path, args.datacenters, args.nodes, args.instances, args.hot_node_instances
             )
             print(f"  set-up: init + seed {time.perf_counter() - started:.1f} s")
-            daemon = start_server(
-                node, extra_args=["--log-level", args.log_level], start_timeout=START_TIMEOUT
-            )
+            serve_args = ["--log-level", args.log_level]
+            if args.workers is not None:
+                serve_args += ["--workers", str(args.workers)]
+            daemon = start_server(node, extra_args=serve_args, start_timeout=START_TIMEOUT)
         except ServedNodeError as exc:
             raise SystemExit(str(exc)) from None
         ca = node.ca
