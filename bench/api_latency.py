@@ -1,18 +1,28 @@
-"""API latency of a served node: ``GET /api/v1/organizations`` and ``GET /api/v1/nodes/{id}``.
+"""API latency of a served node: the tree, instance lists, a node's detail, and the floor.
 
 Sets up a throwaway node in a temporary data dir with the real commands (``cloudenv init``,
-then ``cloudenv serve`` on a free loopback port), seeds it through the ORM with a deployment
-of the size a UI lists at once (100 datacenters, 1,000 nodes over 100 clusters by default),
-signs in, warms up, and measures each endpoint with a pool of keep-alive HTTPS clients in
-threads. Prints count, p50/p99 latency, requests/s and response size per endpoint, then
-stops the daemon and deletes the data dir (unless ``--keep``).
+then ``cloudenv serve`` on a free loopback port), seeds it with a deployment of the size a UI
+lists at once (100 datacenters, 1,000 nodes over 100 clusters and 10,000 instances by
+default: 500 on one node, the rest spread over the nodes), signs in, warms up, and measures
+each endpoint with a pool of keep-alive HTTPS clients in threads:
+
+- the tree, ``GET /api/v1/organizations``;
+- ``GET /api/v1/instances?node_id=`` of the node holding 500 instances;
+- ``GET /api/v1/instances?cluster_id=`` of that node's cluster;
+- ``GET /api/v1/nodes/{id}`` over every node;
+- the floor: a bare HTTPS server (another process, the node's certificate) sending the
+  tree's bytes, i.e. what TLS, HTTP and the clients cost without any cloudenv code.
+
+Prints count, p50/p99 latency, requests/s and response size per endpoint and the summary
+table of the issue, then stops the daemon and deletes the data dir (unless ``--keep``).
 
 Everything stays on 127.0.0.1; the run is bounded by ``--requests`` and ``--max-seconds``
 per endpoint. The client threads share the machine with the daemon, so figures from a
 small box are a floor, not a capacity.
 
-    .venv/bin/python bench/api_latency.py [--requests 2000] [--concurrency 8]
-        [--datacenters 100] [--nodes 1000] [--database-url postgresql://...] [--keep]
+    .venv/bin/python bench/api_latency.py [--requests 2000] [--concurrency 4]
+        [--datacenters 100] [--nodes 1000] [--instances 10000] [--hot-node-instances 500]
+        [--workers N] [--database-url postgresql://...] [--keep]
 """
 
 from __future__ import annotations
@@ -22,23 +32,29 @@ import os
 import platform
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing import Process, Queue
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from cloudenv import clock
 from cloudenv.config import Settings
 from cloudenv.ids import Prefix, new_id
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
-from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
+from cloudenv.store.tables import Cluster, Datacenter, Instance, Node, Organization
 from cloudenv.tls import client_ssl_context
 
 # Run as ``python bench/api_latency.py``, the script's dir is on sys.path, not the repo root:
@@ -81,10 +97,19 @@ SMALL_HARDWARE = {
 # Set-up ------------------------------------------------------------------------------------------
 
 
-def seed(data_dir: Path, datacenters: int, nodes: int) -> list[str]:
+@dataclass
+class Seeded:
+    node_ids: list[str]  # the node set up by init first
+    hot_node: str | None  # the seeded node holding ``--hot-node-instances`` instances
+    hot_cluster: str | None  # its cluster
+
+
+def seed(data_dir: Path, datacenters: int, nodes: int, instances: int, hot: int) -> Seeded:
     """Insert ``datacenters`` datacenters in the root organization, one or more clusters in
-    each, and ``nodes`` nodes spread round-robin over the clusters; returns the node IDs
-    (the node set up by init first)."""
+    each, ``nodes`` nodes spread round-robin over the clusters, and ``instances`` stopped
+    instances: ``hot`` of them on the first seeded node, the rest round-robin over the
+    seeded nodes. None lands on the served node, whose agent would reconcile them with
+    libvirt."""
     settings = Settings.load(data_dir)
     engine = make_engine(settings.database_url)
     now = clock.now()
@@ -143,9 +168,88 @@ def seed(data_dir: Path, datacenters: int, nodes: int) -> list[str]:
                 db.add(node)
                 node_ids.append(node.id)
             db.flush()
+            seeded = node_ids[1:]
+            if seeded and instances:
+                db.execute(insert(Instance), instance_rows(org_id, seeded, instances, hot, now))
+        hot_node = node_ids[1] if len(node_ids) > 1 else None
+        hot_cluster = clusters[0].id if hot_node else None
     finally:
         engine.dispose()
-    return node_ids
+    return Seeded(node_ids, hot_node, hot_cluster)
+
+
+def instance_rows(
+    org_id: str, node_ids: list[str], count: int, hot: int, now: datetime
+) -> list[dict[str, Any]]:
+    """``count`` instance rows: the first ``hot`` on ``node_ids[0]``, then round-robin."""
+    rows = []
+    for i in range(count):
+        node_id = node_ids[0] if i < hot else node_ids[(i - hot) % len(node_ids)]
+        rows.append(
+            {
+                "id": new_id(Prefix.INSTANCE),
+                "organization_id": org_id,
+                "node_id": node_id,
+                "name": f"bench-vm-{i:05d}",
+                "description": "Seeded by bench/api_latency.py.",
+                "type": 2,
+                "architecture": "x86_64",
+                "uuid": str(uuid.uuid4()),
+                "cpu_sockets": 1,
+                "cpu_cores": 2,
+                "cpu_threads": 1,
+                "memory_mb": 2048,
+                "autostart": False,
+                "config": {"machine_type": "q35", "firmware": "efi"},
+                "desired_state": "stopped",
+                "state": "stopped",
+                "state_message": "",
+                "current_task_id": None,
+                "creation": now,
+            }
+        )
+    return rows
+
+
+# The floor ---------------------------------------------------------------------------------------
+
+
+def _floor_server(body: bytes, cert: str, key: str, ready: Queue[int]) -> None:
+    """Serve ``body`` to every GET over keep-alive HTTPS on a free loopback port (run in its
+    own process, as the daemon is); puts the port on ``ready``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    ready.put(server.server_address[1])
+    server.serve_forever()
+
+
+def start_floor(body: bytes, settings: Settings) -> tuple[Process, str]:
+    """A bare HTTPS server sending ``body``, with the node's certificate; (process, URL)."""
+    ready: Queue[int] = Queue()
+    tls = settings.tls
+    process = Process(
+        target=_floor_server,
+        args=(body, str(tls.server_cert), str(tls.server_key), ready),
+        daemon=True,
+    )
+    process.start()
+    return process, f"https://127.0.0.1:{ready.get(timeout=30)}"
 
 
 # Measuring ---------------------------------------------------------------------------------------
@@ -169,7 +273,8 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 class ClientPool:
-    """One keep-alive HTTPS client per worker thread, all signed in with the same token."""
+    """One keep-alive HTTPS client per worker thread, all signed in with the same token
+    (none for the floor)."""
 
     def __init__(self, url: str, ca: Path, token: str) -> None:
         self.url, self.ca, self.token = url, ca, token
@@ -183,7 +288,7 @@ class ClientPool:
             client = httpx.Client(
                 base_url=self.url,
                 verify=client_ssl_context(self.ca),
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
                 timeout=60.0,
             )
             self.local.client = client
@@ -246,7 +351,7 @@ def measure(
 
 def report(result: Result) -> str:
     if not result.latencies:
-        return f"{result.name:<28} no successful request ({result.errors} errors)"
+        return f"{result.name:<30} no successful request ({result.errors} errors)"
     ms = [v * 1000 for v in result.latencies]
     sizes = sorted(result.sizes)
     size = (
@@ -255,7 +360,7 @@ def report(result: Result) -> str:
         else f"{sizes[0]:,}-{sizes[-1]:,} B (median {sizes[len(sizes) // 2]:,})"
     )
     line = (
-        f"{result.name:<28} n={len(ms):<6} p50={percentile(ms, 50):8.2f} ms  "
+        f"{result.name:<30} n={len(ms):<6} p50={percentile(ms, 50):8.2f} ms  "
         f"p99={percentile(ms, 99):8.2f} ms  {len(ms) / result.wall:8.1f} req/s  size {size}"
     )
     if result.errors:
@@ -265,15 +370,37 @@ def report(result: Result) -> str:
     return line
 
 
+def table(results: list[Result]) -> str:
+    """The issue's summary table (markdown): p50, p99, throughput and size per endpoint."""
+    lines = [
+        "| endpoint | p50 | p99 | req/s | size |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        if not result.latencies:
+            lines.append(f"| {result.name} | - | - | - | - |")
+            continue
+        ms = [v * 1000 for v in result.latencies]
+        lines.append(
+            f"| {result.name} | {percentile(ms, 50):.1f} ms | {percentile(ms, 99):.1f} ms | "
+            f"{len(ms) / result.wall:.0f} | {sorted(result.sizes)[len(ms) // 2]:,} B |"
+        )
+    return "\n".join(lines)
+
+
 # Main --------------------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="per endpoint (2000)")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads (8)")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads (4)")
     parser.add_argument("--datacenters", type=int, default=100, help="seeded (100)")
     parser.add_argument("--nodes", type=int, default=1000, help="seeded (1000)")
+    parser.add_argument("--instances", type=int, default=10000, help="seeded (10000)")
+    parser.add_argument(
+        "--hot-node-instances", type=int, default=500, help="of them on one node (500)"
+    )
     parser.add_argument(
         "--database-url", default=None, help="an EMPTY PostgreSQL database; default SQLite"
     )
@@ -282,13 +409,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-seconds", type=float, default=300.0, help="time bound per endpoint (300)"
     )
     parser.add_argument("--log-level", default="warning", help="cloudenv serve's (warning)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="cloudenv serve's (its default: one per core)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     args = parser.parse_args(argv)
     for name in ("requests", "concurrency"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    if args.datacenters < 0 or args.nodes < 0 or args.warmup < 0 or args.max_seconds <= 0:
-        parser.error("--datacenters, --nodes, --warmup must be >= 0, --max-seconds > 0")
+    counts = (args.datacenters, args.nodes, args.instances, args.hot_node_instances, args.warmup)
+    if min(counts) < 0 or args.max_seconds <= 0:
+        parser.error(
+            "--datacenters, --nodes, --instances, --hot-node-instances, --warmup must be "
+            ">= 0, --max-seconds > 0"
+        )
+    if args.hot_node_instances > args.instances:
+        parser.error("--hot-node-instances can't exceed --instances")
     return args
 
 
@@ -296,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cloudenv-bench-"))
     daemon: Server | None = None
-    pool: ClientPool | None = None
+    pools: list[ClientPool] = []
+    floor: Process | None = None
     try:
         database = "PostgreSQL" if args.database_url else "SQLite (in the data dir)"
         print("cloudenv API latency benchmark")
@@ -304,7 +441,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  machine: os.cpu_count()={os.cpu_count()}  {platform.machine()}  "
             f"Python {platform.python_version()}  (client threads share it with the daemon)"
         )
-        print(f"  database: {database}  seed: {args.datacenters} datacenters, {args.nodes} nodes")
+        print(
+            f"  database: {database}  seed: {args.datacenters} datacenters, {args.nodes} "
+            f"nodes, {args.instances} instances ({args.hot_node_instances} on one node)"
+        )
         print(
             f"  load: {args.requests} requests/endpoint, concurrency {args.concurrency}, "
             f"warm-up {args.warmup}, keep-alive HTTPS on 127.0.0.1, serve --log-level "
@@ -313,11 +453,14 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             node = init_node(work, database_url=args.database_url)
-            node_ids = seed(node.path, args.datacenters, args.nodes)
-            print(f"  set-up: init + seed {time.perf_counter() - started:.1f} s")
-            daemon = start_server(
-                node, extra_args=["--log-level", args.log_level], start_timeout=START_TIMEOUT
+            seeded = seed(
+                node.path, args.datacenters, args.nodes, args.instances, args.hot_node_instances
             )
+            print(f"  set-up: init + seed {time.perf_counter() - started:.1f} s")
+            serve_args = ["--log-level", args.log_level]
+            if args.workers is not None:
+                serve_args += ["--workers", str(args.workers)]
+            daemon = start_server(node, extra_args=serve_args, start_timeout=START_TIMEOUT)
         except ServedNodeError as exc:
             raise SystemExit(str(exc)) from None
         ca = node.ca
@@ -328,27 +471,53 @@ def main(argv: list[str] | None = None) -> int:
         )
         login.raise_for_status()
         pool = ClientPool(daemon.url, ca, login.json()["token"])
+        pools.append(pool)
 
-        trees = pool.get().get("/api/v1/organizations").json()
-        seen = sum(len(t["nodes"]) for t in trees)
-        print(f"  served tree: {len(trees)} organization(s), {seen} nodes")
+        tree_bytes = pool.get().get("/api/v1/organizations").content
+        floor, floor_url = start_floor(tree_bytes, node.settings)
+        floor_pool = ClientPool(floor_url, ca, "")
+        pools.append(floor_pool)
+        print(f"  served tree: {len(tree_bytes):,} B")
 
-        endpoints: list[tuple[str, Callable[[int], str]]] = [
-            ("GET /api/v1/organizations", lambda _i: "/api/v1/organizations"),
-            ("GET /api/v1/nodes/{id}", lambda i: f"/api/v1/nodes/{node_ids[i % len(node_ids)]}"),
+        node_ids = seeded.node_ids
+        endpoints: list[tuple[str, ClientPool, Callable[[int], str]]] = [
+            ("tree GET /v1/organizations", pool, lambda _i: "/api/v1/organizations"),
+        ]
+        if seeded.hot_node:
+            endpoints += [
+                (
+                    "GET /v1/instances?node_id=",
+                    pool,
+                    lambda _i: f"/api/v1/instances?node_id={seeded.hot_node}",
+                ),
+                (
+                    "GET /v1/instances?cluster_id=",
+                    pool,
+                    lambda _i: f"/api/v1/instances?cluster_id={seeded.hot_cluster}",
+                ),
+            ]
+        endpoints += [
+            ("bare HTTPS, tree's bytes", floor_pool, lambda _i: "/"),
+            ("GET /v1/nodes/{id}", pool, lambda i: f"/api/v1/nodes/{node_ids[i % len(node_ids)]}"),
         ]
         print()
-        for name, path_for in endpoints:
+        results = []
+        for name, target, path_for in endpoints:
             if args.warmup:
-                measure(name, path_for, pool, args.warmup, args.concurrency, args.max_seconds)
+                measure(name, path_for, target, args.warmup, args.concurrency, args.max_seconds)
             result = measure(
-                name, path_for, pool, args.requests, args.concurrency, args.max_seconds
+                name, path_for, target, args.requests, args.concurrency, args.max_seconds
             )
+            results.append(result)
             print(report(result), flush=True)
+        print()
+        print(table(results))
         return 0
     finally:
-        if pool is not None:
-            pool.close()
+        for each in pools:
+            each.close()
+        if floor is not None:
+            floor.terminate()
         if daemon is not None:
             code = daemon.stop(signal.SIGINT)  # Ctrl-C, as an operator stops it by hand
             if code != 0:

@@ -1,9 +1,23 @@
 """The composition root of ``cloudenv serve``: database, migrations, agent and API wired
-together for one node. Tests build the same thing in-process."""
+together for one node. Tests build the same thing in-process.
+
+``serve`` may run the API in several worker processes to use every core: the node agent
+then runs exactly once, in the parent process, and the workers' after-commit nudges reach
+it as datagrams on a Unix socket (see ``NudgeListener``). The workers share the listening
+socket; uvicorn's supervisor restarts a worker that dies and stops them all on SIGTERM.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, event
@@ -34,9 +48,12 @@ def build(
     run_agent: bool = True,
     migrate: bool = True,
     drivers: Drivers | None = None,
+    nudge: Callable[[], None] | None = None,
 ) -> Daemon:
     """Everything ``serve`` runs; the agent starts and stops with the app's lifespan.
-    Without ``drivers``, a running agent uses libvirt."""
+    Without ``drivers``, a running agent uses libvirt. ``nudge`` replaces waking the
+    in-process agent after a commit that queued a task here (an API worker process sends
+    it to the parent's agent)."""
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
@@ -44,10 +61,11 @@ def build(
     if drivers is None and run_agent:
         drivers = libvirt_drivers(settings.accelerator)
     agent = Agent(settings.node_id, factory, drivers)
+    wake = nudge or agent.nudge
 
     def wake_agent(session: Session) -> None:
         if settings.node_id in session.info.pop(QUEUED_ON_NODES, set()):
-            agent.nudge()
+            wake()
 
     def forget(session: Session, _previous: object = None) -> None:
         session.info.pop(QUEUED_ON_NODES, None)
@@ -66,3 +84,126 @@ def build(
         console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id)
     )
     return Daemon(settings, engine, factory, agent, app)
+
+
+# Serving on several cores -----------------------------------------------------------------------
+
+#: The environment variable that hands an API worker process what it needs to build its app.
+WORKER_ENV = "CLOUDENV_API_WORKER"
+log = logging.getLogger(__name__)
+
+
+class NudgeListener:
+    """The agent's end of the workers' nudges: an abstract-namespace Unix datagram socket
+    (no file to clean up, no path length limit) named after this process. A datagram's
+    content is ignored: any datagram means "look at your queue now". A stray one from
+    another local process only makes the agent look early."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.address = f"\0cloudenv-agent-{agent.node_id}-{os.getpid()}"
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.bind(self.address)
+        self._agent = agent
+        self._thread = threading.Thread(target=self._listen, name="cloudenv-nudges", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                self._socket.recv(64)
+            except OSError:
+                return  # closed
+            self._agent.nudge()
+
+    def close(self) -> None:
+        self._socket.shutdown(socket.SHUT_RDWR)
+        self._socket.close()
+
+
+def _nudger(address: str) -> Callable[[], None]:
+    """What a worker calls after a commit that queued a task on this node."""
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+
+    def nudge() -> None:
+        try:
+            sender.sendto(b"1", address)
+        except OSError:  # the agent's queue is full or it is stopping: its poll still runs
+            log.debug("could not nudge the agent at %r", address)
+
+    return nudge
+
+
+def worker_app() -> FastAPI:
+    """The app of one API worker process (uvicorn's factory): no agent, no migration, its
+    nudges sent to the parent's agent. Reads its settings from ``WORKER_ENV``."""
+    spec = json.loads(os.environ[WORKER_ENV])
+    logging.basicConfig(
+        level=spec["log_level"].upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = Settings.load(Path(spec["data_dir"])).with_overrides(
+        bind=spec["bind"], port=spec["port"]
+    )
+    # The console bridges need this node's hypervisor; the agent that manages it runs in
+    # the parent process and is never started here.
+    drivers = libvirt_drivers(settings.accelerator)
+    daemon = build(
+        settings,
+        run_agent=False,
+        migrate=False,
+        drivers=drivers,
+        nudge=_nudger(spec["nudge_address"]),
+    )
+    return daemon.app
+
+
+def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) -> bool:
+    """Serve ``daemon`` until SIGTERM/SIGINT: in this process with one worker, else in
+    ``workers`` API processes with the agent here. False if serving could not start (the
+    port is taken, say); True after a signal ended it."""
+    import contextlib
+
+    import uvicorn
+
+    if workers <= 1:
+        server = uvicorn.Server(uvicorn.Config(daemon.app, log_level=log_level, **uvicorn_options))
+        # uvicorn hands SIGINT back once it has shut down gracefully; Ctrl-C is a clean stop.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        return bool(server.started)
+    from uvicorn.supervisors import Multiprocess
+
+    listener = NudgeListener(daemon.agent)
+    settings = daemon.settings
+    os.environ[WORKER_ENV] = json.dumps(
+        {
+            "data_dir": str(settings.data_dir),
+            "bind": settings.bind,
+            "port": settings.port,
+            "log_level": log_level,
+            "nudge_address": listener.address,
+        }
+    )
+    config = uvicorn.Config(
+        "cloudenv.daemon:worker_app",
+        factory=True,
+        workers=workers,
+        log_level=log_level,
+        **uvicorn_options,
+    )
+    try:
+        listening = config.bind_socket()  # first: a taken port stops us before the agent runs
+    except SystemExit:  # uvicorn has logged why
+        listener.close()
+        return False
+    listener.start()
+    daemon.agent.start()
+    try:
+        Multiprocess(config, sockets=[listening]).run()
+    finally:
+        daemon.agent.stop()
+        listener.close()
+        daemon.engine.dispose()
+    return True

@@ -1,19 +1,163 @@
-"""Rendering large replies once. FastAPI validates a returned value against the route's
-``response_model`` and then serializes it; for the resource tree (thousands of nodes)
-that second pass cost as much as building the reply. Routes with big replies render
-their schema objects straight to JSON bytes here; ``response_model`` still documents them.
+"""Rendering large replies once, fast. FastAPI validates a returned value against the
+route's ``response_model`` and then serializes it; for the resource tree (thousands of
+nodes) and instance lists (hundreds of rows) that second pass cost more than building the
+reply. Routes with big replies turn their service records into plain dicts here, field for
+field as their schema shows them (``tests/unit/api/test_rendering.py`` holds each to its
+schema), and send them as orjson bytes; ``response_model`` still documents them.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from fastapi import Response
 from pydantic import TypeAdapter
+
+from cloudenv import clock
+from cloudenv.services.compute.instances import InstanceView
+from cloudenv.services.tenancy.views import (
+    ClusterView,
+    DatacenterView,
+    NodeView,
+    OrganizationTree,
+    OrganizationView,
+)
+
+Json = dict[str, Any]
+
+
+def rfc3339(value: datetime) -> str:
+    """``clock.rfc3339`` for the aware UTC times the store returns, in a third of the time
+    (lists format hundreds)."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 (faster than f-strings here)
+        value.year, value.month, value.day, value.hour, value.minute, value.second
+    )  # fmt: skip
+
+
+def json_response(value: Any) -> Response:
+    """``value`` (plain dicts, lists, str, int, float, bool, None) as application/json."""
+    return Response(orjson.dumps(value), media_type="application/json")
+
+
+# Plain renderers: one per schema (api/schemas), same keys in the same order.
+
+
+def instance_entry(v: InstanceView) -> Json:
+    """``schemas.compute.Instance``: an instance list entry."""
+    return {
+        "id": v.id,
+        "node_id": v.node_id,
+        "organization_id": v.organization_id,
+        "type": v.type,
+        "name": v.name,
+        "description": v.description,
+        "cpu": {"sockets": v.sockets, "cores": v.cores, "threads": v.threads},
+        "vcpus": v.vcpus,
+        "memory": v.memory,
+        "creation": rfc3339(v.creation),
+        "autostart": v.autostart,
+        "boot_order": v.boot_order,
+        "state": v.state,
+        "desired_state": v.desired_state,
+        "state_message": v.state_message,
+        "current_task_id": v.current_task_id,
+    }
+
+
+def organization_entry(v: OrganizationView) -> Json:
+    """``schemas.tenancy.Organization``."""
+    return {
+        "id": v.id,
+        "name": v.name,
+        "creation": clock.rfc3339(v.creation),
+        "description": v.description,
+    }
+
+
+def datacenter_entry(v: DatacenterView) -> Json:
+    """``schemas.tenancy.Datacenter``."""
+    location = v.location
+    return {
+        "id": v.id,
+        "organization_id": v.organization_id,
+        "name": v.name,
+        "location": (
+            None
+            if location is None
+            else {"latitude": location.latitude, "longitude": location.longitude}
+        ),
+        "creation": clock.rfc3339(v.creation),
+        "description": v.description,
+    }
+
+
+def cluster_entry(v: ClusterView) -> Json:
+    """``schemas.tenancy.Cluster`` (the tree's, without ``health_status``)."""
+    return {
+        "id": v.id,
+        "organization_id": v.organization_id,
+        "datacenter_id": v.datacenter_id,
+        "name": v.name,
+        "creation": clock.rfc3339(v.creation),
+        "description": v.description,
+        "node_count": v.node_count,
+        "fault_tolerance": v.fault_tolerance,
+        "standalone": v.standalone,
+        "leader_id": v.leader_id,
+        "has_leader": v.has_leader,
+    }
+
+
+def node_entry(v: NodeView, seconds: Callable[[datetime | None], str | None]) -> Json:
+    """``schemas.tenancy.Node`` (the tree's, without keys and certificates)."""
+    return {
+        "id": v.id,
+        "organization_id": v.organization_id,
+        "cluster_id": v.cluster_id,
+        "name": v.name,
+        "description": v.description,
+        "ip_address": v.ip_address,
+        "wol_mac": v.wol_mac,
+        "creation": seconds(v.creation),
+        "alive": v.alive,
+        "last_seen": seconds(v.last_seen),
+        "joining": v.joining,
+    }
+
+
+def tree_entries(trees: Sequence[OrganizationTree]) -> list[Json]:
+    """``list[schemas.tenancy.OrganizationTree]``."""
+    seconds = _memo_rfc3339()
+    return [
+        {
+            "organization": organization_entry(t.organization),
+            "datacenters": [datacenter_entry(d) for d in t.datacenters],
+            "clusters": [cluster_entry(c) for c in t.clusters],
+            "nodes": [node_entry(n, seconds) for n in t.nodes],
+        }
+        for t in trees
+    ]
+
+
+def _memo_rfc3339() -> Callable[[datetime | None], str | None]:
+    """``clock.rfc3339`` remembering its answers: seeded and bulk-made objects share their
+    timestamps, and formatting a time costs more than looking it up."""
+    seen: dict[datetime | None, str | None] = {}
+
+    def seconds(value: datetime | None) -> str | None:
+        text = seen.get(value, "")
+        if text == "":
+            text = seen[value] = clock.rfc3339(value)
+        return text
+
+    return seconds
 
 
 @cache
@@ -27,45 +171,52 @@ def render(schema: Any, value: Any) -> Response:
 
 
 class VersionedCache:
-    """Rendered replies keyed by who asks and by the store's change version.
+    """Rendered replies keyed by who asks, kept while what they show is unchanged.
 
-    Every change a service makes publishes an event in the same transaction, so the newest
-    event ID is a version of everything a reply shows: a reply rendered at that version
-    stays right until the next change, whichever node makes it. ``ttl`` bounds what
-    changes without an event (node heartbeats' ``last_seen``, ``alive``) to that many
-    seconds of staleness.
+    A reply is stored with the version of the data it was rendered from (for the tree: the
+    newest event that changed the tree and a signature of the nodes' heartbeats, see
+    ``services.tenancy.views.tree_version``) and the moment it turns wrong by itself (a
+    node shown alive whose heartbeat window runs out). It is served until either happens,
+    so it is never stale and never rebuilt without a reason; no timer is involved.
     """
 
-    def __init__(self, ttl: float = 1.0, max_entries: int = 256) -> None:
-        self.ttl = ttl
+    def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
-        self._entries: dict[Hashable, tuple[int, float, bytes]] = {}
+        self._entries: dict[Hashable, tuple[Hashable, datetime | None, bytes]] = {}
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
 
-    def get(self, key: Hashable, version: int) -> bytes | None:
+    def get(self, key: Hashable, version: Hashable) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
         if entry is None:
             return None
-        stored_version, stored_at, body = entry
-        if stored_version != version or time.monotonic() - stored_at > self.ttl:
+        stored_version, valid_until, body = entry
+        if stored_version != version:
+            return None
+        if valid_until is not None and clock.now() > valid_until:
             return None
         return body
 
-    def put(self, key: Hashable, version: int, body: bytes) -> None:
+    def put(
+        self, key: Hashable, version: Hashable, body: bytes, valid_until: datetime | None = None
+    ) -> None:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # scopes are few; a full reset is simplest and rare
-            self._entries[key] = (version, time.monotonic(), body)
+            self._entries[key] = (version, valid_until, body)
 
     def render(
-        self, key: Hashable, version: int, schema: Any, produce: Callable[[], Any]
+        self,
+        key: Hashable,
+        version: Hashable,
+        produce: Callable[[], tuple[Any, datetime | None]],
     ) -> Response:
-        """The cached reply for ``key`` at ``version``, or ``produce()`` rendered and kept.
+        """The cached reply for ``key`` at ``version``, or ``produce()``'s (value, valid
+        until) rendered and kept.
 
         One caller renders a missing reply while others for the same key wait for it
-        (single flight): under load, an expired entry costs one rebuild, not one per thread.
+        (single flight): under load, a change costs one rebuild, not one per thread.
         """
         body = self.get(key, version)
         if body is None:
@@ -74,6 +225,7 @@ class VersionedCache:
             with building:
                 body = self.get(key, version)
                 if body is None:
-                    body = _adapter(schema).dump_json(produce())
-                    self.put(key, version, body)
+                    value, valid_until = produce()
+                    body = orjson.dumps(value)
+                    self.put(key, version, body, valid_until)
         return Response(body, media_type="application/json")

@@ -227,10 +227,15 @@ def serve(
             "headers, before it is closed.",
         ),
     ] = 10.0,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="API processes (default: one per core, at most 4)."),
+    ] = min(4, os.cpu_count() or 1),
 ) -> None:
     """Run this node: the HTTPS API on port 5007 and the node agent, until SIGTERM/SIGINT."""
-    from cloudenv.api.server import serve_https
+    from cloudenv.api.server import https_options
     from cloudenv.daemon import build
+    from cloudenv.daemon import serve as serve_daemon
 
     try:
         settings = Settings.load(data_dir.resolve()).with_overrides(bind=bind, port=port)
@@ -248,14 +253,15 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown (exit -15); a service manager
     # must see a clean stop, so end with status 0 once uvicorn hands the signal back.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    started = serve_https(
-        daemon.app,
+    started = serve_daemon(
+        daemon,
+        workers,
+        log_level,
         host=settings.bind,
         port=settings.port,
-        certfile=str(settings.tls.server_cert),
-        keyfile=str(settings.tls.server_key),
-        log_level=log_level,
-        phase_timeout=request_timeout,
+        ssl_certfile=str(settings.tls.server_cert),
+        ssl_keyfile=str(settings.tls.server_key),
+        **https_options(request_timeout),
     )
     if not started:
         fail(f"Could not serve on {settings.bind}:{settings.port}; see the messages above.")

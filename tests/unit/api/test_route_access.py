@@ -186,11 +186,7 @@ def test_anonymous_callers_get_401_on_every_route(
     dep = sqlite_deployment
     before = _state(admin, dep, objects)
     with TestClient(dep.daemon.app, base_url="https://testserver") as nobody:
-        answers = {
-            str(e): objects.call(nobody, e, dep)
-            for e in endpoints
-            if str(e) not in PUBLIC
-        }
+        answers = {str(e): objects.call(nobody, e, dep) for e in endpoints if str(e) not in PUBLIC}
     wrong = {k: (r.status_code, r.text[:200]) for k, r in answers.items() if r.status_code != 401}
     assert not wrong, f"routes that answer anonymous callers with something else: {wrong}"
     assert all(r.json()["code"] == 401 for r in answers.values())

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
+from cloudenv.api.rendering import instance_entry, json_response
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.compute import (
     Instance,
-    InstanceCpu,
     InstanceDeploy,
     InstanceDetail,
     InstanceUpdate,
@@ -28,24 +28,7 @@ router = APIRouter(tags=["instances"])
 
 
 def _out(view: InstanceView) -> Instance:
-    return Instance(
-        id=view.id,
-        node_id=view.node_id,
-        organization_id=view.organization_id,
-        type=view.type,
-        name=view.name,
-        description=view.description,
-        cpu=InstanceCpu(sockets=view.sockets, cores=view.cores, threads=view.threads),
-        vcpus=view.vcpus,
-        memory=view.memory,
-        creation=view.creation,
-        autostart=view.autostart,
-        boot_order=view.boot_order,
-        state=view.state,
-        desired_state=view.desired_state,
-        state_message=view.state_message,
-        current_task_id=view.current_task_id,
-    )
+    return Instance.model_validate(instance_entry(view))
 
 
 def _request(body: InstanceDeploy) -> DeployRequest:
@@ -113,14 +96,17 @@ def list_instances(
     principal: CurrentPrincipal,
     node_id: str | None = None,
     cluster_id: str | None = None,
-) -> list[Instance]:
+) -> Response:
+    """Every instance of the node or cluster the caller may see: a bare, complete array."""
     views = instances.list_instances(db, principal, node_id=node_id, cluster_id=cluster_id)
-    return [_out(v) for v in views]
+    return json_response([instance_entry(v) for v in views])
 
 
 @router.get("/v1/instances/{instance_id}", response_model=InstanceDetail, name="instance.read")
-def get_instance(instance_id: str, db: Db, principal: CurrentPrincipal) -> InstanceDetail:
-    return InstanceDetail(instance=_out(instances.get_instance(db, principal, instance_id)))
+def get_instance(instance_id: str, db: Db, principal: CurrentPrincipal) -> Response:
+    return json_response(
+        {"instance": instance_entry(instances.get_instance(db, principal, instance_id))}
+    )
 
 
 @router.patch("/v1/instances/{instance_id}", response_model=InstanceDetail, name="instance.update")

@@ -4,30 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloudenv.api.deps import CurrentPrincipal, Db
+from cloudenv.api.rendering import instance_entry, json_response
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.nodes import NodeDetail, NodeHardware, NodeOS, NodeTime, PciDevice
 from cloudenv.api.schemas.tasks import NodeTask
 from cloudenv.api.schemas.tenancy import NodeFull
 from cloudenv.services import tasks
+from cloudenv.services.compute import instances
 from cloudenv.services.tenancy import nodes
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
 
 
 @router.get("/{node_id}", response_model=NodeDetail, name="node.read")
-def get_node(node_id: str, db: Db, principal: CurrentPrincipal) -> NodeDetail:
+def get_node(node_id: str, db: Db, principal: CurrentPrincipal) -> Response:
+    """The node, its host facts, and the instances on it that the caller may see (the
+    product's clients read a node's instances here)."""
     detail = nodes.get_node(db, principal, node_id)
-    return NodeDetail(
+    on_node = instances.list_instances(db, principal, node_id=detail.node.id)
+    reply = NodeDetail(
         node=NodeFull.model_validate(detail.node),
         instances=[],
         hostname=detail.hostname,
         os=NodeOS(kernel=detail.kernel, architecture=detail.architecture, uefi=detail.uefi),
         time=NodeTime(time=detail.time, timezone=detail.timezone, uptime=detail.uptime),
         pce_version=detail.version,
-    )
+    ).model_dump(mode="json")
+    reply["instances"] = [instance_entry(v) for v in on_node]
+    return json_response(reply)
 
 
 @router.get("/{node_id}/hardware", response_model=NodeHardware, name="node.hardware")

@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
-from cloudenv.api.rendering import VersionedCache, render
+from cloudenv.api.rendering import VersionedCache, render, tree_entries
 from cloudenv.api.schemas.common import Created, Empty
 from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree, OrganizationUpdate
-from cloudenv.services import events
 from cloudenv.services.partial import KEEP
-from cloudenv.services.tenancy import organizations
+from cloudenv.services.tenancy import organizations, views
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
-_trees = VersionedCache(ttl=1.0)
+_trees = VersionedCache()
 
 
 @router.get("", response_model=list[OrganizationTree], name="organization.list")
 def list_organizations(db: Db, principal: CurrentPrincipal) -> Response:
     """Every organization the caller sees, each with its datacenters, clusters and nodes.
 
-    Every UI polls this; the rendered tree is reused until the next change (see
+    Every UI polls this; the rendered tree is reused until what it shows changes (see
     VersionedCache), which matters at thousands of nodes.
     """
-    return _trees.render(
-        ("organizations", principal.scope),
-        events.latest_id(db),
-        list[OrganizationTree],
-        lambda: [
-            OrganizationTree.model_validate(t) for t in organizations.list_trees(db, principal)
-        ],
-    )
+
+    def produce() -> tuple[list[dict[str, Any]], datetime | None]:
+        trees = organizations.list_trees(db, principal)
+        return tree_entries(trees), views.tree_valid_until(trees)
+
+    # Keyed by database too: what a rendered tree shows belongs to the database it came from.
+    key = (str(db.get_bind().engine.url), principal.scope)
+    return _trees.render(key, views.tree_version(db), produce)
 
 
 @router.get("/{organization_id}", response_model=OrganizationTree, name="organization.read")

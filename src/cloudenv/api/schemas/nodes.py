@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from cloudenv.api.schemas.common import Schema
+from cloudenv.api.schemas.compute import Instance
 from cloudenv.api.schemas.tenancy import NodeFull
 
 
@@ -24,7 +23,9 @@ class NodeTime(Schema):
 
 class NodeDetail(Schema):
     node: NodeFull
-    instances: list[dict[str, Any]] = Field(description="The node's instances (none yet).")
+    instances: list[Instance] = Field(
+        description="The node's instances that the caller may see, as instance lists show them."
+    )
     hostname: str
     os: NodeOS
     time: NodeTime

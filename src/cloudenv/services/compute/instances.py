@@ -7,8 +7,8 @@ actions never run on one instance at once; Force Stop may take over a hanging st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -47,8 +47,11 @@ _KIND = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class InstanceView:
+class InstanceView(NamedTuple):
+    """An instance as lists and reads show it (its configuration stays inside). A named
+    tuple: lists build hundreds, and a tuple is made in a fraction of a frozen dataclass's
+    time."""
+
     id: str
     node_id: str
     organization_id: str
@@ -92,6 +95,17 @@ def view(instance: Instance) -> InstanceView:
     )
 
 
+def _row_view(row: Sequence[Any]) -> InstanceView:
+    """The view of a ``store.queries.compute.instance_rows`` tuple, by position."""
+    (id_, node_id, org_id, type_, name, description, sockets, cores, threads) = row[:9]
+    memory, creation, autostart, state, desired, message, task_id = row[9:]
+    return InstanceView(
+        id_, node_id, org_id, type_, name, description, sockets, cores, threads,
+        sockets * cores * threads, memory, creation, autostart, 0, state, desired, message,
+        task_id,
+    )  # fmt: skip
+
+
 def list_instances(
     db: Session,
     principal: Principal,
@@ -99,14 +113,19 @@ def list_instances(
     node_id: str | None = None,
     cluster_id: str | None = None,
 ) -> list[InstanceView]:
+    """The caller's instances on a node or in a cluster, by name (light rows: the UI
+    polls lists of hundreds)."""
     if (node_id is None) == (cluster_id is None):
         raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
-    found = q.instances(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
-    return [view(i) for i in found]
+    rows = q.instance_rows(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
+    return [_row_view(row) for row in rows]
 
 
 def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:
-    return view(load(db, principal, instance_id))
+    row = q.instance_row(db, principal.scope, instance_id)
+    if row is None:
+        raise NotFound(f"Instance {instance_id} does not exist.", field="id")
+    return _row_view(row)
 
 
 def load(db: Session, principal: Principal, instance_id: str) -> Instance:

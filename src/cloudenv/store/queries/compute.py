@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Row, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from cloudenv.enums import DesiredState, DeviceType, InstanceState
@@ -189,3 +189,60 @@ def delete_metrics_except(db: Session, node_id: str, kept: Collection[str]) -> N
             InstanceMetrics.instance_id.in_(of_node), InstanceMetrics.instance_id.not_in(kept)
         )
     )
+
+
+# Read models for lists
+#
+# Instance lists are the hot read path (a node or cluster holds hundreds of instances and
+# every UI polls them): read the listed columns as plain rows with a Core select, never ORM
+# objects, whose identity map and attribute instrumentation cost ten times the query.
+
+_instances = Instance.__table__.c
+
+#: What an instance list entry shows (no configuration, no facts), in this order: table
+#: columns, not ORM attributes, so rows skip the ORM's loading machinery.
+INSTANCE_LIST_COLUMNS = (
+    _instances.id,
+    _instances.node_id,
+    _instances.organization_id,
+    _instances.type,
+    _instances.name,
+    _instances.description,
+    _instances.cpu_sockets,
+    _instances.cpu_cores,
+    _instances.cpu_threads,
+    _instances.memory_mb,
+    _instances.creation,
+    _instances.autostart,
+    _instances.state,
+    _instances.desired_state,
+    _instances.state_message,
+    _instances.current_task_id,
+)
+
+
+def _listed(scope: Scope) -> Select[Any]:
+    return restrict(select(*INSTANCE_LIST_COLUMNS), _instances.organization_id, scope)
+
+
+def instance_rows(
+    db: Session,
+    scope: Scope,
+    *,
+    node_id: str | None = None,
+    cluster_id: str | None = None,
+) -> Sequence[Row[Any]]:
+    """The visible instances of a node or of a cluster's nodes, by name, as tuples of
+    ``INSTANCE_LIST_COLUMNS``."""
+    stmt = _listed(scope)
+    if node_id is not None:
+        stmt = stmt.where(_instances.node_id == node_id)
+    if cluster_id is not None:
+        nodes_of_cluster = select(Node.id).where(Node.cluster_id == cluster_id)
+        stmt = stmt.where(_instances.node_id.in_(nodes_of_cluster.scalar_subquery()))
+    return db.execute(stmt.order_by(_instances.name, _instances.id)).all()
+
+
+def instance_row(db: Session, scope: Scope, instance_id: str) -> Row[Any] | None:
+    """One visible instance as a tuple of ``INSTANCE_LIST_COLUMNS``, or None."""
+    return db.execute(_listed(scope).where(_instances.id == instance_id)).first()

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, select
+from sqlalchemy import ColumnElement, Float, Row, Select, exists, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from cloudenv.store.queries.scope import Scope as Scope  # callers may name it from here
 from cloudenv.store.queries.scope import restrict
-from cloudenv.store.tables import Cluster, Datacenter, Node, Organization
+from cloudenv.store.tables import Cluster, Datacenter, Event, Node, Organization
 
 Model = TypeVar("Model", Organization, Datacenter, Cluster, Node)
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
@@ -153,3 +156,57 @@ def count_children(db: Session, column: Column, parent_id: str) -> int:
     """How many rows point at ``parent_id`` through ``column`` (e.g. Cluster.datacenter_id)."""
     table = column.table
     return int(db.scalar(select(func.count()).select_from(table).where(column == parent_id)) or 0)
+
+
+# The tree's version: what changes it (see ``api.rendering.VersionedCache``).
+
+#: Event kinds that change the resource tree, by prefix.
+TREE_EVENT_PREFIXES = ("cluster.", "datacenter.", "deployment.", "node.", "organization.")
+
+
+class epoch_seconds(FunctionElement[float]):
+    """A timestamp column as Unix seconds, in SQL, on every backend."""
+
+    type = Float()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_seconds)
+def _epoch_standard(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+# One subquery per prefix, each a range of the (kind, id) index: an OR of the ranges would
+# walk back over every later event instead (migration 0004 has the figures).
+_LATEST_TREE_EVENT = select(
+    *(
+        select(func.max(Event.id))
+        .where(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        .scalar_subquery()
+        for prefix in TREE_EVENT_PREFIXES
+    )
+)
+_HEARTBEATS = select(
+    func.count(Node.id), func.coalesce(func.sum(epoch_seconds(Node.last_seen)), 0.0)
+)
+
+
+def latest_tree_event_id(db: Session) -> int:
+    """The newest event that changed an organization, datacenter, cluster or node (0 if
+    none): the newest of each prefix's range (``'node.' <= kind < 'node/'``)."""
+    newest = db.execute(_LATEST_TREE_EVENT).one()
+    return max((int(i) for i in newest if i is not None), default=0)
+
+
+def heartbeat_signature(db: Session) -> tuple[int, float]:
+    """(how many nodes, the sum of their ``last_seen`` in seconds): changes with every
+    heartbeat of any node, which writes ``last_seen`` without an event. One aggregate
+    over the nodes table, no rows decoded."""
+    row = db.execute(_HEARTBEATS).one()
+    return int(row[0]), float(row[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudenv.store.base import Base
@@ -13,6 +13,8 @@ from cloudenv.store.base import Base
 
 class Event(Base):
     __tablename__ = "events"
+    # The tree's version asks for the newest event of a few kinds (queries/compute.py).
+    __table_args__ = (Index("ix_events_kind_id", "kind", "id"),)
 
     # BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite: both autoincrement.
     id: Mapped[int] = mapped_column(
