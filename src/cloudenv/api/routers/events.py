@@ -69,7 +69,9 @@ async def stream_events(
         str | None,
         Query(
             max_length=64,
-            description="Resume after this event ID (a whole number the stream sent).",
+            description="Resume after this event ID (a whole number the stream sent, at "
+            "most 2^63-1); the Last-Event-ID header does the same.",
+            json_schema_extra={"pattern": "^[0-9]{1,19}$"},
         ),
     ] = None,
     timeout: Annotated[float | None, Query(gt=0, description="End after N seconds.")] = None,
