@@ -37,6 +37,10 @@ RECHECK_SECONDS = 3.0
 STREAMS_PER_USER = 8
 # A stream this far behind is ended; its client resumes from its last event ID.
 QUEUE_LIMIT = 2000
+# IDs skipped by the poller (a transaction still open, or rolled back) are asked for again
+# for this long, at most this many: a late commit still reaches the streams.
+GAP_SECONDS = 30.0
+GAP_LIMIT = 1000
 # A subscription whose response never started streaming (client gone first) is dropped.
 UNCLAIMED_SECONDS = 30.0
 
@@ -85,6 +89,7 @@ class EventFeed:
         self._subscriptions: set[Subscription] = set()
         self._thread: threading.Thread | None = None
         self._high = 0  # the newest global event ID already handed out
+        self._gaps: dict[int, float] = {}  # IDs below _high not seen yet -> when noticed
         self._checked = 0.0
         self.polls = 0
 
@@ -127,10 +132,11 @@ class EventFeed:
             with self._lock:
                 if not self._subscriptions:
                     self._thread = None
+                    self._gaps.clear()
                     return
                 after = self._high
             try:
-                self._poll_once(after)
+                self._poll_once(after, self._open_gaps())
             except Exception:
                 log.exception("the event feed failed; ending its streams so clients reconnect")
                 with self._lock:
@@ -138,15 +144,31 @@ class EventFeed:
                         self._end(subscription, "the node's event feed failed; reconnect")
             time.sleep(POLL_SECONDS)
 
-    def _poll_once(self, after: int) -> None:
-        batch = self._read(after)
+    def _open_gaps(self) -> list[int]:
+        expired = time.monotonic() - GAP_SECONDS
+        for gap in [g for g, noticed in self._gaps.items() if noticed < expired]:
+            del self._gaps[gap]
+        return list(self._gaps)
+
+    def _note_gaps(self, event_id: int) -> None:
+        """IDs between the last one handed out and ``event_id`` may still commit."""
+        now = time.monotonic()
+        for gap in range(max(self._high + 1, event_id - GAP_LIMIT), event_id):
+            if len(self._gaps) >= GAP_LIMIT:
+                break
+            self._gaps[gap] = now
+
+    def _poll_once(self, after: int, gaps: list[int]) -> None:
+        batch = self._read(after, gaps)
         self.polls += 1
         # Sessions are checked before anything is sent, and every few seconds when idle.
         if batch or time.monotonic() - self._checked >= RECHECK_SECONDS:
             self._recheck_sessions()
         with self._lock:
             for event in batch:
-                self._high = event.id
+                if self._gaps.pop(event.id, None) is None:
+                    self._note_gaps(event.id)
+                    self._high = max(self._high, event.id)
                 for subscription in list(self._subscriptions):
                     if subscription.principal.sees(event.organization_id):
                         self._deliver(subscription, event)
@@ -197,9 +219,9 @@ class EventFeed:
         with transaction(self._factory) as db:
             return events.latest_id(db)
 
-    def _read(self, after_id: int) -> list[EventView]:
+    def _read(self, after_id: int, gaps: list[int]) -> list[EventView]:
         with transaction(self._factory) as db:
-            return list(events.read_all_after(db, after_id))
+            return list(events.read_all_after(db, after_id, missing=gaps))
 
 
 _creating = threading.Lock()

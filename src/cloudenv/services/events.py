@@ -9,12 +9,12 @@ non-root caller belongs to one organization, so one number is a complete cursor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
@@ -109,10 +109,16 @@ def read_since(
     return [_view(e) for e in db.scalars(stmt.limit(limit))]
 
 
-def read_all_after(db: Session, after_id: int, limit: int = 1000) -> Sequence[EventView]:
-    """Every event after a global ID, unfiltered: the one shared poller of a process reads
-    these once and hands each to the streams whose callers may see it."""
-    stmt = select(Event).where(Event.id > after_id).order_by(Event.id).limit(limit)
+def read_all_after(
+    db: Session, after_id: int, *, missing: Collection[int] = (), limit: int = 1000
+) -> Sequence[EventView]:
+    """Every event after a global ID, plus any of the ``missing`` IDs below it that have
+    appeared since, unfiltered: the one shared poller of a process reads these once and
+    hands each to the streams whose callers may see it. (On PostgreSQL a transaction can
+    commit a lower ID after a higher one was read; the poller asks again for such gaps.)"""
+    newer = Event.id > after_id
+    where = or_(newer, Event.id.in_(missing)) if missing else newer
+    stmt = select(Event).where(where).order_by(Event.id).limit(limit)
     return [_view(e) for e in db.scalars(stmt)]
 
 

@@ -4,6 +4,7 @@ streams are capped."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -206,3 +207,43 @@ def test_a_user_may_hold_eight_streams(admin: TestClient, sqlite_deployment: Dep
     assert all(reader.status == 200 for reader in readers)
     # Once they end, the user may stream again.
     assert admin.get("/api/v1/events", params={"timeout": 0.2}).status_code == 200
+
+
+def test_a_late_commit_below_the_newest_id_still_reaches_streams(
+    sqlite_deployment: Deployment,
+) -> None:
+    """On PostgreSQL a transaction may commit event 3 after event 5 was read; the shared
+    poller asks again for the IDs it skipped, so event 3 is not lost."""
+    from cloudenv import clock
+    from cloudenv.api.event_feed import EventFeed, StreamEnded
+    from cloudenv.services import auth
+    from cloudenv.services.events import EventView
+    from cloudenv.store.tables import Event
+
+    factory = sqlite_deployment.factory
+    with transaction(factory) as db:
+        login = auth.login(db, "pceadmin", ADMIN_PASSWORD, session_hours=1)
+
+    def add(event_id: int) -> None:
+        with transaction(factory) as db:
+            db.add(Event(id=event_id, time=clock.now(), kind="test.late", organization_id=None))
+
+    async def scenario() -> list[int]:
+        feed = EventFeed(factory)
+        loop = asyncio.get_running_loop()
+        subscription, high = await asyncio.to_thread(
+            feed.subscribe, loop, login.principal, login.token
+        )
+        await asyncio.to_thread(add, high + 5)
+        await asyncio.sleep(0.8)
+        await asyncio.to_thread(add, high + 2)
+        seen: list[int] = []
+        while len(seen) < 2:
+            item = await asyncio.wait_for(subscription.next(), 5)
+            assert isinstance(item, EventView), item
+            seen.append(item.id - high)
+        feed.unsubscribe(subscription)
+        assert not isinstance(item, StreamEnded)
+        return seen
+
+    assert asyncio.run(scenario()) == [5, 2]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 
 KEEPALIVE_SECONDS = 15.0
 BACKLOG_PAGE = 500
+BACKLOG_MEMORY = 2000
 
 
 def _format(event: EventView, cursor: int) -> str:
@@ -100,10 +102,11 @@ async def _body(
     subscription.claimed = True
     try:
         yield ": connected\n\n"
-        cursor = start
+        # The backlog's last IDs: an event that committed late may come from the feed too.
+        sent: deque[int] = deque(maxlen=BACKLOG_MEMORY)
         if start is not None:
             async for chunk, position in _backlog(request, subscription.principal, start, handover):
-                cursor = position
+                sent.append(position)
                 yield chunk
         while True:
             wait = KEEPALIVE_SECONDS
@@ -121,10 +124,8 @@ async def _body(
                 yield f": stream ended: {item.reason}\n\n"
                 return
             position = events.cursor_of(subscription.principal, item)
-            if cursor is not None and position <= cursor:
-                continue  # already sent from the backlog
-            cursor = position
-            yield _format(item, position)
+            if position not in sent:
+                yield _format(item, position)
     finally:
         unsubscribe(subscription)
 
