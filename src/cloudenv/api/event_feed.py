@@ -41,7 +41,7 @@ QUEUE_LIMIT = 2000
 # for this long, at most this many: a late commit still reaches the streams.
 GAP_SECONDS = 30.0
 GAP_LIMIT = 1000
-# A subscription whose response never started streaming (client gone first) is dropped.
+# A reserved stream whose response never started (its client left first) is dropped.
 UNCLAIMED_SECONDS = 30.0
 
 
@@ -64,7 +64,7 @@ class Subscription:
     token: str
     loop: asyncio.AbstractEventLoop
     since: float = field(default_factory=time.monotonic)
-    claimed: bool = False
+    active: bool = False
     queued: int = 0
     taken: int = 0
     queue: asyncio.Queue[EventView | StreamEnded] = field(default_factory=asyncio.Queue)
@@ -93,31 +93,57 @@ class EventFeed:
         self._checked = 0.0
         self.polls = 0
 
-    def subscribe(
+    def reserve(
         self, loop: asyncio.AbstractEventLoop, principal: Principal, token: str
-    ) -> tuple[Subscription, int]:
-        """Register a stream read on ``loop``; events after the returned global ID reach its
-        queue. Blocks on the database when it starts the poller: call it off the loop.
+    ) -> Subscription:
+        """Count a new stream read on ``loop`` against its user's limit, before the reply
+        starts; it gets events once ``activate`` runs. Never touches the database, so a
+        request holding a pooled connection never waits here.
 
         Raises TooManyRequests when the user already holds ``STREAMS_PER_USER`` streams.
         """
         subscription = Subscription(principal, token, loop)
         with self._lock:
+            stale = time.monotonic() - UNCLAIMED_SECONDS
+            for other in [s for s in self._subscriptions if not s.active and s.since < stale]:
+                self._subscriptions.discard(other)
             if principal.user_id is not None and self.count(principal.user_id) >= STREAMS_PER_USER:
                 raise TooManyRequests(
                     f"{principal.username} already has {STREAMS_PER_USER} event streams open "
                     "on this node, the most a user may hold; close one (a browser tab or a "
                     "waiting 'cloudenv' command) and try again."
                 )
-            if self._thread is None:
-                self._high = self._newest()
-                self._checked = time.monotonic()
-                self._thread = threading.Thread(
-                    target=self._run, name="cloudenv-event-feed", daemon=True
-                )
-                self._thread.start()
             self._subscriptions.add(subscription)
-            return subscription, self._high
+        return subscription
+
+    def activate(self, subscription: Subscription) -> int:
+        """Start handing events to a reserved stream; events after the returned global ID
+        reach its queue. Reads the database when it starts the poller: call it off the loop.
+        """
+        newest: int | None = None
+        while True:
+            with self._lock:
+                if self._thread is None and newest is not None:
+                    self._start(newest)
+                if self._thread is not None:
+                    subscription.active = True
+                    self._subscriptions.add(subscription)
+                    return self._high
+            # Never wait on the database while holding the lock.
+            newest = self._newest()
+
+    def _start(self, newest: int) -> None:
+        self._high, self._checked = newest, time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="cloudenv-event-feed", daemon=True)
+        self._thread.start()
+
+    def _check_limit(self, principal: Principal) -> None:
+        if principal.user_id is not None and self.count(principal.user_id) >= STREAMS_PER_USER:
+            raise TooManyRequests(
+                f"{principal.username} already has {STREAMS_PER_USER} event streams open on "
+                "this node, the most a user may hold; close one (a browser tab or a waiting "
+                "'cloudenv' command) and try again."
+            )
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
@@ -170,7 +196,7 @@ class EventFeed:
                     self._note_gaps(event.id)
                     self._high = max(self._high, event.id)
                 for subscription in list(self._subscriptions):
-                    if subscription.principal.sees(event.organization_id):
+                    if subscription.active and subscription.principal.sees(event.organization_id):
                         self._deliver(subscription, event)
 
     def _deliver(self, subscription: Subscription, event: EventView) -> None:
@@ -199,7 +225,7 @@ class EventFeed:
         now = self._checked = time.monotonic()
         with self._lock:
             for subscription in list(self._subscriptions):
-                if not subscription.claimed and now - subscription.since > UNCLAIMED_SECONDS:
+                if not subscription.active and now - subscription.since > UNCLAIMED_SECONDS:
                     self._subscriptions.discard(subscription)
             tokens = {s.token for s in self._subscriptions}
         verdicts = self._authenticate_all(tokens)

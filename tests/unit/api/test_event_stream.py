@@ -231,9 +231,8 @@ def test_a_late_commit_below_the_newest_id_still_reaches_streams(
     async def scenario() -> list[int]:
         feed = EventFeed(factory)
         loop = asyncio.get_running_loop()
-        subscription, high = await asyncio.to_thread(
-            feed.subscribe, loop, login.principal, login.token
-        )
+        subscription = feed.reserve(loop, login.principal, login.token)
+        high = await asyncio.to_thread(feed.activate, subscription)
         await asyncio.to_thread(add, high + 5)
         await asyncio.sleep(0.8)
         await asyncio.to_thread(add, high + 2)

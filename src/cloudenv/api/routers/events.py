@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudenv import clock
 from cloudenv.api.deps import CurrentPrincipal, request_token
-from cloudenv.api.event_feed import StreamEnded, Subscription, feed_for
+from cloudenv.api.event_feed import EventFeed, StreamEnded, Subscription, feed_for
 from cloudenv.services import events
 from cloudenv.services.access import Principal
 from cloudenv.services.events import EventView
@@ -80,12 +80,10 @@ async def stream_events(
 ) -> StreamingResponse:
     start = _start(since, request.headers.get("last-event-id"))
     feed = feed_for(request.app.state, request.app.state.session_factory)
-    subscription, handover = await run_in_threadpool(
-        feed.subscribe, asyncio.get_running_loop(), principal, request_token(request) or ""
-    )
+    subscription = feed.reserve(asyncio.get_running_loop(), principal, request_token(request) or "")
     deadline = None if timeout is None else time.monotonic() + timeout
     return StreamingResponse(
-        _body(request, subscription, start, handover, deadline, feed.unsubscribe),
+        _body(request, feed, subscription, start, deadline),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -93,14 +91,13 @@ async def stream_events(
 
 async def _body(
     request: Request,
+    feed: EventFeed,
     subscription: Subscription,
     start: int | None,
-    handover: int,
     deadline: float | None,
-    unsubscribe: Callable[[Subscription], None],
 ) -> AsyncIterator[str]:
-    subscription.claimed = True
     try:
+        handover = await run_in_threadpool(feed.activate, subscription)
         yield ": connected\n\n"
         # The backlog's last IDs: an event that committed late may come from the feed too.
         sent: deque[int] = deque(maxlen=BACKLOG_MEMORY)
@@ -127,7 +124,7 @@ async def _body(
             if position not in sent:
                 yield _format(item, position)
     finally:
-        unsubscribe(subscription)
+        feed.unsubscribe(subscription)
 
 
 async def _backlog(
