@@ -91,7 +91,6 @@ class EventFeed:
         self._high = 0  # the newest global event ID already handed out
         self._gaps: dict[int, float] = {}  # IDs below _high not seen yet -> when noticed
         self._checked = 0.0
-        self.polls = 0
 
     def reserve(
         self, loop: asyncio.AbstractEventLoop, principal: Principal, token: str
@@ -107,12 +106,7 @@ class EventFeed:
             stale = time.monotonic() - UNCLAIMED_SECONDS
             for other in [s for s in self._subscriptions if not s.active and s.since < stale]:
                 self._subscriptions.discard(other)
-            if principal.user_id is not None and self.count(principal.user_id) >= STREAMS_PER_USER:
-                raise TooManyRequests(
-                    f"{principal.username} already has {STREAMS_PER_USER} event streams open "
-                    "on this node, the most a user may hold; close one (a browser tab or a "
-                    "waiting 'cloudenv' command) and try again."
-                )
+            self._check_limit(principal)
             self._subscriptions.add(subscription)
         return subscription
 
@@ -186,7 +180,6 @@ class EventFeed:
 
     def _poll_once(self, after: int, gaps: list[int]) -> None:
         batch = self._read(after, gaps)
-        self.polls += 1
         # Sessions are checked before anything is sent, and every few seconds when idle.
         if batch or time.monotonic() - self._checked >= RECHECK_SECONDS:
             self._recheck_sessions()
