@@ -11,6 +11,7 @@ names, SQL or tracebacks.
     ├── Forbidden                      403   authenticated, but not allowed
     ├── NotFound                       404   also: exists, but not visible to the caller
     ├── Conflict                       409   state forbids it (non-empty, busy, duplicate)
+    ├── TooManyRequests                429   a per-user limit (open streams, uploads) reached
     ├── SetupError                           local set-up (init/serve) refused; CLI only
     └── DriverError                    502   a real component (libvirt, OVS, ...) failed
 """
@@ -62,6 +63,12 @@ class Conflict(CloudenvError):
     """The object's state forbids the action: not empty, busy, a duplicate name."""
 
     status = 409
+
+
+class TooManyRequests(CloudenvError):
+    """The caller holds as many of something (streams, uploads) as one user may at once."""
+
+    status = 429
 
 
 class SetupError(CloudenvError):

@@ -11,7 +11,8 @@ import threading
 import tty
 from urllib.parse import urlsplit
 
-from cloudenv.cli.client import ApiClient, load_login
+from cloudenv.api.schemas.consoles import ConsoleRequest
+from cloudenv.cli.client import ApiClient, load_login, request_body, segment
 from cloudenv.cli.output import fail, say
 
 ESCAPE = b"\x1d"  # Ctrl-]
@@ -25,10 +26,12 @@ def attach_serial(client: ApiClient, instance_id: str) -> None:
 
     from cloudenv.tls import client_ssl_context
 
-    grant = client.post(f"/v1/instances/{instance_id}/console", {"kind": "serial"})
+    body = request_body(ConsoleRequest, kind="serial")
+    grant = client.post(f"/v1/instances/{segment(instance_id)}/console", body)
     login = load_login()
     parts = urlsplit(login.url)
-    url = f"wss://{parts.netloc}/api/v1/consoles/serial?token={grant['session_token']}"
+    # The server names the WebSocket, ticket included; the CLI adds only the node's address.
+    url = f"wss://{parts.netloc}{grant['websocket']}"
     try:
         socket = connect(url, ssl=client_ssl_context(Path(login.cert_file)))
     except Exception as exc:  # the server closes with a reason; show it

@@ -4,12 +4,30 @@ each long action followed to its end with a progress bar."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 
-from cloudenv.cli.client import ApiClient
-from cloudenv.cli.output import fail, print_json, print_record, print_table, say
+from cloudenv.api.schemas.compute import (
+    CpuTopology,
+    InstanceDeploy,
+    KernelBoot,
+    NewVolume,
+    PowerRequest,
+    QemuMetadata,
+)
+from cloudenv.api.schemas.snapshots import SnapshotCreate
+from cloudenv.cli.client import ApiClient, request_body, segment
+from cloudenv.cli.output import (
+    confirm_destructive,
+    fail,
+    print_json,
+    print_record,
+    print_table,
+    say,
+)
+from cloudenv.enums import InstanceType
 
 instance_app = typer.Typer(help="Virtual machines.", no_args_is_help=True)
 image_app = typer.Typer(help="Images (ISO, disk images, kernels) on a node.", no_args_is_help=True)
@@ -33,10 +51,15 @@ def _node(client: ApiClient, node: str | None) -> str:
 
 
 def _default_pool(client: ApiClient, node_id: str) -> str:
-    pools = client.get(f"/v1/nodes/{node_id}/storage/pools")
+    pools = client.get(f"/v1/nodes/{segment(node_id)}/storage/pools")
     if not pools:
         fail(f"Node {node_id} has no storage pool.")
     return str(pools[0]["id"])
+
+
+def _default(model: type[BaseModel], name: str) -> str:
+    """A field's default as the API's schema declares it, for --help."""
+    return str(model.model_fields[name].default)
 
 
 @instance_app.command("deploy")
@@ -46,9 +69,15 @@ def deploy(
     cluster: Annotated[
         str | None, typer.Option(help="Cluster ID: the server picks a node.")
     ] = None,
-    cores: int = 1,
-    sockets: int = 1,
-    memory: Annotated[int, typer.Option(help="MB.")] = 1024,
+    cores: Annotated[
+        int | None, typer.Option(help=f"Default {_default(CpuTopology, 'cores')}.")
+    ] = None,
+    sockets: Annotated[
+        int | None, typer.Option(help=f"Default {_default(CpuTopology, 'sockets')}.")
+    ] = None,
+    memory: Annotated[
+        int | None, typer.Option(help=f"MB (default {_default(InstanceDeploy, 'memory')}).")
+    ] = None,
     disk: Annotated[int, typer.Option(help="GB of a new root volume (0: none).")] = 10,
     pool: Annotated[str | None, typer.Option(help="Pool of the new volume.")] = None,
     iso: Annotated[str | None, typer.Option(help="Boot this ISO image (CD-ROM).")] = None,
@@ -57,45 +86,54 @@ def deploy(
     ] = None,
     kernel: Annotated[str | None, typer.Option(help="Boot this kernel image directly.")] = None,
     initrd: Annotated[str | None, typer.Option(help="...with this initrd image.")] = None,
-    cmdline: str = "",
-    firmware: Annotated[str, typer.Option(help="bios or efi.")] = "bios",
-    machine: Annotated[str, typer.Option(help="pc or q35.")] = "pc",
-    autostart: bool = True,
+    cmdline: Annotated[str | None, typer.Option(help="...and this kernel command line.")] = None,
+    firmware: Annotated[
+        str | None,
+        typer.Option(help=f"bios or efi (default {_default(QemuMetadata, 'firmware')})."),
+    ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option(help=f"pc or q35 (default {_default(QemuMetadata, 'machine_type')})."),
+    ] = None,
+    autostart: Annotated[
+        bool | None,
+        typer.Option(
+            "--autostart/--no-autostart",
+            help=f"Start with the node (default {_default(InstanceDeploy, 'autostart')}).",
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Follow the deploy task.")] = True,
 ) -> None:
-    """Deploy a virtual machine."""
+    """Deploy a virtual machine. Unset options take the API's defaults."""
     client = ApiClient.from_login()
     destination = {"cluster_id": cluster} if cluster else {"node_id": _node(client, node)}
-    metadata: dict[str, Any] = {
-        "_type": "qemu",
-        "firmware": firmware,
-        "machine_type": machine,
-        "new_volumes": [],
-    }
+    volumes = None
     if disk:
         pool_id = pool or _default_pool(client, destination.get("node_id") or _node(client, None))
-        metadata["new_volumes"] = [
-            {
-                "storage_pool_id": pool_id,
-                "size": disk,
-                "dev": "/dev/vda",
-                "bus": "virtio",
-                "driver": "qcow2",
-            }
-        ]
-    if kernel:
-        metadata["kernel_boot"] = {"kernel": kernel, "initrd": initrd, "cmdline": cmdline}
-    body = {
-        "destination": destination,
-        "name": name,
-        "type": 2,
-        "memory": memory,
-        "cpu": {"sockets": sockets, "cores": cores, "threads": 1},
-        "networks": [],
-        "autostart": autostart,
-        "metadata": metadata,
-        "image": iso or image,
-    }
+        volumes = [request_body(NewVolume, storage_pool_id=pool_id, size=disk)]
+    metadata = request_body(
+        QemuMetadata,
+        _type="qemu",
+        firmware=firmware,
+        machine_type=machine,
+        new_volumes=volumes,
+        kernel_boot=(
+            request_body(KernelBoot, kernel=kernel, initrd=initrd, cmdline=cmdline)
+            if kernel
+            else None
+        ),
+    )
+    body = request_body(
+        InstanceDeploy,
+        destination=destination,
+        name=name,
+        type=int(InstanceType.QEMU),
+        memory=memory,
+        cpu=request_body(CpuTopology, sockets=sockets, cores=cores) if sockets or cores else None,
+        autostart=autostart,
+        metadata=metadata,
+        image=iso or image,
+    )
     task_id = client.post("/v2/instances", body)["task_id"]
     if not wait:
         say(f"Deploying: task {task_id}")
@@ -118,17 +156,16 @@ def list_instances(
 
 @instance_app.command("show")
 def show(instance_id: str, json_: Json = False) -> None:
-    instance = ApiClient.from_login().get(f"/v1/instances/{instance_id}")["instance"]
+    instance = ApiClient.from_login().get(f"/v1/instances/{segment(instance_id)}")["instance"]
     print_json(instance) if json_ else print_record(instance, title="Instance")
 
 
-def _power(instance_id: str, action: str, timeout: int = 120) -> None:
+def _power(instance_id: str, action: str, timeout: int | None = None) -> None:
     client = ApiClient.from_login()
-    task_id = client.post(
-        f"/v1/instances/{instance_id}/power", {"action": action, "timeout": timeout}
-    )["task_id"]
-    client.wait_task(task_id)
-    state = client.get(f"/v1/instances/{instance_id}")["instance"]["state"]
+    path = f"/v1/instances/{segment(instance_id)}"
+    body = request_body(PowerRequest, action=action, timeout=timeout)
+    client.wait_task(client.post(f"{path}/power", body)["task_id"])
+    state = client.get(path)["instance"]["state"]
     say(f"Instance {instance_id} is {state}.")
 
 
@@ -141,15 +178,25 @@ def start(instance_id: str) -> None:
 def stop(
     instance_id: str,
     timeout: Annotated[
-        int, typer.Option(help="Seconds to wait for the guest; then use kill.")
-    ] = 120,
+        int | None,
+        typer.Option(
+            help="Seconds to wait for the guest; then use kill "
+            f"(default {_default(PowerRequest, 'timeout')})."
+        ),
+    ] = None,
 ) -> None:
     """Shut the guest down (ACPI)."""
     _power(instance_id, "stop", timeout)
 
 
 @instance_app.command("restart")
-def restart(instance_id: str, timeout: int = 120) -> None:
+def restart(
+    instance_id: str,
+    timeout: Annotated[
+        int | None,
+        typer.Option(help=f"Seconds to wait (default {_default(PowerRequest, 'timeout')})."),
+    ] = None,
+) -> None:
     _power(instance_id, "restart", timeout)
 
 
@@ -166,11 +213,12 @@ def destroy(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Destroy a stopped instance (asks for the word DESTROY)."""
-    if not yes and typer.prompt(f"Type DESTROY to destroy {instance_id}") != "DESTROY":
-        raise typer.Exit(1)
+    confirm_destructive(f"destroy instance {instance_id}", yes)
     client = ApiClient.from_login()
-    query = f"?confirm=DESTROY&destroy_volumes={'true' if volumes else 'false'}"
-    client.wait_task(client.delete(f"/v1/instances/{instance_id}{query}")["task_id"])
+    reply = client.delete(
+        f"/v1/instances/{segment(instance_id)}", confirm="DESTROY", destroy_volumes=volumes
+    )
+    client.wait_task(reply["task_id"])
     say(f"Destroyed {instance_id}.")
 
 
@@ -183,19 +231,18 @@ def console(instance_id: str) -> None:
 
 
 @snapshot_app.command("create")
-def snapshot_create(instance_id: str, name: str, description: str = "") -> None:
+def snapshot_create(instance_id: str, name: str, description: str | None = None) -> None:
     client = ApiClient.from_login()
+    body = request_body(SnapshotCreate, name=name, description=description)
     client.wait_task(
-        client.post(
-            f"/v1/instances/{instance_id}/snapshots", {"name": name, "description": description}
-        )["task_id"]
+        client.post(f"/v1/instances/{segment(instance_id)}/snapshots", body)["task_id"]
     )
     say(f"Snapshot {name} of {instance_id} taken.")
 
 
 @snapshot_app.command("list")
 def snapshot_list(instance_id: str, json_: Json = False) -> None:
-    rows = ApiClient.from_login().get(f"/v1/instances/{instance_id}/snapshots")
+    rows = ApiClient.from_login().get(f"/v1/instances/{segment(instance_id)}/snapshots")
     print_json(rows) if json_ else print_table(
         rows,
         [
@@ -210,7 +257,8 @@ def snapshot_list(instance_id: str, json_: Json = False) -> None:
 @snapshot_app.command("revert")
 def snapshot_revert(instance_id: str, name: str) -> None:
     client = ApiClient.from_login()
-    client.wait_task(client.post(f"/v1/instances/{instance_id}/snapshots/{name}/revert")["task_id"])
+    path = f"/v1/instances/{segment(instance_id)}/snapshots/{segment(name)}/revert"
+    client.wait_task(client.post(path)["task_id"])
     say(f"{instance_id} reverted to {name}.")
 
 
@@ -218,12 +266,10 @@ def snapshot_revert(instance_id: str, name: str) -> None:
 def snapshot_delete(
     instance_id: str, name: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False
 ) -> None:
-    if not yes and typer.prompt(f"Type DESTROY to delete snapshot {name}") != "DESTROY":
-        raise typer.Exit(1)
+    confirm_destructive(f"delete snapshot {name} of {instance_id}", yes)
     client = ApiClient.from_login()
-    client.wait_task(
-        client.delete(f"/v1/instances/{instance_id}/snapshots/{name}?confirm=DESTROY")["task_id"]
-    )
+    path = f"/v1/instances/{segment(instance_id)}/snapshots/{segment(name)}"
+    client.wait_task(client.delete(path, confirm="DESTROY")["task_id"])
     say(f"Snapshot {name} deleted.")
 
 
@@ -246,7 +292,7 @@ def image_upload(
     with path.open("rb") as handle:
         reply = client.request(
             "POST",
-            f"/v1/nodes/{node_id}/images/images",
+            f"/v1/nodes/{segment(node_id)}/images/images",
             params=params,
             content=handle,
             headers={"Content-Length": str(path.stat().st_size)},
@@ -258,7 +304,7 @@ def image_upload(
 @image_app.command("list")
 def image_list(node: str | None = None, json_: Json = False) -> None:
     client = ApiClient.from_login()
-    rows = client.get(f"/v1/nodes/{_node(client, node)}/images/images")
+    rows = client.get(f"/v1/nodes/{segment(_node(client, node))}/images/images")
     print_json(rows) if json_ else print_table(
         rows,
         [
@@ -275,10 +321,8 @@ def image_list(node: str | None = None, json_: Json = False) -> None:
 def image_delete(
     name: str, node: str | None = None, yes: Annotated[bool, typer.Option("--yes", "-y")] = False
 ) -> None:
-    if not yes and typer.prompt(f"Type DESTROY to delete image {name}") != "DESTROY":
-        raise typer.Exit(1)
+    confirm_destructive(f"delete image {name}", yes)
     client = ApiClient.from_login()
-    client.wait_task(
-        client.delete(f"/v1/nodes/{_node(client, node)}/images/images/{name}")["task_id"]
-    )
+    path = f"/v1/nodes/{segment(_node(client, node))}/images/images/{segment(name)}"
+    client.wait_task(client.delete(path)["task_id"])
     say(f"Image {name} deleted.")

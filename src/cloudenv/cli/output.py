@@ -34,6 +34,16 @@ def warn(message: str) -> None:
     err_console.print(Text(message, style="bold yellow"), soft_wrap=True)
 
 
+def confirm_destructive(what: str, yes: bool, word: str = "DESTROY") -> None:
+    """The one confirmation of every destructive command: the user types ``word`` (the
+    resource's name or DESTROY); ``--yes`` skips it. Anything else changes nothing."""
+    if yes:
+        return
+    typed = typer.prompt(f"Type {word} to {what}", default="", show_default=False)
+    if typed != word:
+        fail(f"Not confirmed (you typed {typed!r}, not {word}); nothing was changed.")
+
+
 def private_dir(path: Path) -> None:
     """Create ``path`` and its missing parents readable by the owner only."""
     missing = [p for p in (path, *path.parents) if not p.exists()]

@@ -6,8 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from cloudenv.cli.client import ApiClient
-from cloudenv.cli.output import print_json, print_record, print_table, say
+from cloudenv.api.schemas.tenancy import (
+    ClusterUpdate,
+    DatacenterCreate,
+    DatacenterUpdate,
+    OrganizationCreate,
+    OrganizationUpdate,
+)
+from cloudenv.cli.client import ApiClient, request_body, segment
+from cloudenv.cli.output import confirm_destructive, print_json, print_record, print_table, say
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Confirm = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -44,17 +51,10 @@ NODE_COLUMNS = [
 ]
 
 
-def _confirm_destroy(what: str, yes: bool) -> None:
-    """The product's rule: destroying asks for the word DESTROY."""
-    if yes:
-        return
-    word = typer.prompt(f"Type DESTROY to delete {what}")
-    if word != "DESTROY":
-        raise typer.Exit(1)
-
-
-def _changes(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
+def _location(latitude: float | None, longitude: float | None) -> dict[str, Any] | None:
+    if latitude is None and longitude is None:
+        return None
+    return {"latitude": latitude, "longitude": longitude}
 
 
 @org_app.command("list")
@@ -86,7 +86,7 @@ def org_list(json_: Json = False) -> None:
 
 @org_app.command("show")
 def org_show(organization_id: str, json_: Json = False) -> None:
-    tree = ApiClient.from_login().get(f"/v1/organizations/{organization_id}")
+    tree = ApiClient.from_login().get(f"/v1/organizations/{segment(organization_id)}")
     if json_:
         return print_json(tree)
     print_record(tree["organization"], title="Organization")
@@ -96,10 +96,9 @@ def org_show(organization_id: str, json_: Json = False) -> None:
 
 
 @org_app.command("create")
-def org_create(name: str, description: str = "", json_: Json = False) -> None:
-    created = ApiClient.from_login().post(
-        "/v1/organizations", {"name": name, "description": description}
-    )
+def org_create(name: str, description: str | None = None, json_: Json = False) -> None:
+    body = request_body(OrganizationCreate, name=name, description=description)
+    created = ApiClient.from_login().post("/v1/organizations", body)
     print_json(created) if json_ else say(f"Created organization {created['id']}")
 
 
@@ -110,16 +109,15 @@ def org_edit(
     description: str | None = None,
     json_: Json = False,
 ) -> None:
-    tree = ApiClient.from_login().patch(
-        f"/v1/organizations/{organization_id}", _changes(name=name, description=description)
-    )
+    body = request_body(OrganizationUpdate, name=name, description=description)
+    tree = ApiClient.from_login().patch(f"/v1/organizations/{segment(organization_id)}", body)
     print_json(tree) if json_ else print_record(tree["organization"], title="Organization")
 
 
 @org_app.command("delete")
 def org_delete(organization_id: str, yes: Confirm = False) -> None:
-    _confirm_destroy(f"organization {organization_id}", yes)
-    ApiClient.from_login().delete(f"/v1/organizations/{organization_id}")
+    confirm_destructive(f"delete organization {organization_id}", yes)
+    ApiClient.from_login().delete(f"/v1/organizations/{segment(organization_id)}")
     say(f"Deleted organization {organization_id}")
 
 
@@ -134,7 +132,7 @@ def dc_list(
 
 @dc_app.command("show")
 def dc_show(datacenter_id: str, json_: Json = False) -> None:
-    detail = ApiClient.from_login().get(f"/v1/datacenters/{datacenter_id}")
+    detail = ApiClient.from_login().get(f"/v1/datacenters/{segment(datacenter_id)}")
     if json_:
         return print_json(detail)
     print_record(detail["datacenter"], title="Datacenter")
@@ -145,18 +143,18 @@ def dc_show(datacenter_id: str, json_: Json = False) -> None:
 def dc_create(
     name: str,
     organization: Annotated[str, typer.Option(help="Organization ID.")],
-    description: str = "",
+    description: str | None = None,
     latitude: Annotated[float | None, typer.Option(help="-90..90")] = None,
     longitude: Annotated[float | None, typer.Option(help="-180..180")] = None,
     json_: Json = False,
 ) -> None:
-    body: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "organization_id": organization,
-    }
-    if latitude is not None or longitude is not None:
-        body["location"] = {"latitude": latitude, "longitude": longitude}
+    body = request_body(
+        DatacenterCreate,
+        name=name,
+        description=description,
+        organization_id=organization,
+        location=_location(latitude, longitude),
+    )
     created = ApiClient.from_login().post("/v1/datacenters", body)
     print_json(created) if json_ else say(f"Created datacenter {created['id']}")
 
@@ -170,17 +168,20 @@ def dc_edit(
     longitude: Annotated[float | None, typer.Option(help="-180..180")] = None,
     json_: Json = False,
 ) -> None:
-    body = _changes(name=name, description=description)
-    if latitude is not None or longitude is not None:
-        body["location"] = {"latitude": latitude, "longitude": longitude}
-    updated = ApiClient.from_login().patch(f"/v1/datacenters/{datacenter_id}", body)
+    body = request_body(
+        DatacenterUpdate,
+        name=name,
+        description=description,
+        location=_location(latitude, longitude),
+    )
+    updated = ApiClient.from_login().patch(f"/v1/datacenters/{segment(datacenter_id)}", body)
     print_json(updated) if json_ else print_record(updated, title="Datacenter")
 
 
 @dc_app.command("delete")
 def dc_delete(datacenter_id: str, yes: Confirm = False) -> None:
-    _confirm_destroy(f"datacenter {datacenter_id}", yes)
-    ApiClient.from_login().delete(f"/v1/datacenters/{datacenter_id}")
+    confirm_destructive(f"delete datacenter {datacenter_id}", yes)
+    ApiClient.from_login().delete(f"/v1/datacenters/{segment(datacenter_id)}")
     say(f"Deleted datacenter {datacenter_id}")
 
 
@@ -196,8 +197,8 @@ def cluster_list(
 @cluster_app.command("show")
 def cluster_show(cluster_id: str, json_: Json = False) -> None:
     client = ApiClient.from_login()
-    cluster = client.get(f"/v1/clusters/{cluster_id}")["cluster"]
-    hardware = client.get(f"/v1/clusters/{cluster_id}/hardware")
+    cluster = client.get(f"/v1/clusters/{segment(cluster_id)}")["cluster"]
+    hardware = client.get(f"/v1/clusters/{segment(cluster_id)}/hardware")
     if json_:
         return print_json({"cluster": cluster, "hardware": hardware})
     print_record(cluster, title="Cluster")
@@ -208,9 +209,8 @@ def cluster_show(cluster_id: str, json_: Json = False) -> None:
 def cluster_edit(
     cluster_id: str, name: str | None = None, description: str | None = None, json_: Json = False
 ) -> None:
-    updated = ApiClient.from_login().patch(
-        f"/v1/clusters/{cluster_id}", _changes(name=name, description=description)
-    )
+    body = request_body(ClusterUpdate, name=name, description=description)
+    updated = ApiClient.from_login().patch(f"/v1/clusters/{segment(cluster_id)}", body)
     print_json(updated) if json_ else print_record(updated["cluster"], title="Cluster")
 
 
@@ -224,8 +224,8 @@ def node_list(json_: Json = False) -> None:
 @node_app.command("show")
 def node_show(node_id: str, json_: Json = False) -> None:
     client = ApiClient.from_login()
-    detail = client.get(f"/v1/nodes/{node_id}")
-    hardware = client.get(f"/v1/nodes/{node_id}/hardware")
+    detail = client.get(f"/v1/nodes/{segment(node_id)}")
+    hardware = client.get(f"/v1/nodes/{segment(node_id)}/hardware")
     if json_:
         return print_json({**detail, "hardware": hardware})
     print_record(
@@ -256,13 +256,13 @@ def node_show(node_id: str, json_: Json = False) -> None:
 def node_refresh(node_id: str) -> None:
     """Re-read the node's hardware facts (a task; waits with a progress bar)."""
     client = ApiClient.from_login()
-    task = client.wait_task(client.post(f"/v1/nodes/{node_id}/facts/refresh")["task_id"])
+    task = client.wait_task(client.post(f"/v1/nodes/{segment(node_id)}/facts/refresh")["task_id"])
     say(f"Task {task['id']} {task['status']}.")
 
 
 @task_app.command("show")
 def task_show(task_id: str, json_: Json = False) -> None:
-    task = ApiClient.from_login().get(f"/v1/tasks/{task_id}")
+    task = ApiClient.from_login().get(f"/v1/tasks/{segment(task_id)}")
     if json_:
         return print_json(task)
     print_record({k: v for k, v in task.items() if k != "log"}, title="Task")

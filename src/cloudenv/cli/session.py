@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cloudenv.api.schemas.auth import LoginRequest
 from cloudenv.cli.client import (
     ApiClient,
     Login,
@@ -15,6 +16,7 @@ from cloudenv.cli.client import (
     forget_login,
     host_port,
     load_login,
+    request_body,
     save_login,
 )
 from cloudenv.cli.output import fail, print_record, private_dir, say, warn
@@ -70,9 +72,8 @@ def login(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt(f"Password for {username}", hide_input=True)
-    result = ApiClient(url, cert_file).post(
-        "/v1/auth/login", {"username": username, "password": password}
-    )
+    body = request_body(LoginRequest, username=username, password=password)
+    result = ApiClient.connect(url, cert_file).post("/v1/auth/login", body)
     save_login(Login(url=url, token=result["token"], username=username, cert_file=str(cert_file)))
     say(f"Signed in to {url} as {username}.")
 

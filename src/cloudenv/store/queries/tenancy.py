@@ -183,7 +183,7 @@ def _epoch_standard(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) ->
 
 
 # One subquery per prefix, each a range of the (kind, id) index: an OR of the ranges would
-# walk back over every later event instead (migration 0004 has the figures).
+# walk back over every later event instead (migration 0005 has the figures).
 _LATEST_TREE_EVENT = select(
     *(
         select(func.max(Event.id))

@@ -4,16 +4,16 @@ Without it, finding the newest organization/datacenter/cluster/node event walks 
 every later event (199,000 instance events after the last node event: 124 ms on SQLite, on
 every tree request); with it, 0.3 ms.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
