@@ -409,6 +409,41 @@ def test_the_cli_drives_virtual_machines(node: Node, tmp_path_factory: Any) -> N
     assert node.client.get(f"/api/v1/instances/{mine['id']}").status_code == 404
 
 
+def test_a_detach_needing_a_reboot_keeps_the_volume_until_the_guest_stops(node: Node) -> None:
+    """Detached with live=false from a running guest, the volume leaves the definition at
+    once but stays attached (the guest still has it) until the instance stops."""
+    donor = node.deploy("donor-2", volume_gb=1)
+    node.power(donor, "kill")
+    succeed(node.client, node.client.delete(f"/api/v1/instances/{donor}"))  # no word: OK
+    spare = next(v for v in node.client.get("/api/v1/volumes").json() if not v["attached"])
+    instance_id = node.deploy("late-1", volume_gb=1)
+    wait_marker(instance_id)
+    devices = f"/api/v1/instances/{instance_id}/devices"
+    data = {"volume_id": spare["id"], "bus": "virtio", "dev": "/dev/vdb"}
+    body = {"name": "data-1", "type": 2, "metadata": {"_type": "storage_volume", "data": data}}
+    succeed(node.client, node.client.post(devices, json=body))
+    detach = node.client.delete(f"{devices}/data-1", params={"live": "false"})
+    assert detach.json()["needs_reboot"] is True
+    succeed(node.client, detach)
+
+    def volume() -> dict[str, Any]:
+        listed = node.client.get("/api/v1/volumes").json()
+        return next(v for v in listed if v["id"] == spare["id"])
+
+    assert (volume()["attached_to"], volume()["status"]) == (instance_id, 3)
+    statuses = {d["name"]: d["status"] for d in node.client.get(devices).json()}
+    assert statuses["data-1"] == "detaching"
+    assert _has_disk(instance_id, "vdb", persistent=False)
+    assert not _has_disk(instance_id, "vdb", persistent=True)
+
+    assert node.power(instance_id, "kill")["status"] == "succeeded"
+    assert (volume()["attached"], volume()["status"]) == (False, 1)
+    assert "data-1" not in {d["name"] for d in node.client.get(devices).json()}
+    assert node.power(instance_id, "start")["status"] == "succeeded"
+    assert not _has_disk(instance_id, "vdb", persistent=False)
+    node.power(instance_id, "kill")
+
+
 # Last: it kills the module's daemon (and works on a restarted one).
 def test_a_crash_during_deploys_leaves_a_consistent_state(node: Node) -> None:
     """SIGKILL the daemon right after deploys were accepted; after a restart every instance
@@ -453,38 +488,3 @@ def _has_disk(instance_id: str, target: str, *, persistent: bool) -> bool:
         return f"dev='{target}'" in conn.lookupByName(instance_id).XMLDesc(flags)
     finally:
         conn.close()
-
-
-def test_a_detach_needing_a_reboot_keeps_the_volume_until_the_guest_stops(node: Node) -> None:
-    """Detached with live=false from a running guest, the volume leaves the definition at
-    once but stays attached (the guest still has it) until the instance stops."""
-    donor = node.deploy("donor-2", volume_gb=1)
-    node.power(donor, "kill")
-    succeed(node.client, node.client.delete(f"/api/v1/instances/{donor}"))  # no word: OK
-    spare = next(v for v in node.client.get("/api/v1/volumes").json() if not v["attached"])
-    instance_id = node.deploy("late-1", volume_gb=1)
-    wait_marker(instance_id)
-    devices = f"/api/v1/instances/{instance_id}/devices"
-    data = {"volume_id": spare["id"], "bus": "virtio", "dev": "/dev/vdb"}
-    body = {"name": "data-1", "type": 2, "metadata": {"_type": "storage_volume", "data": data}}
-    succeed(node.client, node.client.post(devices, json=body))
-    detach = node.client.delete(f"{devices}/data-1", params={"live": "false"})
-    assert detach.json()["needs_reboot"] is True
-    succeed(node.client, detach)
-
-    def volume() -> dict[str, Any]:
-        listed = node.client.get("/api/v1/volumes").json()
-        return next(v for v in listed if v["id"] == spare["id"])
-
-    assert (volume()["attached_to"], volume()["status"]) == (instance_id, 3)
-    statuses = {d["name"]: d["status"] for d in node.client.get(devices).json()}
-    assert statuses["data-1"] == "detaching"
-    assert _has_disk(instance_id, "vdb", persistent=False)
-    assert not _has_disk(instance_id, "vdb", persistent=True)
-
-    assert node.power(instance_id, "kill")["status"] == "succeeded"
-    assert (volume()["attached"], volume()["status"]) == (False, 1)
-    assert "data-1" not in {d["name"] for d in node.client.get(devices).json()}
-    assert node.power(instance_id, "start")["status"] == "succeeded"
-    assert not _has_disk(instance_id, "vdb", persistent=False)
-    node.power(instance_id, "kill")

@@ -206,7 +206,7 @@ def test_a_live_detach_waits_for_the_guest_to_release_the_disk(guest: Guest) -> 
     conn = libvirt.open("qemu:///system")
     domain = conn.lookupByName(guest.name)
     try:
-        disk = DiskSpec(data.path, "vdc", DiskBus.VIRTIO, serial="ce-disk-3")
+        disk = DiskSpec(path=data.path, target="vdc", bus=DiskBus.VIRTIO, serial="ce-disk-3")
         guest.compute.attach_disk(guest.name, disk, live=True)
         guest.wait_serials("ce-disk-3")
         guest.compute.detach_timeout = 8.0  # libvirt itself gives up waiting after 5 s
