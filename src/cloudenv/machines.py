@@ -74,6 +74,17 @@ class MachineType:
             field=field,
         )
 
+    @classmethod
+    def of_domain(cls, name: str) -> MachineType:
+        """The family of a machine name libvirt wrote into a domain's XML. libvirt stores
+        the canonical name of the alias it was given, which distributions version their
+        own way (``pc-i440fx-jammy``, ``pc-q35-rhel9.4.0``), so this never refuses: a
+        name with ``q35`` in it is q35, anything else i440fx."""
+        known = _known(name)
+        if known is not None:
+            return known
+        return _with_name(Q35 if "q35" in name else I440FX, name)
+
     @property
     def is_q35(self) -> bool:
         return self.family == "q35"

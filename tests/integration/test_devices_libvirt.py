@@ -174,6 +174,32 @@ def test_a_volume_attached_live_appears_in_the_guest_and_goes(guest: Guest) -> N
         guest.storage.delete_volume(guest.pool, "data.qcow2")
 
 
+def test_a_disk_only_the_saved_definition_has_is_detached_live(guest: Guest) -> None:
+    """A volume attached with live=false to a running guest is only in the saved
+    definition; a live detach of it must not ask the running guest (libvirt: "disk not
+    found") but take it out of the definition."""
+    import libvirt
+
+    from cloudenv.drivers.compute.libvirt_xml import Domain
+
+    data = guest.storage.create_volume(guest.pool, "later.qcow2", 32 * MIB, DiskFormat.QCOW2)
+    conn = libvirt.open("qemu:///system")
+    try:
+        disk = DiskSpec(path=data.path, target="vdd", bus=DiskBus.VIRTIO, serial="ce-disk-4")
+        guest.compute.attach_disk(guest.name, disk, live=False)
+        domain = conn.lookupByName(guest.name)
+        saved = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        assert "vdd" in [d.target.dev for d in saved.devices.disks]
+
+        guest.compute.detach_disk(guest.name, "vdd", live=True)
+
+        saved = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        assert "vdd" not in [d.target.dev for d in saved.devices.disks]
+    finally:
+        conn.close()
+        guest.storage.delete_volume(guest.pool, "later.qcow2")
+
+
 def test_snapshot_create_list_revert_delete(guest: Guest) -> None:
     compute = guest.compute
     compute.snapshot_create(guest.name, "s1", "before the change")

@@ -40,6 +40,22 @@ def test_unknown_machine_types_are_refused(name: str) -> None:
     assert refused.value.field == "metadata.machine_type"
 
 
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("pc-i440fx-7.2", "pc"),
+        ("pc-i440fx-jammy", "pc"),  # Ubuntu's canonical names
+        ("pc-q35-noble", "q35"),
+        ("pc-q35-rhel9.4.0", "q35"),  # RHEL's
+    ],
+)
+def test_a_domain_machine_name_is_never_refused(name: str, family: str) -> None:
+    """libvirt writes the canonical name of the alias it was given into the domain XML;
+    distributions version it their own way, and attaching a disk reads it back."""
+    machine = MachineType.of_domain(name)
+    assert (machine.name, machine.family) == (name, family)
+
+
 def test_what_each_machine_type_allows() -> None:
     assert DiskBus.IDE in I440FX.buses and DiskBus.IDE not in Q35.buses
     assert DiskBus.VIRTIO not in I440FX.cdrom_buses | Q35.cdrom_buses

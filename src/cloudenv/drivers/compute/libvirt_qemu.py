@@ -231,7 +231,7 @@ class LibvirtComputeDriver:
         domain = self._domain(name)
         with libvirt_failure(f"Failed attaching disk {disk.target} to {name}"):
             defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-            machine = MachineType.parse(defined.os.type.machine or "pc", field="bus")
+            machine = MachineType.of_domain(defined.os.type.machine or "pc")
             element = disk_element(disk, machine, owner=f"Instance {name}")
             flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
             if live and domain.isActive():
@@ -250,7 +250,11 @@ class LibvirtComputeDriver:
                 return
             running = Domain.from_xml(domain.XMLDesc(0))
         plugged = next((d for d in running.devices.disks if d.target.dev == target), None)
-        alias = plugged.alias if plugged is not None else None
+        if plugged is None:  # only the saved definition has it (attached with live=false)
+            with libvirt_failure(f"Failed detaching disk {target} from {name}"):
+                domain.detachDeviceFlags(disk.to_xml(), libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+            return
+        alias = plugged.alias
         removed = threading.Event()
         key = (name, alias or "")
         with self._removals_lock:
@@ -260,7 +264,7 @@ class LibvirtComputeDriver:
                 domain.detachDeviceFlags(
                     disk.to_xml(), libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_AFFECT_LIVE
                 )
-            if alias is not None:
+            if alias is not None:  # QEMU names every plugged device; wait for its removal
                 self._await_removal(domain, name, target, removed)
         finally:
             with self._removals_lock:
