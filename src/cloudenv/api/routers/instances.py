@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
-from cloudenv.api.rendering import instance_entry, json_response
+from cloudenv.api.rendering import VersionedCache, instance_entry, json_response
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.compute import (
     Instance,
@@ -25,6 +28,7 @@ from cloudenv.services.compute.states import PowerAction
 from cloudenv.services.partial import KEEP
 
 router = APIRouter(tags=["instances"])
+_lists = VersionedCache(max_entries=64)
 
 
 def _out(view: InstanceView) -> Instance:
@@ -97,9 +101,18 @@ def list_instances(
     node_id: str | None = None,
     cluster_id: str | None = None,
 ) -> Response:
-    """Every instance of the node or cluster the caller may see: a bare, complete array."""
-    views = instances.list_instances(db, principal, node_id=node_id, cluster_id=cluster_id)
-    return json_response([instance_entry(v) for v in views])
+    """Every instance of the node or cluster the caller may see: a bare, complete array.
+
+    Every UI polls these (hundreds of rows); the rendered list is reused until an instance
+    changes (see VersionedCache and ``instances.list_version``)."""
+    version, valid_until = instances.list_version(db)
+
+    def produce() -> tuple[list[dict[str, Any]], datetime | None]:
+        views = instances.list_instances(db, principal, node_id=node_id, cluster_id=cluster_id)
+        return [instance_entry(v) for v in views], valid_until
+
+    key = (str(db.get_bind().engine.url), principal.scope, node_id, cluster_id)
+    return _lists.render(key, version, produce)
 
 
 @router.get("/v1/instances/{instance_id}", response_model=InstanceDetail, name="instance.read")

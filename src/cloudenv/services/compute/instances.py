@@ -7,12 +7,13 @@ actions never run on one instance at once; Force Stop may take over a hanging st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from cloudenv import clock
 from cloudenv.enums import DesiredState
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.instance_config import QemuConfig
@@ -119,6 +120,21 @@ def list_instances(
         raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
     rows = q.instance_rows(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
     return [_row_view(row) for row in rows]
+
+
+#: On PostgreSQL a transaction may commit an older event ID after a newer one was read, so
+#: a list rendered in between would carry the newer version without that change; a list
+#: rendered there is trusted this long at most. SQLite commits one writer at a time, in ID
+#: order, so there a list is kept exactly until an instance changes.
+LATE_COMMIT_WINDOW = timedelta(seconds=2)
+
+
+def list_version(db: Session) -> tuple[int, datetime | None]:
+    """What instance lists are rendered from, and until when a rendered one may be kept:
+    the newest event that may change a list (every change of an instance publishes one in
+    its own transaction), and, off SQLite, the late-commit bound."""
+    until = None if db.get_bind().dialect.name == "sqlite" else clock.now() + LATE_COMMIT_WINDOW
+    return q.instance_list_version(db), until
 
 
 def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:

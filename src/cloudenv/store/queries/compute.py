@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv.enums import DesiredState, DeviceType, InstanceState
 from cloudenv.store.queries.scope import Scope, restrict
+from cloudenv.store.queries.tenancy import newest_event_id, newest_event_query
 from cloudenv.store.tables import (
     ConsoleToken,
     Instance,
@@ -246,3 +247,15 @@ def instance_rows(
 def instance_row(db: Session, scope: Scope, instance_id: str) -> Row[Any] | None:
     """One visible instance as a tuple of ``INSTANCE_LIST_COLUMNS``, or None."""
     return db.execute(_listed(scope).where(_instances.id == instance_id)).first()
+
+
+#: Event kinds after which an instance list may read differently: every change of an
+#: instance row publishes an ``instance.`` event in its own transaction, and a node moving
+#: between clusters a ``node.`` one.
+INSTANCE_LIST_EVENT_PREFIXES = ("instance.", "node.")
+_LATEST_LIST_EVENT = newest_event_query(INSTANCE_LIST_EVENT_PREFIXES)
+
+
+def instance_list_version(db: Session) -> int:
+    """The newest event that may have changed an instance list (0 if none)."""
+    return newest_event_id(db, _LATEST_LIST_EVENT)

@@ -184,14 +184,26 @@ def _epoch_standard(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) ->
 
 # One subquery per prefix, each a range of the (kind, id) index: an OR of the ranges would
 # walk back over every later event instead (migration 0005 has the figures).
-_LATEST_TREE_EVENT = select(
-    *(
-        select(func.max(Event.id))
-        .where(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
-        .scalar_subquery()
-        for prefix in TREE_EVENT_PREFIXES
+def newest_event_query(prefixes: Sequence[str]) -> Select[Any]:
+    """The newest event of each kind prefix, one column each: ``'node.' <= kind < 'node/'``
+    is a range of the (kind, id) index, read from its end."""
+    return select(
+        *(
+            select(func.max(Event.id))
+            .where(Event.kind >= prefix, Event.kind < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+            .scalar_subquery()
+            for prefix in prefixes
+        )
     )
-)
+
+
+def newest_event_id(db: Session, query: Select[Any]) -> int:
+    """The newest event a ``newest_event_query`` finds (0 if none)."""
+    newest = db.execute(query).one()
+    return max((int(i) for i in newest if i is not None), default=0)
+
+
+_LATEST_TREE_EVENT = newest_event_query(TREE_EVENT_PREFIXES)
 _HEARTBEATS = select(
     func.count(Node.id), func.coalesce(func.sum(epoch_seconds(Node.last_seen)), 0.0)
 )
@@ -199,9 +211,8 @@ _HEARTBEATS = select(
 
 def latest_tree_event_id(db: Session) -> int:
     """The newest event that changed an organization, datacenter, cluster or node (0 if
-    none): the newest of each prefix's range (``'node.' <= kind < 'node/'``)."""
-    newest = db.execute(_LATEST_TREE_EVENT).one()
-    return max((int(i) for i in newest if i is not None), default=0)
+    none)."""
+    return newest_event_id(db, _LATEST_TREE_EVENT)
 
 
 def heartbeat_signature(db: Session) -> tuple[int, float]:
