@@ -18,6 +18,8 @@ This module must not call a driver or commit.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -136,7 +138,7 @@ def _give_back(db: Session, task: Task) -> None:
 
 
 def _return_to(
-    db: Session, instance: Instance, task: Task, holder: Task, held: dict[str, str]
+    db: Session, instance: Instance, task: Task, holder: Task, held: dict[str, Any]
 ) -> None:
     """Hand the instance back to ``holder`` with the state and desired state it had, and
     say so (``instance.state_changed``), as taking it did."""
