@@ -201,6 +201,7 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
 
 def start(task: TaskClaim, ctx: TaskContext) -> None:
     plan = _plan(ctx, task.target_id or "")
+    _check_holds(task, plan, "start")
     compute = ctx.drivers.need_compute()
     try:
         ensure_pools(ctx, {d.pool_id for d in plan.disks if d.volume_id})
@@ -224,6 +225,20 @@ def start(task: TaskClaim, ctx: TaskContext) -> None:
     _release(ctx, task, InstanceState.RUNNING)
 
 
+def _check_holds(task: TaskClaim, plan: ex.InstancePlan, action: str) -> None:
+    """A power task acts only on an instance it still holds: a Force Stop may have taken
+    over while it was queued (and, cancelled, left it to nobody). One that lost it leaves
+    the hypervisor alone and fails, so it publishes no event saying it was done."""
+    if plan.current_task_id == task.id:
+        return
+    holder = f"task {plan.current_task_id}" if plan.current_task_id else "no task"
+    raise CloudenvError(
+        f"Task {task.id} no longer holds instance {plan.id} (now held by {holder}, most "
+        f"likely a Force Stop that took over), so it did not {action} it and did nothing. "
+        "Check the instance's state and ask again if it is still needed."
+    )
+
+
 def _still_ours(ctx: TaskContext, task: TaskClaim) -> Callable[[], bool]:
     def check() -> bool:
         with transaction(ctx.session_factory) as db:
@@ -236,6 +251,7 @@ def _still_ours(ctx: TaskContext, task: TaskClaim) -> Callable[[], bool]:
 def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> bool:
     """ACPI shutdown and wait; False if Force Stop took over meanwhile."""
     name = task.target_id or ""
+    _check_holds(task, _plan(ctx, name), task.kind.removeprefix("instance."))
     timeout = int(task.params.get("timeout", 120))
     ctx.report(progress=10, line="Asking the guest to shut down (ACPI)")
     ctx.drivers.need_compute().shutdown(name)

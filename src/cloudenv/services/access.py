@@ -37,6 +37,9 @@ class Action(StrEnum):
     NODE_READ = "node.read"
     NODE_REFRESH_FACTS = "node.refresh_facts"
     TASK_READ = "task.read"
+    #: Audited for every cancel, granted or refused; who may cancel is the cancelled
+    #: task's kind's permission.
+    TASK_CANCEL = "task.cancel"
     IMAGE_CREATE = "image.create"
     IMAGE_DELETE = "image.delete"
     INSTANCE_DEPLOY = "instance.deploy"

@@ -247,7 +247,7 @@ def cancel_task(db: Session, principal: Principal, task_id: str) -> Task:
     record_change(
         db,
         principal,
-        action,
+        Action.TASK_CANCEL,  # authorized as ``action``; audited as what was asked, as refusals are
         event=EventKind.TASK_CANCELLED,
         target_id=task.id,
         organization_id=task.organization_id,

@@ -8,12 +8,13 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cloudenv.drivers.compute.base import PowerState
 from cloudenv.errors import DriverError
 from cloudenv.services import tasks
 from cloudenv.store.engine import transaction
-from cloudenv.store.tables import Instance, Volume
+from cloudenv.store.tables import Event, Instance, Volume
 from tests.conftest import Deployment, count_rows
 from tests.unit.api.test_instances_api import deploy, deploy_body, power
 
@@ -110,3 +111,38 @@ def test_a_crash_with_an_unreachable_hypervisor_leaves_the_instance_in_error(
     assert instance["state"] == "error" and instance["current_task_id"] is None
     monkeypatch.undo()
     assert power(admin, sqlite_deployment, instance_id, "kill")["status"] == "succeeded"
+
+
+def _events(dep: Deployment, target_id: str) -> list[str]:
+    """The instance's events other than state changes: what tasks said they did."""
+    with transaction(dep.factory) as db:
+        rows = db.scalars(select(Event.kind).where(Event.target_id == target_id))
+        return [kind for kind in rows if kind != "instance.state_changed"]
+
+
+@pytest.mark.parametrize("action", ["stop", "restart", "start"])
+def test_a_power_task_that_lost_the_instance_leaves_the_hypervisor_alone(
+    admin: TestClient, sqlite_deployment: Deployment, iso: str, action: str
+) -> None:
+    dep = sqlite_deployment
+    instance_id = deploy(admin, dep, image=iso)
+    if action == "start":
+        assert power(admin, dep, instance_id, "kill")["status"] == "succeeded"
+    queued = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": action})
+    kill = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
+    assert kill.status_code == 202  # Force Stop took over the queued task
+    with transaction(dep.factory) as db:
+        claim = tasks.claim_next(db, dep.setup.node_id)
+    assert claim is not None and claim.id == queued.json()["task_id"]
+    calls, announced = len(dep.compute.calls), _events(dep, instance_id)
+    dep.daemon.agent._run(claim)  # the older task runs first, no longer holding it
+    touched = [call for call in dep.compute.calls[calls:] if call[0] != "state"]
+    assert touched == []  # no ACPI shutdown, no define, no start
+    task = admin.get(f"/api/v1/tasks/{claim.id}").json()
+    assert task["status"] == "failed"
+    assert "no longer holds" in task["message"] and kill.json()["task_id"] in task["message"]
+    assert _state(admin, instance_id)["current_task_id"] == kill.json()["task_id"]
+    assert _events(dep, instance_id) == announced  # no "instance.stopped" for nothing
+    assert dep.daemon.agent.run_pending() == 1  # the Force Stop then does its job
+    instance = _state(admin, instance_id)
+    assert (instance["state"], instance["current_task_id"]) == ("stopped", None)

@@ -46,7 +46,7 @@ def test_a_cancelled_deploy_leaves_nothing_and_never_runs(
     assert (volume(admin, kept)["attached"], volume(admin, kept)["status"]) == (False, 1)
     assert len(dep.compute.calls) == calls  # the hypervisor was never asked
     assert events_of(dep, "task.cancelled") == [task_id]
-    assert [r.action for r in audit_rows(dep) if r.target_id == task_id] == ["instance.deploy"]
+    assert [r.action for r in audit_rows(dep) if r.target_id == task_id] == ["task.cancel"]
     again = cancel(admin, task_id)
     assert again.status_code == 409 and "already cancelled" in again.json()["message"]
 
@@ -114,3 +114,66 @@ def test_other_tenants_task_is_404(
     assert response.status_code == 404 and response.json()["field"] == "id"
     assert admin.get(f"/api/v1/tasks/{stop['task_id']}").json()["status"] == "queued"
     assert cancel(client, "task-nope").status_code == 404
+
+
+def _event_data(dep: Deployment, kind: str, target_id: str) -> list[dict[str, Any]]:
+    with transaction(dep.factory) as db:
+        rows = db.scalars(
+            select(Event).where(Event.kind == kind, Event.target_id == target_id).order_by(Event.id)
+        )
+        return [dict(row.data or {}) for row in rows]
+
+
+@pytest.mark.parametrize(("action", "state"), [("stop", "stopping"), ("restart", "restarting")])
+def test_a_cancelled_force_stop_gives_the_instance_back_to_the_queued_task(
+    admin: TestClient, sqlite_deployment: Deployment, action: str, state: str
+) -> None:
+    dep = sqlite_deployment
+    web = deploy(admin, dep)
+    first = admin.post(f"/api/v1/instances/{web}/power", json={"action": action}).json()
+    kill = admin.post(f"/api/v1/instances/{web}/power", json={"action": "kill"}).json()
+    taken = admin.get(f"/api/v1/instances/{web}").json()["instance"]
+    assert taken["current_task_id"] == kill["task_id"]  # Force Stop took over the queued task
+    assert cancel(admin, kill["task_id"]).status_code == 200
+    back = admin.get(f"/api/v1/instances/{web}").json()["instance"]
+    assert (back["state"], back["current_task_id"]) == (state, first["task_id"])
+    assert _event_data(dep, "instance.state_changed", web)[-1] == {
+        "state": state,
+        "task_id": first["task_id"],
+    }
+    assert dep.daemon.agent.run_pending() == 1  # the queued task runs, and releases it
+    assert admin.get(f"/api/v1/tasks/{first['task_id']}").json()["status"] == "succeeded"
+    done = admin.get(f"/api/v1/instances/{web}").json()["instance"]
+    assert done["current_task_id"] is None
+    assert done["state"] == ("stopped" if action == "stop" else "running")
+
+
+def test_a_cancel_is_audited_as_task_cancel_whether_granted_or_refused(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    dep = sqlite_deployment
+    web = deploy(admin, dep)
+    stop = admin.post(f"/api/v1/instances/{web}/power", json={"action": "stop"}).json()
+    assert cancel(admin, stop["task_id"]).status_code == 200
+    assert cancel(admin, stop["task_id"]).status_code == 409
+    rows = [(r.action, r.status_code) for r in audit_rows(dep) if r.target_id == stop["task_id"]]
+    assert rows == [("task.cancel", 200), ("task.cancel", 409)]
+
+
+def test_a_task_of_an_unknown_kind_is_refused_with_a_conflict(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    from sqlalchemy import update
+
+    from cloudenv.store.tables import Task
+
+    dep = sqlite_deployment
+    web = deploy(admin, dep)
+    stop = admin.post(f"/api/v1/instances/{web}/power", json={"action": "stop"}).json()
+    with transaction(dep.factory) as db:  # as a newer node sharing the database wrote it
+        db.execute(update(Task).where(Task.id == stop["task_id"]).values(kind="instance.hover"))
+    response = cancel(admin, stop["task_id"])
+    assert response.status_code == 409, response.text
+    assert "instance.hover" in response.json()["message"]
+    assert "version" in response.json()["message"]
+    assert admin.get(f"/api/v1/tasks/{stop['task_id']}").json()["status"] == "queued"

@@ -28,7 +28,7 @@ from cloudenv.store.tables import InstanceDevice, Volume
 AT_STOP = "detach_at_stop"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeviceTask:
     """The device a task works on, detached from the session."""
 
@@ -51,11 +51,11 @@ def device_for_task(db: Session, device_id: int) -> DeviceTask | None:
         return None
     volume = _volume(db, row)
     return DeviceTask(
-        row.id,
-        row.name,
-        row.target or "",
-        volume.id if volume else None,
-        volume.pool_id if volume else None,
+        id=row.id,
+        name=row.name,
+        target=row.target or "",
+        volume_id=volume.id if volume else None,
+        pool_id=volume.pool_id if volume else None,
     )
 
 

@@ -18,14 +18,18 @@ This module must not call a driver or commit.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cloudenv.enums import DesiredState, ImageStatus
 from cloudenv.errors import Conflict
+from cloudenv.services import events
 from cloudenv.services.access import Action
 from cloudenv.services.compute import attachments, execution
 from cloudenv.services.compute.states import InstanceState
+from cloudenv.services.events import EventKind
 from cloudenv.services.tasks import TaskKind, TaskStatus
 from cloudenv.store.queries import compute as q
 from cloudenv.store.queries import storage as qs
@@ -36,11 +40,23 @@ from cloudenv.store.tables import Instance, Task
 K = TaskKind
 #: States an instance may be left in with no task holding it.
 _RESTING = frozenset({InstanceState.RUNNING, InstanceState.STOPPED, InstanceState.ERROR})
+#: A task in these states will still run (or is running) and release what it holds.
+_STILL_HOLDING = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
 
 
 def permission(task: Task) -> Action:
-    """Who may cancel a task: whoever may ask for it."""
-    return TaskKind(task.kind).permission
+    """Who may cancel a task: whoever may ask for it. A task of a kind this version does
+    not know (written by a newer node sharing the database) can't be judged or undone
+    here, so it is refused rather than guessed at."""
+    try:
+        kind = TaskKind(task.kind)
+    except ValueError:
+        raise Conflict(
+            f"Task {task.id} is of kind {task.kind!r}, which this node's version of cloudenv "
+            "does not know, so it can't cancel it. Cancel it through a node that runs the "
+            "version that queued it, or upgrade this node."
+        ) from None
+    return kind.permission
 
 
 def check_cancellable(task: Task) -> None:
@@ -92,9 +108,10 @@ def _forget_deploy(db: Session, instance_id: str) -> None:
 
 def _give_back(db: Session, task: Task) -> None:
     """The instance as it was before ``task`` took it: its state and desired state, and
-    the task that held it then if that one is still running (a Force Stop queued over a
-    hanging stop), else nobody. A transient state with no task left to finish it becomes
-    error, from which start, kill and destroy are allowed."""
+    the task that held it then if that one still holds a claim on it (a Force Stop queued
+    over a stop, start or restart that is queued or running: that task will still run and
+    release the instance), else nobody. A transient state with no task left to finish it
+    becomes error, from which start, kill and destroy are allowed."""
     held = task.params.get("held") or {}
     instance = q.get_instance(db, task.target_id or "", UNSCOPED)
     if instance is None or instance.current_task_id != task.id:
@@ -102,18 +119,8 @@ def _give_back(db: Session, task: Task) -> None:
     previous = held.get("task")
     if previous is not None:
         holder = qt.get_task(db, previous, UNSCOPED)
-        if holder is not None and holder.status == TaskStatus.RUNNING:
-            db.execute(
-                update(Instance)
-                .where(Instance.id == instance.id, Instance.current_task_id == task.id)
-                .values(
-                    current_task_id=previous,
-                    state=held.get("state", instance.state),
-                    desired_state=held.get("desired", instance.desired_state),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            db.refresh(instance)
+        if holder is not None and holder.status in _STILL_HOLDING:
+            _return_to(db, instance, task, holder, held)
             return
     state = InstanceState(held.get("state", InstanceState.ERROR.value))
     message = ""
@@ -128,3 +135,28 @@ def _give_back(db: Session, task: Task) -> None:
     previous_desired = held.get("desired")
     desired = DesiredState(previous_desired) if previous_desired else None
     execution.release(db, instance.id, task.id, state, message, desired=desired)
+
+
+def _return_to(
+    db: Session, instance: Instance, task: Task, holder: Task, held: dict[str, Any]
+) -> None:
+    """Hand the instance back to ``holder`` with the state and desired state it had, and
+    say so (``instance.state_changed``), as taking it did."""
+    db.execute(
+        update(Instance)
+        .where(Instance.id == instance.id, Instance.current_task_id == task.id)
+        .values(
+            current_task_id=holder.id,
+            state=held.get("state", instance.state),
+            desired_state=held.get("desired", instance.desired_state),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(instance)
+    events.publish(
+        db,
+        EventKind.INSTANCE_STATE_CHANGED,
+        organization_id=instance.organization_id,
+        target_id=instance.id,
+        data={"state": InstanceState(instance.state).value, "task_id": holder.id},
+    )

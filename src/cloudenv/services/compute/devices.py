@@ -68,7 +68,7 @@ class DeviceChange:
     task: Task
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeviceView:
     name: str
     instance_id: str
@@ -196,17 +196,18 @@ def view(row: InstanceDevice, image_names: Mapping[str, str]) -> DeviceView:
     elif row.type == DeviceType.CDROM:
         data.update(image=image_names.get(row.resource_id or ""), image_id=row.resource_id)
     return DeviceView(
-        row.name,
-        row.instance_id,
-        row.type,
-        {"_type": row.type, "data": data},  # the integer enum, as the Go client reads it
-        row.creation,
-        row.description,
-        row.resource_id,
-        row.boot_order,
-        row.boot_order > 0,
-        row.is_root,
-        str(row.metadata_.get("status", "attached")),
+        name=row.name,
+        instance_id=row.instance_id,
+        type=row.type,
+        # the integer enum, as the Go client reads it
+        metadata={"_type": row.type, "data": data},
+        creation=row.creation,
+        description=row.description,
+        resource_id=row.resource_id,
+        boot_order=row.boot_order,
+        is_boot_device=row.boot_order > 0,
+        is_root=row.is_root,
+        status=str(row.metadata_.get("status", "attached")),
     )
 
 

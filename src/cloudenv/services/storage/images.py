@@ -34,7 +34,7 @@ IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd")
 _SUFFIXES = {".iso": "iso", ".qcow2": "qcow2", ".img": "raw", ".raw": "raw"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageView:
     id: str
     name: str
@@ -217,18 +217,18 @@ def _users(db: Session, image: Image) -> list[Instance]:
 
 def _view(image: Image) -> ImageView:
     return ImageView(
-        image.id,
-        image.name,
-        image.size_bytes,
-        image.creation,
-        image.instance_type,
-        image.pool_id,
-        image.format,
-        image.status,
+        id=image.id,
+        name=image.name,
+        size_bytes=image.size_bytes,
+        creation=image.creation,
+        type=image.instance_type,
+        storage_pool_id=image.pool_id,
+        format=image.format,
+        status=image.status,
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImagePlan:
     id: str
     name: str
@@ -244,13 +244,13 @@ def image_for_task(db: Session, image_id: str) -> ImagePlan:
     if image is None:
         raise NotFound(f"Image {image_id} no longer exists.")
     return ImagePlan(
-        image.id,
-        image.name,
-        image.pool_id,
-        image.file_name,
-        image.format,
-        image.size_bytes,
-        image.status,
+        id=image.id,
+        name=image.name,
+        pool_id=image.pool_id,
+        file_name=image.file_name,
+        format=image.format,
+        size_bytes=image.size_bytes,
+        status=image.status,
     )
 
 
