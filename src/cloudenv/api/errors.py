@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cloudenv.api.refusals import RefusalCounter
+from cloudenv.api.refusals import UNROUTED, RefusalCounter
 from cloudenv.errors import CloudenvError
 from cloudenv.services import audit
 from cloudenv.store.engine import transaction
@@ -49,8 +49,10 @@ def count_anonymous(app: object, address: str | None, action: str, status: int, 
 
 
 def _action(request: Request) -> str:
+    """The route's name; never the path of a request no route serves (the caller chose it,
+    and a key per path would let anyone grow the refusal tallies)."""
     route = request.scope.get("route")
-    return getattr(route, "name", None) or f"{request.method} {request.url.path}"
+    return getattr(route, "name", None) or UNROUTED
 
 
 def _respond(request: Request, status: int, message: str, field: str | None = None) -> JSONResponse:
