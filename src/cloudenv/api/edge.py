@@ -23,6 +23,7 @@ from cloudenv.api.errors import (
     count_anonymous,
     error_body,
 )
+from cloudenv.api.refusals import UNROUTED
 from cloudenv.api.routes import RouteTable
 from cloudenv.errors import NotAuthenticated
 
@@ -80,7 +81,7 @@ class RequestGate:
         needs_principal = rule.needs_principal if rule else not unrouted_public
         request = Request(scope)
         address = scope["client"][0] if scope.get("client") else None
-        action = rule.name if rule else f"{scope['method']} {path}"
+        action = rule.name if rule else UNROUTED
         if needs_principal:
             token = request_token(request)
             try:

@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cloudenv.api.refusals import RefusalCounter
+from cloudenv.api.refusals import UNROUTED, RefusalCounter
 from cloudenv.errors import CloudenvError
 from cloudenv.services import audit
 from cloudenv.store.engine import transaction
@@ -49,21 +50,30 @@ def count_anonymous(app: object, address: str | None, action: str, status: int, 
 
 
 def _action(request: Request) -> str:
+    """The route's name; never the path of a request no route serves (the caller chose it,
+    and a key per path would let anyone grow the refusal tallies)."""
     route = request.scope.get("route")
-    return getattr(route, "name", None) or f"{request.method} {request.url.path}"
+    return getattr(route, "name", None) or UNROUTED
 
 
-def _respond(request: Request, status: int, message: str, field: str | None = None) -> JSONResponse:
+async def _respond(
+    request: Request, status: int, message: str, field: str | None = None
+) -> JSONResponse:
+    """The error reply, once the refusal is counted or audited. The audit row is written on
+    a worker thread: a database write on the event loop would hold every request and
+    stream of this process while it waits (up to the database's busy timeout)."""
     if getattr(request.state, "principal", None) is None:
         if _action(request) not in SELF_AUDITED:
             address = request.client.host if request.client else None
             count_anonymous(request.app, address, _action(request), status, message)
     elif request.method in MUTATING:
-        _audit_failure(request, status, message)
+        await run_in_threadpool(_audit_failure, request, status, message)
     return JSONResponse(error_body(status, message, field), status_code=status)
 
 
 def _audit_failure(request: Request, status: int, message: str) -> None:
+    """Write the failure's audit row in a transaction of its own; blocks, so call it off
+    the event loop."""
     action = _action(request)
     if action in SELF_AUDITED:
         return
@@ -147,7 +157,7 @@ async def on_cloudenv_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CloudenvError)
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return _respond(request, exc.status, exc.message, exc.field)
+    return await _respond(request, exc.status, exc.message, exc.field)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -156,7 +166,7 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     message, field = _describe(errors[0]) if errors else ("The request is not valid.", None)
     if len(errors) > 1:
         message += f" ({len(errors) - 1} more problem(s) in the request.)"
-    return _respond(request, 400, message, field)
+    return await _respond(request, 400, message, field)
 
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -167,12 +177,14 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         413: body_too_large(),
     }
     message = messages.get(exc.status_code) or str(exc.detail)
-    return _respond(request, exc.status_code, message)
+    return await _respond(request, exc.status_code, message)
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("%s %s crashed", request.method, request.url.path, exc_info=exc)
-    response = _respond(request, 500, "An internal error occurred; the node's log has the details.")
+    response = await _respond(
+        request, 500, "An internal error occurred; the node's log has the details."
+    )
     # Sent by Starlette's outermost middleware, outside the one adding these to the rest.
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -34,6 +34,8 @@ ERROR_DESCRIPTIONS = {
     "to the caller.",
     409: "The object's state forbids it now (busy, not empty, name taken, ...).",
     413: "The request body is larger than the API accepts (1 MiB).",
+    429: "The caller already holds as many of these at once as one user may; retry once "
+    "one has ended.",
 }
 
 

@@ -1,5 +1,6 @@
 """Anonymous refusals, counted in memory and written to the audit trail as one summary row
-per source address, action and status per interval.
+per source address, action and status per interval (at most MAX_KEYS + 1 rows: past
+MAX_KEYS keys, the rest are summed in one overflow row).
 
 A caller without credentials costs the node nothing but a counter increment: one audit
 row per refused anonymous request would let anyone fill the database and hold the event
@@ -24,10 +25,16 @@ from cloudenv.store.engine import transaction
 
 log = logging.getLogger(__name__)
 
-#: Distinct (address, action, status) keys kept between flushes; past it, new addresses
-#: are counted together under OTHER_SOURCES, so a spoofing flood can't grow memory.
+#: Distinct (address, action, status) keys kept between flushes; past it, every refusal
+#: without a key yet joins the one overflow key (OTHER_SOURCES, OTHER_ACTIONS), whatever
+#: its address, action and status, so neither memory nor the rows a flush writes grow with
+#: what a flood sends.
 MAX_KEYS = 1024
 OTHER_SOURCES = "other addresses"
+OTHER_ACTIONS = "other requests"
+#: The action of a request no route serves: its path is the caller's choice, so it is
+#: never part of a key.
+UNROUTED = "unrouted"
 FLUSH_SECONDS = 60.0
 
 
@@ -37,6 +44,9 @@ class _Tally:
     first: datetime
     last: datetime
     sample: str
+    #: Refusals per status; more than one only in the overflow tally (at most the few
+    #: hundred HTTP error statuses).
+    statuses: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -45,16 +55,21 @@ class RefusalSummary:
 
     source_address: str | None
     action: str
+    #: The most frequent status (the only one, except in the overflow summary).
     status: int
     count: int
     first: datetime
     last: datetime
     sample: str
+    statuses: tuple[tuple[int, int], ...] = ()
 
     @property
     def message(self) -> str:
+        refused = str(self.status)
+        if len(self.statuses) > 1:
+            refused = ", ".join(f"{status} ({n})" for status, n in self.statuses)
         return (
-            f"{self.count} anonymous request(s) refused with {self.status} between "
+            f"{self.count} anonymous request(s) refused with {refused} between "
             f"{clock.rfc3339(self.first)} and {clock.rfc3339(self.last)}; "
             f"e.g. {self.sample}"
         )
@@ -65,31 +80,42 @@ class RefusalCounter:
 
     def __init__(self, max_keys: int = MAX_KEYS) -> None:
         self._lock = threading.Lock()
-        self._tallies: dict[tuple[str | None, str, int], _Tally] = {}
+        self._tallies: dict[tuple[str | None, str, int | None], _Tally] = {}
         self._max_keys = max_keys
+
+    def __len__(self) -> int:
+        """Keys held now: at most ``max_keys`` plus the overflow key."""
+        with self._lock:
+            return len(self._tallies)
 
     def count(self, source_address: str | None, action: str, status: int, message: str) -> None:
         """Note one refusal; never blocks on I/O."""
         now = clock.now()
         with self._lock:
-            key = (source_address, action, status)
+            key: tuple[str | None, str, int | None] = (source_address, action, status)
             if key not in self._tallies and len(self._tallies) >= self._max_keys:
-                key = (OTHER_SOURCES, action, status)
+                key = (OTHER_SOURCES, OTHER_ACTIONS, None)
             tally = self._tallies.get(key)
             if tally is None:
-                self._tallies[key] = _Tally(1, now, now, message)
+                self._tallies[key] = _Tally(1, now, now, message, {status: 1})
             else:
                 tally.count += 1
                 tally.last = now
+                tally.statuses[status] = tally.statuses.get(status, 0) + 1
 
     def drain(self) -> list[RefusalSummary]:
         """The tallies since the last drain, which start again from zero."""
         with self._lock:
             tallies, self._tallies = self._tallies, {}
-        return [
-            RefusalSummary(address, action, status, t.count, t.first, t.last, t.sample)
-            for (address, action, status), t in tallies.items()
-        ]
+        summaries = []
+        for (address, action, _), t in tallies.items():
+            statuses = tuple(sorted(t.statuses.items(), key=lambda s: (-s[1], s[0])))
+            summaries.append(
+                RefusalSummary(
+                    address, action, statuses[0][0], t.count, t.first, t.last, t.sample, statuses
+                )
+            )
+        return summaries
 
     def flush(self, factory: sessionmaker[Session]) -> int:
         """Write one audit row per tally in one transaction; returns the rows written."""

@@ -5,7 +5,8 @@ takes, and from that the error statuses it can answer.
 The request gate (``api/edge.py``) matches requests against this table before routing;
 the OpenAPI document (``api/openapi.py``) declares each operation's errors from it. So a
 new route gets both by its shape alone (depending on CurrentPrincipal, declaring an
-``application/octet-stream`` body), never by being added to a list.
+``application/octet-stream`` body), never by being added to a list. What its shape can't
+show (a per-user limit's 429, say) a route declares itself in its ``responses``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class RouteRule:
     streamed_body: bool
     path_params: tuple[str, ...]
     query_params: tuple[str, ...]
+    #: Error statuses the route declares in its ``responses`` (those its shape can't show).
+    declared: frozenset[int] = frozenset()
 
     @property
     def mutating(self) -> bool:
@@ -46,7 +49,7 @@ class RouteRule:
         """The error statuses this operation can answer, from its shape: 400 when it takes
         input or changes state; 413 for a JSON body past the limit; 401 when signed-in
         only; then 404 when it names objects (path, ``*_id`` query or a body), 403 and
-        409 when it changes state."""
+        409 when it changes state; and whatever the route declares itself."""
         names_objects = bool(self.path_params) or self.json_body or self.streamed_body
         names_objects = names_objects or any(q.endswith("_id") for q in self.query_params)
         statuses: set[int] = set()
@@ -60,7 +63,7 @@ class RouteRule:
                 statuses.add(404)
             if self.mutating:
                 statuses |= {403, 409}
-        return frozenset(statuses)
+        return frozenset(statuses | self.declared)
 
 
 def _parameters(dependant: Dependant) -> tuple[list[str], list[str]]:
@@ -79,6 +82,10 @@ def _streams_body(route: APIRoute) -> bool:
     return "application/octet-stream" in content
 
 
+def _declared_errors(route: APIRoute) -> frozenset[int]:
+    return frozenset(int(s) for s in route.responses if str(s).isdigit() and int(s) >= 400)
+
+
 def rule_of(route: APIRoute, prefix: str) -> RouteRule:
     path, query = _parameters(route.dependant)
     regex, _, _ = compile_path(prefix + route.path)
@@ -92,6 +99,7 @@ def rule_of(route: APIRoute, prefix: str) -> RouteRule:
         streamed_body=_streams_body(route),
         path_params=tuple(dict.fromkeys(path)),
         query_params=tuple(dict.fromkeys(query)),
+        declared=_declared_errors(route),
     )
 
 

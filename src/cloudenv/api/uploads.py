@@ -27,7 +27,7 @@ from pathlib import Path
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from cloudenv.errors import Conflict, InvalidInput
+from cloudenv.errors import InvalidInput, TooManyRequests
 
 #: Room left on the staging file system, so an upload never fills the node's disk.
 RESERVE_BYTES = 512 * 1024 * 1024
@@ -98,7 +98,7 @@ def _admit(directory: Path, size: int, owner: str) -> tuple[int, str]:
         others = _in_flight(directory)
         mine = sum(1 for upload in others if upload.owner == owner)
         if mine >= MAX_UPLOADS_PER_USER:
-            raise Conflict(
+            raise TooManyRequests(
                 f"You already have {mine} uploads in progress on this node, the most one "
                 "user may have at once; wait until one has finished, then send this one again."
             )

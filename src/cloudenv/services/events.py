@@ -19,12 +19,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.errors import InvalidInput
 from cloudenv.services.access import Principal
+from cloudenv.store.queries import events as queries
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Event
 
 
@@ -128,7 +129,7 @@ def publish(
 
 def latest_id(db: Session) -> int:
     """The newest event's global ID, where a fresh stream starts (0 if there is none)."""
-    return db.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
+    return queries.newest_id(db)
 
 
 def parse_cursor(value: str, field: str) -> int:
@@ -163,17 +164,8 @@ def read_since(
 ) -> Sequence[EventView]:
     """Events after the caller's cursor ``after`` that the caller may see, oldest first;
     ``up_to_id`` stops at a global ID (where a live feed takes over)."""
-    stmt = select(Event)
-    scope = principal.scope
-    if scope is None:
-        stmt = stmt.where(Event.id > after).order_by(Event.id)
-    else:
-        stmt = stmt.where(Event.organization_id.in_(scope), Event.org_seq > after).order_by(
-            Event.org_seq
-        )
-    if up_to_id is not None:
-        stmt = stmt.where(Event.id <= up_to_id)
-    return [_view(e) for e in db.scalars(stmt.limit(limit))]
+    found = queries.since(db, principal.scope, after, up_to_id=up_to_id, limit=limit)
+    return [_view(e) for e in found]
 
 
 def read_all_after(
@@ -183,10 +175,8 @@ def read_all_after(
     appeared since, unfiltered: the one shared poller of a process reads these once and
     hands each to the streams whose callers may see it. (On PostgreSQL a transaction can
     commit a lower ID after a higher one was read; the poller asks again for such gaps.)"""
-    newer = Event.id > after_id
-    where = or_(newer, Event.id.in_(missing)) if missing else newer
-    stmt = select(Event).where(where).order_by(Event.id).limit(limit)
-    return [_view(e) for e in db.scalars(stmt)]
+    found = queries.after_id(db, UNSCOPED, after_id, missing=missing, limit=limit)
+    return [_view(e) for e in found]
 
 
 def _view(e: Event) -> EventView:

@@ -3,7 +3,9 @@ changes, filtered to what the caller may see."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,6 +47,34 @@ def test_refused_changes_are_audited(
         and r.username == "pceadmin"
         for r in failed
     )
+
+
+def test_refusals_are_audited_off_the_event_loop(
+    admin: TestClient, sqlite_deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit row of a refused call is written on a worker thread (a slow database must
+    not hold every request and stream of the process), and before the reply is sent."""
+    from cloudenv.services import audit
+
+    on_loop: list[tuple[str, bool]] = []
+    record = audit.record
+
+    def noting_the_thread(*args: Any, **kwargs: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append((args[2], True))
+        except RuntimeError:
+            on_loop.append((args[2], False))
+        record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", noting_the_thread)
+    dc_id = sqlite_deployment.setup.datacenter_id
+    assert admin.delete(f"/api/v1/datacenters/{dc_id}").status_code == 409
+    assert admin.post("/api/v1/datacenters", content=b"[1]").status_code == 400
+    assert ("datacenter.delete", False) in on_loop and ("datacenter.create", False) in on_loop
+    assert not any(loop for _, loop in on_loop), on_loop
+    failed = [r.action for r in audit_rows(sqlite_deployment) if r.outcome == "failure"]
+    assert failed[-2:] == ["datacenter.delete", "datacenter.create"]
 
 
 def test_anonymous_attempts_are_audited(sqlite_deployment: Deployment) -> None:

@@ -5,11 +5,16 @@ the real contract."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from cloudenv.api.event_feed import STREAMS_PER_USER, feed_for
+from cloudenv.services import auth
+from cloudenv.store.engine import transaction
+from tests.conftest import ADMIN_PASSWORD, Deployment
 from tests.unit.api.contract import Operation, minimal, operations
 
 pytestmark = pytest.mark.unit
@@ -81,3 +86,31 @@ def test_errors_provoked_on_every_route_are_declared(admin: TestClient) -> None:
         assert seen <= op.declared, (str(op), seen - op.declared)
     assert any(404 in seen for seen in checked.values())
     assert len(checked) >= 40
+
+
+def test_limits_a_route_answers_beyond_its_shape_are_declared(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    """The event stream refuses a user's ninth stream (429) and a bad cursor (400); both
+    are statuses its shape doesn't show, so the route declares them itself."""
+    document = admin.get("/api/v1/openapi.json").json()
+    stream = next(op for op in operations(document) if str(op) == "GET /api/v1/events")
+    app = sqlite_deployment.daemon.app
+    with transaction(sqlite_deployment.factory) as db:
+        login = auth.login(db, "pceadmin", ADMIN_PASSWORD, session_hours=1)
+    feed = feed_for(app.state, sqlite_deployment.factory)
+    loop = asyncio.new_event_loop()
+    held = [feed.reserve(loop, login.principal, login.token) for _ in range(STREAMS_PER_USER)]
+    try:
+        refused = admin.get("/api/v1/events", params={"timeout": 0.1})
+    finally:
+        for subscription in held:
+            feed.unsubscribe(subscription)
+        loop.close()
+    assert refused.status_code == 429, refused.text
+    assert set(refused.json()) <= {"code", "message", "field"}
+    bad_cursor = admin.get("/api/v1/events", params={"since": "x" * 20, "timeout": 0.1})
+    assert bad_cursor.status_code == 400, bad_cursor.text
+    assert {400, 429} <= stream.declared, stream.declared
+    schema = stream.spec["responses"]["429"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": ERROR_REF}

@@ -147,3 +147,38 @@ def test_the_counter_is_bounded() -> None:
     assert sum(s.count for s in summaries) == 1000
     assert next(s for s in summaries if s.source_address == OTHER_SOURCES).count == 990
     assert counter.drain() == []
+
+
+def test_anonymous_refusals_stay_bounded_whatever_the_paths_and_addresses(
+    sqlite_deployment: Deployment,
+) -> None:
+    """Unrouted paths are one action, and once the tally is full every new refusal joins
+    one overflow key: memory and rows per flush don't grow with distinct requests."""
+    from cloudenv.api.refusals import OTHER_SOURCES, RefusalCounter
+
+    app = sqlite_deployment.daemon.app
+    app.state.refusals = counter = RefusalCounter(max_keys=16)
+    addresses = iter(f"198.51.{n // 250}.{n % 250}" for n in range(10_000))
+
+    async def from_many_addresses(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope["client"] = (next(addresses), 40000)
+        await app(scope, receive, send)
+
+    client = TestClient(from_many_addresses, base_url="https://testserver")
+    requests = 0
+    for n in range(150):
+        assert client.get(f"/api/v1/nope-{n}").status_code == 401
+        assert client.get(f"/nope-{n}").status_code == 404
+        assert client.post("/api/v1/organizations", json={}).status_code == 401
+        requests += 3
+    assert len(counter) <= 17
+    before = len(audit_rows(sqlite_deployment))
+    written = counter.flush(sqlite_deployment.factory)
+    rows = audit_rows(sqlite_deployment)[before:]
+    assert written == len(rows) <= 17
+    assert sum(int(r.message.split(" ", 1)[0]) for r in rows) == requests
+    overflow = [r for r in rows if r.source_address == OTHER_SOURCES]
+    assert len(overflow) == 1
+    assert "401" in overflow[0].message and "404" in overflow[0].message
+    assert not any("nope" in r.action for r in rows)

@@ -96,7 +96,7 @@ def test_a_user_has_at_most_two_uploads_in_flight(
         first, first_done = await up.paused(MiB)
         second, second_done = await up.paused(MiB)
         third = await up.post(MiB)
-        assert third.status_code == 409, third.text
+        assert third.status_code == 429, third.text
         assert third.json()["message"] == (
             "You already have 2 uploads in progress on this node, the most one user may "
             "have at once; wait until one has finished, then send this one again."
@@ -109,6 +109,9 @@ def test_a_user_has_at_most_two_uploads_in_flight(
         assert (await up.post(4096)).status_code == 202  # room again
 
     asyncio.run(scenario())
+    document = admin.get("/api/v1/openapi.json").json()
+    upload = document["paths"]["/api/v1/nodes/{node_id}/images/images"]["post"]
+    assert "429" in upload["responses"]
 
 
 def test_an_upload_counts_the_bytes_others_have_declared(

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from cloudenv.store.engine import transaction
 from cloudenv.store.queries import compute as qc
+from cloudenv.store.queries import events as qe
 from cloudenv.store.queries import storage as qs
 from cloudenv.store.queries import tasks as qt
 from cloudenv.store.queries.scope import UNSCOPED
@@ -22,7 +23,15 @@ pytestmark = pytest.mark.unit
 
 SERVICES = Path(__file__).parents[3] / "src" / "cloudenv" / "services"
 #: Services that read tenant data; each must do it through store/queries selectors.
-TENANT_AREAS = ["compute", "storage", "tenancy", "tasks.py", "audit.py", "journal.py"]
+TENANT_AREAS = [
+    "compute",
+    "storage",
+    "tenancy",
+    "tasks.py",
+    "audit.py",
+    "journal.py",
+    "events.py",
+]
 RAW_READ = re.compile(r"\bselect\(|\bdb\.(get|get_one|scalar|scalars)\(")
 
 
@@ -47,6 +56,8 @@ def test_selectors_hide_other_tenants_rows_and_their_children(
                 qs.images(db, dep.setup.node_id, scope),
                 qs.node_pools(db, dep.setup.node_id, scope),
                 qt.node_tasks(db, dep.setup.node_id, scope, 10),
+                qe.since(db, scope, 0, up_to_id=None, limit=10),
+                qe.after_id(db, scope, 0, missing=(), limit=10),
             ]
             assert all(bool(f) is visible for f in found), (scope, found)
 

@@ -24,7 +24,13 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudenv import clock
 from cloudenv.api.deps import CurrentPrincipal, request_token
-from cloudenv.api.event_feed import EventFeed, StreamEnded, Subscription, feed_for
+from cloudenv.api.event_feed import (
+    STREAMS_PER_USER,
+    EventFeed,
+    StreamEnded,
+    Subscription,
+    feed_for,
+)
 from cloudenv.services import events
 from cloudenv.services.access import Principal
 from cloudenv.services.events import EventView
@@ -62,7 +68,14 @@ def _start(since: str | None, last_event_id: str | None) -> int | None:
     "",
     name="event.stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        400: {"description": "`since` or Last-Event-ID is not an event ID (0 to 2^63-1)."},
+        429: {
+            "description": f"The user already holds {STREAMS_PER_USER} event streams on this "
+            "node, the most one user may; close one and retry."
+        },
+    },
 )
 async def stream_events(
     request: Request,

@@ -18,7 +18,7 @@ from cloudenv.api.schemas.storage import (
     Volume,
     VolumeMetadata,
 )
-from cloudenv.api.uploads import declared_size, stage
+from cloudenv.api.uploads import MAX_UPLOADS_PER_USER, declared_size, stage
 from cloudenv.errors import Conflict
 from cloudenv.services.storage import images, pools, volumes
 from cloudenv.services.tenancy import nodes
@@ -104,6 +104,12 @@ def list_images(node_id: str, db: Db, principal: CurrentPrincipal) -> list[Image
     status_code=202,
     name="image.create",
     openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}}},
+    responses={
+        429: {
+            "description": f"The user already has {MAX_UPLOADS_PER_USER} uploads in progress "
+            "on this node, the most one user may; retry once one has finished."
+        }
+    },
 )
 async def upload_image(
     node_id: str,
