@@ -101,10 +101,9 @@ def list_instances(
     node_id: str | None = None,
     cluster_id: str | None = None,
 ) -> Response:
-    """Every instance of the node or cluster the caller may see: a bare, complete array.
-
-    Every UI polls these (hundreds of rows); the rendered list is reused until an instance
-    changes (see VersionedCache and ``instances.list_version``)."""
+    """Every instance of the node or cluster the caller may see: a bare, complete array."""
+    # Every UI polls these (hundreds of rows): the rendered list is reused until an
+    # instance changes (see VersionedCache and ``instances.list_version``).
     version, valid_until = instances.list_version(db)
 
     def produce() -> tuple[list[dict[str, Any]], datetime | None]:
