@@ -66,3 +66,29 @@ def test_lists_are_kept_per_caller_and_filter(
     assert _names(alice, dep.setup.node_id) == ["tenant-vm"]  # not the root's cached list
     by_cluster = admin.get("/api/v1/instances", params={"cluster_id": dep.setup.cluster_id})
     assert [e["name"] for e in by_cluster.json()] == ["root-vm", "tenant-vm"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/organizations", "/api/v1/instances"])
+def test_big_lists_go_out_gzipped_to_clients_that_accept_it(
+    admin: TestClient, sqlite_deployment: Deployment, path: str
+) -> None:
+    """The tree and instance lists are the big replies every UI polls: compressed once per
+    version, they cost a fraction of the TLS and transfer of their plain bytes."""
+    import gzip
+
+    dep = sqlite_deployment
+    add_instance(dep, dep.setup.node_id, dep.setup.organization_id, "web-1")
+    params = {"node_id": dep.setup.node_id} if path.endswith("instances") else {}
+    plain = admin.get(path, params=params, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    zipped = admin.get(path, params=params, headers={"Accept-Encoding": "br, gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json()  # the client decodes it to the same reply
+    refused = admin.get(path, params=params, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    raw = admin.build_request("GET", path, params=params, headers={"Accept-Encoding": "gzip"})
+    body = admin.send(raw, stream=True)
+    compressed = b"".join(body.iter_raw())
+    assert gzip.decompress(compressed) == plain.content
+    assert len(compressed) < len(plain.content)

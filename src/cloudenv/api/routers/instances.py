@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
-from cloudenv.api.rendering import VersionedCache, instance_entry, json_response
+from cloudenv.api.rendering import VersionedCache, accepts_gzip, instance_entry, json_response
 from cloudenv.api.schemas.common import TaskRef
 from cloudenv.api.schemas.compute import (
     Instance,
@@ -96,6 +96,7 @@ def deploy(body: InstanceDeploy, db: Db, principal: CurrentPrincipal) -> TaskRef
 
 @router.get("/v1/instances", response_model=list[Instance], name="instance.list")
 def list_instances(
+    request: Request,
     db: Db,
     principal: CurrentPrincipal,
     node_id: str | None = None,
@@ -111,7 +112,8 @@ def list_instances(
         return [instance_entry(v) for v in views], valid_until
 
     key = (str(db.get_bind().engine.url), principal.scope, node_id, cluster_id)
-    return _lists.render(key, version, produce)
+    gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
+    return _lists.render(key, version, produce, gzip_ok=gzip_ok)
 
 
 @router.get("/v1/instances/{instance_id}", response_model=InstanceDetail, name="instance.read")

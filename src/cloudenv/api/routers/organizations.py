@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
-from cloudenv.api.rendering import VersionedCache, render, tree_entries
+from cloudenv.api.rendering import VersionedCache, accepts_gzip, render, tree_entries
 from cloudenv.api.schemas.common import Created, Empty
 from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree, OrganizationUpdate
 from cloudenv.services.partial import KEEP
@@ -20,7 +20,7 @@ _trees = VersionedCache()
 
 
 @router.get("", response_model=list[OrganizationTree], name="organization.list")
-def list_organizations(db: Db, principal: CurrentPrincipal) -> Response:
+def list_organizations(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
     """Every organization the caller sees, each with its datacenters, clusters and nodes.
 
     Every UI polls this; the rendered tree is reused until what it shows changes (see
@@ -33,7 +33,8 @@ def list_organizations(db: Db, principal: CurrentPrincipal) -> Response:
 
     # Keyed by database too: what a rendered tree shows belongs to the database it came from.
     key = (str(db.get_bind().engine.url), principal.scope)
-    return _trees.render(key, views.tree_version(db), produce)
+    gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
+    return _trees.render(key, views.tree_version(db), produce, gzip_ok=gzip_ok)
 
 
 @router.get("/{organization_id}", response_model=OrganizationTree, name="organization.read")
