@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -125,6 +125,21 @@ def publish(
             data=data or {},
         )
     )
+
+
+#: On PostgreSQL a transaction may commit an older event ID after a newer one was read, so
+#: a reply rendered in between carries the newer version without that change; replies
+#: versioned by event ID are trusted this long at most there. SQLite commits one writer at
+#: a time, in ID order, so there a reply is kept exactly until the next change.
+LATE_COMMIT_WINDOW = timedelta(seconds=2)
+
+
+def late_commit_bound(db: Session) -> datetime | None:
+    """Until when a reply versioned by the newest event ID may be kept (None: until the
+    version changes)."""
+    if db.get_bind().dialect.name == "sqlite":
+        return None
+    return clock.now() + LATE_COMMIT_WINDOW
 
 
 def latest_id(db: Session) -> int:

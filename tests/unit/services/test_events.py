@@ -53,3 +53,21 @@ def test_a_power_action_publishes_its_state_then_its_past_tense_event(
         "instance.stopped",
     ]
     assert [d.get("state") for _, d in later[:2]] == ["stopping", "stopped"]
+
+
+def test_replies_versioned_by_event_id_are_bounded_where_commits_come_late(
+    deployment: Deployment,
+) -> None:
+    """On PostgreSQL a transaction can commit an older event ID after a newer one was read;
+    a tree or list cached under the newer ID would miss that change for good, so there a
+    cached reply holds at most ``LATE_COMMIT_WINDOW``. SQLite commits in ID order."""
+    from cloudenv import clock
+
+    with transaction(deployment.factory) as db:
+        bound = events.late_commit_bound(db)
+        backend = db.get_bind().dialect.name
+    if backend == "sqlite":
+        assert bound is None
+    else:
+        assert bound is not None
+        assert clock.now() < bound <= clock.now() + events.LATE_COMMIT_WINDOW

@@ -29,7 +29,7 @@ def list_organizations(request: Request, db: Db, principal: CurrentPrincipal) ->
 
     def produce() -> tuple[list[dict[str, Any]], datetime | None]:
         trees = organizations.list_trees(db, principal)
-        return tree_entries(trees), views.tree_valid_until(trees)
+        return tree_entries(trees), views.tree_valid_until(db, trees)
 
     # Keyed by database too: what a rendered tree shows belongs to the database it came from.
     key = (str(db.get_bind().engine.url), principal.scope)

@@ -7,13 +7,12 @@ actions never run on one instance at once; Force Stop may take over a hanging st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from cloudenv import clock
 from cloudenv.enums import DesiredState
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.instance_config import QemuConfig
@@ -122,19 +121,11 @@ def list_instances(
     return [_row_view(row) for row in rows]
 
 
-#: On PostgreSQL a transaction may commit an older event ID after a newer one was read, so
-#: a list rendered in between would carry the newer version without that change; a list
-#: rendered there is trusted this long at most. SQLite commits one writer at a time, in ID
-#: order, so there a list is kept exactly until an instance changes.
-LATE_COMMIT_WINDOW = timedelta(seconds=2)
-
-
 def list_version(db: Session) -> tuple[int, datetime | None]:
     """What instance lists are rendered from, and until when a rendered one may be kept:
     the newest event that may change a list (every change of an instance publishes one in
-    its own transaction), and, off SQLite, the late-commit bound."""
-    until = None if db.get_bind().dialect.name == "sqlite" else clock.now() + LATE_COMMIT_WINDOW
-    return q.instance_list_version(db), until
+    its own transaction), and the late-commit bound (``events.late_commit_bound``)."""
+    return q.instance_list_version(db), events.late_commit_bound(db)
 
 
 def get_instance(db: Session, principal: Principal, instance_id: str) -> InstanceView:

@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
+from cloudenv.services import events
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.tables import Cluster, Datacenter, Organization
 
@@ -206,13 +207,17 @@ def tree_version(db: Session) -> TreeVersion:
     return TreeVersion(q.latest_tree_event_id(db), q.heartbeat_signature(db))
 
 
-def tree_valid_until(trees: Sequence[OrganizationTree]) -> datetime | None:
+def tree_valid_until(db: Session, trees: Sequence[OrganizationTree]) -> datetime | None:
     """When the first node shown alive turns not-alive without any write (its heartbeat
-    window runs out); None if no node is shown alive."""
+    window runs out), or the late-commit bound off SQLite (``events.late_commit_bound``),
+    whichever comes first; None if neither applies."""
     ends = [
         node.last_seen + NODE_ALIVE_WINDOW
         for tree in trees
         for node in tree.nodes
         if node.alive and node.last_seen is not None
     ]
+    late = events.late_commit_bound(db)
+    if late is not None:
+        ends.append(late)
     return min(ends, default=None)
