@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -224,9 +225,21 @@ class Agent:
     def _on_lifecycle(self, name: str, state: PowerState) -> None:
         try:
             with transaction(self.factory) as db:
-                execution.observe_power(db, name, state == PowerState.RUNNING)
+                execution.observe_power(
+                    db, name, state == PowerState.RUNNING, confirm=self._asker(name)
+                )
         except Exception:
             log.exception("recording a state change of %s failed", name)
+
+    def _asker(self, name: str) -> Callable[[], bool | None]:
+        """Asks the hypervisor, when called, whether domain ``name`` runs (None: unknown)."""
+
+        def ask() -> bool | None:
+            compute = self.drivers.compute
+            state = compute.state(name) if compute is not None else None
+            return None if state is None else state == PowerState.RUNNING
+
+        return ask
 
     def _sync_instances(self) -> None:
         """Backs up lifecycle events: read every domain's state and record it."""
@@ -239,7 +252,9 @@ class Agent:
                 for instance in execution.instance_ids(db, self.node_id):
                     state = domains.get(instance)
                     if state is not None:
-                        execution.observe_power(db, instance, state == PowerState.RUNNING)
+                        execution.observe_power(
+                            db, instance, state == PowerState.RUNNING, confirm=self._asker(instance)
+                        )
         except Exception:
             log.exception("syncing instance state failed")
 

@@ -411,6 +411,28 @@ def test_guest_that_powers_itself_off_becomes_stopped(
     assert instance["state"] == "stopped" and instance["desired_state"] == "stopped"
 
 
+def test_a_late_sighting_of_a_stop_does_not_undo_a_restart(
+    admin: TestClient, sqlite_deployment: Deployment, iso: str
+) -> None:
+    """A restart's shutdown is reported by libvirt (or read by the 5 s sync) and may reach
+    the database after the restart has released the instance, running again: that old
+    sighting must not mark a running guest stopped. Found by the served-node power test."""
+    instance_id = deploy(admin, sqlite_deployment, image=iso)
+    power(admin, sqlite_deployment, instance_id, "restart")
+    agent = sqlite_deployment.daemon.agent
+    agent._on_lifecycle(instance_id, PowerState.STOPPED)  # the shutdown, seen late
+    listing = {instance_id: PowerState.STOPPED}
+    sqlite_deployment.compute.list_domains = lambda: listing  # type: ignore[method-assign]
+    agent._sync_instances()  # a listing read while it was off, written after
+    instance = admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]
+    assert (instance["state"], instance["desired_state"]) == ("running", "running")
+
+    sqlite_deployment.compute.states[instance_id] = PowerState.STOPPED  # a real power-off
+    agent._on_lifecycle(instance_id, PowerState.STOPPED)  # still counts
+    instance = admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]
+    assert instance["state"] == "stopped"
+
+
 def test_autostart_at_daemon_start(
     admin: TestClient, sqlite_deployment: Deployment, iso: str
 ) -> None:

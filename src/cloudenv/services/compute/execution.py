@@ -8,7 +8,7 @@ these, always as the node itself: every read is ``UNSCOPED``.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, update
@@ -199,10 +199,24 @@ def release_if_held(
     instance.desired_state = DesiredState(state.value)
 
 
-def observe_power(db: Session, instance_id: str, running: bool) -> None:
+def observe_power(
+    db: Session,
+    instance_id: str,
+    running: bool,
+    *,
+    confirm: Callable[[], bool | None] | None = None,
+) -> None:
     """The hypervisor says the guest changed state on its own (e.g. powered itself off).
     Ignored while a task owns the instance (the task decides): the change is a
-    compare-and-swap on "no task holds it", so it can't overwrite an action just taken."""
+    compare-and-swap on "no task holds it", so it can't overwrite an action just taken.
+
+    A sighting can be older than the task that followed it: a restart's shutdown event,
+    or a sync's listing read while the restart ran, may reach here after the restart
+    released the instance. ``confirm`` asks the hypervisor again (is it running now? None
+    if it can't say) just before a change is written, and a sighting it contradicts is
+    dropped."""
+    if confirm is not None and not _confirmed(db, instance_id, running, confirm):
+        return
     state = InstanceState.RUNNING if running else InstanceState.STOPPED
     changed = db.execute(
         update(Instance)
@@ -222,6 +236,19 @@ def observe_power(db: Session, instance_id: str, running: bool) -> None:
         _publish_state(db, instance, state)
         if not running:
             attachments.finish_detaches_at_stop(db, instance_id)
+
+
+def _confirmed(
+    db: Session, instance_id: str, running: bool, confirm: Callable[[], bool | None]
+) -> bool:
+    """Whether a sighting would change a free instance and the hypervisor still agrees."""
+    instance = q.get_instance(db, instance_id, UNSCOPED)
+    state = InstanceState.RUNNING if running else InstanceState.STOPPED
+    if instance is None or instance.current_task_id is not None or instance.state == state:
+        return False
+    if instance.state not in (InstanceState.RUNNING, InstanceState.STOPPED):
+        return False
+    return confirm() is running
 
 
 def forget(
