@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from cloudenv.enums import DiskBus
@@ -156,15 +156,7 @@ def _known(name: str) -> MachineType | None:
 
 
 def _with_name(base: MachineType, name: str) -> MachineType:
-    return MachineType(
-        name=name,
-        family=base.family,
-        buses=base.buses,
-        cdrom_buses=base.cdrom_buses,
-        cdrom_bus=base.cdrom_bus,
-        secure_boot=base.secure_boot,
-        max_vcpus=base.max_vcpus,
-    )
+    return replace(base, name=name)
 
 
 @dataclass(frozen=True, kw_only=True)

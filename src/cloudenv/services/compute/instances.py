@@ -35,7 +35,6 @@ from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description, check_instance_name
 from cloudenv.store.queries import compute as q
 from cloudenv.store.queries import tenancy as tenancy_queries
-from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, Task
 
 DEFAULT_STOP_TIMEOUT = 120
@@ -340,8 +339,3 @@ def _refusal(instance: Instance, action: str) -> str:
         f"Instance {instance.name} ({instance.id}) is {LABELS[state]}, so it can't "
         f"{action}: {hint}."
     )
-
-
-def instances_of_node(db: Session, node_id: str) -> Sequence[Instance]:
-    """Every instance of the node, for the node itself (unscoped)."""
-    return q.instances(db, UNSCOPED, node_id=node_id)

@@ -50,19 +50,9 @@ def get_instance(db: Session, instance_id: str, scope: Scope) -> Instance | None
     return found
 
 
-def instances(
-    db: Session,
-    scope: Scope,
-    *,
-    node_id: str | None = None,
-    cluster_id: str | None = None,
-) -> Sequence[Instance]:
-    """By name, of one node or one cluster (or all, if neither is given)."""
-    stmt = select(Instance).order_by(Instance.name)
-    if node_id is not None:
-        stmt = stmt.where(Instance.node_id == node_id)
-    if cluster_id is not None:
-        stmt = stmt.join(Node, Node.id == Instance.node_id).where(Node.cluster_id == cluster_id)
+def instances(db: Session, scope: Scope, *, node_id: str) -> Sequence[Instance]:
+    """The node's instances as rows, by name (lists read ``instance_rows`` instead)."""
+    stmt = select(Instance).where(Instance.node_id == node_id).order_by(Instance.name)
     return db.scalars(restrict(stmt, Instance.organization_id, scope)).all()
 
 
