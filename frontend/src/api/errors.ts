@@ -1,0 +1,45 @@
+/** The API's error shape, `{code, message, field}`, as one Error class the UI can show. */
+
+export interface ErrorBody {
+  code: number;
+  message: string;
+  field?: string | null;
+}
+
+export class ApiError extends Error {
+  readonly code: number;
+  /** The request field at fault (dotted, e.g. `location.longitude`), when one is. */
+  readonly field: string | null;
+
+  constructor(body: ErrorBody) {
+    super(body.message);
+    this.name = "ApiError";
+    this.code = body.code;
+    this.field = body.field ?? null;
+  }
+
+  /** Built from whatever a failed response carried, even when it isn't our JSON. */
+  static from(status: number, body: unknown): ApiError {
+    if (body && typeof body === "object" && "message" in body) {
+      const b = body as Partial<ErrorBody>;
+      return new ApiError({
+        code: typeof b.code === "number" ? b.code : status,
+        message: String(b.message),
+        field: typeof b.field === "string" ? b.field : null,
+      });
+    }
+    return new ApiError({ code: status, message: `The server answered ${status}.` });
+  }
+}
+
+/** The message to show for any thrown value. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** The server's message for `field`, when the error names that field (or one inside it). */
+export function fieldError(error: unknown, field: string): string | undefined {
+  if (!(error instanceof ApiError) || !error.field) return undefined;
+  return error.field === field || error.field.startsWith(`${field}.`) ? error.message : undefined;
+}

@@ -1,0 +1,128 @@
+/**
+ * Every query key and read hook of the UI, in one place, so the event feed (`events.ts`)
+ * and mutations invalidate exactly what a change touches. Server state lives only here,
+ * in TanStack Query's cache: components never copy it into their own state.
+ */
+import { useQuery } from "@tanstack/react-query";
+
+import { api, unwrap } from "./client";
+import type { components } from "./schema";
+
+export type Schemas = components["schemas"];
+export type CurrentUser = Schemas["CurrentUser"];
+export type OrganizationTree = Schemas["OrganizationTree"];
+export type Organization = Schemas["Organization"];
+export type Datacenter = Schemas["Datacenter"];
+export type Cluster = Schemas["Cluster"];
+export type ClusterFull = Schemas["ClusterFull"];
+export type Node = Schemas["Node"];
+export type NodeDetail = Schemas["NodeDetail"];
+export type Instance = Schemas["Instance"];
+export type Task = Schemas["Task"];
+
+export const keys = {
+  me: ["me"] as const,
+  tree: ["tree"] as const,
+  organization: (id: string) => ["organization", id] as const,
+  datacenter: (id: string) => ["datacenter", id] as const,
+  cluster: (id: string) => ["cluster", id] as const,
+  clusterHardware: (id: string) => ["cluster", id, "hardware"] as const,
+  node: (id: string) => ["node", id] as const,
+  nodePart: (id: string, part: string) => ["node", id, part] as const,
+  /** A node's instances; the tree loads them only when the node is expanded. */
+  nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
+  instances: ["instances"] as const,
+  instance: (id: string) => ["instance", id] as const,
+  instancePart: (id: string, part: string) => ["instance", id, part] as const,
+  tasks: ["tasks"] as const,
+  task: (id: string) => ["task", id] as const,
+};
+
+export function useMe() {
+  return useQuery({
+    queryKey: keys.me,
+    queryFn: async () => unwrap(await api.GET("/api/v1/auth/me")),
+    retry: false,
+    staleTime: Infinity,
+  });
+}
+
+/** Organizations with their datacenters, clusters and nodes: the resource tree's spine. */
+export function useTree() {
+  return useQuery({
+    queryKey: keys.tree,
+    queryFn: async () => unwrap(await api.GET("/api/v1/organizations")),
+  });
+}
+
+export function useNodeInstances(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeInstances(nodeId),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/instances", { params: { query: { node_id: nodeId } } })),
+    enabled,
+  });
+}
+
+export function useOrganization(id: string) {
+  return useQuery({
+    queryKey: keys.organization(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/organizations/{organization_id}", {
+          params: { path: { organization_id: id } },
+        }),
+      ),
+  });
+}
+
+export function useDatacenter(id: string) {
+  return useQuery({
+    queryKey: keys.datacenter(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/datacenters/{datacenter_id}", {
+          params: { path: { datacenter_id: id } },
+        }),
+      ),
+  });
+}
+
+export function useCluster(id: string) {
+  return useQuery({
+    queryKey: keys.cluster(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/clusters/{cluster_id}", { params: { path: { cluster_id: id } } }),
+      ),
+  });
+}
+
+export function useNode(id: string) {
+  return useQuery({
+    queryKey: keys.node(id),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/nodes/{node_id}", { params: { path: { node_id: id } } })),
+  });
+}
+
+export function useInstance(id: string) {
+  return useQuery({
+    queryKey: keys.instance(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/instances/{instance_id}", {
+          params: { path: { instance_id: id } },
+        }),
+      ),
+  });
+}
+
+export function useTask(id: string | null) {
+  return useQuery({
+    queryKey: keys.task(id ?? ""),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id ?? "" } } })),
+    enabled: id !== null,
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * The application: one QueryClient (all server state), the router, and the line between
+ * the sign-in page and everything behind a session.
+ */
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router";
+
+import { SignInPage } from "../auth/SignInPage";
+import { AppLayout } from "./AppLayout";
+import { RequireSession } from "./RequireSession";
+import { pageRoutes } from "./routes";
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      // The event feed marks data stale when it changes; no polling, no refetch on focus.
+      staleTime: 60_000,
+      refetchOnWindowFocus: false,
+      retry: (count, error) => count < 2 && !(error instanceof Error && "code" in error),
+    },
+  },
+});
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <BrowserRouter>
+        <Routes>
+          <Route path="/signin" element={<SignInPage />} />
+          <Route
+            element={
+              <RequireSession>
+                <AppLayout />
+              </RequireSession>
+            }
+          >
+            {pageRoutes}
+            <Route path="*" element={<Navigate to="/" replace />} />
+          </Route>
+        </Routes>
+      </BrowserRouter>
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,42 @@
+/**
+ * Shows its children only with a live session. Without one (never signed in, expired,
+ * signed out elsewhere) the user goes to sign-in with `next` set, and comes back there.
+ */
+import { Bullseye, Spinner } from "@patternfly/react-core";
+import { useQueryClient } from "@tanstack/react-query";
+import { type ReactNode, useEffect } from "react";
+import { Navigate, useLocation, useNavigate } from "react-router";
+
+import { setSignedOutHandler } from "../../api/client";
+import { useEventFeed } from "../../api/events";
+import { keys, useMe } from "../../api/queries";
+
+export function signInPath(location: { pathname: string; search: string }): string {
+  const next = `${location.pathname}${location.search}`;
+  return next === "/" ? "/signin" : `/signin?next=${encodeURIComponent(next)}`;
+}
+
+export function RequireSession({ children }: { children: ReactNode }) {
+  const me = useMe();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  useEventFeed(me.isSuccess);
+
+  useEffect(() => {
+    setSignedOutHandler(() => {
+      client.removeQueries({ queryKey: keys.me });
+      navigate(signInPath(window.location), { replace: true });
+    });
+  }, [client, navigate]);
+
+  if (me.isPending) {
+    return (
+      <Bullseye>
+        <Spinner aria-label="Loading" />
+      </Bullseye>
+    );
+  }
+  if (me.isError) return <Navigate to={signInPath(location)} replace />;
+  return <>{children}</>;
+}

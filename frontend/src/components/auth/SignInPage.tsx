@@ -1,0 +1,65 @@
+/**
+ * The sign-in page ("Log in" in the seed): Username and Password, the server's reason when
+ * it refuses (a wrong password, a disabled or expired user), and back to where the user was.
+ */
+import { LoginForm, LoginPage } from "@patternfly/react-core";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { useNavigate, useSearchParams } from "react-router";
+
+import { api, unwrap } from "../../api/client";
+import { messageOf } from "../../api/errors";
+import { keys } from "../../api/queries";
+
+/** Only a path on this site: `next` comes from the URL, so it must not lead elsewhere. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export function SignInPage() {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const client = useQueryClient();
+
+  const login = useMutation({
+    mutationFn: async () =>
+      unwrap(await api.POST("/api/v1/auth/login", { body: { username, password } })),
+    onSuccess: (result) => {
+      client.setQueryData(keys.me, result.user);
+      navigate(safeNext(params.get("next")), { replace: true });
+    },
+  });
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    login.mutate();
+  };
+
+  return (
+    <LoginPage
+      loginTitle="Log in to cloudenv"
+      loginSubtitle="Use the credentials set during installation (the first user is pceadmin)."
+      brandImgSrc={undefined}
+      textContent="An open private cloud: virtual machines, containers, storage and networks."
+    >
+      <LoginForm
+        usernameLabel="Username"
+        usernameValue={username}
+        onChangeUsername={(_e, value) => setUsername(value)}
+        passwordLabel="Password"
+        passwordValue={password}
+        onChangePassword={(_e, value) => setPassword(value)}
+        isShowPasswordEnabled
+        showHelperText={login.isError}
+        helperText={login.isError ? messageOf(login.error) : undefined}
+        isValidUsername={!login.isError}
+        isValidPassword={!login.isError}
+        loginButtonLabel="Log in"
+        isLoginButtonDisabled={login.isPending || username === "" || password === ""}
+        onLoginButtonClick={submit}
+      />
+    </LoginPage>
+  );
+}
