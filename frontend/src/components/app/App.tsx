@@ -6,6 +6,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
 
 import { SignInPage } from "../auth/SignInPage";
+import { DialogProvider } from "../common/DialogHost";
 import { AppLayout } from "./AppLayout";
 import { RequireSession } from "./RequireSession";
 import { pageRoutes } from "./routes";
@@ -30,7 +31,9 @@ export function App() {
           <Route
             element={
               <RequireSession>
-                <AppLayout />
+                <DialogProvider>
+                  <AppLayout />
+                </DialogProvider>
               </RequireSession>
             }
           >
