@@ -9,6 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
+from cloudenv.api.deps import SESSION_COOKIE
 from cloudenv.api.edge import CSRF_REFUSED
 from tests.support.served_node import ADMIN_PASSWORD
 
@@ -33,6 +34,11 @@ def test_a_cookie_signed_in_change_needs_the_header(page: Page) -> None:
     login = {"username": "pceadmin", "password": ADMIN_PASSWORD}
     signed_in = _call(page, "/api/v1/auth/login", "POST", {}, login)  # open: no header
     assert signed_in["status"] == 200, signed_in
+    # As the browser keeps it: no script can read it, only HTTPS carries it, and no other
+    # site's page makes the browser send it.
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Strict")
+    assert page.evaluate("document.cookie") == ""
     # The cookie alone signs the browser in from now on (fetch sends no token).
     assert _call(page, "/api/v1/auth/me", "GET", {})["body"]["username"] == "pceadmin"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from http.cookies import SimpleCookie
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,9 +30,10 @@ def test_login_returns_token_and_secure_cookie(anon: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["user"]["username"] == "pceadmin" and body["user"]["is_root"] is True
-    cookie = response.headers["set-cookie"]
-    assert f"{SESSION_COOKIE}={body['token']}" in cookie
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
+    (cookie,) = SimpleCookie(response.headers["set-cookie"]).values()
+    assert (cookie.key, cookie.value) == (SESSION_COOKIE, body["token"])
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"].lower() == "strict"
+    assert cookie["path"] == "/" and int(cookie["max-age"]) == body["expires_in"]
     # The cookie alone authenticates (the product's stdio client sends only a Cookie).
     me = anon.get("/api/v1/auth/me")
     assert me.status_code == 200 and me.json()["username"] == "pceadmin"
