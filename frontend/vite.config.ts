@@ -13,7 +13,9 @@ function novncLogging(): Plugin {
     async resolveId(id, importer) {
       if (id !== "@novnc/novnc/logging") return null;
       const rfb = await this.resolve("@novnc/novnc", importer, { skipSelf: true });
-      return rfb ? rfb.id.replace(/rfb\.js$/, "util/logging.js") : null;
+      // In development the id carries a version query (`rfb.js?v=…`); it is kept, so both
+      // imports name one module.
+      return rfb ? rfb.id.replace(/rfb\.js(?=\?|$)/, "util/logging.js") : null;
     },
   };
 }

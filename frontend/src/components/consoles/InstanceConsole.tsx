@@ -139,7 +139,7 @@ function LiveConsole({ instance }: { instance: Instance }) {
           title="The console is disconnected"
           className="ce-console-alert"
         >
-          {phase.reason}
+          {phase.reason} Press Reconnect to try again.
         </Alert>
       )}
       <Suspense
