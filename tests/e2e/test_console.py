@@ -183,6 +183,26 @@ def test_a_refused_screen_shows_the_servers_reason(
     expect(page.get_by_text("Connected", exact=True)).to_be_visible()
 
 
+def test_the_serial_console_follows_a_restart(
+    signed_in_page: Page, guest: Guest, shot: ShotFn
+) -> None:
+    """The seed's advice, "use the Console tab to monitor the restart progress": a console
+    left open through a restart shows the guest booting again."""
+    page = signed_in_page
+    _open_console_tab(page, guest)
+    page.get_by_role("button", name="Serial").click()
+    expect(_terminal_text(page)).to_contain_text(MARKER)
+    page.locator(".ce-console-serial .xterm").click()
+    page.keyboard.type("clear")
+    page.keyboard.press("Enter")
+    expect(_terminal_text(page)).not_to_contain_text(MARKER)
+
+    guest.power("restart")
+    expect(_terminal_text(page)).to_contain_text(MARKER, timeout=BOOT_TIMEOUT * 1000)
+    expect(page.get_by_text("Connected", exact=True)).to_be_visible()
+    shot(page, "restarted")
+
+
 def test_a_stopped_instance_offers_no_console(
     signed_in_page: Page, guest: Guest, shot: ShotFn
 ) -> None:
