@@ -4,6 +4,7 @@ import { useParams } from "react-router";
 
 import { useInstance } from "../../api/queries";
 import { Details } from "../common/Details";
+import { InstanceConsole } from "../consoles/InstanceConsole";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
 
 export function InstancePage() {
@@ -35,6 +36,7 @@ export function InstancePage() {
             </Card>
           ),
         },
+        { key: "console", title: "Console", content: <InstanceConsole instance={item} /> },
       ]}
     />
   );
