@@ -42,6 +42,12 @@ function withoutDataPrefix(error: unknown): unknown {
   return error;
 }
 
+function vcpuTotal(sockets: string, cores: string, threads: string): string {
+  const total = Number(sockets) * Number(cores) * Number(threads);
+  if (!Number.isInteger(total) || total < 1) return "? vCPUs";
+  return total === 1 ? "1 vCPU" : `${total} vCPUs`;
+}
+
 const FIELDS = ["name", "description", "memory", "cpu", "autostart"];
 
 export function EditInstanceDialog({ instance, onClose }: { instance: Instance; onClose: () => void }) {
@@ -165,7 +171,7 @@ export function EditInstanceDialog({ instance, onClose }: { instance: Instance; 
             <FormHelperText>
               <HelperText>
                 <HelperTextItem>
-                  {Number(sockets) * Number(cores) * Number(threads) || "?"} vCPUs (sockets × cores × threads)
+                  {vcpuTotal(sockets, cores, threads)} (sockets × cores × threads)
                 </HelperTextItem>
               </HelperText>
             </FormHelperText>

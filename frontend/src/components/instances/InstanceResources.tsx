@@ -51,8 +51,9 @@ export function InstanceResources({ instance }: { instance: Instance }) {
   const notify = (text: string) => setNotices((all) => [...all, { key: Date.now(), text }]);
   const edit = () => dialogs.open((close) => <EditInstanceDialog instance={instance} onClose={close} />);
   const locked = resourcesRefusal(instance);
-  const editButton = (
-    <Button variant="secondary" size="sm" onClick={edit}>
+  // Both open the one Edit dialog; each names what it edits for a screen reader.
+  const editButton = (what: string) => (
+    <Button variant="secondary" size="sm" onClick={edit} aria-label={`Edit ${what}`}>
       Edit
     </Button>
   );
@@ -78,7 +79,7 @@ export function InstanceResources({ instance }: { instance: Instance }) {
       <StackItem>
         <Gallery hasGutter minWidths={{ default: "100%", lg: "48%" }}>
           <Card>
-            <CardHeader actions={{ actions: editButton }}>
+            <CardHeader actions={{ actions: editButton("CPU") }}>
               <CardTitle>CPU</CardTitle>
             </CardHeader>
             <CardBody>
@@ -94,7 +95,7 @@ export function InstanceResources({ instance }: { instance: Instance }) {
             </CardBody>
           </Card>
           <Card>
-            <CardHeader actions={{ actions: editButton }}>
+            <CardHeader actions={{ actions: editButton("memory") }}>
               <CardTitle>Memory</CardTitle>
             </CardHeader>
             <CardBody>
@@ -169,7 +170,7 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
                 <Th>Type</Th>
                 <Th>Source</Th>
                 <Th>Bus</Th>
-                <Th>Device Path</Th>
+                <Th modifier="nowrap">Device Path</Th>
                 <Th>Status</Th>
                 <Th screenReaderText="Actions" />
               </Tr>

@@ -40,6 +40,14 @@ const POWER_FROM: Record<PowerAction, readonly string[]> = {
 /** Force Stop may take over from these tasks (a stop that hangs, say). */
 const KILL_PREEMPTS: readonly string[] = ["stopping", "restarting", "starting"];
 
+/** The action as the user knows it (the seed's words), for the reasons shown. */
+const POWER_WORDS: Record<PowerAction, string> = {
+  start: "start",
+  stop: "stop",
+  restart: "restart",
+  kill: "be force stopped",
+};
+
 const POWER_HINTS: Record<PowerAction, string> = {
   start: "it is already on or busy",
   stop: "it is not running",
@@ -61,7 +69,7 @@ function busyReason(instance: Instance): string | undefined {
 /** Why `action` is refused now, or undefined when the server would accept it. */
 export function powerRefusal(instance: Instance, action: PowerAction): string | undefined {
   if (!POWER_FROM[action].includes(instance.state)) {
-    return `It is ${stateWords(instance.state)}, so it can't ${action}: ${POWER_HINTS[action]}.`;
+    return `It is ${stateWords(instance.state)}, so it can't ${POWER_WORDS[action]}: ${POWER_HINTS[action]}.`;
   }
   if (action === "kill" && KILL_PREEMPTS.includes(instance.state)) return undefined;
   return busyReason(instance);
