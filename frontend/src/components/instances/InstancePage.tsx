@@ -5,6 +5,7 @@
  */
 import { useParams } from "react-router";
 
+import { ApiError } from "../../api/errors";
 import { type Instance, useInstance } from "../../api/queries";
 import { ActionButtons } from "../common/ActionButtons";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
@@ -18,7 +19,10 @@ import { InstanceSummaryCard } from "./InstanceSummaryCard";
 export function InstancePage() {
   const { id = "" } = useParams();
   const query = useInstance(id);
-  if (!query.data) return <QueryState error={query.error} isPending={query.isPending} />;
+  // A refetch that finds the instance gone (destroyed elsewhere) keeps the old data in the
+  // cache; the page says it is gone instead of showing it.
+  const gone = query.error instanceof ApiError && query.error.code === 404;
+  if (!query.data || gone) return <QueryState error={query.error} isPending={query.isPending} />;
   return <InstanceView instance={query.data.instance} />;
 }
 

@@ -13,6 +13,8 @@ import {
   CardHeader,
   CardTitle,
   Gallery,
+  HelperText,
+  HelperTextItem,
   Stack,
   StackItem,
   Tooltip,
@@ -83,15 +85,17 @@ export function InstanceResources({ instance }: { instance: Instance }) {
               <CardTitle>CPU</CardTitle>
             </CardHeader>
             <CardBody>
-              <Details
-                items={[
-                  ["vCPUs", instance.vcpus],
-                  ["Sockets", instance.cpu.sockets],
-                  ["Cores", instance.cpu.cores],
-                  ["Threads", instance.cpu.threads],
-                ]}
-              />
-              {locked ? <Hint>{locked}</Hint> : null}
+              <Stack hasGutter>
+                <Details
+                  items={[
+                    ["vCPUs", instance.vcpus],
+                    ["Sockets", instance.cpu.sockets],
+                    ["Cores", instance.cpu.cores],
+                    ["Threads", instance.cpu.threads],
+                  ]}
+                />
+                {locked ? <Hint>{locked}</Hint> : null}
+              </Stack>
             </CardBody>
           </Card>
           <Card>
@@ -99,8 +103,10 @@ export function InstanceResources({ instance }: { instance: Instance }) {
               <CardTitle>Memory</CardTitle>
             </CardHeader>
             <CardBody>
-              <Details items={[["Memory", formatMemory(instance.memory)]]} />
-              {locked ? <Hint>{locked}</Hint> : null}
+              <Stack hasGutter>
+                <Details items={[["Memory", formatMemory(instance.memory)]]} />
+                {locked ? <Hint>{locked}</Hint> : null}
+              </Stack>
             </CardBody>
           </Card>
         </Gallery>
@@ -115,8 +121,13 @@ export function InstanceResources({ instance }: { instance: Instance }) {
   );
 }
 
+/** A card's note under its details (why its values can't change now). */
 function Hint({ children }: { children: ReactNode }) {
-  return <p className="pf-v6-u-mt-sm pf-v6-u-font-size-sm pf-v6-u-color-200">{children}</p>;
+  return (
+    <HelperText>
+      <HelperTextItem>{children}</HelperTextItem>
+    </HelperText>
+  );
 }
 
 /** The devices list with Attach Device and, per row, Delete (detach). */

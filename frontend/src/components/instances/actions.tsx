@@ -4,7 +4,7 @@
  * header alike. Each is disabled with the server's rule while the state forbids it, and
  * follows the state the event feed brings (the instance passed in is query data).
  */
-import { useLocation, useNavigate } from "react-router";
+import { useNavigate } from "react-router";
 
 import type { Instance } from "../../api/queries";
 import { paths } from "../app/routes";
@@ -20,8 +20,6 @@ const POWER_ORDER: PowerAction[] = ["start", "stop", "kill", "restart"];
 export function useInstanceActions(instance: Instance): ResourceAction[] {
   const dialogs = useDialogs();
   const navigate = useNavigate();
-  const location = useLocation();
-  const onPage = location.pathname.startsWith(paths.instance(instance.id));
   return [
     {
       label: "Power",
@@ -49,9 +47,12 @@ export function useInstanceActions(instance: Instance): ResourceAction[] {
             instance={instance}
             onClose={close}
             // From the instance's own page, go where it lived; elsewhere (the tree's menu
-            // on another page) stay put.
+            // on another page) stay put. Read when it happens, not subscribed to: every
+            // tree row has these actions, and none should re-render on each navigation.
             onDestroyed={() => {
-              if (onPage) void navigate(paths.node(instance.node_id));
+              if (window.location.pathname.startsWith(paths.instance(instance.id))) {
+                void navigate(paths.node(instance.node_id));
+              }
             }}
           />
         )),
