@@ -51,6 +51,11 @@ export function invalidate(client: QueryClient, event: CloudEvent): void {
       if (target) void client.invalidateQueries({ queryKey: keys.instance(target) });
       const node = stringField(event.data, "node_id");
       if (node) void client.invalidateQueries({ queryKey: keys.node(node) });
+      // Attaching, detaching and destroying move volumes between instances and the free
+      // list an Attach Device dialog offers.
+      if (event.kind.startsWith("instance.device_") || event.kind === "instance.destroyed") {
+        void client.invalidateQueries({ queryKey: keys.volumes });
+      }
       break;
     }
     case "task":

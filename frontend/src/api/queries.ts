@@ -19,6 +19,10 @@ export type Node = Schemas["Node"];
 export type NodeDetail = Schemas["NodeDetail"];
 export type Instance = Schemas["Instance"];
 export type Task = Schemas["Task"];
+export type Device = Schemas["Device"];
+export type Snapshot = Schemas["Snapshot"];
+export type Image = Schemas["Image"];
+export type Volume = Schemas["Volume"];
 
 export const keys = {
   me: ["me"] as const,
@@ -34,6 +38,13 @@ export const keys = {
   instances: ["instances"] as const,
   instance: (id: string) => ["instance", id] as const,
   instancePart: (id: string, part: string) => ["instance", id, part] as const,
+  /** Under `instance`, so every event about the instance refreshes them too. */
+  instanceDevices: (id: string) => ["instance", id, "devices"] as const,
+  instanceSnapshots: (id: string) => ["instance", id, "snapshots"] as const,
+  /** Under `images`, which every image event invalidates. */
+  nodeImages: (nodeId: string) => ["images", "node", nodeId] as const,
+  volumes: ["volumes"] as const,
+  nodeVolumes: (nodeId: string) => ["volumes", "node", nodeId] as const,
   tasks: ["tasks"] as const,
   task: (id: string) => ["task", id] as const,
 };
@@ -124,5 +135,53 @@ export function useTask(id: string | null) {
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id ?? "" } } })),
     enabled: id !== null,
+  });
+}
+
+export function useInstanceDevices(id: string) {
+  return useQuery({
+    queryKey: keys.instanceDevices(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/instances/{instance_id}/devices", {
+          params: { path: { instance_id: id } },
+        }),
+      ),
+  });
+}
+
+export function useInstanceSnapshots(id: string) {
+  return useQuery({
+    queryKey: keys.instanceSnapshots(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/instances/{instance_id}/snapshots", {
+          params: { path: { instance_id: id } },
+        }),
+      ),
+  });
+}
+
+/** The images of a node (ISOs for a CD-ROM, disk images for deploy). */
+export function useNodeImages(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeImages(nodeId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/images/images", {
+          params: { path: { node_id: nodeId } },
+        }),
+      ),
+    enabled,
+  });
+}
+
+/** The volumes of a node, attached or free. */
+export function useNodeVolumes(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeVolumes(nodeId),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/volumes", { params: { query: { node_id: nodeId } } })),
+    enabled,
   });
 }
