@@ -19,6 +19,8 @@ export type Node = Schemas["Node"];
 export type NodeDetail = Schemas["NodeDetail"];
 export type Instance = Schemas["Instance"];
 export type Task = Schemas["Task"];
+export type Image = Schemas["Image"];
+export type NodePool = Schemas["NodePool"];
 
 export const keys = {
   me: ["me"] as const,
@@ -34,6 +36,8 @@ export const keys = {
   instances: ["instances"] as const,
   instance: (id: string) => ["instance", id] as const,
   instancePart: (id: string, part: string) => ["instance", id, part] as const,
+  /** A node's images; every `image.*` event marks all of them stale (`["images"]`). */
+  nodeImages: (nodeId: string) => ["images", nodeId] as const,
   tasks: ["tasks"] as const,
   task: (id: string) => ["task", id] as const,
 };
@@ -124,5 +128,52 @@ export function useTask(id: string | null) {
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id ?? "" } } })),
     enabled: id !== null,
+  });
+}
+
+/** One architecture's guest capabilities, as the node's agent reported them. */
+export interface ArchCapabilities {
+  arch: string;
+  accelerator?: string;
+  firmware?: Record<string, string[]>;
+  cpu_models?: { name: string; vendor?: string | null; experimental?: boolean }[];
+  default_machine?: string;
+  machines?: { name: string; max_vcpus?: number }[];
+}
+
+/** Per architecture (`x86_64`: ...); empty until the node's agent has read its hypervisor. */
+export function useNodeCapabilities(nodeId: string) {
+  return useQuery({
+    queryKey: keys.nodePart(nodeId, "capabilities"),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/capabilities", {
+          params: { path: { node_id: nodeId } },
+        }),
+      ) as Record<string, ArchCapabilities>,
+  });
+}
+
+export function useNodePools(nodeId: string) {
+  return useQuery({
+    queryKey: keys.nodePart(nodeId, "pools"),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/storage/pools", {
+          params: { path: { node_id: nodeId } },
+        }),
+      ),
+  });
+}
+
+export function useNodeImages(nodeId: string) {
+  return useQuery({
+    queryKey: keys.nodeImages(nodeId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/images/images", {
+          params: { path: { node_id: nodeId } },
+        }),
+      ),
   });
 }
