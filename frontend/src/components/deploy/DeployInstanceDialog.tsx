@@ -73,7 +73,7 @@ const TOUCHES: Record<keyof DeployForm, string[]> = {
 
 /** An empty pool choice means "the node's first usable pool", known once pools load. */
 function withDefaultPool(form: DeployForm, pools: NodePool[] | undefined): DeployForm {
-  const first = pools?.find((p) => p.available && p.initialized)?.id ?? "";
+  const first = (pools?.find((p) => p.available) ?? pools?.[0])?.id ?? "";
   if (!form.volumes.some((v) => v.poolId === "")) return form;
   return { ...form, volumes: form.volumes.map((v) => (v.poolId ? v : { ...v, poolId: first })) };
 }
@@ -165,7 +165,8 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
     <Modal
       isOpen
       variant={ModalVariant.large}
-      onClose={onClose}
+      // Escape closes; no close button of the modal's own: the wizard's header has one.
+      onEscapePress={onClose}
       aria-label="Deploy Instance"
     >
       <Wizard

@@ -47,7 +47,7 @@ export function firmwaresOf(capabilities: ArchCapabilities | undefined): string[
   return reported.length > 0 ? reported.sort() : ["bios", "efi"];
 }
 
-const FIRMWARE_LABELS: Record<string, string> = { bios: "BIOS", efi: "UEFI" };
+export const FIRMWARE_LABELS: Record<string, string> = { bios: "BIOS", efi: "UEFI" };
 
 export function GeneralStep({ form, update, errors, capabilities }: Props) {
   const models = capabilities?.cpu_models ?? [];

@@ -3,12 +3,17 @@ import { List, ListItem } from "@patternfly/react-core";
 
 import type { NodePool } from "../../api/queries";
 import { Details } from "../common/Details";
+import { FIRMWARE_LABELS } from "./GeneralStep";
 import { devicePaths, type DeployForm, whole } from "./form";
 
 interface Props {
   form: DeployForm;
   nodeName: string;
   pools: NodePool[] | undefined;
+}
+
+function count(value: string, noun: string): string {
+  return `${value.trim()} ${noun}${value.trim() === "1" ? "" : "s"}`;
 }
 
 export function ReviewStep({ form, nodeName, pools }: Props) {
@@ -21,9 +26,13 @@ export function ReviewStep({ form, nodeName, pools }: Props) {
         ["Node", nodeName],
         ["Name", form.name.trim()],
         ["Description", form.description || "—"],
-        ["CPU", `${form.sockets} sockets × ${form.cores} cores × ${form.threads} threads (${vcpus} vCPUs)`],
+        [
+          "CPU",
+          `${count(form.sockets, "socket")} × ${count(form.cores, "core")} × ` +
+            `${count(form.threads, "thread")} (${count(String(vcpus), "vCPU")})`,
+        ],
         ["Memory", `${form.memory} MB`],
-        ["Firmware", form.firmware],
+        ["Firmware", FIRMWARE_LABELS[form.firmware] ?? form.firmware],
         ["Machine type", form.machineType],
         ["CPU model", form.cpuModel || "Hypervisor default"],
         ["Autostart", form.autostart ? "Yes" : "No"],

@@ -34,13 +34,16 @@ interface Props {
   images: Image[] | undefined;
 }
 
-/** The pool's free space (the API gives GB). */
-function free(gb: number): string {
-  return `${gb.toFixed(1)} GB free`;
+/** The pool's free space (the API gives GB), once the node's agent has reported it. */
+export function poolLabel(pool: NodePool): string {
+  return pool.available
+    ? `${pool.name} (${pool.usage.available.toFixed(1)} GB free)`
+    : `${pool.name} (not started yet)`;
 }
 
 export function VolumesStep({ form, update, errors, pools, images }: Props) {
-  const usablePools = (pools ?? []).filter((p) => p.available && p.initialized);
+  // Every pool of the node: one the agent hasn't brought up yet is started by the deploy.
+  const nodePools = pools ?? [];
   const ready = (images ?? []).filter((i) => i.status === "available");
   const isos = ready.filter((i) => i.format === "iso");
   const disks = ready.filter((i) => i.format === "qcow2" || i.format === "raw");
@@ -50,7 +53,7 @@ export function VolumesStep({ form, update, errors, pools, images }: Props) {
   const addVolume = () => {
     const key = Math.max(0, ...form.volumes.map((v) => v.key)) + 1;
     update({
-      volumes: [...form.volumes, { key, poolId: usablePools[0]?.id ?? "", size: "10", bus: "virtio" }],
+      volumes: [...form.volumes, { key, poolId: nodePools[0]?.id ?? "", size: "10", bus: "virtio" }],
     });
   };
   const removeVolume = (index: number) =>
@@ -76,11 +79,11 @@ export function VolumesStep({ form, update, errors, pools, images }: Props) {
                   validated={validatedOf(errors, `${field}.storage_pool_id`)}
                 >
                   {volume.poolId === "" && <FormSelectOption value="" label="Choose a pool" isPlaceholder />}
-                  {usablePools.map((pool) => (
+                  {nodePools.map((pool) => (
                     <FormSelectOption
                       key={pool.id}
                       value={pool.id}
-                      label={`${pool.name} (${free(pool.usage.available)})`}
+                      label={poolLabel(pool)}
                     />
                   ))}
                 </FormSelect>
@@ -143,7 +146,7 @@ export function VolumesStep({ form, update, errors, pools, images }: Props) {
         >
           Add volume
         </Button>
-        {pools !== undefined && usablePools.length === 0 && (
+        {pools !== undefined && nodePools.length === 0 && (
           <Content component="small"> This node has no storage pool available for volumes.</Content>
         )}
       </div>

@@ -31,6 +31,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import { messageOf } from "../../api/errors";
 import { keys, useNodePools, useTask } from "../../api/queries";
 import { FieldError, validatedBy } from "../common/FieldError";
+import { poolLabel } from "../deploy/VolumesStep";
 import { type Upload, UploadCancelled, uploadImage } from "./upload";
 
 /** The API's image formats (services/storage/images.py IMAGE_FORMATS). */
@@ -51,7 +52,8 @@ export function UploadImageDialog({ nodeId, onClose }: { nodeId: string; onClose
   const titleId = useId();
   const client = useQueryClient();
   const pools = useNodePools(nodeId);
-  const imagePools = (pools.data ?? []).filter((p) => p.can_hold_images && p.available);
+  // A pool the agent hasn't brought up yet still takes uploads: the import task starts it.
+  const imagePools = (pools.data ?? []).filter((p) => p.can_hold_images);
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState("");
   const [format, setFormat] = useState("");
@@ -168,13 +170,17 @@ export function UploadImageDialog({ nodeId, onClose }: { nodeId: string; onClose
                 validated={validatedBy(error, "storage_pool_id")}
               >
                 {imagePools.length === 0 && (
-                  <FormSelectOption value="" label="No pool of this node holds images" isPlaceholder />
+                  <FormSelectOption
+                    value=""
+                    label={pools.isPending ? "Loading..." : "No pool of this node holds images"}
+                    isPlaceholder
+                  />
                 )}
                 {imagePools.map((p) => (
                   <FormSelectOption
                     key={p.id}
                     value={p.id}
-                    label={`${p.name} (${p.usage.available.toFixed(1)} GB free)`}
+                    label={poolLabel(p)}
                   />
                 ))}
               </FormSelect>
