@@ -23,6 +23,7 @@ export type Device = Schemas["Device"];
 export type Snapshot = Schemas["Snapshot"];
 export type Image = Schemas["Image"];
 export type Volume = Schemas["Volume"];
+export type NodePool = Schemas["NodePool"];
 
 export const keys = {
   me: ["me"] as const,
@@ -33,6 +34,8 @@ export const keys = {
   clusterHardware: (id: string) => ["cluster", id, "hardware"] as const,
   node: (id: string) => ["node", id] as const,
   nodePart: (id: string, part: string) => ["node", id, part] as const,
+  nodeCapabilities: (id: string) => ["node", id, "capabilities"] as const,
+  nodePools: (id: string) => ["node", id, "pools"] as const,
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
@@ -145,6 +148,49 @@ export function useInstanceDevices(id: string) {
       unwrap(
         await api.GET("/api/v1/instances/{instance_id}/devices", {
           params: { path: { instance_id: id } },
+        }),
+      ),
+  });
+}
+
+/**
+ * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
+ * API declares that reply as a free-form object (its shape is the product's), so the UI
+ * states the part it reads here; see agent/loop.py capabilities_json.
+ */
+export interface ArchCapabilities {
+  arch: string;
+  wordsize: number;
+  emulator: string;
+  kvm_supported: boolean;
+  accelerator?: string;
+  accelerator_reason?: string;
+  firmware?: Record<string, string[]>;
+  cpu_models?: { name: string; vendor: string; experimental: boolean }[];
+  default_machine?: string;
+  machines?: { name: string; max_vcpus: number }[];
+  features?: Record<string, boolean>;
+}
+
+export function useNodeCapabilities(id: string) {
+  return useQuery({
+    queryKey: keys.nodeCapabilities(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/capabilities", {
+          params: { path: { node_id: id } },
+        }),
+      ) as Record<string, ArchCapabilities>,
+  });
+}
+
+export function useNodePools(nodeId: string) {
+  return useQuery({
+    queryKey: keys.nodePools(nodeId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/storage/pools", {
+          params: { path: { node_id: nodeId } },
         }),
       ),
   });
