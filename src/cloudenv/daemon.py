@@ -90,6 +90,8 @@ def build(
 
 #: The environment variable that hands an API worker process what it needs to build its app.
 WORKER_ENV = "CLOUDENV_API_WORKER"
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long a busy API worker may take to answer the supervisor before it is replaced."""
 log = logging.getLogger(__name__)
 
 
@@ -191,6 +193,9 @@ def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) 
         factory=True,
         workers=workers,
         log_level=log_level,
+        # uvicorn kills a worker that misses a 5 s ping and starts another, which on a busy
+        # host (a worker builds the app and its driver connections first) loops for good.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         **uvicorn_options,
     )
     try:

@@ -27,13 +27,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response as PageResponse
 
@@ -46,7 +54,7 @@ E2E_DIR = Path(__file__).resolve().parent
 OUTPUT_DIR = E2E_DIR / "output"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 #: Seconds for one sign-in through the form (argon2 at full cost, 2 shared cores).
 SIGN_IN_TIMEOUT = 30.0
 #: Chromium's console line for a response with an error status (not a page error itself).
@@ -153,7 +161,7 @@ def page(browser: Browser, served_node: Server, request: pytest.FixtureRequest) 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """Fail a test whose page had an uncaught error or a console error, even when all its
     own checks passed; the errors are listed in the failure."""
     result = yield
@@ -168,7 +176,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[pytest.TestReport]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """On a failure, keep a screenshot of the page and list its browser errors."""
     report: pytest.TestReport = yield
     if report.when == "call" and report.failed:
