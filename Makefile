@@ -59,3 +59,41 @@ bench: deps venv libvirt ## Print latency figures (see bench/)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Web UI (frontend/: Vite + React + TypeScript) -------------------------------------------------
+# Additions only: `run` serves the UI, so it builds it; `test` also type-checks and lints the
+# frontend (failing when its API types are stale against docs/openapi.json) and builds it for
+# the browser tests (tests/e2e), which pytest runs with the rest.
+FRONTEND  := frontend
+NPM_STAMP := $(FRONTEND)/node_modules/.installed
+UI_INDEX  := src/cloudenv/ui/static/index.html
+# Everything the build reads (the lockfile's packages aside, which NPM_STAMP stands for).
+UI_SOURCES = $(shell find $(FRONTEND) -name node_modules -prune -o -type f -print 2>/dev/null)
+# The browser tests use Debian's chromium: no npm or pip package may fetch its own browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: ui ui-check test-e2e clean-ui
+
+run: ui
+test: ui-check ui
+clean: clean-ui
+
+ui: $(UI_INDEX) ## Build the web UI into src/cloudenv/ui/static (served at /)
+
+# npm ci only when the lockfile changed since the last install (it empties node_modules).
+$(NPM_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json | deps
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	@mkdir -p $(@D) && touch $@
+
+$(UI_INDEX): $(NPM_STAMP) $(UI_SOURCES)
+	cd $(FRONTEND) && npm run build
+	@mkdir -p $(@D) && touch $@
+
+ui-check: $(NPM_STAMP) ## API types current, TypeScript compiles, eslint clean
+	cd $(FRONTEND) && npm run check-types && npm run typecheck && npm run lint
+
+test-e2e: deps venv libvirt ui ## Only the browser tests of the web UI
+	$(BIN)/pytest -q -m e2e
+
+clean-ui:
+	rm -rf $(FRONTEND)/node_modules src/cloudenv/ui/static

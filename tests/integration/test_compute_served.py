@@ -23,6 +23,7 @@ from tests.support.compute import (
     deploy_body,
     instance,
     real_node_dir,
+    remove_domains,
     serial_log,
     succeed,
     upload_guest,
@@ -63,20 +64,7 @@ def node() -> Iterator[Node]:
         served = Node(server, client)
         upload_guest(client, served.id, served.pool)
         yield served
-        _remove_all(served)
-
-
-def _remove_all(node: Node) -> None:
-    """Every domain whose disks or boot files live in this node's data dir."""
-    conn = libvirt.open("qemu:///system")
-    try:
-        for domain in conn.listAllDomains():
-            if str(node.pool_dir) in domain.XMLDesc(0):
-                if domain.isActive():
-                    domain.destroy()
-                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-    finally:
-        conn.close()
+        remove_domains(served.pool_dir)
 
 
 def _domain_state(instance_id: str) -> int | None:

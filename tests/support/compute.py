@@ -43,6 +43,22 @@ def real_node_dir() -> Iterator[NodeDir]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def remove_domains(pool_dir: Path) -> None:
+    """Destroy and undefine every libvirt domain whose disks or boot files live in
+    ``pool_dir`` (a node's pool): what a test deployed and didn't destroy itself."""
+    import libvirt
+
+    conn = libvirt.open("qemu:///system")
+    try:
+        for domain in conn.listAllDomains():
+            if str(pool_dir) in domain.XMLDesc(0):
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+    finally:
+        conn.close()
+
+
 def _forget_libvirt_pools(base: Path) -> None:
     """The node's agent defined its pools in libvirt (autostart); drop those under ``base``."""
     import libvirt
