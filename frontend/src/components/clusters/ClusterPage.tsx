@@ -2,7 +2,7 @@
  * A cluster's page: its summary (health, node count, fault tolerance, leader), the resources
  * its nodes add up to, and its nodes with whether each is alive.
  */
-import { Alert, Card, CardBody, CardTitle, Grid, GridItem, Spinner } from "@patternfly/react-core";
+import { Alert, Card, CardBody, CardTitle, Grid, GridItem, Spinner, Stack } from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { Link, useParams } from "react-router";
 
@@ -134,7 +134,7 @@ function ResourcesCard({ clusterId }: { clusterId: string }) {
       <CardTitle>Resources</CardTitle>
       <CardBody>
         {hardware.data ? (
-          <>
+          <Stack hasGutter>
             <Details
               items={[
                 ["vCPUs", hardware.data.vcpus],
@@ -143,11 +143,11 @@ function ResourcesCard({ clusterId }: { clusterId: string }) {
               ]}
             />
             {hardware.data.partial && (
-              <Alert variant="warning" isInline isPlain title="Partial totals" className="pf-v6-u-mt-md">
+              <Alert variant="warning" isInline isPlain title="Partial totals">
                 Some nodes&apos; hardware facts are missing or stale, so these totals may be low.
               </Alert>
             )}
-          </>
+          </Stack>
         ) : hardware.error ? (
           <Alert variant="danger" isInline isPlain title="Can't read the resources">
             {messageOf(hardware.error)}

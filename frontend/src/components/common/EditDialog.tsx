@@ -71,8 +71,24 @@ export function EditDialog({ title, fields, isPending, error, onSubmit, onClose,
   );
 }
 
-/** A field's helper line: the server's message when it names the field, else the hint. */
-export function FieldHelp({ error, field, hint, warning }: { error: unknown; field: string; hint?: string; warning?: string }) {
+/**
+ * A field's helper line: the server's message when it names the field, else the local
+ * warning, else the hint. Give the control `aria-describedby={id}` so a screen reader reads
+ * the message with the field.
+ */
+export function FieldHelp({
+  id,
+  error,
+  field,
+  hint,
+  warning,
+}: {
+  id: string;
+  error: unknown;
+  field: string;
+  hint?: string;
+  warning?: string;
+}) {
   const server = fieldError(error, field);
   const [text, variant] = server
     ? [server, "error" as const]
@@ -83,7 +99,9 @@ export function FieldHelp({ error, field, hint, warning }: { error: unknown; fie
   return (
     <FormHelperText>
       <HelperText>
-        <HelperTextItem variant={variant}>{text}</HelperTextItem>
+        <HelperTextItem id={id} variant={variant}>
+          {text}
+        </HelperTextItem>
       </HelperText>
     </FormHelperText>
   );
@@ -109,10 +127,17 @@ export function NameField({ value, onChange, error }: { value: string; onChange:
         value={value}
         onChange={(_e, next) => onChange(next)}
         validated={validation(error, "name", warning)}
+        aria-describedby={`${id}-help`}
         isRequired
         autoComplete="off"
       />
-      <FieldHelp error={error} field="name" hint="3 to 64 letters, digits, hyphens or underscores." warning={warning} />
+      <FieldHelp
+        id={`${id}-help`}
+        error={error}
+        field="name"
+        hint="3 to 64 letters, digits, hyphens or underscores."
+        warning={warning}
+      />
     </FormGroup>
   );
 }
@@ -127,10 +152,12 @@ export function DescriptionField({ value, onChange, error }: { value: string; on
         value={value}
         onChange={(_e, next) => onChange(next)}
         validated={validation(error, "description", warning)}
+        aria-describedby={`${id}-help`}
         resizeOrientation="vertical"
-        rows={3}
+        rows={2}
       />
       <FieldHelp
+        id={`${id}-help`}
         error={error}
         field="description"
         hint={`${value.length} of ${DESCRIPTION_LIMIT} characters.`}

@@ -36,7 +36,7 @@ function DatacenterView({ datacenter, clusters }: { datacenter: Datacenter; clus
           title: "Summary",
           content: (
             <Grid hasGutter>
-              <GridItem lg={5}>
+              <GridItem lg={6}>
                 <Card isFullHeight>
                   <CardTitle>Summary</CardTitle>
                   <CardBody>
@@ -59,7 +59,7 @@ function DatacenterView({ datacenter, clusters }: { datacenter: Datacenter; clus
                   </CardBody>
                 </Card>
               </GridItem>
-              <GridItem lg={7}>
+              <GridItem lg={6}>
                 <Card isFullHeight>
                   <CardTitle>Location</CardTitle>
                   <CardBody>

@@ -5,12 +5,13 @@
  */
 import {
   Button,
-  Flex,
-  FlexItem,
   FormGroup,
   FormHelperText,
+  Grid,
+  GridItem,
   HelperText,
   HelperTextItem,
+  Stack,
   TextInput,
 } from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -120,66 +121,82 @@ export function EditDatacenterDialog({ datacenter, onClose }: { datacenter: Data
     >
       <NameField value={name} onChange={edit(setName)} error={save.error} />
       <DescriptionField value={description} onChange={edit(setDescription)} error={save.error} />
-      <FormGroup label="Location" role="group" fieldId={latitudeId}>
-        <WorldMap location={marked} onPick={pick} label="Location map" />
-        <FormHelperText>
-          <HelperText>
-            {wholeLocationError ? (
-              <HelperTextItem variant="error">{wholeLocationError}</HelperTextItem>
-            ) : (
-              <HelperTextItem>
-                {marked
-                  ? `Marked: ${formatLocation(marked)}. Click the map to move it (arrow keys move it by 1°, with Shift by 10°).`
-                  : "Click the map to set the location; latitude and longitude are computed from the point."}
-              </HelperTextItem>
-            )}
-          </HelperText>
-        </FormHelperText>
-        <Flex className="pf-v6-u-mt-sm" alignItems={{ default: "alignItemsFlexStart" }}>
-          <FlexItem flex={{ default: "flex_1" }}>
-            <FormGroup label="Latitude" fieldId={latitudeId}>
-              <TextInput
-                id={latitudeId}
-                type="number"
-                step="any"
-                min={-90}
-                max={90}
-                value={latitude}
-                onChange={(_e, value) => edit(setLatitude)(value)}
-                validated={validation(save.error, "location.latitude", latitudeWarning)}
-              />
-              <FieldHelp error={save.error} field="location.latitude" hint="Degrees north (−90 to 90)." warning={latitudeWarning} />
-            </FormGroup>
-          </FlexItem>
-          <FlexItem flex={{ default: "flex_1" }}>
-            <FormGroup label="Longitude" fieldId={longitudeId}>
-              <TextInput
-                id={longitudeId}
-                type="number"
-                step="any"
-                min={-180}
-                max={180}
-                value={longitude}
-                onChange={(_e, value) => edit(setLongitude)(value)}
-                validated={validation(save.error, "location.longitude", longitudeWarning)}
-              />
-              <FieldHelp error={save.error} field="location.longitude" hint="Degrees east (−180 to 180)." warning={longitudeWarning} />
-            </FormGroup>
-          </FlexItem>
-          <FlexItem className="ce-location-clear">
-            <Button
-              variant="secondary"
-              onClick={() => {
-                setLatitude("");
-                setLongitude("");
-                save.reset();
-              }}
-              isDisabled={latitude === "" && longitude === ""}
-            >
-              Clear location
-            </Button>
-          </FlexItem>
-        </Flex>
+      <FormGroup label="Location" role="group">
+        <Grid hasGutter>
+          <GridItem md={8}>
+            <WorldMap location={marked} onPick={pick} label="Location map" />
+            <FormHelperText>
+              <HelperText>
+                {wholeLocationError ? (
+                  <HelperTextItem variant="error">{wholeLocationError}</HelperTextItem>
+                ) : (
+                  <HelperTextItem>
+                    {marked
+                      ? `${formatLocation(marked)}. Click elsewhere to move it; arrow keys move it 1° (with Shift 10°).`
+                      : "Click the map at the datacenter's place: latitude and longitude are computed from the point."}
+                  </HelperTextItem>
+                )}
+              </HelperText>
+            </FormHelperText>
+          </GridItem>
+          <GridItem md={4}>
+            <Stack hasGutter>
+              <FormGroup label="Latitude" fieldId={latitudeId}>
+                <TextInput
+                  id={latitudeId}
+                  type="number"
+                  step="any"
+                  min={-90}
+                  max={90}
+                  value={latitude}
+                  onChange={(_e, value) => edit(setLatitude)(value)}
+                  validated={validation(save.error, "location.latitude", latitudeWarning)}
+                  aria-describedby={`${latitudeId}-help`}
+                />
+                <FieldHelp
+                  id={`${latitudeId}-help`}
+                  error={save.error}
+                  field="location.latitude"
+                  hint="Degrees north (−90 to 90)."
+                  warning={latitudeWarning}
+                />
+              </FormGroup>
+              <FormGroup label="Longitude" fieldId={longitudeId}>
+                <TextInput
+                  id={longitudeId}
+                  type="number"
+                  step="any"
+                  min={-180}
+                  max={180}
+                  value={longitude}
+                  onChange={(_e, value) => edit(setLongitude)(value)}
+                  validated={validation(save.error, "location.longitude", longitudeWarning)}
+                  aria-describedby={`${longitudeId}-help`}
+                />
+                <FieldHelp
+                  id={`${longitudeId}-help`}
+                  error={save.error}
+                  field="location.longitude"
+                  hint="Degrees east (−180 to 180)."
+                  warning={longitudeWarning}
+                />
+              </FormGroup>
+              <div>
+                <Button
+                  variant="secondary"
+                  onClick={() => {
+                    setLatitude("");
+                    setLongitude("");
+                    save.reset();
+                  }}
+                  isDisabled={latitude === "" && longitude === ""}
+                >
+                  Clear location
+                </Button>
+              </div>
+            </Stack>
+          </GridItem>
+        </Grid>
       </FormGroup>
     </EditDialog>
   );

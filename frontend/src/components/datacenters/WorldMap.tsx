@@ -8,7 +8,7 @@
 import { Bullseye, Spinner } from "@patternfly/react-core";
 import { useQuery } from "@tanstack/react-query";
 import type { KeyboardEvent, MouseEvent } from "react";
-import { feature, mesh } from "topojson-client";
+import { feature } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
 import type { Location } from "../../api/queries";
@@ -20,7 +20,7 @@ const HEIGHT = 180;
 type Ring = number[][];
 
 /** Rings as one SVG path; a ring that jumps across the antimeridian starts a new subpath. */
-function pathOf(rings: Ring[], close: boolean): string {
+function pathOf(rings: Ring[]): string {
   const parts: string[] = [];
   for (const ring of rings) {
     let previous: number | null = null;
@@ -30,18 +30,14 @@ function pathOf(rings: Ring[], close: boolean): string {
       parts.push(`${index === 0 || jump ? "M" : "L"}${(lon + 180).toFixed(2)},${(90 - lat).toFixed(2)}`);
       previous = lon;
     });
-    if (close) parts.push("Z");
+    parts.push("Z");
   }
   return parts.join("");
 }
 
-interface MapShapes {
-  land: string;
-  borders: string;
-}
-
-/** The countries' fill and their shared borders, built once from the bundled TopoJSON. */
-async function loadShapes(): Promise<MapShapes> {
+/** The countries as one path (fill, and a stroke that draws coasts and borders), built
+ * once from the bundled TopoJSON. */
+async function loadShapes(): Promise<string> {
   // A chunk of its own: only pages that show a map download the 100 kB of coastlines.
   const atlas = (await import("world-atlas/countries-110m.json")).default as unknown as Topology<{
     countries: GeometryCollection;
@@ -53,8 +49,7 @@ async function loadShapes(): Promise<MapShapes> {
     if (geometry.type === "Polygon") rings.push(...geometry.coordinates);
     else if (geometry.type === "MultiPolygon") for (const polygon of geometry.coordinates) rings.push(...polygon);
   }
-  const lines = mesh(atlas, atlas.objects.countries, (a, b) => a !== b);
-  return { land: pathOf(rings, true), borders: pathOf(lines.coordinates, false) };
+  return pathOf(rings);
 }
 
 function useShapes() {
@@ -148,8 +143,7 @@ export function WorldMap({ location, onPick, label }: Props) {
     >
       <rect className="ce-world-map__sea" width={WIDTH} height={HEIGHT} />
       <path className="ce-world-map__graticule" d={graticule} />
-      <path className="ce-world-map__land" d={shapes.data.land} />
-      <path className="ce-world-map__borders" d={shapes.data.borders} />
+      <path className="ce-world-map__land" d={shapes.data} />
       {location && (
         <g className="ce-world-map__marker" data-testid="map-marker">
           <line x1={x - 6} y1={y} x2={x + 6} y2={y} />

@@ -2,7 +2,7 @@
  * What the node's hypervisor can run, per architecture (GET /nodes/{id}/capabilities), led
  * by the accelerator it uses: KVM, or TCG emulation with the reason KVM isn't used.
  */
-import { Alert, Card, CardBody, CardTitle, Label, Spinner, Title } from "@patternfly/react-core";
+import { Alert, Card, CardBody, CardTitle, Content, Label, Spinner, Stack, Title } from "@patternfly/react-core";
 
 import { messageOf } from "../../api/errors";
 import { type ArchCapabilities, useNodeCapabilities } from "../../api/queries";
@@ -24,7 +24,11 @@ export function NodeCapabilitiesCard({ nodeId }: { nodeId: string }) {
         ) : arches.length === 0 ? (
           "The node's agent hasn't read its hypervisor yet."
         ) : (
-          arches.map((arch, index) => <Arch key={arch.arch} arch={arch} showHeading={arches.length > 1} first={index === 0} />)
+          <Stack hasGutter>
+            {arches.map((arch) => (
+              <Arch key={arch.arch} arch={arch} showHeading={arches.length > 1} />
+            ))}
+          </Stack>
         )}
       </CardBody>
     </Card>
@@ -40,20 +44,20 @@ function Accelerator({ arch }: { arch: ArchCapabilities }) {
         {kvm ? "KVM" : "TCG"}
       </Label>{" "}
       {kvm ? "hardware virtualization" : "software emulation"}
-      {arch.accelerator_reason ? <div className="pf-v6-u-font-size-sm pf-v6-u-text-color-subtle">{arch.accelerator_reason}</div> : null}
+      {arch.accelerator_reason ? <Content component="small">{arch.accelerator_reason}</Content> : null}
     </>
   );
 }
 
-function Arch({ arch, showHeading, first }: { arch: ArchCapabilities; showHeading: boolean; first: boolean }) {
+function Arch({ arch, showHeading }: { arch: ArchCapabilities; showHeading: boolean }) {
   const firmware = Object.entries(arch.firmware ?? {})
     .filter(([, loaders]) => loaders.length > 0)
     .map(([kind]) => kind.toUpperCase());
   const usableModels = (arch.cpu_models ?? []).filter((model) => !model.experimental).length;
   return (
-    <>
+    <div>
       {showHeading && (
-        <Title headingLevel="h3" size="md" className={first ? undefined : "pf-v6-u-mt-md"}>
+        <Title headingLevel="h3" size="md">
           {arch.arch}
         </Title>
       )}
@@ -69,6 +73,6 @@ function Arch({ arch, showHeading, first }: { arch: ArchCapabilities; showHeadin
           ["Firmware", firmware.length ? firmware.join(", ") : "—"],
         ]}
       />
-    </>
+    </div>
   );
 }

@@ -1,5 +1,5 @@
 /** A node's hardware as its agent read it (GET /nodes/{id}/hardware). */
-import { Alert, Card, CardBody, CardTitle, Spinner, Title } from "@patternfly/react-core";
+import { Alert, Card, CardBody, CardTitle, Spinner, Stack, Title } from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 
 import { messageOf } from "../../api/errors";
@@ -32,7 +32,7 @@ function HardwareDetails({ hardware }: { hardware: NodeHardware }) {
   const banks = hardware.memory.filter((bank) => !bank.empty);
   const memoryMb = banks.reduce((sum, bank) => sum + bank.data.size, 0);
   return (
-    <>
+    <Stack hasGutter>
       <Details
         items={[
           ["CPU", cpu.brand || cpu.manufacturer || "—"],
@@ -52,11 +52,11 @@ function HardwareDetails({ hardware }: { hardware: NodeHardware }) {
           ["USB devices", hardware.usb.length],
         ]}
       />
-      <Title headingLevel="h3" size="md" className="pf-v6-u-mt-md">
+      <Title headingLevel="h3" size="md">
         Disks
       </Title>
       {hardware.disks.length === 0 ? (
-        "No disks reported."
+        <span>No disks reported.</span>
       ) : (
         <Table aria-label="Disks" variant="compact">
           <Thead>
@@ -79,6 +79,6 @@ function HardwareDetails({ hardware }: { hardware: NodeHardware }) {
           </Tbody>
         </Table>
       )}
-    </>
+    </Stack>
   );
 }

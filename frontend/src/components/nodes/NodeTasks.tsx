@@ -10,6 +10,7 @@ import { messageOf } from "../../api/errors";
 import { type NodeTask, useNodeTasks } from "../../api/queries";
 import { paths } from "../app/routes";
 import { formatTime } from "../common/format";
+import "./NodeTasks.css";
 
 const STATUS: Record<string, "success" | "danger" | "info" | undefined> = {
   succeeded: "success",
@@ -23,9 +24,10 @@ function progressVariant(status: string): ProgressVariant | undefined {
   return undefined;
 }
 
-/** The instance a task acted on, as a link when the target is one. */
-function Target({ task }: { task: NodeTask }) {
+/** What a task acted on: this node, or an instance (linked to its page). */
+function Target({ task, nodeId }: { task: NodeTask; nodeId: string }) {
   if (!task.instance_id) return <>—</>;
+  if (task.instance_id === nodeId) return <>This node</>;
   if (task.instance_id.startsWith("inst-")) {
     return <Link to={paths.instance(task.instance_id)}>{task.instance_id}</Link>;
   }
@@ -49,8 +51,8 @@ export function NodeTasks({ nodeId }: { nodeId: string }) {
         <Tr>
           <Th>Task</Th>
           <Th>Status</Th>
-          <Th width={15}>Progress</Th>
-          <Th width={30}>Message</Th>
+          <Th className="ce-task-progress">Progress</Th>
+          <Th>Message</Th>
           <Th>Target</Th>
           <Th>Started</Th>
           <Th>Ended</Th>
@@ -65,7 +67,7 @@ export function NodeTasks({ nodeId }: { nodeId: string }) {
                 {task.status.charAt(0).toUpperCase() + task.status.slice(1)}
               </Label>
             </Td>
-            <Td dataLabel="Progress">
+            <Td dataLabel="Progress" className="ce-task-progress">
               <Progress
                 value={task.progress}
                 size="sm"
@@ -78,7 +80,7 @@ export function NodeTasks({ nodeId }: { nodeId: string }) {
               {task.message || "—"}
             </Td>
             <Td dataLabel="Target">
-              <Target task={task} />
+              <Target task={task} nodeId={nodeId} />
             </Td>
             <Td dataLabel="Started">{formatTime(task.start_time)}</Td>
             <Td dataLabel="Ended">{formatTime(task.end_time)}</Td>
