@@ -61,9 +61,12 @@ def spare_datacenter(api: httpx.Client, spine: Spine) -> Iterator[dict[str, Any]
 def whole_page_shot(page: Page, shot: ShotFn, name: str) -> None:
     """A screenshot of the whole resource page: the layout scrolls inside <main>, which a
     full-page shot doesn't unroll, so the window grows to the page's height for it."""
-    height = page.evaluate("() => document.querySelector('main')?.scrollHeight ?? 0")
+    height = page.evaluate(
+        "() => { const main = document.querySelector('main');"
+        " return main ? main.getBoundingClientRect().top + main.scrollHeight : 0; }"
+    )
     width, usual = VIEWPORT["width"], VIEWPORT["height"]
-    page.set_viewport_size(ViewportSize(width=width, height=max(usual, height + 80)))
+    page.set_viewport_size(ViewportSize(width=width, height=max(usual, int(height) + 40)))
     shot(page, name)
     page.set_viewport_size(ViewportSize(width=width, height=usual))
 

@@ -51,8 +51,12 @@ export function NodeTasks({ nodeId }: { nodeId: string }) {
         <Tr>
           <Th>Task</Th>
           <Th>Status</Th>
-          <Th className="ce-task-progress">Progress</Th>
-          <Th>Message</Th>
+          <Th className="ce-task-progress" modifier="wrap">
+            Progress
+          </Th>
+          <Th className="ce-task-message" modifier="wrap">
+            Message
+          </Th>
           <Th>Target</Th>
           <Th>Started</Th>
           <Th>Ended</Th>
@@ -76,7 +80,7 @@ export function NodeTasks({ nodeId }: { nodeId: string }) {
                 aria-label={`Progress of ${task.type}`}
               />
             </Td>
-            <Td dataLabel="Message" modifier="breakWord">
+            <Td dataLabel="Message" modifier="breakWord" className="ce-task-message">
               {task.message || "—"}
             </Td>
             <Td dataLabel="Target">
