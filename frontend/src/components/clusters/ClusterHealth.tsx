@@ -1,4 +1,7 @@
-/** A cluster's health_status as a label (healthy, degraded, unhealthy, dead or unknown) and its fault tolerance in words. */
+/**
+ * A cluster's health_status as a label (healthy, degraded, unhealthy, dead or unknown), and
+ * its fault tolerance in words.
+ */
 import { Label } from "@patternfly/react-core";
 
 const STATUS: Record<string, "success" | "warning" | "danger" | undefined> = {

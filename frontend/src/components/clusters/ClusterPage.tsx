@@ -2,7 +2,16 @@
  * A cluster's page: its summary (health, node count, fault tolerance, leader), the resources
  * its nodes add up to, and its nodes with whether each is alive.
  */
-import { Alert, Card, CardBody, CardTitle, Grid, GridItem, Spinner, Stack } from "@patternfly/react-core";
+import {
+  Alert,
+  Card,
+  CardBody,
+  CardTitle,
+  Grid,
+  GridItem,
+  Spinner,
+  Stack,
+} from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { Link, useParams } from "react-router";
 
@@ -61,7 +70,12 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
                           </Link>,
                         ],
                         ["Health", <ClusterHealth key="health" status={cluster.health_status} />],
-                        ["Nodes", cluster.standalone ? `${cluster.node_count} (standalone)` : cluster.node_count],
+                        [
+                          "Nodes",
+                          cluster.standalone
+                            ? `${cluster.node_count} (standalone)`
+                            : cluster.node_count,
+                        ],
                         ["Fault tolerance", faultTolerance(cluster.fault_tolerance)],
                         [
                           "Leader",
@@ -87,7 +101,11 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
                   <CardTitle>Nodes</CardTitle>
                   <CardBody>
                     {nodes.length === 0 ? (
-                      tree.isPending ? <Spinner size="md" aria-label="Loading nodes" /> : "This cluster has no nodes."
+                      tree.isPending ? (
+                        <Spinner size="md" aria-label="Loading nodes" />
+                      ) : (
+                        "This cluster has no nodes."
+                      )
                     ) : (
                       <Table aria-label="Nodes" variant="compact">
                         <Thead>

@@ -35,7 +35,16 @@ interface Props {
   variant?: "small" | "medium";
 }
 
-export function EditDialog({ title, fields, isPending, error, onSubmit, onClose, children, variant = "small" }: Props) {
+export function EditDialog({
+  title,
+  fields,
+  isPending,
+  error,
+  onSubmit,
+  onClose,
+  children,
+  variant = "small",
+}: Props) {
   const titleId = useId();
   const formId = useId();
   const onAField = fields.some((field) => fieldError(error, field) !== undefined);
@@ -60,7 +69,13 @@ export function EditDialog({ title, fields, isPending, error, onSubmit, onClose,
       </ModalBody>
       <ModalFooter>
         {/* Tied to the form by `form`, so Enter in any field submits it too. */}
-        <Button variant="primary" type="submit" form={formId} isLoading={isPending} isDisabled={isPending}>
+        <Button
+          variant="primary"
+          type="submit"
+          form={formId}
+          isLoading={isPending}
+          isDisabled={isPending}
+        >
           Confirm
         </Button>
         <Button variant="link" onClick={onClose}>
@@ -108,7 +123,11 @@ export function FieldHelp({
 }
 
 /** The validated state of a control: the server's word first, then the local hint's. */
-export function validation(error: unknown, field: string, warning?: string): "error" | "warning" | "default" {
+export function validation(
+  error: unknown,
+  field: string,
+  warning?: string,
+): "error" | "warning" | "default" {
   if (fieldError(error, field)) return "error";
   return warning ? "warning" : "default";
 }
@@ -117,9 +136,19 @@ export function validation(error: unknown, field: string, warning?: string): "er
 const NAME_RULE = /^[a-zA-Z0-9_-]{3,64}$/;
 export const DESCRIPTION_LIMIT = 512;
 
-export function NameField({ value, onChange, error }: { value: string; onChange: (value: string) => void; error: unknown }) {
+export function NameField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error: unknown;
+}) {
   const id = useId();
-  const warning = NAME_RULE.test(value) ? undefined : "Use 3 to 64 letters, digits, hyphens or underscores.";
+  const warning = NAME_RULE.test(value)
+    ? undefined
+    : "Use 3 to 64 letters, digits, hyphens or underscores.";
   return (
     <FormGroup label="Name" isRequired fieldId={id}>
       <TextInput
@@ -142,9 +171,20 @@ export function NameField({ value, onChange, error }: { value: string; onChange:
   );
 }
 
-export function DescriptionField({ value, onChange, error }: { value: string; onChange: (value: string) => void; error: unknown }) {
+export function DescriptionField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error: unknown;
+}) {
   const id = useId();
-  const warning = value.length > DESCRIPTION_LIMIT ? `At most ${DESCRIPTION_LIMIT} characters (now ${value.length}).` : undefined;
+  const warning =
+    value.length > DESCRIPTION_LIMIT
+      ? `At most ${DESCRIPTION_LIMIT} characters (now ${value.length}).`
+      : undefined;
   return (
     <FormGroup label="Description" fieldId={id}>
       <TextArea

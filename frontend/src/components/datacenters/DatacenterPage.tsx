@@ -20,10 +20,18 @@ export function DatacenterPage() {
   return <DatacenterView datacenter={query.data.datacenter} clusters={query.data.clusters} />;
 }
 
-function DatacenterView({ datacenter, clusters }: { datacenter: Datacenter; clusters: ClusterFull[] }) {
+function DatacenterView({
+  datacenter,
+  clusters,
+}: {
+  datacenter: Datacenter;
+  clusters: ClusterFull[];
+}) {
   const actions = useDatacenterActions(datacenter);
   const tree = useTree();
-  const organization = tree.data?.find((org) => org.organization.id === datacenter.organization_id)?.organization;
+  const organization = tree.data?.find(
+    (org) => org.organization.id === datacenter.organization_id,
+  )?.organization;
   return (
     <ResourcePage
       kind="Datacenter"
@@ -51,7 +59,10 @@ function DatacenterView({ datacenter, clusters }: { datacenter: Datacenter; clus
                             {organization?.name ?? datacenter.organization_id}
                           </Link>,
                         ],
-                        ["Location", datacenter.location ? formatLocation(datacenter.location) : "Not set"],
+                        [
+                          "Location",
+                          datacenter.location ? formatLocation(datacenter.location) : "Not set",
+                        ],
                         ["Clusters", clusters.length],
                         ["Created", formatTime(datacenter.creation)],
                       ]}

@@ -20,7 +20,13 @@ import { useId, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { ApiError } from "../../api/errors";
 import { type Datacenter, keys, type Location } from "../../api/queries";
-import { DescriptionField, EditDialog, FieldHelp, NameField, validation } from "../common/EditDialog";
+import {
+  DescriptionField,
+  EditDialog,
+  FieldHelp,
+  NameField,
+  validation,
+} from "../common/EditDialog";
 import { formatLocation } from "../common/format";
 import { WorldMap } from "./WorldMap";
 
@@ -40,7 +46,13 @@ function coordinateWarning(value: string, partner: string, limit: number): strin
   return undefined;
 }
 
-export function EditDatacenterDialog({ datacenter, onClose }: { datacenter: Datacenter; onClose: () => void }) {
+export function EditDatacenterDialog({
+  datacenter,
+  onClose,
+}: {
+  datacenter: Datacenter;
+  onClose: () => void;
+}) {
   const client = useQueryClient();
   const latitudeId = useId();
   const longitudeId = useId();
@@ -64,8 +76,11 @@ export function EditDatacenterDialog({ datacenter, onClose }: { datacenter: Data
       ? location !== before
       : location.latitude !== before.latitude || location.longitude !== before.longitude;
   const marked =
-    location !== null && Number.isFinite(location.latitude) && Number.isFinite(location.longitude)
-    && Math.abs(location.latitude) <= 90 && Math.abs(location.longitude) <= 180
+    location !== null &&
+    Number.isFinite(location.latitude) &&
+    Number.isFinite(location.longitude) &&
+    Math.abs(location.latitude) <= 90 &&
+    Math.abs(location.longitude) <= 180
       ? location
       : null;
 
@@ -104,7 +119,9 @@ export function EditDatacenterDialog({ datacenter, onClose }: { datacenter: Data
   const longitudeWarning = coordinateWarning(longitude, latitude, 180);
   // An error about the location as a whole (not one coordinate) shows under the map.
   const wholeLocationError =
-    save.error instanceof ApiError && save.error.field === "location" ? save.error.message : undefined;
+    save.error instanceof ApiError && save.error.field === "location"
+      ? save.error.message
+      : undefined;
 
   return (
     <EditDialog
@@ -114,7 +131,8 @@ export function EditDatacenterDialog({ datacenter, onClose }: { datacenter: Data
       error={save.error}
       variant="medium"
       onSubmit={() => {
-        if (name === datacenter.name && description === datacenter.description && !locationChanged) onClose();
+        if (name === datacenter.name && description === datacenter.description && !locationChanged)
+          onClose();
         else save.mutate();
       }}
       onClose={onClose}

@@ -27,7 +27,9 @@ function pathOf(rings: Ring[]): string {
     ring.forEach((point, index) => {
       const [lon = 0, lat = 0] = point;
       const jump = previous !== null && Math.abs(lon - previous) > 180;
-      parts.push(`${index === 0 || jump ? "M" : "L"}${(lon + 180).toFixed(2)},${(90 - lat).toFixed(2)}`);
+      parts.push(
+        `${index === 0 || jump ? "M" : "L"}${(lon + 180).toFixed(2)},${(90 - lat).toFixed(2)}`,
+      );
       previous = lon;
     });
     parts.push("Z");
@@ -47,7 +49,8 @@ async function loadShapes(): Promise<string> {
   for (const country of countries.features) {
     const geometry = country.geometry;
     if (geometry.type === "Polygon") rings.push(...geometry.coordinates);
-    else if (geometry.type === "MultiPolygon") for (const polygon of geometry.coordinates) rings.push(...polygon);
+    else if (geometry.type === "MultiPolygon")
+      for (const polygon of geometry.coordinates) rings.push(...polygon);
   }
   return pathOf(rings);
 }

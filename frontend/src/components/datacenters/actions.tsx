@@ -9,7 +9,8 @@ export function useDatacenterActions(datacenter: Datacenter): ResourceAction[] {
   return [
     {
       label: "Edit",
-      run: () => dialogs.open((close) => <EditDatacenterDialog datacenter={datacenter} onClose={close} />),
+      run: () =>
+        dialogs.open((close) => <EditDatacenterDialog datacenter={datacenter} onClose={close} />),
     },
   ];
 }

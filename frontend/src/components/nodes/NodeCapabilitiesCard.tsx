@@ -2,7 +2,17 @@
  * What the node's hypervisor can run, per architecture (GET /nodes/{id}/capabilities), led
  * by the accelerator it uses: KVM, or TCG emulation with the reason KVM isn't used.
  */
-import { Alert, Card, CardBody, CardTitle, Content, Label, Spinner, Stack, Title } from "@patternfly/react-core";
+import {
+  Alert,
+  Card,
+  CardBody,
+  CardTitle,
+  Content,
+  Label,
+  Spinner,
+  Stack,
+  Title,
+} from "@patternfly/react-core";
 
 import { messageOf } from "../../api/errors";
 import { type ArchCapabilities, useNodeCapabilities } from "../../api/queries";
@@ -44,7 +54,9 @@ function Accelerator({ arch }: { arch: ArchCapabilities }) {
         {kvm ? "KVM" : "TCG"}
       </Label>{" "}
       {kvm ? "hardware virtualization" : "software emulation"}
-      {arch.accelerator_reason ? <Content component="small">{arch.accelerator_reason}</Content> : null}
+      {arch.accelerator_reason ? (
+        <Content component="small">{arch.accelerator_reason}</Content>
+      ) : null}
     </>
   );
 }

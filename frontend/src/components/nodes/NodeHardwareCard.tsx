@@ -42,7 +42,10 @@ function HardwareDetails({ hardware }: { hardware: NodeHardware }) {
           ],
           ["vCPUs", hardware.vcpus],
           ["Speed", cpu.speed.current ? `${cpu.speed.current.toFixed(2)} GHz` : "—"],
-          ["Virtualization", cpu.virtualization ? "VT-x or AMD-V present" : "Not available to this host"],
+          [
+            "Virtualization",
+            cpu.virtualization ? "VT-x or AMD-V present" : "Not available to this host",
+          ],
           [
             "Memory",
             memoryMb

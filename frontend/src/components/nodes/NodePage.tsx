@@ -60,7 +60,10 @@ function NodeView({ detail }: { detail: NodeDetail }) {
                             {cluster?.name ?? node.cluster_id}
                           </Link>,
                         ],
-                        ["State", <NodeState key="state" alive={node.alive} joining={node.joining} />],
+                        [
+                          "State",
+                          <NodeState key="state" alive={node.alive} joining={node.joining} />,
+                        ],
                         ["Last seen", formatTime(node.last_seen)],
                         ["Hostname", detail.hostname || "—"],
                         ["IP address", node.ip_address ?? "—"],

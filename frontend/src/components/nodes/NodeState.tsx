@@ -2,7 +2,12 @@
 import { Label } from "@patternfly/react-core";
 
 export function NodeState({ alive, joining = false }: { alive: boolean; joining?: boolean }) {
-  if (joining) return <Label isCompact status="info">Joining</Label>;
+  if (joining)
+    return (
+      <Label isCompact status="info">
+        Joining
+      </Label>
+    );
   return alive ? (
     <Label isCompact status="success">
       Alive

@@ -2,7 +2,14 @@
  * A node's tasks (GET /nodes/{id}/tasks) with status, progress and the server's message, so
  * a failed task says why without opening logs. Task events refresh the list live.
  */
-import { Alert, Label, Progress, ProgressMeasureLocation, ProgressVariant, Spinner } from "@patternfly/react-core";
+import {
+  Alert,
+  Label,
+  Progress,
+  ProgressMeasureLocation,
+  ProgressVariant,
+  Spinner,
+} from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { Link } from "react-router";
 

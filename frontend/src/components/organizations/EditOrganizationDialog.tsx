@@ -6,7 +6,13 @@ import { api, unwrap } from "../../api/client";
 import { keys, type Organization } from "../../api/queries";
 import { DescriptionField, EditDialog, NameField } from "../common/EditDialog";
 
-export function EditOrganizationDialog({ organization, onClose }: { organization: Organization; onClose: () => void }) {
+export function EditOrganizationDialog({
+  organization,
+  onClose,
+}: {
+  organization: Organization;
+  onClose: () => void;
+}) {
   const client = useQueryClient();
   const [name, setName] = useState(organization.name);
   const [description, setDescription] = useState(organization.description);

@@ -105,7 +105,9 @@ function DatacentersCard({ entry }: { entry: OrganizationTree }) {
                   <Td dataLabel="Name">
                     <Link to={paths.datacenter(dc.id)}>{dc.name}</Link>
                   </Td>
-                  <Td dataLabel="Location">{dc.location ? formatLocation(dc.location) : "Not set"}</Td>
+                  <Td dataLabel="Location">
+                    {dc.location ? formatLocation(dc.location) : "Not set"}
+                  </Td>
                   <Td dataLabel="Clusters">{clustersOf(dc.id)}</Td>
                 </Tr>
               ))}

@@ -9,7 +9,10 @@ export function useOrganizationActions(organization: Organization): ResourceActi
   return [
     {
       label: "Edit",
-      run: () => dialogs.open((close) => <EditOrganizationDialog organization={organization} onClose={close} />),
+      run: () =>
+        dialogs.open((close) => (
+          <EditOrganizationDialog organization={organization} onClose={close} />
+        )),
     },
   ];
 }
