@@ -24,6 +24,29 @@ export type Snapshot = Schemas["Snapshot"];
 export type Image = Schemas["Image"];
 export type Volume = Schemas["Volume"];
 export type NodePool = Schemas["NodePool"];
+export type NodeHardware = Schemas["NodeHardware"];
+export type NodeTask = Schemas["NodeTask"];
+export type ClusterHardware = Schemas["ClusterHardware"];
+export type Location = Schemas["Location"];
+
+/**
+ * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
+ * API declares that reply as a free-form object (its shape is the product's), so the UI
+ * states the part it reads here; see agent/loop.py capabilities_json.
+ */
+export interface ArchCapabilities {
+  arch: string;
+  wordsize: number;
+  emulator: string;
+  kvm_supported: boolean;
+  accelerator?: string;
+  accelerator_reason?: string;
+  firmware?: Record<string, string[]>;
+  cpu_models?: { name: string; vendor: string; experimental: boolean }[];
+  default_machine?: string;
+  machines?: { name: string; max_vcpus: number }[];
+  features?: Record<string, boolean>;
+}
 
 export const keys = {
   me: ["me"] as const,
@@ -34,8 +57,11 @@ export const keys = {
   clusterHardware: (id: string) => ["cluster", id, "hardware"] as const,
   node: (id: string) => ["node", id] as const,
   nodePart: (id: string, part: string) => ["node", id, part] as const,
+  nodeHardware: (id: string) => ["node", id, "hardware"] as const,
   nodeCapabilities: (id: string) => ["node", id, "capabilities"] as const,
   nodePools: (id: string) => ["node", id, "pools"] as const,
+  /** A node's task list; task events don't name the node, so they refresh every such list. */
+  nodeTasks: (id: string) => ["node", id, "tasks"] as const,
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
@@ -112,6 +138,18 @@ export function useCluster(id: string) {
   });
 }
 
+export function useClusterHardware(id: string) {
+  return useQuery({
+    queryKey: keys.clusterHardware(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/clusters/{cluster_id}/hardware", {
+          params: { path: { cluster_id: id } },
+        }),
+      ),
+  });
+}
+
 export function useNode(id: string) {
   return useQuery({
     queryKey: keys.node(id),
@@ -153,23 +191,14 @@ export function useInstanceDevices(id: string) {
   });
 }
 
-/**
- * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
- * API declares that reply as a free-form object (its shape is the product's), so the UI
- * states the part it reads here; see agent/loop.py capabilities_json.
- */
-export interface ArchCapabilities {
-  arch: string;
-  wordsize: number;
-  emulator: string;
-  kvm_supported: boolean;
-  accelerator?: string;
-  accelerator_reason?: string;
-  firmware?: Record<string, string[]>;
-  cpu_models?: { name: string; vendor: string; experimental: boolean }[];
-  default_machine?: string;
-  machines?: { name: string; max_vcpus: number }[];
-  features?: Record<string, boolean>;
+export function useNodeHardware(id: string) {
+  return useQuery({
+    queryKey: keys.nodeHardware(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/hardware", { params: { path: { node_id: id } } }),
+      ),
+  });
 }
 
 export function useNodeCapabilities(id: string) {
@@ -229,5 +258,13 @@ export function useNodeVolumes(nodeId: string, enabled = true) {
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/volumes", { params: { query: { node_id: nodeId } } })),
     enabled,
+  });
+}
+
+export function useNodeTasks(id: string) {
+  return useQuery({
+    queryKey: keys.nodeTasks(id),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/nodes/{node_id}/tasks", { params: { path: { node_id: id } } })),
   });
 }

@@ -1712,7 +1712,8 @@ export interface components {
         };
         /**
          * NodeTask
-         * @description The product's node task list entry.
+         * @description The product's node task list entry, plus the task's message (cloudenv's addition) so
+         *     a list can say why a task failed without a read per task.
          */
         NodeTask: {
             /** End Time */
@@ -1721,6 +1722,11 @@ export interface components {
             id: string;
             /** Instance Id */
             instance_id: string | null;
+            /**
+             * Message
+             * @description Why it failed, when it did.
+             */
+            message: string;
             /** Progress */
             progress: number;
             /** Start Time */
