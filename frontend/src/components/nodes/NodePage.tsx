@@ -11,6 +11,7 @@ import { ActionsDropdown } from "../common/actions";
 import { Details } from "../common/Details";
 import { formatDuration, formatTime, formatUnixTime } from "../common/format";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
+import { ImagesCard } from "../images/ImagesCard";
 import { useNodeActions } from "./actions";
 import { NodeCapabilitiesCard } from "./NodeCapabilitiesCard";
 import { NodeHardwareCard } from "./NodeHardwareCard";
@@ -97,6 +98,9 @@ function NodeView({ detail }: { detail: NodeDetail }) {
               </GridItem>
               <GridItem xl={6}>
                 <NodeCapabilitiesCard nodeId={node.id} />
+              </GridItem>
+              <GridItem span={12}>
+                <ImagesCard nodeId={node.id} />
               </GridItem>
             </Grid>
           ),
