@@ -50,7 +50,11 @@ def _forget_libvirt_pools(base: Path) -> None:
     conn = libvirt.open("qemu:///system")
     try:
         for pool in conn.listAllStoragePools():
-            if str(base) in pool.XMLDesc(0):
+            try:
+                xml = pool.XMLDesc(0)
+            except libvirt.libvirtError:
+                continue  # gone meanwhile: another test (maybe on another worker) removed it
+            if str(base) in xml:
                 if pool.isActive():
                     pool.destroy()
                 pool.undefine()
