@@ -25,6 +25,9 @@ export function RequireSession({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     setSignedOutHandler(() => {
+      // Several calls fail at once when a session ends; the first one sends the user
+      // away, and the rest must not make the sign-in page its own `next`.
+      if (window.location.pathname === "/signin") return;
       client.removeQueries({ queryKey: keys.me });
       navigate(signInPath(window.location), { replace: true });
     });

@@ -27,6 +27,8 @@ export function SignInPage() {
     mutationFn: async () =>
       unwrap(await api.POST("/api/v1/auth/login", { body: { username, password } })),
     onSuccess: (result) => {
+      // Nothing read in an earlier session (perhaps another user's) outlives it.
+      client.clear();
       client.setQueryData(keys.me, result.user);
       navigate(safeNext(params.get("next")), { replace: true });
     },
