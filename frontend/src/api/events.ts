@@ -5,7 +5,7 @@
  * itself with `Last-Event-ID`, and the server replays what was missed.
  */
 import { type QueryClient, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import { keys } from "./queries";
 
@@ -80,12 +80,33 @@ export function invalidate(client: QueryClient, event: CloudEvent): void {
   }
 }
 
-/** Opens the feed while the user is signed in; closes it on sign-out. */
+/** Pause before opening the feed again after the server refused it. */
+const REOPEN_MS = 5_000;
+
+/**
+ * Opens the feed while the user is signed in; closes it on sign-out.
+ *
+ * The browser reconnects a dropped stream by itself (sending Last-Event-ID), but gives up
+ * for good when the server answers with an error: a session that ended (401), too many
+ * streams (429), a node restarting. Then the session is asked for again, so a lost one
+ * sends the user to sign-in (the client's 401 handler), and otherwise the feed is opened
+ * anew after a pause, resuming after the last event seen.
+ */
 export function useEventFeed(enabled: boolean): void {
   const client = useQueryClient();
+  const [opening, setOpening] = useState(0);
+  const lastSeen = useRef<number | null>(null);
   useEffect(() => {
     if (!enabled) return undefined;
-    const source = new EventSource("/api/v1/events", { withCredentials: true });
+    const url =
+      lastSeen.current === null ? "/api/v1/events" : `/api/v1/events?since=${lastSeen.current}`;
+    const source = new EventSource(url, { withCredentials: true });
+    let reopen: number | undefined;
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) return; // the browser is retrying
+      void client.refetchQueries({ queryKey: keys.me });
+      reopen = window.setTimeout(() => setOpening((n) => n + 1), REOPEN_MS);
+    };
     const handle = (message: MessageEvent<string>) => {
       let event: CloudEvent;
       try {
@@ -93,6 +114,7 @@ export function useEventFeed(enabled: boolean): void {
       } catch {
         return;
       }
+      lastSeen.current = event.id;
       invalidate(client, event);
       for (const listener of listeners) listener(event);
     };
@@ -102,8 +124,9 @@ export function useEventFeed(enabled: boolean): void {
     for (const kind of EVENT_KINDS) source.addEventListener(kind, handle as EventListener);
     return () => {
       source.close();
+      window.clearTimeout(reopen);
     };
-  }, [client, enabled]);
+  }, [client, enabled, opening]);
 }
 
 /**

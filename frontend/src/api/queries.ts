@@ -3,7 +3,7 @@
  * and mutations invalidate exactly what a change touches. Server state lives only here,
  * in TanStack Query's cache: components never copy it into their own state.
  */
-import { useQuery } from "@tanstack/react-query";
+import { queryOptions, useQuery } from "@tanstack/react-query";
 
 import { api, unwrap } from "./client";
 import type { components } from "./schema";
@@ -74,7 +74,9 @@ export const keys = {
   nodeImages: (nodeId: string) => ["images", "node", nodeId] as const,
   volumes: ["volumes"] as const,
   nodeVolumes: (nodeId: string) => ["volumes", "node", nodeId] as const,
+  /** Every task list; task events invalidate this prefix. */
   tasks: ["tasks"] as const,
+  recentTasks: (limit: number) => ["tasks", "recent", limit] as const,
   task: (id: string) => ["task", id] as const,
 };
 
@@ -170,12 +172,28 @@ export function useInstance(id: string) {
   });
 }
 
-export function useTask(id: string | null) {
-  return useQuery({
-    queryKey: keys.task(id ?? ""),
+/** One task, for `useQuery`, or for `fetchQuery` when an event names it. */
+export function taskQuery(id: string) {
+  return queryOptions({
+    queryKey: keys.task(id),
     queryFn: async () =>
-      unwrap(await api.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id ?? "" } } })),
-    enabled: id !== null,
+      unwrap(await api.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id } } })),
+  });
+}
+
+export function useTask(id: string | null) {
+  return useQuery({ ...taskQuery(id ?? ""), enabled: id !== null });
+}
+
+/** How many tasks the drawer lists: the newest, which is what a user watches. */
+export const RECENT_TASKS = 50;
+
+/** The newest tasks the user may see, newest first (the tasks drawer and its count). The
+ * event feed invalidates them on every task event, so they follow progress live. */
+export function useTasks(limit = RECENT_TASKS) {
+  return useQuery({
+    queryKey: keys.recentTasks(limit),
+    queryFn: async () => unwrap(await api.GET("/api/v1/tasks", { params: { query: { limit } } })),
   });
 }
 

@@ -594,6 +594,27 @@ export interface paths {
         patch: operations["organization_update_api_v1_organizations__organization_id__patch"];
         trace?: never;
     };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task.List
+         * @description The newest tasks the caller may see, newest first: a bare array. A root
+         *     organization user sees every organization's tasks, anyone else their own's.
+         */
+        get: operations["task_list_api_v1_tasks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tasks/{task_id}": {
         parameters: {
             query?: never;
@@ -1944,6 +1965,12 @@ export interface components {
             created_by: string | null;
             /** Creation */
             creation: string;
+            /**
+             * Description
+             * @description What a task of this kind does, in words (the kind's name when this version no longer knows the kind).
+             * @example Re-read the node's hardware and host facts and store them.
+             */
+            description: string;
             /** End Time */
             end_time: string | null;
             /**
@@ -1980,6 +2007,11 @@ export interface components {
             status: string;
             /** Target Id */
             target_id: string | null;
+            /**
+             * Target Name
+             * @description The name of the instance, node or image it works on; null when the target is gone (a destroyed instance) or has no name.
+             */
+            target_name: string | null;
         };
         /** TaskRef */
         TaskRef: {
@@ -1990,6 +2022,12 @@ export interface components {
              */
             task_id: string;
         };
+        /**
+         * TaskStatus
+         * @description Where a task is in its life (``tasks.status``); see ``services.tasks``.
+         * @enum {string}
+         */
+        TaskStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         /** Usb */
         Usb: {
             /** Bus */
@@ -4600,6 +4638,60 @@ export interface operations {
             };
             /** @description The request body is larger than the API accepts (1 MiB). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    task_list_api_v1_tasks_get: {
+        parameters: {
+            query?: {
+                /** @description At most this many tasks (1 to 500). */
+                limit?: number;
+                /** @description Only tasks in this status. */
+                status?: components["schemas"]["TaskStatus"] | null;
+                /** @description Only tasks working on this object (an instance, say). */
+                target_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

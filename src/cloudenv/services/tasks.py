@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.enums import TaskStatus as TaskStatus  # re-exported: callers name it here
-from cloudenv.errors import Conflict, NotFound
+from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import audit, events
 from cloudenv.services.access import Action, Principal, authorize
@@ -33,10 +33,14 @@ from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.store.queries import tasks as q
 from cloudenv.store.queries.scope import UNSCOPED
-from cloudenv.store.tables import Task
+from cloudenv.store.tables import Task as Task  # re-exported: the API renders these rows
 
 #: Session.info key: the nodes this transaction queued tasks for.
 QUEUED_ON_NODES = "cloudenv.queued_on_nodes"
+#: How many tasks the recent-tasks list returns unless asked for fewer or more...
+RECENT_DEFAULT = 50
+#: ...and the most it returns at once (the list has no pages: it is for watching work).
+RECENT_MAX = 500
 
 
 class TaskKind(StrEnum):
@@ -253,6 +257,37 @@ def cancel_task(db: Session, principal: Principal, task_id: str) -> Task:
         organization_id=task.organization_id,
     )
     return task
+
+
+def list_recent_tasks(
+    db: Session,
+    principal: Principal,
+    *,
+    limit: int = RECENT_DEFAULT,
+    status: TaskStatus | None = None,
+    target_id: str | None = None,
+) -> Sequence[Task]:
+    """The newest tasks the caller sees (its organization's; every one for the root
+    organization), newest first, optionally only those in ``status`` or on ``target_id``."""
+    if not 1 <= limit <= RECENT_MAX:
+        raise InvalidInput(
+            f"'limit' must be between 1 and {RECENT_MAX}, not {limit}.", field="limit"
+        )
+    return q.recent_tasks(db, principal.scope, limit=limit, status=status, target_id=target_id)
+
+
+def target_names(db: Session, principal: Principal, found: Sequence[Task]) -> dict[str, str]:
+    """The names of what ``found`` work on, by ID, for those the caller sees that still
+    exist, so a list can say "web-1" rather than an ID."""
+    ids = {t.target_id for t in found if t.target_id is not None}
+    return q.target_names(db, ids, principal.scope)
+
+
+def describe_kind(kind: str) -> str:
+    """What a task of ``kind`` does, in words; a kind this version no longer knows (an old
+    row) is shown as its name."""
+    known = _KINDS_BY_VALUE.get(kind)
+    return known.description if known else kind
 
 
 def list_node_tasks(

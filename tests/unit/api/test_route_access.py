@@ -61,6 +61,7 @@ class Objects:
             "node_id": self.node,
             "instance_id": self.instance,
             "task_id": self.task,
+            "target_id": self.instance,  # a filter of the task list
             "volume_id": self.volume,
             "storage_pool_id": self.pool,
         }

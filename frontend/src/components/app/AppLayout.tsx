@@ -1,14 +1,19 @@
 /**
  * The frame every page sits in: the masthead across the top, the resource tree on the
- * left, the selected resource's page on the right (seed: "Web Interface Overview").
+ * left, the selected resource's page on the right (seed: "Web Interface Overview"), and
+ * the tasks drawer, which slides in from the right over the page.
  */
 import { Page, PageSidebar, PageSidebarBody } from "@patternfly/react-core";
+import { useState } from "react";
 import { Outlet } from "react-router";
 
+import { TaskFailureAlerts } from "../tasks/TaskFailureAlerts";
+import { TasksDrawer } from "../tasks/TasksDrawer";
 import { ResourceTree } from "../tree/ResourceTree";
 import { AppMasthead } from "./AppMasthead";
 
 export function AppLayout() {
+  const [tasksOpen, setTasksOpen] = useState(false);
   const sidebar = (
     <PageSidebar>
       <PageSidebarBody isFilled className="ce-sidebar-tree">
@@ -17,7 +22,16 @@ export function AppLayout() {
     </PageSidebar>
   );
   return (
-    <Page masthead={<AppMasthead />} sidebar={sidebar} isManagedSidebar>
+    <Page
+      masthead={
+        <AppMasthead tasksOpen={tasksOpen} onToggleTasks={() => setTasksOpen((open) => !open)} />
+      }
+      sidebar={sidebar}
+      isManagedSidebar
+      notificationDrawer={<TasksDrawer onClose={() => setTasksOpen(false)} />}
+      isNotificationDrawerExpanded={tasksOpen}
+    >
+      <TaskFailureAlerts onShowTasks={() => setTasksOpen(true)} />
       <Outlet />
     </Page>
   );

@@ -20,7 +20,13 @@ import { api } from "../../api/client";
 import { useMe } from "../../api/queries";
 import { TasksButton } from "../tasks/TasksButton";
 
-export function AppMasthead() {
+export function AppMasthead({
+  tasksOpen,
+  onToggleTasks,
+}: {
+  tasksOpen: boolean;
+  onToggleTasks: () => void;
+}) {
   const me = useMe();
   const navigate = useNavigate();
   const client = useQueryClient();
@@ -51,7 +57,7 @@ export function AppMasthead() {
           <ToolbarContent>
             <ToolbarGroup align={{ default: "alignEnd" }}>
               <ToolbarItem>
-                <TasksButton />
+                <TasksButton isExpanded={tasksOpen} onToggle={onToggleTasks} />
               </ToolbarItem>
               <ToolbarItem>
                 <span className="ce-user" aria-label="Signed-in user">

@@ -11,6 +11,9 @@ import { setSignedOutHandler } from "../../api/client";
 import { useEventFeed } from "../../api/events";
 import { keys, useMe } from "../../api/queries";
 
+/** Navigation state telling the sign-in page that a session ended under the user. */
+export const SESSION_ENDED = { sessionEnded: true } as const;
+
 export function signInPath(location: { pathname: string; search: string }): string {
   const next = `${location.pathname}${location.search}`;
   return next === "/" ? "/signin" : `/signin?next=${encodeURIComponent(next)}`;
@@ -25,8 +28,11 @@ export function RequireSession({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     setSignedOutHandler(() => {
+      // Several calls fail at once when a session ends; the first one sends the user
+      // away, and the rest must not make the sign-in page its own `next`.
+      if (window.location.pathname === "/signin") return;
       client.removeQueries({ queryKey: keys.me });
-      navigate(signInPath(window.location), { replace: true });
+      navigate(signInPath(window.location), { replace: true, state: SESSION_ENDED });
     });
   }, [client, navigate]);
 

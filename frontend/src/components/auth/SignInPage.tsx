@@ -2,10 +2,10 @@
  * The sign-in page ("Log in" in the seed): Username and Password, the server's reason when
  * it refuses (a wrong password, a disabled or expired user), and back to where the user was.
  */
-import { LoginForm, LoginPage } from "@patternfly/react-core";
+import { Alert, LoginForm, LoginPage } from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { useLocation, useNavigate, useSearchParams } from "react-router";
 
 import { api, unwrap } from "../../api/client";
 import { messageOf } from "../../api/errors";
@@ -21,12 +21,17 @@ export function SignInPage() {
   const [password, setPassword] = useState("");
   const [params] = useSearchParams();
   const navigate = useNavigate();
+  const location = useLocation();
   const client = useQueryClient();
+  // Sent here because the session ended (expired, logged out elsewhere), not by choice.
+  const ended = (location.state as { sessionEnded?: boolean } | null)?.sessionEnded === true;
 
   const login = useMutation({
     mutationFn: async () =>
       unwrap(await api.POST("/api/v1/auth/login", { body: { username, password } })),
     onSuccess: (result) => {
+      // Nothing read in an earlier session (perhaps another user's) outlives it.
+      client.clear();
       client.setQueryData(keys.me, result.user);
       navigate(safeNext(params.get("next")), { replace: true });
     },
@@ -44,6 +49,15 @@ export function SignInPage() {
       brandImgSrc={undefined}
       textContent="An open private cloud: virtual machines, containers, storage and networks."
     >
+      {ended && !login.isError && (
+        <Alert
+          className="ce-signin-notice"
+          variant="info"
+          isInline
+          isPlain
+          title="Your session has ended. Log in again to return to where you were."
+        />
+      )}
       <LoginForm
         usernameLabel="Username"
         usernameValue={username}

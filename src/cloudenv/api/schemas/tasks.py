@@ -12,11 +12,20 @@ from cloudenv.api.schemas.common import Schema, Timestamp
 class Task(Schema):
     id: str = Field(examples=["task-qthm_iLrflJ_DtSS1l4Gx1"])
     kind: str = Field(examples=["node.refresh_facts"])
+    description: str = Field(
+        description="What a task of this kind does, in words (the kind's name when this "
+        "version no longer knows the kind).",
+        examples=["Re-read the node's hardware and host facts and store them."],
+    )
     status: str = Field(description="queued, running, succeeded, failed or cancelled.")
     progress: int = Field(ge=0, le=100)
     message: str = Field(description="Why it failed, when it did.")
     log: list[dict[str, Any]]
     target_id: str | None
+    target_name: str | None = Field(
+        description="The name of the instance, node or image it works on; null when the "
+        "target is gone (a destroyed instance) or has no name."
+    )
     node_id: str | None
     organization_id: str | None
     created_by: str | None

@@ -14,7 +14,11 @@ from cloudenv.store.base import Base, StrEnumColumn
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_node_status", "node_id", "status"),)
+    __table_args__ = (
+        Index("ix_tasks_node_status", "node_id", "status"),
+        # The recent-tasks list (newest first) reads the last rows of this index.
+        Index("ix_tasks_creation", "creation"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
