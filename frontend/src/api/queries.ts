@@ -3,7 +3,7 @@
  * and mutations invalidate exactly what a change touches. Server state lives only here,
  * in TanStack Query's cache: components never copy it into their own state.
  */
-import { useQuery } from "@tanstack/react-query";
+import { queryOptions, useQuery } from "@tanstack/react-query";
 
 import { api, unwrap } from "./client";
 import type { components } from "./schema";
@@ -32,6 +32,10 @@ export const keys = {
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
+  /** Every instance the user may see; the tree loads it only while filtering by name. */
+  allInstances: ["instances", "all"] as const,
+  /** The node that answers this browser (the healthcheck's `id`). */
+  servingNode: ["serving-node"] as const,
   instance: (id: string) => ["instance", id] as const,
   instancePart: (id: string, part: string) => ["instance", id, part] as const,
   tasks: ["tasks"] as const,
@@ -55,12 +59,37 @@ export function useTree() {
   });
 }
 
-export function useNodeInstances(nodeId: string, enabled = true) {
-  return useQuery({
+/** A node's instances as query options, for `useQueries` over every expanded node. */
+export function nodeInstancesQuery(nodeId: string) {
+  return queryOptions({
     queryKey: keys.nodeInstances(nodeId),
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/instances", { params: { query: { node_id: nodeId } } })),
+  });
+}
+
+export function useNodeInstances(nodeId: string, enabled = true) {
+  return useQuery({ ...nodeInstancesQuery(nodeId), enabled });
+}
+
+/** Every instance the user may see, in one list (the API has no organization filter). */
+export function useAllInstances(enabled: boolean) {
+  return useQuery({
+    queryKey: keys.allInstances,
+    queryFn: async () => unwrap(await api.GET("/api/v1/instances")),
     enabled,
+  });
+}
+
+/**
+ * The ID of the node that served this page: the healthcheck answers with the node it runs
+ * on, and every request of this browser goes to that node (seed: the light green dot).
+ */
+export function useServingNode() {
+  return useQuery({
+    queryKey: keys.servingNode,
+    queryFn: async () => unwrap(await api.GET("/api/v1/healthcheck")).id,
+    staleTime: Infinity,
   });
 }
 
@@ -106,8 +135,9 @@ export function useNode(id: string) {
   });
 }
 
-export function useInstance(id: string) {
+export function useInstance(id: string, enabled = true) {
   return useQuery({
+    enabled,
     queryKey: keys.instance(id),
     queryFn: async () =>
       unwrap(
