@@ -32,8 +32,8 @@ export const keys = {
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
-  /** Every instance the user may see; the tree loads it only while filtering by name. */
-  allInstances: ["instances", "all"] as const,
+  /** A cluster's instances; the tree's name filter reads every cluster's. */
+  clusterInstances: (clusterId: string) => ["instances", "cluster", clusterId] as const,
   /** The node that answers this browser (the healthcheck's `id`). */
   servingNode: ["serving-node"] as const,
   instance: (id: string) => ["instance", id] as const,
@@ -72,12 +72,12 @@ export function useNodeInstances(nodeId: string, enabled = true) {
   return useQuery({ ...nodeInstancesQuery(nodeId), enabled });
 }
 
-/** Every instance the user may see, in one list (the API has no organization filter). */
-export function useAllInstances(enabled: boolean) {
-  return useQuery({
-    queryKey: keys.allInstances,
-    queryFn: async () => unwrap(await api.GET("/api/v1/instances")),
-    enabled,
+/** A cluster's instances as query options (the API lists by node or by cluster, never all). */
+export function clusterInstancesQuery(clusterId: string) {
+  return queryOptions({
+    queryKey: keys.clusterInstances(clusterId),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/instances", { params: { query: { cluster_id: clusterId } } })),
   });
 }
 

@@ -30,7 +30,7 @@ import { messageOf } from "../../api/errors";
 import {
   type Instance,
   nodeInstancesQuery,
-  useAllInstances,
+  clusterInstancesQuery,
   useInstance,
   useServingNode,
   useTree,
@@ -87,6 +87,23 @@ function without(set: ReadonlySet<string>, key: string): ReadonlySet<string> {
   return next;
 }
 
+/** Every cluster's instance list, grouped by node, for the filter. */
+function groupByNode(results: { data?: Instance[]; isPending: boolean; error: unknown }[]) {
+  const byNode = new Map<string, Instance[]>();
+  for (const result of results) {
+    for (const instance of result.data ?? []) {
+      const list = byNode.get(instance.node_id);
+      if (list) list.push(instance);
+      else byNode.set(instance.node_id, [instance]);
+    }
+  }
+  return {
+    byNode,
+    pending: results.some((result) => result.isPending),
+    error: results.find((result) => result.error)?.error ?? null,
+  };
+}
+
 interface MenuTarget {
   key: string;
   resource: Resource;
@@ -104,10 +121,6 @@ export function ResourceTree() {
   const [filterFocused, setFilterFocused] = useState(false);
   const filter = filterText.trim().toLowerCase();
   const filtering = filter !== "";
-  // Instance names live on their nodes, most never opened: the filter reads them all in one
-  // list (the API filters instances by node or cluster only), fetched as soon as the box
-  // takes focus so typing rarely waits for it.
-  const all = useAllInstances(filtering || filterFocused);
 
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(NO_KEYS);
   const [closed, setClosed] = useState({ filter: "", keys: NO_KEYS });
@@ -126,16 +139,18 @@ export function ResourceTree() {
     [openNodes],
   );
   const perNode = useQueries({ queries: openNodes.map(nodeInstancesQuery), combine });
-  const allByNode = useMemo(() => {
-    if (!all.data) return null;
-    const grouped = new Map<string, Instance[]>();
-    for (const instance of all.data) {
-      const list = grouped.get(instance.node_id);
-      if (list) list.push(instance);
-      else grouped.set(instance.node_id, [instance]);
-    }
-    return grouped;
-  }, [all.data]);
+
+  // Instance names live on their nodes, most never opened. The filter reads every cluster's
+  // list (the API lists instances by node or by cluster, never all at once), fetched as
+  // soon as the box takes focus so typing rarely waits; matches show as lists arrive.
+  const clusterIds = useMemo(
+    () => (spine ? spine.organizations.flatMap((org) => org.clusters.map((c) => c.id)) : []),
+    [spine],
+  );
+  const searched = useQueries({
+    queries: filtering || filterFocused ? clusterIds.map(clusterInstancesQuery) : [],
+    combine: groupByNode,
+  });
 
   // The page on the right decides the selection; an instance's node comes from its record.
   const selection = useMemo(() => selectionOf(location.pathname), [location.pathname]);
@@ -182,11 +197,11 @@ export function ResourceTree() {
       closedInFilter,
       instancesOf: (nodeId) => {
         const own = perNode.get(nodeId);
-        if (own || !filtering || !allByNode) return own;
-        return allByNode.get(nodeId) ?? [];
+        if (own || !filtering) return own;
+        return searched.byNode.get(nodeId) ?? (searched.pending ? undefined : []);
       },
     });
-  }, [spine, expanded, filter, filtering, closedInFilter, perNode, allByNode]);
+  }, [spine, expanded, filter, filtering, closedInFilter, perNode, searched]);
   const indexOf = useMemo(() => new Map(rows.map((row, index) => [row.key, index])), [rows]);
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -372,7 +387,7 @@ export function ResourceTree() {
   };
 
   let status: string | null = null;
-  if (filtering && all.isPending) status = "Searching instances…";
+  if (filtering && searched.pending) status = "Searching instances…";
   else if (filtering && rows.length === 0) status = `Nothing is named like “${filterText.trim()}”.`;
 
   return (
@@ -392,7 +407,9 @@ export function ResourceTree() {
       </div>
       <div className="ce-tree__status" aria-live="polite">
         {status}
-        {filtering && all.isError && <Alert isInline isPlain variant="danger" title={messageOf(all.error)} />}
+        {filtering && searched.error !== null && (
+          <Alert isInline isPlain variant="danger" title={messageOf(searched.error)} />
+        )}
       </div>
       {tree.isPending && <Spinner size="lg" aria-label="Loading the resource tree" />}
       {tree.isError && <Alert isInline variant="danger" title={messageOf(tree.error)} />}

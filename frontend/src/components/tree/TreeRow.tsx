@@ -114,7 +114,7 @@ export const TreeRow = memo(function TreeRow(props: TreeRowProps) {
       style={{
         transform: `translateY(${props.offset}px)`,
         height: props.height,
-        paddingInlineStart: `${(level - 1) * 1.25 + 0.25}rem`,
+        paddingInlineStart: `${(level - 1) + 0.25}rem`,
       }}
       onClick={() => props.onActivate(rowKey)}
       onDoubleClick={() => expandable && props.onToggle(rowKey)}
