@@ -108,17 +108,19 @@ function ActionMenu({ resource, x, y, onClose, actions }: Props & { actions: Res
   // Keep the menu inside the window: flip left/up when the pointer is near an edge.
   useLayoutEffect(() => {
     const element = root.current;
-    if (!element) return;
+    if (!element) return undefined;
     const { width, height } = element.getBoundingClientRect();
     const left = x + width > window.innerWidth ? Math.max(0, x - width) : x;
     const top = y + height > window.innerHeight ? Math.max(0, y - height) : y;
     element.style.left = `${left}px`;
     element.style.top = `${top}px`;
-    element.style.visibility = "visible";
-    // The first enabled action takes focus; with none ("No actions"), the menu itself does,
-    // so Escape still reaches it.
-    const first = element.querySelector<HTMLElement>('[role="menuitem"]:not(:disabled)');
-    (first ?? element).focus();
+    // The first item takes focus, a disabled one too (aria-disabled, so it can be focused
+    // and read out, as WAI-ARIA advises for menus). On the next frame: on Linux the
+    // right-click's mousedown, which focuses the row, finishes after this render.
+    const frame = requestAnimationFrame(() => {
+      (element.querySelector<HTMLElement>('[role="menuitem"]') ?? element).focus();
+    });
+    return () => cancelAnimationFrame(frame);
   }, [x, y]);
 
   // A press anywhere outside closes it (capture: before the press acts on anything else).
@@ -127,10 +129,19 @@ function ActionMenu({ resource, x, y, onClose, actions }: Props & { actions: Res
       if (!root.current?.contains(event.target as globalThis.Node)) onClose(false);
     };
     const gone = () => onClose(false);
+    // Escape closes it wherever focus is (a right-click may leave focus on the row).
+    const escape = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      event.stopPropagation();
+      onClose(true);
+    };
+    document.addEventListener("keydown", escape, true);
     document.addEventListener("mousedown", away, true);
     window.addEventListener("blur", gone);
     window.addEventListener("resize", gone);
     return () => {
+      document.removeEventListener("keydown", escape, true);
       document.removeEventListener("mousedown", away, true);
       window.removeEventListener("blur", gone);
       window.removeEventListener("resize", gone);
@@ -142,9 +153,9 @@ function ActionMenu({ resource, x, y, onClose, actions }: Props & { actions: Res
       ref={root}
       className="ce-tree-menu"
       tabIndex={-1}
-      style={{ left: x, top: y, visibility: "hidden" }}
+      style={{ left: x, top: y }}
       onKeyDown={(event) => {
-        if (event.key === "Escape" || event.key === "Tab") {
+        if (event.key === "Tab") {
           event.preventDefault();
           event.stopPropagation();
           onClose(true);
@@ -158,7 +169,7 @@ function ActionMenu({ resource, x, y, onClose, actions }: Props & { actions: Res
             {actions.length > 0 ? (
               <ActionItems actions={actions} close={onClose} />
             ) : (
-              <MenuItem itemId="none" isDisabled>
+              <MenuItem itemId="none" isAriaDisabled>
                 No actions
               </MenuItem>
             )}
