@@ -6,7 +6,13 @@ PORT     ?= 5007
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 
-.PHONY: run test deps venv libvirt lint typecheck openapi check-openapi test-unit test-integration bench clean
+# Tests run on TEST_WORKERS xdist workers, a module (or a test class) on one worker, so the
+# served node or booted guest its tests share is made once. Integration tests mostly wait
+# on TCG guests and daemons, so there are more workers than cores.
+TEST_WORKERS ?= 4
+PYTEST   := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
+
+.PHONY: run test deps venv libvirt checks lint typecheck openapi check-openapi test-unit test-integration bench clean
 
 run: deps venv libvirt ## Install everything, set up the node on first run, serve on :5007
 	@if [ ! -f "$(DATA_DIR)/config.json" ]; then \
@@ -15,8 +21,11 @@ run: deps venv libvirt ## Install everything, set up the node on first run, serv
 	fi
 	$(BIN)/cloudenv serve --data-dir "$(DATA_DIR)" --port $(PORT)
 
-test: deps venv lint typecheck check-openapi libvirt ## Install everything and pass every test
-	$(BIN)/pytest -q
+test: deps venv checks libvirt ## Install everything and pass every test
+	$(PYTEST)
+
+checks: venv ## lint, typecheck and check-openapi side by side; fails if any fails
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck check-openapi
 
 deps: ## System packages (Debian)
 	@scripts/install-system-deps.sh
@@ -48,10 +57,10 @@ check-openapi: venv
 	  { echo "docs/openapi.json is stale: run 'make openapi' and commit it."; exit 1; }
 
 test-unit: venv
-	$(BIN)/pytest -q -m "unit and not integration"
+	$(PYTEST) -m "unit and not integration"
 
 test-integration: deps venv libvirt
-	$(BIN)/pytest -q -m integration
+	$(PYTEST) -m integration
 
 bench: deps venv libvirt ## Print latency figures (see bench/)
 	$(BIN)/python bench/api_latency.py
@@ -60,3 +69,41 @@ bench: deps venv libvirt ## Print latency figures (see bench/)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Web UI (frontend/: Vite + React + TypeScript) -------------------------------------------------
+# Additions only: `run` serves the UI, so it builds it; `test` also type-checks and lints the
+# frontend (failing when its API types are stale against docs/openapi.json) and builds it for
+# the browser tests (tests/e2e), which pytest runs with the rest.
+FRONTEND  := frontend
+NPM_STAMP := $(FRONTEND)/node_modules/.installed
+UI_INDEX  := src/cloudenv/ui/static/index.html
+# Everything the build reads (the lockfile's packages aside, which NPM_STAMP stands for).
+UI_SOURCES = $(shell find $(FRONTEND) -name node_modules -prune -o -type f -print 2>/dev/null)
+# The browser tests use Debian's chromium: no npm or pip package may fetch its own browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: ui ui-check test-e2e clean-ui
+
+run: ui
+test: ui-check ui
+clean: clean-ui
+
+ui: $(UI_INDEX) ## Build the web UI into src/cloudenv/ui/static (served at /)
+
+# npm ci only when the lockfile changed since the last install (it empties node_modules).
+$(NPM_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json | deps
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	@mkdir -p $(@D) && touch $@
+
+$(UI_INDEX): $(NPM_STAMP) $(UI_SOURCES)
+	cd $(FRONTEND) && npm run build
+	@mkdir -p $(@D) && touch $@
+
+ui-check: $(NPM_STAMP) ## API types current, TypeScript compiles, eslint clean
+	cd $(FRONTEND) && npm run check-types && npm run typecheck && npm run lint
+
+test-e2e: deps venv libvirt ui ## Only the browser tests of the web UI
+	$(PYTEST) -m e2e
+
+clean-ui:
+	rm -rf $(FRONTEND)/node_modules src/cloudenv/ui/static

@@ -11,7 +11,12 @@ PACKAGES=(
   libvirt-daemon libvirt-daemon-system              # libvirtd, virtlogd; qemu.conf, libvirt-qemu user
   libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-daemon-driver-storage-iscsi-direct
   libvirt-clients libvirt-dev dnsmasq-base          # virsh; headers for libvirt-python; NAT networks
+  chromium                                          # the web UI's browser tests (Playwright drives it)
 )
+# Node.js builds the web UI (make ui); a newer one installed another way is kept.
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,4 +1,5 @@
 import "@patternfly/react-core/dist/styles/base.css";
+import "@patternfly/patternfly/patternfly-addons.css";
 import "./app.css";
 
 import { StrictMode } from "react";

@@ -90,6 +90,12 @@ def build(
 
 #: The environment variable that hands an API worker process what it needs to build its app.
 WORKER_ENV = "CLOUDENV_API_WORKER"
+#: Seconds an API worker may take to answer the supervisor's liveness ping before it is
+#: killed and replaced. uvicorn's default (5 s) is shorter than a freshly spawned worker
+#: needs on a busy host: it was killed before it could answer, again and again, and the
+#: node never served (seen with the test suite on 2 loaded cores).
+WORKER_HEALTHCHECK_SECONDS = 30
+
 log = logging.getLogger(__name__)
 
 
@@ -191,6 +197,7 @@ def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) 
         factory=True,
         workers=workers,
         log_level=log_level,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         **uvicorn_options,
     )
     try:

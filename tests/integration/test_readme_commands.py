@@ -17,6 +17,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,7 +132,8 @@ def _run(command: str, server: Server, values: dict[str, str], cwd: Path, stdin:
 
 
 def _console(command: str, server: Server, values: dict[str, str]) -> str:
-    """The console command: type a line in the guest's shell, then Ctrl-] to leave."""
+    """The console command: type a line in the guest's shell, wait for its output, then
+    Ctrl-] to leave."""
     wait_marker(values["inst-..."], timeout=120)
     args = [values.get(a, a) for a in shlex.split(command.removeprefix(CLI_PREFIX))]
     process = subprocess.Popen(
@@ -142,15 +144,40 @@ def _console(command: str, server: Server, values: dict[str, str]) -> str:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    assert process.stdin is not None
-    time.sleep(2)
-    process.stdin.write(b"echo README-$((40 + 2))\n")
-    process.stdin.flush()
-    time.sleep(3)
-    process.stdin.write(b"\x1d")
-    process.stdin.flush()
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    assert process.stdin is not None and process.stdout is not None
+    output = bytearray()
+
+    def read() -> None:
+        assert process.stdout is not None
+        while chunk := process.stdout.read1(4096):
+            output.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def seen(text: bytes, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while text not in output and time.monotonic() < deadline and reader.is_alive():
+            time.sleep(0.1)
+        return text in output
+
+    try:
+        assert seen(b"Ctrl-] leaves", CLI_TIMEOUT), bytes(output)
+        # Typed again now and then: a line sent while the shell is not yet reading is lost.
+        for _ in range(6):
+            process.stdin.write(b"echo README-$((40 + 2))\n")
+            process.stdin.flush()
+            if seen(b"README-42", 5):
+                break
+        process.stdin.write(b"\x1d")
+        process.stdin.flush()
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(10)
+    assert process.returncode == 0, bytes(output)
     return output.decode(errors="replace")
 
 

@@ -4,6 +4,7 @@ bench/deploy.py."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import time
@@ -43,6 +44,24 @@ def real_node_dir() -> Iterator[NodeDir]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def remove_domains(pool_dir: Path) -> None:
+    """Destroy and undefine every libvirt domain whose disks or boot files live in
+    ``pool_dir`` (a node's pool): what a test deployed and didn't destroy itself."""
+    import libvirt
+
+    conn = libvirt.open("qemu:///system")
+    try:
+        for domain in conn.listAllDomains():
+            # Another test (maybe on another xdist worker) may remove a domain meanwhile.
+            with contextlib.suppress(libvirt.libvirtError):
+                if str(pool_dir) in domain.XMLDesc(0):
+                    if domain.isActive():
+                        domain.destroy()
+                    domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+    finally:
+        conn.close()
+
+
 def _forget_libvirt_pools(base: Path) -> None:
     """The node's agent defined its pools in libvirt (autostart); drop those under ``base``."""
     import libvirt
@@ -50,7 +69,11 @@ def _forget_libvirt_pools(base: Path) -> None:
     conn = libvirt.open("qemu:///system")
     try:
         for pool in conn.listAllStoragePools():
-            if str(base) in pool.XMLDesc(0):
+            try:
+                xml = pool.XMLDesc(0)
+            except libvirt.libvirtError:
+                continue  # gone meanwhile: another test (maybe on another worker) removed it
+            if str(base) in xml:
                 if pool.isActive():
                     pool.destroy()
                 pool.undefine()

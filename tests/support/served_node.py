@@ -12,6 +12,7 @@ Nothing here imports pytest, so the benchmark can use it as a plain script.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -34,7 +35,7 @@ ADMIN_PASSWORD = "Sup3r-Secret-Pw!"
 """The password of ``pceadmin`` on every node the tests and the benchmark set up."""
 
 HEALTH_PATH = "/api/v1/healthcheck"
-START_TIMEOUT = 30.0  # seconds for a started daemon to answer its healthcheck
+START_TIMEOUT = 90.0  # seconds for a started daemon to answer its healthcheck (a busy host is slow)
 STOP_TIMEOUT = 15.0  # seconds for a signalled daemon to exit
 CLI_TIMEOUT = 60.0  # seconds for one CLI command (init, login, ...)
 SERVE_ATTEMPTS = 3  # a free port can be taken between probing it and the daemon binding it
@@ -216,7 +217,11 @@ class Server:
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int:
         """Send ``sig`` (SIGTERM: systemd's stop) unless it has exited, wait up to ``timeout``,
-        kill it if it outlives that; returns its exit code. Safe to call again."""
+        kill it if it outlives that; returns its exit code. Safe to call again.
+
+        Whatever is left of its session afterwards is killed too: API worker processes
+        outlive a daemon that was SIGKILLed (as a crash test does), as they would under a
+        service manager that does not kill the whole unit."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
@@ -224,6 +229,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # its own group: start_new_session
         return int(self.process.returncode)
 
 

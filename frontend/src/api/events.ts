@@ -45,17 +45,32 @@ export function invalidate(client: QueryClient, event: CloudEvent): void {
     case "deployment":
       void client.invalidateQueries({ queryKey: keys.tree });
       if (target) void client.invalidateQueries({ queryKey: [area, target] });
+      // A datacenter's page lists its clusters with their health, and an organization's page
+      // what it holds: a change below them makes those stale too.
+      if (area === "cluster" || area === "node") {
+        void client.invalidateQueries({ queryKey: ["datacenter"] });
+        void client.invalidateQueries({ queryKey: ["cluster"] });
+      }
       break;
     case "instance": {
       void client.invalidateQueries({ queryKey: keys.instances });
       if (target) void client.invalidateQueries({ queryKey: keys.instance(target) });
       const node = stringField(event.data, "node_id");
       if (node) void client.invalidateQueries({ queryKey: keys.node(node) });
+      // Attaching, detaching and destroying move volumes between instances and the free
+      // list an Attach Device dialog offers.
+      if (event.kind.startsWith("instance.device_") || event.kind === "instance.destroyed") {
+        void client.invalidateQueries({ queryKey: keys.volumes });
+      }
       break;
     }
     case "task":
       void client.invalidateQueries({ queryKey: keys.tasks });
       if (target) void client.invalidateQueries({ queryKey: keys.task(target) });
+      // A task event doesn't say its node: refresh the node task lists (only those on screen refetch).
+      void client.invalidateQueries({
+        predicate: (query) => query.queryKey[0] === "node" && query.queryKey[2] === "tasks",
+      });
       break;
     case "image":
       void client.invalidateQueries({ queryKey: ["images"] });

@@ -19,6 +19,34 @@ export type Node = Schemas["Node"];
 export type NodeDetail = Schemas["NodeDetail"];
 export type Instance = Schemas["Instance"];
 export type Task = Schemas["Task"];
+export type Device = Schemas["Device"];
+export type Snapshot = Schemas["Snapshot"];
+export type Image = Schemas["Image"];
+export type Volume = Schemas["Volume"];
+export type NodePool = Schemas["NodePool"];
+export type NodeHardware = Schemas["NodeHardware"];
+export type NodeTask = Schemas["NodeTask"];
+export type ClusterHardware = Schemas["ClusterHardware"];
+export type Location = Schemas["Location"];
+
+/**
+ * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
+ * API declares that reply as a free-form object (its shape is the product's), so the UI
+ * states the part it reads here; see agent/loop.py capabilities_json.
+ */
+export interface ArchCapabilities {
+  arch: string;
+  wordsize: number;
+  emulator: string;
+  kvm_supported: boolean;
+  accelerator?: string;
+  accelerator_reason?: string;
+  firmware?: Record<string, string[]>;
+  cpu_models?: { name: string; vendor: string; experimental: boolean }[];
+  default_machine?: string;
+  machines?: { name: string; max_vcpus: number }[];
+  features?: Record<string, boolean>;
+}
 
 export const keys = {
   me: ["me"] as const,
@@ -29,6 +57,11 @@ export const keys = {
   clusterHardware: (id: string) => ["cluster", id, "hardware"] as const,
   node: (id: string) => ["node", id] as const,
   nodePart: (id: string, part: string) => ["node", id, part] as const,
+  nodeHardware: (id: string) => ["node", id, "hardware"] as const,
+  nodeCapabilities: (id: string) => ["node", id, "capabilities"] as const,
+  nodePools: (id: string) => ["node", id, "pools"] as const,
+  /** A node's task list; task events don't name the node, so they refresh every such list. */
+  nodeTasks: (id: string) => ["node", id, "tasks"] as const,
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
@@ -38,6 +71,13 @@ export const keys = {
   servingNode: ["serving-node"] as const,
   instance: (id: string) => ["instance", id] as const,
   instancePart: (id: string, part: string) => ["instance", id, part] as const,
+  /** Under `instance`, so every event about the instance refreshes them too. */
+  instanceDevices: (id: string) => ["instance", id, "devices"] as const,
+  instanceSnapshots: (id: string) => ["instance", id, "snapshots"] as const,
+  /** Under `images`, which every image event invalidates. */
+  nodeImages: (nodeId: string) => ["images", "node", nodeId] as const,
+  volumes: ["volumes"] as const,
+  nodeVolumes: (nodeId: string) => ["volumes", "node", nodeId] as const,
   tasks: ["tasks"] as const,
   task: (id: string) => ["task", id] as const,
 };
@@ -127,6 +167,18 @@ export function useCluster(id: string) {
   });
 }
 
+export function useClusterHardware(id: string) {
+  return useQuery({
+    queryKey: keys.clusterHardware(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/clusters/{cluster_id}/hardware", {
+          params: { path: { cluster_id: id } },
+        }),
+      ),
+  });
+}
+
 export function useNode(id: string) {
   return useQuery({
     queryKey: keys.node(id),
@@ -154,5 +206,95 @@ export function useTask(id: string | null) {
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id ?? "" } } })),
     enabled: id !== null,
+  });
+}
+
+export function useInstanceDevices(id: string) {
+  return useQuery({
+    queryKey: keys.instanceDevices(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/instances/{instance_id}/devices", {
+          params: { path: { instance_id: id } },
+        }),
+      ),
+  });
+}
+
+export function useNodeHardware(id: string) {
+  return useQuery({
+    queryKey: keys.nodeHardware(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/hardware", { params: { path: { node_id: id } } }),
+      ),
+  });
+}
+
+export function useNodeCapabilities(id: string) {
+  return useQuery({
+    queryKey: keys.nodeCapabilities(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/capabilities", {
+          params: { path: { node_id: id } },
+        }),
+      ) as Record<string, ArchCapabilities>,
+  });
+}
+
+export function useNodePools(nodeId: string) {
+  return useQuery({
+    queryKey: keys.nodePools(nodeId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/storage/pools", {
+          params: { path: { node_id: nodeId } },
+        }),
+      ),
+  });
+}
+
+export function useInstanceSnapshots(id: string) {
+  return useQuery({
+    queryKey: keys.instanceSnapshots(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/instances/{instance_id}/snapshots", {
+          params: { path: { instance_id: id } },
+        }),
+      ),
+  });
+}
+
+/** The images of a node (ISOs for a CD-ROM, disk images for deploy). */
+export function useNodeImages(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeImages(nodeId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/images/images", {
+          params: { path: { node_id: nodeId } },
+        }),
+      ),
+    enabled,
+  });
+}
+
+/** The volumes of a node, attached or free. */
+export function useNodeVolumes(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeVolumes(nodeId),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/volumes", { params: { query: { node_id: nodeId } } })),
+    enabled,
+  });
+}
+
+export function useNodeTasks(id: string) {
+  return useQuery({
+    queryKey: keys.nodeTasks(id),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/nodes/{node_id}/tasks", { params: { path: { node_id: id } } })),
   });
 }

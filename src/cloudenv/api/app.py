@@ -1,12 +1,14 @@
 """The FastAPI application: routers under /api, the one error handler, OpenAPI at
 /api/v1/openapi.json (no documentation UI: it would load from a CDN, and a node must work
-air-gapped). Built by ``create_app`` from a node's settings and database."""
+air-gapped), and the web UI at every other path (``cloudenv.ui``). Built by
+``create_app`` from a node's settings and database."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +37,8 @@ from cloudenv.api.routers import (
 )
 from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
+from cloudenv.ui import ui_dir
+from cloudenv.ui.serving import UiFiles
 
 API_PREFIX = "/api"
 ROUTERS = (
@@ -77,7 +81,9 @@ def create_app(
     on_startup: Callable[[], None] | None = None,
     on_shutdown: Callable[[], None] | None = None,
     refusal_flush_seconds: float = FLUSH_SECONDS,
+    ui_directory: Path | None = None,
 ) -> FastAPI:
+    """The app; the web UI is served from ``ui_directory`` (default: ``ui.ui_dir()``)."""
     refusals = RefusalCounter()
 
     async def flush_refusals() -> None:
@@ -116,6 +122,8 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.state.routes = RouteTable((m.router for m in ROUTERS), API_PREFIX)
     openapi.declare_errors(app, app.state.routes)
+    # The UI answers only what no route does (routes added later, the consoles', too).
+    app.router.default = UiFiles(ui_directory or ui_dir(), app.router.not_found)
     # Outermost last: headers on every reply, then paths without a trailing slash, then
     # credentials and the body limit, before routing.
     app.add_middleware(RequestGate)

@@ -33,12 +33,18 @@ def _db(request: Request) -> Iterator[Session]:
 Db = Annotated[Session, Depends(_db, scope="function")]
 
 
-def request_token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the request has one."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def request_token(request: Request) -> str | None:
+    """The caller's session token: the bearer token, else the session cookie."""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
 
 
 def client_address(request: Request) -> str | None:

@@ -1,5 +1,6 @@
-"""What every HTTP request meets before a router: credentials checked before the body is
-read, a body size limit, and the security headers on every response.
+"""What every HTTP request meets before a router: credentials (and the CSRF defence of
+cookie-signed-in changes) checked before the body is read, a body size limit, and the
+security headers on every response.
 
 Pure ASGI (no ``BaseHTTPMiddleware``), so streamed replies (``/api/v1/events``) and
 streamed uploads pass through message by message. Nothing here parses a body or decides
@@ -15,24 +16,35 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cloudenv.api.deps import SIGN_IN_FIRST, authenticate, request_token
+from cloudenv.api.deps import SIGN_IN_FIRST, authenticate, bearer_token, request_token
 from cloudenv.api.errors import (
     MAX_BODY_BYTES,
+    MUTATING,
     SECURITY_HEADERS,
+    UI_SECURITY_HEADERS,
     body_too_large,
     count_anonymous,
     error_body,
+    is_api_path,
 )
 from cloudenv.api.refusals import UNROUTED
 from cloudenv.api.routes import RouteTable
 from cloudenv.errors import NotAuthenticated
 
 API_PREFIX = "/api/"
-_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+
+_API_HEADERS = _raw(SECURITY_HEADERS)
+_UI_HEADERS = _raw(UI_SECURITY_HEADERS)
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every HTTP response that passes through."""
+    """Adds the security headers to every HTTP response that passes through: the API's
+    (SECURITY_HEADERS) under /api, the web UI's (UI_SECURITY_HEADERS) elsewhere."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,12 +54,45 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        added = _API_HEADERS if is_api_path(scope["path"]) else _UI_HEADERS
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *_HEADERS]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+#: The header a browser client sends with every change it makes by the session cookie.
+CSRF_HEADER = "X-Requested-With"
+CSRF_REFUSED = (
+    f"A change signed in by the session cookie must carry the header '{CSRF_HEADER}' "
+    f"(any value, e.g. '{CSRF_HEADER}: cloudenv'), which a page of another site can't "
+    "send; API clients can send 'Authorization: Bearer <token>' instead."
+)
+#: Headers every current browser adds to a request that changes something (Origin on
+#: each POST/PUT/PATCH/DELETE, Sec-Fetch-Site on each request); a program's HTTP client
+#: sends neither unless it is told to.
+_BROWSER_HEADERS = ("origin", "sec-fetch-site")
+
+
+def forgeable(request: Request) -> bool:
+    """True for a request another site could have made the user's browser send: one that
+    changes something, authenticated by the session cookie (a browser adds it by itself;
+    a bearer token must be set by the caller's own code), sent by a browser, without the
+    CSRF header (a cross-site page can't add a custom header without the node's consent,
+    which it never gives). The session cookie is also SameSite=Strict; this covers what
+    that doesn't: other sites on the same host, another port of the node included.
+
+    Programs are told apart from browsers by the headers only browsers add, so a
+    program that authenticates by the cookie alone (the product's MCP server over stdio
+    can send nothing else, see API-COMPAT.md) keeps working unchanged."""
+    if request.method not in MUTATING or bearer_token(request) is not None:
+        return False
+    if request.headers.get(CSRF_HEADER, "").strip():
+        return False
+    return any(name in request.headers for name in _BROWSER_HEADERS)
 
 
 class BodyTooLarge(HTTPException):
@@ -59,7 +104,8 @@ class BodyTooLarge(HTTPException):
 
 class RequestGate:
     """Refuses, before any of the body is read: a route that needs a principal called
-    without valid credentials (401), and a body declared larger than ``max_body`` (413);
+    without valid credentials (401) or by a request another site could have forged (403,
+    see :func:`forgeable`), and a body declared larger than ``max_body`` (413);
     a body that turns out larger while it is read ends in 413 too. The principal found
     is left in the request's state for the CurrentPrincipal dependency."""
 
@@ -92,6 +138,10 @@ class RequestGate:
             except NotAuthenticated as exc:
                 count_anonymous(app, address, action, 401, exc.message)
                 await _reply(scope, receive, send, 401, exc.message)
+                return
+            if forgeable(request):
+                count_anonymous(app, address, action, 403, CSRF_REFUSED)
+                await _reply(scope, receive, send, 403, CSRF_REFUSED)
                 return
             scope.setdefault("state", {})["principal"] = principal
         if rule and rule.streamed_body:

@@ -25,12 +25,39 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Request bodies larger than this are refused with 413 (streamed uploads excepted).
 MAX_BODY_BYTES = 1024 * 1024
 #: On every response: HTTPS only from now on, no MIME sniffing, never framed, no referrer.
-SECURITY_HEADERS = {
+_COMMON_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
+#: An API reply is data, never a document: it may load nothing at all.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+#: The web UI (everything served outside /api) runs only its own bundled code: no inline
+#: scripts, nothing from another origin (a node must work air-gapped, and an injected
+#: script must find nowhere to load from or send to). Inline styles are allowed because
+#: PatternFly and the console widgets set element styles at run time; images may be data:
+#: and blob: URLs (icons, the VNC canvas' snapshots).
+UI_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+#: The headers of every API response.
+SECURITY_HEADERS = {**_COMMON_HEADERS, "Content-Security-Policy": API_CSP}
+#: The headers of every web UI response (its page, scripts, styles and assets).
+UI_SECURITY_HEADERS = {**_COMMON_HEADERS, "Content-Security-Policy": UI_CSP}
+
+
+def is_api_path(path: str) -> bool:
+    """True for the API's paths (/api and below); every other path is the web UI's."""
+    return path == "/api" or path.startswith("/api/")
+
+
+def security_headers(path: str) -> dict[str, str]:
+    """The security headers of a response to ``path``: the API's or the web UI's."""
+    return SECURITY_HEADERS if is_api_path(path) else UI_SECURITY_HEADERS
+
+
 # Sign-in audits its own failures (it knows which user was tried).
 SELF_AUDITED = frozenset({"auth.login"})
 
@@ -186,7 +213,7 @@ async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         request, 500, "An internal error occurred; the node's log has the details."
     )
     # Sent by Starlette's outermost middleware, outside the one adding these to the rest.
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(security_headers(request.url.path))
     return response
 
 

@@ -29,7 +29,9 @@ ERROR_DESCRIPTIONS = {
     400: "The request is not valid: a field, parameter or body breaks a rule; `field` "
     "names it. Nothing was changed.",
     401: "No valid credentials: sign in (POST /api/v1/auth/login) and send the token.",
-    403: "Signed in, but not allowed to do this.",
+    403: "Signed in, but not allowed to do this; or a change signed in by the session "
+    "cookie from a browser without the `X-Requested-With` header (any value), which the "
+    "API requires against cross-site request forgery.",
     404: "The object named in the path, query or body does not exist or is not visible "
     "to the caller.",
     409: "The object's state forbids it now (busy, not empty, name taken, ...).",

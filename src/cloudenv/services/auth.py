@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,6 +31,9 @@ PRODUCTION_HASHER = PasswordHasher()
 _hasher = PRODUCTION_HASHER
 # Verifying against this when the user does not exist keeps timing the same either way.
 _DUMMY_HASH = _hasher.hash("cloudenv-dummy-password")
+
+#: The one answer to a wrong password, whether or not the user exists.
+WRONG_CREDENTIALS = "Wrong user name or password."
 
 MIN_PASSWORD_LENGTH = 10
 _COMMON = {
@@ -127,8 +130,24 @@ def login(
             message=f"wrong user name or password for {username!r}",
             source_address=source_address,
         )
-        raise NotAuthenticated("Wrong user name or password.", keep_changes=True)
-    _check_usable(user)
+        raise NotAuthenticated(WRONG_CREDENTIALS, keep_changes=True)
+    # Only now, with the password proven, may the answer say why this user can't sign in:
+    # before it, a distinct message would tell anyone which user names exist.
+    try:
+        _check_usable(user)
+    except NotAuthenticated as refused:
+        audit.record(
+            db,
+            None,
+            "auth.login",
+            target_id=user.id,
+            organization_id=user.organization_id,
+            outcome="failure",
+            status_code=401,
+            message=refused.message,
+            source_address=source_address,
+        )
+        raise NotAuthenticated(refused.message, keep_changes=True) from None
     if _hasher.check_needs_rehash(stored):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -218,12 +237,20 @@ def purge_expired_sessions(db: Session) -> int:
 
 
 def _check_usable(user: User) -> None:
+    """NotAuthenticated saying why ``user`` may not sign in (or use a session) now."""
     if not user.enabled:
-        raise NotAuthenticated(f"User {user.username} is disabled; ask an administrator.")
+        raise NotAuthenticated(
+            f"User {user.username} is disabled; ask an administrator to enable it."
+        )
     if user.locked:
-        raise NotAuthenticated(f"User {user.username} is locked; ask an administrator.")
+        raise NotAuthenticated(
+            f"User {user.username} is locked; ask an administrator to unlock it."
+        )
     if user.expiry is not None and user.expiry <= clock.now():
-        raise NotAuthenticated(f"User {user.username} expired on {clock.rfc3339(user.expiry)}.")
+        expired = user.expiry.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise NotAuthenticated(
+            f"User {user.username} expired on {expired}; ask an administrator to extend it."
+        )
 
 
 def _principal(db: Session, user: User, source_address: str | None) -> Principal:

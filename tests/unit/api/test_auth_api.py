@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from http.cookies import SimpleCookie
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,9 +30,10 @@ def test_login_returns_token_and_secure_cookie(anon: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["user"]["username"] == "pceadmin" and body["user"]["is_root"] is True
-    cookie = response.headers["set-cookie"]
-    assert f"{SESSION_COOKIE}={body['token']}" in cookie
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
+    (cookie,) = SimpleCookie(response.headers["set-cookie"]).values()
+    assert (cookie.key, cookie.value) == (SESSION_COOKIE, body["token"])
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"].lower() == "strict"
+    assert cookie["path"] == "/" and int(cookie["max-age"]) == body["expires_in"]
     # The cookie alone authenticates (the product's stdio client sends only a Cookie).
     me = anon.get("/api/v1/auth/me")
     assert me.status_code == 200 and me.json()["username"] == "pceadmin"
@@ -95,3 +97,40 @@ def test_missing_login_fields(anon: TestClient) -> None:
     response = anon.post("/api/v1/auth/login", json={"username": "pceadmin"})
     assert response.status_code == 400
     assert response.json()["field"] == "password"
+
+
+def _sign_in(anon: TestClient, password: str) -> tuple[int, str]:
+    response = anon.post("/api/v1/auth/login", json={"username": "pceadmin", "password": password})
+    return response.status_code, response.json().get("message", "")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"enabled": False}, "User pceadmin is disabled; ask an administrator to enable it."),
+        ({"locked": True}, "User pceadmin is locked; ask an administrator to unlock it."),
+        (
+            {"expiry": clock.now().replace(year=2020, month=3, day=1, hour=9, minute=30)},
+            "User pceadmin expired on 2020-03-01 09:30 UTC; ask an administrator to extend it.",
+        ),
+    ],
+    ids=["disabled", "locked", "expired"],
+)
+def test_a_user_who_may_not_sign_in_is_told_why_after_the_right_password(
+    anon: TestClient, sqlite_deployment: Deployment, change: dict[str, object], expected: str
+) -> None:
+    with transaction(sqlite_deployment.factory) as db:
+        db.execute(update(User).where(User.username == "pceadmin").values(**change))
+    # A wrong password gets the one answer an unknown user gets: no hint that the user
+    # exists, let alone that it is disabled.
+    assert _sign_in(anon, "wrong") == (401, "Wrong user name or password.")
+    assert _sign_in(anon, ADMIN_PASSWORD) == (401, expected)
+    assert SESSION_COOKIE not in anon.cookies
+    with transaction(sqlite_deployment.factory) as db:
+        assert list(db.scalars(select(Session_))) == []
+    refusals = [
+        r
+        for r in audit_rows(sqlite_deployment)
+        if r.action == "auth.login" and r.outcome == "failure"
+    ]
+    assert [r.message for r in refusals][-1] == expected

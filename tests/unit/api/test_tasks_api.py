@@ -38,7 +38,9 @@ def test_refresh_task_runs_through_the_agent(
     assert listed[0]["id"] == task_id and listed[0]["type"] == "node.refresh_facts"
 
 
-def test_unknown_task_kind_fails_with_a_message(sqlite_deployment: Deployment) -> None:
+def test_unknown_task_kind_fails_with_a_message(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
     with transaction(sqlite_deployment.factory) as db:
         task = tasks.queue_task(
             db,
@@ -55,6 +57,10 @@ def test_unknown_task_kind_fails_with_a_message(sqlite_deployment: Deployment) -
         failed = tasks.get_task(db, SYSTEM, task_id)
         assert failed.status == "failed"
         assert "does not know how to run instance.teleport" in failed.message
+    # The node's task list carries the message too: the web UI's Tasks tab shows it.
+    listed = admin.get(f"/api/v1/nodes/{sqlite_deployment.setup.node_id}/tasks").json()
+    entry = next(t for t in listed if t["id"] == task_id)
+    assert "does not know how to run instance.teleport" in entry["message"]
 
 
 def test_interrupted_tasks_fail_at_start(sqlite_deployment: Deployment) -> None:

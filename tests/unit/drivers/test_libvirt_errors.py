@@ -41,3 +41,56 @@ def test_both_libvirt_drivers_use_the_helper_and_no_any_typed_call() -> None:
     )
     assert "def _call(" not in compute_source
     assert re.search(r"\bAny\b", compute_source) is None
+
+
+class _Gone(libvirt.libvirtError):
+    """What libvirt raises for a domain undefined since it was listed."""
+
+    def __init__(self) -> None:
+        super().__init__("Domain not found: no domain with matching uuid")
+        self.err = (libvirt.VIR_ERR_NO_DOMAIN, 0, "Domain not found", 2, "", None, None, 0, 0)
+
+
+class _Domain:
+    def __init__(self, name: str, state: int | None) -> None:
+        self._name, self._state = name, state
+
+    def name(self) -> str:
+        return self._name
+
+    def state(self) -> list[int]:
+        if self._state is None:
+            raise _Gone()
+        return [self._state, 0]
+
+
+class _Connection:
+    def __init__(self, domains: list[_Domain]) -> None:
+        self.domains = domains
+
+    def isAlive(self) -> bool:  # libvirt's name
+        return True
+
+    def listAllDomains(self, _flags: int) -> list[_Domain]:  # libvirt's name
+        return self.domains
+
+
+def test_a_domain_undefined_while_listing_is_left_out() -> None:
+    """Between listing the domains and reading each one's state, another client (or the
+    agent itself) may undefine one: the listing leaves it out rather than failing whole, as
+    the agent's sync would then fail every round while domains come and go."""
+    import threading
+
+    from cloudenv.drivers.compute.base import PowerState
+    from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
+
+    driver = object.__new__(LibvirtComputeDriver)  # no libvirtd: the connection is a stand-in
+    driver._lock = threading.Lock()
+    driver._conn = _Connection(  # type: ignore[assignment]
+        [
+            _Domain("inst-a", libvirt.VIR_DOMAIN_RUNNING),
+            _Domain("inst-gone", None),
+            _Domain("inst-b", libvirt.VIR_DOMAIN_SHUTOFF),
+        ]
+    )
+    assert driver.list_domains() == {"inst-a": PowerState.RUNNING, "inst-b": PowerState.STOPPED}

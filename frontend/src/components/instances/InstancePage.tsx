@@ -1,40 +1,45 @@
-/** A instance's page (its summary grows with later changes). */
-import { Card, CardBody, CardTitle } from "@patternfly/react-core";
+/**
+ * An instance's page: its status and actions (Power, Edit, Destroy) in the header, and the
+ * seed's tabs: Summary, Console, Resources, Backups. Everything shown is query data the
+ * event feed refreshes, so state changes and the actions they allow follow without reload.
+ */
 import { useParams } from "react-router";
 
-import { useInstance } from "../../api/queries";
-import { Details } from "../common/Details";
+import { ApiError } from "../../api/errors";
+import { type Instance, useInstance } from "../../api/queries";
+import { ActionButtons } from "../common/ActionButtons";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
+import { InstanceConsole } from "../consoles/InstanceConsole";
+import { useInstanceActions } from "./actions";
+import { InstanceBackups } from "./InstanceBackups";
+import { InstanceResources } from "./InstanceResources";
+import { InstanceStatus } from "./InstanceStatus";
+import { InstanceSummaryCard } from "./InstanceSummaryCard";
 
 export function InstancePage() {
   const { id = "" } = useParams();
   const query = useInstance(id);
-  if (!query.data) return <QueryState error={query.error} isPending={query.isPending} />;
-  const item = query.data.instance;
+  // A refetch that finds the instance gone (destroyed elsewhere) keeps the old data in the
+  // cache; the page says it is gone instead of showing it.
+  const gone = query.error instanceof ApiError && query.error.code === 404;
+  if (!query.data || gone) return <QueryState error={query.error} isPending={query.isPending} />;
+  return <InstanceView instance={query.data.instance} />;
+}
+
+function InstanceView({ instance }: { instance: Instance }) {
+  const actions = useInstanceActions(instance);
   return (
     <ResourcePage
       kind="Instance"
-      title={item.name}
-      basePath={`/instances/${id}`}
+      title={instance.name}
+      status={<InstanceStatus state={instance.state} />}
+      actions={<ActionButtons actions={actions} />}
+      basePath={`/instances/${instance.id}`}
       tabs={[
-        {
-          key: "summary",
-          title: "Summary",
-          content: (
-            <Card>
-              <CardTitle>Summary</CardTitle>
-              <CardBody>
-                <Details
-                  items={[
-                    ["Name", item.name],
-                    ["ID", item.id],
-                    ["Description", item.description],
-                  ]}
-                />
-              </CardBody>
-            </Card>
-          ),
-        },
+        { key: "summary", title: "Summary", content: <InstanceSummaryCard instance={instance} /> },
+        { key: "console", title: "Console", content: <InstanceConsole instance={instance} /> },
+        { key: "resources", title: "Resources", content: <InstanceResources instance={instance} /> },
+        { key: "backups", title: "Backups", content: <InstanceBackups instance={instance} /> },
       ]}
     />
   );

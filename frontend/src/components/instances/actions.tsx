@@ -1,7 +1,61 @@
-/** A instance's actions (filled in by the change that builds its dialogs). */
-import type { Instance } from "../../api/queries";
-import type { ResourceAction } from "../common/actions";
+/**
+ * An instance's actions, as the seed names them: Power → Start / Stop / Force Stop /
+ * Restart, Edit, Destroy. Shown by the tree's right-click menu and the instance page's
+ * header alike. Each is disabled with the server's rule while the state forbids it, and
+ * follows the state the event feed brings (the instance passed in is query data).
+ */
+import { useNavigate } from "react-router";
 
-export function useInstanceActions(_instance: Instance): ResourceAction[] {
-  return [];
+import type { Instance } from "../../api/queries";
+import { paths } from "../app/routes";
+import type { ResourceAction } from "../common/actions";
+import { useDialogs } from "../common/DialogHost";
+import { DestroyInstanceDialog } from "./DestroyInstanceDialog";
+import { EditInstanceDialog } from "./EditInstanceDialog";
+import { POWER_LABELS, PowerInstanceDialog } from "./PowerInstanceDialog";
+import { destroyRefusal, type PowerAction, powerRefusal } from "./states";
+
+const POWER_ORDER: PowerAction[] = ["start", "stop", "kill", "restart"];
+
+export function useInstanceActions(instance: Instance): ResourceAction[] {
+  const dialogs = useDialogs();
+  const navigate = useNavigate();
+  return [
+    {
+      label: "Power",
+      children: POWER_ORDER.map((action) => ({
+        label: POWER_LABELS[action],
+        isDanger: action === "kill",
+        disabledReason: powerRefusal(instance, action),
+        run: () =>
+          dialogs.open((close) => (
+            <PowerInstanceDialog instance={instance} action={action} onClose={close} />
+          )),
+      })),
+    },
+    {
+      label: "Edit",
+      run: () => dialogs.open((close) => <EditInstanceDialog instance={instance} onClose={close} />),
+    },
+    {
+      label: "Destroy",
+      isDanger: true,
+      disabledReason: destroyRefusal(instance),
+      run: () =>
+        dialogs.open((close) => (
+          <DestroyInstanceDialog
+            instance={instance}
+            onClose={close}
+            // From the instance's own page, go where it lived; elsewhere (the tree's menu
+            // on another page) stay put. Read when it happens, not subscribed to: every
+            // tree row has these actions, and none should re-render on each navigation.
+            onDestroyed={() => {
+              if (window.location.pathname.startsWith(paths.instance(instance.id))) {
+                void navigate(paths.node(instance.node_id));
+              }
+            }}
+          />
+        )),
+    },
+  ];
 }

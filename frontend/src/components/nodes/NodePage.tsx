@@ -1,39 +1,119 @@
-/** A node's page (its summary grows with later changes). */
-import { Card, CardBody, CardTitle } from "@patternfly/react-core";
-import { useParams } from "react-router";
+/**
+ * A node's page: its summary (state, system, time, version), hardware, capabilities with
+ * the accelerator it uses (KVM or TCG, and why), the instances on it, and its tasks.
+ */
+import { Card, CardBody, CardTitle, Grid, GridItem } from "@patternfly/react-core";
+import { Link, useParams } from "react-router";
 
-import { useNode } from "../../api/queries";
+import { type NodeDetail, useNode, useTree } from "../../api/queries";
+import { paths } from "../app/routes";
+import { ActionsDropdown } from "../common/actions";
 import { Details } from "../common/Details";
+import { formatDuration, formatTime, formatUnixTime } from "../common/format";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
+import { ImagesCard } from "../images/ImagesCard";
+import { useNodeActions } from "./actions";
+import { NodeCapabilitiesCard } from "./NodeCapabilitiesCard";
+import { NodeHardwareCard } from "./NodeHardwareCard";
+import { NodeInstances } from "./NodeInstances";
+import { NodeState } from "./NodeState";
+import { NodeTasks } from "./NodeTasks";
 
 export function NodePage() {
   const { id = "" } = useParams();
   const query = useNode(id);
   if (!query.data) return <QueryState error={query.error} isPending={query.isPending} />;
-  const item = query.data.node;
+  return <NodeView detail={query.data} />;
+}
+
+function NodeView({ detail }: { detail: NodeDetail }) {
+  const node = detail.node;
+  const actions = useNodeActions(node);
+  const tree = useTree();
+  const cluster = tree.data
+    ?.find((org) => org.organization.id === node.organization_id)
+    ?.clusters.find((c) => c.id === node.cluster_id);
   return (
     <ResourcePage
       kind="Node"
-      title={item.name}
-      basePath={`/nodes/${id}`}
+      title={node.name}
+      status={<NodeState alive={node.alive} joining={node.joining} />}
+      actions={actions.length > 0 ? <ActionsDropdown actions={actions} /> : undefined}
+      basePath={paths.node(node.id)}
       tabs={[
         {
           key: "summary",
           title: "Summary",
           content: (
-            <Card>
-              <CardTitle>Summary</CardTitle>
-              <CardBody>
-                <Details
-                  items={[
-                    ["Name", item.name],
-                    ["ID", item.id],
-                    ["Description", item.description],
-                  ]}
-                />
-              </CardBody>
-            </Card>
+            <Grid hasGutter>
+              <GridItem xl={6}>
+                <Card isFullHeight>
+                  <CardTitle>Summary</CardTitle>
+                  <CardBody>
+                    <Details
+                      items={[
+                        ["Name", node.name],
+                        ["Description", node.description || "—"],
+                        ["ID", node.id],
+                        [
+                          "Cluster",
+                          <Link key="cluster" to={paths.cluster(node.cluster_id)}>
+                            {cluster?.name ?? node.cluster_id}
+                          </Link>,
+                        ],
+                        [
+                          "State",
+                          <NodeState key="state" alive={node.alive} joining={node.joining} />,
+                        ],
+                        ["Last seen", formatTime(node.last_seen)],
+                        ["Hostname", detail.hostname || "—"],
+                        ["IP address", node.ip_address ?? "—"],
+                        ["Instances", detail.instances.length],
+                        ["Created", formatTime(node.creation)],
+                      ]}
+                    />
+                  </CardBody>
+                </Card>
+              </GridItem>
+              <GridItem xl={6}>
+                <Card isFullHeight>
+                  <CardTitle>System</CardTitle>
+                  <CardBody>
+                    <Details
+                      items={[
+                        ["Kernel", detail.os.kernel || "—"],
+                        ["Architecture", detail.os.architecture || "—"],
+                        ["Firmware", detail.os.uefi ? "UEFI" : "BIOS"],
+                        ["Node time", detail.time.time ? formatUnixTime(detail.time.time) : "—"],
+                        ["Time zone", detail.time.timezone || "—"],
+                        ["Uptime", detail.time.uptime ? formatDuration(detail.time.uptime) : "—"],
+                        ["Version", detail.pce_version || "—"],
+                      ]}
+                    />
+                  </CardBody>
+                </Card>
+              </GridItem>
+              <GridItem xl={6}>
+                <NodeHardwareCard nodeId={node.id} />
+              </GridItem>
+              <GridItem xl={6}>
+                <NodeCapabilitiesCard nodeId={node.id} />
+              </GridItem>
+              <GridItem span={12}>
+                <ImagesCard nodeId={node.id} />
+              </GridItem>
+            </Grid>
           ),
+        },
+        {
+          key: "instances",
+          title: "Instances",
+          content: <NodeInstances instances={detail.instances} />,
+        },
+        {
+          key: "tasks",
+          title: "Tasks",
+          content: <NodeTasks nodeId={node.id} />,
         },
       ]}
     />

@@ -1,7 +1,18 @@
-/** A organization's actions (filled in by the change that builds its dialogs). */
+/** An organization's actions: Edit (seed: "Editing an Organization"). */
 import type { Organization } from "../../api/queries";
 import type { ResourceAction } from "../common/actions";
+import { useDialogs } from "../common/DialogHost";
+import { EditOrganizationDialog } from "./EditOrganizationDialog";
 
-export function useOrganizationActions(_organization: Organization): ResourceAction[] {
-  return [];
+export function useOrganizationActions(organization: Organization): ResourceAction[] {
+  const dialogs = useDialogs();
+  return [
+    {
+      label: "Edit",
+      run: () =>
+        dialogs.open((close) => (
+          <EditOrganizationDialog organization={organization} onClose={close} />
+        )),
+    },
+  ];
 }

@@ -26,7 +26,8 @@ class Task(Schema):
 
 
 class NodeTask(Schema):
-    """The product's node task list entry."""
+    """The product's node task list entry, plus the task's message (cloudenv's addition) so
+    a list can say why a task failed without a read per task."""
 
     id: str
     instance_id: str | None = Field(validation_alias="target_id")
@@ -35,3 +36,4 @@ class NodeTask(Schema):
     start_time: Timestamp | None
     end_time: Timestamp | None
     progress: int
+    message: str = Field(description="Why it failed, when it did.")

@@ -199,11 +199,17 @@ class LibvirtComputeDriver:
 
     def list_domains(self) -> dict[str, PowerState]:
         connection = self._connection()
+        listed: dict[str, PowerState] = {}
         with libvirt_failure("Failed listing domains"):
-            return {
-                d.name(): _STATES.get(int(d.state()[0]), PowerState.RUNNING)
-                for d in connection.listAllDomains(0)
-            }
+            for domain in connection.listAllDomains(0):
+                try:
+                    code = int(domain.state()[0])
+                except libvirt.libvirtError as exc:
+                    if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
+                        continue  # undefined between the listing and the read: not there
+                    raise
+                listed[domain.name()] = _STATES.get(code, PowerState.RUNNING)
+        return listed
 
     def stats(self, name: str) -> DomainStats:
         domain = self._domain(name)

@@ -1,0 +1,175 @@
+/**
+ * An instance's Console tab: its screen (noVNC) or its serial console (xterm.js), a switch
+ * between the two, the connection's state in words, Reconnect, and Ctrl+Alt+Del for the
+ * screen.
+ *
+ * Every connection — the first, a switch, a Reconnect — asks the API for a new single-use
+ * ticket. noVNC and xterm.js are loaded only when a console is opened, so the rest of the UI
+ * never waits for them.
+ */
+import {
+  Alert,
+  Bullseye,
+  Button,
+  EmptyState,
+  EmptyStateBody,
+  Label,
+  Spinner,
+  ToggleGroup,
+  ToggleGroupItem,
+  Toolbar,
+  ToolbarContent,
+  ToolbarGroup,
+  ToolbarItem,
+} from "@patternfly/react-core";
+import { lazy, Suspense, useCallback, useRef, useState } from "react";
+
+import type { Instance } from "../../api/queries";
+import type { ConsoleKind, ConsolePhase } from "./connection";
+import type { VncControls } from "./VncScreen";
+
+const VncScreen = lazy(() => import("./VncScreen").then((m) => ({ default: m.VncScreen })));
+const SerialTerminal = lazy(() =>
+  import("./SerialTerminal").then((m) => ({ default: m.SerialTerminal })),
+);
+
+/** `Instance.type` of a virtual machine; containers have no screen, only a serial console. */
+const QEMU_TYPE = 2;
+
+/** States in which an open console stays open: a stop or restart is worth watching. */
+const LIVE_STATES = new Set(["running", "stopping", "restarting"]);
+/** States that end in "running" by themselves; the console opens when they do. */
+const COMING_STATES = new Set(["creating", "starting"]);
+
+export function InstanceConsole({ instance }: { instance: Instance }) {
+  if (LIVE_STATES.has(instance.state)) return <LiveConsole instance={instance} />;
+  if (COMING_STATES.has(instance.state)) {
+    return (
+      <EmptyState titleText="Waiting for the instance" headingLevel="h2" icon={Spinner}>
+        <EmptyStateBody>
+          {instance.name} is {instance.state}; its console opens once it is running.
+        </EmptyStateBody>
+      </EmptyState>
+    );
+  }
+  return (
+    <EmptyState titleText="The console needs the instance running" headingLevel="h2">
+      <EmptyStateBody>
+        {instance.name} is {instance.state}. Start it (Power → Start) to see its screen and
+        serial console.
+      </EmptyStateBody>
+    </EmptyState>
+  );
+}
+
+function LiveConsole({ instance }: { instance: Instance }) {
+  const hasScreen = instance.type === QEMU_TYPE;
+  const [kind, setKind] = useState<ConsoleKind>(hasScreen ? "vnc" : "serial");
+  const [attempt, setAttempt] = useState(0);
+  // A phase reported by the connection `key`; a newer connection starts out "connecting".
+  const key = `${kind}-${attempt}`;
+  const [reported, setReported] = useState<{ key: string; phase: ConsolePhase } | null>(null);
+  const phase: ConsolePhase = reported?.key === key ? reported.phase : { state: "connecting" };
+  const onPhase = useCallback((next: ConsolePhase) => setReported({ key, phase: next }), [key]);
+  const vnc = useRef<VncControls | null>(null);
+  const reconnect = () => setAttempt((n) => n + 1);
+
+  // When a restart (or a stop, then a start) dropped the console, open it again once the
+  // instance is back: adjusted while rendering, on the change of state itself.
+  const [lastState, setLastState] = useState(instance.state);
+  if (instance.state !== lastState) {
+    setLastState(instance.state);
+    if (instance.state === "running" && phase.state === "disconnected") reconnect();
+  }
+
+  const choose = (next: ConsoleKind) => {
+    if (next !== kind) setKind(next);
+  };
+
+  return (
+    <>
+      <Toolbar>
+        <ToolbarContent>
+          <ToolbarItem>
+            <ToggleGroup aria-label="Console">
+              {hasScreen && (
+                <ToggleGroupItem
+                  text="Screen"
+                  isSelected={kind === "vnc"}
+                  onChange={() => choose("vnc")}
+                />
+              )}
+              <ToggleGroupItem
+                text="Serial"
+                isSelected={kind === "serial"}
+                onChange={() => choose("serial")}
+              />
+            </ToggleGroup>
+          </ToolbarItem>
+          <ToolbarItem alignSelf="center">
+            <PhaseLabel phase={phase} />
+          </ToolbarItem>
+          <ToolbarGroup align={{ default: "alignEnd" }}>
+            {kind === "vnc" && (
+              <ToolbarItem>
+                <Button
+                  variant="secondary"
+                  isDisabled={phase.state !== "connected"}
+                  onClick={() => vnc.current?.sendCtrlAltDel()}
+                >
+                  Send Ctrl+Alt+Del
+                </Button>
+              </ToolbarItem>
+            )}
+            <ToolbarItem>
+              <Button
+                variant={phase.state === "disconnected" ? "primary" : "secondary"}
+                onClick={reconnect}
+              >
+                Reconnect
+              </Button>
+            </ToolbarItem>
+          </ToolbarGroup>
+        </ToolbarContent>
+      </Toolbar>
+      {phase.state === "disconnected" && (
+        <Alert
+          variant="warning"
+          isInline
+          title="The console is disconnected"
+          className="ce-console-alert"
+        >
+          {phase.reason} Press Reconnect to try again.
+        </Alert>
+      )}
+      <Suspense
+        fallback={
+          <Bullseye className="ce-console-box">
+            <Spinner aria-label="Loading the console" />
+          </Bullseye>
+        }
+      >
+        {kind === "vnc" ? (
+          <VncScreen key={key} instanceId={instance.id} onPhase={onPhase} controls={vnc} />
+        ) : (
+          <SerialTerminal key={key} instanceId={instance.id} onPhase={onPhase} />
+        )}
+      </Suspense>
+    </>
+  );
+}
+
+function PhaseLabel({ phase }: { phase: ConsolePhase }) {
+  switch (phase.state) {
+    case "connecting":
+      return (
+        <Label color="blue" icon={<Spinner size="sm" aria-hidden />}>
+          Connecting
+        </Label>
+      );
+    case "connected":
+      return <Label color="green">Connected</Label>;
+    case "disconnected":
+      return <Label color="grey">Disconnected</Label>;
+  }
+}

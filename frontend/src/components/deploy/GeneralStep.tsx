@@ -1,0 +1,208 @@
+/**
+ * The wizard's first step, the seed's "general instance information": name, description,
+ * CPU topology, memory, firmware, machine type, CPU model and autostart. The choices of
+ * firmware, machine type and CPU model come from the node's capabilities (what its
+ * hypervisor reported), so the list only offers what this node can run.
+ */
+import {
+  Checkbox,
+  Form,
+  FormGroup,
+  FormSelect,
+  FormSelectOption,
+  FormSelectOptionGroup,
+  Grid,
+  GridItem,
+  TextArea,
+  TextInput,
+} from "@patternfly/react-core";
+
+import type { ArchCapabilities } from "../../api/queries";
+import { FieldMessage, type FieldErrors, validatedOf } from "./FieldMessage";
+import type { DeployForm } from "./form";
+
+interface Props {
+  form: DeployForm;
+  update: (change: Partial<DeployForm>) => void;
+  errors: FieldErrors;
+  capabilities: ArchCapabilities | undefined;
+}
+
+/** Machine types the API deploys: pc and q35, or their versioned names (machines.py). */
+const DEPLOYABLE_MACHINE = /^(pc|q35|pc-i440fx-\d+(\.\d+)*|pc-q35-\d+(\.\d+)*)$/;
+
+export function machineTypesOf(capabilities: ArchCapabilities | undefined): string[] {
+  const reported = (capabilities?.machines ?? [])
+    .map((m) => m.name)
+    .filter((name) => DEPLOYABLE_MACHINE.test(name));
+  // The aliases first: they follow the node's QEMU upgrades, versioned names don't.
+  const rest = [...new Set(reported)].filter((name) => name !== "pc" && name !== "q35").sort();
+  return ["pc", "q35", ...rest];
+}
+
+export function firmwaresOf(capabilities: ArchCapabilities | undefined): string[] {
+  const reported = Object.keys(capabilities?.firmware ?? {}).filter(
+    (name) => name === "bios" || name === "efi",
+  );
+  return reported.length > 0 ? reported.sort() : ["bios", "efi"];
+}
+
+export const FIRMWARE_LABELS: Record<string, string> = { bios: "BIOS", efi: "UEFI" };
+
+export function GeneralStep({ form, update, errors, capabilities }: Props) {
+  const models = capabilities?.cpu_models ?? [];
+  const usable = models.filter((m) => !m.experimental);
+  const unusable = models.filter((m) => m.experimental);
+  const number = (field: "sockets" | "cores" | "threads" | "memory") => (_e: unknown, value: string) =>
+    update({ [field]: value });
+  return (
+    <Form onSubmit={(event) => event.preventDefault()}>
+      <FormGroup label="Name" isRequired fieldId="deploy-name">
+        <TextInput
+          id="deploy-name"
+          value={form.name}
+          onChange={(_e, value) => update({ name: value })}
+          validated={validatedOf(errors, "name")}
+          isRequired
+          autoFocus
+        />
+        <FieldMessage errors={errors} field="name" />
+      </FormGroup>
+      <FormGroup label="Description" fieldId="deploy-description">
+        <TextArea
+          id="deploy-description"
+          value={form.description}
+          onChange={(_e, value) => update({ description: value })}
+          validated={validatedOf(errors, "description")}
+          resizeOrientation="vertical"
+          rows={2}
+        />
+        <FieldMessage errors={errors} field="description" />
+      </FormGroup>
+      <Grid hasGutter md={4}>
+        <GridItem>
+          <FormGroup label="CPU sockets" isRequired fieldId="deploy-sockets">
+            <TextInput
+              id="deploy-sockets"
+              type="number"
+              min={1}
+              value={form.sockets}
+              onChange={number("sockets")}
+              validated={validatedOf(errors, "cpu.sockets", "cpu")}
+            />
+            <FieldMessage errors={errors} field="cpu.sockets" />
+          </FormGroup>
+        </GridItem>
+        <GridItem>
+          <FormGroup label="CPU cores" isRequired fieldId="deploy-cores">
+            <TextInput
+              id="deploy-cores"
+              type="number"
+              min={1}
+              value={form.cores}
+              onChange={number("cores")}
+              validated={validatedOf(errors, "cpu.cores", "cpu")}
+            />
+            <FieldMessage errors={errors} field="cpu.cores" />
+          </FormGroup>
+        </GridItem>
+        <GridItem>
+          <FormGroup label="CPU threads" isRequired fieldId="deploy-threads">
+            <TextInput
+              id="deploy-threads"
+              type="number"
+              min={1}
+              value={form.threads}
+              onChange={number("threads")}
+              validated={validatedOf(errors, "cpu.threads", "cpu")}
+            />
+            <FieldMessage errors={errors} field="cpu.threads" />
+          </FormGroup>
+        </GridItem>
+      </Grid>
+      {/* The server judges the topology as a whole too (vCPUs per machine type). */}
+      <FieldMessage errors={errors} field="cpu" />
+      <FormGroup label="Memory (MB)" isRequired fieldId="deploy-memory">
+        <TextInput
+          id="deploy-memory"
+          type="number"
+          min={64}
+          value={form.memory}
+          onChange={number("memory")}
+          validated={validatedOf(errors, "memory")}
+        />
+        <FieldMessage errors={errors} field="memory" />
+      </FormGroup>
+      <Grid hasGutter md={4}>
+        <GridItem>
+          <FormGroup label="Firmware" fieldId="deploy-firmware">
+            <FormSelect
+              id="deploy-firmware"
+              value={form.firmware}
+              onChange={(_e, value) => update({ firmware: value })}
+              validated={validatedOf(errors, "metadata.firmware", "metadata.secure_boot")}
+            >
+              {firmwaresOf(capabilities).map((name) => (
+                <FormSelectOption key={name} value={name} label={FIRMWARE_LABELS[name] ?? name} />
+              ))}
+            </FormSelect>
+            <FieldMessage errors={errors} field="metadata.firmware" />
+          </FormGroup>
+        </GridItem>
+        <GridItem>
+          <FormGroup label="Machine type" fieldId="deploy-machine">
+            <FormSelect
+              id="deploy-machine"
+              value={form.machineType}
+              onChange={(_e, value) => update({ machineType: value })}
+              validated={validatedOf(errors, "metadata.machine_type")}
+            >
+              {machineTypesOf(capabilities).map((name) => (
+                <FormSelectOption key={name} value={name} label={name} />
+              ))}
+            </FormSelect>
+            <FieldMessage errors={errors} field="metadata.machine_type" />
+          </FormGroup>
+        </GridItem>
+        <GridItem>
+          <FormGroup label="CPU model" fieldId="deploy-cpu-model">
+            <FormSelect
+              id="deploy-cpu-model"
+              value={form.cpuModel}
+              onChange={(_e, value) => update({ cpuModel: value })}
+              validated={validatedOf(errors, "metadata.cpu_model")}
+            >
+              <FormSelectOption value="" label="Hypervisor default" />
+              {usable.length > 0 && (
+                <FormSelectOptionGroup label="Usable on this node">
+                  {usable.map((m) => (
+                    <FormSelectOption key={m.name} value={m.name} label={m.name} />
+                  ))}
+                </FormSelectOptionGroup>
+              )}
+              {unusable.length > 0 && (
+                <FormSelectOptionGroup label="Not usable on this node's CPU">
+                  {unusable.map((m) => (
+                    <FormSelectOption key={m.name} value={m.name} label={m.name} isDisabled />
+                  ))}
+                </FormSelectOptionGroup>
+              )}
+            </FormSelect>
+            <FieldMessage errors={errors} field="metadata.cpu_model" />
+          </FormGroup>
+        </GridItem>
+      </Grid>
+      <FieldMessage errors={errors} field="metadata.secure_boot" />
+      <FormGroup fieldId="deploy-autostart">
+        <Checkbox
+          id="deploy-autostart"
+          label="Autostart"
+          description="Start the instance whenever its node starts."
+          isChecked={form.autostart}
+          onChange={(_e, checked) => update({ autostart: checked })}
+        />
+        <FieldMessage errors={errors} field="autostart" />
+      </FormGroup>
+    </Form>
+  );
+}

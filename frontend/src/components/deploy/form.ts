@@ -1,0 +1,191 @@
+/**
+ * The deploy wizard's form: what the user fills in, the request body it becomes
+ * (`POST /api/v2/instances`, InstanceDeploy), the cheap hints mirrored from the API's rules,
+ * and which step holds a field the server names in its error. The server stays the judge:
+ * hints only spare a round trip for what is obviously wrong.
+ */
+import type { Image, Schemas } from "../../api/queries";
+
+export type DeployBody = Schemas["InstanceDeploy"];
+
+export type StepId = "general" | "volumes" | "networking" | "review";
+
+export interface VolumeForm {
+  /** Stable across removals, so React keeps each row's inputs apart. */
+  key: number;
+  poolId: string;
+  /** GB, as typed. */
+  size: string;
+  bus: string;
+}
+
+export interface DeployForm {
+  name: string;
+  description: string;
+  sockets: string;
+  cores: string;
+  threads: string;
+  /** MB, as typed. */
+  memory: string;
+  firmware: string;
+  machineType: string;
+  /** "" lets the hypervisor choose (the API's null). */
+  cpuModel: string;
+  autostart: boolean;
+  volumes: VolumeForm[];
+  /** The name of an image on the node to boot from; "" for none. */
+  image: string;
+}
+
+/** Numbers start as the API's own defaults for a deploy (InstanceDeploy, CpuTopology). */
+export function initialForm(): DeployForm {
+  return {
+    name: "",
+    description: "",
+    sockets: "1",
+    cores: "1",
+    threads: "1",
+    memory: "2048",
+    firmware: "efi",
+    machineType: "pc",
+    cpuModel: "",
+    autostart: true,
+    volumes: [],
+    image: "",
+  };
+}
+
+export const DISK_BUSES = ["virtio", "sata", "scsi", "ide", "usb"] as const;
+
+/** The API's limits that a hint can check without asking it (services/validation.py, machines.py). */
+export const NAME_MIN = 3;
+export const NAME_MAX = 255;
+export const DESCRIPTION_MAX = 512;
+export const MEMORY_MIN_MB = 64;
+export const VOLUME_MIN_GB = 1;
+export const VOLUME_MAX_GB = 65536;
+
+/** A whole number as typed, or NaN. */
+export function whole(value: string): number {
+  return /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** Messages keyed by the API's field names, so hints and the server's errors share one place. */
+export type Hints = Partial<Record<string, string>>;
+
+export function hintsFor(form: DeployForm, images: Image[] | undefined): Hints {
+  const hints: Hints = {};
+  const name = form.name.trim();
+  if (name.length < NAME_MIN || name.length > NAME_MAX) {
+    hints.name = `Use ${NAME_MIN} to ${NAME_MAX} characters.`;
+  }
+  if (form.description.length > DESCRIPTION_MAX) {
+    hints.description = `At most ${DESCRIPTION_MAX} characters.`;
+  }
+  for (const part of ["sockets", "cores", "threads"] as const) {
+    const value = whole(form[part]);
+    if (!(value >= 1)) hints[`cpu.${part}`] = "A whole number, at least 1.";
+  }
+  if (!(whole(form.memory) >= MEMORY_MIN_MB)) {
+    hints.memory = `A whole number of MB, at least ${MEMORY_MIN_MB}.`;
+  }
+  form.volumes.forEach((volume, index) => {
+    const field = `metadata.new_volumes[${index}]`;
+    if (!volume.poolId) hints[`${field}.storage_pool_id`] = "Choose a storage pool.";
+    const size = whole(volume.size);
+    if (!(size >= VOLUME_MIN_GB && size <= VOLUME_MAX_GB)) {
+      hints[`${field}.size`] = `A whole number of GB, ${VOLUME_MIN_GB} to ${VOLUME_MAX_GB}.`;
+    }
+    if (volume.bus === "ide" && isQ35(form.machineType)) {
+      hints[`${field}.bus`] = "The q35 machine type has no IDE bus; use sata, scsi or virtio.";
+    }
+  });
+  const image = images?.find((i) => i.name === form.image);
+  if (image && image.format !== "iso" && form.volumes.length === 0) {
+    hints.image = `${image.name} is a disk image: add a volume above to copy it into.`;
+  }
+  return hints;
+}
+
+export function isQ35(machineType: string): boolean {
+  return machineType === "q35" || machineType.startsWith("pc-q35-");
+}
+
+/** The step that holds an API field, for hints and for the server's `error.field`. */
+export function stepOf(field: string | null | undefined): StepId | null {
+  if (!field) return null;
+  if (field.startsWith("metadata.new_volumes") || field.startsWith("metadata.existing_volumes")) {
+    return "volumes";
+  }
+  if (field === "image" || field.startsWith("metadata.kernel_boot")) return "volumes";
+  if (field.startsWith("networks")) return "networking";
+  if (
+    ["name", "description", "memory", "autostart", "architecture", "type"].includes(field) ||
+    field === "cpu" ||
+    field.startsWith("cpu.") ||
+    field.startsWith("metadata.") ||
+    field.startsWith("destination")
+  ) {
+    return "general";
+  }
+  return null;
+}
+
+export function hasHintsIn(hints: Hints, step: StepId): boolean {
+  return Object.keys(hints).some((field) => stepOf(field) === step);
+}
+
+/** The InstanceDeploy body for a virtual machine of `architecture` on `nodeId`. */
+export function bodyOf(form: DeployForm, nodeId: string, architecture: string): DeployBody {
+  const paths = devicePaths(form.volumes);
+  // The generated type asks for every field that has a default; they are the API's defaults.
+  return {
+    destination: { node_id: nodeId },
+    architecture,
+    imds_enabled: false,
+    name: form.name.trim(),
+    description: form.description,
+    type: 2, // qemu: the only instance type this platform version deploys
+    cpu: { sockets: whole(form.sockets), cores: whole(form.cores), threads: whole(form.threads) },
+    memory: whole(form.memory),
+    autostart: form.autostart,
+    networks: [],
+    image: form.image || null,
+    metadata: {
+      _type: "qemu",
+      firmware: form.firmware,
+      machine_type: form.machineType,
+      cpu_model: form.cpuModel || null,
+      secure_boot: { enabled: false, enroll_standard_keys: false },
+      existing_volumes: [],
+      new_volumes: form.volumes.map((volume, index) => ({
+        storage_pool_id: volume.poolId,
+        size: whole(volume.size),
+        bus: volume.bus,
+        dev: paths[index] ?? "/dev/vda",
+        driver: "qcow2",
+        readonly: false,
+        backup: false,
+      })),
+    },
+  };
+}
+
+/** The guest's name for each bus's disks (libvirt's convention): vd* on virtio, hd* on IDE, sd* else. */
+function prefixOf(bus: string): string {
+  if (bus === "virtio") return "vd";
+  if (bus === "ide") return "hd";
+  return "sd";
+}
+
+/** `/dev/vda`, `/dev/vdb`, `/dev/sda`...: each volume the next free name of its bus's kind, in
+ * order, so the first volume (the one a disk image is copied into and booted) comes first. */
+export function devicePaths(volumes: VolumeForm[]): string[] {
+  const used = new Map<string, number>();
+  return volumes.map((volume) => {
+    const prefix = prefixOf(volume.bus);
+    const count = used.get(prefix) ?? 0;
+    used.set(prefix, count + 1);
+    return `/dev/${prefix}${String.fromCharCode(97 + count)}`;
+  });
+}

@@ -1,0 +1,219 @@
+/**
+ * Attach Device (seed: "Attaching a Volume to an Instance"): Device Name, Device Type,
+ * the Volume (only unattached ones of the instance's node) or, for a CD-ROM, an ISO image
+ * of the node, Device Path and Bus Type, then Confirm. Path and bus may be left to the
+ * server (the first free path; virtio for a disk, the machine type's bus for a CD-ROM).
+ * The server's message appears under the field it names; the reply says whether the
+ * running guest sees the device only after a restart.
+ */
+import {
+  Alert,
+  Button,
+  Form,
+  FormGroup,
+  FormHelperText,
+  FormSelect,
+  FormSelectOption,
+  HelperText,
+  HelperTextItem,
+  Modal,
+  ModalBody,
+  ModalFooter,
+  ModalHeader,
+  TextInput,
+} from "@patternfly/react-core";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useId, useState } from "react";
+
+import { api, unwrap } from "../../api/client";
+import { ApiError, messageOf } from "../../api/errors";
+import { type Instance, keys, useNodeImages, useNodeVolumes } from "../../api/queries";
+import { FieldError, validatedBy } from "../common/FieldError";
+
+export const DEVICE_TYPES = { volume: 2, cdrom: 7 } as const;
+const BUSES = ["virtio", "scsi", "sata", "ide", "usb"];
+const DATA = "metadata.data";
+const FIELDS = ["name", "type", `${DATA}.volume_id`, `${DATA}.image`, `${DATA}.dev`, `${DATA}.bus`];
+
+/** Volume status 1 is "available" (0 creating, 2 attaching, ...). */
+const VOLUME_AVAILABLE = 1;
+
+interface Props {
+  instance: Instance;
+  onClose: () => void;
+  /** Told what the server answered, so the tab can say when a restart is needed. */
+  onAttached: (name: string, needsReboot: boolean) => void;
+}
+
+export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
+  const client = useQueryClient();
+  const titleId = useId();
+  const ids = { name: useId(), type: useId(), source: useId(), dev: useId(), bus: useId() };
+  const [name, setName] = useState("");
+  const [type, setType] = useState<number>(DEVICE_TYPES.volume);
+  const [volumeId, setVolumeId] = useState("");
+  const [image, setImage] = useState("");
+  const [dev, setDev] = useState("");
+  const [bus, setBus] = useState("");
+  const isVolume = type === DEVICE_TYPES.volume;
+  const volumes = useNodeVolumes(instance.node_id, isVolume);
+  const images = useNodeImages(instance.node_id, !isVolume);
+  const freeVolumes = (volumes.data ?? []).filter((v) => !v.attached && v.status === VOLUME_AVAILABLE);
+  const isos = (images.data ?? []).filter((i) => i.format === "iso" && i.status === "available");
+
+  const attach = useMutation({
+    mutationFn: async () => {
+      const data: Record<string, unknown> = isVolume ? { volume_id: volumeId } : { image };
+      if (dev.trim()) data.dev = dev.trim();
+      if (bus) data.bus = bus;
+      return unwrap(
+        await api.POST("/api/v1/instances/{instance_id}/devices", {
+          params: { path: { instance_id: instance.id } },
+          body: { name, type, description: "", live: true, metadata: { _type: type, data } },
+        }),
+      );
+    },
+    onSuccess: (reply) => {
+      void client.invalidateQueries({ queryKey: keys.instance(instance.id) });
+      void client.invalidateQueries({ queryKey: keys.volumes });
+      onClose();
+      onAttached(reply.name, reply.needs_reboot);
+    },
+  });
+  const error = attach.error;
+  const unplaced = error && !(error instanceof ApiError && error.field && FIELDS.includes(error.field));
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    attach.mutate();
+  };
+  const sourceField = isVolume ? `${DATA}.volume_id` : `${DATA}.image`;
+  const sourceEmpty = isVolume ? freeVolumes.length === 0 : isos.length === 0;
+  const sourceLoading = isVolume ? volumes.isPending : images.isPending;
+
+  return (
+    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby={titleId}>
+      <ModalHeader title={`Attach Device to ${instance.name}`} labelId={titleId} />
+      <ModalBody>
+        <Form id={`${titleId}-form`} onSubmit={submit}>
+          {unplaced ? (
+            <Alert variant="danger" isInline title="The device was not attached">
+              {messageOf(error)}
+            </Alert>
+          ) : null}
+          <FormGroup label="Device Name" isRequired fieldId={ids.name}>
+            <TextInput
+              id={ids.name}
+              value={name}
+              onChange={(_e, v) => setName(v)}
+              validated={validatedBy(error, "name")}
+              isRequired
+            />
+            <FormHelperText>
+              <HelperText>
+                <HelperTextItem>3–32 characters, no spaces.</HelperTextItem>
+              </HelperText>
+            </FormHelperText>
+            <FieldError error={error} field="name" />
+          </FormGroup>
+          <FormGroup label="Device Type" fieldId={ids.type}>
+            <FormSelect
+              id={ids.type}
+              value={String(type)}
+              onChange={(_e, v) => setType(Number(v))}
+              validated={validatedBy(error, "type")}
+            >
+              <FormSelectOption value={String(DEVICE_TYPES.volume)} label="Storage Volume" />
+              <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />
+            </FormSelect>
+            <FieldError error={error} field="type" />
+          </FormGroup>
+          <FormGroup label={isVolume ? "Volume" : "Image"} isRequired fieldId={ids.source}>
+            {isVolume ? (
+              <FormSelect
+                id={ids.source}
+                value={volumeId}
+                onChange={(_e, v) => setVolumeId(v)}
+                validated={validatedBy(error, sourceField)}
+              >
+                <FormSelectOption value="" label="Choose a volume" isPlaceholder />
+                {freeVolumes.map((v) => (
+                  <FormSelectOption key={v.id} value={v.id} label={`${v.name} (${v.size} GB)`} />
+                ))}
+              </FormSelect>
+            ) : (
+              <FormSelect
+                id={ids.source}
+                value={image}
+                onChange={(_e, v) => setImage(v)}
+                validated={validatedBy(error, sourceField)}
+              >
+                <FormSelectOption value="" label="Choose an ISO image" isPlaceholder />
+                {isos.map((i) => (
+                  <FormSelectOption key={i.id} value={i.name} label={i.name} />
+                ))}
+              </FormSelect>
+            )}
+            {!sourceLoading && sourceEmpty ? (
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem variant="warning">
+                    {isVolume
+                      ? "This node has no unattached volume; volumes are created when an instance is deployed."
+                      : "This node has no ISO image; upload one to the node first."}
+                  </HelperTextItem>
+                </HelperText>
+              </FormHelperText>
+            ) : null}
+            <FieldError error={error} field={sourceField} />
+          </FormGroup>
+          <FormGroup label="Device Path" fieldId={ids.dev}>
+            <TextInput
+              id={ids.dev}
+              value={dev}
+              placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
+              onChange={(_e, v) => setDev(v)}
+              validated={validatedBy(error, `${DATA}.dev`)}
+            />
+            <FormHelperText>
+              <HelperText>
+                <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
+              </HelperText>
+            </FormHelperText>
+            <FieldError error={error} field={`${DATA}.dev`} />
+          </FormGroup>
+          <FormGroup label="Bus Type" fieldId={ids.bus}>
+            <FormSelect
+              id={ids.bus}
+              value={bus}
+              onChange={(_e, v) => setBus(v)}
+              validated={validatedBy(error, `${DATA}.bus`)}
+            >
+              <FormSelectOption
+                value=""
+                label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
+              />
+              {BUSES.map((b) => (
+                <FormSelectOption key={b} value={b} label={b} />
+              ))}
+            </FormSelect>
+            <FieldError error={error} field={`${DATA}.bus`} />
+          </FormGroup>
+        </Form>
+      </ModalBody>
+      <ModalFooter>
+        <Button
+          variant="primary"
+          type="submit"
+          form={`${titleId}-form`}
+          isLoading={attach.isPending}
+          isDisabled={attach.isPending}
+        >
+          Confirm
+        </Button>
+        <Button variant="link" onClick={onClose}>
+          Cancel
+        </Button>
+      </ModalFooter>
+    </Modal>
+  );
+}

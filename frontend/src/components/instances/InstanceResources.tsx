@@ -1,0 +1,256 @@
+/**
+ * The Resources tab: CPU and memory (Edit opens the instance's Edit dialog, where they can
+ * be changed while it is stopped) and its devices, with Attach Device and per-row Delete
+ * (detach). When the server says a change reaches the running guest only at its next
+ * restart, the tab says so until dismissed.
+ */
+import {
+  Alert,
+  AlertActionCloseButton,
+  Button,
+  Card,
+  CardBody,
+  CardHeader,
+  CardTitle,
+  Gallery,
+  HelperText,
+  HelperTextItem,
+  Stack,
+  StackItem,
+  Tooltip,
+} from "@patternfly/react-core";
+import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { type ReactNode, useState } from "react";
+
+import { type Device, type Instance, useInstanceDevices, useNodeVolumes } from "../../api/queries";
+import { useDialogs } from "../common/DialogHost";
+import { Details } from "../common/Details";
+import { QueryState } from "../common/ResourcePage";
+import { AttachDeviceDialog, DEVICE_TYPES } from "./AttachDeviceDialog";
+import { DetachDeviceDialog } from "./DetachDeviceDialog";
+import { EditInstanceDialog } from "./EditInstanceDialog";
+import { formatMemory } from "./InstanceSummaryCard";
+import { changeRefusal, resourcesRefusal } from "./states";
+
+const TYPE_TITLES: Record<number, string> = {
+  1: "Network interface",
+  2: "Storage Volume",
+  3: "TPM",
+  4: "USB",
+  5: "PCI",
+  6: "RNG",
+  7: "CD-ROM",
+};
+
+interface Notice {
+  key: number;
+  text: string;
+}
+
+export function InstanceResources({ instance }: { instance: Instance }) {
+  const dialogs = useDialogs();
+  const [notices, setNotices] = useState<Notice[]>([]);
+  const notify = (text: string) => setNotices((all) => [...all, { key: Date.now(), text }]);
+  const edit = () => dialogs.open((close) => <EditInstanceDialog instance={instance} onClose={close} />);
+  const locked = resourcesRefusal(instance);
+  // Both open the one Edit dialog; each names what it edits for a screen reader.
+  const editButton = (what: string) => (
+    <Button variant="secondary" size="sm" onClick={edit} aria-label={`Edit ${what}`}>
+      Edit
+    </Button>
+  );
+
+  return (
+    <Stack hasGutter>
+      {notices.map((notice) => (
+        <StackItem key={notice.key}>
+          <Alert
+            variant="warning"
+            isInline
+            title="Restart the instance to apply this change"
+            actionClose={
+              <AlertActionCloseButton
+                onClose={() => setNotices((all) => all.filter((n) => n.key !== notice.key))}
+              />
+            }
+          >
+            {notice.text}
+          </Alert>
+        </StackItem>
+      ))}
+      <StackItem>
+        <Gallery hasGutter minWidths={{ default: "100%", lg: "48%" }}>
+          <Card>
+            <CardHeader actions={{ actions: editButton("CPU") }}>
+              <CardTitle>CPU</CardTitle>
+            </CardHeader>
+            <CardBody>
+              <Stack hasGutter>
+                <Details
+                  items={[
+                    ["vCPUs", instance.vcpus],
+                    ["Sockets", instance.cpu.sockets],
+                    ["Cores", instance.cpu.cores],
+                    ["Threads", instance.cpu.threads],
+                  ]}
+                />
+                {locked ? <Hint>{locked}</Hint> : null}
+              </Stack>
+            </CardBody>
+          </Card>
+          <Card>
+            <CardHeader actions={{ actions: editButton("memory") }}>
+              <CardTitle>Memory</CardTitle>
+            </CardHeader>
+            <CardBody>
+              <Stack hasGutter>
+                <Details items={[["Memory", formatMemory(instance.memory)]]} />
+                {locked ? <Hint>{locked}</Hint> : null}
+              </Stack>
+            </CardBody>
+          </Card>
+        </Gallery>
+      </StackItem>
+      <StackItem>
+        <InstanceDevicesCard
+          instance={instance}
+          onChange={(text) => notify(text)}
+        />
+      </StackItem>
+    </Stack>
+  );
+}
+
+/** A card's note under its details (why its values can't change now). */
+function Hint({ children }: { children: ReactNode }) {
+  return (
+    <HelperText>
+      <HelperTextItem>{children}</HelperTextItem>
+    </HelperText>
+  );
+}
+
+/** The devices list with Attach Device and, per row, Delete (detach). */
+function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onChange: (text: string) => void }) {
+  const dialogs = useDialogs();
+  const devices = useInstanceDevices(instance.id);
+  const volumes = useNodeVolumes(instance.node_id);
+  const refusal = changeRefusal(instance);
+  const volumeNames = new Map((volumes.data ?? []).map((v) => [v.id, `${v.name} (${v.size} GB)`]));
+
+  const attach = () =>
+    dialogs.open((close) => (
+      <AttachDeviceDialog
+        instance={instance}
+        onClose={close}
+        onAttached={(name, needsReboot) => {
+          if (needsReboot) onChange(`The running guest sees device ${name} after a restart.`);
+        }}
+      />
+    ));
+  const detach = (device: Device) =>
+    dialogs.open((close) => (
+      <DetachDeviceDialog
+        instance={instance}
+        device={device}
+        onClose={close}
+        onDetached={(name, needsReboot) => {
+          if (needsReboot) onChange(`The running guest loses device ${name} at its next restart.`);
+        }}
+      />
+    ));
+
+  const attachButton = (
+    <Button variant="primary" size="sm" isAriaDisabled={refusal !== undefined} onClick={attach}>
+      Attach Device
+    </Button>
+  );
+  return (
+    <Card>
+      <CardHeader
+        actions={{ actions: refusal ? <Tooltip content={refusal}>{attachButton}</Tooltip> : attachButton }}
+      >
+        <CardTitle>Devices</CardTitle>
+      </CardHeader>
+      <CardBody>
+        {devices.data ? (
+          <Table aria-label="Devices" variant="compact">
+            <Thead>
+              <Tr>
+                <Th>Name</Th>
+                <Th>Type</Th>
+                <Th>Source</Th>
+                <Th>Bus</Th>
+                <Th modifier="nowrap">Device Path</Th>
+                <Th>Status</Th>
+                <Th screenReaderText="Actions" />
+              </Tr>
+            </Thead>
+            <Tbody>
+              {devices.data.map((device) => (
+                <DeviceRow
+                  key={device.name}
+                  device={device}
+                  source={source(device, volumeNames)}
+                  refusal={deleteRefusal(device, refusal)}
+                  onDelete={() => detach(device)}
+                />
+              ))}
+            </Tbody>
+          </Table>
+        ) : (
+          <QueryState error={devices.error} isPending={devices.isPending} />
+        )}
+      </CardBody>
+    </Card>
+  );
+}
+
+interface DeviceData {
+  bus?: string;
+  dev?: string | null;
+  image?: string | null;
+  volume_id?: string | null;
+}
+
+function dataOf(device: Device): DeviceData {
+  const data = (device.metadata as { data?: DeviceData }).data;
+  return data ?? {};
+}
+
+function source(device: Device, volumeNames: Map<string, string>): string {
+  const data = dataOf(device);
+  if (device.type === DEVICE_TYPES.cdrom) return data.image ?? device.resource_id ?? "—";
+  const id = data.volume_id ?? device.resource_id;
+  return id ? (volumeNames.get(id) ?? id) : "—";
+}
+
+function deleteRefusal(device: Device, instanceRefusal: string | undefined): string | undefined {
+  if (device.is_root) return "The root volume of an instance can't be detached.";
+  if (device.status === "detaching") return "It is being detached.";
+  return instanceRefusal;
+}
+
+function DeviceRow(props: { device: Device; source: string; refusal: string | undefined; onDelete: () => void }) {
+  const { device, refusal } = props;
+  const data = dataOf(device);
+  const button = (
+    <Button variant="secondary" isDanger size="sm" isAriaDisabled={refusal !== undefined} onClick={props.onDelete}>
+      Delete
+    </Button>
+  );
+  return (
+    <Tr>
+      <Td dataLabel="Name">
+        {device.name}
+        {device.is_root ? " (root)" : ""}
+      </Td>
+      <Td dataLabel="Type">{TYPE_TITLES[device.type] ?? `Type ${device.type}`}</Td>
+      <Td dataLabel="Source">{props.source}</Td>
+      <Td dataLabel="Bus">{data.bus ?? "—"}</Td>
+      <Td dataLabel="Device Path">{data.dev ?? "—"}</Td>
+      <Td dataLabel="Status">{device.status}</Td>
+      <Td isActionCell>{refusal ? <Tooltip content={refusal}>{button}</Tooltip> : button}</Td>
+    </Tr>
+  );
+}

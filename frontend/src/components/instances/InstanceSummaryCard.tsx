@@ -1,0 +1,144 @@
+/**
+ * The Summary tab: what the instance is (name, status, type, memory, vCPUs, node, ...),
+ * how long it has been deployed (the seed's "Deployment Duration"), and the task working
+ * on it now, with its progress.
+ */
+import {
+  Card,
+  CardBody,
+  CardTitle,
+  Content,
+  Flex,
+  FlexItem,
+  Gallery,
+  Progress,
+  ProgressSize,
+} from "@patternfly/react-core";
+import { useEffect, useState } from "react";
+import { Link } from "react-router";
+
+import { type Instance, useNode, useTask } from "../../api/queries";
+import { paths } from "../app/routes";
+import { Details } from "../common/Details";
+import { InstanceStatus } from "./InstanceStatus";
+import { typeTitle } from "./states";
+
+/** "2048 MB (2 GB)"; the API counts memory in MB (MiB, as libvirt does). */
+export function formatMemory(mb: number): string {
+  if (mb >= 1024 && mb % 1024 === 0) return `${mb} MB (${mb / 1024} GB)`;
+  if (mb >= 1024) return `${mb} MB (${(mb / 1024).toFixed(1)} GB)`;
+  return `${mb} MB`;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+export function formatTopology(cpu: Instance["cpu"]): string {
+  return `${plural(cpu.sockets, "socket")} × ${plural(cpu.cores, "core")} × ${plural(cpu.threads, "thread")}`;
+}
+
+/** A length of time in the two largest units: "3 days 4 hours", "12 minutes". */
+export function formatDuration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return "less than a minute";
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  if (days > 0) return hours > 0 ? `${plural(days, "day")} ${plural(hours, "hour")}` : plural(days, "day");
+  if (hours > 0) return mins > 0 ? `${plural(hours, "hour")} ${plural(mins, "minute")}` : plural(hours, "hour");
+  return plural(mins, "minute");
+}
+
+/** The current time, moving every `everyMs`, for durations that grow while on screen. */
+function useNow(everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), everyMs);
+    return () => window.clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+function DeploymentDuration({ instance }: { instance: Instance }) {
+  const now = useNow(30_000);
+  if (instance.state === "creating") return <>Being deployed</>;
+  const since = Date.parse(instance.creation);
+  if (Number.isNaN(since)) return null;
+  return <>{formatDuration(Math.max(0, now - since))}</>;
+}
+
+/** The task holding the instance, with its progress; the feed moves it along. */
+export function CurrentTask({ taskId }: { taskId: string | null }) {
+  const task = useTask(taskId);
+  if (!taskId) return <>None</>;
+  if (!task.data) return <>{taskId}</>;
+  return (
+    <Progress
+      value={task.data.progress}
+      title={`${task.data.kind} (${task.data.status})`}
+      size={ProgressSize.sm}
+      aria-label={`Task ${task.data.kind}`}
+    />
+  );
+}
+
+export function InstanceSummaryCard({ instance }: { instance: Instance }) {
+  const node = useNode(instance.node_id);
+  return (
+    <Gallery hasGutter minWidths={{ default: "100%", xl: "48%" }}>
+      <Card>
+        <CardTitle>Summary</CardTitle>
+        <CardBody>
+          <Details
+            items={[
+              ["Name", instance.name],
+              [
+                "Status",
+                <Flex key="status" direction={{ default: "column" }} spaceItems={{ default: "spaceItemsXs" }}>
+                  <FlexItem>
+                    <InstanceStatus state={instance.state} />
+                  </FlexItem>
+                  {instance.state_message ? (
+                    <FlexItem>
+                      <Content component="small">{instance.state_message}</Content>
+                    </FlexItem>
+                  ) : null}
+                </Flex>,
+              ],
+              ["Type", typeTitle(instance.type)],
+              ["Memory", formatMemory(instance.memory)],
+              ["vCPUs", `${instance.vcpus} (${formatTopology(instance.cpu)})`],
+              [
+                "Node",
+                <Link key="node" to={paths.node(instance.node_id)}>
+                  {node.data?.node.name ?? instance.node_id}
+                </Link>,
+              ],
+              ["Description", instance.description || "—"],
+              ["Autostart", instance.autostart ? "Yes" : "No"],
+            ]}
+          />
+        </CardBody>
+      </Card>
+      <Card>
+        <CardTitle>Deployment</CardTitle>
+        <CardBody>
+          <Details
+            items={[
+              ["Deployment duration", <DeploymentDuration key="duration" instance={instance} />],
+              ["Creation", formatTime(instance.creation)],
+              ["Current task", <CurrentTask key="task" taskId={instance.current_task_id} />],
+              ["ID", instance.id],
+            ]}
+          />
+        </CardBody>
+      </Card>
+    </Gallery>
+  );
+}

@@ -1,0 +1,240 @@
+"""Browser tests of the web UI: Playwright driving Debian's chromium against a real node.
+
+The node is set up and served exactly as the integration tests do it
+(``tests/support/served_node.py``: ``cloudenv init``, then ``cloudenv serve`` over TLS in a
+subprocess, with real libvirt), once per session, in a data dir QEMU can reach
+(``tests/support/compute.py``) so the tests can run guests on it. It serves the UI's
+build (``make ui``); ``CLOUDENV_UI_DIR`` points it at another one.
+
+Fixtures:
+
+- ``served_node``: the running node (``Server``: ``.url``, ``.admin()`` for API set-up).
+- ``browser``: headless chromium (``/usr/bin/chromium``, never Playwright's download).
+- ``page``: a fresh page (own context: no cookies shared between tests) at 1280x800 whose
+  ``goto("/...")`` is relative to the node; the test FAILS on any uncaught page error or
+  console error (a CSP violation, a failed script or stylesheet, a broken request)
+  seen while it ran. The browser's own log line for an API call answered 4xx is not an
+  error of the page: sign-in and forms get those on purpose, and the UI shows them.
+  An API answer of 5xx is.
+- ``signed_in_page``: ``page`` signed in as pceadmin through the sign-in form.
+- ``shot``: ``shot(page, "name")`` saves ``tests/e2e/output/<test>/<name>.png``.
+
+Every test here is marked ``integration`` and ``e2e`` (``-m "not integration"`` leaves
+them out). A failed test leaves ``failure.png`` of its page in its output directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Response as PageResponse
+
+from cloudenv.ui import UI_DIR_ENV, ui_dir
+from tests.support.compute import real_node_dir, remove_domains
+from tests.support.libvirt import ensure_libvirtd
+from tests.support.served_node import ADMIN_PASSWORD, Server, serving
+
+E2E_DIR = Path(__file__).resolve().parent
+OUTPUT_DIR = E2E_DIR / "output"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+#: Seconds for one sign-in through the form (argon2 at full cost, 2 shared cores).
+SIGN_IN_TIMEOUT = 30.0
+#: Chromium's console line for a response with an error status (not a page error itself).
+_HTTP_STATUS_LINE = re.compile(
+    r"^Failed to load resource: the server responded with a status of (\d{3})"
+)
+
+ShotFn = Callable[[Page, str], Path]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.e2e)
+
+
+# The node -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def served_node() -> Iterator[Server]:
+    """One node for the session, serving the UI's build."""
+    build = ui_dir()
+    if not (build / "index.html").is_file():
+        pytest.fail(f"The web UI is not built ({build} has no index.html): run 'make ui'.")
+    ensure_libvirtd()
+    with real_node_dir() as node_dir:
+        if UI_DIR_ENV in os.environ:  # the node's environment is otherwise hermetic
+            node_dir.env[UI_DIR_ENV] = os.environ[UI_DIR_ENV]
+        with serving(node_dir) as server:
+            try:
+                yield server
+            finally:
+                remove_domains(node_dir.path / "pools" / "default")
+
+
+# The browser --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        # Shared cores under load: the default 5 s for an expectation is too short.
+        expect.set_options(timeout=15_000)
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@dataclass
+class PageErrors:
+    """What went wrong in a page while a test ran, in the words the browser used."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def on_page_error(self, error: PlaywrightError) -> None:
+        self.errors.append(f"uncaught: {error.message}\n{error.stack or ''}".rstrip())
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url", "") if message.location else ""
+        status = _HTTP_STATUS_LINE.match(message.text)
+        if status and 400 <= int(status.group(1)) < 500 and _is_api(url):
+            return  # an API refusal: the UI shows it; a 5xx is caught by on_response
+        self.errors.append(f"console error: {message.text} (at {url or 'unknown'})")
+
+    def on_response(self, response: PageResponse) -> None:
+        if response.status >= 500 and _is_api(response.url):
+            self.errors.append(f"{response.request.method} {response.url}: {response.status}")
+
+
+def _is_api(url: str) -> bool:
+    return urlsplit(url).path.startswith("/api/")
+
+
+_PAGE_ERRORS = pytest.StashKey[PageErrors]()
+_PAGE = pytest.StashKey[Page]()
+
+
+@pytest.fixture
+def page(browser: Browser, served_node: Server, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=served_node.url, ignore_https_errors=True, viewport=VIEWPORT
+    )
+    page = context.new_page()
+    watch = PageErrors()
+    page.on("pageerror", watch.on_page_error)
+    page.on("console", watch.on_console)
+    page.on("response", watch.on_response)
+    request.node.stash[_PAGE_ERRORS] = watch
+    request.node.stash[_PAGE] = page
+    yield page
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a test whose page had an uncaught error or a console error, even when all its
+    own checks passed; the errors are listed in the failure."""
+    result = yield
+    watch = item.stash.get(_PAGE_ERRORS, None)
+    if watch and watch.errors:
+        raise AssertionError(
+            "The browser reported errors during the test:\n" + "\n".join(watch.errors)
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On a failure, keep a screenshot of the page and list its browser errors."""
+    report: pytest.TestReport = yield
+    if report.when == "call" and report.failed:
+        page = item.stash.get(_PAGE, None)
+        if page is not None and not page.is_closed():
+            path = _output_dir(item) / "failure.png"
+            try:
+                page.screenshot(path=str(path), full_page=True)
+                report.sections.append(("e2e", f"screenshot of the page: {path}"))
+            except PlaywrightError as exc:
+                report.sections.append(("e2e", f"no screenshot: {exc.message}"))
+    return report
+
+
+def _output_dir(item: pytest.Item) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-")
+    directory = OUTPUT_DIR / name
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> ShotFn:
+    """``shot(page, "tree")`` saves the whole page as tests/e2e/output/<test>/tree.png."""
+    directory = _output_dir(request.node)
+
+    def save(page: Page, name: str) -> Path:
+        path = directory / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+# Signing in ---------------------------------------------------------------------------------------
+
+
+def sign_in(page: Page, username: str = "pceadmin", password: str = ADMIN_PASSWORD) -> None:
+    """Sign in through the form, as a user would: open the UI (which sends a signed-out
+    browser to the sign-in page), fill Username and Password, press Log in, and wait
+    until the UI has left the sign-in page."""
+    page.goto("/")
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    try:
+        page.wait_for_url(
+            lambda url: not urlsplit(url).path.startswith("/signin"),
+            timeout=SIGN_IN_TIMEOUT * 1000,
+        )
+    except PlaywrightError:
+        shown = page.get_by_role("alert").all_inner_texts()
+        raise AssertionError(
+            f"Signing in as {username} did not leave the sign-in page; it shows: {shown}"
+        ) from None
+
+
+@pytest.fixture
+def signed_in_page(page: Page) -> Page:
+    sign_in(page)
+    return page
