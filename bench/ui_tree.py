@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, ViewportSize, sync_playwright
 
 from cloudenv.ui import UI_DIR_ENV, ui_dir
 
@@ -60,7 +60,7 @@ from tests.support.served_node import (  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 START_TIMEOUT = 60.0  # seconds for the daemon to answer its healthcheck
 WAIT_MS = 30_000  # the longest one step may take before the run is called failed
 GOALS_MS = {"navigation → tree interactive": 1000.0, "expand 500": 300.0, "filter": 300.0}
