@@ -65,6 +65,7 @@ test-integration: deps venv libvirt
 bench: deps venv libvirt ## Print latency figures (see bench/)
 	$(BIN)/python bench/api_latency.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/ui_tree.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -65,6 +65,10 @@ export const keys = {
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
+  /** A cluster's instances; the tree's name filter reads every cluster's. */
+  clusterInstances: (clusterId: string) => ["instances", "cluster", clusterId] as const,
+  /** The node that answers this browser (the healthcheck's `id`). */
+  servingNode: ["serving-node"] as const,
   instance: (id: string) => ["instance", id] as const,
   instancePart: (id: string, part: string) => ["instance", id, part] as const,
   /** Under `instance`, so every event about the instance refreshes them too. */
@@ -97,12 +101,37 @@ export function useTree() {
   });
 }
 
-export function useNodeInstances(nodeId: string, enabled = true) {
-  return useQuery({
+/** A node's instances as query options, for `useQueries` over every expanded node. */
+export function nodeInstancesQuery(nodeId: string) {
+  return queryOptions({
     queryKey: keys.nodeInstances(nodeId),
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/instances", { params: { query: { node_id: nodeId } } })),
-    enabled,
+  });
+}
+
+export function useNodeInstances(nodeId: string, enabled = true) {
+  return useQuery({ ...nodeInstancesQuery(nodeId), enabled });
+}
+
+/** A cluster's instances as query options (the API lists by node or by cluster, never all). */
+export function clusterInstancesQuery(clusterId: string) {
+  return queryOptions({
+    queryKey: keys.clusterInstances(clusterId),
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/instances", { params: { query: { cluster_id: clusterId } } })),
+  });
+}
+
+/**
+ * The ID of the node that served this page: the healthcheck answers with the node it runs
+ * on, and every request of this browser goes to that node (seed: the light green dot).
+ */
+export function useServingNode() {
+  return useQuery({
+    queryKey: keys.servingNode,
+    queryFn: async () => unwrap(await api.GET("/api/v1/healthcheck")).id,
+    staleTime: Infinity,
   });
 }
 
@@ -160,8 +189,9 @@ export function useNode(id: string) {
   });
 }
 
-export function useInstance(id: string) {
+export function useInstance(id: string, enabled = true) {
   return useQuery({
+    enabled,
     queryKey: keys.instance(id),
     queryFn: async () =>
       unwrap(

@@ -1,0 +1,225 @@
+"""The resource tree as a user meets it (seed: "Resource Tree"): walked by role and name,
+opened and closed with the mouse and the keyboard, filtered by name, its right-click menu
+opened with the pointer and with Shift+F10, the node the browser talks to marked with the
+light green dot; and live: an instance deployed through the API appears under its node
+and its state badge follows a stop, without a reload."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.conftest import ShotFn
+from tests.guest.build import build_guest
+from tests.support.compute import deploy_body, succeed, wait_task
+from tests.support.served_node import Server
+
+SERVING = "You are connected to this node"
+
+
+@pytest.fixture(scope="module")
+def admin(served_node: Server) -> Iterator[httpx.Client]:
+    with served_node.admin() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def layout(admin: httpx.Client, served_node: Server) -> dict[str, Any]:
+    """The names of the served node's organization, datacenter, cluster and node."""
+    node_id = served_node.health["id"]
+    for entry in admin.get("/api/v1/organizations").json():
+        node = next((n for n in entry["nodes"] if n["id"] == node_id), None)
+        if node is None:
+            continue
+        cluster = next(c for c in entry["clusters"] if c["id"] == node["cluster_id"])
+        datacenter = next(d for d in entry["datacenters"] if d["id"] == cluster["datacenter_id"])
+        return {
+            "organization": entry["organization"]["name"],
+            "datacenter": datacenter["name"],
+            "cluster": cluster["name"],
+            "node": node["name"],
+            "node_id": node_id,
+        }
+    raise AssertionError(f"the tree has no node {node_id}")
+
+
+LEVELS = {"organization": 1, "datacenter": 2, "cluster": 3, "node": 4, "instance": 5}
+
+
+@pytest.fixture
+def kernel_boot(admin: httpx.Client, layout: dict[str, Any]) -> Iterator[str]:
+    """The test guest's kernel and initrd as images of the node (what a kernel-boot deploy
+    needs, not the ISO, which the deploy test uploads itself); removed afterwards, since
+    every e2e test shares the node. Yields the storage pool's ID."""
+    node_id = layout["node_id"]
+    pool = admin.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"]
+    guest = build_guest()
+    present = {row["name"] for row in admin.get(f"/api/v1/nodes/{node_id}/images/images").json()}
+    added = []
+    for path, name, fmt in (
+        (guest.kernel, "vmlinuz", "kernel"),
+        (guest.initrd, "initrd.gz", "initrd"),
+    ):
+        if name in present:
+            continue
+        reply = admin.post(
+            f"/api/v1/nodes/{node_id}/images/images",
+            params={"storage_pool_id": pool, "name": name, "format": fmt},
+            content=path.read_bytes(),
+        )
+        succeed(admin, reply)
+        added.append(name)
+    yield pool
+    for name in added:
+        reply = admin.delete(
+            f"/api/v1/nodes/{node_id}/images/images/{name}", params={"confirm": "DESTROY"}
+        )
+        if reply.status_code == 202:
+            wait_task(admin, reply.json()["task_id"])
+
+
+def row(page: Page, name: str, kind: str = "instance") -> Locator:
+    """The tree's row of ``name`` at ``kind``'s level (init names a datacenter and a cluster
+    alike)."""
+    items = page.get_by_role("tree", name="Resource tree").get_by_role(
+        "treeitem", name=name, exact=True
+    )
+    return items.and_(page.locator(f'[aria-level="{LEVELS[kind]}"]'))
+
+
+def test_walk_open_close_filter(signed_in_page: Page, layout: dict[str, Any], shot: ShotFn) -> None:
+    page = signed_in_page
+    org, dc, cluster, node = (
+        row(page, layout[k], k) for k in ("organization", "datacenter", "cluster", "node")
+    )
+    # First load opens the organizations and the way down to this browser's node.
+    for item, level in ((org, 1), (dc, 2), (cluster, 3), (node, 4)):
+        expect(item).to_be_visible()
+        expect(item).to_have_attribute("aria-level", str(level))
+    expect(org).to_have_attribute("aria-expanded", "true")
+    expect(node.get_by_role("img", name=SERVING)).to_be_visible()
+    expect(node).to_have_accessible_description(re.compile(SERVING))
+    expect(node).to_have_accessible_description(re.compile("Alive"))
+    shot(page, "tree")
+
+    # The mouse: the chevron closes a branch without leaving the page; the row opens its page.
+    dc.locator(".ce-tree__toggle").click()
+    expect(dc).to_have_attribute("aria-expanded", "false")
+    expect(cluster).to_have_count(0)
+    dc.click()
+    expect(page).to_have_url(re.compile(r"/datacenters/dc-"))
+    expect(dc).to_have_attribute("aria-selected", "true")
+
+    # The keyboard: Right opens, Right again enters, Down moves, Left goes up, Left closes.
+    dc.focus()
+    page.keyboard.press("ArrowRight")
+    expect(dc).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowRight")
+    expect(cluster).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(node).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/nodes/{layout['node_id']}$"))
+    expect(node).to_have_attribute("aria-selected", "true")
+    if node.get_attribute("aria-expanded") == "true":  # open when it has instances
+        page.keyboard.press("ArrowLeft")  # Left closes an open branch
+        expect(node).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("ArrowLeft")  # and goes to the parent of a closed one
+    expect(cluster).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(cluster).to_have_attribute("aria-expanded", "false")
+    expect(node).to_have_count(0)
+    page.keyboard.press("ArrowRight")
+    expect(node).to_be_visible()
+
+    # The filter keeps the matches and their ancestors, and says when nothing matches.
+    box = page.get_by_role("textbox", name="Filter by name")
+    box.fill(layout["node"])
+    expect(node).to_be_visible()
+    names = page.get_by_role("treeitem").evaluate_all("rows => rows.map(r => r.ariaLabel)")
+    assert layout["organization"] in names
+    assert layout["node"] in names
+    shot(page, "filtered")
+    box.fill("no-such-resource-anywhere")
+    expect(page.get_by_role("treeitem")).to_have_count(0)
+    expect(page.get_by_text("Nothing is named like")).to_be_visible()
+    box.fill("")
+    expect(org).to_be_visible()
+
+
+def menu_of(page: Page, name: str) -> Locator:
+    return page.get_by_role("menu", name=f"Actions for {name}")
+
+
+def test_context_menu_by_pointer_and_keyboard(
+    signed_in_page: Page, layout: dict[str, Any], shot: ShotFn
+) -> None:
+    page = signed_in_page
+    node = row(page, layout["node"], "node")
+    node.click(button="right")
+    menu = menu_of(page, layout["node"])
+    expect(menu).to_be_visible()
+    # The node's actions (its area's useNodeActions), or one disabled "No actions".
+    expect(menu.get_by_role("menuitem").first).to_be_visible()
+    shot(page, "menu")
+    page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(node).to_be_focused()
+
+    # A press elsewhere closes it too.
+    node.click(button="right")
+    expect(menu).to_be_visible()
+    page.get_by_role("textbox", name="Filter by name").click()
+    expect(menu).to_have_count(0)
+
+    # From the keyboard: Shift+F10 and the ContextMenu key on the focused row.
+    cluster = row(page, layout["cluster"], "cluster")
+    cluster.focus()
+    page.keyboard.press("Shift+F10")
+    cluster_menu = menu_of(page, layout["cluster"])
+    expect(cluster_menu).to_be_visible()
+    # Focus moves into the menu: its first item ("No actions", disabled, when it has none).
+    expect(cluster_menu.get_by_role("menuitem").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(cluster_menu).to_have_count(0)
+    expect(cluster).to_be_focused()
+    page.keyboard.press("ContextMenu")
+    expect(cluster_menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(cluster).to_be_focused()
+
+
+def test_the_tree_follows_the_cloud(
+    signed_in_page: Page,
+    admin: httpx.Client,
+    layout: dict[str, Any],
+    kernel_boot: str,
+    shot: ShotFn,
+) -> None:
+    page = signed_in_page
+    node_id, pool = layout["node_id"], kernel_boot
+    # This browser's node is opened on first load, so its instances show.
+    expect(row(page, layout["node"], "node")).to_be_visible()
+    name = "tree-live-1"
+    # The page is open before the instance exists: only the event feed can bring it.
+    deployed = admin.post("/api/v2/instances", json=deploy_body(node_id, pool, name))
+    instance_id = str(succeed(admin, deployed, timeout=300)["target_id"])
+    item = row(page, name)
+    expect(item).to_be_visible(timeout=60_000)
+    expect(item).to_have_attribute("aria-level", "5")
+    expect(item).to_have_accessible_description("Running", timeout=60_000)
+    shot(page, "running")
+
+    stop = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
+    assert wait_task(admin, stop.json()["task_id"], timeout=120)["status"] == "succeeded"
+    expect(item).to_have_accessible_description("Stopped", timeout=60_000)
+    shot(page, "stopped")
+
+    gone = admin.delete(f"/api/v1/instances/{instance_id}", params={"destroy_volumes": "true"})
+    succeed(admin, gone, timeout=120)
+    expect(item).to_have_count(0, timeout=60_000)
