@@ -46,7 +46,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response as PageResponse
 
 from cloudenv.ui import UI_DIR_ENV, ui_dir
-from tests.support.compute import real_node_dir, remove_domains
+from tests.support.compute import real_node_dir, remove_domains, upload_guest
 from tests.support.libvirt import ensure_libvirtd
 from tests.support.served_node import ADMIN_PASSWORD, Server, serving
 
@@ -91,6 +91,29 @@ def served_node() -> Iterator[Server]:
                 yield server
             finally:
                 remove_domains(node_dir.path / "pools" / "default")
+
+
+@dataclass(frozen=True)
+class GuestImages:
+    """The test guest's images on the served node (``vmlinuz``, ``initrd.gz``, ``guest.iso``,
+    as tests/support/compute.py names them), in ``pool_id`` of ``node_id``."""
+
+    node_id: str
+    pool_id: str
+
+
+@pytest.fixture(scope="session")
+def guest_images(served_node: Server) -> GuestImages:
+    """Uploaded once per node and never removed: every e2e module shares the node, so a
+    module that uploaded and removed them itself would pull them from under another's
+    guest (and a second upload under the same name is refused)."""
+    node_id = str(served_node.health["id"])
+    with served_node.admin() as client:
+        pool_id = str(client.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"])
+        have = {i["name"] for i in client.get(f"/api/v1/nodes/{node_id}/images/images").json()}
+        if not {"vmlinuz", "initrd.gz", "guest.iso"} <= have:
+            upload_guest(client, node_id, pool_id)
+    return GuestImages(node_id, pool_id)
 
 
 # The browser --------------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import GuestImages, ShotFn
 from tests.guest.build import MARKER
-from tests.support.compute import deploy_body, succeed, upload_guest, wait_marker
+from tests.support.compute import deploy_body, succeed, wait_marker
 from tests.support.served_node import Server
 
 #: The guest's shell prints this for `echo CONSOLE-$((40+2))`; the command line it echoes
@@ -62,11 +62,9 @@ class Guest:
 
 
 @pytest.fixture(scope="module")
-def guest(served_node: Server) -> Iterator[Guest]:
+def guest(served_node: Server, guest_images: GuestImages) -> Iterator[Guest]:
     with served_node.admin() as client:
-        node_id = served_node.health["id"]
-        pool_id = client.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"]
-        upload_guest(client, node_id, pool_id)
+        node_id, pool_id = guest_images.node_id, guest_images.pool_id
         response = client.post(
             "/api/v2/instances", json=deploy_body(node_id, pool_id, "console-e2e", volume_gb=0)
         )

@@ -15,6 +15,7 @@ components/images' ImagesCard.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import GuestImages, ShotFn
 from tests.guest.build import build_guest
 from tests.support.compute import wait_task
 from tests.support.served_node import Server
@@ -37,9 +38,16 @@ DEPLOY_TIMEOUT = 180_000
 INSTANCE = "e2e-guest"
 
 
+UPLOADED = "upload-e2e.iso"
+
+
 @pytest.fixture(scope="module")
-def guest_iso() -> Path:
-    return build_guest().iso
+def guest_iso(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test guest's ISO under a name of this module's own (the shared node already holds
+    ``guest.iso``: see the guest_images fixture)."""
+    copy = tmp_path_factory.mktemp("upload") / UPLOADED
+    shutil.copyfile(build_guest().iso, copy)
+    return copy
 
 
 @pytest.fixture
@@ -54,7 +62,7 @@ def _leave_no_images(served_node: Server) -> Iterator[None]:
     yield
     with served_node.admin() as client:
         node_id = served_node.health["id"]
-        for name in ("guest.iso", "scratch.raw", "hostile.qcow2", "big.raw"):
+        for name in (UPLOADED, "scratch.raw", "hostile.qcow2", "big.raw"):
             reply = client.delete(
                 f"/api/v1/nodes/{node_id}/images/images/{name}", params={"confirm": "DESTROY"}
             )
@@ -132,19 +140,19 @@ def test_upload_image_with_progress_cancel_and_refusals(
     # The guest's ISO, to the end: the node's task moves it into the pool.
     dialog.locator("input[type=file]").set_input_files(str(guest_iso))
     name = dialog.get_by_role("textbox", name="Name", exact=True)
-    expect(name).to_have_value("guest.iso")  # the name follows the file until the user edits it
+    expect(name).to_have_value(UPLOADED)  # the name follows the file until the user edits it
     dialog.get_by_role("button", name="Upload").click()
-    expect(dialog.get_by_text("Image guest.iso is available")).to_be_visible(timeout=60_000)
+    expect(dialog.get_by_text(f"Image {UPLOADED} is available")).to_be_visible(timeout=60_000)
     shot(page, "2-upload-done")
     dialog.get_by_role("contentinfo").get_by_role("button", name="Close").click()
-    assert _images(admin, node["id"])["guest.iso"]["status"] == "available"
+    assert _images(admin, node["id"])[UPLOADED]["status"] == "available"
 
     # The same name again: refused before the body is read, the message beside Name.
     dialog = _open_upload(page, node["name"])
     dialog.locator("input[type=file]").set_input_files(str(guest_iso))
     dialog.get_by_role("button", name="Upload").click()
     expect(
-        dialog.get_by_text(re.compile(r"already has an image named 'guest.iso'"))
+        dialog.get_by_text(re.compile(f"already has an image named '{re.escape(UPLOADED)}'"))
     ).to_be_visible()
     expect(dialog.get_by_role("textbox", name="Name", exact=True)).to_have_attribute(
         "aria-invalid", "true"
@@ -183,19 +191,10 @@ def test_deploy_through_the_wizard(
     signed_in_page: Page,
     node: dict[str, Any],
     admin: httpx.Client,
-    guest_iso: Path,
+    guest_images: GuestImages,
     shot: ShotFn,
 ) -> None:
     page = signed_in_page
-    if "guest.iso" not in _images(admin, node["id"]):
-        with guest_iso.open("rb") as handle:
-            pools = admin.get(f"/api/v1/nodes/{node['id']}/storage/pools").json()
-            reply = admin.post(
-                f"/api/v1/nodes/{node['id']}/images/images",
-                params={"storage_pool_id": pools[0]["id"], "name": "guest.iso"},
-                content=handle.read(),
-            )
-        wait_task(admin, reply.json()["task_id"])
     before = _instances(admin, node["id"])
     page.goto(f"/nodes/{node['id']}")
 

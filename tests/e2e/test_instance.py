@@ -15,13 +15,12 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import GuestImages, ShotFn
 from tests.support.compute import (
     deploy_body,
     instance,
     serial_log,
     succeed,
-    upload_guest,
     wait_marker,
 )
 from tests.support.served_node import Server
@@ -38,11 +37,9 @@ def admin(served_node: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def stopped_guest(served_node: Server, admin: httpx.Client) -> dict[str, Any]:
+def stopped_guest(guest_images: GuestImages, admin: httpx.Client) -> dict[str, Any]:
     """The test guest deployed through the API, then stopped: the page starts it."""
-    node_id: str = served_node.health["id"]
-    pool_id: str = admin.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"]
-    upload_guest(admin, node_id, pool_id)
+    node_id, pool_id = guest_images.node_id, guest_images.pool_id
     body = deploy_body(node_id, pool_id, "e2e-instance")
     instance_id = str(succeed(admin, admin.post("/api/v2/instances", json=body))["target_id"])
     succeed(admin, admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"}))

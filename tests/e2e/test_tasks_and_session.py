@@ -23,8 +23,8 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.e2e.conftest import SIGN_IN_TIMEOUT, ShotFn, sign_in
-from tests.support.compute import deploy_body, succeed, upload_guest, wait_task
+from tests.e2e.conftest import SIGN_IN_TIMEOUT, GuestImages, ShotFn, sign_in
+from tests.support.compute import deploy_body, succeed, wait_task
 from tests.support.served_node import ADMIN_PASSWORD, Server
 
 CSRF = {"X-Requested-With": "cloudenv"}
@@ -139,34 +139,31 @@ def test_a_refused_request_returns_through_sign_in(
     sign_in(page)
     page.goto(f"/nodes/{node['id']}")
     expect(page.get_by_role("heading", name=node["name"], level=1)).to_be_visible()
+    # The node's cluster, through the summary's link: an in-app navigation whose own
+    # request is the first to meet the ended session.
+    cluster_link = page.locator('main a[href^="/clusters/"]').first
+    there = str(cluster_link.get_attribute("href"))
+    cluster_name = cluster_link.inner_text()
     end_session(page)
-    organization = node["organization"]  # named once in the tree, unlike "default"
-    page.get_by_role("navigation", name="Resource tree").get_by_text(
-        organization["name"], exact=True
-    ).click()
+    cluster_link.click()
     page.wait_for_url("**/signin?**")
-    there = f"/organizations/{organization['id']}"
     assert next_of(page) == there
     expect(page.get_by_text(SESSION_ENDED)).to_be_visible()
     fill_sign_in(page)
     page.wait_for_url(f"**{there}", timeout=SIGN_IN_TIMEOUT * 1000)
-    expect(page.get_by_role("heading", name=organization["name"], level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name=cluster_name, level=1)).to_be_visible()
     shot(page, "back-after-sign-in")
 
 
-def _guest_images(client: httpx.Client, node: dict[str, Any]) -> None:
-    """The test guest's images on the node, uploaded unless another test already did."""
-    have = {i["name"] for i in client.get(f"/api/v1/nodes/{node['id']}/images/images").json()}
-    if not {"vmlinuz", "initrd.gz", "guest.iso"} <= have:
-        upload_guest(client, node["id"], node["pool"])
-
-
 def test_tasks_follow_live_in_the_drawer(
-    signed_in_page: Page, served_node: Server, node: dict[str, Any], shot: ShotFn
+    signed_in_page: Page,
+    served_node: Server,
+    node: dict[str, Any],
+    guest_images: GuestImages,
+    shot: ShotFn,
 ) -> None:
     page = signed_in_page
     with served_node.admin() as client:
-        _guest_images(client, node)
         page.get_by_role("button", name="Tasks", exact=True).click()
         drawer = page.get_by_role("list", name="Recent tasks")
         expect(drawer).to_be_visible()

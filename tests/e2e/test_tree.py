@@ -14,8 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
-from tests.guest.build import build_guest
+from tests.e2e.conftest import GuestImages, ShotFn
 from tests.support.compute import deploy_body, succeed, wait_task
 from tests.support.served_node import Server
 
@@ -49,38 +48,6 @@ def layout(admin: httpx.Client, served_node: Server) -> dict[str, Any]:
 
 
 LEVELS = {"organization": 1, "datacenter": 2, "cluster": 3, "node": 4, "instance": 5}
-
-
-@pytest.fixture
-def kernel_boot(admin: httpx.Client, layout: dict[str, Any]) -> Iterator[str]:
-    """The test guest's kernel and initrd as images of the node (what a kernel-boot deploy
-    needs, not the ISO, which the deploy test uploads itself); removed afterwards, since
-    every e2e test shares the node. Yields the storage pool's ID."""
-    node_id = layout["node_id"]
-    pool = admin.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"]
-    guest = build_guest()
-    present = {row["name"] for row in admin.get(f"/api/v1/nodes/{node_id}/images/images").json()}
-    added = []
-    for path, name, fmt in (
-        (guest.kernel, "vmlinuz", "kernel"),
-        (guest.initrd, "initrd.gz", "initrd"),
-    ):
-        if name in present:
-            continue
-        reply = admin.post(
-            f"/api/v1/nodes/{node_id}/images/images",
-            params={"storage_pool_id": pool, "name": name, "format": fmt},
-            content=path.read_bytes(),
-        )
-        succeed(admin, reply)
-        added.append(name)
-    yield pool
-    for name in added:
-        reply = admin.delete(
-            f"/api/v1/nodes/{node_id}/images/images/{name}", params={"confirm": "DESTROY"}
-        )
-        if reply.status_code == 202:
-            wait_task(admin, reply.json()["task_id"])
 
 
 def row(page: Page, name: str, kind: str = "instance") -> Locator:
@@ -198,11 +165,11 @@ def test_the_tree_follows_the_cloud(
     signed_in_page: Page,
     admin: httpx.Client,
     layout: dict[str, Any],
-    kernel_boot: str,
+    guest_images: GuestImages,
     shot: ShotFn,
 ) -> None:
     page = signed_in_page
-    node_id, pool = layout["node_id"], kernel_boot
+    node_id, pool = layout["node_id"], guest_images.pool_id
     # This browser's node is opened on first load, so its instances show.
     expect(row(page, layout["node"], "node")).to_be_visible()
     name = "tree-live-1"
