@@ -11,9 +11,10 @@ Debian's chromium (headless, through Playwright) to time, each over ``--runs`` f
   in the page, the node's list fetched from the API in between (a fresh page each run,
   so nothing is cached);
 - filtering the tree by name: from the text landing in "Filter by name" to the rows showing
-  just the match and its ancestors. "first" is the first filter of a page, which also waits
-  for the one list of every instance the filter reads (fetched when the box takes focus,
-  here at the same moment as the text); "next" is a second name typed after it.
+  just the match and its ancestors, the server's name search (``GET /api/v1/instances
+  ?name_contains=``) answered in between. "first" is the first filter of a page; "next" is
+  a second name typed after it. The name lands at once (a paste), which the filter asks
+  the server about at once; letters typed one by one are asked about once they pause.
 
 Times are read in the page (``performance.now()``), so the harness's round trips don't
 count; the Resource Timing of the API calls made meanwhile says how much of each figure

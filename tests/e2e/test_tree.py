@@ -182,6 +182,20 @@ def test_the_tree_follows_the_cloud(
     expect(item).to_have_accessible_description("Running", timeout=60_000)
     shot(page, "running")
 
+    # The filter finds it by part of its name in another case through the server's name
+    # search: with its node closed the tree holds no list of the node's instances to read.
+    node = row(page, layout["node"], "node")
+    node.locator(".ce-tree__toggle").click()
+    expect(item).to_have_count(0)
+    box = page.get_by_role("textbox", name="Filter by name")
+    box.fill("TREE-LIVE")
+    expect(item).to_be_visible()
+    expect(node).to_have_attribute("aria-expanded", "true")
+    shot(page, "filtered-instance")
+    box.fill("")
+    node.locator(".ce-tree__toggle").click()
+    expect(item).to_be_visible()
+
     stop = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
     assert wait_task(admin, stop.json()["task_id"], timeout=120)["status"] == "succeeded"
     expect(item).to_have_accessible_description("Stopped", timeout=60_000)

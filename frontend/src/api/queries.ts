@@ -65,8 +65,9 @@ export const keys = {
   /** A node's instances; the tree loads them only when the node is expanded. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
-  /** A cluster's instances; the tree's name filter reads every cluster's. */
-  clusterInstances: (clusterId: string) => ["instances", "cluster", clusterId] as const,
+  /** Instances whose name holds `text` (the tree's filter); under `instances`, so every
+   * instance event refreshes a search on screen. */
+  instanceSearch: (text: string, limit: number) => ["instances", "search", text, limit] as const,
   /** The node that answers this browser (the healthcheck's `id`). */
   servingNode: ["serving-node"] as const,
   instance: (id: string) => ["instance", id] as const,
@@ -93,12 +94,19 @@ export function useMe() {
   });
 }
 
-/** Organizations with their datacenters, clusters and nodes: the resource tree's spine. */
-export function useTree() {
-  return useQuery({
+/**
+ * Organizations with their datacenters, clusters and nodes: the resource tree's spine. As
+ * options too, so the app can ask for it while the session is still being checked.
+ */
+export function treeQuery() {
+  return queryOptions({
     queryKey: keys.tree,
     queryFn: async () => unwrap(await api.GET("/api/v1/organizations")),
   });
+}
+
+export function useTree() {
+  return useQuery(treeQuery());
 }
 
 /** A node's instances as query options, for `useQueries` over every expanded node. */
@@ -114,12 +122,28 @@ export function useNodeInstances(nodeId: string, enabled = true) {
   return useQuery({ ...nodeInstancesQuery(nodeId), enabled });
 }
 
-/** A cluster's instances as query options (the API lists by node or by cluster, never all). */
-export function clusterInstancesQuery(clusterId: string) {
+/**
+ * How many matches of a name search the tree shows; it asks for one more, to know whether
+ * there are more than it shows (the API answers a bare array, as all its lists).
+ */
+export const SEARCH_SHOWN = 200;
+
+/**
+ * Instances whose name holds `text` in any case, across everything the user sees: the
+ * server searches (the tree knows only the instances of opened nodes), at most
+ * SEARCH_SHOWN + 1 of them, by name.
+ */
+export function instanceSearchQuery(text: string) {
+  const limit = SEARCH_SHOWN + 1;
   return queryOptions({
-    queryKey: keys.clusterInstances(clusterId),
-    queryFn: async () =>
-      unwrap(await api.GET("/api/v1/instances", { params: { query: { cluster_id: clusterId } } })),
+    queryKey: keys.instanceSearch(text, limit),
+    queryFn: async ({ signal }) =>
+      unwrap(
+        await api.GET("/api/v1/instances", {
+          params: { query: { name_contains: text, limit } },
+          signal,
+        }),
+      ),
   });
 }
 
@@ -127,12 +151,16 @@ export function clusterInstancesQuery(clusterId: string) {
  * The ID of the node that served this page: the healthcheck answers with the node it runs
  * on, and every request of this browser goes to that node (seed: the light green dot).
  */
-export function useServingNode() {
-  return useQuery({
+export function servingNodeQuery() {
+  return queryOptions({
     queryKey: keys.servingNode,
     queryFn: async () => unwrap(await api.GET("/api/v1/healthcheck")).id,
     staleTime: Infinity,
   });
+}
+
+export function useServingNode() {
+  return useQuery(servingNodeQuery());
 }
 
 export function useOrganization(id: string) {

@@ -188,6 +188,8 @@ export interface paths {
         /**
          * Instance.List
          * @description Every instance of the node or cluster the caller may see: a bare, complete array.
+         *     With ``name_contains``, the caller's instances whose name holds the text: a bare array
+         *     of at most ``limit``.
          */
         get: operations["instance_list_api_v1_instances_get"];
         put?: never;
@@ -2846,6 +2848,10 @@ export interface operations {
             query?: {
                 node_id?: string | null;
                 cluster_id?: string | null;
+                /** @description A name search: the instances whose name holds this text, in any case (% and _ are plain characters), on the node or cluster given or, without either, everywhere the caller sees; the first `limit` by name. Without it, exactly one of node_id or cluster_id is required and the list is complete. */
+                name_contains?: string | null;
+                /** @description At most this many matches of a name search (1 to 1000, 200 if not given); only with name_contains. Ask one more than you show to learn whether there are more. */
+                limit?: number | null;
             };
             header?: never;
             path?: never;

@@ -9,7 +9,7 @@ import { Navigate, useLocation, useNavigate } from "react-router";
 
 import { setSignedOutHandler } from "../../api/client";
 import { useEventFeed } from "../../api/events";
-import { keys, useMe } from "../../api/queries";
+import { keys, servingNodeQuery, treeQuery, useMe } from "../../api/queries";
 
 /** Navigation state telling the sign-in page that a session ended under the user. */
 export const SESSION_ENDED = { sessionEnded: true } as const;
@@ -25,6 +25,15 @@ export function RequireSession({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const client = useQueryClient();
   useEventFeed(me.isSuccess);
+
+  // The layout behind the session shows the resource tree, whose spine is the biggest
+  // reply of a first paint: ask for it (and for the node that serves this browser, which
+  // the tree marks) alongside the session check instead of after it. Without a session
+  // both fail with 401 like the check itself, and the tree asks again once signed in.
+  useEffect(() => {
+    void client.prefetchQuery(treeQuery());
+    void client.prefetchQuery(servingNodeQuery());
+  }, [client]);
 
   useEffect(() => {
     setSignedOutHandler(() => {

@@ -5,15 +5,17 @@
  *
  * Built for 10,000 instances: only open branches are flattened (model.ts), only the rows in
  * view are in the DOM (a virtualizer), rows are memoized, and a node's instances are fetched
- * when it is opened. It follows the cloud through the event feed (api/events.ts), which marks
- * the tree and instance lists stale; nothing here polls.
+ * when it is opened. The filter matches the spine here and asks the server for the instances
+ * whose name holds the text (a bounded search), so it never reads every instance list. It
+ * follows the cloud through the event feed (api/events.ts), which marks the tree and
+ * instance lists and searches stale; nothing here polls.
  *
  * Keyboard: the WAI-ARIA tree pattern with one tabbable row (roving tabindex): Up/Down,
  * Right opens or goes to the first child, Left closes or goes to the parent, Home/End,
  * Enter opens the page, Shift+F10 or the ContextMenu key opens the actions menu.
  */
 import { Alert, SearchInput, Spinner } from "@patternfly/react-core";
-import { useQueries } from "@tanstack/react-query";
+import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import {
   type KeyboardEvent,
@@ -29,8 +31,9 @@ import { useLocation, useNavigate } from "react-router";
 import { messageOf } from "../../api/errors";
 import {
   type Instance,
+  instanceSearchQuery,
   nodeInstancesQuery,
-  clusterInstancesQuery,
+  SEARCH_SHOWN,
   useInstance,
   useServingNode,
   useTree,
@@ -48,6 +51,10 @@ import { TreeContextMenu } from "./TreeContextMenu";
 import { TreeRow } from "./TreeRow";
 
 const ROW_HEIGHT = 32; // px; every row is one line, so sizes need no measuring
+/** The longest instance name (the API's rule), so the longest search worth asking. */
+const INSTANCE_NAME_MAX = 255;
+/** How long the filter text must hold still before the server is asked again. */
+const SEARCH_DEBOUNCE_MS = 120;
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 const AREAS: Record<string, Kind> = {
@@ -87,21 +94,36 @@ function without(set: ReadonlySet<string>, key: string): ReadonlySet<string> {
   return next;
 }
 
-/** Every cluster's instance list, grouped by node, for the filter. */
-function groupByNode(results: { data?: Instance[]; isPending: boolean; error: unknown }[]) {
+/** The matches of a name search, grouped by node. */
+function groupByNode(instances: Instance[]): Map<string, Instance[]> {
   const byNode = new Map<string, Instance[]>();
-  for (const result of results) {
-    for (const instance of result.data ?? []) {
-      const list = byNode.get(instance.node_id);
-      if (list) list.push(instance);
-      else byNode.set(instance.node_id, [instance]);
-    }
+  for (const instance of instances) {
+    const list = byNode.get(instance.node_id);
+    if (list) list.push(instance);
+    else byNode.set(instance.node_id, [instance]);
   }
-  return {
-    byNode,
-    pending: results.some((result) => result.isPending),
-    error: results.find((result) => result.error)?.error ?? null,
-  };
+  return byNode;
+}
+
+/**
+ * The filter text as the server search should see it: the text once it has held still for
+ * SEARCH_DEBOUNCE_MS, so typing a name asks once, not once a letter; a change after a quiet
+ * spell (the first letter, a paste) is asked at once rather than after the wait.
+ */
+function useSearchText(): [string, (text: string) => void] {
+  const [searchText, setSearchText] = useState("");
+  const lastChange = useRef(-Infinity);
+  const timer = useRef<number | undefined>(undefined);
+  useEffect(() => () => window.clearTimeout(timer.current), []);
+  const change = useCallback((text: string) => {
+    const now = performance.now();
+    const quiet = now - lastChange.current >= SEARCH_DEBOUNCE_MS;
+    lastChange.current = now;
+    window.clearTimeout(timer.current);
+    if (quiet) setSearchText(text);
+    else timer.current = window.setTimeout(() => setSearchText(text), SEARCH_DEBOUNCE_MS);
+  }, []);
+  return [searchText, change];
 }
 
 interface MenuTarget {
@@ -118,7 +140,11 @@ export function ResourceTree() {
   const location = useLocation();
 
   const [filterText, setFilterText] = useState("");
-  const [filterFocused, setFilterFocused] = useState(false);
+  const [searchText, setSearchText] = useSearchText();
+  const changeFilter = (text: string) => {
+    setFilterText(text);
+    setSearchText(text.trim());
+  };
   const filter = filterText.trim().toLowerCase();
   const filtering = filter !== "";
 
@@ -140,17 +166,22 @@ export function ResourceTree() {
   );
   const perNode = useQueries({ queries: openNodes.map(nodeInstancesQuery), combine });
 
-  // Instance names live on their nodes, most never opened. The filter reads every cluster's
-  // list (the API lists instances by node or by cluster, never all at once), fetched as
-  // soon as the box takes focus so typing rarely waits; matches show as lists arrive.
-  const clusterIds = useMemo(
-    () => (spine ? spine.organizations.flatMap((org) => org.clusters.map((c) => c.id)) : []),
-    [spine],
-  );
-  const searched = useQueries({
-    queries: filtering || filterFocused ? clusterIds.map(clusterInstancesQuery) : [],
-    combine: groupByNode,
+  // Instance names live on their nodes, most never opened: the server finds the matches
+  // (the first SEARCH_SHOWN by name; one more says there are more). The previous answer
+  // stays while the next is on its way, narrowed here to the current text, so the rows
+  // follow each key press at once and fill in when the server answers.
+  const search = useQuery({
+    ...instanceSearchQuery(searchText),
+    // No instance name is longer than the API's limit, which refuses a longer search.
+    enabled: filtering && searchText !== "" && searchText.length <= INSTANCE_NAME_MAX,
+    placeholderData: keepPreviousData,
   });
+  const capped = filtering && (search.data?.length ?? 0) > SEARCH_SHOWN;
+  const matchesByNode = useMemo(
+    () => groupByNode(search.data?.slice(0, SEARCH_SHOWN) ?? []),
+    [search.data],
+  );
+  const searching = filtering && (search.isFetching || searchText.toLowerCase() !== filter);
 
   // The page on the right decides the selection; an instance's node comes from its record.
   const selection = useMemo(() => selectionOf(location.pathname), [location.pathname]);
@@ -195,13 +226,13 @@ export function ResourceTree() {
       expanded,
       filter,
       closedInFilter,
-      instancesOf: (nodeId) => {
-        const own = perNode.get(nodeId);
-        if (own || !filtering) return own;
-        return searched.byNode.get(nodeId) ?? (searched.pending ? undefined : []);
-      },
+      // An opened node's own list is complete (the filter narrows it); otherwise, while
+      // filtering, the search's matches on it. A node without either is unknown, so it
+      // keeps its chevron: opening it loads its list.
+      instancesOf: (nodeId) =>
+        perNode.get(nodeId) ?? (filtering ? matchesByNode.get(nodeId) : undefined),
     });
-  }, [spine, expanded, filter, filtering, closedInFilter, perNode, searched]);
+  }, [spine, expanded, filter, filtering, closedInFilter, perNode, matchesByNode]);
   const indexOf = useMemo(() => new Map(rows.map((row, index) => [row.key, index])), [rows]);
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -387,28 +418,27 @@ export function ResourceTree() {
   };
 
   let status: string | null = null;
-  if (filtering && searched.pending) status = "Searching instances…";
+  if (filtering && searching && rows.length === 0) status = "Searching instances…";
   else if (filtering && rows.length === 0) status = `Nothing is named like “${filterText.trim()}”.`;
+  else if (capped && !searching) {
+    status = `More than ${SEARCH_SHOWN} instances match: refine the filter to see them all.`;
+  }
 
   return (
     <nav aria-label="Resources" className="ce-tree">
-      <div
-        className="ce-tree__filter"
-        onFocus={() => setFilterFocused(true)}
-        onBlur={() => setFilterFocused(false)}
-      >
+      <div className="ce-tree__filter">
         <SearchInput
           aria-label="Filter by name"
           placeholder="Filter by name"
           value={filterText}
-          onChange={(_event, value) => setFilterText(value)}
-          onClear={() => setFilterText("")}
+          onChange={(_event, value) => changeFilter(value)}
+          onClear={() => changeFilter("")}
         />
       </div>
       <div className="ce-tree__status" aria-live="polite">
         {status}
-        {filtering && searched.error !== null && (
-          <Alert isInline isPlain variant="danger" title={messageOf(searched.error)} />
+        {filtering && search.error !== null && (
+          <Alert isInline isPlain variant="danger" title={messageOf(search.error)} />
         )}
       </div>
       {tree.isPending && <Spinner size="lg" aria-label="Loading the resource tree" />}

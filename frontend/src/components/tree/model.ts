@@ -2,7 +2,7 @@
  * The tree's data as rows: organizations > datacenters > clusters > nodes > instances,
  * flattened to the list the virtualized view draws. Only open branches are walked, so the
  * cost of a render follows what is on screen's branch count, not the size of the cloud
- * (10,000 instances stay unread until their node is opened or a filter asks for them).
+ * (10,000 instances stay unread until their node is opened or a filter finds them).
  */
 import type {
   Cluster,
@@ -105,7 +105,8 @@ function nameOf(resource: Resource): string {
 
 /**
  * Keys of every item with a match below it, when filtering: a match marks its ancestors.
- * Instances are read only where `instancesOf` knows them (the filter loads them all).
+ * Instances are read only where `instancesOf` knows them: an opened node's list, or the
+ * matches the server's name search found.
  */
 function branchesWithMatches(input: FlattenInput): Set<string> {
   const marked = new Set<string>();

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
@@ -26,6 +26,7 @@ from cloudenv.services.compute.instances import InstanceView
 from cloudenv.services.compute.requests import DeployRequest, ExistingVolume, KernelBoot, NewVolume
 from cloudenv.services.compute.states import PowerAction
 from cloudenv.services.partial import KEEP
+from cloudenv.services.validation import INSTANCE_NAME_MAX
 
 router = APIRouter(tags=["instances"])
 _lists = VersionedCache(max_entries=64)
@@ -101,8 +102,48 @@ def list_instances(
     principal: CurrentPrincipal,
     node_id: str | None = None,
     cluster_id: str | None = None,
+    name_contains: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=INSTANCE_NAME_MAX,
+            description=(
+                "A name search: the instances whose name holds this text, in any case "
+                "(% and _ are plain characters), on the node or cluster given or, without "
+                "either, everywhere the caller sees; the first `limit` by name. Without "
+                "it, exactly one of node_id or cluster_id is required and the list is "
+                "complete."
+            ),
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=instances.SEARCH_MAX,
+            description=(
+                f"At most this many matches of a name search (1 to {instances.SEARCH_MAX}, "
+                f"{instances.SEARCH_DEFAULT} if not given); only with name_contains. Ask one "
+                "more than you show to learn whether there are more."
+            ),
+        ),
+    ] = None,
 ) -> Response:
-    """Every instance of the node or cluster the caller may see: a bare, complete array."""
+    """Every instance of the node or cluster the caller may see: a bare, complete array.
+    With ``name_contains``, the caller's instances whose name holds the text: a bare array
+    of at most ``limit``."""
+    if name_contains is not None or limit is not None:
+        # A search per keystroke: read directly, never through the list cache (each text
+        # would take a slot from the node and cluster lists every UI polls).
+        views = instances.list_instances(
+            db,
+            principal,
+            node_id=node_id,
+            cluster_id=cluster_id,
+            name_contains=name_contains,
+            limit=limit,
+        )
+        return json_response([instance_entry(v) for v in views])
     # Every UI polls these (hundreds of rows): the rendered list is reused until an
     # instance changes (see VersionedCache and ``instances.list_version``).
     version, valid_until = instances.list_version(db)

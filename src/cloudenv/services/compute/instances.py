@@ -32,7 +32,11 @@ from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
-from cloudenv.services.validation import check_description, check_instance_name
+from cloudenv.services.validation import (
+    INSTANCE_NAME_MAX,
+    check_description,
+    check_instance_name,
+)
 from cloudenv.store.queries import compute as q
 from cloudenv.store.queries import tenancy as tenancy_queries
 from cloudenv.store.tables import Instance, Task
@@ -105,18 +109,60 @@ def _row_view(row: Sequence[Any]) -> InstanceView:
     )  # fmt: skip
 
 
+#: A name search returns this many matches unless asked for fewer or more (up to
+#: ``SEARCH_MAX``): enough to show, few enough to build in milliseconds at any cloud size.
+#: A caller that wants to know whether there are more asks one more than it shows.
+SEARCH_DEFAULT = 200
+SEARCH_MAX = 1000
+
+
 def list_instances(
     db: Session,
     principal: Principal,
     *,
     node_id: str | None = None,
     cluster_id: str | None = None,
+    name_contains: str | None = None,
+    limit: int | None = None,
 ) -> list[InstanceView]:
     """The caller's instances on a node or in a cluster, by name (light rows: the UI
-    polls lists of hundreds)."""
-    if (node_id is None) == (cluster_id is None):
-        raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
-    rows = q.instance_rows(db, principal.scope, node_id=node_id, cluster_id=cluster_id)
+    polls lists of hundreds): the whole list, as the product's clients expect.
+
+    With ``name_contains``, a name search instead: the caller's instances whose name
+    holds the text in any case, everywhere or on the node or cluster given, the first
+    ``limit`` by name (the tree's filter, which can't read every list at 10,000
+    instances)."""
+    if name_contains is None:
+        if limit is not None:
+            raise InvalidInput(
+                "'limit' bounds a name search; give 'name_contains' with it (lists by "
+                "node or cluster are always complete).",
+                field="limit",
+            )
+        if (node_id is None) == (cluster_id is None):
+            raise InvalidInput("Give exactly one of node_id or cluster_id.", field="node_id")
+    else:
+        if node_id is not None and cluster_id is not None:
+            raise InvalidInput("Give at most one of node_id or cluster_id.", field="node_id")
+        if not 1 <= len(name_contains) <= INSTANCE_NAME_MAX:
+            raise InvalidInput(
+                f"'name_contains' must have 1 to {INSTANCE_NAME_MAX} characters, not "
+                f"{len(name_contains)}.",
+                field="name_contains",
+            )
+        limit = SEARCH_DEFAULT if limit is None else limit
+        if not 1 <= limit <= SEARCH_MAX:
+            raise InvalidInput(
+                f"'limit' must be between 1 and {SEARCH_MAX}, not {limit}.", field="limit"
+            )
+    rows = q.instance_rows(
+        db,
+        principal.scope,
+        node_id=node_id,
+        cluster_id=cluster_id,
+        name_contains=name_contains,
+        limit=limit,
+    )
     return [_row_view(row) for row in rows]
 
 
