@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
 from tests.e2e.conftest import SIGN_IN_TIMEOUT, ShotFn, sign_in
+from tests.e2e.support import tree_row
 from tests.support.compute import deploy_body, succeed, upload_guest, wait_task
 from tests.support.served_node import ADMIN_PASSWORD, Server
 
@@ -141,9 +142,7 @@ def test_a_refused_request_returns_through_sign_in(
     expect(page.get_by_role("heading", name=node["name"], level=1)).to_be_visible()
     end_session(page)
     organization = node["organization"]  # named once in the tree, unlike "default"
-    page.get_by_role("navigation", name="Resource tree").get_by_text(
-        organization["name"], exact=True
-    ).click()
+    tree_row(page, organization["name"], "organization").click()
     page.wait_for_url("**/signin?**")
     there = f"/organizations/{organization['id']}"
     assert next_of(page) == there
