@@ -17,7 +17,8 @@ Fixtures:
   error of the page: sign-in and forms get those on purpose, and the UI shows them.
   An API answer of 5xx is.
 - ``signed_in_page``: ``page`` signed in as pceadmin through the sign-in form.
-- ``shot``: ``shot(page, "name")`` saves ``tests/e2e/output/<test>/<name>.png``.
+- ``shot``: ``shot(page, "name")`` saves ``tests/e2e/output/<test>/<name>.png``, with CSS
+  transitions and animations run to their end.
 
 Every test here is marked ``integration`` and ``e2e`` (``-m "not integration"`` leaves
 them out). A failed test leaves ``failure.png`` of its page in its output directory.
@@ -228,7 +229,9 @@ def shot(request: pytest.FixtureRequest) -> ShotFn:
 
     def save(page: Page, name: str) -> Path:
         path = directory / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # Transitions and fade-ins finished: an error just shown is at its full colour, a
+        # button just enabled no longer looks disabled.
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path
 
     return save

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from tests.e2e.conftest import GuestImages, ShotFn
+from tests.e2e.support import CANVAS_DRAWN, serial_text
 from tests.guest.build import MARKER
 from tests.support.compute import deploy_body, succeed, wait_marker
 from tests.support.served_node import Server
@@ -24,17 +25,6 @@ ANSWER = "CONSOLE-42"
 COMMAND = "echo CONSOLE-$((40+2))"
 #: Seconds for a QEMU guest under TCG on shared cores to boot to its marker.
 BOOT_TIMEOUT = 120.0
-#: True once a canvas has a size and more than one colour among its pixels.
-_DRAWN = """(canvas) => {
-    if (canvas.width === 0 || canvas.height === 0) return false;
-    const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-    for (let i = 4; i < data.length; i += 4) {
-        if (data[i] !== data[0] || data[i + 1] !== data[1] || data[i + 2] !== data[2]) {
-            return true;
-        }
-    }
-    return false;
-}"""
 
 
 class Guest:
@@ -85,11 +75,6 @@ def _open_console_tab(page: Page, guest: Guest) -> None:
     expect(page).to_have_url(re.compile(rf"/instances/{guest.id}/console$"))
 
 
-def _terminal_text(page: Page) -> Any:
-    """The rows xterm.js renders (its DOM renderer writes each row as text)."""
-    return page.locator(".ce-console-serial .xterm-rows")
-
-
 def test_serial_console_shows_the_boot_and_runs_what_is_typed(
     signed_in_page: Page, guest: Guest, shot: ShotFn
 ) -> None:
@@ -98,13 +83,13 @@ def test_serial_console_shows_the_boot_and_runs_what_is_typed(
     page.get_by_role("button", name="Serial").click()
     expect(page.get_by_text("Connected", exact=True)).to_be_visible()
     # The guest printed its marker at boot, before this console opened.
-    expect(_terminal_text(page)).to_contain_text(MARKER)
+    expect(serial_text(page)).to_contain_text(MARKER)
 
     page.locator(".ce-console-serial .xterm").click()
     page.keyboard.press("Enter")
     page.keyboard.type(COMMAND)
     page.keyboard.press("Enter")
-    expect(_terminal_text(page)).to_contain_text(ANSWER)
+    expect(serial_text(page)).to_contain_text(ANSWER)
     expect(page.get_by_role("button", name="Send Ctrl+Alt+Del")).to_have_count(0)
     shot(page, "serial")
 
@@ -121,7 +106,7 @@ def test_screen_shows_the_vms_display(signed_in_page: Page, guest: Guest, shot: 
     expect(canvas).to_be_visible()
     # The framebuffer's size came from the VNC server, and the guest drew on it: more than
     # one colour among its pixels (SeaBIOS and the kernel leave text on the VGA console).
-    page.wait_for_function(_DRAWN, arg=canvas.element_handle())
+    page.wait_for_function(CANVAS_DRAWN, arg=canvas.element_handle())
     # Scaled to fit: the canvas is drawn no wider than the box it sits in.
     box = page.get_by_role("region", name="VM screen").bounding_box()
     drawn = canvas.bounding_box()
@@ -153,7 +138,7 @@ def test_a_console_taken_over_says_why_and_reconnects_with_a_new_ticket(
 
     page.get_by_role("button", name="Reconnect").click()
     expect(page.get_by_text("Connected", exact=True)).to_be_visible()
-    expect(_terminal_text(page)).to_contain_text(MARKER)
+    expect(serial_text(page)).to_contain_text(MARKER)
     assert len(tickets) == opened + 1  # each connection spends a ticket of its own
 
 
@@ -189,14 +174,14 @@ def test_the_serial_console_follows_a_restart(
     page = signed_in_page
     _open_console_tab(page, guest)
     page.get_by_role("button", name="Serial").click()
-    expect(_terminal_text(page)).to_contain_text(MARKER)
+    expect(serial_text(page)).to_contain_text(MARKER)
     page.locator(".ce-console-serial .xterm").click()
     page.keyboard.type("clear")
     page.keyboard.press("Enter")
-    expect(_terminal_text(page)).not_to_contain_text(MARKER)
+    expect(serial_text(page)).not_to_contain_text(MARKER)
 
     guest.power("restart")
-    expect(_terminal_text(page)).to_contain_text(MARKER, timeout=BOOT_TIMEOUT * 1000)
+    expect(serial_text(page)).to_contain_text(MARKER, timeout=BOOT_TIMEOUT * 1000)
     expect(page.get_by_text("Connected", exact=True)).to_be_visible()
     shot(page, "restarted")
 

@@ -23,9 +23,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import GuestImages, ShotFn
+from tests.e2e.support import fill_general, node_menu, open_upload
 from tests.guest.build import build_guest
 from tests.support.compute import wait_task
 from tests.support.served_node import Server
@@ -56,18 +57,29 @@ def admin(served_node: Server) -> Iterator[httpx.Client]:
         yield client
 
 
+#: What these tests upload, by name.
+_UPLOADED = (UPLOADED, "scratch.raw", "hostile.qcow2", "big.raw")
+
+
+def _remove_images(client: httpx.Client, node_id: str) -> None:
+    for name in _UPLOADED:
+        reply = client.delete(
+            f"/api/v1/nodes/{node_id}/images/images/{name}", params={"confirm": "DESTROY"}
+        )
+        if reply.status_code == 202:
+            wait_task(client, reply.json()["task_id"])
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _leave_no_images(served_node: Server) -> Iterator[None]:
-    """The node is shared by every e2e test: remove the images these tests put on it."""
+    """The node is shared by every e2e test: these tests start without the images they
+    upload and remove them afterwards (guest.iso, which the wizard boots, belongs to the
+    guest_images fixture and stays)."""
+    with served_node.admin() as client:
+        _remove_images(client, served_node.health["id"])
     yield
     with served_node.admin() as client:
-        node_id = served_node.health["id"]
-        for name in (UPLOADED, "scratch.raw", "hostile.qcow2", "big.raw"):
-            reply = client.delete(
-                f"/api/v1/nodes/{node_id}/images/images/{name}", params={"confirm": "DESTROY"}
-            )
-            if reply.status_code == 202:
-                wait_task(client, reply.json()["task_id"])
+        _remove_images(client, served_node.health["id"])
 
 
 @pytest.fixture
@@ -88,24 +100,6 @@ def _instances(admin: httpx.Client, node_id: str) -> set[str]:
     return {row["id"] for row in reply.json()}
 
 
-def _node_menu(page: Page, node_name: str) -> Locator:
-    """Right-click the node in the resource tree; its actions menu."""
-    tree = page.get_by_role("tree", name="Resource tree")
-    item = tree.get_by_role("treeitem", name=node_name, exact=True)
-    expect(item).to_be_visible()
-    item.click(button="right")
-    menu = page.get_by_role("menu", name=f"Actions for {node_name}")
-    expect(menu).to_be_visible()
-    return menu
-
-
-def _open_upload(page: Page, node_name: str) -> Locator:
-    _node_menu(page, node_name).get_by_role("menuitem", name="Upload image").click()
-    dialog = page.get_by_role("dialog", name="Upload image")
-    expect(dialog).to_be_visible()
-    return dialog
-
-
 def test_upload_image_with_progress_cancel_and_refusals(
     signed_in_page: Page,
     node: dict[str, Any],
@@ -122,7 +116,7 @@ def test_upload_image_with_progress_cancel_and_refusals(
     big = tmp_path / "big.raw"
     with big.open("wb") as handle:
         handle.truncate(BIG_UPLOAD)
-    dialog = _open_upload(page, node["name"])
+    dialog = open_upload(page, node["name"])
     dialog.locator("input[type=file]").set_input_files(str(big))
     expect(dialog.get_by_role("textbox", name="Name", exact=True)).to_have_value("big.raw")
     dialog.get_by_role("button", name="Upload").click()
@@ -148,7 +142,7 @@ def test_upload_image_with_progress_cancel_and_refusals(
     assert _images(admin, node["id"])[UPLOADED]["status"] == "available"
 
     # The same name again: refused before the body is read, the message beside Name.
-    dialog = _open_upload(page, node["name"])
+    dialog = open_upload(page, node["name"])
     dialog.locator("input[type=file]").set_input_files(str(guest_iso))
     dialog.get_by_role("button", name="Upload").click()
     expect(
@@ -177,16 +171,6 @@ def test_upload_image_with_progress_cancel_and_refusals(
     assert "hostile.qcow2" not in _images(admin, node["id"])
 
 
-def _fill_general(page: Page, wizard: Locator, memory: str) -> None:
-    wizard.get_by_role("textbox", name="Name", exact=True).fill(INSTANCE)
-    wizard.get_by_role("textbox", name="Description").fill("Deployed by the e2e test")
-    wizard.get_by_role("spinbutton", name="Memory (MB)").fill(memory)
-    # The test guest boots its ISO under BIOS on an i440fx machine (tests/support/compute.py).
-    wizard.get_by_role("combobox", name="Firmware").select_option("bios")
-    wizard.get_by_role("combobox", name="Machine type").select_option("pc")
-    wizard.get_by_role("checkbox", name="Autostart").uncheck()
-
-
 def test_deploy_through_the_wizard(
     signed_in_page: Page,
     node: dict[str, Any],
@@ -198,7 +182,7 @@ def test_deploy_through_the_wizard(
     before = _instances(admin, node["id"])
     page.goto(f"/nodes/{node['id']}")
 
-    _node_menu(page, node["name"]).get_by_role("menuitem", name="Deploy").click()
+    node_menu(page, node["name"]).get_by_role("menuitem", name="Deploy").click()
     wizard = page.get_by_role("dialog", name="Deploy Instance")
     expect(wizard).to_be_visible()
     shot(page, "1-general-empty")
@@ -206,7 +190,7 @@ def test_deploy_through_the_wizard(
     expect(next_button).to_be_disabled()  # no name yet
 
     # More memory than the node has: only the server knows; it says so beside Memory.
-    _fill_general(page, wizard, memory="4000000")
+    fill_general(wizard, INSTANCE, memory="4000000", description="Deployed by the e2e test")
     shot(page, "2-general")
     next_button.click()
     expect(wizard.get_by_role("combobox", name="Volume 1: Storage pool")).to_be_visible()

@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, ViewportSize, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import VIEWPORT, ShotFn
+from tests.e2e.conftest import ShotFn
+from tests.e2e.support import click_map, whole_page_shot
 from tests.support.served_node import Server
 
 
@@ -56,19 +57,6 @@ def spare_datacenter(api: httpx.Client, spine: Spine) -> Iterator[dict[str, Any]
     dc_id = created.json()["id"]
     yield api.get(f"/api/v1/datacenters/{dc_id}").json()["datacenter"]
     api.delete(f"/api/v1/datacenters/{dc_id}")
-
-
-def whole_page_shot(page: Page, shot: ShotFn, name: str) -> None:
-    """A screenshot of the whole resource page: the layout scrolls inside <main>, which a
-    full-page shot doesn't unroll, so the window grows to the page's height for it."""
-    height = page.evaluate(
-        "() => { const main = document.querySelector('main');"
-        " return main ? main.getBoundingClientRect().top + main.scrollHeight : 0; }"
-    )
-    width, usual = VIEWPORT["width"], VIEWPORT["height"]
-    page.set_viewport_size(ViewportSize(width=width, height=max(usual, int(height) + 40)))
-    shot(page, name)
-    page.set_viewport_size(ViewportSize(width=width, height=usual))
 
 
 def table(scope: Locator, name: str) -> Locator:
@@ -160,18 +148,14 @@ def test_datacenter_location_is_set_by_clicking_the_map(
     shot(page, "edit-datacenter")
 
     world = dialog.get_by_role("application", name="Location map")
-    box = world.bounding_box()
-    assert box is not None
     target = (-33.87, 151.21)  # Sydney
-    x = box["x"] + (target[1] + 180) / 360 * box["width"]
-    y = box["y"] + (90 - target[0]) / 180 * box["height"]
-    page.mouse.click(x, y)
+    per_pixel = click_map(page, world, *target)
     latitude = dialog.get_by_role("spinbutton", name="Latitude")
     longitude = dialog.get_by_role("spinbutton", name="Longitude")
     expect(latitude).not_to_have_value("")
     shown = (float(latitude.input_value()), float(longitude.input_value()))
-    # A pixel of the map is 360/width degrees: the click lands within two of the target.
-    tolerance = 2 * 360 / box["width"]
+    # The click lands within two pixels of the target.
+    tolerance = 2 * per_pixel
     assert abs(shown[0] - target[0]) < tolerance and abs(shown[1] - target[1]) < tolerance
     shot(page, "edit-datacenter-picked")
 

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import GuestImages, ShotFn
+from tests.e2e.support import tree_row
 from tests.support.compute import deploy_body, succeed, wait_task
 from tests.support.served_node import Server
 
@@ -47,22 +48,10 @@ def layout(admin: httpx.Client, served_node: Server) -> dict[str, Any]:
     raise AssertionError(f"the tree has no node {node_id}")
 
 
-LEVELS = {"organization": 1, "datacenter": 2, "cluster": 3, "node": 4, "instance": 5}
-
-
-def row(page: Page, name: str, kind: str = "instance") -> Locator:
-    """The tree's row of ``name`` at ``kind``'s level (init names a datacenter and a cluster
-    alike)."""
-    items = page.get_by_role("tree", name="Resource tree").get_by_role(
-        "treeitem", name=name, exact=True
-    )
-    return items.and_(page.locator(f'[aria-level="{LEVELS[kind]}"]'))
-
-
 def test_walk_open_close_filter(signed_in_page: Page, layout: dict[str, Any], shot: ShotFn) -> None:
     page = signed_in_page
     org, dc, cluster, node = (
-        row(page, layout[k], k) for k in ("organization", "datacenter", "cluster", "node")
+        tree_row(page, layout[k], k) for k in ("organization", "datacenter", "cluster", "node")
     )
     # First load opens the organizations and the way down to this browser's node.
     for item, level in ((org, 1), (dc, 2), (cluster, 3), (node, 4)):
@@ -127,7 +116,7 @@ def test_context_menu_by_pointer_and_keyboard(
     signed_in_page: Page, layout: dict[str, Any], shot: ShotFn
 ) -> None:
     page = signed_in_page
-    node = row(page, layout["node"], "node")
+    node = tree_row(page, layout["node"], "node")
     node.click(button="right")
     menu = menu_of(page, layout["node"])
     expect(menu).to_be_visible()
@@ -145,7 +134,7 @@ def test_context_menu_by_pointer_and_keyboard(
     expect(menu).to_have_count(0)
 
     # From the keyboard: Shift+F10 and the ContextMenu key on the focused row.
-    cluster = row(page, layout["cluster"], "cluster")
+    cluster = tree_row(page, layout["cluster"], "cluster")
     cluster.focus()
     page.keyboard.press("Shift+F10")
     cluster_menu = menu_of(page, layout["cluster"])
@@ -171,12 +160,12 @@ def test_the_tree_follows_the_cloud(
     page = signed_in_page
     node_id, pool = layout["node_id"], guest_images.pool_id
     # This browser's node is opened on first load, so its instances show.
-    expect(row(page, layout["node"], "node")).to_be_visible()
+    expect(tree_row(page, layout["node"], "node")).to_be_visible()
     name = "tree-live-1"
     # The page is open before the instance exists: only the event feed can bring it.
     deployed = admin.post("/api/v2/instances", json=deploy_body(node_id, pool, name))
     instance_id = str(succeed(admin, deployed, timeout=300)["target_id"])
-    item = row(page, name)
+    item = tree_row(page, name, "instance")
     expect(item).to_be_visible(timeout=60_000)
     expect(item).to_have_attribute("aria-level", "5")
     expect(item).to_have_accessible_description("Running", timeout=60_000)
@@ -184,7 +173,7 @@ def test_the_tree_follows_the_cloud(
 
     # The filter finds it by part of its name in another case through the server's name
     # search: with its node closed the tree holds no list of the node's instances to read.
-    node = row(page, layout["node"], "node")
+    node = tree_row(page, layout["node"], "node")
     node.locator(".ce-tree__toggle").click()
     expect(item).to_have_count(0)
     box = page.get_by_role("textbox", name="Filter by name")

@@ -209,9 +209,10 @@ export function useClusterHardware(id: string) {
   });
 }
 
-export function useNode(id: string) {
+export function useNode(id: string, enabled = true) {
   return useQuery({
     queryKey: keys.node(id),
+    enabled,
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/nodes/{node_id}", { params: { path: { node_id: id } } })),
   });

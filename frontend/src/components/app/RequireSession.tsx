@@ -40,8 +40,14 @@ export function RequireSession({ children }: { children: ReactNode }) {
       // Several calls fail at once when a session ends; the first one sends the user
       // away, and the rest must not make the sign-in page its own `next`.
       if (window.location.pathname === "/signin") return;
+      // Only a session this page had can have ended: a first visit (no session yet) is
+      // refused too, and must not be told its session ended.
+      const hadSession = client.getQueryData(keys.me) !== undefined;
       client.removeQueries({ queryKey: keys.me });
-      navigate(signInPath(window.location), { replace: true, state: SESSION_ENDED });
+      navigate(signInPath(window.location), {
+        replace: true,
+        state: hadSession ? SESSION_ENDED : undefined,
+      });
     });
   }, [client, navigate]);
 

@@ -28,7 +28,7 @@ import { type FormEvent, useId, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { ApiError, messageOf } from "../../api/errors";
 import { type Instance, keys, useNodeImages, useNodeVolumes } from "../../api/queries";
-import { FieldError, validatedBy } from "../common/FieldError";
+import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 
 export const DEVICE_TYPES = { volume: 2, cdrom: 7 } as const;
 const BUSES = ["virtio", "scsi", "sata", "ide", "usb"];
@@ -103,6 +103,7 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
           <FormGroup label="Device Name" isRequired fieldId={ids.name}>
             <TextInput
               id={ids.name}
+              aria-describedby={errorIdOf(ids.name)}
               value={name}
               onChange={(_e, v) => setName(v)}
               validated={validatedBy(error, "name")}
@@ -113,11 +114,12 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
                 <HelperTextItem>3–32 characters, no spaces.</HelperTextItem>
               </HelperText>
             </FormHelperText>
-            <FieldError error={error} field="name" />
+            <FieldError error={error} field="name" controlId={ids.name} />
           </FormGroup>
           <FormGroup label="Device Type" fieldId={ids.type}>
             <FormSelect
               id={ids.type}
+              aria-describedby={errorIdOf(ids.type)}
               value={String(type)}
               onChange={(_e, v) => setType(Number(v))}
               validated={validatedBy(error, "type")}
@@ -125,12 +127,13 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
               <FormSelectOption value={String(DEVICE_TYPES.volume)} label="Storage Volume" />
               <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />
             </FormSelect>
-            <FieldError error={error} field="type" />
+            <FieldError error={error} field="type" controlId={ids.type} />
           </FormGroup>
           <FormGroup label={isVolume ? "Volume" : "Image"} isRequired fieldId={ids.source}>
             {isVolume ? (
               <FormSelect
                 id={ids.source}
+                aria-describedby={errorIdOf(ids.source)}
                 value={volumeId}
                 onChange={(_e, v) => setVolumeId(v)}
                 validated={validatedBy(error, sourceField)}
@@ -143,6 +146,7 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
             ) : (
               <FormSelect
                 id={ids.source}
+                aria-describedby={errorIdOf(ids.source)}
                 value={image}
                 onChange={(_e, v) => setImage(v)}
                 validated={validatedBy(error, sourceField)}
@@ -164,11 +168,12 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
                 </HelperText>
               </FormHelperText>
             ) : null}
-            <FieldError error={error} field={sourceField} />
+            <FieldError error={error} field={sourceField} controlId={ids.source} />
           </FormGroup>
           <FormGroup label="Device Path" fieldId={ids.dev}>
             <TextInput
               id={ids.dev}
+              aria-describedby={errorIdOf(ids.dev)}
               value={dev}
               placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
               onChange={(_e, v) => setDev(v)}
@@ -179,11 +184,12 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
                 <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
               </HelperText>
             </FormHelperText>
-            <FieldError error={error} field={`${DATA}.dev`} />
+            <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
           </FormGroup>
           <FormGroup label="Bus Type" fieldId={ids.bus}>
             <FormSelect
               id={ids.bus}
+              aria-describedby={errorIdOf(ids.bus)}
               value={bus}
               onChange={(_e, v) => setBus(v)}
               validated={validatedBy(error, `${DATA}.bus`)}
@@ -196,7 +202,7 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
                 <FormSelectOption key={b} value={b} label={b} />
               ))}
             </FormSelect>
-            <FieldError error={error} field={`${DATA}.bus`} />
+            <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
           </FormGroup>
         </Form>
       </ModalBody>

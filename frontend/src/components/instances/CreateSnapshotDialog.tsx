@@ -21,7 +21,7 @@ import { type FormEvent, useId, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { ApiError, messageOf } from "../../api/errors";
 import { type Instance, keys } from "../../api/queries";
-import { FieldError, validatedBy } from "../common/FieldError";
+import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 
 export function CreateSnapshotDialog({ instance, onClose }: { instance: Instance; onClose: () => void }) {
   const client = useQueryClient();
@@ -63,6 +63,7 @@ export function CreateSnapshotDialog({ instance, onClose }: { instance: Instance
           <FormGroup label="Name" isRequired fieldId={nameId}>
             <TextInput
               id={nameId}
+              aria-describedby={errorIdOf(nameId)}
               value={name}
               onChange={(_e, v) => setName(v)}
               validated={validatedBy(error, "name")}
@@ -73,17 +74,18 @@ export function CreateSnapshotDialog({ instance, onClose }: { instance: Instance
                 <HelperTextItem>Letters, digits, '_', '.' or '-'; unique for this instance.</HelperTextItem>
               </HelperText>
             </FormHelperText>
-            <FieldError error={error} field="name" />
+            <FieldError error={error} field="name" controlId={nameId} />
           </FormGroup>
           <FormGroup label="Description" fieldId={descriptionId}>
             <TextArea
               id={descriptionId}
+              aria-describedby={errorIdOf(descriptionId)}
               value={description}
               onChange={(_e, v) => setDescription(v)}
               validated={validatedBy(error, "description")}
               resizeOrientation="vertical"
             />
-            <FieldError error={error} field="description" />
+            <FieldError error={error} field="description" controlId={descriptionId} />
           </FormGroup>
         </Form>
       </ModalBody>

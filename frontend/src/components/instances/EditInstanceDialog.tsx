@@ -28,7 +28,7 @@ import { type FormEvent, useId, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { ApiError, messageOf } from "../../api/errors";
 import { type Instance, keys, type Schemas } from "../../api/queries";
-import { FieldError, validatedBy } from "../common/FieldError";
+import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 import { resourcesRefusal } from "./states";
 
 type Changes = Schemas["InstanceChanges"];
@@ -128,22 +128,24 @@ export function EditInstanceDialog({ instance, onClose }: { instance: Instance; 
           <FormGroup label="Name" isRequired fieldId={ids.name}>
             <TextInput
               id={ids.name}
+              aria-describedby={errorIdOf(ids.name)}
               value={name}
               onChange={(_e, v) => setName(v)}
               validated={validatedBy(error, "name")}
               isRequired
             />
-            <FieldError error={error} field="name" />
+            <FieldError error={error} field="name" controlId={ids.name} />
           </FormGroup>
           <FormGroup label="Description" fieldId={ids.description}>
             <TextArea
               id={ids.description}
+              aria-describedby={errorIdOf(ids.description)}
               value={description}
               onChange={(_e, v) => setDescription(v)}
               validated={validatedBy(error, "description")}
               resizeOrientation="vertical"
             />
-            <FieldError error={error} field="description" />
+            <FieldError error={error} field="description" controlId={ids.description} />
           </FormGroup>
           {locked ? (
             <Alert variant="info" isInline isPlain title="Memory and CPU can't be changed now">
@@ -153,6 +155,7 @@ export function EditInstanceDialog({ instance, onClose }: { instance: Instance; 
           <FormGroup label="Memory (MB)" fieldId={ids.memory}>
             <TextInput
               id={ids.memory}
+              aria-describedby={errorIdOf(ids.memory)}
               type="number"
               min={64}
               value={memory}
@@ -160,7 +163,7 @@ export function EditInstanceDialog({ instance, onClose }: { instance: Instance; 
               isDisabled={locked !== undefined}
               validated={validatedBy(error, "memory")}
             />
-            <FieldError error={error} field="memory" />
+            <FieldError error={error} field="memory" controlId={ids.memory} />
           </FormGroup>
           <FormGroup label="CPU topology" role="group" fieldId={`${ids.cpu}-sockets`}>
             <Grid hasGutter>

@@ -20,6 +20,7 @@ import { Link } from "react-router";
 import { type Instance, useNode, useTask } from "../../api/queries";
 import { paths } from "../app/routes";
 import { Details } from "../common/Details";
+import { statusLook } from "../tasks/status";
 import { InstanceStatus } from "./InstanceStatus";
 import { typeTitle } from "./states";
 
@@ -81,9 +82,9 @@ export function CurrentTask({ taskId }: { taskId: string | null }) {
   return (
     <Progress
       value={task.data.progress}
-      title={`${task.data.kind} (${task.data.status})`}
+      title={`${task.data.description} (${statusLook(task.data.status).label.toLowerCase()})`}
       size={ProgressSize.sm}
-      aria-label={`Task ${task.data.kind}`}
+      aria-label={`Task ${task.data.description}`}
     />
   );
 }

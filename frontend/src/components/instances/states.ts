@@ -11,13 +11,13 @@ export type PowerAction = "start" | "stop" | "restart" | "kill";
 
 /** What the user reads for each state (the seed's "Running", "Stopped", ...). */
 export const STATE_TITLES: Record<string, string> = {
-  creating: "Being deployed",
+  creating: "Deploying",
   stopped: "Stopped",
   starting: "Starting",
   running: "Running",
   stopping: "Stopping",
   restarting: "Restarting",
-  destroying: "Being destroyed",
+  destroying: "Destroying",
   error: "Error",
 };
 

@@ -61,13 +61,15 @@ function HardwareDetails({ hardware }: { hardware: NodeHardware }) {
       {hardware.disks.length === 0 ? (
         <span>No disks reported.</span>
       ) : (
+        // Headers unclipped: PatternFly truncates a header to its column, and this card is
+        // half the page wide at 1280 px ("Interf...").
         <Table aria-label="Disks" variant="compact">
           <Thead>
             <Tr>
-              <Th>Device</Th>
-              <Th>Size</Th>
-              <Th>Interface</Th>
-              <Th>SMART</Th>
+              <Th modifier="nowrap">Device</Th>
+              <Th modifier="nowrap">Size</Th>
+              <Th modifier="nowrap">Interface</Th>
+              <Th modifier="nowrap">SMART</Th>
             </Tr>
           </Thead>
           <Tbody>

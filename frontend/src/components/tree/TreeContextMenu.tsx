@@ -123,6 +123,16 @@ function ActionMenu({ resource, x, y, onClose, actions }: Props & { actions: Res
     return () => cancelAnimationFrame(frame);
   }, [x, y]);
 
+  // PatternFly renders a flyout's trigger (Power) as a bare button inside the menu, which
+  // a screen reader (and a test by role) doesn't find among the menu's items; the WAI-ARIA
+  // menu pattern makes it a menuitem that has a popup. After every render: the element may
+  // be new.
+  useLayoutEffect(() => {
+    root.current
+      ?.querySelectorAll('button[aria-haspopup="menu"]')
+      .forEach((trigger) => trigger.setAttribute("role", "menuitem"));
+  });
+
   // A press anywhere outside closes it (capture: before the press acts on anything else).
   useEffect(() => {
     const away = (event: Event) => {

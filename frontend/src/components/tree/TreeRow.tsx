@@ -11,6 +11,7 @@ import VirtualMachineIcon from "@patternfly/react-icons/dist/esm/icons/virtual-m
 import WarehouseIcon from "@patternfly/react-icons/dist/esm/icons/warehouse-icon";
 import { memo, type MouseEvent } from "react";
 
+import { stateTitle } from "../instances/states";
 import type { Kind } from "./model";
 
 const ICONS: Record<Kind, typeof ServerIcon> = {
@@ -21,16 +22,17 @@ const ICONS: Record<Kind, typeof ServerIcon> = {
   instance: VirtualMachineIcon,
 };
 
-/** The instance states the API names (schemas Instance.state), as the badge shows them. */
-const INSTANCE_STATES: Record<string, { text: string; color: "green" | "grey" | "blue" | "red" }> = {
-  running: { text: "Running", color: "green" },
-  stopped: { text: "Stopped", color: "grey" },
-  creating: { text: "Creating", color: "blue" },
-  starting: { text: "Starting", color: "blue" },
-  stopping: { text: "Stopping", color: "blue" },
-  restarting: { text: "Restarting", color: "blue" },
-  destroying: { text: "Destroying", color: "blue" },
-  error: { text: "Error", color: "red" },
+/** The colour of each instance state's badge (schemas Instance.state); its words are the
+ * instance pages' own (instances/states.ts), so the tree and the page say the same. */
+const INSTANCE_COLORS: Record<string, "green" | "grey" | "blue" | "red"> = {
+  running: "green",
+  stopped: "grey",
+  creating: "blue",
+  starting: "blue",
+  stopping: "blue",
+  restarting: "blue",
+  destroying: "blue",
+  error: "red",
 };
 
 function StateBadge({ kind, state, id }: { kind: Kind; state: string; id: string }) {
@@ -42,17 +44,17 @@ function StateBadge({ kind, state, id }: { kind: Kind; state: string; id: string
       </Label>
     );
   }
-  const known = INSTANCE_STATES[state];
-  const busy = known?.color === "blue";
+  const color = INSTANCE_COLORS[state];
+  const busy = color === "blue";
   return (
     <Label
       id={id}
       isCompact
-      color={known?.color ?? "grey"}
+      color={color ?? "grey"}
       icon={busy ? <Spinner size="sm" aria-hidden /> : undefined}
       className="ce-tree__badge"
     >
-      {known?.text ?? state}
+      {stateTitle(state)}
     </Label>
   );
 }
