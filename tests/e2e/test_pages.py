@@ -15,8 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import GuestImages, ShotFn
 from tests.e2e.support import click_map, whole_page_shot
+from tests.support.compute import deploy_body, succeed
 from tests.support.served_node import Server
 
 
@@ -136,6 +137,41 @@ def test_each_page_shows_its_resource(
     expect(page.get_by_role("tab", name="Tasks", selected=True)).to_be_visible()
     page.get_by_role("tab", name="Instances").click()
     whole_page_shot(page, shot, "node-instances")
+
+
+def test_node_instances_follow_a_deploy_and_a_destroy_live(
+    signed_in_page: Page, api: httpx.Client, guest_images: GuestImages, shot: ShotFn
+) -> None:
+    """The node page's Instances tab and count are fed by the event feed: an instance
+    deployed and destroyed through the API appears, runs and leaves with no reload."""
+    page, node_id = signed_in_page, guest_images.node_id
+    main = page.get_by_role("main")
+    page.goto(f"/nodes/{node_id}/instances")
+    expect(page.get_by_role("tab", name="Instances", selected=True)).to_be_visible()
+    row = table(main, "Instances").get_by_role("row").filter(has_text="e2e-node-live")
+    expect(row).to_have_count(0)
+    body = deploy_body(node_id, guest_images.pool_id, "e2e-node-live")
+    api.timeout = httpx.Timeout(60.0)
+    task = succeed(api, api.post("/api/v2/instances", json=body), timeout=180.0)
+    instance_id = str(task["target_id"])
+    try:
+        expect(row.get_by_text("Running")).to_be_visible()
+        whole_page_shot(page, shot, "node-instances-live")
+        page.get_by_role("tab", name="Summary").click()
+        count = len(api.get("/api/v1/instances", params={"node_id": node_id}).json())
+        term = main.locator("dt").filter(has_text=re.compile(r"^Instances$"))
+        expect(term.locator("xpath=following-sibling::dd[1]")).to_have_text(str(count))
+    finally:
+        succeed(api, api.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"}))
+        succeed(
+            api,
+            api.delete(
+                f"/api/v1/instances/{instance_id}",
+                params={"confirm": "DESTROY", "destroy_volumes": "true"},
+            ),
+        )
+    page.get_by_role("tab", name="Instances").click()
+    expect(row).to_have_count(0)
 
 
 def test_datacenter_location_is_set_by_clicking_the_map(

@@ -1,10 +1,11 @@
 /**
  * The live feed: one EventSource on `/api/v1/events` for the whole app. Each event marks
  * stale the queries it changes, and TanStack Query refetches those that are on screen, so
- * the tree and pages follow the cloud without reloads or timers. The browser reconnects by
- * itself with `Last-Event-ID`, and the server replays what was missed.
+ * the tree and pages follow the cloud without reloads (the one timer: node liveness, see
+ * ALIVE_POLL_MS). The browser reconnects by itself with `Last-Event-ID`, and the server
+ * replays what was missed.
  */
-import { type QueryClient, useQueryClient } from "@tanstack/react-query";
+import { type QueryClient, type QueryKey, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 
 import { keys } from "./queries";
@@ -33,51 +34,96 @@ function stringField(data: CloudEvent["data"], name: string): string | null {
   return typeof value === "string" ? value : null;
 }
 
+/** The page key of a tree resource, by the area an event's kind names. */
+const PAGE_KEYS: Record<string, ((id: string) => QueryKey) | undefined> = {
+  organization: keys.organization,
+  datacenter: keys.datacenter,
+  cluster: keys.cluster,
+  node: keys.node,
+};
+
 /** What an event makes stale. Areas added later extend this switch, not a second feed. */
-export function invalidate(client: QueryClient, event: CloudEvent): void {
-  const [area] = event.kind.split(".");
+export function staleKeys(event: CloudEvent): QueryKey[] {
+  const [area = ""] = event.kind.split(".");
   const target = event.target_id;
+  const stale: QueryKey[] = [];
   switch (area) {
     case "organization":
     case "datacenter":
     case "cluster":
     case "node":
-    case "deployment":
-      void client.invalidateQueries({ queryKey: keys.tree });
-      if (target) void client.invalidateQueries({ queryKey: [area, target] });
+    case "deployment": {
+      stale.push(keys.tree);
+      const page = PAGE_KEYS[area];
+      if (target && page) stale.push(page(target));
       // A datacenter's page lists its clusters with their health, and an organization's page
       // what it holds: a change below them makes those stale too.
-      if (area === "cluster" || area === "node") {
-        void client.invalidateQueries({ queryKey: ["datacenter"] });
-        void client.invalidateQueries({ queryKey: ["cluster"] });
-      }
+      if (area === "cluster" || area === "node") stale.push(keys.datacenters, keys.clusters);
       break;
+    }
     case "instance": {
-      void client.invalidateQueries({ queryKey: keys.instances });
-      if (target) void client.invalidateQueries({ queryKey: keys.instance(target) });
+      stale.push(keys.instances);
+      if (target) stale.push(keys.instance(target));
+      // Every instance event names its node (services/events.py instance_data).
       const node = stringField(event.data, "node_id");
-      if (node) void client.invalidateQueries({ queryKey: keys.node(node) });
-      // Attaching, detaching and destroying move volumes between instances and the free
-      // list an Attach Device dialog offers.
-      if (event.kind.startsWith("instance.device_") || event.kind === "instance.destroyed") {
-        void client.invalidateQueries({ queryKey: keys.volumes });
+      if (node) stale.push(keys.node(node));
+      // Deploying creates volumes; attaching, detaching, destroying and deleting move them
+      // between instances and the free list an Attach Device dialog offers.
+      if (
+        event.kind.startsWith("instance.device_") ||
+        ["instance.deployed", "instance.destroyed", "instance.deleted"].includes(event.kind)
+      ) {
+        stale.push(keys.volumes);
       }
       break;
     }
     case "task":
-      void client.invalidateQueries({ queryKey: keys.tasks });
-      if (target) void client.invalidateQueries({ queryKey: keys.task(target) });
-      // A task event doesn't say its node: refresh the node task lists (only those on screen refetch).
-      void client.invalidateQueries({
-        predicate: (query) => query.queryKey[0] === "node" && query.queryKey[2] === "tasks",
-      });
+      // Under `tasks` too: every node's task list, as a task event doesn't name its node.
+      stale.push(keys.tasks);
+      if (target) stale.push(keys.task(target));
       break;
     case "image":
-      void client.invalidateQueries({ queryKey: ["images"] });
+      // An image takes (or frees) space in its node's storage pool.
+      stale.push(keys.images, keys.pools);
       break;
     default:
       break;
   }
+  return stale;
+}
+
+/**
+ * How long invalidations wait to be gathered. A deploy or a power action publishes a burst
+ * of events (state changes, task progress, the outcome); invalidating on each would refetch
+ * the same lists several times in a row. Gathered, each key is invalidated once per burst.
+ */
+const BATCH_MS = 150;
+
+/** Gathers the keys events make stale and invalidates each once, BATCH_MS later. */
+function batcher(client: QueryClient) {
+  const pending = new Map<string, QueryKey>();
+  let timer: number | undefined;
+  const flush = () => {
+    timer = undefined;
+    const batch = [...pending.values()];
+    pending.clear();
+    // A refetch already under way is kept, not restarted: it was asked for after the
+    // change it answers, or is followed by the one this burst starts when it ends.
+    for (const queryKey of batch) {
+      void client.invalidateQueries({ queryKey }, { cancelRefetch: false });
+    }
+  };
+  return {
+    add(stale: QueryKey[]) {
+      for (const key of stale) pending.set(JSON.stringify(key), key);
+      if (timer === undefined && pending.size > 0) timer = window.setTimeout(flush, BATCH_MS);
+    },
+    cancel() {
+      window.clearTimeout(timer);
+      timer = undefined;
+      pending.clear();
+    },
+  };
 }
 
 /** Pause before opening the feed again after the server refused it. */
@@ -96,14 +142,24 @@ export function useEventFeed(enabled: boolean): void {
   const client = useQueryClient();
   const [opening, setOpening] = useState(0);
   const lastSeen = useRef<number | null>(null);
+  const broken = useRef(false);
   useEffect(() => {
     if (!enabled) return undefined;
     const url =
       lastSeen.current === null ? "/api/v1/events" : `/api/v1/events?since=${lastSeen.current}`;
     const source = new EventSource(url, { withCredentials: true });
+    const batch = batcher(client);
     let reopen: number | undefined;
+    source.onopen = () => {
+      // After the feed was down, whatever it missed may be past what the server replays
+      // (or the node restarted): everything cached may be stale.
+      if (!broken.current) return;
+      broken.current = false;
+      void client.invalidateQueries();
+    };
     source.onerror = () => {
       if (source.readyState !== EventSource.CLOSED) return; // the browser is retrying
+      broken.current = true;
       void client.refetchQueries({ queryKey: keys.me });
       reopen = window.setTimeout(() => setOpening((n) => n + 1), REOPEN_MS);
     };
@@ -115,7 +171,7 @@ export function useEventFeed(enabled: boolean): void {
         return;
       }
       lastSeen.current = event.id;
-      invalidate(client, event);
+      batch.add(staleKeys(event));
       for (const listener of listeners) listener(event);
     };
     // Named SSE events (`event: instance.started`) don't reach onmessage; the server sends
@@ -124,6 +180,7 @@ export function useEventFeed(enabled: boolean): void {
     for (const kind of EVENT_KINDS) source.addEventListener(kind, handle as EventListener);
     return () => {
       source.close();
+      batch.cancel();
       window.clearTimeout(reopen);
     };
   }, [client, enabled, opening]);

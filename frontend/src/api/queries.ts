@@ -52,17 +52,21 @@ export const keys = {
   me: ["me"] as const,
   tree: ["tree"] as const,
   organization: (id: string) => ["organization", id] as const,
+  /** Every datacenter page; a change in its clusters or nodes (their health) makes them stale. */
+  datacenters: ["datacenter"] as const,
   datacenter: (id: string) => ["datacenter", id] as const,
+  /** Every cluster page and its hardware totals. */
+  clusters: ["cluster"] as const,
   cluster: (id: string) => ["cluster", id] as const,
   clusterHardware: (id: string) => ["cluster", id, "hardware"] as const,
   node: (id: string) => ["node", id] as const,
-  nodePart: (id: string, part: string) => ["node", id, part] as const,
   nodeHardware: (id: string) => ["node", id, "hardware"] as const,
   nodeCapabilities: (id: string) => ["node", id, "capabilities"] as const,
-  nodePools: (id: string) => ["node", id, "pools"] as const,
-  /** A node's task list; task events don't name the node, so they refresh every such list. */
-  nodeTasks: (id: string) => ["node", id, "tasks"] as const,
-  /** A node's instances; the tree loads them only when the node is expanded. */
+  /** Every node's storage pools: image events don't name the node, and an image uses pool space. */
+  pools: ["pools"] as const,
+  nodePools: (id: string) => ["pools", "node", id] as const,
+  /** A node's instances; the tree loads them only when the node is expanded, the node's
+   * page always. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
   instances: ["instances"] as const,
   /** Instances whose name holds `text` (the tree's filter); under `instances`, so every
@@ -71,19 +75,31 @@ export const keys = {
   /** The node that answers this browser (the healthcheck's `id`). */
   servingNode: ["serving-node"] as const,
   instance: (id: string) => ["instance", id] as const,
-  instancePart: (id: string, part: string) => ["instance", id, part] as const,
   /** Under `instance`, so every event about the instance refreshes them too. */
   instanceDevices: (id: string) => ["instance", id, "devices"] as const,
   instanceSnapshots: (id: string) => ["instance", id, "snapshots"] as const,
-  /** Under `images`, which every image event invalidates. */
+  /** Every image list; every image event invalidates this prefix. */
+  images: ["images"] as const,
   nodeImages: (nodeId: string) => ["images", "node", nodeId] as const,
   volumes: ["volumes"] as const,
   nodeVolumes: (nodeId: string) => ["volumes", "node", nodeId] as const,
   /** Every task list; task events invalidate this prefix. */
   tasks: ["tasks"] as const,
   recentTasks: (limit: number) => ["tasks", "recent", limit] as const,
+  /** A node's task list; under `tasks`, as task events don't name the node. */
+  nodeTasks: (id: string) => ["tasks", "node", id] as const,
   task: (id: string) => ["task", id] as const,
+  /** The world map's land shapes, a static asset of the UI. */
+  worldMap: ["asset", "world-map"] as const,
 };
+
+/**
+ * How often the tree and a node's page ask again although no event came. A node that stops
+ * sending heartbeats turns Down on the server by age alone (`last_seen` older than
+ * NODE_ALIVE_WINDOW, 30 s in services/tenancy/views.py), which publishes no event; polling
+ * at half that window lets the Alive/Down badges follow within it.
+ */
+export const ALIVE_POLL_MS = 15_000;
 
 export function useMe() {
   return useQuery({
@@ -102,6 +118,7 @@ export function treeQuery() {
   return queryOptions({
     queryKey: keys.tree,
     queryFn: async () => unwrap(await api.GET("/api/v1/organizations")),
+    refetchInterval: ALIVE_POLL_MS, // nodes going Down publish no event
   });
 }
 
@@ -213,6 +230,7 @@ export function useNode(id: string, enabled = true) {
   return useQuery({
     queryKey: keys.node(id),
     enabled,
+    refetchInterval: ALIVE_POLL_MS, // its Alive/Down state changes without an event
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/nodes/{node_id}", { params: { path: { node_id: id } } })),
   });

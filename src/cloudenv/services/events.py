@@ -115,16 +115,29 @@ def publish(
     target_id: str | None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Append an event such as ``datacenter.created``; it becomes visible on commit."""
+    """Append an event such as ``datacenter.created``; it becomes visible on commit.
+
+    Every ``instance.*`` event names the instance's node (``instance_data``): a node's page
+    lists its instances, and the UI refreshes it from that field alone."""
+    kind = EventKind(kind)  # a bare string must still be a known kind
+    if kind.startswith("instance.") and "node_id" not in (data or {}):
+        raise ValueError(f"{kind} needs data.node_id: build its data with instance_data()")
     db.add(
         Event(
             time=clock.now(),
-            kind=EventKind(kind).value,  # a bare string must still be a known kind
+            kind=kind.value,
             organization_id=organization_id,
             target_id=target_id,
             data=data or {},
         )
     )
+
+
+def instance_data(node_id: str | None, **extra: Any) -> dict[str, Any]:
+    """The data of every ``instance.*`` event: the instance's node, so a live view of that
+    node (its page, its instance count) knows to refresh, plus the kind's own fields.
+    ``node_id`` is None only when the instance is already gone and its node unknown."""
+    return {"node_id": node_id, **extra}
 
 
 #: On PostgreSQL a transaction may commit an older event ID after a newer one was read, so

@@ -5,6 +5,8 @@ both, so no service can write one and forget the other. Queuing work goes throug
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from cloudenv.services import audit, events
@@ -21,10 +23,11 @@ def record_change(
     target_id: str,
     organization_id: str | None,
     status_code: int = 200,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """``action`` as the caller asked it (``datacenter.create``), ``event`` as what
-    happened (``datacenter.created``)."""
-    events.publish(db, event, organization_id=organization_id, target_id=target_id)
+    happened (``datacenter.created``); ``data`` goes into the event."""
+    events.publish(db, event, organization_id=organization_id, target_id=target_id, data=data)
     audit.record(
         db,
         principal,

@@ -345,8 +345,16 @@ def finish(db: Session, task_id: str, *, error: str | None = None) -> None:
             _KINDS_BY_VALUE[task.kind].event,
             organization_id=task.organization_id,
             target_id=task.target_id,
-            data={"task_id": task.id},
+            data=_outcome_data(task),
         )
+
+
+def _outcome_data(task: Task) -> dict[str, Any]:
+    """An instance task runs on the instance's node, so its outcome event names that node
+    as every instance event does."""
+    if task.kind.startswith("instance."):
+        return events.instance_data(task.node_id, task_id=task.id)
+    return {"task_id": task.id}
 
 
 def fail_interrupted(db: Session, node_id: str) -> list[TaskClaim]:

@@ -138,6 +138,7 @@ def test_a_cancelled_force_stop_gives_the_instance_back_to_the_queued_task(
     back = admin.get(f"/api/v1/instances/{web}").json()["instance"]
     assert (back["state"], back["current_task_id"]) == (state, first["task_id"])
     assert _event_data(dep, "instance.state_changed", web)[-1] == {
+        "node_id": back["node_id"],
         "state": state,
         "task_id": first["task_id"],
     }

@@ -58,7 +58,13 @@ def test_only_changes_the_tree_shows_change_its_version(sqlite_deployment: Deplo
     dep = sqlite_deployment
     with transaction(dep.factory) as db:
         before = views.tree_version(db)
-        events.publish(db, "instance.started", organization_id=None, target_id="inst-x")
+        events.publish(
+            db,
+            "instance.started",
+            organization_id=None,
+            target_id="inst-x",
+            data=events.instance_data("node-x"),
+        )
     with transaction(dep.factory) as db:
         assert views.tree_version(db) == before
         events.publish(db, "datacenter.updated", organization_id=None, target_id="dc-x")

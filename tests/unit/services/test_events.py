@@ -55,6 +55,43 @@ def test_a_power_action_publishes_its_state_then_its_past_tense_event(
     assert [d.get("state") for _, d in later[:2]] == ["stopping", "stopped"]
 
 
+def test_every_instance_event_names_the_instance_node(
+    admin: TestClient, sqlite_deployment: Deployment
+) -> None:
+    """A node's page lists its instances and refreshes them from ``data.node_id``; an
+    instance event without it would leave that page stale."""
+    dep = sqlite_deployment
+    instance_id = deploy(admin, dep)
+    node_id = dep.setup.node_id
+    edit = admin.patch(f"/api/v1/instances/{instance_id}", json={"data": {"description": "edited"}})
+    assert edit.status_code == 200, edit.text
+    power(admin, dep, instance_id, "stop")
+    gone = admin.delete(f"/api/v1/instances/{instance_id}", params={"destroy_volumes": "true"})
+    assert gone.status_code == 202, gone.text
+    dep.daemon.agent.run_pending()
+    seen = _instance_events(dep, instance_id)
+    kinds = {kind for kind, _ in seen}
+    assert {
+        "instance.created",
+        "instance.updated",
+        "instance.state_changed",
+        "instance.deployed",
+        "instance.stopped",
+        "instance.deleted",
+        "instance.destroyed",
+    } <= kinds
+    assert [(kind, data.get("node_id")) for kind, data in seen] == [
+        (kind, node_id) for kind, _ in seen
+    ]
+
+
+def test_publish_refuses_an_instance_event_without_its_node(
+    sqlite_deployment: Deployment,
+) -> None:
+    with pytest.raises(ValueError, match="node_id"), transaction(sqlite_deployment.factory) as db:
+        events.publish(db, EventKind.INSTANCE_STARTED, organization_id=None, target_id="i-1")
+
+
 def test_replies_versioned_by_event_id_are_bounded_where_commits_come_late(
     deployment: Deployment,
 ) -> None:

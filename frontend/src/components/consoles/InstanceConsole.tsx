@@ -25,6 +25,7 @@ import {
 import { lazy, Suspense, useCallback, useRef, useState } from "react";
 
 import type { Instance } from "../../api/queries";
+import { isVm, stateTitle } from "../instances/states";
 import type { ConsoleKind, ConsolePhase } from "./connection";
 import type { VncControls } from "./VncScreen";
 
@@ -32,9 +33,6 @@ const VncScreen = lazy(() => import("./VncScreen").then((m) => ({ default: m.Vnc
 const SerialTerminal = lazy(() =>
   import("./SerialTerminal").then((m) => ({ default: m.SerialTerminal })),
 );
-
-/** `Instance.type` of a virtual machine; containers have no screen, only a serial console. */
-const QEMU_TYPE = 2;
 
 /** States in which an open console stays open: a stop or restart is worth watching. */
 const LIVE_STATES = new Set(["running", "stopping", "restarting"]);
@@ -47,7 +45,7 @@ export function InstanceConsole({ instance }: { instance: Instance }) {
     return (
       <EmptyState titleText="Waiting for the instance" headingLevel="h2" icon={Spinner}>
         <EmptyStateBody>
-          {instance.name} is {instance.state}; its console opens once it is running.
+          {instance.name} is {stateTitle(instance.state).toLowerCase()}; its console opens once it is running.
         </EmptyStateBody>
       </EmptyState>
     );
@@ -55,7 +53,7 @@ export function InstanceConsole({ instance }: { instance: Instance }) {
   return (
     <EmptyState titleText="The console needs the instance running" headingLevel="h2">
       <EmptyStateBody>
-        {instance.name} is {instance.state}. Start it (Power → Start) to see its screen and
+        {instance.name} is {stateTitle(instance.state).toLowerCase()}. Start it (Power → Start) to see its screen and
         serial console.
       </EmptyStateBody>
     </EmptyState>
@@ -63,7 +61,7 @@ export function InstanceConsole({ instance }: { instance: Instance }) {
 }
 
 function LiveConsole({ instance }: { instance: Instance }) {
-  const hasScreen = instance.type === QEMU_TYPE;
+  const hasScreen = isVm(instance);
   const [kind, setKind] = useState<ConsoleKind>(hasScreen ? "vnc" : "serial");
   const [attempt, setAttempt] = useState(0);
   // A phase reported by the connection `key`; a newer connection starts out "connecting".

@@ -11,7 +11,7 @@ import type { KeyboardEvent, MouseEvent } from "react";
 import { feature } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
-import type { Location } from "../../api/queries";
+import { keys, type Location } from "../../api/queries";
 import "./WorldMap.css";
 
 const WIDTH = 360;
@@ -57,7 +57,7 @@ async function loadShapes(): Promise<string> {
 
 function useShapes() {
   return useQuery({
-    queryKey: ["asset", "world-map"],
+    queryKey: keys.worldMap,
     queryFn: loadShapes,
     staleTime: Infinity,
     gcTime: Infinity,

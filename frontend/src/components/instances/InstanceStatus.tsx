@@ -6,33 +6,21 @@ import {
   InProgressIcon,
   OffIcon,
 } from "@patternfly/react-icons";
+import type { ReactElement } from "react";
 
-import { isTransient, stateTitle } from "./states";
+import { type StateColor, stateColor, stateTitle } from "./states";
 
-export function InstanceStatus({ state }: { state: string }) {
-  if (state === "running") {
-    return (
-      <Label color="green" icon={<CheckCircleIcon />}>
-        {stateTitle(state)}
-      </Label>
-    );
-  }
-  if (state === "error") {
-    return (
-      <Label color="red" icon={<ExclamationCircleIcon />}>
-        {stateTitle(state)}
-      </Label>
-    );
-  }
-  if (isTransient(state)) {
-    return (
-      <Label color="blue" icon={<InProgressIcon />}>
-        {stateTitle(state)}
-      </Label>
-    );
-  }
+const ICONS: Record<StateColor, ReactElement> = {
+  green: <CheckCircleIcon />,
+  red: <ExclamationCircleIcon />,
+  blue: <InProgressIcon />,
+  grey: <OffIcon />,
+};
+
+export function InstanceStatus({ state, isCompact }: { state: string; isCompact?: boolean }) {
+  const color = stateColor(state);
   return (
-    <Label color="grey" icon={<OffIcon />}>
+    <Label color={color} icon={ICONS[color]} isCompact={isCompact}>
       {stateTitle(state)}
     </Label>
   );

@@ -30,6 +30,17 @@ export function isTransient(state: string): boolean {
   return ["creating", "starting", "stopping", "restarting", "destroying"].includes(state);
 }
 
+/** A state's badge colour (PatternFly Label colours): green running, red error, blue on
+ * the move, grey stopped or unknown. The one mapping the tree, the node's instance list
+ * and the instance page share, so all three colour a state alike. */
+export type StateColor = "green" | "grey" | "blue" | "red";
+
+export function stateColor(state: string): StateColor {
+  if (state === "running") return "green";
+  if (state === "error") return "red";
+  return isTransient(state) ? "blue" : "grey";
+}
+
 const POWER_FROM: Record<PowerAction, readonly string[]> = {
   start: ["stopped", "error"],
   stop: ["running"],
@@ -99,6 +110,14 @@ export function changeRefusal(instance: Instance): string | undefined {
   return busyReason(instance);
 }
 
+/** `Instance.type` of a virtual machine (QEMU); the others are containers. */
+const VM_TYPE = 2;
+
+/** A virtual machine has a screen (VNC); a container has only a serial console. */
+export function isVm(instance: Pick<Instance, "type">): boolean {
+  return instance.type === VM_TYPE;
+}
+
 /** "VM (QEMU)" or "Container (LXC)", from the product's type numbers. */
 export function typeTitle(type: number): string {
   switch (type) {
@@ -106,7 +125,7 @@ export function typeTitle(type: number): string {
       return "Container (Docker)";
     case 1:
       return "Container (LXC)";
-    case 2:
+    case VM_TYPE:
       return "VM (QEMU)";
     case 3:
       return "Container (Podman)";

@@ -1,21 +1,13 @@
-/** The instances on a node (as GET /nodes/{id} lists them), each linking to its page. */
-import { Label } from "@patternfly/react-core";
+/** The instances on a node, each linking to its page. Read from the same cache as the
+ * tree's node (`useNodeInstances`), which every instance event refreshes, so the list
+ * follows deploys, state changes and destroys live. */
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { Link } from "react-router";
 
 import type { Instance } from "../../api/queries";
 import { paths } from "../app/routes";
 import { formatMegabytes } from "../common/format";
-
-const STATE: Record<string, "success" | "danger" | "info" | undefined> = {
-  running: "success",
-  error: "danger",
-  creating: "info",
-  starting: "info",
-  stopping: "info",
-  restarting: "info",
-  destroying: "info",
-};
+import { InstanceStatus } from "../instances/InstanceStatus";
 
 export function NodeInstances({ instances }: { instances: Instance[] }) {
   if (instances.length === 0) return <>No instances run on this node.</>;
@@ -37,9 +29,7 @@ export function NodeInstances({ instances }: { instances: Instance[] }) {
               <Link to={paths.instance(instance.id)}>{instance.name}</Link>
             </Td>
             <Td dataLabel="State">
-              <Label isCompact status={STATE[instance.state]}>
-                {instance.state.charAt(0).toUpperCase() + instance.state.slice(1)}
-              </Label>
+              <InstanceStatus state={instance.state} isCompact />
             </Td>
             <Td dataLabel="vCPUs">{instance.vcpus}</Td>
             <Td dataLabel="Memory">{formatMegabytes(instance.memory)}</Td>

@@ -5,7 +5,7 @@
 import { Card, CardBody, CardTitle, Grid, GridItem } from "@patternfly/react-core";
 import { Link, useParams } from "react-router";
 
-import { type NodeDetail, useNode, useTree } from "../../api/queries";
+import { type NodeDetail, useNode, useNodeInstances, useTree } from "../../api/queries";
 import { paths } from "../app/routes";
 import { ActionsDropdown } from "../common/actions";
 import { Details } from "../common/Details";
@@ -29,6 +29,10 @@ export function NodePage() {
 function NodeView({ detail }: { detail: NodeDetail }) {
   const node = detail.node;
   const actions = useNodeActions(node);
+  // The instances come from the tree's cache for this node, not from `detail`: every
+  // instance event refreshes that list, so the tab and the count follow deploys and
+  // destroys live (GET /nodes/{id} is refreshed only by node events and node_id hints).
+  const instances = useNodeInstances(node.id);
   const tree = useTree();
   const cluster = tree.data
     ?.find((org) => org.organization.id === node.organization_id)
@@ -68,7 +72,7 @@ function NodeView({ detail }: { detail: NodeDetail }) {
                         ["Last seen", formatTime(node.last_seen)],
                         ["Hostname", detail.hostname || "—"],
                         ["IP address", node.ip_address ?? "—"],
-                        ["Instances", detail.instances.length],
+                        ["Instances", instances.data?.length ?? detail.instances.length],
                         ["Created", formatTime(node.creation)],
                       ]}
                     />
@@ -108,7 +112,11 @@ function NodeView({ detail }: { detail: NodeDetail }) {
         {
           key: "instances",
           title: "Instances",
-          content: <NodeInstances instances={detail.instances} />,
+          content: instances.data ? (
+            <NodeInstances instances={instances.data} />
+          ) : (
+            <QueryState error={instances.error} isPending={instances.isPending} />
+          ),
         },
         {
           key: "tasks",

@@ -11,7 +11,7 @@ import VirtualMachineIcon from "@patternfly/react-icons/dist/esm/icons/virtual-m
 import WarehouseIcon from "@patternfly/react-icons/dist/esm/icons/warehouse-icon";
 import { memo, type MouseEvent } from "react";
 
-import { stateTitle } from "../instances/states";
+import { stateColor, stateTitle } from "../instances/states";
 import type { Kind } from "./model";
 
 const ICONS: Record<Kind, typeof ServerIcon> = {
@@ -20,19 +20,6 @@ const ICONS: Record<Kind, typeof ServerIcon> = {
   cluster: ClusterIcon,
   node: ServerIcon,
   instance: VirtualMachineIcon,
-};
-
-/** The colour of each instance state's badge (schemas Instance.state); its words are the
- * instance pages' own (instances/states.ts), so the tree and the page say the same. */
-const INSTANCE_COLORS: Record<string, "green" | "grey" | "blue" | "red"> = {
-  running: "green",
-  stopped: "grey",
-  creating: "blue",
-  starting: "blue",
-  stopping: "blue",
-  restarting: "blue",
-  destroying: "blue",
-  error: "red",
 };
 
 function StateBadge({ kind, state, id }: { kind: Kind; state: string; id: string }) {
@@ -44,13 +31,14 @@ function StateBadge({ kind, state, id }: { kind: Kind; state: string; id: string
       </Label>
     );
   }
-  const color = INSTANCE_COLORS[state];
+  // Colours and words as every instance view shows them (instances/states.ts).
+  const color = stateColor(state);
   const busy = color === "blue";
   return (
     <Label
       id={id}
       isCompact
-      color={color ?? "grey"}
+      color={color}
       icon={busy ? <Spinner size="sm" aria-hidden /> : undefined}
       className="ce-tree__badge"
     >

@@ -120,5 +120,5 @@ def _publish(db: Session, row: InstanceDevice, event: EventKind) -> None:
         event,
         organization_id=instance.organization_id if instance else None,
         target_id=row.instance_id,
-        data={"device": row.name},
+        data=events.instance_data(instance.node_id if instance else None, device=row.name),
     )

@@ -158,5 +158,7 @@ def _return_to(
         EventKind.INSTANCE_STATE_CHANGED,
         organization_id=instance.organization_id,
         target_id=instance.id,
-        data={"state": InstanceState(instance.state).value, "task_id": holder.id},
+        data=events.instance_data(
+            instance.node_id, state=InstanceState(instance.state).value, task_id=holder.id
+        ),
     )

@@ -25,6 +25,7 @@ from cloudenv import clock
 from cloudenv.enums import ConsoleKind as ConsoleKind  # stored in console_tokens.kind
 from cloudenv.enums import InstanceType
 from cloudenv.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from cloudenv.services import events
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.auth import token_hash
 from cloudenv.services.compute.instances import load
@@ -102,6 +103,7 @@ def issue_ticket(
         event=EventKind.INSTANCE_CONSOLE_OPENED,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        data=events.instance_data(instance.node_id),
     )
     return ConsoleTicket(
         token, chosen, instance.id, instance.node_id, int(TOKEN_LIFETIME.total_seconds())

@@ -87,7 +87,11 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     db.flush()
     _add_devices(db, principal, instance, node, request)
     events.publish(
-        db, EventKind.INSTANCE_CREATED, organization_id=node.organization_id, target_id=instance.id
+        db,
+        EventKind.INSTANCE_CREATED,
+        organization_id=node.organization_id,
+        target_id=instance.id,
+        data=events.instance_data(node.id),
     )
     task = tasks.queue_task(
         db,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
 from cloudenv.errors import Conflict, NotFound
-from cloudenv.services import tasks
+from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.compute.device_rows import (
     cdrom_row,
@@ -135,6 +135,7 @@ def update_device(
         event=EventKind.INSTANCE_DEVICE_UPDATED,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        data=events.instance_data(instance.node_id),
     )
     return _views(db, principal, [row])[0]
 

@@ -276,6 +276,7 @@ def forget(
         EventKind.INSTANCE_DELETED,
         organization_id=instance.organization_id,
         target_id=instance_id,
+        data=events.instance_data(instance.node_id),
     )
     return doomed
 
@@ -300,7 +301,7 @@ def _publish_state(db: Session, instance: Instance, state: InstanceState) -> Non
         EventKind.INSTANCE_STATE_CHANGED,
         organization_id=instance.organization_id,
         target_id=instance.id,
-        data={"state": state.value},
+        data=events.instance_data(instance.node_id, state=state.value),
     )
 
 

@@ -272,6 +272,7 @@ def update_instance(
         event=EventKind.INSTANCE_UPDATED,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        data=events.instance_data(instance.node_id),
     )
     return view(instance)
 
@@ -368,7 +369,7 @@ def take_instance(
         EventKind.INSTANCE_STATE_CHANGED,
         organization_id=instance.organization_id,
         target_id=instance.id,
-        data={"state": state.value, "task_id": task.id},
+        data=events.instance_data(instance.node_id, state=state.value, task_id=task.id),
     )
 
 

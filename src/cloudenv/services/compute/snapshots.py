@@ -192,5 +192,5 @@ def _publish(db: Session, instance_id: str, name: str, data: dict[str, str]) -> 
         EventKind.INSTANCE_SNAPSHOT_UPDATED,
         organization_id=instance.organization_id if instance else None,
         target_id=instance_id,
-        data={"snapshot": name, **data},
+        data=events.instance_data(instance.node_id if instance else None, snapshot=name, **data),
     )
