@@ -111,14 +111,14 @@ def test_instance_page_journey(
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("textbox", name="Name").fill("ab")
     dialog.get_by_role("spinbutton", name="Memory (MB)").fill("1")
-    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Confirm").click()
     name_group = dialog.locator(".pf-v6-c-form__group").filter(has_text="Name").first
     expect(name_group).to_contain_text("is not valid")
     shot(page, "edit-wrong-name")
     assert instance(admin, instance_id)["name"] == "e2e-instance"
     # Name right, memory wrong: the server's rule under Memory.
     dialog.get_by_role("textbox", name="Name").fill("e2e-instance")
-    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Confirm").click()
     memory_group = dialog.locator(".pf-v6-c-form__group").filter(has_text="Memory (MB)")
     expect(memory_group).to_contain_text("memory must be between")
     shot(page, "edit-wrong-memory")

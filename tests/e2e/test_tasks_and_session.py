@@ -3,6 +3,7 @@ browser against a served node.
 
 - A wrong password shows the server's own message on the sign-in page.
 - A deep link survives a reload.
+- A ``next`` that would lead off the site (however spelled) leads home instead.
 - A session ended on the server sends the user to sign-in with ``next`` set, and signing
   in returns there: once through the event stream (the server ends it, the browser's
   reconnect is refused) and once through an ordinary request (the stream stubbed out, so
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -88,6 +89,17 @@ def test_a_wrong_password_shows_the_server_s_message(
     # A first visit is no ended session: no word of one.
     expect(page.get_by_text(SESSION_ENDED)).to_have_count(0)
     shot(page, "wrong-password")
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example/", "/\t/evil.example/", "/signin"]
+)
+def test_sign_in_never_follows_next_off_the_site(page: Page, target: str) -> None:
+    page.goto(f"/signin?next={quote(target)}")
+    origin = urlsplit(page.url).netloc
+    fill_sign_in(page)
+    page.wait_for_url(lambda url: urlsplit(url).path == "/", timeout=SIGN_IN_TIMEOUT * 1000)
+    assert urlsplit(page.url).netloc == origin, page.url
 
 
 def test_a_deep_link_survives_a_reload(

@@ -8,7 +8,7 @@ export interface ErrorBody {
 
 export class ApiError extends Error {
   readonly code: number;
-  /** The request field at fault (dotted, e.g. `location.longitude`), when one is. */
+  /** The request field at fault (dotted, items by index: `location.longitude`, `new_volumes[0].size`), when one is. */
   readonly field: string | null;
 
   constructor(body: ErrorBody) {
@@ -41,5 +41,7 @@ export function messageOf(error: unknown): string {
 /** The server's message for `field`, when the error names that field (or one inside it). */
 export function fieldError(error: unknown, field: string): string | undefined {
   if (!(error instanceof ApiError) || !error.field) return undefined;
-  return error.field === field || error.field.startsWith(`${field}.`) ? error.message : undefined;
+  const f = error.field;
+  // Inside it: `cpu.cores` under `cpu`, and an item, `new_volumes[0].size`, under `new_volumes`.
+  return f === field || f.startsWith(`${field}.`) || f.startsWith(`${field}[`) ? error.message : undefined;
 }

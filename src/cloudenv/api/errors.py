@@ -6,6 +6,7 @@ an anonymous caller's refusal is only counted (``api/refusals.py``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -157,9 +158,30 @@ def body_too_large(limit: int = MAX_BODY_BYTES) -> str:
     )
 
 
+# The tags of the request bodies' discriminated unions (InstanceDeploy.metadata's `_type`).
+# Pydantic puts the chosen member's tag in an error's location (metadata.qemu.new_volumes),
+# but the client never wrote it: its body has metadata.new_volumes.
+_UNION_TAGS = frozenset({"qemu", "lxc"})
+
+
+def field_path(loc: Sequence[int | str]) -> str | None:
+    """A request field's path as the services write it and the web UI matches it: names
+    joined by dots, a list's items by index in brackets (`metadata.new_volumes[0].size`)."""
+    path = ""
+    for index, part in enumerate(loc):
+        if index == 0 and part in ("body", "query", "path"):
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in _UNION_TAGS and path:
+            continue
+        else:
+            path += f".{part}" if path else part
+    return path or None
+
+
 def _describe(error: dict[str, Any]) -> tuple[str, str | None]:
-    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-    field = ".".join(loc) or None
+    field = field_path(error.get("loc", ()))
     kind = error.get("type")
     text = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
     if kind == "json_invalid":

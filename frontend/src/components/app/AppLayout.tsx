@@ -5,8 +5,9 @@
  */
 import { Page, PageSidebar, PageSidebarBody } from "@patternfly/react-core";
 import { useState } from "react";
-import { Outlet } from "react-router";
+import { Outlet, useLocation } from "react-router";
 
+import { ErrorBoundary } from "../common/ErrorBoundary";
 import { TaskFailureAlerts } from "../tasks/TaskFailureAlerts";
 import { TasksDrawer } from "../tasks/TasksDrawer";
 import { ResourceTree } from "../tree/ResourceTree";
@@ -14,6 +15,7 @@ import { AppMasthead } from "./AppMasthead";
 
 export function AppLayout() {
   const [tasksOpen, setTasksOpen] = useState(false);
+  const { pathname } = useLocation();
   const sidebar = (
     <PageSidebar>
       <PageSidebarBody isFilled className="ce-sidebar-tree">
@@ -32,7 +34,10 @@ export function AppLayout() {
       isNotificationDrawerExpanded={tasksOpen}
     >
       <TaskFailureAlerts onShowTasks={() => setTasksOpen(true)} />
-      <Outlet />
+      {/* Keyed by the path: going to another page leaves a failed one behind. */}
+      <ErrorBoundary key={pathname}>
+        <Outlet />
+      </ErrorBoundary>
     </Page>
   );
 }

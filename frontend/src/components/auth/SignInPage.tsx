@@ -11,9 +11,22 @@ import { api, unwrap } from "../../api/client";
 import { messageOf } from "../../api/errors";
 import { keys } from "../../api/queries";
 
-/** Only a path on this site: `next` comes from the URL, so it must not lead elsewhere. */
+/**
+ * Only a page of this site: `next` comes from the URL, so it must not lead elsewhere. A
+ * prefix check isn't enough (browsers read `/\evil.com`, and `/<tab>/evil.com` from
+ * `/%09/evil.com`, as another host), so let the URL parser decide, as the browser will,
+ * and keep only our own origin.
+ */
 function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  if (!next) return "/";
+  let target: URL;
+  try {
+    target = new URL(next, window.location.origin);
+  } catch {
+    return "/";
+  }
+  if (target.origin !== window.location.origin || target.pathname === "/signin") return "/";
+  return `${target.pathname}${target.search}${target.hash}`;
 }
 
 export function SignInPage() {

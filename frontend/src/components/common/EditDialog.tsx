@@ -2,7 +2,8 @@
  * The frame of the Edit dialogs (organization, datacenter, cluster, …): a form with the
  * seed's Confirm and Cancel, the server's error next to the field it names, or as an alert
  * above the buttons when it names none of the form's fields. The dialog stays open with the
- * user's input when the server refuses, so nothing is lost and nothing has changed.
+ * user's input when the server refuses, so nothing is lost and nothing has changed. While
+ * the request runs it can't be dismissed (Cancel, Escape, the close button).
  */
 import {
   Alert,
@@ -33,6 +34,10 @@ interface Props {
   onClose: () => void;
   children: ReactNode;
   variant?: "small" | "medium";
+  /** The submitting button's label; the seed's word for edit dialogs is "Confirm". */
+  submitLabel?: string;
+  /** The alert's title when the server's error names none of the form's fields. */
+  errorTitle?: string;
 }
 
 export function EditDialog({
@@ -44,12 +49,15 @@ export function EditDialog({
   onClose,
   children,
   variant = "small",
+  submitLabel = "Confirm",
+  errorTitle = "The change was not saved",
 }: Props) {
   const titleId = useId();
   const formId = useId();
   const onAField = fields.some((field) => fieldError(error, field) !== undefined);
+  // Without onClose, PatternFly shows no close button and ignores Escape.
   return (
-    <Modal isOpen variant={variant} onClose={onClose} aria-labelledby={titleId}>
+    <Modal isOpen variant={variant} onClose={isPending ? undefined : onClose} aria-labelledby={titleId}>
       <ModalHeader title={title} labelId={titleId} />
       <ModalBody>
         <Form
@@ -61,7 +69,7 @@ export function EditDialog({
         >
           {children}
           {error && !onAField ? (
-            <Alert variant="danger" isInline title="The change was not saved">
+            <Alert variant="danger" isInline title={errorTitle}>
               {messageOf(error)}
             </Alert>
           ) : null}
@@ -76,9 +84,9 @@ export function EditDialog({
           isLoading={isPending}
           isDisabled={isPending}
         >
-          Confirm
+          {submitLabel}
         </Button>
-        <Button variant="link" onClick={onClose}>
+        <Button variant="link" onClick={onClose} isDisabled={isPending}>
           Cancel
         </Button>
       </ModalFooter>

@@ -2,7 +2,9 @@
  * The two confirmations every destructive or disruptive action uses: `ConfirmDialog`
  * ("Confirm" / "Cancel") for power actions, and `TypeToConfirmDialog`, which enables its
  * action only once the user has typed the requested word (`DESTROY`), as the seed asks.
- * Both keep the dialog open with the server's message when the action fails.
+ * Both keep the dialog open with the server's message when the action fails, and can't be
+ * dismissed (Cancel, Escape, the close button) while the request runs: the outcome would
+ * otherwise go unseen.
  */
 import {
   Alert,
@@ -45,8 +47,9 @@ export function ConfirmDialog({
   onClose,
 }: ConfirmProps) {
   const titleId = useId();
+  // Without onClose, PatternFly shows no close button and ignores Escape.
   return (
-    <Modal isOpen variant="small" onClose={onClose} aria-labelledby={titleId}>
+    <Modal isOpen variant="small" onClose={isPending ? undefined : onClose} aria-labelledby={titleId}>
       <ModalHeader
         title={title}
         labelId={titleId}
@@ -64,7 +67,7 @@ export function ConfirmDialog({
         <Button variant={variant} onClick={onConfirm} isLoading={isPending} isDisabled={isPending || isActionDisabled}>
           {actionLabel}
         </Button>
-        <Button variant="link" onClick={onClose}>
+        <Button variant="link" onClick={onClose} isDisabled={isPending}>
           Cancel
         </Button>
       </ModalFooter>
@@ -81,19 +84,21 @@ export function TypeToConfirmDialog({ word, children, onConfirm, ...rest }: Type
   const [typed, setTyped] = useState("");
   const inputId = useId();
   const matches = typed === word;
+  // Enter submits the form even while the button is disabled: a second request must not go.
+  const confirm = () => {
+    if (matches && !rest.isPending) onConfirm();
+  };
   return (
     <ConfirmDialog
       {...rest}
       variant="danger"
-      onConfirm={() => {
-        if (matches) onConfirm();
-      }}
+      onConfirm={confirm}
       isActionDisabled={!matches}
     >
       <Form
         onSubmit={(event) => {
           event.preventDefault();
-          if (matches) onConfirm();
+          confirm();
         }}
       >
         {children}

@@ -25,6 +25,7 @@ import {
 import { lazy, Suspense, useCallback, useRef, useState } from "react";
 
 import type { Instance } from "../../api/queries";
+import { ErrorBoundary } from "../common/ErrorBoundary";
 import { isVm, stateTitle } from "../instances/states";
 import type { ConsoleKind, ConsolePhase } from "./connection";
 import type { VncControls } from "./VncScreen";
@@ -140,19 +141,22 @@ function LiveConsole({ instance }: { instance: Instance }) {
           {phase.reason} Press Reconnect to try again.
         </Alert>
       )}
-      <Suspense
-        fallback={
-          <Bullseye className="ce-console-box">
-            <Spinner aria-label="Loading the console" />
-          </Bullseye>
-        }
-      >
-        {kind === "vnc" ? (
-          <VncScreen key={key} instanceId={instance.id} onPhase={onPhase} controls={vnc} />
-        ) : (
-          <SerialTerminal key={key} instanceId={instance.id} onPhase={onPhase} />
-        )}
-      </Suspense>
+      {/* The console's code is loaded on demand; after an upgrade the old chunk is gone. */}
+      <ErrorBoundary what="The console">
+        <Suspense
+          fallback={
+            <Bullseye className="ce-console-box">
+              <Spinner aria-label="Loading the console" />
+            </Bullseye>
+          }
+        >
+          {kind === "vnc" ? (
+            <VncScreen key={key} instanceId={instance.id} onPhase={onPhase} controls={vnc} />
+          ) : (
+            <SerialTerminal key={key} instanceId={instance.id} onPhase={onPhase} />
+          )}
+        </Suspense>
+      </ErrorBoundary>
     </>
   );
 }

@@ -101,8 +101,15 @@ export function UploadImageDialog({ nodeId, onClose }: { nodeId: string; onClose
   const sending = phase.step === "sending";
   const canUpload = file !== null && name !== "" && !nameHint && pool !== "" && phase.step === "form";
 
+  // While sending, neither Escape nor a close button may throw the upload away unasked:
+  // without onClose PatternFly shows no close button and ignores Escape; Cancel remains.
   return (
-    <Modal isOpen variant={ModalVariant.medium} onClose={onClose} aria-labelledby={titleId}>
+    <Modal
+      isOpen
+      variant={ModalVariant.medium}
+      onClose={sending ? undefined : onClose}
+      aria-labelledby={titleId}
+    >
       <ModalHeader
         title="Upload image"
         labelId={titleId}

@@ -7,27 +7,20 @@
  * running guest sees the device only after a restart.
  */
 import {
-  Alert,
-  Button,
-  Form,
   FormGroup,
   FormHelperText,
   FormSelect,
   FormSelectOption,
   HelperText,
   HelperTextItem,
-  Modal,
-  ModalBody,
-  ModalFooter,
-  ModalHeader,
   TextInput,
 } from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
+import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
-import { ApiError, messageOf } from "../../api/errors";
 import { type Instance, keys, useNodeImages, useNodeVolumes } from "../../api/queries";
+import { EditDialog } from "../common/EditDialog";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 
 export const DEVICE_TYPES = { volume: 2, cdrom: 7 } as const;
@@ -47,7 +40,6 @@ interface Props {
 
 export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
   const client = useQueryClient();
-  const titleId = useId();
   const ids = { name: useId(), type: useId(), source: useId(), dev: useId(), bus: useId() };
   const [name, setName] = useState("");
   const [type, setType] = useState<number>(DEVICE_TYPES.volume);
@@ -81,145 +73,125 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
     },
   });
   const error = attach.error;
-  const unplaced = error && !(error instanceof ApiError && error.field && FIELDS.includes(error.field));
-  const submit = (event?: FormEvent) => {
-    event?.preventDefault();
-    attach.mutate();
-  };
   const sourceField = isVolume ? `${DATA}.volume_id` : `${DATA}.image`;
   const sourceEmpty = isVolume ? freeVolumes.length === 0 : isos.length === 0;
   const sourceLoading = isVolume ? volumes.isPending : images.isPending;
 
   return (
-    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby={titleId}>
-      <ModalHeader title={`Attach Device to ${instance.name}`} labelId={titleId} />
-      <ModalBody>
-        <Form id={`${titleId}-form`} onSubmit={submit}>
-          {unplaced ? (
-            <Alert variant="danger" isInline title="The device was not attached">
-              {messageOf(error)}
-            </Alert>
-          ) : null}
-          <FormGroup label="Device Name" isRequired fieldId={ids.name}>
-            <TextInput
-              id={ids.name}
-              aria-describedby={errorIdOf(ids.name)}
-              value={name}
-              onChange={(_e, v) => setName(v)}
-              validated={validatedBy(error, "name")}
-              isRequired
-            />
-            <FormHelperText>
-              <HelperText>
-                <HelperTextItem>3–32 characters, no spaces.</HelperTextItem>
-              </HelperText>
-            </FormHelperText>
-            <FieldError error={error} field="name" controlId={ids.name} />
-          </FormGroup>
-          <FormGroup label="Device Type" fieldId={ids.type}>
-            <FormSelect
-              id={ids.type}
-              aria-describedby={errorIdOf(ids.type)}
-              value={String(type)}
-              onChange={(_e, v) => setType(Number(v))}
-              validated={validatedBy(error, "type")}
-            >
-              <FormSelectOption value={String(DEVICE_TYPES.volume)} label="Storage Volume" />
-              <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />
-            </FormSelect>
-            <FieldError error={error} field="type" controlId={ids.type} />
-          </FormGroup>
-          <FormGroup label={isVolume ? "Volume" : "Image"} isRequired fieldId={ids.source}>
-            {isVolume ? (
-              <FormSelect
-                id={ids.source}
-                aria-describedby={errorIdOf(ids.source)}
-                value={volumeId}
-                onChange={(_e, v) => setVolumeId(v)}
-                validated={validatedBy(error, sourceField)}
-              >
-                <FormSelectOption value="" label="Choose a volume" isPlaceholder />
-                {freeVolumes.map((v) => (
-                  <FormSelectOption key={v.id} value={v.id} label={`${v.name} (${v.size} GB)`} />
-                ))}
-              </FormSelect>
-            ) : (
-              <FormSelect
-                id={ids.source}
-                aria-describedby={errorIdOf(ids.source)}
-                value={image}
-                onChange={(_e, v) => setImage(v)}
-                validated={validatedBy(error, sourceField)}
-              >
-                <FormSelectOption value="" label="Choose an ISO image" isPlaceholder />
-                {isos.map((i) => (
-                  <FormSelectOption key={i.id} value={i.name} label={i.name} />
-                ))}
-              </FormSelect>
-            )}
-            {!sourceLoading && sourceEmpty ? (
-              <FormHelperText>
-                <HelperText>
-                  <HelperTextItem variant="warning">
-                    {isVolume
-                      ? "This node has no unattached volume; volumes are created when an instance is deployed."
-                      : "This node has no ISO image; upload one to the node first."}
-                  </HelperTextItem>
-                </HelperText>
-              </FormHelperText>
-            ) : null}
-            <FieldError error={error} field={sourceField} controlId={ids.source} />
-          </FormGroup>
-          <FormGroup label="Device Path" fieldId={ids.dev}>
-            <TextInput
-              id={ids.dev}
-              aria-describedby={errorIdOf(ids.dev)}
-              value={dev}
-              placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
-              onChange={(_e, v) => setDev(v)}
-              validated={validatedBy(error, `${DATA}.dev`)}
-            />
-            <FormHelperText>
-              <HelperText>
-                <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
-              </HelperText>
-            </FormHelperText>
-            <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
-          </FormGroup>
-          <FormGroup label="Bus Type" fieldId={ids.bus}>
-            <FormSelect
-              id={ids.bus}
-              aria-describedby={errorIdOf(ids.bus)}
-              value={bus}
-              onChange={(_e, v) => setBus(v)}
-              validated={validatedBy(error, `${DATA}.bus`)}
-            >
-              <FormSelectOption
-                value=""
-                label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
-              />
-              {BUSES.map((b) => (
-                <FormSelectOption key={b} value={b} label={b} />
-              ))}
-            </FormSelect>
-            <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
-          </FormGroup>
-        </Form>
-      </ModalBody>
-      <ModalFooter>
-        <Button
-          variant="primary"
-          type="submit"
-          form={`${titleId}-form`}
-          isLoading={attach.isPending}
-          isDisabled={attach.isPending}
+    <EditDialog
+      title={`Attach Device to ${instance.name}`}
+      fields={FIELDS}
+      isPending={attach.isPending}
+      error={error}
+      errorTitle="The device was not attached"
+      onSubmit={() => attach.mutate()}
+      onClose={onClose}
+      variant="medium"
+    >
+      <FormGroup label="Device Name" isRequired fieldId={ids.name}>
+        <TextInput
+          id={ids.name}
+          aria-describedby={errorIdOf(ids.name)}
+          value={name}
+          onChange={(_e, v) => setName(v)}
+          validated={validatedBy(error, "name")}
+          isRequired
+        />
+        <FormHelperText>
+          <HelperText>
+            <HelperTextItem>3–32 characters, no spaces.</HelperTextItem>
+          </HelperText>
+        </FormHelperText>
+        <FieldError error={error} field="name" controlId={ids.name} />
+      </FormGroup>
+      <FormGroup label="Device Type" fieldId={ids.type}>
+        <FormSelect
+          id={ids.type}
+          aria-describedby={errorIdOf(ids.type)}
+          value={String(type)}
+          onChange={(_e, v) => setType(Number(v))}
+          validated={validatedBy(error, "type")}
         >
-          Confirm
-        </Button>
-        <Button variant="link" onClick={onClose}>
-          Cancel
-        </Button>
-      </ModalFooter>
-    </Modal>
+          <FormSelectOption value={String(DEVICE_TYPES.volume)} label="Storage Volume" />
+          <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />
+        </FormSelect>
+        <FieldError error={error} field="type" controlId={ids.type} />
+      </FormGroup>
+      <FormGroup label={isVolume ? "Volume" : "Image"} isRequired fieldId={ids.source}>
+        {isVolume ? (
+          <FormSelect
+            id={ids.source}
+            aria-describedby={errorIdOf(ids.source)}
+            value={volumeId}
+            onChange={(_e, v) => setVolumeId(v)}
+            validated={validatedBy(error, sourceField)}
+          >
+            <FormSelectOption value="" label="Choose a volume" isPlaceholder />
+            {freeVolumes.map((v) => (
+              <FormSelectOption key={v.id} value={v.id} label={`${v.name} (${v.size} GB)`} />
+            ))}
+          </FormSelect>
+        ) : (
+          <FormSelect
+            id={ids.source}
+            aria-describedby={errorIdOf(ids.source)}
+            value={image}
+            onChange={(_e, v) => setImage(v)}
+            validated={validatedBy(error, sourceField)}
+          >
+            <FormSelectOption value="" label="Choose an ISO image" isPlaceholder />
+            {isos.map((i) => (
+              <FormSelectOption key={i.id} value={i.name} label={i.name} />
+            ))}
+          </FormSelect>
+        )}
+        {!sourceLoading && sourceEmpty ? (
+          <FormHelperText>
+            <HelperText>
+              <HelperTextItem variant="warning">
+                {isVolume
+                  ? "This node has no unattached volume; volumes are created when an instance is deployed."
+                  : "This node has no ISO image; upload one to the node first."}
+              </HelperTextItem>
+            </HelperText>
+          </FormHelperText>
+        ) : null}
+        <FieldError error={error} field={sourceField} controlId={ids.source} />
+      </FormGroup>
+      <FormGroup label="Device Path" fieldId={ids.dev}>
+        <TextInput
+          id={ids.dev}
+          aria-describedby={errorIdOf(ids.dev)}
+          value={dev}
+          placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
+          onChange={(_e, v) => setDev(v)}
+          validated={validatedBy(error, `${DATA}.dev`)}
+        />
+        <FormHelperText>
+          <HelperText>
+            <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
+          </HelperText>
+        </FormHelperText>
+        <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
+      </FormGroup>
+      <FormGroup label="Bus Type" fieldId={ids.bus}>
+        <FormSelect
+          id={ids.bus}
+          aria-describedby={errorIdOf(ids.bus)}
+          value={bus}
+          onChange={(_e, v) => setBus(v)}
+          validated={validatedBy(error, `${DATA}.bus`)}
+        >
+          <FormSelectOption
+            value=""
+            label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
+          />
+          {BUSES.map((b) => (
+            <FormSelectOption key={b} value={b} label={b} />
+          ))}
+        </FormSelect>
+        <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
+      </FormGroup>
+    </EditDialog>
   );
 }

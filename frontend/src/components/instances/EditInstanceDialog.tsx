@@ -6,28 +6,23 @@
  */
 import {
   Alert,
-  Button,
   Checkbox,
-  Form,
   FormGroup,
   FormHelperText,
   Grid,
   GridItem,
   HelperText,
   HelperTextItem,
-  Modal,
-  ModalBody,
-  ModalFooter,
-  ModalHeader,
   TextArea,
   TextInput,
 } from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
+import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
-import { ApiError, messageOf } from "../../api/errors";
+import { ApiError } from "../../api/errors";
 import { type Instance, keys, type Schemas } from "../../api/queries";
+import { EditDialog } from "../common/EditDialog";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 import { resourcesRefusal } from "./states";
 
@@ -52,7 +47,6 @@ const FIELDS = ["name", "description", "memory", "cpu", "autostart"];
 
 export function EditInstanceDialog({ instance, onClose }: { instance: Instance; onClose: () => void }) {
   const client = useQueryClient();
-  const titleId = useId();
   const ids = { name: useId(), description: useId(), memory: useId(), cpu: useId(), autostart: useId() };
   const [name, setName] = useState(instance.name);
   const [description, setDescription] = useState(instance.description);
@@ -92,13 +86,6 @@ export function EditInstanceDialog({ instance, onClose }: { instance: Instance; 
     },
   });
   const error = withoutDataPrefix(save.error);
-  const unplaced =
-    error && !(error instanceof ApiError && error.field && FIELDS.includes(error.field.split(".")[0] ?? ""));
-
-  const submit = (event?: FormEvent) => {
-    event?.preventDefault();
-    save.mutate();
-  };
   const cpuInput = (label: string, value: string, set: (v: string) => void, part: string) => (
     <GridItem span={4}>
       <FormGroup label={label} fieldId={`${ids.cpu}-${part}`}>
@@ -116,96 +103,81 @@ export function EditInstanceDialog({ instance, onClose }: { instance: Instance; 
   );
 
   return (
-    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby={titleId}>
-      <ModalHeader title={`Edit ${instance.name}`} labelId={titleId} />
-      <ModalBody>
-        <Form id={`${titleId}-form`} onSubmit={submit}>
-          {unplaced ? (
-            <Alert variant="danger" isInline title="The instance was not changed">
-              {messageOf(error)}
-            </Alert>
-          ) : null}
-          <FormGroup label="Name" isRequired fieldId={ids.name}>
-            <TextInput
-              id={ids.name}
-              aria-describedby={errorIdOf(ids.name)}
-              value={name}
-              onChange={(_e, v) => setName(v)}
-              validated={validatedBy(error, "name")}
-              isRequired
-            />
-            <FieldError error={error} field="name" controlId={ids.name} />
-          </FormGroup>
-          <FormGroup label="Description" fieldId={ids.description}>
-            <TextArea
-              id={ids.description}
-              aria-describedby={errorIdOf(ids.description)}
-              value={description}
-              onChange={(_e, v) => setDescription(v)}
-              validated={validatedBy(error, "description")}
-              resizeOrientation="vertical"
-            />
-            <FieldError error={error} field="description" controlId={ids.description} />
-          </FormGroup>
-          {locked ? (
-            <Alert variant="info" isInline isPlain title="Memory and CPU can't be changed now">
-              {locked}
-            </Alert>
-          ) : null}
-          <FormGroup label="Memory (MB)" fieldId={ids.memory}>
-            <TextInput
-              id={ids.memory}
-              aria-describedby={errorIdOf(ids.memory)}
-              type="number"
-              min={64}
-              value={memory}
-              onChange={(_e, v) => setMemory(v)}
-              isDisabled={locked !== undefined}
-              validated={validatedBy(error, "memory")}
-            />
-            <FieldError error={error} field="memory" controlId={ids.memory} />
-          </FormGroup>
-          <FormGroup label="CPU topology" role="group" fieldId={`${ids.cpu}-sockets`}>
-            <Grid hasGutter>
-              {cpuInput("Sockets", sockets, setSockets, "sockets")}
-              {cpuInput("Cores", cores, setCores, "cores")}
-              {cpuInput("Threads", threads, setThreads, "threads")}
-            </Grid>
-            <FormHelperText>
-              <HelperText>
-                <HelperTextItem>
-                  {vcpuTotal(sockets, cores, threads)} (sockets × cores × threads)
-                </HelperTextItem>
-              </HelperText>
-            </FormHelperText>
-            <FieldError error={error} field="cpu" />
-          </FormGroup>
-          <FormGroup fieldId={ids.autostart}>
-            <Checkbox
-              id={ids.autostart}
-              label="Autostart"
-              description="Start the instance when its node starts."
-              isChecked={autostart}
-              onChange={(_e, checked) => setAutostart(checked)}
-            />
-            <FieldError error={error} field="autostart" />
-          </FormGroup>
-        </Form>
-      </ModalBody>
-      <ModalFooter>
-        <Button
-          variant="primary"
-          type="submit"
-          form={`${titleId}-form`}
-          isLoading={save.isPending}
-          isDisabled={save.isPending}
-        >
-          Save
-        </Button>
-        <Button variant="link" onClick={onClose}>
-          Cancel
-        </Button>
-      </ModalFooter>
-    </Modal>
+    <EditDialog
+      title={`Edit ${instance.name}`}
+      fields={FIELDS}
+      isPending={save.isPending}
+      error={error}
+      errorTitle="The instance was not changed"
+      onSubmit={() => save.mutate()}
+      onClose={onClose}
+      variant="medium"
+    >
+      <FormGroup label="Name" isRequired fieldId={ids.name}>
+        <TextInput
+          id={ids.name}
+          aria-describedby={errorIdOf(ids.name)}
+          value={name}
+          onChange={(_e, v) => setName(v)}
+          validated={validatedBy(error, "name")}
+          isRequired
+        />
+        <FieldError error={error} field="name" controlId={ids.name} />
+      </FormGroup>
+      <FormGroup label="Description" fieldId={ids.description}>
+        <TextArea
+          id={ids.description}
+          aria-describedby={errorIdOf(ids.description)}
+          value={description}
+          onChange={(_e, v) => setDescription(v)}
+          validated={validatedBy(error, "description")}
+          resizeOrientation="vertical"
+        />
+        <FieldError error={error} field="description" controlId={ids.description} />
+      </FormGroup>
+      {locked ? (
+        <Alert variant="info" isInline isPlain title="Memory and CPU can't be changed now">
+          {locked}
+        </Alert>
+      ) : null}
+      <FormGroup label="Memory (MB)" fieldId={ids.memory}>
+        <TextInput
+          id={ids.memory}
+          aria-describedby={errorIdOf(ids.memory)}
+          type="number"
+          min={64}
+          value={memory}
+          onChange={(_e, v) => setMemory(v)}
+          isDisabled={locked !== undefined}
+          validated={validatedBy(error, "memory")}
+        />
+        <FieldError error={error} field="memory" controlId={ids.memory} />
+      </FormGroup>
+      <FormGroup label="CPU topology" role="group" fieldId={`${ids.cpu}-sockets`}>
+        <Grid hasGutter>
+          {cpuInput("Sockets", sockets, setSockets, "sockets")}
+          {cpuInput("Cores", cores, setCores, "cores")}
+          {cpuInput("Threads", threads, setThreads, "threads")}
+        </Grid>
+        <FormHelperText>
+          <HelperText>
+            <HelperTextItem>
+              {vcpuTotal(sockets, cores, threads)} (sockets × cores × threads)
+            </HelperTextItem>
+          </HelperText>
+        </FormHelperText>
+        <FieldError error={error} field="cpu" />
+      </FormGroup>
+      <FormGroup fieldId={ids.autostart}>
+        <Checkbox
+          id={ids.autostart}
+          label="Autostart"
+          description="Start the instance when its node starts."
+          isChecked={autostart}
+          onChange={(_e, checked) => setAutostart(checked)}
+        />
+        <FieldError error={error} field="autostart" />
+      </FormGroup>
+    </EditDialog>
   );
 }
