@@ -193,3 +193,35 @@ def test_the_tree_follows_the_cloud(
     gone = admin.delete(f"/api/v1/instances/{instance_id}", params={"destroy_volumes": "true"})
     succeed(admin, gone, timeout=120)
     expect(item).to_have_count(0, timeout=60_000)
+
+
+def test_the_focused_row_keeps_focus_when_scrolled_out_of_view(
+    signed_in_page: Page, admin: httpx.Client, layout: dict[str, Any]
+) -> None:
+    """Only the rows in view are in the DOM, but the tree's one tab stop stays there: a
+    focused row scrolled away keeps focus, and keys still move from it."""
+    page = signed_in_page
+    # Enough rows, after the served node's organization, to scroll it far out of view.
+    created = [
+        admin.post(
+            "/api/v1/organizations", json={"name": f"zz-scroll-{n:03d}", "description": ""}
+        ).json()["id"]
+        for n in range(80)
+    ]
+    try:
+        page.reload()
+        org = tree_row(page, layout["organization"], "organization")
+        last = tree_row(page, "zz-scroll-079", "organization")
+        org.focus()
+        expect(org).to_be_focused()
+        page.locator(".ce-tree__scroller").evaluate(
+            "(box) => { box.scrollTop = box.scrollHeight; }"
+        )
+        expect(last).to_be_visible()
+        expect(org).to_be_focused()  # still in the DOM, still holding focus
+        expect(org).to_have_attribute("tabindex", "0")
+        page.keyboard.press("End")
+        expect(last).to_be_focused()
+    finally:
+        for organization_id in created:
+            admin.delete(f"/api/v1/organizations/{organization_id}")
