@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import GuestImages, ShotFn
-from tests.e2e.support import tree_row
+from tests.e2e.support import context_menu, tree_row
 from tests.support.compute import deploy_body, succeed, wait_task
 from tests.support.served_node import Server
 
@@ -185,9 +185,19 @@ def test_the_tree_follows_the_cloud(
     node.locator(".ce-tree__toggle").click()
     expect(item).to_be_visible()
 
+    # A menu left open follows the feed too: Destroy, refused while it runs, is offered
+    # once the instance stops, without reopening the menu.
+    menu = context_menu(page, item, name)
+    destroy = menu.get_by_role("menuitem", name="Destroy")
+    expect(destroy).to_have_attribute("aria-disabled", "true")
+    expect(destroy).to_contain_text("must be in the Stopped state")
     stop = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
     assert wait_task(admin, stop.json()["task_id"], timeout=120)["status"] == "succeeded"
     expect(item).to_have_accessible_description("Stopped", timeout=60_000)
+    expect(destroy).not_to_have_attribute("aria-disabled", "true")
+    expect(destroy).not_to_contain_text("must be in the Stopped state")
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
     shot(page, "stopped")
 
     gone = admin.delete(f"/api/v1/instances/{instance_id}", params={"destroy_volumes": "true"})
