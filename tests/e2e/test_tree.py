@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import GuestImages, ShotFn
-from tests.e2e.support import tree_row
+from tests.e2e.support import context_menu, tree_row
 from tests.support.compute import deploy_body, succeed, wait_task
 from tests.support.served_node import Server
 
@@ -185,11 +185,53 @@ def test_the_tree_follows_the_cloud(
     node.locator(".ce-tree__toggle").click()
     expect(item).to_be_visible()
 
+    # A menu left open follows the feed too: Destroy, refused while it runs, is offered
+    # once the instance stops, without reopening the menu.
+    menu = context_menu(page, item, name)
+    destroy = menu.get_by_role("menuitem", name="Destroy")
+    expect(destroy).to_have_attribute("aria-disabled", "true")
+    expect(destroy).to_contain_text("must be in the Stopped state")
     stop = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
     assert wait_task(admin, stop.json()["task_id"], timeout=120)["status"] == "succeeded"
     expect(item).to_have_accessible_description("Stopped", timeout=60_000)
+    expect(destroy).not_to_have_attribute("aria-disabled", "true")
+    expect(destroy).not_to_contain_text("must be in the Stopped state")
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
     shot(page, "stopped")
 
     gone = admin.delete(f"/api/v1/instances/{instance_id}", params={"destroy_volumes": "true"})
     succeed(admin, gone, timeout=120)
     expect(item).to_have_count(0, timeout=60_000)
+
+
+def test_the_focused_row_keeps_focus_when_scrolled_out_of_view(
+    signed_in_page: Page, admin: httpx.Client, layout: dict[str, Any]
+) -> None:
+    """Only the rows in view are in the DOM, but the tree's one tab stop stays there: a
+    focused row scrolled away keeps focus, and keys still move from it."""
+    page = signed_in_page
+    # Enough rows, after the served node's organization, to scroll it far out of view.
+    created = [
+        admin.post(
+            "/api/v1/organizations", json={"name": f"zz-scroll-{n:03d}", "description": ""}
+        ).json()["id"]
+        for n in range(80)
+    ]
+    try:
+        page.reload()
+        org = tree_row(page, layout["organization"], "organization")
+        last = tree_row(page, "zz-scroll-079", "organization")
+        org.focus()
+        expect(org).to_be_focused()
+        page.locator(".ce-tree__scroller").evaluate(
+            "(box) => { box.scrollTop = box.scrollHeight; }"
+        )
+        expect(last).to_be_visible()
+        expect(org).to_be_focused()  # still in the DOM, still holding focus
+        expect(org).to_have_attribute("tabindex", "0")
+        page.keyboard.press("End")
+        expect(last).to_be_focused()
+    finally:
+        for organization_id in created:
+            admin.delete(f"/api/v1/organizations/{organization_id}")

@@ -75,6 +75,23 @@ CSRF_REFUSED = (
 #: each POST/PUT/PATCH/DELETE, Sec-Fetch-Site on each request); a program's HTTP client
 #: sends neither unless it is told to.
 _BROWSER_HEADERS = ("origin", "sec-fetch-site")
+#: The media types a browser sends without any script's or the node's consent: the three
+#: an HTML form's enctype can name (navigator.sendBeacon sends them too) and the one of an
+#: ``<a ping>``. A browser too old to add Origin or Sec-Fetch-Site (or a privacy proxy
+#: that strips them) still sends one of these with a forged change, while a program
+#: speaking JSON never does. Every other type needs a CORS preflight, which carries Origin.
+_BROWSER_MEDIA_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "text/ping"}
+)
+
+
+def _media_type(request: Request) -> str | None:
+    """The Content-Type without its parameters (``; charset=...``, ``; boundary=...``),
+    lower-cased; None when the request names none."""
+    value = request.headers.get("content-type")
+    if value is None:
+        return None
+    return value.split(";", 1)[0].strip().lower()
 
 
 def forgeable(request: Request) -> bool:
@@ -87,12 +104,23 @@ def forgeable(request: Request) -> bool:
 
     Programs are told apart from browsers by the headers only browsers add, so a
     program that authenticates by the cookie alone (the product's MCP server over stdio
-    can send nothing else, see API-COMPAT.md) keeps working unchanged."""
+    can send nothing else, see API-COMPAT.md) keeps working unchanged. A request without
+    those headers is still a browser's when its body is one a form can post: routes
+    without a body accept any Content-Type, so ``<form method=post>`` on a same-site page
+    could otherwise cancel a task or sign the user out from a browser (or behind a proxy)
+    that adds no Origin. The MCP server sends JSON, so it is unaffected.
+
+    A change with no Content-Type at all stays allowed from a program: a form always
+    names one (``application/x-www-form-urlencoded`` when the enctype says nothing), a
+    cross-origin fetch() carries Origin, and a body-less POST from a Go HTTP client may
+    well name none."""
     if request.method not in MUTATING or bearer_token(request) is not None:
         return False
     if request.headers.get(CSRF_HEADER, "").strip():
         return False
-    return any(name in request.headers for name in _BROWSER_HEADERS)
+    if any(name in request.headers for name in _BROWSER_HEADERS):
+        return True
+    return _media_type(request) in _BROWSER_MEDIA_TYPES
 
 
 class BodyTooLarge(HTTPException):

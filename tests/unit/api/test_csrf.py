@@ -102,3 +102,57 @@ def test_an_invalid_cookie_is_told_to_sign_in_again(anon: TestClient) -> None:
     stale = {**BROWSER, "Cookie": "cloudenv_session=not-a-session"}
     status, body = _create(anon, "nobody-org", stale)
     assert status == 401 and "is not valid; sign in again" in body["message"]
+
+
+#: What an HTML form (or sendBeacon, or an <a ping>) sends, which a browser too old to add
+#: Origin, or one behind a proxy that strips it, still sends with no header at all.
+FORM_TYPES = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=----x",
+    "text/plain;charset=UTF-8",
+    "TEXT/PLAIN",
+    "text/ping",
+)
+
+
+@pytest.mark.parametrize("content_type", FORM_TYPES)
+def test_a_cookie_only_change_with_a_form_body_is_refused(
+    cookie_client: TestClient, sqlite_deployment: Deployment, content_type: str
+) -> None:
+    """No Origin, no Sec-Fetch-Site, but a body only a browser sends unasked: a body-less
+    route reads no body, so it would take the form's post as a call."""
+    form = {"Content-Type": content_type}
+    before = count_rows(sqlite_deployment, Organization)
+    created = cookie_client.post(
+        "/api/v1/organizations", content=b'{"name": "form-org", "description": ""}', headers=form
+    )
+    assert (created.status_code, created.json()) == (403, {"code": 403, "message": CSRF_REFUSED})
+    assert count_rows(sqlite_deployment, Organization) == before
+    # Refused before the route looks the task up (no 404 to tell what exists).
+    cancelled = cookie_client.post("/api/v1/tasks/task-nope/cancel", content=b"", headers=form)
+    assert cancelled.status_code == 403 and cancelled.json()["message"] == CSRF_REFUSED
+    logout = cookie_client.post("/api/v1/auth/logout", content=b"", headers=form)
+    assert logout.status_code == 403
+    assert cookie_client.get("/api/v1/auth/me").status_code == 200  # still signed in
+    # The header lets the same request through (the web UI sends it on every call).
+    allowed = cookie_client.post(
+        "/api/v1/tasks/task-nope/cancel",
+        content=b"",
+        headers={**form, "X-Requested-With": "cloudenv"},
+    )
+    assert allowed.status_code == 404
+
+
+def test_a_program_sending_the_cookie_alone_may_post_without_a_body_or_type(
+    cookie_client: TestClient,
+) -> None:
+    """A body-less POST from a Go client may name no Content-Type; a form always names
+    one, and a cross-origin fetch() carries Origin, so this is a program's."""
+    response = cookie_client.post("/api/v1/tasks/task-nope/cancel")
+    assert "content-type" not in response.request.headers
+    assert response.status_code == 404
+    json_logout = cookie_client.post(
+        "/api/v1/auth/logout", json={}, headers={"Content-Type": "application/json"}
+    )
+    assert json_logout.status_code == 200
+    assert cookie_client.get("/api/v1/auth/me").status_code == 401

@@ -16,8 +16,9 @@
  */
 import { Alert, SearchInput, Spinner } from "@patternfly/react-core";
 import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
-import { useVirtualizer } from "@tanstack/react-virtual";
+import { defaultRangeExtractor, type Range, useVirtualizer } from "@tanstack/react-virtual";
 import {
+  type FocusEvent,
   type KeyboardEvent,
   useCallback,
   useEffect,
@@ -126,11 +127,23 @@ function useSearchText(): [string, (text: string) => void] {
   return [searchText, change];
 }
 
+/** The row a menu was opened on, by key: the menu reads the row's current resource on
+ * every render, so what it offers (and why not) follows the event feed while it is open. */
 interface MenuTarget {
   key: string;
-  resource: Resource;
   x: number;
   y: number;
+}
+
+/** The rows in view (and the overscan), plus the row that holds the tree's one tab stop:
+ * unmounting that row would drop keyboard focus to the page, and Tab would skip the tree. */
+function keepingRow(index: number): (range: Range) => number[] {
+  return (range) => {
+    const indexes = defaultRangeExtractor(range);
+    if (index < 0 || index >= range.count || indexes.includes(index)) return indexes;
+    const first = indexes[0];
+    return first === undefined || index < first ? [index, ...indexes] : [...indexes, index];
+  };
 }
 
 export function ResourceTree() {
@@ -235,16 +248,6 @@ export function ResourceTree() {
   }, [spine, expanded, filter, filtering, closedInFilter, perNode, matchesByNode]);
   const indexOf = useMemo(() => new Map(rows.map((row, index) => [row.key, index])), [rows]);
 
-  const scroller = useRef<HTMLDivElement>(null);
-  // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer's functions are read on every render, never memoized
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
-    getItemKey: (index) => rows[index]?.key ?? index,
-    overscan: 12,
-  });
-
   // Roving tabindex: the focused row, else the selected one, else the first is tabbable.
   const [focusKey, setFocusKey] = useState<string | null>(null);
   const tabbableKey =
@@ -253,6 +256,19 @@ export function ResourceTree() {
       : selectedKey !== null && indexOf.has(selectedKey)
         ? selectedKey
         : (rows[0]?.key ?? null);
+  const tabbableIndex = tabbableKey === null ? -1 : (indexOf.get(tabbableKey) ?? -1);
+  const rangeExtractor = useMemo(() => keepingRow(tabbableIndex), [tabbableIndex]);
+
+  const scroller = useRef<HTMLDivElement>(null);
+  // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer's functions are read on every render, never memoized
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    getItemKey: (index) => rows[index]?.key ?? index,
+    overscan: 12,
+    rangeExtractor,
+  });
   const pendingFocus = useRef<string | null>(null);
   const moveFocus = useCallback(
     (key: string, index: number) => {
@@ -350,7 +366,7 @@ export function ResourceTree() {
       if (box) position = { x: box.left, y: box.bottom };
     }
     setFocusKey(key);
-    setMenu({ key, resource: row.resource, ...position });
+    setMenu({ key, ...position });
   }, []);
   const closeMenu = useCallback(
     (restoreFocus: boolean) => {
@@ -417,6 +433,20 @@ export function ResourceTree() {
     }
   };
 
+  // The menu's row as it is now; a row that is gone (its resource destroyed, its branch
+  // closed by a change elsewhere) takes its menu with it.
+  const menuIndex = menu === null ? undefined : indexOf.get(menu.key);
+  const menuRow = menuIndex === undefined ? undefined : rows[menuIndex];
+  if (menu !== null && menuRow === undefined) setMenu(null);
+
+  // Whichever row takes focus (a click, a script) becomes the tab stop, so it is the row
+  // kept in the DOM while it scrolls out of view.
+  const onFocus = (event: FocusEvent<HTMLDivElement>) => {
+    const key = (event.target as HTMLElement).closest<HTMLElement>('[role="treeitem"]')?.dataset
+      .key;
+    if (key !== undefined && indexOf.has(key)) setFocusKey(key);
+  };
+
   let status: string | null = null;
   if (filtering && searching && rows.length === 0) status = "Searching instances…";
   else if (filtering && rows.length === 0) status = `Nothing is named like “${filterText.trim()}”.`;
@@ -425,7 +455,7 @@ export function ResourceTree() {
   }
 
   return (
-    <nav aria-label="Resources" className="ce-tree">
+    <nav aria-label="Resource tree" className="ce-tree">
       <div className="ce-tree__filter">
         <SearchInput
           aria-label="Filter by name"
@@ -450,6 +480,7 @@ export function ResourceTree() {
           className="ce-tree__rows"
           style={{ height: virtualizer.getTotalSize() }}
           onKeyDown={onKeyDown}
+          onFocus={onFocus}
         >
           {virtualizer.getVirtualItems().map((item) => {
             const row = rows[item.index];
@@ -482,9 +513,9 @@ export function ResourceTree() {
           })}
         </div>
       </div>
-      {menu && (
+      {menu && menuRow && (
         <TreeContextMenu
-          resource={menu.resource}
+          resource={menuRow.resource}
           x={menu.x}
           y={menu.y}
           onClose={closeMenu}
