@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
 
+from cloudenv.api.event_feed import feed_for
 from cloudenv.store.engine import transaction
 from cloudenv.store.tables import User
 from tests.conftest import Deployment
@@ -195,10 +196,15 @@ def test_streams_share_one_poller(admin: TestClient, sqlite_deployment: Deployme
 
 def test_a_user_may_hold_eight_streams(admin: TestClient, sqlite_deployment: Deployment) -> None:
     token = _token(admin)
-    readers = [StreamReader(sqlite_deployment, token, timeout=3) for _ in range(8)]
+    readers = [StreamReader(sqlite_deployment, token, timeout=5) for _ in range(8)]
     for reader in readers:
         reader.start()
-    time.sleep(1.5)
+    # All eight open (not a fixed sleep: on a loaded machine the streams open late).
+    app = sqlite_deployment.daemon.app
+    feed = feed_for(app.state, app.state.session_factory)
+    deadline = time.monotonic() + 5
+    while feed.count() < 8 and time.monotonic() < deadline:
+        time.sleep(0.02)
     refused = admin.get("/api/v1/events", params={"timeout": 0.2})
     for reader in readers:
         reader.join(10)
