@@ -294,3 +294,14 @@ def test_wrong_input_shows_the_servers_message_and_changes_nothing(
     expect(dialog).to_be_hidden()
 
     assert _editable(api, org_path, cluster_path, dc_path) == before
+
+    # And a good edit goes through: the cluster's description changed, then put back.
+    page.goto(f"/clusters/{spine.cluster['id']}")
+    dialog = open_edit(page)
+    dialog.get_by_role("textbox", name="Description").fill("edited by the e2e test")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    try:
+        assert api.get(cluster_path).json()["cluster"]["description"] == "edited by the e2e test"
+    finally:
+        api.patch(cluster_path, json={"description": before[1]["description"]})
