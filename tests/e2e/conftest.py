@@ -120,7 +120,10 @@ def guest_images(served_node: Server) -> GuestImages:
 # The browser --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Playwright and the browser last one module, not the session: Playwright's sync API keeps
+# an asyncio loop running in this thread while it is open, so a unit test that an xdist
+# worker runs after an e2e module (asyncio.run) would fail if it stayed open.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         # Shared cores under load: the default 5 s for an expectation is too short.
@@ -128,7 +131,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
