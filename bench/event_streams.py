@@ -31,8 +31,9 @@ import httpx
 
 from cloudenv import clock
 from cloudenv.ids import Prefix, new_id
+from cloudenv.services.iam.builtin import ADMINISTRATOR
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
-from cloudenv.store.tables import Organization, Session_, User
+from cloudenv.store.tables import Organization, Session_, User, UserPolicy
 from cloudenv.tls import client_ssl_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,8 @@ def add_sessions(database_url: str, users: int) -> list[str]:
                 creation=now,
             )
             db.add(user)
-            db.flush()  # sessions refer to the user
+            db.flush()  # sessions and policies refer to the user
+            db.add(UserPolicy(user_id=user.id, policy_id=ADMINISTRATOR.id))
             token = secrets.token_urlsafe(32)
             db.add(
                 Session_(

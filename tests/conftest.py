@@ -125,13 +125,17 @@ class Deployment:
         assert isinstance(driver, FakeStorageDriver)
         return driver
 
-    def add_tenant(self, name: str = "tenant-b", username: str = "alice") -> tuple[str, str]:
-        """A second organization with one user; returns (organization_id, user_id).
-
-        Made through the store directly: user management arrives with the IAM issue.
-        """
+    def add_tenant(
+        self,
+        name: str = "tenant-b",
+        username: str = "alice",
+        policies: tuple[str, ...] = ("pol-builtin-administrator",),
+    ) -> tuple[str, str]:
+        """A second organization with one user holding ``policies`` (the organization's
+        administrator by default); returns (organization_id, user_id)."""
         from cloudenv.services.access import SYSTEM
         from cloudenv.services.tenancy.organizations import create_organization
+        from cloudenv.store.tables import UserPolicy
 
         with transaction(self.factory) as db:
             org = create_organization(db, SYSTEM, name=name)
@@ -143,6 +147,9 @@ class Deployment:
                 creation=clock.now(),
             )
             db.add(user)
+            db.flush()
+            for position, policy_id in enumerate(policies):
+                db.add(UserPolicy(user_id=user.id, policy_id=policy_id, position=position))
             return org.id, user.id
 
 

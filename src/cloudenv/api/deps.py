@@ -15,10 +15,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloudenv.api import permissions
 from cloudenv.config import Settings
 from cloudenv.errors import NotAuthenticated
 from cloudenv.services import auth
-from cloudenv.services.access import Principal
+from cloudenv.services.access import Principal, authorize_route
 from cloudenv.store.engine import transaction
 
 SESSION_COOKIE = "cloudenv_session"
@@ -65,15 +66,25 @@ def authenticate(factory: sessionmaker[Session], token: str, address: str | None
 
 
 def _principal(request: Request, db: Db) -> Principal:
-    known: Principal | None = getattr(request.state, "principal", None)
-    if known is not None:  # the gate checked the credentials before reading the body
-        return known
-    token = request_token(request)
-    if token is None:
-        raise NotAuthenticated(SIGN_IN_FIRST)
-    principal = auth.authenticate(db, token, client_address(request))
-    request.state.principal = principal
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # else the gate checked the credentials before reading the body
+        token = request_token(request)
+        if token is None:
+            raise NotAuthenticated(SIGN_IN_FIRST)
+        principal = auth.authenticate(db, token, client_address(request))
+        request.state.principal = principal
+    _gate(request, principal)
     return principal
+
+
+def _gate(request: Request, principal: Principal) -> None:
+    """Refuse a caller none of whose policies could allow the route's action (see
+    ``api/permissions.py``); the service checks the target itself."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        action = permissions.route_action(route.name)
+        if action is not None:
+            authorize_route(principal, action)
 
 
 def _depends_on(dependant: Dependant, call: object) -> bool:

@@ -41,6 +41,10 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+#: The extension naming each signed-in operation's IAM action (``api/permissions.py``).
+ACTION_EXTENSION = "x-cloudenv-action"
+
+
 def _error_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -55,6 +59,9 @@ def _add_errors(document: dict[str, Any], table: RouteTable) -> None:
             operation = paths.get(rule.path, {}).get(method.lower())
             if operation is None:  # not in the schema (include_in_schema=False)
                 continue
+            if rule.needs_principal:
+                # The action the caller's policies must allow; None: any signed-in caller.
+                operation[ACTION_EXTENSION] = rule.action.value if rule.action else None
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             statuses = set(rule.error_statuses())

@@ -21,6 +21,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
 from cloudenv.api.deps import needs_principal
+from cloudenv.api.permissions import ROUTE_ACTIONS, route_action
+from cloudenv.services.access import Action
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -40,6 +42,9 @@ class RouteRule:
     query_params: tuple[str, ...]
     #: Error statuses the route declares in its ``responses`` (those its shape can't show).
     declared: frozenset[int] = frozenset()
+    #: What the caller's policies must allow (``api/permissions.py``); None for routes
+    #: any signed-in caller (or anyone) may call.
+    action: Action | None = None
 
     @property
     def mutating(self) -> bool:
@@ -63,6 +68,8 @@ class RouteRule:
                 statuses.add(404)
             if self.mutating:
                 statuses |= {403, 409}
+            if self.action is not None:
+                statuses.add(403)
         return frozenset(statuses | self.declared)
 
 
@@ -89,17 +96,24 @@ def _declared_errors(route: APIRoute) -> frozenset[int]:
 def rule_of(route: APIRoute, prefix: str) -> RouteRule:
     path, query = _parameters(route.dependant)
     regex, _, _ = compile_path(prefix + route.path)
+    signed_in = needs_principal(route)
+    if signed_in and route.name not in ROUTE_ACTIONS:
+        raise RuntimeError(
+            f"Route {route.name!r} ({prefix + route.path}) needs a signed-in caller but has "
+            "no action in cloudenv/api/permissions.py ROUTE_ACTIONS; add it there."
+        )
     return RouteRule(
         path=prefix + route.path,
         methods=frozenset(route.methods or ()),
         name=route.name,
         pattern=regex,
-        needs_principal=needs_principal(route),
+        needs_principal=signed_in,
         json_body=route.body_field is not None,
         streamed_body=_streams_body(route),
         path_params=tuple(dict.fromkeys(path)),
         query_params=tuple(dict.fromkeys(query)),
         declared=_declared_errors(route),
+        action=route_action(route.name) if signed_in else None,
     )
 
 

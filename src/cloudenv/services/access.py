@@ -1,47 +1,64 @@
-"""The one authorization point. Every route, the events stream and (later) consoles, the
-CLI, the MCP server and the AI agent ask here before they read or act.
+"""The one authorization point. Every route, the events stream, consoles, the CLI, the
+MCP server and the AI agent ask here before they read or act.
 
-The rule today: a member of the root organization may act on everything; any other user
-only inside their own organization, and never on the tenancy of organizations
-themselves. The IAM issue plugs policies into ``authorize`` without changing callers.
+Seeing and acting are two questions.
 
-Seeing and acting are two questions. What a caller *sees* is its ``Principal.scope``, a
-plain value that every selector in ``store.queries`` applies through the one primitive
-``store.queries.scope.restrict``; services never filter by organization themselves. An
-object the caller may not see is reported as missing (404), never as forbidden, so IDs of
-other tenants leak nothing. What a caller may *do* with a visible object is ``authorize``.
+- What a caller *sees* is its ``Principal.scope``, a plain value that every selector in
+  ``store.queries`` applies through the one primitive ``store.queries.scope.restrict``:
+  the root organization's users see every organization, everyone else only their own.
+  An object outside the scope is reported as missing (404), never as forbidden, so IDs
+  of other tenants leak nothing.
+- What a caller may *do* is its IAM policies (``services.iam.policy``), asked here with
+  ``authorize`` for a target (its organization and its path in the tree) and, before a
+  route runs at all, with ``authorize_route`` (``api/permissions.py`` names each route's
+  action). The root user skips evaluation; the node itself (``SYSTEM``) too.
+
+The action names are one vocabulary (:class:`Action`): routes, task kinds, policies and
+audit rows all use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cloudenv import clock
 from cloudenv.errors import Forbidden
+from cloudenv.services.iam.policy import CompiledPolicy, ResourcePath
 from cloudenv.store.queries.scope import UNSCOPED, Scope
 from cloudenv.store.queries.scope import sees as scope_sees
 
 
 class Action(StrEnum):
-    """What a caller may ask for; the names double as audit actions and IAM actions."""
+    """What a caller may ask for; the names are also audit actions and IAM actions."""
 
     ORGANIZATION_LIST = "organization.list"
+    #: The minimum to use the web UI: see one's organization and its tree.
     ORGANIZATION_READ = "organization.read"
     ORGANIZATION_CREATE = "organization.create"
     ORGANIZATION_UPDATE = "organization.update"
     ORGANIZATION_DELETE = "organization.delete"
+    DATACENTER_READ = "datacenter.read"
     DATACENTER_CREATE = "datacenter.create"
     DATACENTER_UPDATE = "datacenter.update"
     DATACENTER_DELETE = "datacenter.delete"
+    CLUSTER_READ = "cluster.read"
     CLUSTER_UPDATE = "cluster.update"
     NODE_READ = "node.read"
     NODE_REFRESH_FACTS = "node.refresh_facts"
+    #: A shell on the node itself (its Console tab), as the user's Linux user.
+    NODE_CONSOLE = "node.console"
     TASK_READ = "task.read"
     #: Audited for every cancel, granted or refused; who may cancel is the cancelled
     #: task's kind's permission.
     TASK_CANCEL = "task.cancel"
+    POOL_READ = "pool.read"
+    VOLUME_READ = "volume.read"
+    IMAGE_READ = "image.read"
     IMAGE_CREATE = "image.create"
     IMAGE_DELETE = "image.delete"
+    INSTANCE_READ = "instance.read"
     INSTANCE_DEPLOY = "instance.deploy"
     INSTANCE_POWER = "instance.power"
     INSTANCE_UPDATE = "instance.update"
@@ -51,7 +68,43 @@ class Action(StrEnum):
     INSTANCE_DEVICE_DETACH = "instance.device_detach"
     INSTANCE_DEVICE_UPDATE = "instance.device_update"
     INSTANCE_SNAPSHOT = "instance.snapshot"
+    USER_LIST = "user.list"
+    USER_READ = "user.read"
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    USER_DELETE = "user.delete"
+    USER_IMPORT = "user.import"
+    USER_EXPORT = "user.export"
+    USER_INVALIDATE_SESSIONS = "user.invalidate_sessions"
+    USER_UNLOCK = "user.unlock"
+    #: Give a user policies (``PUT /v1/users/{id}/policies``).
+    USER_SET_POLICIES = "user.set_policies"
+    #: Another user's API tokens; one's own need no permission.
+    TOKEN_LIST = "token.list"  # noqa: S105 (action names, not secrets)
+    TOKEN_CREATE = "token.create"  # noqa: S105
+    TOKEN_DELETE = "token.delete"  # noqa: S105
+    POLICY_LIST = "policy.list"
+    POLICY_READ = "policy.read"
+    POLICY_CREATE = "policy.create"
+    POLICY_UPDATE = "policy.update"
+    POLICY_DELETE = "policy.delete"
+    AUDIT_READ = "audit.read"
+    LOCKOUT_READ = "lockout.read"
+    QUOTA_READ = "quota.read"
+    QUOTA_UPDATE = "quota.update"
 
+    @property
+    def area(self) -> str:
+        return self.value.partition(".")[0]
+
+    @property
+    def reads(self) -> bool:
+        """Whether it only reads (the Auditor's and Console user's share)."""
+        return self.value.endswith((".read", ".list"))
+
+
+#: Identity and access management: the administrators' own (no Operator has it).
+IAM_AREAS = frozenset({"user", "policy", "token", "lockout", "quota"})
 
 # Acting on organizations as a whole belongs to the deployment's owner alone.
 ROOT_ONLY: frozenset[Action] = frozenset({Action.ORGANIZATION_CREATE, Action.ORGANIZATION_DELETE})
@@ -59,7 +112,11 @@ ROOT_ONLY: frozenset[Action] = frozenset({Action.ORGANIZATION_CREATE, Action.ORG
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a signed-in user, or the node itself (``system``)."""
+    """Who is calling: a signed-in user, or the node itself (``system``).
+
+    ``policy`` is the user's policies compiled (``services.iam.principals`` builds it);
+    None means evaluation is skipped: the root user and the node itself.
+    """
 
     user_id: str | None
     username: str
@@ -67,6 +124,8 @@ class Principal:
     is_root_org: bool
     is_root_user: bool = False
     source_address: str | None = None
+    policy: CompiledPolicy | None = field(default=None, compare=False, repr=False)
+    linux_user: str | None = None
 
     @property
     def scope(self) -> Scope:
@@ -79,24 +138,75 @@ class Principal:
     def sees(self, organization_id: str | None) -> bool:
         return scope_sees(self.scope, organization_id)
 
+    @property
+    def unrestricted(self) -> bool:
+        """Policies are not evaluated: the root user and the node itself."""
+        return self.is_root_user
+
+    def may(self, action: Action, path: ResourcePath) -> bool:
+        """Whether the policies allow ``action`` on the target at ``path`` (no tenancy
+        check: use :func:`authorize` for that)."""
+        if self.unrestricted:
+            return True
+        if self.policy is None:
+            return False
+        return self.policy.allows(action.value, path, clock.now().astimezone())
+
+    def may_somewhere(self, action: Action) -> bool:
+        """Whether the policies could allow ``action`` on some target."""
+        if self.unrestricted:
+            return True
+        if self.policy is None:
+            return False
+        return self.policy.allows_something(action.value, clock.now().astimezone())
+
 
 SYSTEM = Principal(
     user_id=None, username="system", organization_id=None, is_root_org=True, is_root_user=True
 )
 
 
-def authorize(principal: Principal, action: Action, organization_id: str | None) -> None:
-    """Raise Forbidden unless ``principal`` may do ``action`` inside ``organization_id``.
+def authorize(
+    principal: Principal,
+    action: Action,
+    organization_id: str | None,
+    path: Sequence[str] = (),
+) -> None:
+    """Raise Forbidden unless ``principal`` may do ``action`` to the target: inside
+    ``organization_id``, at ``path`` (the target's IDs below its organization, down to
+    itself, e.g. ``(dc, cluster, node, instance)``; empty for the organization itself).
 
     Callers load the target through a scoped selector first, so an invisible target has
     already become NotFound; this answers "may they do it" for a visible one.
     """
-    if principal.is_root_org:
+    if principal.unrestricted:
         return
-    if action in ROOT_ONLY:
-        raise Forbidden(
-            f"Only users of the root organization may {action.value.replace('.', ' ')}; "
-            "ask the deployment's administrator."
-        )
-    if organization_id is None or organization_id != principal.organization_id:
-        raise Forbidden(f"{principal.username} may not act outside their own organization.")
+    if not principal.is_root_org:
+        if action in ROOT_ONLY:
+            raise Forbidden(
+                f"Only users of the root organization may {_words(action)}; "
+                "ask the deployment's administrator."
+            )
+        if organization_id is None or organization_id != principal.organization_id:
+            raise Forbidden(f"{principal.username} may not act outside their own organization.")
+    full: ResourcePath = ((organization_id,) if organization_id else ()) + tuple(path)
+    if not principal.may(action, full):
+        raise Forbidden(_refusal(principal, action))
+
+
+def authorize_route(principal: Principal, action: Action) -> None:
+    """The route gate: Forbidden when no policy of the caller could allow ``action``
+    anywhere, before the route reads anything. The target is checked by the service."""
+    if not principal.may_somewhere(action):
+        raise Forbidden(_refusal(principal, action))
+
+
+def _refusal(principal: Principal, action: Action) -> str:
+    return (
+        f"{principal.username}'s policies don't allow {action.value}; "
+        "ask an administrator of the organization for a policy that does."
+    )
+
+
+def _words(action: Action) -> str:
+    return action.value.replace(".", " ")

@@ -24,6 +24,7 @@ from cloudenv import clock
 from cloudenv.errors import InvalidInput, NotAuthenticated
 from cloudenv.services import audit
 from cloudenv.services.access import Principal
+from cloudenv.services.iam.principals import principal_for, principals_for
 from cloudenv.store.tables import Organization, Session_, User
 
 #: argon2id with the library's defaults (RFC 9106's second recommendation), pinned by a test.
@@ -181,14 +182,7 @@ def authenticate(db: Session, token: str, source_address: str | None = None) -> 
         raise NotAuthenticated("Your session has expired or is not valid; sign in again.")
     user: User = row.User
     _check_usable(user)
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        organization_id=user.organization_id,
-        is_root_org=bool(row.is_root),
-        is_root_user=user.is_root,
-        source_address=source_address,
-    )
+    return principal_for(db, user, bool(row.is_root), source_address)
 
 
 def authenticate_many(db: Session, tokens: Iterable[str]) -> dict[str, Principal | str]:
@@ -207,6 +201,7 @@ def authenticate_many(db: Session, tokens: Iterable[str]) -> dict[str, Principal
         .where(Session_.token_hash.in_(by_hash))
     )
     now = clock.now()
+    usable: dict[str, tuple[User, bool]] = {}
     for row in rows:
         if row.expires <= now:
             continue
@@ -216,13 +211,10 @@ def authenticate_many(db: Session, tokens: Iterable[str]) -> dict[str, Principal
         except NotAuthenticated as exc:
             verdicts[by_hash[row.token_hash]] = exc.message
             continue
-        verdicts[by_hash[row.token_hash]] = Principal(
-            user_id=user.id,
-            username=user.username,
-            organization_id=user.organization_id,
-            is_root_org=bool(row.is_root),
-            is_root_user=user.is_root,
-        )
+        usable[by_hash[row.token_hash]] = (user, bool(row.is_root))
+    principals = principals_for(db, list(usable.values()))
+    for token, (user, _) in usable.items():
+        verdicts[token] = principals[user.id]
     return verdicts
 
 
@@ -255,11 +247,4 @@ def _check_usable(user: User) -> None:
 
 def _principal(db: Session, user: User, source_address: str | None) -> Principal:
     org = db.get_one(Organization, user.organization_id)
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        organization_id=user.organization_id,
-        is_root_org=org.is_root,
-        is_root_user=user.is_root,
-        source_address=source_address,
-    )
+    return principal_for(db, user, org.is_root, source_address)

@@ -10,6 +10,8 @@ from cloudenv.errors import Forbidden, InvalidInput
 from cloudenv.ids import Prefix, is_id, new_id
 from cloudenv.services.access import SYSTEM, Action, Principal, authorize
 from cloudenv.services.auth import check_password_strength
+from cloudenv.services.iam.builtin import ADMINISTRATOR
+from cloudenv.services.iam.policy import CompiledPolicy
 from cloudenv.services.validation import DATACENTER_NAME, check_description, check_location
 
 pytestmark = pytest.mark.unit
@@ -64,7 +66,13 @@ def test_strong_password_passes() -> None:
 
 
 def _tenant(org: str = "org-a") -> Principal:
-    return Principal(user_id="user-1", username="alice", organization_id=org, is_root_org=False)
+    return Principal(
+        user_id="user-1",
+        username="alice",
+        organization_id=org,
+        is_root_org=False,
+        policy=CompiledPolicy(ADMINISTRATOR.statements),
+    )
 
 
 def test_root_organization_sees_and_does_everything() -> None:

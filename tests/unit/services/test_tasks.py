@@ -11,6 +11,8 @@ from cloudenv.errors import Forbidden
 from cloudenv.services import tasks
 from cloudenv.services.access import SYSTEM, Action, Principal
 from cloudenv.services.events import EventKind
+from cloudenv.services.iam.builtin import ADMINISTRATOR
+from cloudenv.services.iam.policy import CompiledPolicy
 from cloudenv.store.engine import transaction
 from cloudenv.store.tables import AuditRecord, Event, Task
 from tests.conftest import Deployment
@@ -74,7 +76,13 @@ def test_queue_task_checks_the_kinds_permission(sqlite_deployment: Deployment) -
     """A tenant may not queue work in another organization, whatever the service forgot."""
     dep = sqlite_deployment
     org_id, user_id = dep.add_tenant()
-    alice = Principal(user_id=user_id, username="alice", organization_id=org_id, is_root_org=False)
+    alice = Principal(
+        user_id=user_id,
+        username="alice",
+        organization_id=org_id,
+        is_root_org=False,
+        policy=CompiledPolicy(ADMINISTRATOR.statements),
+    )
     with pytest.raises(Forbidden), transaction(dep.factory) as db:
         _queue(db, alice, dep)
     with transaction(dep.factory) as db:

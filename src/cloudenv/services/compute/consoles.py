@@ -31,6 +31,7 @@ from cloudenv.services.auth import token_hash
 from cloudenv.services.compute.instances import load
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.events import EventKind
+from cloudenv.services.iam.principals import principal_for
 from cloudenv.services.journal import record_change
 from cloudenv.store.queries import compute as q
 from cloudenv.store.queries import iam as qi
@@ -199,10 +200,4 @@ def _still_allowed(db: Session, user_id: str) -> Principal:
         raise refused
     if user.expiry is not None and user.expiry <= clock.now():
         raise refused
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        organization_id=user.organization_id,
-        is_root_org=is_root_org,
-        is_root_user=user.is_root,
-    )
+    return principal_for(db, user, is_root_org)

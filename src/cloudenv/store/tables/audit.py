@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudenv.store.base import Base
@@ -12,6 +12,8 @@ from cloudenv.store.base import Base
 
 class AuditRecord(Base):
     __tablename__ = "audit_log"
+    # The organization's audit list: newest first, filtered within one organization.
+    __table_args__ = (Index("ix_audit_log_organization_id_time", "organization_id", "time"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -23,6 +23,17 @@ class Organization(Base):
     description: Mapped[str] = mapped_column(String(512), default="")
     is_root: Mapped[bool] = mapped_column(default=False)
     creation: Mapped[datetime]
+    #: Sign-in lockout: this many failures within the window lock an account this long.
+    lockout_threshold: Mapped[int] = mapped_column(default=5)
+    lockout_window_minutes: Mapped[int] = mapped_column(default=15)
+    lockout_minutes: Mapped[int] = mapped_column(default=15)
+    #: Users of this organization must enrol a second factor before they may work.
+    require_mfa: Mapped[bool] = mapped_column(default=False)
+    #: Quotas; None is unlimited.
+    quota_vcpus: Mapped[int | None]
+    quota_memory_mb: Mapped[int | None]
+    quota_storage_gb: Mapped[int | None]
+    quota_instances: Mapped[int | None]
 
 
 class Datacenter(Base):

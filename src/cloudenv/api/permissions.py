@@ -1,0 +1,80 @@
+"""What each route needs the caller's policies to allow: the one table of routes and
+their actions (``services.access.Action``).
+
+The route gate (``deps.CurrentPrincipal``) refuses a caller none of whose policies could
+allow the route's action, before the route reads anything; the service then checks the
+action against the target itself. The OpenAPI document names each operation's action
+(``x-cloudenv-action``), which is what the isolation and policy tests walk.
+
+Every route that needs a signed-in caller is in this table: building the app fails on
+one that is not (``api.routes.RouteTable``), so a new route can't forget its permission.
+``SIGNED_IN`` marks routes any signed-in user may call, because they act on the caller
+themselves (their own session, password, second factor, tokens) or because the service
+decides per target who may (a task's cancel is its kind's permission).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from cloudenv.services.access import Action
+
+#: Any signed-in caller; the service checks per target.
+SIGNED_IN: Final = None
+
+A = Action
+ROUTE_ACTIONS: dict[str, Action | None] = {
+    "auth.logout": SIGNED_IN,
+    "auth.me": SIGNED_IN,
+    "event.stream": A.ORGANIZATION_READ,
+    "organization.list": A.ORGANIZATION_LIST,
+    "organization.read": A.ORGANIZATION_READ,
+    "organization.create": A.ORGANIZATION_CREATE,
+    "organization.update": A.ORGANIZATION_UPDATE,
+    "organization.delete": A.ORGANIZATION_DELETE,
+    "datacenter.list": A.DATACENTER_READ,
+    "datacenter.read": A.DATACENTER_READ,
+    "datacenter.create": A.DATACENTER_CREATE,
+    "datacenter.update": A.DATACENTER_UPDATE,
+    "datacenter.delete": A.DATACENTER_DELETE,
+    "cluster.list": A.CLUSTER_READ,
+    "cluster.read": A.CLUSTER_READ,
+    "cluster.hardware": A.CLUSTER_READ,
+    "cluster.update": A.CLUSTER_UPDATE,
+    "node.read": A.NODE_READ,
+    "node.capabilities": A.NODE_READ,
+    "node.hardware": A.NODE_READ,
+    "node.pci": A.NODE_READ,
+    "node.tasks": A.TASK_READ,
+    "node.pools": A.POOL_READ,
+    "node.refresh_facts": A.NODE_REFRESH_FACTS,
+    "task.list": A.TASK_READ,
+    "task.read": A.TASK_READ,
+    "task.cancel": SIGNED_IN,
+    "volume.list": A.VOLUME_READ,
+    "image.list": A.IMAGE_READ,
+    "image.create": A.IMAGE_CREATE,
+    "image.delete": A.IMAGE_DELETE,
+    "instance.list": A.INSTANCE_READ,
+    "instance.read": A.INSTANCE_READ,
+    "instance.metrics": A.INSTANCE_READ,
+    "instance.deploy": A.INSTANCE_DEPLOY,
+    "instance.power": A.INSTANCE_POWER,
+    "instance.update": A.INSTANCE_UPDATE,
+    "instance.destroy": A.INSTANCE_DESTROY,
+    "instance.console": A.INSTANCE_CONSOLE,
+    "instance.device_list": A.INSTANCE_READ,
+    "instance.device_attach": A.INSTANCE_DEVICE_ATTACH,
+    "instance.device_detach": A.INSTANCE_DEVICE_DETACH,
+    "instance.device_update": A.INSTANCE_DEVICE_UPDATE,
+    "instance.snapshot_list": A.INSTANCE_READ,
+    "instance.snapshot_create": A.INSTANCE_SNAPSHOT,
+    "instance.snapshot_revert": A.INSTANCE_SNAPSHOT,
+    "instance.snapshot_delete": A.INSTANCE_SNAPSHOT,
+}
+
+
+def route_action(route_name: str) -> Action | None:
+    """The action ``route_name`` needs (None: any signed-in caller); KeyError for a route
+    the table does not name (the route table refuses to build with one)."""
+    return ROUTE_ACTIONS[route_name]
