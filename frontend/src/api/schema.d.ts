@@ -906,6 +906,11 @@ export interface components {
         };
         /** CurrentUser */
         CurrentUser: {
+            /**
+             * Actions
+             * @description The actions the caller's policies allow on some target: the web UI hides what none of them allows (the server checks each request still).
+             */
+            actions?: string[];
             /** Id */
             id: string | null;
             /** Is Root */

@@ -42,7 +42,7 @@ def login(
     return LoginResponse(
         token=result.token,
         expires_in=result.expires_in,
-        user=CurrentUser.model_validate(result.principal),
+        user=CurrentUser.of(result.principal),
     )
 
 
@@ -57,4 +57,4 @@ def logout(request: Request, response: Response, db: Db, principal: CurrentPrinc
 
 @router.get("/me", response_model=CurrentUser, name="auth.me")
 def me(principal: CurrentPrincipal) -> CurrentUser:
-    return CurrentUser.model_validate(principal)
+    return CurrentUser.of(principal)

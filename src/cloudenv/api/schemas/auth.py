@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from cloudenv.api.schemas.common import RequestBody, Schema
+from cloudenv.services.access import ROOT_ONLY, Action, Principal
 
 
 class LoginRequest(RequestBody):
@@ -18,6 +19,30 @@ class CurrentUser(Schema):
     organization_id: str | None
     is_root: bool = Field(validation_alias="is_root_user")
     is_root_organization: bool = Field(validation_alias="is_root_org")
+    actions: list[str] = Field(
+        default_factory=list,
+        description=(
+            "The actions the caller's policies allow on some target: the web UI hides what "
+            "none of them allows (the server checks each request still)."
+        ),
+    )
+
+    @classmethod
+    def of(cls, principal: Principal) -> CurrentUser:
+        return cls.model_validate(principal).model_copy(
+            update={"actions": allowed_actions(principal)}
+        )
+
+
+def allowed_actions(principal: Principal) -> list[str]:
+    """Every action some policy of ``principal`` allows somewhere, in the vocabulary's
+    order; the root organization's own actions only for its users, as ``authorize`` refuses
+    them to everyone else whatever their policies say."""
+    return [
+        action.value
+        for action in Action
+        if principal.may_somewhere(action) and (principal.is_root_org or action not in ROOT_ONLY)
+    ]
 
 
 class LoginResponse(Schema):
