@@ -9,7 +9,10 @@ import { api, unwrap } from "./client";
 import type { components } from "./schema";
 
 export type Schemas = components["schemas"];
-export type CurrentUser = Schemas["CurrentUser"];
+export type CurrentUser = Schemas["CurrentUser"] & {
+  must_change_password?: boolean; // PROVISIONAL
+  mfa_enabled?: boolean; // PROVISIONAL
+};
 export type OrganizationTree = Schemas["OrganizationTree"];
 export type Organization = Schemas["Organization"];
 export type Datacenter = Schemas["Datacenter"];
@@ -28,6 +31,70 @@ export type NodeHardware = Schemas["NodeHardware"];
 export type NodeTask = Schemas["NodeTask"];
 export type ClusterHardware = Schemas["ClusterHardware"];
 export type Location = Schemas["Location"];
+// PROVISIONAL until the IAM routes are merged: replaced by the generated schemas.
+export interface User {
+  id: string;
+  organization_id: string;
+  username: string;
+  enabled: boolean;
+  locked: boolean;
+  expiry: string | null;
+  expired: boolean;
+  mfa_enabled: boolean;
+  is_root: boolean;
+  linux_user: string | null;
+  description: string;
+  creation: string;
+  external?: boolean;
+  policy_ids?: string[];
+}
+export interface Statement {
+  action: string;
+  effect: "allow" | "deny";
+  resource: string;
+  rules?: unknown[] | null;
+}
+export interface Policy {
+  id: string;
+  organization_id: string | null;
+  name: string;
+  description: string;
+  statements: Statement[];
+  builtin: boolean;
+}
+export interface ApiToken {
+  id: string;
+  name: string;
+  expiry: string | null;
+  last_used: string | null;
+  creation: string;
+}
+export interface AuditEntry {
+  id: number;
+  time: string;
+  organization_id: string | null;
+  user_id: string | null;
+  username: string | null;
+  action: string;
+  target_id: string | null;
+  outcome: string;
+  status_code: number;
+  message: string;
+  source_address: string | null;
+}
+export interface Lockout {
+  id: number;
+  user_id: string;
+  username: string;
+  organization_id: string;
+  locked_at: string;
+  until: string;
+  failures: number;
+  source_address: string | null;
+  cleared: string | null;
+  cleared_by: string | null;
+  active: boolean;
+}
 
 /**
  * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
@@ -91,6 +158,23 @@ export const keys = {
   task: (id: string) => ["task", id] as const,
   /** The world map's land shapes, a static asset of the UI. */
   worldMap: ["asset", "world-map"] as const,
+  /** Every organization's users; a change to one user makes its organization's list stale. */
+  users: ["users"] as const,
+  organizationUsers: (organizationId: string) => ["users", organizationId] as const,
+  user: (id: string) => ["user", id] as const,
+  /** Under `user`, so a change to the user refreshes its tokens too. */
+  userTokens: (id: string) => ["user", id, "tokens"] as const,
+  policies: ["policies"] as const,
+  organizationPolicies: (organizationId: string) => ["policies", organizationId] as const,
+  /** The action vocabulary a policy statement chooses from; fixed while the node runs. */
+  policyActions: ["policy-actions"] as const,
+  /** Every audit page; any change (which the server audits) may add rows to it. */
+  audit: ["audit"] as const,
+  organizationAudit: (organizationId: string, filter: AuditFilter) =>
+    ["audit", organizationId, filter] as const,
+  lockouts: ["lockouts"] as const,
+  organizationLockouts: (organizationId: string, page: number, entries: number) =>
+    ["lockouts", organizationId, page, entries] as const,
 };
 
 /**
@@ -104,7 +188,7 @@ export const ALIVE_POLL_MS = 15_000;
 export function useMe() {
   return useQuery({
     queryKey: keys.me,
-    queryFn: async () => unwrap(await api.GET("/api/v1/auth/me")),
+    queryFn: async (): Promise<CurrentUser> => unwrap(await api.GET("/api/v1/auth/me")),
     retry: false,
     staleTime: Infinity,
   });
@@ -361,5 +445,91 @@ export function useNodeTasks(id: string) {
     queryKey: keys.nodeTasks(id),
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/nodes/{node_id}/tasks", { params: { path: { node_id: id } } })),
+  });
+}
+
+/** The audit trail's filters and page, as `GET /organizations/{id}/audit` takes them. */
+export interface AuditFilter {
+  entries: number;
+  page: number;
+  user_id?: string;
+  action?: string;
+  target_id?: string;
+  /** RFC 3339 times. */
+  since?: string;
+  until?: string;
+}
+
+/** An organization's users (every one for the IAM tab's list). */
+export function useUsers(organizationId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.organizationUsers(organizationId),
+    enabled,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/users", { params: { query: { organization_id: organizationId } } }),
+      ) as User[], // PROVISIONAL
+  });
+}
+
+/** A user's API tokens (their own, or another's for an administrator). */
+export function useUserTokens(userId: string) {
+  return useQuery({
+    queryKey: keys.userTokens(userId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/users/{user_id}/tokens", { params: { path: { user_id: userId } } }),
+      ) as ApiToken[], // PROVISIONAL
+  });
+}
+
+/** An organization's policies: the built-in ones first, then its own. */
+export function usePolicies(organizationId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.organizationPolicies(organizationId),
+    enabled,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/policies", {
+          params: { query: { organization_id: organizationId } },
+        }),
+      ) as Policy[], // PROVISIONAL
+  });
+}
+
+export function useActionNames() {
+  return useQuery({
+    queryKey: keys.policyActions,
+    staleTime: Infinity,
+    queryFn: async () => unwrap(await api.GET("/api/v1/policies/actions")) as string[], // PROVISIONAL
+  });
+}
+
+/** One page of an organization's audit trail, newest first. */
+export function useAudit(organizationId: string, filter: AuditFilter) {
+  return useQuery({
+    queryKey: keys.organizationAudit(organizationId, filter),
+    // A new page keeps the old rows on screen until it arrives, instead of a spinner.
+    placeholderData: (previous) => previous,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/organizations/{organization_id}/audit", {
+          params: { path: { organization_id: organizationId }, query: filter },
+        }),
+      ) as AuditEntry[], // PROVISIONAL
+  });
+}
+
+/** One page of an organization's lockouts (User Lockouts). */
+export function useLockouts(organizationId: string, page: number, entries: number) {
+  return useQuery({
+    queryKey: keys.organizationLockouts(organizationId, page, entries),
+    placeholderData: (previous) => previous,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/organizations/{organization_id}/lockouts", {
+          params: { path: { organization_id: organizationId }, query: { page, entries } },
+        }),
+      ) as Lockout[], // PROVISIONAL
   });
 }

@@ -1,11 +1,15 @@
-/** Product name, the tasks indicator, and the signed-in user with Log out. */
+/** Product name, the tasks indicator, the signed-in user's menu (My account), and Log out. */
 import {
   Button,
+  Dropdown,
+  DropdownItem,
+  DropdownList,
   Masthead,
   MastheadBrand,
   MastheadContent,
   MastheadMain,
   MastheadToggle,
+  MenuToggle,
   PageToggleButton,
   Toolbar,
   ToolbarContent,
@@ -14,11 +18,13 @@ import {
 } from "@patternfly/react-core";
 import { BarsIcon, UserIcon } from "@patternfly/react-icons";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 
 import { api } from "../../api/client";
 import { useMe } from "../../api/queries";
 import { TasksButton } from "../tasks/TasksButton";
+import { paths } from "./routes";
 
 export function AppMasthead({
   tasksOpen,
@@ -28,6 +34,7 @@ export function AppMasthead({
   onToggleTasks: () => void;
 }) {
   const me = useMe();
+  const [menuOpen, setMenuOpen] = useState(false);
   const navigate = useNavigate();
   const client = useQueryClient();
   const logout = useMutation({
@@ -60,9 +67,34 @@ export function AppMasthead({
                 <TasksButton isExpanded={tasksOpen} onToggle={onToggleTasks} />
               </ToolbarItem>
               <ToolbarItem>
-                <span className="ce-user" aria-label="Signed-in user">
-                  <UserIcon /> {me.data?.username}
-                </span>
+                <Dropdown
+                  isOpen={menuOpen}
+                  onOpenChange={setMenuOpen}
+                  popperProps={{ position: "right" }}
+                  toggle={(ref) => (
+                    <MenuToggle
+                      ref={ref}
+                      variant="plainText"
+                      aria-label="Signed-in user"
+                      icon={<UserIcon />}
+                      onClick={() => setMenuOpen(!menuOpen)}
+                      isExpanded={menuOpen}
+                    >
+                      {me.data?.username}
+                    </MenuToggle>
+                  )}
+                >
+                  <DropdownList>
+                    <DropdownItem
+                      onClick={() => {
+                        setMenuOpen(false);
+                        void navigate(paths.account);
+                      }}
+                    >
+                      My account
+                    </DropdownItem>
+                  </DropdownList>
+                </Dropdown>
               </ToolbarItem>
               <ToolbarItem>
                 <Button variant="secondary" onClick={() => logout.mutate()}>

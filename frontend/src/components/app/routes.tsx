@@ -4,6 +4,7 @@
  */
 import { Route } from "react-router";
 
+import { AccountPage } from "../account/AccountPage";
 import { ClusterPage } from "../clusters/ClusterPage";
 import { DatacenterPage } from "../datacenters/DatacenterPage";
 import { InstancePage } from "../instances/InstancePage";
@@ -17,6 +18,8 @@ export const paths = {
   cluster: (id: string) => `/clusters/${id}`,
   node: (id: string) => `/nodes/${id}`,
   instance: (id: string, tab?: string) => `/instances/${id}${tab ? `/${tab}` : ""}`,
+  /** The signed-in user's own settings (password, MFA, tokens). */
+  account: "/account",
 };
 
 export const pageRoutes = [
@@ -26,4 +29,5 @@ export const pageRoutes = [
   <Route key="cluster" path="/clusters/:id/:tab?" element={<ClusterPage />} />,
   <Route key="node" path="/nodes/:id/:tab?" element={<NodePage />} />,
   <Route key="instance" path="/instances/:id/:tab?" element={<InstancePage />} />,
+  <Route key="account" path="/account" element={<AccountPage />} />,
 ];

@@ -1,14 +1,28 @@
 /**
  * The sign-in page ("Log in" in the seed): Username and Password, the server's reason when
  * it refuses (a wrong password, a disabled or expired user), and back to where the user was.
+ * A user with MFA is then asked for the one-time code (the server answers 401 naming the
+ * field `otp`), or one of their recovery codes.
  */
-import { Alert, LoginForm, LoginPage } from "@patternfly/react-core";
+import {
+  ActionGroup,
+  Alert,
+  Button,
+  Form,
+  FormGroup,
+  FormHelperText,
+  HelperText,
+  HelperTextItem,
+  LoginForm,
+  LoginPage,
+  TextInput,
+} from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useId, useState } from "react";
 import { useLocation, useNavigate, useSearchParams } from "react-router";
 
 import { api, unwrap } from "../../api/client";
-import { messageOf } from "../../api/errors";
+import { ApiError, messageOf } from "../../api/errors";
 import { keys } from "../../api/queries";
 
 /**
@@ -32,6 +46,10 @@ function safeNext(next: string | null): string {
 export function SignInPage() {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
+  // Asked for once the server says the user has MFA; until then the request has no `otp`.
+  const [askOtp, setAskOtp] = useState(false);
+  const [otp, setOtp] = useState("");
+  const otpId = useId();
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const location = useLocation();
@@ -40,8 +58,17 @@ export function SignInPage() {
   const ended = (location.state as { sessionEnded?: boolean } | null)?.sessionEnded === true;
 
   const login = useMutation({
-    mutationFn: async () =>
-      unwrap(await api.POST("/api/v1/auth/login", { body: { username, password } })),
+    /** `withOtp`: whether this attempt carries the one-time code. */
+    mutationFn: async (withOtp: boolean) =>
+      unwrap(
+        await api.POST("/api/v1/auth/login", {
+          body: withOtp ? { username, password, otp: otp.trim() } : { username, password },
+        }),
+      ),
+    onError: (error) => {
+      // The password was right; the second factor is missing (or, once asked, wrong).
+      if (error instanceof ApiError && error.code === 401 && error.field === "otp") setAskOtp(true);
+    },
     onSuccess: (result) => {
       // Nothing read in an earlier session (perhaps another user's) outlives it.
       client.clear();
@@ -52,8 +79,11 @@ export function SignInPage() {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    login.mutate();
+    login.mutate(askOtp);
   };
+  // The answer that asks for the code is a question, not an error to show in red: only a
+  // refused attempt that carried a code is.
+  const otpError = askOtp && login.isError && login.variables ? messageOf(login.error) : undefined;
 
   return (
     <LoginPage
@@ -71,22 +101,63 @@ export function SignInPage() {
           title="Your session has ended. Log in again to return to where you were."
         />
       )}
-      <LoginForm
-        usernameLabel="Username"
-        usernameValue={username}
-        onChangeUsername={(_e, value) => setUsername(value)}
-        passwordLabel="Password"
-        passwordValue={password}
-        onChangePassword={(_e, value) => setPassword(value)}
-        isShowPasswordEnabled
-        showHelperText={login.isError}
-        helperText={login.isError ? messageOf(login.error) : undefined}
-        isValidUsername={!login.isError}
-        isValidPassword={!login.isError}
-        loginButtonLabel="Log in"
-        isLoginButtonDisabled={login.isPending || username === "" || password === ""}
-        onLoginButtonClick={submit}
-      />
+      {askOtp ? (
+        <Form onSubmit={submit} aria-label="One-time code">
+          <FormGroup label="One-time code" isRequired fieldId={otpId}>
+            <TextInput
+              id={otpId}
+              value={otp}
+              onChange={(_e, value) => setOtp(value)}
+              autoComplete="one-time-code"
+              autoFocus
+              validated={otpError ? "error" : "default"}
+              aria-describedby={`${otpId}-help`}
+              isRequired
+            />
+            <FormHelperText>
+              <HelperText>
+                <HelperTextItem id={`${otpId}-help`} variant={otpError ? "error" : "default"}>
+                  {otpError ?? "The code from your authenticator app, or one of your recovery codes."}
+                </HelperTextItem>
+              </HelperText>
+            </FormHelperText>
+          </FormGroup>
+          <ActionGroup>
+            <Button type="submit" variant="primary" isBlock isDisabled={login.isPending || otp.trim() === ""}>
+              Log in
+            </Button>
+            <Button
+              variant="link"
+              isBlock
+              onClick={() => {
+                setAskOtp(false);
+                setOtp("");
+                setPassword("");
+                login.reset();
+              }}
+            >
+              Back
+            </Button>
+          </ActionGroup>
+        </Form>
+      ) : (
+        <LoginForm
+          usernameLabel="Username"
+          usernameValue={username}
+          onChangeUsername={(_e, value) => setUsername(value)}
+          passwordLabel="Password"
+          passwordValue={password}
+          onChangePassword={(_e, value) => setPassword(value)}
+          isShowPasswordEnabled
+          showHelperText={login.isError}
+          helperText={login.isError ? messageOf(login.error) : undefined}
+          isValidUsername={!login.isError}
+          isValidPassword={!login.isError}
+          loginButtonLabel="Log in"
+          isLoginButtonDisabled={login.isPending || username === "" || password === ""}
+          onLoginButtonClick={submit}
+        />
+      )}
     </LoginPage>
   );
 }

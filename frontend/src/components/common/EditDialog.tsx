@@ -33,7 +33,7 @@ interface Props {
   onSubmit: () => void;
   onClose: () => void;
   children: ReactNode;
-  variant?: "small" | "medium";
+  variant?: "small" | "medium" | "large";
   /** The submitting button's label; the seed's word for edit dialogs is "Confirm". */
   submitLabel?: string;
   /** The alert's title when the server's error names none of the form's fields. */

@@ -10,6 +10,7 @@ import {
   DropdownList,
   MenuToggle,
 } from "@patternfly/react-core";
+import { EllipsisVIcon } from "@patternfly/react-icons";
 import { type ReactNode, useState } from "react";
 
 export interface ResourceAction {
@@ -48,6 +49,32 @@ export function ActionsDropdown({ actions, label = "Actions" }: { actions: Resou
       )}
     >
       <DropdownList>{items}</DropdownList>
+    </Dropdown>
+  );
+}
+
+/** The actions of a table row as a kebab menu; `label` names the toggle for a screen
+ * reader, e.g. "Actions for alice". Flat: a row's actions have no submenus. */
+export function KebabActions({ actions, label }: { actions: ResourceAction[]; label: string }) {
+  const [open, setOpen] = useState(false);
+  if (actions.length === 0) return null;
+  return (
+    <Dropdown
+      isOpen={open}
+      onOpenChange={setOpen}
+      popperProps={{ position: "right" }}
+      toggle={(ref) => (
+        <MenuToggle
+          ref={ref}
+          variant="plain"
+          aria-label={label}
+          onClick={() => setOpen(!open)}
+          isExpanded={open}
+          icon={<EllipsisVIcon />}
+        />
+      )}
+    >
+      <DropdownList>{actions.map((action) => item(action, () => setOpen(false)))}</DropdownList>
     </Dropdown>
   );
 }

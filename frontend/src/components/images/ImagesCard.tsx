@@ -16,6 +16,7 @@ import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 
 import { type Image, useNodeImages, useNodePools } from "../../api/queries";
 import { useDialogs } from "../common/DialogHost";
+import { useAllowed } from "../common/permissions";
 import { QueryState } from "../common/ResourcePage";
 import { DeleteImageDialog } from "./DeleteImageDialog";
 import { UploadImageDialog } from "./UploadImageDialog";
@@ -30,6 +31,7 @@ function StatusLabel({ status }: { status: string }) {
 export function ImagesCard({ nodeId }: { nodeId: string }) {
   const dialogs = useDialogs();
   const images = useNodeImages(nodeId);
+  const allowed = useAllowed();
   const pools = useNodePools(nodeId);
   const poolName = (id: string) => pools.data?.find((p) => p.id === id)?.name ?? id;
   const upload = () => dialogs.open((close) => <UploadImageDialog nodeId={nodeId} onClose={close} />);
@@ -40,7 +42,7 @@ export function ImagesCard({ nodeId }: { nodeId: string }) {
     <Card>
       <CardHeader
         actions={{
-          actions: (
+          actions: allowed("image.create") && (
             <Button variant="secondary" onClick={upload}>
               Upload image
             </Button>
@@ -80,16 +82,18 @@ export function ImagesCard({ nodeId }: { nodeId: string }) {
                   </Td>
                   <Td dataLabel="Storage pool">{poolName(image.storage_pool_id)}</Td>
                   <Td isActionCell>
-                    <Button
-                      variant="link"
-                      isDanger
-                      isInline
-                      aria-label={`Delete ${image.name}`}
-                      isDisabled={image.status !== "available"}
-                      onClick={() => remove(image)}
-                    >
-                      Delete
-                    </Button>
+                    {allowed("image.delete") && (
+                      <Button
+                        variant="link"
+                        isDanger
+                        isInline
+                        aria-label={`Delete ${image.name}`}
+                        isDisabled={image.status !== "available"}
+                        onClick={() => remove(image)}
+                      >
+                        Delete
+                      </Button>
+                    )}
                   </Td>
                 </Tr>
               ))}

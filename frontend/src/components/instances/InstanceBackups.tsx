@@ -3,6 +3,7 @@
  * snapshots with Create, and per row Revert and Delete. The server decides when a snapshot
  * can be taken (running or stopped; a UEFI guest only stopped; qcow2 volumes only) and
  * its reason is shown as it words it; the UI pre-checks only the state and a busy task.
+ * Without a policy allowing snapshots, the list is shown without its buttons.
  */
 import {
   Button,
@@ -20,6 +21,7 @@ import type { ReactElement } from "react";
 
 import { type Instance, type Snapshot, useInstanceSnapshots } from "../../api/queries";
 import { useDialogs } from "../common/DialogHost";
+import { useAllowed } from "../common/permissions";
 import { QueryState } from "../common/ResourcePage";
 import { CreateSnapshotDialog } from "./CreateSnapshotDialog";
 import { formatTime } from "./InstanceSummaryCard";
@@ -33,6 +35,7 @@ function Guarded({ reason, children }: { reason: string | undefined; children: R
 export function InstanceBackups({ instance }: { instance: Instance }) {
   const dialogs = useDialogs();
   const snapshots = useInstanceSnapshots(instance.id);
+  const mayChange = useAllowed()("instance.snapshot");
   const refusal = changeRefusal(instance);
   const create = () => dialogs.open((close) => <CreateSnapshotDialog instance={instance} onClose={close} />);
   const revert = (snapshot: Snapshot) =>
@@ -47,7 +50,9 @@ export function InstanceBackups({ instance }: { instance: Instance }) {
   );
   return (
     <Card>
-      <CardHeader actions={{ actions: <Guarded reason={refusal}>{createButton}</Guarded> }}>
+      <CardHeader
+        actions={{ actions: mayChange ? <Guarded reason={refusal}>{createButton}</Guarded> : null }}
+      >
         <CardTitle>Snapshots</CardTitle>
       </CardHeader>
       <CardBody>
@@ -79,29 +84,31 @@ export function InstanceBackups({ instance }: { instance: Instance }) {
                     <Td dataLabel="Status">{snapshot.status}</Td>
                     <Td dataLabel="Creation">{formatTime(snapshot.creation)}</Td>
                     <Td isActionCell>
-                      <Flex spaceItems={{ default: "spaceItemsSm" }} flexWrap={{ default: "nowrap" }}>
-                        <Guarded reason={revertRefusal}>
-                          <Button
-                            variant="secondary"
-                            size="sm"
-                            isAriaDisabled={revertRefusal !== undefined}
-                            onClick={() => revert(snapshot)}
-                          >
-                            Revert
-                          </Button>
-                        </Guarded>
-                        <Guarded reason={refusal}>
-                          <Button
-                            variant="secondary"
-                            isDanger
-                            size="sm"
-                            isAriaDisabled={refusal !== undefined}
-                            onClick={() => remove(snapshot)}
-                          >
-                            Delete
-                          </Button>
-                        </Guarded>
-                      </Flex>
+                      {mayChange && (
+                        <Flex spaceItems={{ default: "spaceItemsSm" }} flexWrap={{ default: "nowrap" }}>
+                          <Guarded reason={revertRefusal}>
+                            <Button
+                              variant="secondary"
+                              size="sm"
+                              isAriaDisabled={revertRefusal !== undefined}
+                              onClick={() => revert(snapshot)}
+                            >
+                              Revert
+                            </Button>
+                          </Guarded>
+                          <Guarded reason={refusal}>
+                            <Button
+                              variant="secondary"
+                              isDanger
+                              size="sm"
+                              isAriaDisabled={refusal !== undefined}
+                              onClick={() => remove(snapshot)}
+                            >
+                              Delete
+                            </Button>
+                          </Guarded>
+                        </Flex>
+                      )}
                     </Td>
                   </Tr>
                 );

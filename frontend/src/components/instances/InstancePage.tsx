@@ -8,7 +8,8 @@ import { useParams } from "react-router";
 import { ApiError } from "../../api/errors";
 import { type Instance, useInstance } from "../../api/queries";
 import { ActionButtons } from "../common/ActionButtons";
-import { QueryState, ResourcePage } from "../common/ResourcePage";
+import { useAllowed } from "../common/permissions";
+import { type PageTab, QueryState, ResourcePage } from "../common/ResourcePage";
 import { InstanceConsole } from "../consoles/InstanceConsole";
 import { useInstanceActions } from "./actions";
 import { InstanceBackups } from "./InstanceBackups";
@@ -28,6 +29,18 @@ export function InstancePage() {
 
 function InstanceView({ instance }: { instance: Instance }) {
   const actions = useInstanceActions(instance);
+  const allowed = useAllowed();
+  const tabs: (PageTab | false)[] = [
+    { key: "summary", title: "Summary", content: <InstanceSummaryCard instance={instance} /> },
+    // Without instance.console the server refuses every console ticket.
+    allowed("instance.console") && {
+      key: "console",
+      title: "Console",
+      content: <InstanceConsole instance={instance} />,
+    },
+    { key: "resources", title: "Resources", content: <InstanceResources instance={instance} /> },
+    { key: "backups", title: "Backups", content: <InstanceBackups instance={instance} /> },
+  ];
   return (
     <ResourcePage
       kind="Instance"
@@ -35,12 +48,7 @@ function InstanceView({ instance }: { instance: Instance }) {
       status={<InstanceStatus state={instance.state} />}
       actions={<ActionButtons actions={actions} />}
       basePath={`/instances/${instance.id}`}
-      tabs={[
-        { key: "summary", title: "Summary", content: <InstanceSummaryCard instance={instance} /> },
-        { key: "console", title: "Console", content: <InstanceConsole instance={instance} /> },
-        { key: "resources", title: "Resources", content: <InstanceResources instance={instance} /> },
-        { key: "backups", title: "Backups", content: <InstanceBackups instance={instance} /> },
-      ]}
+      tabs={tabs.filter((tab) => tab !== false)}
     />
   );
 }

@@ -2,7 +2,7 @@
  * The Resources tab: CPU and memory (Edit opens the instance's Edit dialog, where they can
  * be changed while it is stopped) and its devices, with Attach Device and per-row Delete
  * (detach). When the server says a change reaches the running guest only at its next
- * restart, the tab says so until dismissed.
+ * restart, the tab says so until dismissed. A button no policy of the user allows is left out.
  */
 import {
   Alert,
@@ -25,6 +25,7 @@ import { type ReactNode, useState } from "react";
 import { type Device, type Instance, useInstanceDevices, useNodeVolumes } from "../../api/queries";
 import { useDialogs } from "../common/DialogHost";
 import { Details } from "../common/Details";
+import { useAllowed } from "../common/permissions";
 import { QueryState } from "../common/ResourcePage";
 import { AttachDeviceDialog, DEVICE_TYPES } from "./AttachDeviceDialog";
 import { DetachDeviceDialog } from "./DetachDeviceDialog";
@@ -49,16 +50,18 @@ interface Notice {
 
 export function InstanceResources({ instance }: { instance: Instance }) {
   const dialogs = useDialogs();
+  const allowed = useAllowed();
   const [notices, setNotices] = useState<Notice[]>([]);
   const notify = (text: string) => setNotices((all) => [...all, { key: Date.now(), text }]);
   const edit = () => dialogs.open((close) => <EditInstanceDialog instance={instance} onClose={close} />);
   const locked = resourcesRefusal(instance);
   // Both open the one Edit dialog; each names what it edits for a screen reader.
-  const editButton = (what: string) => (
-    <Button variant="secondary" size="sm" onClick={edit} aria-label={`Edit ${what}`}>
-      Edit
-    </Button>
-  );
+  const editButton = (what: string) =>
+    allowed("instance.update") && (
+      <Button variant="secondary" size="sm" onClick={edit} aria-label={`Edit ${what}`}>
+        Edit
+      </Button>
+    );
 
   return (
     <Stack hasGutter>
@@ -135,6 +138,7 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
   const dialogs = useDialogs();
   const devices = useInstanceDevices(instance.id);
   const volumes = useNodeVolumes(instance.node_id);
+  const allowed = useAllowed();
   const refusal = changeRefusal(instance);
   const volumeNames = new Map((volumes.data ?? []).map((v) => [v.id, `${v.name} (${v.size} GB)`]));
 
@@ -168,7 +172,13 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
   return (
     <Card>
       <CardHeader
-        actions={{ actions: refusal ? <Tooltip content={refusal}>{attachButton}</Tooltip> : attachButton }}
+        actions={{
+          actions: !allowed("instance.device_attach") ? null : refusal ? (
+            <Tooltip content={refusal}>{attachButton}</Tooltip>
+          ) : (
+            attachButton
+          ),
+        }}
       >
         <CardTitle>Devices</CardTitle>
       </CardHeader>
@@ -193,7 +203,7 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
                   device={device}
                   source={source(device, volumeNames)}
                   refusal={deleteRefusal(device, refusal)}
-                  onDelete={() => detach(device)}
+                  onDelete={allowed("instance.device_detach") ? () => detach(device) : undefined}
                 />
               ))}
             </Tbody>
@@ -231,7 +241,13 @@ function deleteRefusal(device: Device, instanceRefusal: string | undefined): str
   return instanceRefusal;
 }
 
-function DeviceRow(props: { device: Device; source: string; refusal: string | undefined; onDelete: () => void }) {
+function DeviceRow(props: {
+  device: Device;
+  source: string;
+  refusal: string | undefined;
+  /** Absent when no policy of the user allows detaching. */
+  onDelete: (() => void) | undefined;
+}) {
   const { device, refusal } = props;
   const data = dataOf(device);
   const button = (
@@ -250,7 +266,9 @@ function DeviceRow(props: { device: Device; source: string; refusal: string | un
       <Td dataLabel="Bus">{data.bus ?? "—"}</Td>
       <Td dataLabel="Device Path">{data.dev ?? "—"}</Td>
       <Td dataLabel="Status">{device.status}</Td>
-      <Td isActionCell>{refusal ? <Tooltip content={refusal}>{button}</Tooltip> : button}</Td>
+      <Td isActionCell>
+        {!props.onDelete ? null : refusal ? <Tooltip content={refusal}>{button}</Tooltip> : button}
+      </Td>
     </Tr>
   );
 }

@@ -2,7 +2,8 @@
  * An instance's actions, as the seed names them: Power → Start / Stop / Force Stop /
  * Restart, Edit, Destroy. Shown by the tree's right-click menu and the instance page's
  * header alike. Each is disabled with the server's rule while the state forbids it, and
- * follows the state the event feed brings (the instance passed in is query data).
+ * follows the state the event feed brings (the instance passed in is query data). An action
+ * no policy of the user allows is left out (an Operator sees no Destroy).
  */
 import { useNavigate } from "react-router";
 
@@ -10,6 +11,7 @@ import type { Instance } from "../../api/queries";
 import { paths } from "../app/routes";
 import type { ResourceAction } from "../common/actions";
 import { useDialogs } from "../common/DialogHost";
+import { useAllowed } from "../common/permissions";
 import { DestroyInstanceDialog } from "./DestroyInstanceDialog";
 import { EditInstanceDialog } from "./EditInstanceDialog";
 import { POWER_LABELS, PowerInstanceDialog } from "./PowerInstanceDialog";
@@ -20,8 +22,9 @@ const POWER_ORDER: PowerAction[] = ["start", "stop", "kill", "restart"];
 export function useInstanceActions(instance: Instance): ResourceAction[] {
   const dialogs = useDialogs();
   const navigate = useNavigate();
-  return [
-    {
+  const allowed = useAllowed();
+  const actions: (ResourceAction | false)[] = [
+    allowed("instance.power") && {
       label: "Power",
       children: POWER_ORDER.map((action) => ({
         label: POWER_LABELS[action],
@@ -33,11 +36,11 @@ export function useInstanceActions(instance: Instance): ResourceAction[] {
           )),
       })),
     },
-    {
+    allowed("instance.update") && {
       label: "Edit",
       run: () => dialogs.open((close) => <EditInstanceDialog instance={instance} onClose={close} />),
     },
-    {
+    allowed("instance.destroy") && {
       label: "Destroy",
       isDanger: true,
       disabledReason: destroyRefusal(instance),
@@ -58,4 +61,5 @@ export function useInstanceActions(instance: Instance): ResourceAction[] {
         )),
     },
   ];
+  return actions.filter((action) => action !== false);
 }

@@ -1,6 +1,8 @@
 /**
  * An organization's page: its summary, and what it holds (datacenters, clusters, nodes),
- * counted from the resource tree so the counts follow the live feed.
+ * counted from the resource tree so the counts follow the live feed; its IAM tab (users
+ * and policies) and Audit tab (the trail and User Lockouts), for users whose policies let
+ * them read those.
  */
 import { Card, CardBody, CardTitle, Grid, GridItem } from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
@@ -8,10 +10,13 @@ import { Link, useParams } from "react-router";
 
 import { type OrganizationTree, useOrganization, useTree } from "../../api/queries";
 import { paths } from "../app/routes";
+import { AuditTab } from "../audit/AuditTab";
 import { ActionsDropdown } from "../common/actions";
 import { Details } from "../common/Details";
 import { formatLocation, formatTime } from "../common/format";
-import { QueryState, ResourcePage } from "../common/ResourcePage";
+import { useAllowed } from "../common/permissions";
+import { type PageTab, QueryState, ResourcePage } from "../common/ResourcePage";
+import { IamTab } from "../iam/IamTab";
 import { useOrganizationActions } from "./actions";
 
 export function OrganizationPage() {
@@ -28,7 +33,10 @@ export function OrganizationPage() {
 function OrganizationView({ entry }: { entry: OrganizationTree }) {
   const organization = entry.organization;
   const actions = useOrganizationActions(organization);
+  const allowed = useAllowed();
   const alive = entry.nodes.filter((node) => node.alive).length;
+  const iam: PageTab = { key: "iam", title: "IAM", content: <IamTab organizationId={organization.id} /> };
+  const audit: PageTab = { key: "audit", title: "Audit", content: <AuditTab organizationId={organization.id} /> };
   return (
     <ResourcePage
       kind="Organization"
@@ -76,6 +84,8 @@ function OrganizationView({ entry }: { entry: OrganizationTree }) {
             </Grid>
           ),
         },
+        ...(allowed("user.list") || allowed("policy.list") ? [iam] : []),
+        ...(allowed("audit.read") || allowed("lockout.read") ? [audit] : []),
       ]}
     />
   );
