@@ -31,9 +31,11 @@ from cloudenv.api.routers import (
     metrics,
     nodes,
     organizations,
+    passwords,
     snapshots,
     storage,
     tasks,
+    users,
 )
 from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
@@ -56,6 +58,8 @@ ROUTERS = (
     snapshots,
     metrics,
     storage,
+    users,
+    passwords,
 )
 
 
