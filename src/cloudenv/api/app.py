@@ -28,12 +28,14 @@ from cloudenv.api.routers import (
     events,
     health,
     instances,
+    lockouts,
     metrics,
     nodes,
     organizations,
     snapshots,
     storage,
     tasks,
+    tokens,
 )
 from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
@@ -56,6 +58,8 @@ ROUTERS = (
     snapshots,
     metrics,
     storage,
+    tokens,
+    lockouts,
 )
 
 

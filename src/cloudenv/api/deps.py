@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudenv.api import permissions
 from cloudenv.config import Settings
-from cloudenv.errors import NotAuthenticated
+from cloudenv.errors import Forbidden, NotAuthenticated
 from cloudenv.services import auth
 from cloudenv.services.access import Principal, authorize_route
 from cloudenv.store.engine import transaction
@@ -77,11 +77,20 @@ def _principal(request: Request, db: Db) -> Principal:
     return principal
 
 
+MFA_FIRST = (
+    "{username}'s organization requires a one-time code at sign-in: enroll an "
+    "authenticator first (POST /api/v1/auth/mfa/enroll, then /api/v1/auth/mfa/confirm)."
+)
+
+
 def _gate(request: Request, principal: Principal) -> None:
     """Refuse a caller none of whose policies could allow the route's action (see
-    ``api/permissions.py``); the service checks the target itself."""
+    ``api/permissions.py``); the service checks the target itself. A user who still has
+    to enroll the second factor their organization requires may only do that."""
     route = request.scope.get("route")
     if isinstance(route, APIRoute):
+        if principal.must_enroll_mfa and route.name not in permissions.MFA_ENROLMENT_ROUTES:
+            raise Forbidden(MFA_FIRST.format(username=principal.username))
         action = permissions.route_action(route.name)
         if action is not None:
             authorize_route(principal, action)
