@@ -28,6 +28,7 @@ from cloudenv.api.routers import (
     events,
     health,
     instances,
+    lockouts,
     metrics,
     nodes,
     organizations,
@@ -35,6 +36,7 @@ from cloudenv.api.routers import (
     snapshots,
     storage,
     tasks,
+    tokens,
     users,
 )
 from cloudenv.api.routes import RouteTable
@@ -60,6 +62,8 @@ ROUTERS = (
     storage,
     users,
     passwords,
+    tokens,
+    lockouts,
 )
 
 
