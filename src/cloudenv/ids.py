@@ -28,6 +28,7 @@ class Prefix(StrEnum):
     AI_PROVIDER = "orgai"
     TASK = "task"
     IMAGE = "img"
+    POLICY = "pol"
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)-[A-Za-z0-9_-]{21}$")

@@ -31,6 +31,7 @@ from cloudenv.api.routers import (
     metrics,
     nodes,
     organizations,
+    policies,
     snapshots,
     storage,
     tasks,
@@ -56,6 +57,7 @@ ROUTERS = (
     snapshots,
     metrics,
     storage,
+    policies,
 )
 
 

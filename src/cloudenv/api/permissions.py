@@ -71,6 +71,13 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "instance.snapshot_create": A.INSTANCE_SNAPSHOT,
     "instance.snapshot_revert": A.INSTANCE_SNAPSHOT,
     "instance.snapshot_delete": A.INSTANCE_SNAPSHOT,
+    # The action vocabulary is no secret: the policy editor and refusals point to it.
+    "policy.actions": SIGNED_IN,
+    "policy.list": A.POLICY_LIST,
+    "policy.read": A.POLICY_READ,
+    "policy.create": A.POLICY_CREATE,
+    "policy.update": A.POLICY_UPDATE,
+    "policy.delete": A.POLICY_DELETE,
 }
 
 

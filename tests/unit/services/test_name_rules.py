@@ -15,6 +15,7 @@ from cloudenv.services.validation import (
     INSTANCE_NAME,
     NAME_RULES,
     ORGANIZATION_NAME,
+    POLICY_NAME,
     SNAPSHOT_NAME,
     NameRule,
     check_instance_name,
@@ -30,6 +31,7 @@ GOOD = {
     SNAPSHOT_NAME: "before-upgrade.1",
     DEVICE_NAME: "disk1",
     IMAGE_NAME: "nl.iso",
+    POLICY_NAME: "Night operators",
 }
 
 
@@ -65,3 +67,11 @@ def test_image_names_fit_a_file_name_with_their_prefix() -> None:
         IMAGE_NAME.check("a" * 250)
     assert "at most 249 bytes" in refused.value.message
     assert refused.value.field == "name"
+
+
+def test_policy_names_may_hold_inner_spaces_only() -> None:
+    assert POLICY_NAME.check("Console user 2") == "Console user 2"
+    assert POLICY_NAME.check("x") == "x"
+    for wrong in (" ops", "ops ", "", "a" * 65, "ops/night", "-ops"):
+        with pytest.raises(InvalidInput):
+            POLICY_NAME.check(wrong)
