@@ -33,6 +33,7 @@ from cloudenv.api.routers import (
     nodes,
     organizations,
     passwords,
+    policies,
     snapshots,
     storage,
     tasks,
@@ -64,6 +65,7 @@ ROUTERS = (
     passwords,
     tokens,
     lockouts,
+    policies,
 )
 
 

@@ -92,6 +92,13 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "user.import": A.USER_IMPORT,
     "user.export": A.USER_EXPORT,
     "user.set_policies": A.USER_SET_POLICIES,
+    # The action vocabulary is no secret: the policy editor and refusals point to it.
+    "policy.actions": SIGNED_IN,
+    "policy.list": A.POLICY_LIST,
+    "policy.read": A.POLICY_READ,
+    "policy.create": A.POLICY_CREATE,
+    "policy.update": A.POLICY_UPDATE,
+    "policy.delete": A.POLICY_DELETE,
 }
 
 

@@ -166,6 +166,15 @@ class Principal:
             return False
         return self.policy.allows_something(action.value, clock.now().astimezone())
 
+    def may_everywhere(self, action: Action) -> bool:
+        """Whether the policies allow ``action`` on every target (an allow of ``*`` and no
+        deny): lists and the tree then skip their per-object checks."""
+        if self.unrestricted:
+            return True
+        if self.policy is None:
+            return False
+        return self.policy.allows_everything(action.value, clock.now().astimezone())
+
 
 SYSTEM = Principal(
     user_id=None, username="system", organization_id=None, is_root_org=True, is_root_user=True

@@ -110,6 +110,15 @@ LINUX_USER = NameRule(
     "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter or '_'",
 )
 
+#: IAM policy names are read in lists and pickers next to the built-in ones ("Console
+#: user"), so they may hold spaces, though not at either end.
+POLICY_NAME = NameRule(
+    "Policy",
+    re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?"),
+    "use 1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit "
+    "and not ending with a space",
+)
+
 NAME_RULES: tuple[NameRule, ...] = (
     ORGANIZATION_NAME,
     DATACENTER_NAME,
@@ -120,6 +129,7 @@ NAME_RULES: tuple[NameRule, ...] = (
     IMAGE_NAME,
     USERNAME,
     LINUX_USER,
+    POLICY_NAME,
 )
 
 

@@ -127,6 +127,7 @@ DESTRUCTIVE = [
     ["instance", "destroy", "inst-1"],
     ["instance", "snapshot", "delete", "inst-1", "snap-1"],
     ["image", "delete", "disk.qcow2", "--node", "node-x"],
+    ["policy", "delete", "pol-1"],
 ]
 
 

@@ -16,6 +16,7 @@ from cloudenv.services.validation import (
     LINUX_USER,
     NAME_RULES,
     ORGANIZATION_NAME,
+    POLICY_NAME,
     SNAPSHOT_NAME,
     USERNAME,
     NameRule,
@@ -34,6 +35,7 @@ GOOD = {
     IMAGE_NAME: "nl.iso",
     USERNAME: "ana.lima@example.com",
     LINUX_USER: "ana_lima",
+    POLICY_NAME: "Night operators",
 }
 
 
@@ -87,3 +89,11 @@ def test_bad_linux_user_names(name: str) -> None:
 def test_good_linux_user_names() -> None:
     for name in ("root", "_svc", "a", "ops-1", "a" * 32):
         assert LINUX_USER.check(name) == name
+
+
+def test_policy_names_may_hold_inner_spaces_only() -> None:
+    assert POLICY_NAME.check("Console user 2") == "Console user 2"
+    assert POLICY_NAME.check("x") == "x"
+    for wrong in (" ops", "ops ", "", "a" * 65, "ops/night", "-ops"):
+        with pytest.raises(InvalidInput):
+            POLICY_NAME.check(wrong)

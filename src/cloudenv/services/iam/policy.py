@@ -150,6 +150,10 @@ def parse_statements(
     field (``statements[3].resource``) and what it should be. ``known_actions`` None
     skips the check that each action names one (for statements read back from the
     store, written when the vocabulary may have been larger)."""
+    # A body is JSON: a string or an object here is a client's mistake, not a list of
+    # statements (iterating one would check its characters or its keys as statements).
+    if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):
+        raise InvalidInput("The statements are a list of {action, effect, resource}.", field=field)
     if len(raw) > MAX_STATEMENTS:
         raise InvalidInput(
             f"A policy holds at most {MAX_STATEMENTS} statements (this one has {len(raw)}).",
@@ -158,7 +162,9 @@ def parse_statements(
     return tuple(_statement(item, known_actions, f"{field}[{i}]") for i, item in enumerate(raw))
 
 
-def _statement(item: Mapping[str, Any], known: Collection[str] | None, at: str) -> Statement:
+def _statement(item: Any, known: Collection[str] | None, at: str) -> Statement:
+    if not isinstance(item, Mapping):
+        raise InvalidInput("A statement is an object {action, effect, resource, rules?}.", field=at)
     extra = set(item) - {"action", "effect", "resource", "rules"}
     if extra:
         raise InvalidInput(f"Unknown field {sorted(extra)[0]!r} in a statement.", field=at)
@@ -225,8 +231,11 @@ def _rule(raw: Any, at: str) -> Rule:
     if operator not in allowed_ops:
         ops = ", ".join(o.value for o in allowed_ops)
         raise InvalidInput(f"{rule_field.value} takes the operators {ops}.", field=f"{at}.operator")
-    if operator is RuleOperator.BETWEEN and len(values) != 2:
-        raise InvalidInput("'between' takes [start, end].", field=f"{at}.value")
+    if operator is RuleOperator.BETWEEN and (len(values) != 2 or values[0] == values[1]):
+        # An empty window would never hold: certainly not what its author meant.
+        raise InvalidInput(
+            "'between' takes [start, end], two different times.", field=f"{at}.value"
+        )
     if not all(valid(v) for v in values):
         raise InvalidInput(f"{rule_field.value} values are {what}.", field=f"{at}.value")
     return Rule(rule_field, operator, checked)
@@ -349,6 +358,12 @@ class ActionRules:
         return not self.deny.matches(path) and self.allow.matches(path)
 
     @property
+    def allows_everything(self) -> bool:
+        """Whether every target is allowed: an allow of ``*`` and no deny at all. Lists
+        and the tree skip their per-object checks then (the Administrator's case)."""
+        return self.allow.everything and self.deny.empty
+
+    @property
     def allows_something(self) -> bool:
         """Whether some target could be allowed: an allow exists that no deny of
         everything overrides. The route gate asks this before the target is known."""
@@ -397,3 +412,6 @@ class CompiledPolicy:
 
     def allows_something(self, action: str, when: datetime) -> bool:
         return self.rules_for(action, when).allows_something
+
+    def allows_everything(self, action: str, when: datetime) -> bool:
+        return self.rules_for(action, when).allows_everything
