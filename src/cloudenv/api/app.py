@@ -20,6 +20,7 @@ from cloudenv.api import errors, openapi
 from cloudenv.api.edge import RequestGate, SecurityHeaders
 from cloudenv.api.refusals import FLUSH_SECONDS, RefusalCounter
 from cloudenv.api.routers import (
+    audit,
     auth,
     clusters,
     consoles,
@@ -31,6 +32,7 @@ from cloudenv.api.routers import (
     metrics,
     nodes,
     organizations,
+    quotas,
     snapshots,
     storage,
     tasks,
@@ -56,6 +58,8 @@ ROUTERS = (
     snapshots,
     metrics,
     storage,
+    audit,
+    quotas,
 )
 
 
