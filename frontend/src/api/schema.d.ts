@@ -596,6 +596,54 @@ export interface paths {
         patch: operations["organization_update_api_v1_organizations__organization_id__patch"];
         trace?: never;
     };
+    "/api/v1/organizations/{organization_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Organization.Audit
+         * @description The organization's audit trail: who did what to which object, how it ended, from
+         *     where and when. Another organization's trail is 404; the root organization's users
+         *     read any organization's.
+         */
+        get: operations["organization_audit_api_v1_organizations__organization_id__audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quota.Read
+         * @description The organization's limits (null: unlimited) and what its instances and volumes use.
+         */
+        get: operations["quota_read_api_v1_organizations__organization_id__quotas_get"];
+        /**
+         * Quota.Update
+         * @description Replace every limit. Only the root organization's administrators may: a limit the
+         *     organization could lift itself would bound nothing. A limit below the current usage
+         *     is accepted; it refuses only what would add to the usage.
+         */
+        put: operations["quota_update_api_v1_organizations__organization_id__quotas_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tasks": {
         parameters: {
             query?: never;
@@ -696,6 +744,62 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AuditEntry
+         * @description One row of the trail: who did what to which object, how it ended, from where.
+         */
+        AuditEntry: {
+            /**
+             * Action
+             * @example instance.deploy
+             */
+            action: string;
+            /**
+             * Id
+             * @description Ascending in the order rows were written.
+             */
+            id: number;
+            /**
+             * Message
+             * @description Why it failed; empty for most successes.
+             */
+            message: string;
+            /**
+             * Organization Id
+             * @description The organization the action concerned; null for the deployment's own rows (anonymous refusals, sign-ins under unknown names), shown in the root organization's trail.
+             */
+            organization_id: string | null;
+            /**
+             * Outcome
+             * @description success or failure.
+             * @example success
+             */
+            outcome: string;
+            /**
+             * Source Address
+             * @description The caller's IP address.
+             */
+            source_address: string | null;
+            /**
+             * Status Code
+             * @description The HTTP status the call was answered with.
+             */
+            status_code: number;
+            /**
+             * Target Id
+             * @description The object acted on, when there is one.
+             */
+            target_id: string | null;
+            /** Time */
+            time: string;
+            /**
+             * User Id
+             * @description Null for an anonymous caller.
+             */
+            user_id: string | null;
+            /** Username */
+            username: string | null;
+        };
         /** Cluster */
         Cluster: {
             /** Creation */
@@ -1915,6 +2019,60 @@ export interface components {
              */
             secure_boot: components["schemas"]["SecureBoot"];
         };
+        /**
+         * Quotas
+         * @description The organization's limits (null: unlimited) and what it uses now.
+         */
+        Quotas: {
+            /**
+             * Instances
+             * @description The most instances; null: unlimited.
+             */
+            instances: number | null;
+            /**
+             * Memory Mb
+             * @description The most memory of its instances, MB; null: unlimited.
+             */
+            memory_mb: number | null;
+            /**
+             * Storage Gb
+             * @description The most volume storage, GB; null: unlimited.
+             */
+            storage_gb: number | null;
+            usage: components["schemas"]["Usage"];
+            /**
+             * Vcpus
+             * @description The most vCPUs its instances may have; null: unlimited.
+             */
+            vcpus: number | null;
+        };
+        /**
+         * QuotasUpdate
+         * @description Every limit, each given (null: unlimited), so a client that forgets one can't lift
+         *     it without saying so.
+         */
+        QuotasUpdate: {
+            /**
+             * Instances
+             * @description 0 allows none; null is unlimited.
+             */
+            instances: number | null;
+            /**
+             * Memory Mb
+             * @description 0 allows none; null is unlimited.
+             */
+            memory_mb: number | null;
+            /**
+             * Storage Gb
+             * @description 0 allows none; null is unlimited.
+             */
+            storage_gb: number | null;
+            /**
+             * Vcpus
+             * @description 0 allows none; null is unlimited.
+             */
+            vcpus: number | null;
+        };
         /** SecureBoot */
         SecureBoot: {
             /**
@@ -2030,6 +2188,26 @@ export interface components {
          * @enum {string}
          */
         TaskStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** Usage */
+        Usage: {
+            /** Instances */
+            instances: number;
+            /**
+             * Memory Mb
+             * @description Memory of the organization's instances, in MB.
+             */
+            memory_mb: number;
+            /**
+             * Storage Gb
+             * @description Size of the organization's volumes, in GB (rounded up).
+             */
+            storage_gb: number;
+            /**
+             * Vcpus
+             * @description Sockets x cores x threads over the organization's instances.
+             */
+            vcpus: number;
+        };
         /** Usb */
         Usb: {
             /** Bus */
@@ -4775,6 +4953,211 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationTree"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    organization_audit_api_v1_organizations__organization_id__audit_get: {
+        parameters: {
+            query?: {
+                /** @description Entries per page (1 to 5000). */
+                entries?: number;
+                /** @description The page, from 1 (newest). */
+                page?: number;
+                /** @description Only this user's actions. */
+                user_id?: string | null;
+                /** @description Only this action (instance.deploy) or family (instance.*). */
+                action?: string | null;
+                /** @description Only actions on this object. */
+                target_id?: string | null;
+                /** @description From this time on (RFC 3339, inclusive). */
+                since?: string | null;
+                /** @description Before this time (RFC 3339, exclusive). */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the trail, newest first: a bare array (JSON), or the same rows as CSV with a header row when the request sends `Accept: text/csv`. */
+            200: {
+                headers: {
+                    /** @description How many entries match the filters, over every page. */
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntry"][];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quota_read_api_v1_organizations__organization_id__quotas_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quotas"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quota_update_api_v1_organizations__organization_id__quotas_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotasUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quotas"];
                 };
             };
             /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
