@@ -60,7 +60,12 @@ def build(
     factory = make_session_factory(engine)
     if drivers is None and run_agent:
         drivers = libvirt_drivers(settings.accelerator)
-    agent = Agent(settings.node_id, factory, drivers)
+    agent = Agent(
+        settings.node_id,
+        factory,
+        drivers,
+        audit_retention_days=settings.audit_retention_days,
+    )
     wake = nudge or agent.nudge
 
     def wake_agent(session: Session) -> None:

@@ -20,6 +20,7 @@ from cloudenv.api import errors, openapi
 from cloudenv.api.edge import RequestGate, SecurityHeaders
 from cloudenv.api.refusals import FLUSH_SECONDS, RefusalCounter
 from cloudenv.api.routers import (
+    audit,
     auth,
     clusters,
     consoles,
@@ -34,6 +35,7 @@ from cloudenv.api.routers import (
     organizations,
     passwords,
     policies,
+    quotas,
     snapshots,
     storage,
     tasks,
@@ -66,6 +68,8 @@ ROUTERS = (
     tokens,
     lockouts,
     policies,
+    audit,
+    quotas,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudenv.cli import admin, instances, policies, resources, session
+from cloudenv.cli import admin, audit, instances, policies, resources, session
 
 app = typer.Typer(
     help="cloudenv: administer a node and drive the cloud from the command line.",
@@ -26,6 +26,8 @@ app.add_typer(resources.task_app, name="task")
 app.add_typer(instances.instance_app, name="instance")
 app.add_typer(instances.image_app, name="image")
 app.add_typer(policies.policy_app, name="policy")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(audit.quota_app, name="quota")
 
 if __name__ == "__main__":
     app()

@@ -104,6 +104,12 @@ class Objects:
             "POST /api/v1/auth/login": {"username": "pceadmin", "password": "wrong-Passw0rd"},
             "POST /api/v1/organizations": {"name": "stolen"},
             "PATCH /api/v1/organizations/{organization_id}": {"name": "stolen"},
+            "PUT /api/v1/organizations/{organization_id}/quotas": {
+                "vcpus": 0,
+                "memory_mb": 0,
+                "storage_gb": 0,
+                "instances": 0,
+            },
             "POST /api/v1/datacenters": {"name": "stolen", "organization_id": self.organization},
             "PATCH /api/v1/datacenters/{datacenter_id}": {"name": "stolen"},
             "PATCH /api/v1/clusters/{cluster_id}": {"name": "stolen"},
