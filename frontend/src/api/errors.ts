@@ -4,18 +4,22 @@ export interface ErrorBody {
   code: number;
   message: string;
   field?: string | null;
+  details?: unknown[] | null;
 }
 
 export class ApiError extends Error {
   readonly code: number;
   /** The request field at fault (dotted, items by index: `location.longitude`, `new_volumes[0].size`), when one is. */
   readonly field: string | null;
+  /** Per-item results a refusal carries (an import's rows), when it does. */
+  readonly details: unknown[] | null;
 
   constructor(body: ErrorBody) {
     super(body.message);
     this.name = "ApiError";
     this.code = body.code;
     this.field = body.field ?? null;
+    this.details = body.details ?? null;
   }
 
   /** Built from whatever a failed response carried, even when it isn't our JSON. */
@@ -26,6 +30,7 @@ export class ApiError extends Error {
         code: typeof b.code === "number" ? b.code : status,
         message: String(b.message),
         field: typeof b.field === "string" ? b.field : null,
+        details: Array.isArray(b.details) ? (b.details as unknown[]) : null,
       });
     }
     return new ApiError({ code: status, message: `The server answered ${status}.` });

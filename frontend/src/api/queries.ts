@@ -9,10 +9,7 @@ import { api, unwrap } from "./client";
 import type { components } from "./schema";
 
 export type Schemas = components["schemas"];
-export type CurrentUser = Schemas["CurrentUser"] & {
-  must_change_password?: boolean; // PROVISIONAL
-  mfa_enabled?: boolean; // PROVISIONAL
-};
+export type CurrentUser = Schemas["CurrentUser"];
 export type OrganizationTree = Schemas["OrganizationTree"];
 export type Organization = Schemas["Organization"];
 export type Datacenter = Schemas["Datacenter"];
@@ -31,70 +28,14 @@ export type NodeHardware = Schemas["NodeHardware"];
 export type NodeTask = Schemas["NodeTask"];
 export type ClusterHardware = Schemas["ClusterHardware"];
 export type Location = Schemas["Location"];
-// PROVISIONAL until the IAM routes are merged: replaced by the generated schemas.
-export interface User {
-  id: string;
-  organization_id: string;
-  username: string;
-  enabled: boolean;
-  locked: boolean;
-  expiry: string | null;
-  expired: boolean;
-  mfa_enabled: boolean;
-  is_root: boolean;
-  linux_user: string | null;
-  description: string;
-  creation: string;
-  external?: boolean;
-  policy_ids?: string[];
-}
-export interface Statement {
-  action: string;
-  effect: "allow" | "deny";
-  resource: string;
-  rules?: unknown[] | null;
-}
-export interface Policy {
-  id: string;
-  organization_id: string | null;
-  name: string;
-  description: string;
-  statements: Statement[];
-  builtin: boolean;
-}
-export interface ApiToken {
-  id: string;
-  name: string;
-  expiry: string | null;
-  last_used: string | null;
-  creation: string;
-}
-export interface AuditEntry {
-  id: number;
-  time: string;
-  organization_id: string | null;
-  user_id: string | null;
-  username: string | null;
-  action: string;
-  target_id: string | null;
-  outcome: string;
-  status_code: number;
-  message: string;
-  source_address: string | null;
-}
-export interface Lockout {
-  id: number;
-  user_id: string;
-  username: string;
-  organization_id: string;
-  locked_at: string;
-  until: string;
-  failures: number;
-  source_address: string | null;
-  cleared: string | null;
-  cleared_by: string | null;
-  active: boolean;
-}
+export type User = Schemas["User"];
+export type Policy = Schemas["Policy"];
+export type Statement = Schemas["StatementIn"];
+export type ApiToken = Schemas["Token"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type Lockout = Schemas["UserLockout"];
+export type ImportResult = Schemas["ImportResult"];
+export type ActionInfo = Schemas["ActionInfo"];
 
 /**
  * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
@@ -188,7 +129,7 @@ export const ALIVE_POLL_MS = 15_000;
 export function useMe() {
   return useQuery({
     queryKey: keys.me,
-    queryFn: async (): Promise<CurrentUser> => unwrap(await api.GET("/api/v1/auth/me")),
+    queryFn: async () => unwrap(await api.GET("/api/v1/auth/me")),
     retry: false,
     staleTime: Infinity,
   });
@@ -468,7 +409,7 @@ export function useUsers(organizationId: string, enabled = true) {
     queryFn: async () =>
       unwrap(
         await api.GET("/api/v1/users", { params: { query: { organization_id: organizationId } } }),
-      ) as User[], // PROVISIONAL
+      ),
   });
 }
 
@@ -479,7 +420,7 @@ export function useUserTokens(userId: string) {
     queryFn: async () =>
       unwrap(
         await api.GET("/api/v1/users/{user_id}/tokens", { params: { path: { user_id: userId } } }),
-      ) as ApiToken[], // PROVISIONAL
+      ),
   });
 }
 
@@ -493,7 +434,7 @@ export function usePolicies(organizationId: string, enabled = true) {
         await api.GET("/api/v1/policies", {
           params: { query: { organization_id: organizationId } },
         }),
-      ) as Policy[], // PROVISIONAL
+      ),
   });
 }
 
@@ -501,8 +442,15 @@ export function useActionNames() {
   return useQuery({
     queryKey: keys.policyActions,
     staleTime: Infinity,
-    queryFn: async () => unwrap(await api.GET("/api/v1/policies/actions")) as string[], // PROVISIONAL
+    queryFn: async () => unwrap(await api.GET("/api/v1/policies/actions")),
   });
+}
+
+/** One page of an audit trail, and how many entries match the filter in all. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** From the `X-Total-Count` header; null when the server didn't send it. */
+  total: number | null;
 }
 
 /** One page of an organization's audit trail, newest first. */
@@ -511,12 +459,16 @@ export function useAudit(organizationId: string, filter: AuditFilter) {
     queryKey: keys.organizationAudit(organizationId, filter),
     // A new page keeps the old rows on screen until it arrives, instead of a spinner.
     placeholderData: (previous) => previous,
-    queryFn: async () =>
-      unwrap(
-        await api.GET("/api/v1/organizations/{organization_id}/audit", {
-          params: { path: { organization_id: organizationId }, query: filter },
-        }),
-      ) as AuditEntry[], // PROVISIONAL
+    queryFn: async (): Promise<AuditPage> => {
+      const result = await api.GET("/api/v1/organizations/{organization_id}/audit", {
+        params: { path: { organization_id: organizationId }, query: filter },
+      });
+      const entries = unwrap(result);
+      // The route answers CSV too, when asked by Accept; this asks for JSON.
+      if (typeof entries === "string") throw new Error("The server answered CSV, not JSON.");
+      const total = Number(result.response.headers.get("X-Total-Count") ?? Number.NaN);
+      return { entries, total: Number.isFinite(total) ? total : null };
+    },
   });
 }
 
@@ -530,6 +482,6 @@ export function useLockouts(organizationId: string, page: number, entries: numbe
         await api.GET("/api/v1/organizations/{organization_id}/lockouts", {
           params: { path: { organization_id: organizationId }, query: { page, entries } },
         }),
-      ) as Lockout[], // PROVISIONAL
+      ),
   });
 }

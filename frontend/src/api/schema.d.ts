@@ -1402,6 +1402,12 @@ export interface components {
             /** Is Root Organization */
             is_root_organization: boolean;
             /**
+             * Mfa Enabled
+             * @description Signs in with a one-time code after the password.
+             * @default false
+             */
+            mfa_enabled: boolean;
+            /**
              * Must Change Password
              * @description Signed in with a temporary password: change it (POST /api/v1/auth/password) before anything else.
              * @default false

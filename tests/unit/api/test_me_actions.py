@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from cloudenv.services.access import Action
+from cloudenv.store.engine import transaction
+from cloudenv.store.tables import User
 from tests.conftest import ADMIN_PASSWORD, TENANT_PASSWORD, Deployment, login
 
 pytestmark = pytest.mark.unit
@@ -53,3 +56,14 @@ def test_tenant_administrator_is_not_offered_the_root_organizations_actions(
 
 def test_user_without_policies_gets_none(sqlite_deployment: Deployment) -> None:
     assert _actions_of(sqlite_deployment, "nobody", ()) == set()
+
+
+def test_me_says_whether_mfa_is_on(sqlite_deployment: Deployment) -> None:
+    """My account shows MFA as on or off from /auth/me."""
+    _, user_id = sqlite_deployment.add_tenant(name="org-mfa", username="mia")
+    with TestClient(sqlite_deployment.daemon.app, base_url="https://testserver") as client:
+        login(client, "mia", TENANT_PASSWORD)
+        assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is False
+        with transaction(sqlite_deployment.factory) as db:
+            db.execute(update(User).where(User.id == user_id).values(mfa_enabled=True))
+        assert client.get("/api/v1/auth/me").json()["mfa_enabled"] is True

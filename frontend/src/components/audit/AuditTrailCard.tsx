@@ -95,7 +95,7 @@ export function AuditTrailCard({ organizationId }: { organizationId: string }) {
     onSuccess: (blob) => saveBlob(`audit-${organizationId}.csv`, blob),
   });
 
-  const rows = audit.data ?? [];
+  const rows = audit.data?.entries ?? [];
   return (
     <Card>
       <CardHeader
@@ -238,6 +238,7 @@ export function AuditTrailCard({ organizationId }: { organizationId: string }) {
           page={page}
           entries={entries}
           shown={rows.length}
+          total={audit.data?.total ?? null}
           sizes={PAGE_SIZES}
           label="Audit Trail pages"
           onPage={setPage}

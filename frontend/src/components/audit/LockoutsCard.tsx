@@ -70,12 +70,11 @@ export function LockoutsCard({ organizationId }: { organizationId: string }) {
 function LockoutRow({ lockout }: { lockout: Lockout }) {
   const dialogs = useDialogs();
   const allowed = useAllowed();
+  // A lockout ends when its time runs out or an administrator unlocks the user.
   const status = lockout.active ? (
     <Label color="red" isCompact>
       Locked
     </Label>
-  ) : lockout.cleared ? (
-    <Label isCompact>{`Unlocked${lockout.cleared_by ? ` by ${lockout.cleared_by}` : ""}`}</Label>
   ) : (
     <Label isCompact>Ended</Label>
   );

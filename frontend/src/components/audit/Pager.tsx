@@ -1,7 +1,7 @@
 /**
- * Pages of a list the API answers page by page without a total (the audit trail,
- * lockouts): Previous, the page number, Next, and how many rows a page holds. A page with
- * fewer rows than asked for is the last.
+ * Pages of a list the API answers page by page (the audit trail, lockouts): Previous, the
+ * page number, Next, and how many rows a page holds. With the total the server counted,
+ * the last page is known; without it, a page with fewer rows than asked for is the last.
  */
 import { Button, Flex, FlexItem, FormSelect, FormSelectOption } from "@patternfly/react-core";
 import { useId } from "react";
@@ -10,6 +10,7 @@ export function Pager({
   page,
   entries,
   shown,
+  total = null,
   sizes,
   label,
   onPage,
@@ -19,12 +20,16 @@ export function Pager({
   entries: number;
   /** How many rows the current page has. */
   shown: number;
+  /** How many rows there are in all, when the server says. */
+  total?: number | null;
   sizes: number[];
   label: string;
   onPage: (page: number) => void;
   onEntries: (entries: number) => void;
 }) {
   const sizeId = useId();
+  const pages = total === null ? null : Math.max(1, Math.ceil(total / entries));
+  const last = pages === null ? shown < entries : page >= pages;
   return (
     <nav aria-label={label} className="pf-v6-u-mt-md">
       <Flex alignItems={{ default: "alignItemsCenter" }} spaceItems={{ default: "spaceItemsMd" }}>
@@ -33,9 +38,9 @@ export function Pager({
             Previous
           </Button>
         </FlexItem>
-        <FlexItem>{`Page ${page}`}</FlexItem>
+        <FlexItem>{pages === null ? `Page ${page}` : `Page ${page} of ${pages} (${total} in all)`}</FlexItem>
         <FlexItem>
-          <Button variant="secondary" size="sm" isDisabled={shown < entries} onClick={() => onPage(page + 1)}>
+          <Button variant="secondary" size="sm" isDisabled={last} onClick={() => onPage(page + 1)}>
             Next
           </Button>
         </FlexItem>

@@ -3,10 +3,6 @@
  * Username, Linux User (Optional), Description, the Enable toggle, local or external,
  * Expiry Date (Optional); for a local user its password (typed, or generated and shown
  * once); the policies it holds; Confirm.
- *
- * Creating and giving policies are two requests. When the second fails the user exists
- * already: the dialog stays open with the error, and Confirm then only retries the
- * policies.
  */
 import {
   Button,
@@ -70,50 +66,37 @@ export function CreateUserDialog({
   const [expiry, setExpiry] = useState("");
   const [password, setPassword] = useState<PasswordChoice>(INITIAL_PASSWORD);
   const [policyIds, setPolicyIds] = useState<string[]>([]);
-  // Set once the user exists, so a retry after a failed PUT of policies doesn't create it again.
   const [created, setCreated] = useState<Created | null>(null);
-  const [done, setDone] = useState(false);
 
   const save = useMutation({
     mutationFn: async (): Promise<Created> => {
-      let user = created;
-      if (!user) {
-        const answer = unwrap(
-          await api.POST("/api/v1/users", {
-            body: {
-              organization_id: organizationId,
-              username,
-              description,
-              enabled,
-              external,
-              expiry: expiryOf(expiry),
-              linux_user: linuxUser || null,
-              ...(external ? {} : passwordBody(password)),
-            },
-          }),
-        );
-        user = { id: answer.id, username, password: answer.password };
-        setCreated(user);
-      }
-      if (policyIds.length > 0) {
-        unwrap(
-          await api.PUT("/api/v1/users/{user_id}/policies", {
-            params: { path: { user_id: user.id } },
-            body: { policy_ids: policyIds },
-          }),
-        );
-      }
-      return user;
+      const answer = unwrap(
+        await api.POST("/api/v1/users", {
+          body: {
+            organization_id: organizationId,
+            username,
+            description,
+            enabled,
+            external,
+            expiry: expiryOf(expiry),
+            linux_user: linuxUser || null,
+            policy_ids: policyIds,
+            ...(external ? { random_password: false } : passwordBody(password)),
+          },
+        }),
+      );
+      return { id: answer.id, username, password: answer.password };
     },
-    onSettled: () => client.invalidateQueries({ queryKey: keys.users }),
     onSuccess: (user) => {
-      if (user.password) setDone(true);
+      void client.invalidateQueries({ queryKey: keys.users });
+      void client.invalidateQueries({ queryKey: keys.policies }); // their holder counts
+      if (user.password) setCreated(user);
       else onClose();
     },
   });
   const error = save.error;
 
-  if (done && created?.password) {
+  if (created?.password) {
     return <PasswordShown username={created.username} password={created.password} onClose={onClose} />;
   }
 
@@ -124,7 +107,7 @@ export function CreateUserDialog({
       fields={FIELDS}
       isPending={save.isPending}
       error={error}
-      errorTitle={created ? `User ${created.username} was created, but its policies were not set` : "The user was not created"}
+      errorTitle="The user was not created"
       onSubmit={() => save.mutate()}
       onClose={onClose}
     >
@@ -138,7 +121,6 @@ export function CreateUserDialog({
           onChange={(_e, v) => setUsername(v)}
           validated={validatedBy(error, "username")}
           aria-describedby={errorIdOf(ids.username)}
-          isDisabled={created !== null}
           autoComplete="off"
           isRequired
         />
@@ -151,7 +133,6 @@ export function CreateUserDialog({
           onChange={(_e, v) => setLinuxUser(v)}
           validated={validatedBy(error, "linux_user")}
           aria-describedby={errorIdOf(ids.linux)}
-          isDisabled={created !== null}
           autoComplete="off"
         />
         <FieldError error={error} field="linux_user" controlId={ids.linux} />
@@ -163,7 +144,6 @@ export function CreateUserDialog({
           onChange={(_e, v) => setDescription(v)}
           validated={validatedBy(error, "description")}
           aria-describedby={errorIdOf(ids.description)}
-          isDisabled={created !== null}
           resizeOrientation="vertical"
           rows={2}
         />
@@ -175,7 +155,6 @@ export function CreateUserDialog({
           label="Enable"
           isChecked={enabled}
           onChange={(_e, checked) => setEnabled(checked)}
-          isDisabled={created !== null}
         />
       </FormGroup>
       <FormGroup role="radiogroup" label="Account" fieldId={ids.kind} isInline>
@@ -185,7 +164,6 @@ export function CreateUserDialog({
           label="Local"
           isChecked={!external}
           onChange={() => setExternal(false)}
-          isDisabled={created !== null}
         />
         <Radio
           id={`${ids.kind}-external`}
@@ -194,11 +172,10 @@ export function CreateUserDialog({
           description="Signs in through the organization's identity provider; no local password."
           isChecked={external}
           onChange={() => setExternal(true)}
-          isDisabled={created !== null}
         />
       </FormGroup>
       <ExpiryField value={expiry} onChange={setExpiry} error={error} />
-      {!external && created === null && <PasswordFields value={password} onChange={setPassword} error={error} />}
+      {!external && <PasswordFields value={password} onChange={setPassword} error={error} />}
       <PolicyChecklist organizationId={organizationId} value={policyIds} onChange={setPolicyIds} error={error} />
     </EditDialog>
   );

@@ -7,7 +7,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
-import { keys, type User } from "../../api/queries";
+import { keys, type Schemas, type User } from "../../api/queries";
 import { EditDialog } from "../common/EditDialog";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 import { PasswordShown } from "./CreateUserDialog";
@@ -29,7 +29,7 @@ export function EditUserDialog({ user, onClose }: { user: User; onClose: () => v
 
   const save = useMutation({
     mutationFn: async () => {
-      const body: Record<string, unknown> = {};
+      const body: Schemas["UserUpdate"] = { random_password: false };
       if (description !== user.description) body.description = description;
       if (enabled !== user.enabled) body.enabled = enabled;
       if (expiry !== dateOf(user.expiry)) body.expiry = expiryOf(expiry);

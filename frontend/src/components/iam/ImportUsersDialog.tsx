@@ -2,11 +2,13 @@
  * Import (seed: "import multiple users in bulk using a CSV file"): a CSV or JSON file is
  * first sent as a dry run, whose per-row results are shown; Confirm import then sends it
  * for real. The server imports all rows or none, so a file with one bad row changes
- * nothing: its rows' messages say what to fix.
+ * nothing: its rows' messages say what to fix. Passwords the server generated for rows
+ * that asked for one are shown once, after the import.
  */
 import {
   Alert,
   Button,
+  ClipboardCopy,
   Content,
   FileUpload,
   Form,
@@ -25,8 +27,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
-import { messageOf } from "../../api/errors";
-import { keys } from "../../api/queries";
+import { ApiError, messageOf } from "../../api/errors";
+import { type ImportResult, keys } from "../../api/queries";
 
 /** The file as the API takes it: its text, and its type by the name's extension. */
 interface Chosen {
@@ -46,11 +48,11 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
   const [file, setFile] = useState<Chosen | null>(null);
   const [readError, setReadError] = useState<string | null>(null);
 
-  const send = async (chosen: Chosen, dryRun: boolean) =>
+  const send = async (chosen: Chosen, dryRun: boolean): Promise<ImportResult[]> =>
     unwrap(
       await api.POST("/api/v1/users/import", {
         params: { query: { organization_id: organizationId, dry_run: dryRun } },
-        // The file's own text, CSV or JSON: the server parses it by its type.
+        // The file's own text, CSV or JSON: the server parses it by its Content-Type.
         body: chosen.text as never,
         bodySerializer: (body: unknown) => body as string,
         headers: { "Content-Type": chosen.type },
@@ -59,12 +61,15 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
   const preview = useMutation({ mutationFn: (chosen: Chosen) => send(chosen, true) });
   const commit = useMutation({
     mutationFn: (chosen: Chosen) => send(chosen, false),
-    onSuccess: () => {
+    onSuccess: (results) => {
       void client.invalidateQueries({ queryKey: keys.users });
-      onClose();
+      if (!results.some((row) => row.password)) onClose();
     },
   });
-  const rows = preview.data?.rows ?? [];
+  // A refused import says why for every row (the 400's details), like the dry run.
+  const refusedRows =
+    commit.error instanceof ApiError && commit.error.details ? (commit.error.details as ImportResult[]) : null;
+  const rows = refusedRows ?? preview.data ?? [];
   const bad = rows.filter((row) => !row.ok).length;
   const busy = preview.isPending || commit.isPending;
 
@@ -79,6 +84,8 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
       (error: unknown) => setReadError(messageOf(error)),
     );
   };
+
+  if (commit.data) return <GeneratedPasswords results={commit.data} onClose={onClose} />;
 
   return (
     <Modal isOpen variant="large" onClose={busy ? undefined : onClose} aria-labelledby={titleId}>
@@ -121,12 +128,14 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
             {messageOf(preview.error)}
           </Alert>
         )}
-        {preview.isSuccess && (
+        {(preview.isSuccess || refusedRows) && (
           <>
             <Content component="p" className="pf-v6-u-mt-md">
-              {bad === 0
-                ? `Dry run: all ${rows.length} users can be imported. Nothing has changed yet.`
-                : `Dry run: ${bad} of ${rows.length} rows have errors, so nothing would be imported. Fix them and choose the file again.`}
+              {refusedRows
+                ? `Nothing was imported: ${bad} of ${rows.length} rows were refused. Fix them and choose the file again.`
+                : bad === 0
+                  ? `Dry run: all ${rows.length} users can be imported. Nothing has changed yet.`
+                  : `Dry run: ${bad} of ${rows.length} rows have errors, so nothing would be imported. Fix them and choose the file again.`}
             </Content>
             <Table aria-label="Import preview" variant="compact">
               <Thead>
@@ -146,7 +155,7 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
                       {row.ok ? <Label color="green">OK</Label> : <Label color="red">Error</Label>}
                     </Td>
                     <Td dataLabel="Message">
-                      {row.field ? `${row.field}: ${row.message}` : row.message || "—"}
+                      {row.error ? (row.error.field ? `${row.error.field}: ${row.error.message}` : row.error.message) : "—"}
                     </Td>
                   </Tr>
                 ))}
@@ -154,7 +163,7 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
             </Table>
           </>
         )}
-        {commit.isError && (
+        {commit.isError && !refusedRows && (
           <Alert variant="danger" isInline title="Nothing was imported" className="pf-v6-u-mt-md">
             {messageOf(commit.error)}
           </Alert>
@@ -171,6 +180,48 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
         </Button>
         <Button variant="link" onClick={onClose} isDisabled={busy}>
           Cancel
+        </Button>
+      </ModalFooter>
+    </Modal>
+  );
+}
+
+/** After an import: the passwords the server generated, each shown this once. */
+function GeneratedPasswords({ results, onClose }: { results: ImportResult[]; onClose: () => void }) {
+  const titleId = useId();
+  return (
+    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby={titleId}>
+      <ModalHeader title={`Imported ${results.length} users`} labelId={titleId} />
+      <ModalBody>
+        <Alert variant="warning" isInline title="Copy the generated passwords now">
+          They are shown only this once: the server keeps only a hash of each.
+        </Alert>
+        <Table aria-label="Generated passwords" variant="compact">
+          <Thead>
+            <Tr>
+              <Th>Username</Th>
+              <Th>Password</Th>
+            </Tr>
+          </Thead>
+          <Tbody>
+            {results
+              .filter((row) => row.password)
+              .map((row) => (
+                <Tr key={row.row}>
+                  <Td dataLabel="Username">{row.username}</Td>
+                  <Td dataLabel="Password">
+                    <ClipboardCopy isReadOnly isCode hoverTip="Copy" clickTip="Copied" textAriaLabel={`Password of ${row.username ?? ""}`}>
+                      {row.password ?? ""}
+                    </ClipboardCopy>
+                  </Td>
+                </Tr>
+              ))}
+          </Tbody>
+        </Table>
+      </ModalBody>
+      <ModalFooter>
+        <Button variant="primary" onClick={onClose}>
+          Close
         </Button>
       </ModalFooter>
     </Modal>

@@ -27,12 +27,12 @@ export const INITIAL_PASSWORD: PasswordChoice = { mode: "set", password: "", tem
 /** The request fields for the choice (`password`, or `random_password`; `temporary`). */
 export function passwordBody(choice: PasswordChoice): {
   password?: string;
-  random_password?: boolean;
+  random_password: boolean;
   temporary: boolean;
 } {
   return choice.mode === "random"
     ? { random_password: true, temporary: choice.temporary }
-    : { password: choice.password, temporary: choice.temporary };
+    : { password: choice.password, random_password: false, temporary: choice.temporary };
 }
 
 export function PasswordFields({

@@ -90,7 +90,7 @@ export function PolicyDialog({
         <StatementsEditor
           drafts={drafts}
           onChange={setDrafts}
-          actionNames={actions.data ?? []}
+          actionNames={(actions.data ?? []).map((info) => info.action)}
           error={error}
         />
         {/* A message about the list as a whole (too many, none). */}

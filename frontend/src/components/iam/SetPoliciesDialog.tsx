@@ -9,7 +9,7 @@ import { PolicyChecklist } from "./PolicyChecklist";
 
 export function SetPoliciesDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const client = useQueryClient();
-  const [policyIds, setPolicyIds] = useState<string[]>(user.policy_ids ?? []);
+  const [policyIds, setPolicyIds] = useState<string[]>(user.policies);
   const save = useMutation({
     mutationFn: async () =>
       unwrap(

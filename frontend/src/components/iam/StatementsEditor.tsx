@@ -32,12 +32,20 @@ export interface StatementDraft {
 
 let nextKey = 0;
 
-export function draftOf(statement: Statement): StatementDraft {
+/** A statement as the API gives it (a policy's) or takes it. */
+interface StatementLike {
+  action: string;
+  effect: string;
+  resource: string;
+  rules?: unknown[] | null;
+}
+
+export function draftOf(statement: StatementLike): StatementDraft {
   nextKey += 1;
   return {
     key: nextKey,
     action: statement.action,
-    effect: statement.effect,
+    effect: statement.effect === "deny" ? "deny" : "allow",
     resource: statement.resource,
     rules: statement.rules && statement.rules.length > 0 ? JSON.stringify(statement.rules) : "",
   };
@@ -64,7 +72,8 @@ export function statementsOf(drafts: StatementDraft[]): Statement[] {
     action: draft.action,
     effect: draft.effect,
     resource: draft.resource,
-    ...(draft.rules.trim() ? { rules: JSON.parse(draft.rules) as unknown[] } : {}),
+    // The server checks each rule and names the one at fault.
+    ...(draft.rules.trim() ? { rules: JSON.parse(draft.rules) as Statement["rules"] } : {}),
   }));
 }
 

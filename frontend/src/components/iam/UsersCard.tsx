@@ -153,7 +153,7 @@ function UserRow({
   const actions = useUserActions(user, onShowTokens);
   const remove = actions.find((action) => action.label === "Delete");
   const others = actions.filter((action) => action !== remove);
-  const roles = user.is_root ? ["Root"] : (user.policy_ids ?? []).map(policyName);
+  const roles = user.is_root ? ["Root"] : user.policies.map(policyName);
   const deleteButton = remove && (
     <Button
       variant="plain"

@@ -17,7 +17,9 @@ from cloudenv.api.schemas.auth import (
 )
 from cloudenv.api.schemas.common import Empty
 from cloudenv.services import auth
+from cloudenv.services.access import Principal
 from cloudenv.services.iam import mfa
+from cloudenv.store.tables import User
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -61,7 +63,7 @@ def login(
     return LoginResponse(
         token=result.token,
         expires_in=result.expires_in,
-        user=CurrentUser.of(result.principal),
+        user=_current(db, result.principal),
     )
 
 
@@ -75,8 +77,15 @@ def logout(request: Request, response: Response, db: Db, principal: CurrentPrinc
 
 
 @router.get("/me", response_model=CurrentUser, name="auth.me")
-def me(principal: CurrentPrincipal) -> CurrentUser:
-    return CurrentUser.of(principal)
+def me(db: Db, principal: CurrentPrincipal) -> CurrentUser:
+    return _current(db, principal)
+
+
+def _current(db: Db, principal: Principal) -> CurrentUser:
+    """The caller as the web UI needs it; whether MFA is on is the user row's (the
+    principal carries only what authorization needs)."""
+    user = db.get(User, principal.user_id) if principal.user_id else None
+    return CurrentUser.of(principal, mfa_enabled=bool(user and user.mfa_enabled))
 
 
 @router.post("/mfa/enroll", response_model=MfaEnrolment, name="auth.mfa_enroll")

@@ -38,6 +38,9 @@ class CurrentUser(Schema):
         "until they do, only /v1/auth/mfa/enroll, /v1/auth/mfa/confirm, /v1/auth/me and "
         "/v1/auth/logout answer.",
     )
+    mfa_enabled: bool = Field(
+        default=False, description="Signs in with a one-time code after the password."
+    )
     actions: list[str] = Field(
         default_factory=list,
         description=(
@@ -47,9 +50,9 @@ class CurrentUser(Schema):
     )
 
     @classmethod
-    def of(cls, principal: Principal) -> CurrentUser:
+    def of(cls, principal: Principal, *, mfa_enabled: bool = False) -> CurrentUser:
         return cls.model_validate(principal).model_copy(
-            update={"actions": allowed_actions(principal)}
+            update={"actions": allowed_actions(principal), "mfa_enabled": mfa_enabled}
         )
 
 
