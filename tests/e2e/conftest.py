@@ -17,6 +17,8 @@ Fixtures:
   error of the page: sign-in and forms get those on purpose, and the UI shows them.
   An API answer of 5xx is.
 - ``signed_in_page``: ``page`` signed in as pceadmin through the sign-in form.
+- ``new_page``: ``new_page()`` opens another page in a browser context of its own (its own
+  cookies: another user's session beside the admin's), watched for errors like ``page``.
 - ``shot``: ``shot(page, "name")`` saves ``tests/e2e/output/<test>/<name>.png``, with CSS
   transitions and animations run to their end.
 
@@ -36,6 +38,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Page,
     Playwright,
@@ -185,6 +188,29 @@ def page(browser: Browser, served_node: Server, request: pytest.FixtureRequest) 
     request.node.stash[_PAGE] = page
     yield page
     context.close()
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, served_node: Server, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], Page]]:
+    contexts: list[BrowserContext] = []
+    watch = request.node.stash.setdefault(_PAGE_ERRORS, PageErrors())
+
+    def open_page() -> Page:
+        context = browser.new_context(
+            base_url=served_node.url, ignore_https_errors=True, viewport=VIEWPORT
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", watch.on_page_error)
+        page.on("console", watch.on_console)
+        page.on("response", watch.on_response)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.hookimpl(wrapper=True)

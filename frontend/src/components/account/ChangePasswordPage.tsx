@@ -26,13 +26,12 @@ export function ChangePasswordPage() {
     <LoginPage
       loginTitle="Choose a new password"
       loginSubtitle={`Signed in as ${me.data?.username ?? ""}. Your password was set by an administrator: choose your own to continue.`}
-      footerListItems={
-        <Button variant="link" isInline onClick={() => logout.mutate()}>
-          Log out
-        </Button>
-      }
     >
-      <ChangePasswordForm />
+      {/* Queries refused while the password was temporary (the tree) are asked again. */}
+      <ChangePasswordForm onChanged={() => void client.invalidateQueries()} />
+      <Button variant="link" isInline className="pf-v6-u-mt-md" onClick={() => logout.mutate()}>
+        Log out
+      </Button>
     </LoginPage>
   );
 }

@@ -23,15 +23,11 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
-import { keys } from "../../api/queries";
+import { keys, type Schemas } from "../../api/queries";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 import { QrCode } from "./QrCode";
 
-export interface Enrolment {
-  secret: string;
-  otpauth_uri: string;
-  recovery_codes: string[];
-}
+export type Enrolment = Schemas["MfaEnrolment"];
 
 export function EnrollMfaDialog({ enrolment, onClose }: { enrolment: Enrolment; onClose: () => void }) {
   const client = useQueryClient();

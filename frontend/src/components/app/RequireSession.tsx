@@ -2,7 +2,7 @@
  * Shows its children only with a live session. Without one (never signed in, expired,
  * signed out elsewhere) the user goes to sign-in with `next` set, and comes back there. A
  * user signed in with a temporary password sees only the change-password page until they
- * have chosen their own.
+ * have chosen their own; one whose organization requires MFA, only its set-up until enrolled.
  */
 import { Bullseye, Spinner } from "@patternfly/react-core";
 import { useQueryClient } from "@tanstack/react-query";
@@ -13,6 +13,7 @@ import { setSignedOutHandler } from "../../api/client";
 import { useEventFeed } from "../../api/events";
 import { keys, servingNodeQuery, treeQuery, useMe } from "../../api/queries";
 import { ChangePasswordPage } from "../account/ChangePasswordPage";
+import { EnrollMfaPage } from "../account/EnrollMfaPage";
 
 /** Navigation state telling the sign-in page that a session ended under the user. */
 export const SESSION_ENDED = { sessionEnded: true } as const;
@@ -63,5 +64,6 @@ export function RequireSession({ children }: { children: ReactNode }) {
   }
   if (me.isError) return <Navigate to={signInPath(location)} replace />;
   if (me.data.must_change_password) return <ChangePasswordPage />;
+  if (me.data.must_enroll_mfa) return <EnrollMfaPage />;
   return <>{children}</>;
 }

@@ -214,12 +214,12 @@ export function AuditTrailCard({ organizationId }: { organizationId: string }) {
             <Table aria-label="Audit Trail" variant="compact" className="pf-v6-u-mt-md">
               <Thead>
                 <Tr>
-                  <Th>Time</Th>
-                  <Th>User</Th>
-                  <Th>Action</Th>
-                  <Th>Target</Th>
-                  <Th>Outcome</Th>
-                  <Th>Source address</Th>
+                  <Th modifier="wrap">Time</Th>
+                  <Th modifier="wrap">User</Th>
+                  <Th modifier="wrap">Action</Th>
+                  <Th modifier="wrap">Target</Th>
+                  <Th modifier="wrap">Outcome</Th>
+                  <Th modifier="wrap">Source address</Th>
                 </Tr>
               </Thead>
               <Tbody>
@@ -264,13 +264,21 @@ function AuditRow({ entry }: { entry: AuditEntry }) {
       <Td dataLabel="Time" modifier="nowrap">
         {formatTime(entry.time)}
       </Td>
-      <Td dataLabel="User">{entry.username ?? "—"}</Td>
-      <Td dataLabel="Action">{entry.action}</Td>
-      <Td dataLabel="Target">{entry.target_id ?? "—"}</Td>
-      <Td dataLabel="Outcome">
+      <Td dataLabel="User" modifier="nowrap">
+        {entry.username ?? "—"}
+      </Td>
+      <Td dataLabel="Action" modifier="nowrap">
+        {entry.action}
+      </Td>
+      <Td dataLabel="Target" modifier="breakWord">
+        {entry.target_id ?? "—"}
+      </Td>
+      <Td dataLabel="Outcome" modifier="nowrap">
         {entry.message ? <Tooltip content={entry.message}>{outcome}</Tooltip> : outcome}
       </Td>
-      <Td dataLabel="Source address">{entry.source_address ?? "—"}</Td>
+      <Td dataLabel="Source address" modifier="nowrap">
+        {entry.source_address ?? "—"}
+      </Td>
     </Tr>
   );
 }

@@ -30,12 +30,12 @@ export function LockoutsCard({ organizationId }: { organizationId: string }) {
           <Table aria-label="User Lockouts" variant="compact">
             <Thead>
               <Tr>
-                <Th>User</Th>
-                <Th>Locked at</Th>
-                <Th>Until</Th>
-                <Th>Failures</Th>
-                <Th>Source address</Th>
-                <Th>Status</Th>
+                <Th modifier="wrap">User</Th>
+                <Th modifier="wrap">Locked at</Th>
+                <Th modifier="wrap">Until</Th>
+                <Th modifier="wrap">Failures</Th>
+                <Th modifier="wrap">Source address</Th>
+                <Th modifier="wrap">Status</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>

@@ -47,7 +47,7 @@ export function PoliciesCard({ organizationId }: { organizationId: string }) {
               <Tr>
                 <Th>Name</Th>
                 <Th>Description</Th>
-                <Th>Statements</Th>
+                <Th modifier="fitContent">Statements</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>

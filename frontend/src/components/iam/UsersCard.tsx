@@ -119,13 +119,13 @@ export function UsersCard({
           <Table aria-label="Users" variant="compact">
             <Thead>
               <Tr>
-                <Th>Username</Th>
-                <Th>Status</Th>
-                <Th>MFA</Th>
-                <Th>Roles</Th>
-                <Th>Linux user</Th>
-                <Th>Description</Th>
-                <Th>Expiry</Th>
+                <Th modifier="wrap">Username</Th>
+                <Th modifier="wrap">Status</Th>
+                <Th modifier="wrap">MFA</Th>
+                <Th modifier="wrap">Roles</Th>
+                <Th modifier="wrap">Linux user</Th>
+                <Th modifier="wrap">Description</Th>
+                <Th modifier="wrap">Expiry</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
@@ -165,7 +165,9 @@ function UserRow({
   );
   return (
     <Tr>
-      <Td dataLabel="Username">{user.username}</Td>
+      <Td dataLabel="Username" modifier="nowrap">
+        {user.username}
+      </Td>
       <Td dataLabel="Status">
         <UserStatus user={user} />
       </Td>
@@ -184,7 +186,7 @@ function UserRow({
         )}
       </Td>
       <Td dataLabel="Linux user">{user.linux_user || "—"}</Td>
-      <Td dataLabel="Description" modifier="truncate">
+      <Td dataLabel="Description" modifier="breakWord">
         {user.description || "—"}
       </Td>
       <Td dataLabel="Expiry">{user.expiry ? formatTime(user.expiry) : "Never"}</Td>

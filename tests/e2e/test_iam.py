@@ -1,0 +1,300 @@
+"""IAM in a real browser against a real node, as the seed's "Identity and Access Management"
+and "Auditing and Compliance" chapters walk it:
+
+- The admin opens a second organization's IAM tab, + Create User with the Operator policy
+  and a temporary password (a too-short one first: the server's message under the field,
+  nothing created); the user appears in the Users list with its role and status, and the
+  API has it. In a new browser context that user logs in, must choose their own password
+  first, then sees only their organization (no IAM tab, no lockouts) and no Destroy anywhere.
+  An Operator of the root organization, who sees the root's instance, gets Power and
+  Edit but no Destroy on it, in the page header and the tree's menu, while the admin's
+  page of the same instance has Destroy. The admin then finds the user's creation, sign-in
+  and password change in the organization's Audit tab, and filters the trail by the user.
+- User Lockouts: a user locked out by wrong passwords shows in the Audit tab's section;
+  Unlock ends it, and the user signs in again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.conftest import GuestImages, ShotFn, sign_in
+from tests.e2e.support import context_menu, tree_row, whole_page_shot
+from tests.support.compute import deploy_body, instance, succeed
+from tests.support.served_node import Server
+
+OPERATOR = "pol-builtin-operator"
+#: A password the NIST rule accepts (long, not common, not holding the user name).
+TEMPORARY_PASSWORD = "Amber-Lantern-Quilt-48"
+OWN_PASSWORD = "Copper-Meadow-Violin-93"
+
+
+@pytest.fixture(scope="module")
+def admin(served_node: Server) -> Iterator[httpx.Client]:
+    with served_node.admin() as client:
+        client.timeout = httpx.Timeout(60.0)
+        yield client
+
+
+@pytest.fixture(scope="module")
+def tenant(admin: httpx.Client) -> Iterator[dict[str, str]]:
+    """A second organization with a datacenter (something for its tree to hold); removed
+    after the module with every user the tests made in it."""
+    created = admin.post(
+        "/api/v1/organizations", json={"name": "iam-tenant", "description": "IAM e2e tenant"}
+    )
+    assert created.status_code == 200, created.text
+    org_id = str(created.json()["id"])
+    dc = admin.post(
+        "/api/v1/datacenters",
+        json={"organization_id": org_id, "name": "iam-dc", "description": ""},
+    )
+    assert dc.status_code == 200, dc.text
+    yield {"id": org_id, "name": "iam-tenant", "datacenter_id": str(dc.json()["id"])}
+    for user in admin.get("/api/v1/users", params={"organization_id": org_id}).json():
+        admin.delete(f"/api/v1/users/{user['id']}")
+    admin.delete(f"/api/v1/datacenters/{dc.json()['id']}", params={"confirm": "DESTROY"})
+    admin.delete(f"/api/v1/organizations/{org_id}", params={"confirm": "DESTROY"})
+
+
+@pytest.fixture(scope="module")
+def root_instance(guest_images: GuestImages, admin: httpx.Client) -> Iterator[dict[str, Any]]:
+    """An instance of the root organization (the test guest, deployed and stopped), for
+    the Operator's view of an instance; destroyed after the module."""
+    body = deploy_body(guest_images.node_id, guest_images.pool_id, "iam-instance")
+    instance_id = str(succeed(admin, admin.post("/api/v2/instances", json=body))["target_id"])
+    succeed(admin, admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"}))
+    yield instance(admin, instance_id)
+    admin.delete(
+        f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY", "destroy_volumes": True}
+    )
+
+
+def _users(admin: httpx.Client, org_id: str) -> dict[str, dict[str, Any]]:
+    response = admin.get("/api/v1/users", params={"organization_id": org_id})
+    assert response.status_code == 200, response.text
+    return {u["username"]: u for u in response.json()}
+
+
+def _user_row(page: Page, username: str) -> Locator:
+    return page.get_by_role("grid", name="Users").get_by_role("row").filter(has_text=username)
+
+
+def _no_destroy(page: Page) -> None:
+    """Nothing on the page offers to destroy or delete."""
+    for word in ("Destroy", "Delete"):
+        expect(page.get_by_role("button", name=word)).to_have_count(0)
+        expect(page.get_by_role("menuitem", name=word)).to_have_count(0)
+
+
+def test_admin_creates_an_operator_who_sees_only_their_organization_and_no_destroy(
+    signed_in_page: Page,
+    new_page: Callable[[], Page],
+    admin: httpx.Client,
+    tenant: dict[str, str],
+    root_instance: dict[str, Any],
+    shot: ShotFn,
+) -> None:
+    page = signed_in_page
+    org_id = tenant["id"]
+
+    # The organization's IAM tab (seed: click the organization, then IAM).
+    page.goto(f"/organizations/{org_id}")
+    page.get_by_role("tab", name="IAM").click()
+    expect(page).to_have_url(f"{page.url.split('/organizations')[0]}/organizations/{org_id}/iam")
+    users = page.get_by_role("grid", name="Users")
+    expect(page.get_by_role("grid", name="Policies")).to_contain_text("Operator")
+
+    # + Create User: Organization ID prefilled and read-only.
+    page.get_by_role("button", name="Create User").click()
+    dialog = page.get_by_role("dialog", name="Create User")
+    expect(dialog.get_by_label("Organization ID")).to_have_value(org_id)
+    expect(dialog.get_by_label("Organization ID")).not_to_be_editable()
+    dialog.get_by_label("Username").fill("opal-operator")
+    dialog.get_by_label("Linux User (Optional)").fill("opal")
+    dialog.get_by_label("Description").fill("Runs the tenant's instances")
+    expect(dialog.get_by_role("switch", name="Enable")).to_be_checked()
+    expect(dialog.get_by_role("radio", name="Local")).to_be_checked()
+    expect(dialog.get_by_role("checkbox", name="Temporary password")).to_be_checked()
+    dialog.get_by_role("checkbox", name="Operator").check()
+    # Too short: the server's rule, worded by the server, under the password.
+    dialog.get_by_label("New password").fill("short")
+    dialog.get_by_role("button", name="Confirm").click()
+    password_field = dialog.get_by_label("New password")
+    expect(password_field).to_have_accessible_description(
+        re.compile("The password is too short: it has 5 characters and needs at least 12")
+    )
+    expect(password_field).to_have_attribute("aria-invalid", "true")
+    shot(page, "create-user-refused")
+    assert "opal-operator" not in _users(admin, org_id)
+    password_field.fill(TEMPORARY_PASSWORD)
+    shot(page, "create-user-filled")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+
+    # The new user in the list, with its role and status; the API agrees.
+    row = _user_row(page, "opal-operator")
+    expect(row).to_contain_text("Operator")
+    expect(row).to_contain_text("Enabled")
+    expect(row).to_contain_text("opal")
+    made = _users(admin, org_id)["opal-operator"]
+    assert made["policies"] == [OPERATOR]
+    assert made["temporary_password"] is True and made["linux_user"] == "opal"
+    expect(users).to_be_visible()
+    whole_page_shot(page, shot, "users-list")
+
+    # The operator, in a browser of their own: their temporary password leads to choosing one.
+    operator = new_page()
+    sign_in(operator, "opal-operator", TEMPORARY_PASSWORD)
+    expect(operator.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    expect(operator.get_by_role("tree", name="Resource tree")).to_have_count(0)
+    shot(operator, "operator-must-change-password")
+    operator.get_by_label("Current password").fill(TEMPORARY_PASSWORD)
+    # By the start of the label: "Confirm new password" holds the words too.
+    operator.get_by_label(re.compile("^New password")).fill(OWN_PASSWORD)
+    operator.get_by_label("Confirm new password").fill(OWN_PASSWORD)
+    operator.get_by_role("button", name="Change password").click()
+
+    # Only their organization in the tree; the root organization and its node are not there.
+    tree = operator.get_by_role("tree", name="Resource tree")
+    expect(tree_row(operator, "iam-tenant", "organization")).to_be_visible()
+    expect(tree.get_by_role("treeitem").and_(operator.locator('[aria-level="1"]'))).to_have_count(1)
+    expect(tree.get_by_role("treeitem", name="iam-instance")).to_have_count(0)
+    assert _users(admin, org_id)["opal-operator"]["temporary_password"] is False
+    operator.goto(f"/organizations/{org_id}")
+    expect(operator.get_by_role("heading", name="iam-tenant")).to_be_visible()
+    # No IAM tab: the Operator policy leaves identity and access to administrators; the
+    # Audit tab has the trail (audit.read is not IAM) but not User Lockouts (lockout.*).
+    expect(operator.get_by_role("tab", name="Summary")).to_be_visible()
+    expect(operator.get_by_role("tab", name="IAM")).to_have_count(0)
+    _no_destroy(operator)
+    operator.get_by_role("tab", name="Audit").click()
+    expect(operator.get_by_role("grid", name="Audit Trail")).to_be_visible()
+    expect(operator.get_by_role("grid", name="User Lockouts")).to_have_count(0)
+    operator.get_by_role("tab", name="Summary").click()
+    menu = context_menu(operator, tree_row(operator, "iam-dc", "datacenter"), "iam-dc")
+    expect(menu.get_by_role("menuitem", name="Edit")).to_be_visible()
+    _no_destroy(operator)
+    shot(operator, "operator-tenant")
+    operator.keyboard.press("Escape")
+
+    # An Operator of the root organization sees its instance: Power and Edit, no Destroy.
+    rooted = admin.post(
+        "/api/v1/users",
+        json={
+            "organization_id": str(root_instance["organization_id"]),
+            "username": "otto-operator",
+            "password": OWN_PASSWORD,
+            "temporary": False,
+            "enabled": True,
+            "description": "",
+            "policy_ids": [OPERATOR],
+        },
+    )
+    assert rooted.status_code == 200, rooted.text
+    try:
+        root_operator = new_page()
+        sign_in(root_operator, "otto-operator", OWN_PASSWORD)
+        root_operator.goto(f"/instances/{root_instance['id']}")
+        expect(root_operator.get_by_role("heading", name="iam-instance")).to_be_visible()
+        expect(root_operator.get_by_role("button", name="Power", exact=True)).to_be_visible()
+        expect(root_operator.get_by_role("button", name="Edit", exact=True)).to_be_visible()
+        _no_destroy(root_operator)
+        menu = context_menu(
+            root_operator, tree_row(root_operator, "iam-instance", "instance"), "iam-instance"
+        )
+        expect(menu.get_by_role("menuitem", name="Power")).to_be_visible()
+        _no_destroy(root_operator)
+        shot(root_operator, "operator-instance")
+        root_operator.keyboard.press("Escape")
+        # The same page for the admin has Destroy: the Operator's lack of it is the policy.
+        page.goto(f"/instances/{root_instance['id']}")
+        expect(page.get_by_role("button", name="Destroy")).to_be_visible()
+    finally:
+        admin.delete(f"/api/v1/users/{rooted.json()['id']}")
+
+    # The admin finds it all in the organization's Audit tab.
+    page.goto(f"/organizations/{org_id}/audit")
+    trail = page.get_by_role("grid", name="Audit Trail")
+    created = trail.get_by_role("row").filter(has_text="user.create")
+    expect(created).to_contain_text("pceadmin")
+    expect(created).to_contain_text(made["id"])
+    expect(created).to_contain_text("Success")
+    signed = trail.get_by_role("row").filter(has_text="auth.login").filter(has_text="opal-operator")
+    expect(signed.first).to_contain_text("Success")
+    expect(
+        trail.get_by_role("row").filter(has_text="auth.password").filter(has_text="opal-operator")
+    ).to_have_count(1)
+    expect(page.get_by_role("grid", name="User Lockouts")).to_be_visible()
+    whole_page_shot(page, shot, "audit-trail")
+    # Filtered by the user: only their own rows.
+    page.get_by_label("User", exact=True).select_option(label="opal-operator")
+    page.get_by_role("button", name="Filter").click()
+    expect(trail.get_by_role("row").filter(has_text="user.create")).to_have_count(0)
+    expect(trail.get_by_role("row").filter(has_text="auth.login").first).to_be_visible()
+    whole_page_shot(page, shot, "audit-trail-filtered")
+
+
+def test_user_lockouts_show_in_the_audit_tab_and_unlock_ends_them(
+    signed_in_page: Page,
+    admin: httpx.Client,
+    served_node: Server,
+    tenant: dict[str, str],
+    shot: ShotFn,
+) -> None:
+    page, org_id = signed_in_page, tenant["id"]
+    # Two wrong passwords lock this organization's users (five by default; fewer keep the
+    # node's per-address count, which every test's sign-ins share, low).
+    security = admin.patch(
+        f"/api/v1/organizations/{org_id}/security", json={"lockout_threshold": 2}
+    )
+    assert security.status_code == 200, security.text
+    made = admin.post(
+        "/api/v1/users",
+        json={
+            "organization_id": org_id,
+            "username": "lucy-locked",
+            "password": OWN_PASSWORD,
+            "temporary": False,
+            "enabled": True,
+            "description": "",
+        },
+    )
+    assert made.status_code == 200, made.text
+    with served_node.client() as anonymous:
+        for _ in range(2):
+            wrong = anonymous.post(
+                "/api/v1/auth/login", json={"username": "lucy-locked", "password": "not-hers-1234"}
+            )
+            assert wrong.status_code == 401, wrong.text
+        right = anonymous.post(
+            "/api/v1/auth/login", json={"username": "lucy-locked", "password": OWN_PASSWORD}
+        )
+        assert right.status_code == 401, "a locked-out user signed in"
+
+    page.goto(f"/organizations/{org_id}/audit")
+    lockouts = page.get_by_role("grid", name="User Lockouts")
+    row = lockouts.get_by_role("row").filter(has_text="lucy-locked")
+    expect(row).to_contain_text("Locked")
+    expect(row).to_contain_text("2")
+    whole_page_shot(page, shot, "lockout")
+    row.get_by_role("button", name="Unlock lucy-locked").click()
+    dialog = page.get_by_role("dialog", name="Unlock lucy-locked?")
+    dialog.get_by_role("button", name="Unlock").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("Ended")
+    expect(row.get_by_role("button", name="Unlock lucy-locked")).to_have_count(0)
+    whole_page_shot(page, shot, "unlocked")
+    # The users list says it too, and the user signs in again.
+    assert _users(admin, org_id)["lucy-locked"]["locked"] is False
+    with served_node.client() as anonymous:
+        again = anonymous.post(
+            "/api/v1/auth/login", json={"username": "lucy-locked", "password": OWN_PASSWORD}
+        )
+        assert again.status_code == 200, again.text
