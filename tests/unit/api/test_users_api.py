@@ -715,3 +715,18 @@ def test_an_administrators_reset_is_temporary_and_ends_the_users_sessions(
         f"/api/v1/users/{user['id']}", json={"password": "given-kettle-orbit", "temporary": False}
     )
     assert kept.json()["temporary_password"] is False and kept.json()["password"] is None
+
+
+def test_a_name_taken_at_the_same_moment_is_a_conflict_not_a_crash(
+    admin: TestClient, sqlite_deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests creating the same name both pass the look-up; the database's unique
+    constraint stops the second, which must read as 409."""
+    from cloudenv.store.queries import iam as queries
+
+    _create(admin, sqlite_deployment)
+    monkeypatch.setattr(queries, "usernames_taken", lambda _db, _names: set())
+    again = admin.post(
+        "/api/v1/users", json={"organization_id": _org(sqlite_deployment), "username": "ana"}
+    )
+    assert again.status_code == 409 and again.json()["field"] == "username"

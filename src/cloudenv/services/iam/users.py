@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
@@ -504,7 +505,13 @@ def _insert(
         creation=clock.now(),
     )
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # the same name created at the same moment by another request
+        raise Conflict(
+            f"A user named {spec.username} already exists; choose another name.",
+            field="username",
+        ) from None
     _write_policies(db, user.id, spec.policy_ids)
     audit.record(db, principal, action, target_id=user.id, organization_id=org.id)
     return CreatedUser(user.id, generated)
