@@ -172,6 +172,11 @@ def _import_rows(raw: bytes, content_type: str) -> list[Any]:
         raise InvalidInput(
             'The import must be an array of users, or {"users": [...]}.', field="users"
         )
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise InvalidInput(
+                f"users[{index}] must be an object (one user).", field=f"users[{index}]"
+            )
     return data
 
 
