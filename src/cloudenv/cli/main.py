@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudenv.cli import admin, instances, resources, session
+from cloudenv.cli import admin, instances, resources, session, tokens
 
 app = typer.Typer(
     help="cloudenv: administer a node and drive the cloud from the command line.",
@@ -25,6 +25,7 @@ app.add_typer(resources.node_app, name="node")
 app.add_typer(resources.task_app, name="task")
 app.add_typer(instances.instance_app, name="instance")
 app.add_typer(instances.image_app, name="image")
+app.add_typer(tokens.token_app, name="token")
 
 if __name__ == "__main__":
     app()
