@@ -114,9 +114,10 @@ def _sign_in(
 
 def _field(response: httpx.Response) -> str | None:
     try:
-        return response.json().get("field")
+        field = response.json().get("field")
     except ValueError:
         return None
+    return field if isinstance(field, str) else None
 
 
 def logout() -> None:
