@@ -89,18 +89,22 @@ class LoginResult:
 
 def hash_password(password: str) -> str:
     """argon2id of ``password``, computed in the bounded pool (TooManyRequests when full)."""
-    with hashing.slot():
-        return _hasher.hash(password)
+    hasher = _hasher
+    return hashing.run(lambda: hasher.hash(password))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored`` (None: no password, never matches, but
     takes as long), computed in the bounded pool (TooManyRequests when full)."""
-    with hashing.slot():
+    hasher, against = _hasher, stored or _DUMMY_HASH
+
+    def verify() -> bool:
         try:
-            return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+            return hasher.verify(against, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    return hashing.run(verify) and stored is not None
 
 
 @contextmanager
