@@ -158,6 +158,17 @@ def test_an_administrator_clears_a_lockout(
     assert _bob_signs_in(dep) == 200
 
 
+def test_clearing_also_forgets_failures_that_did_not_lock_yet(
+    admin: TestClient, sqlite_deployment: Deployment, tenant_b: Tenant, hand_clock: HandClock
+) -> None:
+    dep = sqlite_deployment
+    _fail(dep, 4)
+    assert admin.delete(f"/api/v1/users/{tenant_b.user_id}/lockout").status_code == 200
+    _fail(dep, 4)
+    assert _bob_signs_in(dep) == 200
+    assert _lockouts(admin, tenant_b.organization_id) == []
+
+
 def test_who_may_see_and_clear_lockouts(
     sqlite_deployment: Deployment, tenant_b: Tenant, hand_clock: HandClock
 ) -> None:
