@@ -59,6 +59,9 @@ WRONG_OTP = (
     "The one-time code is wrong, expired or already used; send the current code your "
     "authenticator app shows, or an unused recovery code."
 )
+#: A token no session or API token has (any more): what a request is told, and an open
+#: event stream when it ends.
+SESSION_INVALID = "Your session has expired or is not valid; sign in again."
 SESSION_ENDED = "Your session has ended (signed out or expired); sign in again."
 
 
@@ -71,18 +74,22 @@ class LoginResult:
 
 def hash_password(password: str) -> str:
     """argon2id of ``password``, computed in the bounded pool (TooManyRequests when full)."""
-    with hashing.slot():
-        return _hasher.hash(password)
+    hasher = _hasher
+    return hashing.run(lambda: hasher.hash(password))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored`` (None: no password, never matches, but
     takes as long), computed in the bounded pool (TooManyRequests when full)."""
-    with hashing.slot():
+    hasher, against = _hasher, stored or _DUMMY_HASH
+
+    def verify() -> bool:
         try:
-            return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+            return hasher.verify(against, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    return hashing.run(verify) and stored is not None
 
 
 @contextmanager
@@ -238,20 +245,24 @@ def disable_mfa(
 
 def authenticate(db: Session, token: str, source_address: str | None = None) -> Principal:
     """The principal a session or API token belongs to, or NotAuthenticated."""
-    verdict = authenticate_many(db, [token], source_address)[token]
+    verdict = authenticate_many(db, [token], source_address, unknown=SESSION_INVALID)[token]
     if isinstance(verdict, str):
         raise NotAuthenticated(verdict)
     return verdict
 
 
 def authenticate_many(
-    db: Session, secrets_: Iterable[str], source_address: str | None = None
+    db: Session,
+    secrets_: Iterable[str],
+    source_address: str | None = None,
+    *,
+    unknown: str = SESSION_ENDED,
 ) -> dict[str, Principal | str]:
-    """Each token's principal, or why it no longer signs anyone in: sessions in one query,
-    API tokens in another (open event streams are re-checked together before they are
-    sent anything)."""
+    """Each token's principal, or why it no longer signs anyone in (``unknown`` for a
+    token found nowhere): sessions in one query, API tokens in another (open event
+    streams are re-checked together before they are sent anything)."""
     given = set(secrets_)
-    verdicts: dict[str, Principal | str] = dict.fromkeys(given, SESSION_ENDED)
+    verdicts: dict[str, Principal | str] = dict.fromkeys(given, unknown)
     api = {s for s in given if tokens.is_api_token(s)}
     # (user, is_root_org, require_mfa) per usable token.
     usable: dict[str, tuple[User, bool, bool]] = {}

@@ -234,3 +234,32 @@ def test_an_organization_that_requires_mfa_lets_a_user_without_it_only_enroll(
         assert answer(try_login(client, "bob", TENANT_PASSWORD))[2] == "otp"
     # The root organization is not affected by another's setting.
     assert admin.get("/api/v1/organizations").status_code == 200
+
+
+def test_lockouts_and_spent_codes_on_every_backend(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure count (audit rows), the lockout's end, a TOTP code's replay refused
+    by its insert-or-nothing, and a recovery code's compare-and-set, on SQLite and
+    PostgreSQL alike."""
+    hand_clock = HandClock(monkeypatch)
+    deployment.add_tenant(username="bob")
+    with TestClient(deployment.daemon.app, base_url="https://testserver") as client:
+        enrolment, _ = _enrolled(deployment, hand_clock)
+        code = _code(enrolment["secret"], hand_clock)
+        signed_in(client, "bob", TENANT_PASSWORD, otp=code)
+        assert answer(try_login(client, "bob", TENANT_PASSWORD, otp=code))[1] == WRONG_OTP
+        recovery = enrolment["recovery_codes"][0]
+        signed_in(client, "bob", TENANT_PASSWORD, otp=recovery)
+        assert answer(try_login(client, "bob", TENANT_PASSWORD, otp=recovery))[1] == WRONG_OTP
+        for _ in range(4):
+            try_login(client, "bob", "Not-The-Passw0rd")
+        # Since the last sign-in, the replayed recovery code and four wrong passwords:
+        # five failures, locked.
+        hand_clock.advance(seconds=30)
+        locked = try_login(
+            client, "bob", TENANT_PASSWORD, otp=_code(enrolment["secret"], hand_clock)
+        )
+        assert answer(locked) == (401, WRONG_CREDENTIALS, None)
+        hand_clock.advance(minutes=15, seconds=1)
+        signed_in(client, "bob", TENANT_PASSWORD, otp=_code(enrolment["secret"], hand_clock))

@@ -6,6 +6,7 @@ user's sessions can be ended (all, or all but the current one)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,6 +156,17 @@ def test_an_administrator_clears_a_lockout(
         "success",
     )
     assert _bob_signs_in(dep) == 200
+
+
+def test_clearing_also_forgets_failures_that_did_not_lock_yet(
+    admin: TestClient, sqlite_deployment: Deployment, tenant_b: Tenant, hand_clock: HandClock
+) -> None:
+    dep = sqlite_deployment
+    _fail(dep, 4)
+    assert admin.delete(f"/api/v1/users/{tenant_b.user_id}/lockout").status_code == 200
+    _fail(dep, 4)
+    assert _bob_signs_in(dep) == 200
+    assert _lockouts(admin, tenant_b.organization_id) == []
 
 
 def test_who_may_see_and_clear_lockouts(
@@ -333,30 +345,33 @@ def test_the_gate_queues_up_to_its_limit() -> None:
     holding, release = threading.Event(), threading.Event()
     outcomes: list[str] = []
 
-    def hold() -> None:
-        with gate.slot():
-            holding.set()
-            release.wait(30)
+    def hold() -> str:
+        holding.set()
+        release.wait(30)
+        return "held"
 
-    def queue() -> None:
-        with gate.slot():
-            outcomes.append("queued, then ran")
-
-    holder = threading.Thread(target=hold)
+    holder = threading.Thread(target=lambda: outcomes.append(gate.run(hold)))
     holder.start()
     assert holding.wait(30)
-    waiter = threading.Thread(target=queue)
+    waiter = threading.Thread(target=lambda: outcomes.append(gate.run(lambda: "queued")))
     waiter.start()
-    while gate.waiting < 1:  # until the waiter is queued (it blocks on the semaphore)
+    while gate.waiting < 1:  # until the waiter is queued behind the holder
         threading.Event().wait(0.01)
-    with pytest.raises(TooManyRequests) as refused, gate.slot():
-        pass
+    with pytest.raises(TooManyRequests) as refused:
+        gate.run(lambda: "refused")
     assert refused.value.retry_after is not None and refused.value.retry_after >= 1
     release.set()
     holder.join(30)
     waiter.join(30)
-    assert outcomes == ["queued, then ran"]
+    assert outcomes == ["held", "queued"]
     assert (gate.running, gate.waiting) == (0, 0)
+
+
+def test_hashing_runs_behind_other_work() -> None:
+    """The hashing threads' CPU priority is lowered (Linux: their niceness)."""
+    gate = HashGate(slots=1)
+    niceness = gate.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert niceness >= hashing.HASH_NICE
 
 
 def test_production_hashing_has_a_gate_of_about_the_core_count(

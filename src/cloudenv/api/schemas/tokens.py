@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from cloudenv.api.schemas.common import RequestBody, Schema, Timestamp
+
+
+def _rfc3339_text(value: object) -> object:
+    """A time in a JSON body is an RFC 3339 string: lax mode would also take a number (as
+    seconds since 1970), which is a client's bug here."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return value
+
+
+#: An RFC 3339 time in a request body (a string, never a number).
+TimeText = Annotated[datetime, BeforeValidator(_rfc3339_text)]
 
 
 class Token(Schema):
@@ -22,7 +35,7 @@ class Token(Schema):
 
 class TokenCreate(RequestBody):
     name: str = Field(min_length=1, max_length=64, examples=["backup script"])
-    expiry: datetime | None = Field(
+    expiry: TimeText | None = Field(
         default=None,
         strict=False,
         description="RFC 3339 time it stops working; omit for none.",

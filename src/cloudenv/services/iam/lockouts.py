@@ -11,7 +11,8 @@ refused for another reason (disabled, expired, a second factor still to send).
 
 - An **account** locks for ``lockout_minutes`` once ``lockout_threshold`` failures fall
   within ``lockout_window_minutes`` (its organization's settings), counted since the
-  user's last successful sign-in and the end of their last lockout. A lockout is a row
+  user's last successful sign-in, the end of their last lockout and the last time an
+  administrator cleared their failures. A lockout is a row
   of ``user_lockouts``; it ends by itself at ``until`` or when an administrator clears
   it (``DELETE /v1/users/{id}/lockout``).
 - An **address** that made :data:`ADDRESS_LIMIT` failures within :data:`ADDRESS_WINDOW`
@@ -134,6 +135,10 @@ def after_failure(db: Session, user: User, now: datetime, address: str | None) -
         )
         or 0
     )
+    # ``failed_logins`` counts the same failures since the last success or unlock (both
+    # reset it); the audit rows, those within the window. Both are the latest failures,
+    # so the smaller count is those in the window since the reset.
+    failures = min(failures, user.failed_logins)
     if failures < org.lockout_threshold:
         return None
     lockout = Lockout(

@@ -192,10 +192,13 @@ def _spend_totp(db: Session, user: User, code: str, now: datetime) -> bool:
 def _insert_spent(db: Session, user_id: str, key: str, now: datetime) -> bool:
     """Record a spent step; False when it was already recorded (a replay)."""
     digest = hashlib.sha256(key.encode()).hexdigest()
-    values = {"code_hash": digest, "user_id": user_id, "used": now}
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = db.execute(
-        insert(RecoveryCode).values(**values).on_conflict_do_nothing(index_elements=["code_hash"])
+    statement = (
+        insert(RecoveryCode)
+        .values(code_hash=digest, user_id=user_id, used=now)
+        .on_conflict_do_nothing(index_elements=["code_hash"])
+        # The row back means it was inserted (an ORM insert's rowcount is -1 on psycopg).
+        .returning(RecoveryCode.code_hash)
     )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    return db.execute(statement).first() is not None
