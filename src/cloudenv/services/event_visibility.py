@@ -68,21 +68,17 @@ def gates(db: Session, events: Sequence[EventView]) -> dict[int, Gate]:
         {t.id: t for t in db.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
     )
     task_places = paths.tasks_paths(db, found_tasks.values())
-    image_nodes = (
-        dict(db.execute(select(Image.id, Image.node_id).where(Image.id.in_(image_ids))).tuples())
-        if image_ids
-        else {}
-    )
-    cluster_dcs = (
-        dict(
-            db.execute(
-                select(Cluster.id, Cluster.datacenter_id).where(Cluster.id.in_(cluster_ids))
-            ).tuples()
+    image_nodes: dict[str, str] = {}
+    if image_ids:
+        rows = db.execute(select(Image.id, Image.node_id).where(Image.id.in_(image_ids)))
+        image_nodes = {image_id: node_id for image_id, node_id in rows}
+    cluster_dcs: dict[str, str] = {}
+    if cluster_ids:
+        rows = db.execute(
+            select(Cluster.id, Cluster.datacenter_id).where(Cluster.id.in_(cluster_ids))
         )
-        if cluster_ids
-        else {}
-    )
-    node_ids = {n for n in image_nodes.values()}
+        cluster_dcs = {cluster_id: dc for cluster_id, dc in rows}
+    node_ids = set(image_nodes.values())
     node_ids |= {
         e.target_id for e in events if e.kind.startswith("node.") and e.target_id is not None
     }

@@ -191,12 +191,17 @@ def test_the_tree_shows_only_what_the_policies_allow_reading(
     assert [c["id"] for c in detail["clusters"]] == [cloud.first.cluster]
 
 
-def test_without_organization_read_the_tree_is_empty(cloud: Cloud, as_user: Any) -> None:
-    client = as_user(cloud.user("otto", *READS, deny("organization.read", "*")))
-    # organization.list is allowed (the route answers), every organization filtered out.
-    assert client.get("/api/v1/organizations").json() == []
+def test_the_tree_lists_the_organizations_the_policies_allow_listing(
+    cloud: Cloud, as_user: Any
+) -> None:
     org = cloud.dep.setup.organization_id
-    assert client.get(f"/api/v1/organizations/{org}").status_code == 403
+    unlisted = as_user(cloud.user("ulla", *READS, deny("organization.list", org)))
+    # organization.list is allowed somewhere (the route answers), not for this one.
+    assert unlisted.get("/api/v1/organizations").json() == []
+    assert unlisted.get(f"/api/v1/organizations/{org}").status_code == 200
+    unread = as_user(cloud.user("otto", *READS, deny("organization.read", org)))
+    assert [t["organization"]["id"] for t in unread.get("/api/v1/organizations").json()] == [org]
+    assert unread.get(f"/api/v1/organizations/{org}").status_code == 403
 
 
 def test_an_administrator_sees_the_tree_the_root_user_sees(

@@ -30,8 +30,8 @@ from cloudenv.store.tables import Datacenter, Organization
 
 
 def list_trees(db: Session, principal: Principal) -> list[OrganizationTree]:
-    """Every visible organization with the datacenters, clusters and nodes the caller's
-    policies allow reading (4 queries)."""
+    """Every visible organization the caller's policies allow listing, with the
+    datacenters, clusters and nodes they allow reading (4 queries)."""
     return readable_trees(principal, scope_trees(db, principal.scope))
 
 
@@ -44,37 +44,38 @@ def scope_trees(db: Session, scope: q.Scope) -> list[OrganizationTree]:
 def get_tree(db: Session, principal: Principal, organization_id: str) -> OrganizationTree:
     org = _load(db, principal, organization_id)
     authorize(principal, Action.ORGANIZATION_READ, org.id)
-    return readable_trees(principal, _trees(db, principal.scope, [org]))[0]
+    return readable_trees(principal, _trees(db, principal.scope, [org]), organizations=None)[0]
 
 
 def reads_whole_tree(principal: Principal) -> bool:
-    """Whether the caller's policies allow reading every organization, datacenter,
-    cluster and node it sees: then the tree needs no filtering (and is served cached)."""
-    return all(principal.check_for(a) is None for a in TREE_READS)
+    """Whether the caller's policies allow listing every organization and reading every
+    datacenter, cluster and node it sees: then the tree needs no filtering (and is served
+    from the cached bytes)."""
+    return all(principal.check_for(a) is None for a in (Action.ORGANIZATION_LIST, *TREE_READS))
 
 
-#: What reading each level of the tree takes.
-TREE_READS = (
-    Action.ORGANIZATION_READ,
-    Action.DATACENTER_READ,
-    Action.CLUSTER_READ,
-    Action.NODE_READ,
-)
+#: What reading each level below an organization takes.
+TREE_READS = (Action.DATACENTER_READ, Action.CLUSTER_READ, Action.NODE_READ)
 
 
 def readable_trees(
-    principal: Principal, trees: Sequence[OrganizationTree], *, check_organizations: bool = True
+    principal: Principal,
+    trees: Sequence[OrganizationTree],
+    *,
+    organizations: Action | None = Action.ORGANIZATION_LIST,
 ) -> list[OrganizationTree]:
-    """``trees`` with only what the caller's policies allow reading: organizations
-    (``organization.read``), datacenters, clusters and nodes (each its ``*.read`` at its
-    path), each judged on its own, so a node may show under a cluster that does not."""
-    org_check, dc_check, cluster_check, node_check = (principal.check_for(a) for a in TREE_READS)
+    """``trees`` with only what the caller's policies allow: each organization by
+    ``organizations`` (listing them; None: already checked), its datacenters, clusters
+    and nodes each by its ``*.read`` at its path, each judged on its own, so a node may
+    show under a cluster that does not."""
+    org_check = principal.check_for(organizations) if organizations else None
+    dc_check, cluster_check, node_check = (principal.check_for(a) for a in TREE_READS)
     if org_check is dc_check is cluster_check is node_check is None:
         return list(trees)
     kept = []
     for tree in trees:
         org = tree.organization.id
-        if check_organizations and org_check is not None and not org_check((org,)):
+        if org_check is not None and not org_check((org,)):
             continue
         datacenters = tree.datacenters
         if dc_check is not None:
@@ -154,7 +155,7 @@ def update_organization(
     )
     # What they just changed, shown back even without organization.read.
     trees = _trees(db, principal.scope, [org])
-    return readable_trees(principal, trees, check_organizations=False)[0]
+    return readable_trees(principal, trees, organizations=None)[0]
 
 
 def delete_organization(
