@@ -252,6 +252,7 @@ class TestOneDataDir:
                     node_id=settings.node_id,
                     target_id=settings.node_id,
                     organization_id=root_org_id,
+                    path=(),
                 )
                 db.flush()
                 task.status = TaskStatus.RUNNING.value

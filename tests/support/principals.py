@@ -3,18 +3,29 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from cloudenv import clock
+from cloudenv.enums import DesiredState, InstanceState, InstanceType
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import auth
 from cloudenv.store.engine import transaction
-from cloudenv.store.tables import Policy, User, UserPolicy
-from tests.conftest import TENANT_PASSWORD, Deployment, login
+from cloudenv.store.tables import (
+    Cluster,
+    Datacenter,
+    Instance,
+    Node,
+    Policy,
+    User,
+    UserPolicy,
+)
+from tests.conftest import FAKE_HARDWARE, FAKE_HOST, TENANT_PASSWORD, Deployment, login
 
 
 def add_user(
@@ -65,3 +76,73 @@ def add_policy(
 def signed_in(dep: Deployment, username: str) -> Iterator[TestClient]:
     with TestClient(dep.daemon.app, base_url="https://testserver") as client:
         yield login(client, username, TENANT_PASSWORD)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A datacenter with one cluster of one node, in the root organization."""
+
+    datacenter: str
+    cluster: str
+    node: str
+
+
+def add_branch(dep: Deployment, name: str) -> Branch:
+    """A second part of the tree beside the one set-up made, written straight in the
+    store (no API adds clusters or nodes); its node counts as alive."""
+    org = dep.setup.organization_id
+    now = clock.now()
+    with transaction(dep.factory) as db:
+        dc = Datacenter(
+            id=new_id(Prefix.DATACENTER), organization_id=org, name=f"{name}-dc", creation=now
+        )
+        cluster = Cluster(
+            id=new_id(Prefix.CLUSTER),
+            organization_id=org,
+            datacenter_id=dc.id,
+            name=f"{name}-cls",
+            creation=now,
+        )
+        node = Node(
+            id=new_id(Prefix.NODE),
+            organization_id=org,
+            cluster_id=cluster.id,
+            name=f"{name}-node",
+            last_seen=now,
+            hardware=FAKE_HARDWARE,
+            host=FAKE_HOST,
+            creation=now,
+        )
+        db.add(dc)
+        db.flush()
+        db.add(cluster)
+        db.flush()
+        db.add(node)
+        return Branch(dc.id, cluster.id, node.id)
+
+
+def add_instance(dep: Deployment, node_id: str, name: str) -> str:
+    """A stopped instance row on ``node_id`` (of the root organization); its ID."""
+    with transaction(dep.factory) as db:
+        instance = Instance(
+            id=new_id(Prefix.INSTANCE),
+            organization_id=dep.setup.organization_id,
+            node_id=node_id,
+            name=name,
+            description="",
+            type=InstanceType.QEMU,
+            architecture="x86_64",
+            uuid=str(uuid.uuid4()),
+            cpu_sockets=1,
+            cpu_cores=1,
+            cpu_threads=1,
+            memory_mb=512,
+            autostart=False,
+            config={"machine_type": "pc", "firmware": "bios"},
+            desired_state=DesiredState.STOPPED,
+            state=InstanceState.STOPPED,
+            state_message="",
+            creation=clock.now(),
+        )
+        db.add(instance)
+        return instance.id

@@ -8,7 +8,9 @@ whose session was logged out or expired or whose user was disabled. A
 user may hold ``STREAMS_PER_USER`` streams per process at once.
 
 The feed belongs to an app (``feed_for``), its thread runs while a stream is subscribed.
-It holds no rule about who sees what beyond ``Principal.sees``: services decide that.
+It holds no rule about who sees what: ``services.event_visibility`` decides, per event,
+from the caller's scope and policies (what reading each event takes is worked out once
+per batch, not per stream).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import State
 
 from cloudenv.errors import TooManyRequests
-from cloudenv.services import auth, events
+from cloudenv.services import auth, event_visibility, events
 from cloudenv.services.access import Principal
+from cloudenv.services.event_visibility import Gate
 from cloudenv.services.events import EventView
 from cloudenv.store.engine import transaction
 
@@ -179,7 +182,7 @@ class EventFeed:
             self._gaps[gap] = now
 
     def _poll_once(self, after: int, gaps: list[int]) -> None:
-        batch = self._read(after, gaps)
+        batch, gates = self._read(after, gaps)
         # Sessions are checked before anything is sent, and every few seconds when idle.
         if batch or time.monotonic() - self._checked >= RECHECK_SECONDS:
             self._recheck_sessions()
@@ -188,8 +191,11 @@ class EventFeed:
                 if self._gaps.pop(event.id, None) is None:
                     self._note_gaps(event.id)
                     self._high = max(self._high, event.id)
+                gate = gates[event.id]
                 for subscription in list(self._subscriptions):
-                    if subscription.active and subscription.principal.sees(event.organization_id):
+                    if subscription.active and event_visibility.may_see(
+                        subscription.principal, event, gate
+                    ):
                         self._deliver(subscription, event)
 
     def _deliver(self, subscription: Subscription, event: EventView) -> None:
@@ -238,9 +244,11 @@ class EventFeed:
         with transaction(self._factory) as db:
             return events.latest_id(db)
 
-    def _read(self, after_id: int, gaps: list[int]) -> list[EventView]:
+    def _read(self, after_id: int, gaps: list[int]) -> tuple[list[EventView], dict[int, Gate]]:
+        """New events, and what reading each takes (``event_visibility.gates``)."""
         with transaction(self._factory) as db:
-            return list(events.read_all_after(db, after_id, missing=gaps))
+            batch = list(events.read_all_after(db, after_id, missing=gaps))
+            return batch, event_visibility.gates(db, batch) if batch else {}
 
 
 _creating = threading.Lock()

@@ -216,6 +216,27 @@ class VersionedCache:
                 self._entries.clear()  # scopes are few; a full reset is simplest and rare
             self._entries[key] = entry
 
+    def fetch(
+        self,
+        key: Hashable,
+        version: Hashable,
+        produce: Callable[[], tuple[Any, datetime | None]],
+    ) -> Any:
+        """``produce()``'s value itself, kept like a rendered reply, for callers that filter
+        it per request before rendering (the tree for a caller whose policies don't let it
+        read everything it sees)."""
+        entry = self._entry(key, version)
+        if entry is None:
+            with self._lock:
+                building = self._building.setdefault(key, threading.Lock())
+            with building:
+                entry = self._entry(key, version)
+                if entry is None:
+                    value, valid_until = produce()
+                    entry = _Rendered(version, valid_until, b"", value=value)
+                    self._store(key, entry)
+        return entry.value
+
     def render(
         self,
         key: Hashable,
@@ -256,6 +277,8 @@ class _Rendered:
     valid_until: datetime | None
     body: bytes
     gzipped: bytes | None = None
+    #: The produced value itself (``fetch``), when it is filtered before rendering.
+    value: Any = None
 
 
 _VARY = {"Vary": "Accept-Encoding"}

@@ -19,9 +19,10 @@ audit rows all use it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from cloudenv import clock
 from cloudenv.errors import Forbidden
@@ -166,6 +167,18 @@ class Principal:
             return False
         return self.policy.allows_something(action.value, clock.now().astimezone())
 
+    def check_for(self, action: Action) -> Callable[[ResourcePath], bool] | None:
+        """A predicate over targets' full paths (organization first) for reading many:
+        None when every target is allowed, so lists and the tree skip the per-object
+        check (the root user, an Administrator); else one compiled set lookup and regex
+        per object. Tenancy is not checked: lists are read through the caller's scope."""
+        if self.unrestricted:
+            return None
+        if self.policy is None:
+            return _nothing
+        rules = self.policy.rules_for(action.value, clock.now().astimezone())
+        return None if rules.allows_everything else rules.allows
+
     def may_everywhere(self, action: Action) -> bool:
         """Whether the policies allow ``action`` on every target (an allow of ``*`` and no
         deny): lists and the tree then skip their per-object checks."""
@@ -174,6 +187,10 @@ class Principal:
         if self.policy is None:
             return False
         return self.policy.allows_everything(action.value, clock.now().astimezone())
+
+
+def _nothing(_path: ResourcePath) -> bool:
+    return False
 
 
 SYSTEM = Principal(
@@ -204,9 +221,51 @@ def authorize(
             )
         if organization_id is None or organization_id != principal.organization_id:
             raise Forbidden(f"{principal.username} may not act outside their own organization.")
-    full: ResourcePath = ((organization_id,) if organization_id else ()) + tuple(path)
-    if not principal.may(action, full):
+    if not principal.may(action, full_path(organization_id, path)):
         raise Forbidden(_refusal(principal, action))
+
+
+def allowed(
+    principal: Principal,
+    action: Action,
+    organization_id: str | None,
+    path: Sequence[str] = (),
+) -> bool:
+    """:func:`authorize` as a yes or no, for choosing among targets (a deploy's node)."""
+    try:
+        authorize(principal, action, organization_id, path)
+    except Forbidden:
+        return False
+    return True
+
+
+class _Owned(Protocol):
+    @property
+    def organization_id(self) -> str | None: ...
+
+
+Owned = TypeVar("Owned", bound=_Owned)
+
+
+def readable(
+    principal: Principal,
+    action: Action,
+    items: Iterable[Owned],
+    path_of: Callable[[Owned], Sequence[str]],
+) -> list[Owned]:
+    """The items (read through the caller's scope) whose ``action`` the policies allow,
+    each at ``path_of(item)`` below its organization; every item, unchecked, when the
+    policies allow the action everywhere (``Principal.check_for``)."""
+    listed = list(items)
+    check = principal.check_for(action)
+    if check is None:
+        return listed
+    return [i for i in listed if check(full_path(i.organization_id, path_of(i)))]
+
+
+def full_path(organization_id: str | None, path: Sequence[str]) -> ResourcePath:
+    """The path policies match: the organization, then the IDs below it."""
+    return ((organization_id,) if organization_id else ()) + tuple(path)
 
 
 def authorize_route(principal: Principal, action: Action) -> None:

@@ -27,8 +27,8 @@ from cloudenv import clock
 from cloudenv.enums import TaskStatus as TaskStatus  # re-exported: callers name it here
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services import audit, events
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services import audit, events, paths
+from cloudenv.services.access import Action, Principal, authorize, readable
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.store.queries import tasks as q
@@ -165,13 +165,15 @@ def queue_task(
     node_id: str | None,
     target_id: str | None,
     organization_id: str | None,
+    path: Sequence[str],
     params: dict[str, Any] | None = None,
 ) -> Task:
-    """The one way work is queued: check ``kind.permission``, then write the task, its
+    """The one way work is queued: check ``kind.permission`` on the target at ``path``
+    (``services.paths``: where it sits below its organization), then write the task, its
     ``task.created`` event and the audit row (202) in the caller's transaction, and wake
     the node's agent after commit. The caller has loaded the target through a scoped
     selector and checked its state rules; it writes the target's own change itself."""
-    authorize(principal, kind.permission, organization_id)
+    authorize(principal, kind.permission, organization_id, path)
     task = Task(
         id=new_id(Prefix.TASK),
         kind=kind.value,
@@ -208,9 +210,17 @@ def queue_task(
 
 
 def get_task(db: Session, principal: Principal, task_id: str) -> Task:
+    """The task, through the caller's scope only (cancelling judges it by its kind)."""
     task = q.get_task(db, task_id, principal.scope)
     if task is None:
         raise NotFound(f"Task {task_id} does not exist.", field="id")
+    return task
+
+
+def read_task(db: Session, principal: Principal, task_id: str) -> Task:
+    """The task, if the caller's policies allow reading it (``task.read`` at its path)."""
+    task = get_task(db, principal, task_id)
+    authorize(principal, Action.TASK_READ, task.organization_id, paths.task_path(db, task))
     return task
 
 
@@ -222,7 +232,7 @@ def cancel_task(db: Session, principal: Principal, task_id: str) -> Task:
 
     task = get_task(db, principal, task_id)
     action = cancellation.permission(task)
-    authorize(principal, action, task.organization_id)
+    authorize(principal, action, task.organization_id, paths.task_target(db, task))
     if task.status == TaskStatus.QUEUED:
         cancellation.check_cancellable(task)
     taken = db.execute(
@@ -273,7 +283,16 @@ def list_recent_tasks(
         raise InvalidInput(
             f"'limit' must be between 1 and {RECENT_MAX}, not {limit}.", field="limit"
         )
-    return q.recent_tasks(db, principal.scope, limit=limit, status=status, target_id=target_id)
+    found = q.recent_tasks(db, principal.scope, limit=limit, status=status, target_id=target_id)
+    return _readable(db, principal, found)
+
+
+def _readable(db: Session, principal: Principal, found: Sequence[Task]) -> list[Task]:
+    """The tasks whose ``task.read`` the caller's policies allow (at each one's path)."""
+    if principal.check_for(Action.TASK_READ) is None:
+        return list(found)
+    places = paths.tasks_paths(db, found)
+    return readable(principal, Action.TASK_READ, found, lambda t: places[t.id])
 
 
 def target_names(db: Session, principal: Principal, found: Sequence[Task]) -> dict[str, str]:
@@ -293,7 +312,7 @@ def describe_kind(kind: str) -> str:
 def list_node_tasks(
     db: Session, principal: Principal, node_id: str, limit: int = 200
 ) -> Sequence[Task]:
-    return q.node_tasks(db, node_id, principal.scope, limit)
+    return _readable(db, principal, q.node_tasks(db, node_id, principal.scope, limit))
 
 
 def claim_next(db: Session, node_id: str) -> TaskClaim | None:

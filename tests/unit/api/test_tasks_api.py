@@ -51,6 +51,7 @@ def test_unknown_task_kind_fails_with_a_message(
             node_id=sqlite_deployment.setup.node_id,
             target_id=None,
             organization_id=None,
+            path=(),
         )
         task.kind = "instance.teleport"
         task_id = task.id
@@ -75,6 +76,7 @@ def test_interrupted_tasks_fail_at_start(sqlite_deployment: Deployment) -> None:
             node_id=node_id,
             target_id=node_id,
             organization_id=None,
+            path=(),
         )
         task_id = task.id
     with transaction(sqlite_deployment.factory) as db:
@@ -97,6 +99,7 @@ def test_a_task_is_claimed_once(sqlite_deployment: Deployment) -> None:
             node_id=node_id,
             target_id=node_id,
             organization_id=None,
+            path=(),
         )
     with transaction(sqlite_deployment.factory) as db:
         first = tasks.claim_next(db, node_id)
@@ -123,6 +126,7 @@ def _queue(dep: Deployment, *, organization_id: str | None, target_id: str | Non
             node_id=dep.setup.node_id,
             target_id=target_id,
             organization_id=organization_id,
+            path=(),
         )
         return task.id
 

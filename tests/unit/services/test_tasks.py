@@ -42,6 +42,7 @@ def _queue(db, principal: Principal, dep: Deployment) -> Task:  # type: ignore[n
         node_id=dep.setup.node_id,
         target_id=dep.setup.node_id,
         organization_id=dep.setup.organization_id,
+        path=(),
     )
 
 

@@ -74,6 +74,7 @@ def test_task_claim_on_both_backends(deployment: Deployment) -> None:
             node_id=node_id,
             target_id=node_id,
             organization_id=None,
+            path=(),
         )
     with transaction(deployment.factory) as db:
         claim = tasks.claim_next(db, node_id)

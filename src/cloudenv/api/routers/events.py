@@ -31,7 +31,7 @@ from cloudenv.api.event_feed import (
     Subscription,
     feed_for,
 )
-from cloudenv.services import events
+from cloudenv.services import event_visibility, events
 from cloudenv.services.access import Principal
 from cloudenv.services.events import EventView
 from cloudenv.store.engine import transaction
@@ -146,17 +146,22 @@ async def _backlog(
     """What the client missed, read from the database up to where the feed took over."""
     factory = request.app.state.session_factory
 
-    def read(position: int) -> list[EventView]:
+    def read(position: int) -> tuple[list[EventView], list[EventView]]:
+        """A page of what the scope sees, and those of it the policies let the caller see."""
         with transaction(factory) as db:
-            return list(
+            page = list(
                 events.read_since(db, principal, position, up_to_id=handover, limit=BACKLOG_PAGE)
             )
+            gates = event_visibility.gates(db, page) if page else {}
+        return page, [e for e in page if event_visibility.may_see(principal, e, gates[e.id])]
 
     position = after
     while True:
-        batch = await run_in_threadpool(read, position)
-        for event in batch:
-            position = events.cursor_of(principal, event)
-            yield _format(event, position), position
-        if len(batch) < BACKLOG_PAGE:
+        page, shown = await run_in_threadpool(read, position)
+        for event in shown:
+            cursor = events.cursor_of(principal, event)
+            yield _format(event, cursor), cursor
+        if page:
+            position = events.cursor_of(principal, page[-1])
+        if len(page) < BACKLOG_PAGE:
             return

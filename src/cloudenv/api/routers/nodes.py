@@ -61,7 +61,7 @@ def get_capabilities(node_id: str, db: Db, principal: CurrentPrincipal) -> dict[
 
 @router.get("/{node_id}/tasks", response_model=list[NodeTask], name="node.tasks")
 def list_tasks(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodeTask]:
-    nodes.get_node(db, principal, node_id)  # 404 for an invisible node, not an empty list
+    nodes.require_node(db, principal, node_id)  # 404 for an invisible node, not an empty list
     return [NodeTask.model_validate(t) for t in tasks.list_node_tasks(db, principal, node_id)]
 
 

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Request, Response
 
 from cloudenv.api.confirm import ConfirmQuery
 from cloudenv.api.deps import CurrentPrincipal, Db
-from cloudenv.api.rendering import VersionedCache, accepts_gzip, render, tree_entries
+from cloudenv.api.rendering import (
+    VersionedCache,
+    accepts_gzip,
+    json_response,
+    render,
+    tree_entries,
+)
 from cloudenv.api.schemas.common import Created, Empty
 from cloudenv.api.schemas.tenancy import OrganizationCreate, OrganizationTree, OrganizationUpdate
 from cloudenv.services.partial import KEEP
@@ -17,24 +23,37 @@ from cloudenv.services.tenancy import organizations, views
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 _trees = VersionedCache()
+#: The trees themselves per scope, for callers whose policies filter them per request.
+_tree_values = VersionedCache(max_entries=64)
 
 
 @router.get("", response_model=list[OrganizationTree], name="organization.list")
 def list_organizations(request: Request, db: Db, principal: CurrentPrincipal) -> Response:
-    """Every organization the caller sees, each with its datacenters, clusters and nodes.
+    """Every organization the caller sees, each with the datacenters, clusters and nodes
+    its policies allow reading.
 
     Every UI polls this; the rendered tree is reused until what it shows changes (see
-    VersionedCache), which matters at thousands of nodes.
+    VersionedCache), which matters at thousands of nodes. A caller whose policies don't
+    allow reading everything it sees gets the same cached tree, filtered for it.
     """
-
-    def produce() -> tuple[list[dict[str, Any]], datetime | None]:
-        trees = organizations.list_trees(db, principal)
-        return tree_entries(trees), views.tree_valid_until(db, trees)
-
     # Keyed by database too: what a rendered tree shows belongs to the database it came from.
     key = (str(db.get_bind().engine.url), principal.scope)
+    version = views.tree_version(db)
+    if not organizations.reads_whole_tree(principal):
+
+        def whole() -> tuple[list[views.OrganizationTree], datetime | None]:
+            trees = organizations.scope_trees(db, principal.scope)
+            return trees, views.tree_valid_until(db, trees)
+
+        trees = _tree_values.fetch(key, version, whole)
+        return json_response(tree_entries(organizations.readable_trees(principal, trees)))
+
+    def produce() -> tuple[list[dict[str, Any]], datetime | None]:
+        trees = organizations.scope_trees(db, principal.scope)
+        return tree_entries(trees), views.tree_valid_until(db, trees)
+
     gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
-    return _trees.render(key, views.tree_version(db), produce, gzip_ok=gzip_ok)
+    return _trees.render(key, version, produce, gzip_ok=gzip_ok)
 
 
 @router.get("/{organization_id}", response_model=OrganizationTree, name="organization.read")

@@ -31,7 +31,7 @@ MB = 1024**2
 
 @router.get("/v1/nodes/{node_id}/storage/pools", response_model=list[NodePool], name="node.pools")
 def node_pools(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodePool]:
-    nodes.get_node(db, principal, node_id)
+    nodes.require_node(db, principal, node_id)
     return [
         NodePool(
             id=p.id,
@@ -82,7 +82,7 @@ def list_volumes(
 
 @router.get("/v1/nodes/{node_id}/images/images", response_model=list[Image], name="image.list")
 def list_images(node_id: str, db: Db, principal: CurrentPrincipal) -> list[Image]:
-    nodes.get_node(db, principal, node_id)
+    nodes.require_node(db, principal, node_id)
     return [
         Image(
             name=i.name,
@@ -131,7 +131,7 @@ async def upload_image(
     def check() -> None:
         with transaction(session_factory) as db:
             if node_id != settings.node_id:
-                nodes.get_node(db, principal, node_id)  # NotFound unless the caller sees it
+                nodes.require_node(db, principal, node_id)  # NotFound unless the caller sees it
                 raise Conflict(
                     f"Upload images through the node that holds them (node {node_id}); "
                     f"this is node {settings.node_id}.",

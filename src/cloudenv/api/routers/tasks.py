@@ -57,7 +57,7 @@ def list_tasks(
 
 @router.get("/{task_id}", response_model=Task, name="task.read")
 def get_task(task_id: str, db: Db, principal: CurrentPrincipal) -> Task:
-    return task_replies(db, principal, [tasks.get_task(db, principal, task_id)])[0]
+    return task_replies(db, principal, [tasks.read_task(db, principal, task_id)])[0]
 
 
 @router.post("/{task_id}/cancel", response_model=Task, name="task.cancel")

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.enums import ConsoleKind as ConsoleKind  # stored in console_tokens.kind
 from cloudenv.enums import InstanceType
-from cloudenv.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from cloudenv.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from cloudenv.services import events
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.access import Action, Principal
 from cloudenv.services.auth import token_hash
 from cloudenv.services.compute.instances import load
 from cloudenv.services.compute.states import LABELS, InstanceState
@@ -77,8 +77,7 @@ def issue_ticket(
 ) -> ConsoleTicket:
     """A ticket for ``kind`` (default: VNC for a VM, serial otherwise) to a visible,
     running instance. Audited as ``instance.console``; the token is never stored."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_CONSOLE, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_CONSOLE)
     chosen = _kind(instance, kind)
     _check_running(instance)
     if principal.user_id is None:
@@ -146,10 +145,11 @@ def redeem_token(db: Session, token: str, kind: ConsoleKind | str) -> ConsoleGra
         )
     principal = _still_allowed(db, row.user_id)
     try:
-        instance = load(db, principal, row.instance_id)
-        authorize(principal, Action.INSTANCE_CONSOLE, instance.organization_id)
+        # The policies as they are now: a console taken away since the ticket was
+        # handed out is refused (and the ticket stays spent).
+        instance = load(db, principal, row.instance_id, Action.INSTANCE_CONSOLE)
         _check_running(instance)
-    except (NotFound, Conflict) as exc:
+    except (NotFound, Conflict, Forbidden) as exc:
         exc.keep_changes = True
         raise
     return ConsoleGrant(instance.id, row.user_id, instance.node_id, ConsoleKind(row.kind))

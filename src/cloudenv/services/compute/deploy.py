@@ -23,8 +23,8 @@ from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.instance_config import KernelBootConfig
 from cloudenv.machines import MachineType, Resources, check_resources
-from cloudenv.services import events, tasks
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services import events, paths, tasks
+from cloudenv.services.access import Action, Principal, allowed, authorize
 from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.requests import DeployRequest
 from cloudenv.services.compute.states import InstanceState
@@ -49,7 +49,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     """Validate, place, record; return the ``instance.deploy`` task."""
     name = _check_shape(request)
     node = _choose_node(db, principal, request)
-    authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id)
+    authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id, paths.node_path(db, node.id))
     _check_alive(node)
     arch = str(node.host.get("os", {}).get("architecture", "x86_64"))
     if request.architecture != arch:
@@ -114,6 +114,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         node_id=node.id,
         target_id=instance.id,
         organization_id=node.organization_id,
+        path=paths.on_node(db, node.id, instance.id),
     )
     instance.current_task_id = task.id
     return task
@@ -202,7 +203,15 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
             "pool this deploy asks for.",
             field="destination.cluster_id",
         )
-    return max(candidates, key=lambda c: (c[0], c[1]))[2]
+    # Among the nodes the caller may deploy to; none: the best one, refused by name.
+    permitted = [
+        c
+        for c in candidates
+        if allowed(
+            principal, Action.INSTANCE_DEPLOY, c[2].organization_id, paths.node_path(db, c[2].id)
+        )
+    ]
+    return max(permitted or candidates, key=lambda c: (c[0], c[1]))[2]
 
 
 def _qemu_config(

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.services import events, tasks
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.access import Action, Principal
 from cloudenv.services.compute.device_rows import (
     cdrom_row,
     check_device_name,
     device_kind,
     volume_row,
 )
-from cloudenv.services.compute.instances import load, take_instance
+from cloudenv.services.compute.instances import load, path_of, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
@@ -84,7 +84,7 @@ class DeviceView:
 
 
 def list_devices(db: Session, principal: Principal, instance_id: str) -> list[DeviceView]:
-    instance = load(db, principal, instance_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_READ)
     return _views(db, principal, _rows(db, principal, instance.id))
 
 
@@ -92,8 +92,7 @@ def attach_device(
     db: Session, principal: Principal, instance_id: str, request: DeviceRequest
 ) -> DeviceChange:
     """Record the device (volume ATTACHING) and queue the task that plugs it in."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_DEVICE_ATTACH, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_DEVICE_ATTACH)
     kind = device_kind(request.type)
     rows = _rows(db, principal, instance.id)
     name = check_device_name(request.name, rows, field="name")
@@ -120,8 +119,7 @@ def update_device(
     description: str | Keep = KEEP,
 ) -> DeviceView:
     """Rename or describe a device; the hypervisor never sees either, so any time."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_DEVICE_UPDATE, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_DEVICE_UPDATE)
     rows = _rows(db, principal, instance.id)
     row = _find(instance, rows, name)
     if not isinstance(new_name, Keep) and new_name != row.name:
@@ -151,8 +149,7 @@ def detach_device(
 ) -> DeviceChange:
     """Mark the device (and its volume) DETACHING and queue the task that unplugs it; the
     root volume stays (destroy the instance to free it)."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_DEVICE_DETACH, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_DEVICE_DETACH)
     row = _find(instance, _rows(db, principal, instance.id), name)
     check_confirm(
         confirm, f"Detaching device {row.name} from instance {instance.name} ({instance.id})"
@@ -229,6 +226,7 @@ def _queue(
         node_id=instance.node_id,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        path=path_of(db, instance),
         params={"device_id": row.id, "live": live},
     )
     state = InstanceState(instance.state)

@@ -17,8 +17,8 @@ from cloudenv.enums import DesiredState
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.instance_config import QemuConfig
 from cloudenv.machines import Resources, check_resources
-from cloudenv.services import events, tasks
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services import events, paths, tasks
+from cloudenv.services.access import Action, Principal, authorize, full_path
 from cloudenv.services.compute.states import (
     DESTROYABLE,
     EDITABLE_RESOURCES,
@@ -156,15 +156,22 @@ def list_instances(
             raise InvalidInput(
                 f"'limit' must be between 1 and {SEARCH_MAX}, not {limit}.", field="limit"
             )
+    check = principal.check_for(Action.INSTANCE_READ)
     rows = q.instance_rows(
         db,
         principal.scope,
         node_id=node_id,
         cluster_id=cluster_id,
         name_contains=name_contains,
-        limit=limit,
+        # A search's limit counts what the caller may read: filter first, then cut.
+        limit=limit if check is None else None,
     )
-    return [_row_view(row) for row in rows]
+    views = [_row_view(row) for row in rows]
+    if check is None:
+        return views
+    places = paths.on_nodes(db, views)
+    readable = [v for v in views if check(full_path(v.organization_id, places[v.id]))]
+    return readable if limit is None else readable[:limit]
 
 
 def list_version(db: Session) -> tuple[int, datetime | None]:
@@ -178,14 +185,27 @@ def get_instance(db: Session, principal: Principal, instance_id: str) -> Instanc
     row = q.instance_row(db, principal.scope, instance_id)
     if row is None:
         raise NotFound(f"Instance {instance_id} does not exist.", field="id")
-    return _row_view(row)
+    view = _row_view(row)
+    authorize(principal, Action.INSTANCE_READ, view.organization_id, path_of(db, view))
+    return view
 
 
-def load(db: Session, principal: Principal, instance_id: str) -> Instance:
+def load(
+    db: Session, principal: Principal, instance_id: str, action: Action | None = None
+) -> Instance:
+    """The instance through the caller's scope (NotFound outside it); with ``action``,
+    also checked against the caller's policies at its path (Forbidden)."""
     instance = q.get_instance(db, instance_id, principal.scope)
     if instance is None:
         raise NotFound(f"Instance {instance_id} does not exist.", field="id")
+    if action is not None:
+        authorize(principal, action, instance.organization_id, path_of(db, instance))
     return instance
+
+
+def path_of(db: Session, instance: Instance | InstanceView) -> tuple[str, ...]:
+    """Where the instance sits: (datacenter, cluster, node, instance)."""
+    return paths.on_node(db, instance.node_id, instance.id)
 
 
 def set_power_state(
@@ -196,8 +216,7 @@ def set_power_state(
     *,
     timeout: int = DEFAULT_STOP_TIMEOUT,
 ) -> Task:
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_POWER, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_POWER)
     allowed, transient, desired = POWER_RULES[action]
     state = InstanceState(instance.state)
     if state not in allowed:
@@ -211,6 +230,7 @@ def set_power_state(
         node_id=instance.node_id,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        path=path_of(db, instance),
         params={"timeout": timeout},
     )
     preempt = action is PowerAction.KILL and state in KILL_PREEMPTS
@@ -233,8 +253,7 @@ def update_instance(
 ) -> InstanceView:
     """Name and description any time; CPU and memory only while stopped (applied at the
     next start, when the domain is defined afresh)."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_UPDATE, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_UPDATE)
     if not isinstance(name, Keep):
         instance.name = check_instance_name(name)
     if not isinstance(description, Keep):
@@ -313,8 +332,7 @@ def destroy_instance(
     confirm: str | None = None,
 ) -> Task:
     """Only a stopped (or failed) instance; ``confirm``, when given, must be DESTROY."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_DESTROY, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_DESTROY)
     check_confirm(confirm, f"Destroying instance {instance.name} ({instance.id})")
     if instance.state not in DESTROYABLE:
         raise Conflict(_refusal(instance, "destroy"))
@@ -325,6 +343,7 @@ def destroy_instance(
         node_id=instance.node_id,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        path=path_of(db, instance),
         params={"destroy_volumes": destroy_volumes},
     )
     take_instance(

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.services.access import Principal
+from cloudenv.services.access import Action, Principal
 from cloudenv.services.compute.instances import load
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.store.queries import compute as q
@@ -53,7 +53,7 @@ NO_READING = MetricsView(None, 0.0, 0.0, 0, {})
 
 
 def get_metrics(db: Session, principal: Principal, instance_id: str) -> MetricsView:
-    instance = load(db, principal, instance_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_READ)
     row = q.latest_metrics(db, instance.id, principal.scope)
     if row is None or instance.state != InstanceState.RUNNING:
         return NO_READING

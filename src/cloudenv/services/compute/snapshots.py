@@ -23,8 +23,8 @@ from cloudenv.errors import Conflict, NotFound
 from cloudenv.instance_config import QemuConfig
 from cloudenv.machines import Firmware
 from cloudenv.services import events, tasks
-from cloudenv.services.access import Action, Principal, authorize
-from cloudenv.services.compute.instances import load, take_instance
+from cloudenv.services.access import Action, Principal
+from cloudenv.services.compute.instances import load, path_of, take_instance
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
@@ -47,15 +47,14 @@ class SnapshotView:
 
 
 def list_snapshots(db: Session, principal: Principal, instance_id: str) -> list[SnapshotView]:
-    instance = load(db, principal, instance_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_READ)
     return [_view(s) for s in q.snapshots(db, instance.id, principal.scope)]
 
 
 def create_snapshot(
     db: Session, principal: Principal, instance_id: str, name: str, description: str = ""
 ) -> Task:
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_SNAPSHOT)
     SNAPSHOT_NAME.check(name)
     check_description(description)
     if _find(db, principal.scope, instance.id, name) is not None:
@@ -79,8 +78,7 @@ def create_snapshot(
 
 def revert_snapshot(db: Session, principal: Principal, instance_id: str, name: str) -> Task:
     """Back to the snapshot's disks, and to its power state (and memory, if taken running)."""
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_SNAPSHOT)
     snapshot = _existing(db, principal, instance, name)
     if snapshot.status != SnapshotStatus.READY:
         raise Conflict(
@@ -95,8 +93,7 @@ def revert_snapshot(db: Session, principal: Principal, instance_id: str, name: s
 def delete_snapshot(
     db: Session, principal: Principal, instance_id: str, name: str, *, confirm: str | None = None
 ) -> Task:
-    instance = load(db, principal, instance_id)
-    authorize(principal, Action.INSTANCE_SNAPSHOT, instance.organization_id)
+    instance = load(db, principal, instance_id, Action.INSTANCE_SNAPSHOT)
     _existing(db, principal, instance, name)
     check_confirm(confirm, f"Deleting snapshot {name} of instance {instance.name} ({instance.id})")
     _check(db, principal, instance, "stripped of a snapshot")
@@ -154,6 +151,7 @@ def _queue(
         node_id=instance.node_id,
         target_id=instance.id,
         organization_id=instance.organization_id,
+        path=path_of(db, instance),
         params={"snapshot": name},
     )
     state = InstanceState(instance.state)

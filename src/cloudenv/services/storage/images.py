@@ -17,8 +17,8 @@ from cloudenv.enums import ImageStatus, InstanceType
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
 from cloudenv.instance_config import QemuConfig
-from cloudenv.services import events, tasks
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services import events, paths, tasks
+from cloudenv.services.access import Action, Principal, authorize, readable
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
@@ -108,13 +108,14 @@ def start_import(
         node_id=node.id,
         target_id=image.id,
         organization_id=node.organization_id,
+        path=paths.on_node(db, node.id, image.id),
         params={"staged_path": staged_path},
     )
     return image, task
 
 
 def _check(db: Session, principal: Principal, node: Node, request: ImportRequest) -> str:
-    authorize(principal, Action.IMAGE_CREATE, node.organization_id)
+    authorize(principal, Action.IMAGE_CREATE, node.organization_id, paths.node_path(db, node.id))
     name, fmt = request.name, request.format
     IMAGE_NAME.check(name)
     fmt = fmt or guess_format(name)
@@ -150,7 +151,16 @@ def _check(db: Session, principal: Principal, node: Node, request: ImportRequest
 
 
 def list_images(db: Session, principal: Principal, node_id: str) -> list[ImageView]:
-    return [_view(i) for i in q.images(db, node_id, principal.scope)]
+    """The node's images whose ``image.read`` the caller's policies allow."""
+    found = q.images(db, node_id, principal.scope)
+    return [
+        _view(i) for i in readable(principal, Action.IMAGE_READ, found, lambda i: image_path(db, i))
+    ]
+
+
+def image_path(db: Session, image: Image) -> tuple[str, ...]:
+    """(datacenter, cluster, node, image)."""
+    return paths.on_node(db, image.node_id, image.id)
 
 
 def find_image(db: Session, principal: Principal, node_id: str, name: str, *, field: str) -> Image:
@@ -173,7 +183,7 @@ def delete_image(
     image = q.image_by_name(db, node_id, name, principal.scope)
     if image is None:
         raise NotFound(f"Node {node_id} has no image named {name!r}.", field="name")
-    authorize(principal, Action.IMAGE_DELETE, image.organization_id)
+    authorize(principal, Action.IMAGE_DELETE, image.organization_id, image_path(db, image))
     check_confirm(confirm, f"Deleting image {image.name} ({image.id})")
     if image.status == ImageStatus.UPLOADING:
         raise Conflict(f"Image {name!r} is still being imported; wait for its task.")
@@ -194,6 +204,7 @@ def delete_image(
         node_id=node_id,
         target_id=image.id,
         organization_id=image.organization_id,
+        path=image_path(db, image),
     )
 
 

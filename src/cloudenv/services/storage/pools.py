@@ -11,7 +11,8 @@ from cloudenv import clock
 from cloudenv.enums import PoolNodeStatus, PoolType
 from cloudenv.errors import InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services.access import Principal
+from cloudenv.services import paths
+from cloudenv.services.access import Action, Principal, full_path
 from cloudenv.store.queries import storage as q
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Node, PoolNode, StoragePool
@@ -59,6 +60,16 @@ def create_default_pool(db: Session, node: Node, path: str) -> StoragePool:
 
 def list_node_pools(db: Session, principal: Principal, node_id: str) -> list[NodePoolView]:
     rows = q.node_pools(db, node_id, principal.scope)
+    check = principal.check_for(Action.POOL_READ)
+    if check is not None:
+        # A pool belongs to its cluster: (datacenter, cluster, pool).
+        rows = [
+            r
+            for r in rows
+            if check(
+                full_path(r[0].organization_id, paths.of_cluster(db, r[0].cluster_id, r[0].id))
+            )
+        ]
     counts = q.volume_counts(db, node_id, principal.scope)
     return [
         NodePoolView(

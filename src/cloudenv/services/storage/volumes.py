@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from cloudenv.services.access import Principal
+from cloudenv.services import paths
+from cloudenv.services.access import Action, Principal, readable
 from cloudenv.store.queries import storage as q
 from cloudenv.store.tables import Volume
 
@@ -19,4 +20,10 @@ def list_volumes(
     node_id: str | None = None,
     pool_id: str | None = None,
 ) -> Sequence[Volume]:
-    return q.volumes(db, principal.scope, node_id=node_id, pool_id=pool_id)
+    """The volumes whose ``volume.read`` the caller's policies allow (each at its node's
+    path)."""
+    found = q.volumes(db, principal.scope, node_id=node_id, pool_id=pool_id)
+    if principal.check_for(Action.VOLUME_READ) is None:
+        return found
+    places = paths.on_nodes(db, found)
+    return readable(principal, Action.VOLUME_READ, found, lambda v: places[v.id])

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.errors import NotFound
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.access import Action, Principal, authorize, readable
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
@@ -33,12 +33,13 @@ class ClusterHardware:
 def list_clusters(
     db: Session, principal: Principal, datacenter_id: str | None = None
 ) -> list[ClusterView]:
+    """The clusters whose ``cluster.read`` the caller's policies allow."""
     clusters = q.clusters(db, principal.scope, datacenter_id=datacenter_id)
-    return _views(db, principal, clusters)
+    return _views(db, principal, readable(principal, Action.CLUSTER_READ, clusters, _path))
 
 
 def get_cluster(db: Session, principal: Principal, cluster_id: str) -> ClusterView:
-    return _views(db, principal, [_load(db, principal, cluster_id)])[0]
+    return _views(db, principal, [_load(db, principal, cluster_id, Action.CLUSTER_READ)])[0]
 
 
 def update_cluster(
@@ -49,8 +50,7 @@ def update_cluster(
     name: str | Keep = KEEP,
     description: str | Keep = KEEP,
 ) -> ClusterView:
-    cluster = _load(db, principal, cluster_id)
-    authorize(principal, Action.CLUSTER_UPDATE, cluster.organization_id)
+    cluster = _load(db, principal, cluster_id, Action.CLUSTER_UPDATE)
     rename(
         cluster,
         rule=CLUSTER_NAME,
@@ -73,7 +73,7 @@ def update_cluster(
 
 
 def cluster_hardware(db: Session, principal: Principal, cluster_id: str) -> ClusterHardware:
-    cluster = _load(db, principal, cluster_id)
+    cluster = _load(db, principal, cluster_id, Action.CLUSTER_READ)
     nodes = q.nodes(db, principal.scope, cluster_ids=[cluster.id])
     now = clock.now()
     partial, vcpus, memory_mb, storage_gb = False, 0, 0, 0.0
@@ -87,11 +87,17 @@ def cluster_hardware(db: Session, principal: Principal, cluster_id: str) -> Clus
     return ClusterHardware(partial, vcpus, memory_mb // 1024, int(storage_gb))
 
 
-def _load(db: Session, principal: Principal, cluster_id: str) -> Cluster:
+def _load(db: Session, principal: Principal, cluster_id: str, action: Action) -> Cluster:
+    """The cluster through the caller's scope (NotFound), checked for ``action``."""
     cluster = q.get_cluster(db, cluster_id, principal.scope)
     if cluster is None:
         raise NotFound(f"Cluster {cluster_id} does not exist.", field="id")
+    authorize(principal, action, cluster.organization_id, _path(cluster))
     return cluster
+
+
+def _path(cluster: Cluster) -> tuple[str, str]:
+    return (cluster.datacenter_id, cluster.id)
 
 
 def _views(db: Session, principal: Principal, clusters: Sequence[Cluster]) -> list[ClusterView]:

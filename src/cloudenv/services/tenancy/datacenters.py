@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from cloudenv import clock
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.services.access import Action, Principal, authorize
+from cloudenv.services.access import Action, Principal, authorize, readable
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
@@ -42,13 +42,25 @@ class DatacenterDetail:
 def list_datacenters(
     db: Session, principal: Principal, organization_id: str | None = None
 ) -> list[DatacenterView]:
+    """The datacenters whose ``datacenter.read`` the caller's policies allow."""
     ids = None if organization_id is None else [organization_id]
-    return [datacenter_view(d) for d in q.datacenters(db, principal.scope, ids)]
+    found = q.datacenters(db, principal.scope, ids)
+    return [
+        datacenter_view(d)
+        for d in readable(principal, Action.DATACENTER_READ, found, lambda d: (d.id,))
+    ]
 
 
 def get_datacenter(db: Session, principal: Principal, datacenter_id: str) -> DatacenterDetail:
+    """The datacenter and those of its clusters the caller's policies allow reading."""
     dc = _load(db, principal, datacenter_id)
-    clusters = q.clusters(db, principal.scope, datacenter_id=dc.id)
+    authorize(principal, Action.DATACENTER_READ, dc.organization_id, (dc.id,))
+    clusters = readable(
+        principal,
+        Action.CLUSTER_READ,
+        q.clusters(db, principal.scope, datacenter_id=dc.id),
+        lambda c: (c.datacenter_id, c.id),
+    )
     now = clock.now()
     nodes = group_by(
         [
@@ -117,7 +129,7 @@ def update_datacenter(
 ) -> DatacenterView:
     """Change the given fields; ``location=None`` clears the location."""
     dc = _load(db, principal, datacenter_id)
-    authorize(principal, Action.DATACENTER_UPDATE, dc.organization_id)
+    authorize(principal, Action.DATACENTER_UPDATE, dc.organization_id, (dc.id,))
     rename(
         dc,
         rule=DATACENTER_NAME,
@@ -147,7 +159,7 @@ def delete_datacenter(
     db: Session, principal: Principal, datacenter_id: str, *, confirm: str | None = None
 ) -> None:
     dc = _load(db, principal, datacenter_id)
-    authorize(principal, Action.DATACENTER_DELETE, dc.organization_id)
+    authorize(principal, Action.DATACENTER_DELETE, dc.organization_id, (dc.id,))
     check_confirm(confirm, f"Deleting datacenter {dc.name} ({dc.id})")
     count = q.count_children(db, Cluster.datacenter_id, dc.id)
     if count:

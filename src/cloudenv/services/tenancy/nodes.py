@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from cloudenv import __version__, clock
 from cloudenv.errors import NotFound
-from cloudenv.services import events, tasks
-from cloudenv.services.access import Principal
+from cloudenv.services import events, paths, tasks
+from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.events import EventKind
 from cloudenv.services.tenancy.views import NodeView, node_view
 from cloudenv.store.queries import tenancy as q
@@ -51,7 +51,7 @@ class NodeDetail:
 
 
 def get_node(db: Session, principal: Principal, node_id: str) -> NodeDetail:
-    node = _load(db, principal, node_id)
+    node = _load(db, principal, node_id, Action.NODE_READ)
     host = node.host or {}
     now = clock.now()
     boot = int(host.get("boot_time", 0))
@@ -71,7 +71,7 @@ def get_node(db: Session, principal: Principal, node_id: str) -> NodeDetail:
 
 def get_hardware(db: Session, principal: Principal, node_id: str) -> dict[str, Any]:
     """The facts of ``GET /v1/nodes/{id}/hardware``, as the node's agent last reported them."""
-    node = _load(db, principal, node_id)
+    node = _load(db, principal, node_id, Action.NODE_READ)
     hardware = {**EMPTY_HARDWARE, **(node.hardware or {})}
     hardware.pop("memory_total_mb", None)
     hardware.pop("pci", None)
@@ -79,13 +79,13 @@ def get_hardware(db: Session, principal: Principal, node_id: str) -> dict[str, A
 
 
 def get_pci_devices(db: Session, principal: Principal, node_id: str) -> list[dict[str, Any]]:
-    node = _load(db, principal, node_id)
+    node = _load(db, principal, node_id, Action.NODE_READ)
     return list((node.hardware or {}).get("pci", []))
 
 
 def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Task:
     """Queue a task for the node's agent to re-read its hardware and host facts."""
-    node = _load(db, principal, node_id)
+    node = _load(db, principal, node_id, Action.NODE_REFRESH_FACTS)
     return tasks.queue_task(
         db,
         principal,
@@ -93,6 +93,7 @@ def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Ta
         node_id=node.id,
         target_id=node.id,
         organization_id=node.organization_id,
+        path=paths.node_path(db, node.id),
     )
 
 
@@ -134,7 +135,7 @@ def report_capabilities(db: Session, node_id: str, capabilities: dict[str, Any])
 
 
 def get_capabilities(db: Session, principal: Principal, node_id: str) -> dict[str, Any]:
-    capabilities: dict[str, Any] = (_load(db, principal, node_id).host or {}).get(
+    capabilities: dict[str, Any] = (_load(db, principal, node_id, Action.NODE_READ).host or {}).get(
         "capabilities", {}
     )
     return capabilities
@@ -148,8 +149,17 @@ def _as_node(db: Session, node_id: str) -> Node:
     return node
 
 
-def _load(db: Session, principal: Principal, node_id: str) -> Node:
+def require_node(db: Session, principal: Principal, node_id: str) -> Node:
+    """The node through the caller's scope alone (NotFound outside it), for routes that
+    read what is on it (its tasks, pools, images): each of those is checked itself."""
     node = q.get_node(db, node_id, principal.scope)
     if node is None:
         raise NotFound(f"Node {node_id} does not exist.", field="id")
+    return node
+
+
+def _load(db: Session, principal: Principal, node_id: str, action: Action) -> Node:
+    """The node through the caller's scope, checked for ``action`` at its path."""
+    node = require_node(db, principal, node_id)
+    authorize(principal, action, node.organization_id, paths.node_path(db, node.id))
     return node

@@ -30,12 +30,69 @@ from cloudenv.store.tables import Datacenter, Organization
 
 
 def list_trees(db: Session, principal: Principal) -> list[OrganizationTree]:
-    """Every visible organization with its datacenters, clusters and nodes (4 queries)."""
-    return _trees(db, principal, q.organizations(db, principal.scope))
+    """Every visible organization the caller's policies allow listing, with the
+    datacenters, clusters and nodes they allow reading (4 queries)."""
+    return readable_trees(principal, scope_trees(db, principal.scope))
+
+
+def scope_trees(db: Session, scope: q.Scope) -> list[OrganizationTree]:
+    """Every organization ``scope`` sees, whole: what the tree's cache keeps per scope,
+    before each caller's policies filter it (``readable_trees``)."""
+    return _trees(db, scope, q.organizations(db, scope))
 
 
 def get_tree(db: Session, principal: Principal, organization_id: str) -> OrganizationTree:
-    return _trees(db, principal, [_load(db, principal, organization_id)])[0]
+    org = _load(db, principal, organization_id)
+    authorize(principal, Action.ORGANIZATION_READ, org.id)
+    return readable_trees(principal, _trees(db, principal.scope, [org]), organizations=None)[0]
+
+
+def reads_whole_tree(principal: Principal) -> bool:
+    """Whether the caller's policies allow listing every organization and reading every
+    datacenter, cluster and node it sees: then the tree needs no filtering (and is served
+    from the cached bytes)."""
+    return all(principal.check_for(a) is None for a in (Action.ORGANIZATION_LIST, *TREE_READS))
+
+
+#: What reading each level below an organization takes.
+TREE_READS = (Action.DATACENTER_READ, Action.CLUSTER_READ, Action.NODE_READ)
+
+
+def readable_trees(
+    principal: Principal,
+    trees: Sequence[OrganizationTree],
+    *,
+    organizations: Action | None = Action.ORGANIZATION_LIST,
+) -> list[OrganizationTree]:
+    """``trees`` with only what the caller's policies allow: each organization by
+    ``organizations`` (listing them; None: already checked), its datacenters, clusters
+    and nodes each by its ``*.read`` at its path, each judged on its own, so a node may
+    show under a cluster that does not."""
+    org_check = principal.check_for(organizations) if organizations else None
+    dc_check, cluster_check, node_check = (principal.check_for(a) for a in TREE_READS)
+    if org_check is dc_check is cluster_check is node_check is None:
+        return list(trees)
+    kept = []
+    for tree in trees:
+        org = tree.organization.id
+        if org_check is not None and not org_check((org,)):
+            continue
+        datacenters = tree.datacenters
+        if dc_check is not None:
+            datacenters = [d for d in datacenters if dc_check((org, d.id))]
+        clusters = tree.clusters
+        if cluster_check is not None:
+            clusters = [c for c in clusters if cluster_check((org, c.datacenter_id, c.id))]
+        nodes = tree.nodes
+        if node_check is not None:
+            place = {c.id: c.datacenter_id for c in tree.clusters}
+            nodes = [
+                n
+                for n in nodes
+                if node_check((org, place.get(n.cluster_id, ""), n.cluster_id, n.id))
+            ]
+        kept.append(OrganizationTree(tree.organization, datacenters, clusters, nodes))
+    return kept
 
 
 def create_organization(
@@ -96,7 +153,9 @@ def update_organization(
         target_id=org.id,
         organization_id=org.id,
     )
-    return get_tree(db, principal, org.id)
+    # What they just changed, shown back even without organization.read.
+    trees = _trees(db, principal.scope, [org])
+    return readable_trees(principal, trees, organizations=None)[0]
 
 
 def delete_organization(
@@ -134,22 +193,16 @@ def _load(db: Session, principal: Principal, organization_id: str) -> Organizati
     return org
 
 
-def _trees(
-    db: Session, principal: Principal, orgs: Sequence[Organization]
-) -> list[OrganizationTree]:
+def _trees(db: Session, scope: q.Scope, orgs: Sequence[Organization]) -> list[OrganizationTree]:
     ids = [o.id for o in orgs]
     now = clock.now()
-    dcs = group_by(
-        [datacenter_view(d) for d in q.datacenters(db, principal.scope, ids)], "organization_id"
-    )
-    node_views = [
-        node_view(n, now) for n in q.node_summaries(db, principal.scope, organization_ids=ids)
-    ]
+    dcs = group_by([datacenter_view(d) for d in q.datacenters(db, scope, ids)], "organization_id")
+    node_views = [node_view(n, now) for n in q.node_summaries(db, scope, organization_ids=ids)]
     nodes_by_cluster = group_by(node_views, "cluster_id")
     clusters = group_by(
         [
             cluster_view(c, nodes_by_cluster.get(c.id, []))
-            for c in q.clusters(db, principal.scope, organization_ids=ids)
+            for c in q.clusters(db, scope, organization_ids=ids)
         ],
         "organization_id",
     )

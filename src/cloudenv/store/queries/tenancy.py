@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import threading
+import weakref
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Float, Row, Select, exists, func, select
+from sqlalchemy import ColumnElement, Engine, Float, Row, Select, exists, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -150,6 +152,58 @@ def node_summaries(
 
 def get_node(db: Session, node_id: str, scope: Scope) -> Node | None:
     return _get(db, Node, node_id, scope)
+
+
+# Where objects sit: the paths policies match (``services.paths``) ----------------------
+
+#: (datacenter, cluster, node): a node's place below its organization.
+NodePath = tuple[str, str, str]
+#: Nodes never move between clusters and clusters never between datacenters (no API does
+#: either; a node joins a cluster once), so a node's path, once read, stays right for the
+#: life of the process: it is kept per database and read again only for nodes not seen
+#: yet. The IDs here are ancestors of objects the caller already loaded through its scope;
+#: they serve authorization and are never shown.
+_paths: weakref.WeakKeyDictionary[Engine, dict[str, NodePath]] = weakref.WeakKeyDictionary()
+_paths_lock = threading.Lock()
+_PATHS_MAX = 200_000
+_IN_CHUNK = 500
+
+
+def _known_paths(db: Session) -> dict[str, NodePath]:
+    engine = db.get_bind().engine
+    with _paths_lock:
+        known = _paths.get(engine)
+        if known is None or len(known) > _PATHS_MAX:
+            known = _paths[engine] = {}
+        return known
+
+
+def node_paths(db: Session, node_ids: Iterable[str]) -> dict[str, NodePath]:
+    """(datacenter, cluster, node) of each existing node of ``node_ids``; one query for
+    the nodes this process has not placed yet, none once it has."""
+    known = _known_paths(db)
+    wanted = set(node_ids)
+    missing = [n for n in wanted if n not in known]
+    for start in range(0, len(missing), _IN_CHUNK):
+        rows = db.execute(
+            select(Node.id, Cluster.datacenter_id, Node.cluster_id)
+            .join(Cluster, Cluster.id == Node.cluster_id)
+            .where(Node.id.in_(missing[start : start + _IN_CHUNK]))
+        )
+        found = {node_id: (dc, cluster, node_id) for node_id, dc, cluster in rows}
+        with _paths_lock:
+            known.update(found)
+    return {n: known[n] for n in wanted if n in known}
+
+
+def node_path(db: Session, node_id: str) -> NodePath | None:
+    return node_paths(db, (node_id,)).get(node_id)
+
+
+def cluster_datacenter(db: Session, cluster_id: str) -> str | None:
+    """The datacenter of a cluster (clusters don't move: no cache needed beyond a read)."""
+    found: str | None = db.scalar(select(Cluster.datacenter_id).where(Cluster.id == cluster_id))
+    return found
 
 
 def count_children(db: Session, column: Column, parent_id: str) -> int:
