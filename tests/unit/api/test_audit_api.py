@@ -20,6 +20,7 @@ from cloudenv.store.engine import transaction
 from cloudenv.store.tables import AuditRecord
 from tests.conftest import TENANT_PASSWORD, Deployment, audit_rows, login
 from tests.support.routes import http_endpoints
+from tests.support.served_node import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.unit
 
@@ -353,3 +354,26 @@ def test_retention_purge_deletes_only_old_rows(
     assert {"recent.a", "recent.b"} <= after
     # The daemon hands its agent the node's setting.
     assert dep.daemon.agent.audit_retention_days == dep.daemon.settings.audit_retention_days
+
+
+def test_filters_on_every_backend(deployment: Deployment) -> None:
+    """Families (with '_' taken literally), time windows, paging and the total on SQLite
+    and PostgreSQL."""
+    dep = deployment
+    org_id = dep.setup.organization_id
+    day = datetime(2020, 1, 1, tzinfo=UTC)
+    _add_rows(
+        dep,
+        org_id,
+        ("a_b.c", day),
+        ("axb.c", day + timedelta(hours=1)),
+        ("a_b.d", day + timedelta(hours=2)),
+    )
+    with TestClient(dep.daemon.app, base_url="https://testserver") as client:
+        admin = login(client, "pceadmin", ADMIN_PASSWORD)
+        path = f"/api/v1/organizations/{org_id}/audit"
+        family = admin.get(path, params={"action": "a_b.*", "entries": 1, "page": 2})
+        assert family.headers["X-Total-Count"] == "2"
+        assert [e["action"] for e in family.json()] == ["a_b.c"]
+        window = {"since": "2020-01-01T01:00:00Z", "until": "2020-01-01T02:00:00Z"}
+        assert [e["action"] for e in _trail(admin, org_id, **window)] == ["axb.c"]

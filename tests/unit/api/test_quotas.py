@@ -16,6 +16,7 @@ from cloudenv.store.engine import transaction
 from cloudenv.store.queries.quotas import lock_organization
 from cloudenv.store.tables import Event, Instance, InstanceDevice, Task, Volume
 from tests.conftest import TENANT_PASSWORD, Deployment, audit_rows, count_rows, login
+from tests.support.served_node import ADMIN_PASSWORD
 from tests.unit.api.test_instances_api import deploy, deploy_body, power
 
 pytestmark = pytest.mark.unit
@@ -278,3 +279,30 @@ def test_an_organization_without_limits_is_not_locked(
             db, sqlite_deployment.setup.organization_id, quotas.Demand(vcpus=999), request="x"
         )
     assert taken == []
+
+
+def test_usage_and_refusal_on_every_backend(deployment: Deployment) -> None:
+    """The usage sums and the locked check, on SQLite and PostgreSQL."""
+    dep = deployment
+    org_id = dep.setup.organization_id
+    with TestClient(dep.daemon.app, base_url="https://testserver") as client:
+        admin = login(client, "pceadmin", ADMIN_PASSWORD)
+        deploy(admin, dep, cpu={"sockets": 1, "cores": 2, "threads": 2}, memory=512)
+        _set(admin, org_id, vcpus=6, storage_gb=5)
+        assert admin.get(_path(org_id)).json()["usage"] == {
+            "vcpus": 4,
+            "memory_mb": 512,
+            "storage_gb": 1,
+            "instances": 1,
+        }
+        fits = admin.post("/api/v2/instances", json=deploy_body(dep, name="web-2"))
+        assert fits.status_code == 202, fits.text  # 4 + 2 = 6 vCPUs
+        dep.daemon.agent.run_pending()
+        before = _rows(dep)
+        refused = admin.post("/api/v2/instances", json=deploy_body(dep, name="web-3"))
+        assert refused.status_code == 409, refused.text
+        assert (
+            "vCPU quota is 6; 6 are in use and this deploy asks for 2."
+            in (refused.json()["message"])
+        )
+        assert _rows(dep) == before

@@ -62,6 +62,7 @@ def lock_organization(db: Session, organization_id: str) -> Organization | None:
             update(Organization)
             .where(Organization.id == organization_id)
             .values(quota_vcpus=Organization.quota_vcpus)
+            .execution_options(synchronize_session=False)  # re-read just below
         )
         return db.get(Organization, organization_id, populate_existing=True)
     return db.get(Organization, organization_id, with_for_update=True, populate_existing=True)
