@@ -641,10 +641,12 @@ export interface paths {
         };
         /**
          * Organization.List
-         * @description Every organization the caller sees, each with its datacenters, clusters and nodes.
+         * @description Every organization the caller sees, each with the datacenters, clusters and nodes
+         *     its policies allow reading.
          *
          *     Every UI polls this; the rendered tree is reused until what it shows changes (see
-         *     VersionedCache), which matters at thousands of nodes.
+         *     VersionedCache), which matters at thousands of nodes. A caller whose policies don't
+         *     allow reading everything it sees gets the same cached tree, filtered for it.
          */
         get: operations["organization_list_api_v1_organizations_get"];
         put?: never;
