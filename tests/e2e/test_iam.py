@@ -12,20 +12,30 @@ and "Auditing and Compliance" chapters walk it:
   and password change in the organization's Audit tab, and filters the trail by the user.
 - User Lockouts: a user locked out by wrong passwords shows in the Audit tab's section;
   Unlock ends it, and the user signs in again.
+- My account: MFA set up from a QR code drawn in the page (a wrong code refused, the right
+  one turns it on, the recovery codes shown once), after which sign-in asks for the
+  one-time code and takes a recovery code; an API token created (shown once, it works)
+  and revoked (it no longer does).
+- Policies and Import: a policy made in the statements editor (a statement's wrong
+  resource refused under that cell), shown in the list; a CSV import whose dry run shows
+  a bad row (Confirm import stays off, nothing created), then the fixed file imported
+  with the generated password shown once.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import GuestImages, ShotFn, sign_in
-from tests.e2e.support import context_menu, tree_row, whole_page_shot
+from tests.e2e.support import choose_file, context_menu, tree_row, whole_page_shot
 from tests.support.compute import deploy_body, instance, succeed
 from tests.support.served_node import Server
 
@@ -298,3 +308,170 @@ def test_user_lockouts_show_in_the_audit_tab_and_unlock_ends_them(
             "/api/v1/auth/login", json={"username": "lucy-locked", "password": OWN_PASSWORD}
         )
         assert again.status_code == 200, again.text
+
+
+def _make_user(admin: httpx.Client, org_id: str, username: str, **extra: Any) -> str:
+    made = admin.post(
+        "/api/v1/users",
+        json={
+            "organization_id": org_id,
+            "username": username,
+            "password": OWN_PASSWORD,
+            "temporary": False,
+            "enabled": True,
+            "description": "",
+            **extra,
+        },
+    )
+    assert made.status_code == 200, made.text
+    return str(made.json()["id"])
+
+
+def test_my_account_sets_up_mfa_and_api_tokens(
+    new_page: Callable[[], Page],
+    admin: httpx.Client,
+    served_node: Server,
+    tenant: dict[str, str],
+    shot: ShotFn,
+) -> None:
+    _make_user(admin, tenant["id"], "mira-mfa")
+    page = new_page()
+    sign_in(page, "mira-mfa", OWN_PASSWORD)
+    page.get_by_role("button", name="Signed-in user").click()
+    page.get_by_role("menuitem", name="My account").click()
+    expect(page).to_have_url(re.compile("/account$"))
+    mfa = page.get_by_role("heading", name="Multi-factor authentication").locator("xpath=../..")
+    expect(mfa).to_contain_text("Off")
+
+    # Set up MFA: the QR code, the secret as text; a wrong code first.
+    page.get_by_role("button", name="Set up MFA").click()
+    dialog = page.get_by_role("dialog", name="Set up multi-factor authentication")
+    expect(dialog.get_by_role("img", name="QR code of the authenticator secret")).to_be_visible()
+    secret = dialog.get_by_role("textbox", name="Secret").input_value()
+    totp = pyotp.TOTP(secret)
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    dialog.get_by_label("Code from the app").fill(wrong)
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_label("Code from the app")).to_have_attribute("aria-invalid", "true")
+    shot(page, "mfa-enrol-wrong-code")
+    assert _users(admin, tenant["id"])["mira-mfa"]["mfa_enabled"] is False
+    dialog.get_by_label("Code from the app").fill(totp.now())
+    dialog.get_by_role("button", name="Confirm").click()
+    codes_dialog = page.get_by_role("dialog", name="Save your recovery codes")
+    codes = codes_dialog.get_by_role("textbox", name="Recovery codes").input_value().split()
+    assert len(codes) >= 5, codes
+    shot(page, "mfa-recovery-codes")
+    codes_dialog.get_by_role("button", name="Done").click()
+    expect(mfa).to_contain_text("On")
+    assert _users(admin, tenant["id"])["mira-mfa"]["mfa_enabled"] is True
+
+    # An API token: shown once, it works; revoked, it no longer does.
+    page.get_by_role("button", name="Create token").click()
+    create = page.get_by_role("dialog", name="Create token")
+    create.get_by_label("Name").fill("ci")
+    create.get_by_role("button", name="Create").click()
+    shown = page.get_by_role("dialog", name="Token ci")
+    token = shown.get_by_role("textbox", name="Token").input_value()
+    shot(page, "token-shown-once")
+    shown.get_by_role("contentinfo").get_by_role("button", name="Close").click()
+    with served_node.client() as client:
+        mine = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert mine.status_code == 200 and mine.json()["username"] == "mira-mfa"
+    tokens = page.get_by_role("grid", name="API tokens")
+    expect(tokens.get_by_role("row").filter(has_text="ci")).to_contain_text("Never")
+    whole_page_shot(page, shot, "my-account")
+    tokens.get_by_role("button", name="Revoke ci").click()
+    page.get_by_role("dialog", name="Revoke token ci?").get_by_role("button", name="Revoke").click()
+    expect(tokens).to_have_count(0)  # the table gives way to "No API tokens"
+    with served_node.client() as client:
+        gone = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert gone.status_code == 401
+
+    # Signing in now asks for the one-time code; a recovery code does.
+    again = new_page()
+    again.goto("/")
+    again.get_by_role("textbox", name="Username").fill("mira-mfa")
+    again.get_by_role("textbox", name="Password").fill(OWN_PASSWORD)
+    again.get_by_role("button", name="Log in").click()
+    otp = again.get_by_role("textbox", name="One-time code")
+    expect(otp).to_be_visible()
+    shot(again, "sign-in-asks-for-the-code")
+    otp.fill(codes[0])
+    again.get_by_role("button", name="Log in").click()
+    expect(again.get_by_role("button", name="Signed-in user")).to_contain_text("mira-mfa")
+
+
+def test_policy_editor_and_import_with_a_dry_run(
+    signed_in_page: Page,
+    admin: httpx.Client,
+    tenant: dict[str, str],
+    tmp_path: Path,
+    shot: ShotFn,
+) -> None:
+    page, org_id = signed_in_page, tenant["id"]
+    page.goto(f"/organizations/{org_id}/iam")
+
+    # Create policy: two statements, the second's resource wrong at first.
+    page.get_by_role("button", name="Create policy").click()
+    dialog = page.get_by_role("dialog", name="Create policy")
+    dialog.get_by_label("Name").fill("night-ops")
+    dialog.get_by_label("Action of statement 1").select_option("instance.power")
+    dialog.get_by_role("button", name="Add statement").click()
+    dialog.get_by_label("Action of statement 2").select_option("instance.*")
+    dialog.get_by_label("Effect of statement 2").select_option("deny")
+    dialog.get_by_label("Resource of statement 2").fill("no such/resource")
+    dialog.get_by_label("Rules of statement 2").fill(
+        '[{"field": "env.day_of_week", "operator": "in", "value": ["sat", "sun"]}]'
+    )
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_label("Resource of statement 2")).to_have_attribute("aria-invalid", "true")
+    shot(page, "policy-refused")
+    assert "night-ops" not in {p["name"] for p in _policies(admin, org_id)}
+    dialog.get_by_label("Resource of statement 2").fill("*")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    row = page.get_by_role("grid", name="Policies").get_by_role("row").filter(has_text="night-ops")
+    expect(row).to_contain_text("2")
+    (made,) = [p for p in _policies(admin, org_id) if p["name"] == "night-ops"]
+    assert [(s["action"], s["effect"], s["resource"]) for s in made["statements"]] == [
+        ("instance.power", "allow", "*"),
+        ("instance.*", "deny", "*"),
+    ]
+    assert made["statements"][1]["rules"][0]["value"] == ["sat", "sun"]
+
+    # Import: the dry run shows the bad row, and nothing is created.
+    bad = tmp_path / "users.csv"
+    bad.write_text("username,description,random_password\nivy-import,first,true\nx,second,\n")
+    page.get_by_role("button", name="Import").click()
+    dialog = page.get_by_role("dialog", name="Import users")
+    choose_file(page, dialog, bad)
+    preview = dialog.get_by_role("grid", name="Import preview")
+    expect(preview.get_by_role("row").filter(has_text="ivy-import")).to_contain_text("OK")
+    # Row 2's user name "x" is too short: the server's words, in its row.
+    refused = preview.get_by_role("row").nth(2)
+    expect(refused).to_contain_text("Error")
+    expect(refused).to_contain_text("username")
+    expect(dialog.get_by_role("button", name="Confirm import")).to_be_disabled()
+    shot(page, "import-dry-run")
+    assert "ivy-import" not in _users(admin, org_id)
+    # The fixed file: imported, its generated password shown once.
+    good = tmp_path / "fixed.csv"
+    good.write_text("username,description,random_password\nivy-import,first,true\n")
+    dialog.get_by_role("button", name="Clear").click()
+    choose_file(page, dialog, good)
+    expect(preview.get_by_role("row").filter(has_text="ivy-import")).to_contain_text("OK")
+    dialog.get_by_role("button", name="Confirm import").click()
+    done = page.get_by_role("dialog", name="Imported 1 user")
+    password = done.get_by_role("textbox", name="Password of ivy-import").input_value()
+    assert len(password) >= 12
+    shot(page, "import-passwords")
+    done.get_by_role("contentinfo").get_by_role("button", name="Close").click()
+    expect(_user_row(page, "ivy-import")).to_be_visible()
+    assert _users(admin, org_id)["ivy-import"]["temporary_password"] is True
+
+
+def _policies(admin: httpx.Client, org_id: str) -> list[dict[str, Any]]:
+    response = admin.get("/api/v1/policies", params={"organization_id": org_id})
+    assert response.status_code == 200, response.text
+    policies: list[dict[str, Any]] = response.json()
+    return policies

@@ -112,7 +112,8 @@ export function ImportUsersDialog({ organizationId, onClose }: { organizationId:
               <HelperText>
                 <HelperTextItem>
                   One user per row (CSV with a header line) or per object (a JSON array): username,
-                  description, enabled, external, expiry, linux_user, password, temporary.
+                  description, enabled, external, expiry, linux_user, policy_ids, password,
+                  random_password, temporary.
                 </HelperTextItem>
               </HelperText>
             </FormHelperText>
@@ -191,7 +192,10 @@ function GeneratedPasswords({ results, onClose }: { results: ImportResult[]; onC
   const titleId = useId();
   return (
     <Modal isOpen variant="medium" onClose={onClose} aria-labelledby={titleId}>
-      <ModalHeader title={`Imported ${results.length} users`} labelId={titleId} />
+      <ModalHeader
+        title={results.length === 1 ? "Imported 1 user" : `Imported ${results.length} users`}
+        labelId={titleId}
+      />
       <ModalBody>
         <Alert variant="warning" isInline title="Copy the generated passwords now">
           They are shown only this once: the server keeps only a hash of each.

@@ -8,6 +8,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
+import { ApiError } from "../../api/errors";
 import { keys, type Policy, useActionNames } from "../../api/queries";
 import { DescriptionField, EditDialog } from "../common/EditDialog";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
@@ -93,8 +94,11 @@ export function PolicyDialog({
           actionNames={(actions.data ?? []).map((info) => info.action)}
           error={error}
         />
-        {/* A message about the list as a whole (too many, none). */}
-        <FieldError error={error} field="statements" />
+        {/* A message about the list as a whole (too many, none); one about a statement's
+            field shows in its cell. */}
+        {error instanceof ApiError && error.field === "statements" && (
+          <FieldError error={error} field="statements" />
+        )}
       </FormGroup>
     </EditDialog>
   );

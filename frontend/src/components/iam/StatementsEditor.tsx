@@ -112,11 +112,11 @@ export function StatementsEditor({
       <Table aria-label="Statements" variant="compact">
         <Thead>
           <Tr>
-            <Th>#</Th>
-            <Th>Action</Th>
-            <Th>Effect</Th>
-            <Th>Resource</Th>
-            <Th>Rules (JSON)</Th>
+            <Th modifier="fitContent">#</Th>
+            <Th width={25}>Action</Th>
+            <Th width={15}>Effect</Th>
+            <Th width={25}>Resource</Th>
+            <Th width={25}>Rules (JSON)</Th>
             {!readOnly && <Th screenReaderText="Order and remove" />}
           </Tr>
         </Thead>
