@@ -19,7 +19,10 @@ and "Auditing and Compliance" chapters walk it:
 - Policies and Import: a policy made in the statements editor (a statement's wrong
   resource refused under that cell), shown in the list; a CSV import whose dry run shows
   a bad row (Confirm import stays off, nothing created), then the fixed file imported
-  with the generated password shown once.
+  with the generated password shown once; Export downloads the users as CSV.
+- A user's row: Edit (disabled, described), Set policies (Auditor), Tokens (an
+  administrator's view of another user's tokens, revoking one), Invalidate sessions (the
+  user's session ends), and the delete icon's Delete User, which asks for DESTROY.
 """
 
 from __future__ import annotations
@@ -249,6 +252,12 @@ def test_admin_creates_an_operator_who_sees_only_their_organization_and_no_destr
     expect(trail.get_by_role("row").filter(has_text="user.create")).to_have_count(0)
     expect(trail.get_by_role("row").filter(has_text="auth.login").first).to_be_visible()
     whole_page_shot(page, shot, "audit-trail-filtered")
+    # Download CSV: the filtered trail as a file.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert "action" in lines[0] and len(lines) >= 3, lines
+    assert all("opal-operator" in line for line in lines[1:]), lines
 
 
 def test_user_lockouts_show_in_the_audit_tab_and_unlock_ends_them(
@@ -438,6 +447,32 @@ def test_policy_editor_and_import_with_a_dry_run(
         ("instance.*", "deny", "*"),
     ]
     assert made["statements"][1]["rules"][0]["value"] == ["sat", "sun"]
+    # Edit it (the statements come back as they were saved), then Delete it.
+    row.get_by_role("button", name="Edit night-ops").click()
+    dialog = page.get_by_role("dialog", name="Edit policy night-ops")
+    expect(dialog.get_by_label("Effect of statement 2")).to_have_value("deny")
+    dialog.get_by_label("Description").fill("Weekend hands off")
+    dialog.get_by_role("button", name="Remove statement 1").click()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("Weekend hands off")
+    (edited,) = [p for p in _policies(admin, org_id) if p["name"] == "night-ops"]
+    assert [s["action"] for s in edited["statements"]] == ["instance.*"]
+    row.get_by_role("button", name="Delete night-ops").click()
+    page.get_by_role("dialog", name="Delete policy night-ops?").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(row).to_have_count(0)
+    assert "night-ops" not in {p["name"] for p in _policies(admin, org_id)}
+    # A built-in one is read-only: View, no Edit.
+    builtin = (
+        page.get_by_role("grid", name="Policies").get_by_role("row").filter(has_text="Console user")
+    )
+    expect(builtin.get_by_role("button", name="Edit Console user")).to_have_count(0)
+    builtin.get_by_role("button", name="View Console user").click()
+    view = page.get_by_role("dialog", name="Policy Console user")
+    expect(view.get_by_label("Action of statement 1", exact=True)).to_be_disabled()
+    view.get_by_role("contentinfo").get_by_role("button", name="Close").click()
 
     # Import: the dry run shows the bad row, and nothing is created.
     bad = tmp_path / "users.csv"
@@ -469,9 +504,102 @@ def test_policy_editor_and_import_with_a_dry_run(
     expect(_user_row(page, "ivy-import")).to_be_visible()
     assert _users(admin, org_id)["ivy-import"]["temporary_password"] is True
 
+    # Export: the organization's users as CSV, without secrets.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export").click()
+    exported = Path(download.value.path()).read_text()
+    assert "username" in exported.splitlines()[0]
+    assert "ivy-import" in exported and password not in exported
+
 
 def _policies(admin: httpx.Client, org_id: str) -> list[dict[str, Any]]:
     response = admin.get("/api/v1/policies", params={"organization_id": org_id})
     assert response.status_code == 200, response.text
     policies: list[dict[str, Any]] = response.json()
     return policies
+
+
+def test_a_users_row_actions(
+    signed_in_page: Page,
+    admin: httpx.Client,
+    served_node: Server,
+    tenant: dict[str, str],
+    shot: ShotFn,
+) -> None:
+    page, org_id = signed_in_page, tenant["id"]
+    user_id = _make_user(admin, org_id, "rowan-row")
+    with served_node.client() as client:
+        login = client.post(
+            "/api/v1/auth/login", json={"username": "rowan-row", "password": OWN_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        session = {"Authorization": f"Bearer {login.json()['token']}"}
+        token = client.post(
+            f"/api/v1/users/{user_id}/tokens", json={"name": "rowan-ci"}, headers=session
+        )
+        assert token.status_code == 200, token.text
+    page.goto(f"/organizations/{org_id}/iam")
+    row = _user_row(page, "rowan-row")
+
+    def action(name: str) -> None:
+        row.get_by_role("button", name="Actions for rowan-row").click()
+        page.get_by_role("menuitem", name=name).click()
+
+    # Edit: a description, and disabled.
+    action("Edit")
+    dialog = page.get_by_role("dialog", name="Edit user rowan-row")
+    dialog.get_by_label("Description").fill("On leave")
+    # The switch's drawn toggle covers its input: a user clicks the toggle.
+    enable = dialog.get_by_role("switch", name="Enable")
+    dialog.locator(".pf-v6-c-switch__toggle").click()
+    expect(enable).not_to_be_checked()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("Disabled")
+    expect(row).to_contain_text("On leave")
+    made = _users(admin, org_id)["rowan-row"]
+    assert made["enabled"] is False and made["description"] == "On leave"
+
+    # Set policies: Auditor.
+    action("Set policies")
+    dialog = page.get_by_role("dialog", name="Policies of rowan-row")
+    dialog.get_by_role("checkbox", name="Auditor").check()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("Auditor")
+    assert _users(admin, org_id)["rowan-row"]["policies"] == ["pol-builtin-auditor"]
+
+    # Tokens: the administrator's view of rowan's tokens, linked by the URL; Revoke one.
+    action("Tokens")
+    expect(page).to_have_url(re.compile(f"tokens={user_id}"))
+    tokens = page.get_by_role("grid", name="API tokens of rowan-row")
+    expect(tokens.get_by_role("row").filter(has_text="rowan-ci")).to_be_visible()
+    whole_page_shot(page, shot, "tokens-of-a-user")
+    tokens.get_by_role("button", name="Revoke rowan-ci").click()
+    page.get_by_role("dialog", name="Revoke token rowan-ci?").get_by_role(
+        "button", name="Revoke"
+    ).click()
+    expect(tokens).to_have_count(0)
+    assert admin.get(f"/api/v1/users/{user_id}/tokens").json() == []
+
+    # Invalidate sessions: rowan's session ends.
+    action("Invalidate sessions")
+    dialog = page.get_by_role("dialog", name="Invalidate sessions")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    with served_node.client() as client:
+        assert client.get("/api/v1/auth/me", headers=session).status_code == 401
+
+    # The delete icon: Delete User asks for the confirmation word.
+    row.get_by_role("button", name="Delete rowan-row").click()
+    dialog = page.get_by_role("dialog", name="Delete User")
+    confirm = dialog.get_by_role("button", name="Confirm")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_role("textbox", name="Type DESTROY to confirm").fill("destroy")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_role("textbox", name="Type DESTROY to confirm").fill("DESTROY")
+    shot(page, "delete-user")
+    confirm.click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_count(0)
+    assert "rowan-row" not in _users(admin, org_id)

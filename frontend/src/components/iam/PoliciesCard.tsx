@@ -3,12 +3,11 @@
  * Auditor, Console user; marked, read-only) and the organization's own, with Create policy,
  * and per row View, or Edit and Delete.
  */
-import { Button, Card, CardBody, CardHeader, CardTitle, Label } from "@patternfly/react-core";
+import { Button, Card, CardBody, CardHeader, CardTitle, Flex, FlexItem, Label } from "@patternfly/react-core";
 import { PlusCircleIcon } from "@patternfly/react-icons";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 
 import { type Policy, usePolicies } from "../../api/queries";
-import { ActionButtons } from "../common/ActionButtons";
 import { useDialogs } from "../common/DialogHost";
 import { useAllowed } from "../common/permissions";
 import { QueryState } from "../common/ResourcePage";
@@ -78,7 +77,19 @@ function PolicyRow({ policy }: { policy: Policy }) {
       <Td dataLabel="Description">{policy.description || "—"}</Td>
       <Td dataLabel="Statements">{policy.statements.length}</Td>
       <Td isActionCell>
-        <ActionButtons actions={actions} />
+        <Flex spaceItems={{ default: "spaceItemsSm" }} flexWrap={{ default: "nowrap" }}>
+          {actions.map((action) => (
+            <FlexItem key={action.label}>
+              <Button
+                variant={action.isDanger ? "danger" : "secondary"}
+                aria-label={`${action.label} ${policy.name}`}
+                onClick={() => action.run?.()}
+              >
+                {action.label}
+              </Button>
+            </FlexItem>
+          ))}
+        </Flex>
       </Td>
     </Tr>
   );

@@ -171,7 +171,7 @@ function UserRow({
       <Td dataLabel="Status">
         <UserStatus user={user} />
       </Td>
-      <Td dataLabel="MFA">{user.mfa_enabled ? "Enabled" : "Off"}</Td>
+      <Td dataLabel="MFA">{user.mfa_enabled ? "On" : "Off"}</Td>
       <Td dataLabel="Roles">
         {roles.length === 0 ? (
           "None"
