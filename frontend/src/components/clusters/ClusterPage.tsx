@@ -46,7 +46,7 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
       kind="Cluster"
       title={cluster.name}
       status={<ClusterHealth status={cluster.health_status} />}
-      actions={<ActionsDropdown actions={actions} />}
+      actions={actions.length > 0 ? <ActionsDropdown actions={actions} /> : undefined}
       basePath={paths.cluster(cluster.id)}
       tabs={[
         {

@@ -36,7 +36,7 @@ function DatacenterView({
     <ResourcePage
       kind="Datacenter"
       title={datacenter.name}
-      actions={<ActionsDropdown actions={actions} />}
+      actions={actions.length > 0 ? <ActionsDropdown actions={actions} /> : undefined}
       basePath={paths.datacenter(datacenter.id)}
       tabs={[
         {

@@ -46,7 +46,7 @@ function InstanceView({ instance }: { instance: Instance }) {
       kind="Instance"
       title={instance.name}
       status={<InstanceStatus state={instance.state} />}
-      actions={<ActionButtons actions={actions} />}
+      actions={actions.length > 0 ? <ActionButtons actions={actions} /> : undefined}
       basePath={`/instances/${instance.id}`}
       tabs={tabs.filter((tab) => tab !== false)}
     />

@@ -41,7 +41,7 @@ function OrganizationView({ entry }: { entry: OrganizationTree }) {
     <ResourcePage
       kind="Organization"
       title={organization.name}
-      actions={<ActionsDropdown actions={actions} />}
+      actions={actions.length > 0 ? <ActionsDropdown actions={actions} /> : undefined}
       basePath={paths.organization(organization.id)}
       tabs={[
         {
