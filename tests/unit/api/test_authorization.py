@@ -305,3 +305,24 @@ def test_the_events_stream_leaves_out_what_may_not_be_read(
     reader.join(10)
     live = {e["target_id"] for e in reader.events()}
     assert cloud.inst_a in live and cloud.inst_b not in live
+
+
+def test_the_filtered_tree_follows_a_change_of_the_policy(
+    cloud: Cloud, as_user: Any, admin: TestClient
+) -> None:
+    """The filtered tree is kept per policy (and revision): an edit shows at once, and
+    another holder of the same policy is served the same tree."""
+    hidden = deny("node.read", cloud.second.node)
+    policy = add_policy(cloud.dep, [*READS, hidden], name="narrow")
+    add_user(cloud.dep, "gus", [policy])
+    add_user(cloud.dep, "gil", [policy])
+    gus, gil = as_user("gus"), as_user("gil")
+
+    def nodes(client: TestClient) -> set[str]:
+        (tree,) = client.get("/api/v1/organizations").json()
+        return {n["id"] for n in tree["nodes"]}
+
+    assert nodes(gus) == nodes(gil) == {cloud.first.node}
+    edited = admin.patch(f"/api/v1/policies/{policy}", json={"statements": READS})
+    assert edited.status_code == 200, edited.text
+    assert nodes(gus) == nodes(gil) == {cloud.first.node, cloud.second.node}

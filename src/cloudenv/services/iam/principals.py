@@ -93,7 +93,7 @@ def compiled(db: Session, key: _Key) -> CompiledPolicy:
             statements.extend(builtins[policy_id].statements)
         elif policy_id in stored:
             statements.extend(parse_statements(stored[policy_id], None))
-    policy = CompiledPolicy(statements)
+    policy = CompiledPolicy(statements, identity=key)
     with _lock:
         if len(_compiled) >= _MAX_CACHED:
             _compiled.clear()
