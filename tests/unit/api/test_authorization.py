@@ -326,3 +326,19 @@ def test_the_filtered_tree_follows_a_change_of_the_policy(
     edited = admin.patch(f"/api/v1/policies/{policy}", json={"statements": READS})
     assert edited.status_code == 200, edited.text
     assert nodes(gus) == nodes(gil) == {cloud.first.node, cloud.second.node}
+
+
+def test_a_cached_list_is_never_served_to_a_caller_with_other_policies(
+    cloud: Cloud, as_user: Any
+) -> None:
+    """Lists are cached per scope: an Administrator and a narrower user of the same
+    organization (same scope) must each get their own, whoever asks first."""
+    add_user(cloud.dep, "ada", ["pol-builtin-administrator"])
+    narrow = as_user(cloud.user("nora", *READS, deny("instance.read", cloud.inst_b)))
+    ada = as_user("ada")
+    params = {"cluster_id": cloud.second.cluster}
+    assert [i["id"] for i in ada.get("/api/v1/instances", params=params).json()] == [cloud.inst_b]
+    assert narrow.get("/api/v1/instances", params=params).json() == []
+    by_node = {"node_id": cloud.second.node}
+    assert narrow.get("/api/v1/instances", params=by_node).json() == []
+    assert [i["id"] for i in ada.get("/api/v1/instances", params=by_node).json()] == [cloud.inst_b]
