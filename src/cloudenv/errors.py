@@ -25,11 +25,19 @@ class CloudenvError(Exception):
     status: int = 500
 
     def __init__(
-        self, message: str, *, field: str | None = None, keep_changes: bool = False
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        keep_changes: bool = False,
+        details: list[dict[str, object]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Per-item outcomes of a request about many items (an import's rows), rendered
+        # as the error body's ``details``.
+        self.details = details
         # True when what the service wrote before refusing must still be committed,
         # e.g. a failed sign-in attempt that counts towards a lockout.
         self.keep_changes = keep_changes

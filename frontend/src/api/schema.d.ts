@@ -55,6 +55,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth.Password
+         * @description Change one's own password, proving the current one. The user's other sessions
+         *     end; this one stays (and may do everything again, when the password was temporary).
+         */
+        post: operations["auth_password_api_v1_auth_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters": {
         parameters: {
             query?: never;
@@ -703,6 +724,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** User.List */
+        get: operations["user_list_api_v1_users_get"];
+        put?: never;
+        /** User.Create */
+        post: operations["user_create_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User.Export
+         * @description The organization's users as import rows (JSON, or CSV with ``Accept: text/csv``);
+         *     never a password or its hash.
+         */
+        get: operations["user_export_api_v1_users_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * User.Import
+         * @description All or nothing: every row's user is created, or (one row refused) none is, and
+         *     the 400's ``details`` says why for each row. ``dry_run`` reports the same without
+         *     creating anything.
+         */
+        post: operations["user_import_api_v1_users_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** User.Read */
+        get: operations["user_read_api_v1_users__user_id__get"];
+        put?: never;
+        post?: never;
+        /** User.Delete */
+        delete: operations["user_delete_api_v1_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        /** User.Update */
+        patch: operations["user_update_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** User.Set Policies */
+        put: operations["user_set_policies_api_v1_users__user_id__policies_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/volumes": {
         parameters: {
             query?: never;
@@ -1016,6 +1134,12 @@ export interface components {
             is_root: boolean;
             /** Is Root Organization */
             is_root_organization: boolean;
+            /**
+             * Must Change Password
+             * @description Signed in with a temporary password: change it (POST /api/v1/auth/password) before anything else.
+             * @default false
+             */
+            must_change_password: boolean;
             /** Organization Id */
             organization_id: string | null;
             /** Username */
@@ -1262,6 +1386,14 @@ export interface components {
              */
             code: number;
             /**
+             * Details
+             * @description Per-item outcomes when the request was about many items (an import's rows); absent otherwise.
+             * @default null
+             */
+            details: {
+                [key: string]: unknown;
+            }[];
+            /**
              * Field
              * @description The request field at fault; absent when no one field is.
              * @default null
@@ -1359,6 +1491,42 @@ export interface components {
             id: string;
             /** Task Id */
             task_id: string;
+        };
+        /** ImportError_ */
+        ImportError_: {
+            /**
+             * Code
+             * @example 409
+             */
+            code: number;
+            /** Field */
+            field?: string | null;
+            /** Message */
+            message: string;
+        };
+        /** ImportResult */
+        ImportResult: {
+            /** Error */
+            error?: components["schemas"]["ImportError_"];
+            /**
+             * Id
+             * @description Once created.
+             */
+            id?: string;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Password
+             * @description A generated password, shown this once.
+             */
+            password?: string;
+            /**
+             * Row
+             * @description 1 for the first user of the file.
+             */
+            row: number;
+            /** Username */
+            username: string | null;
         };
         /**
          * Instance
@@ -1926,6 +2094,16 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /**
+             * New Password
+             * @description 12 to 256 characters, not containing the user name, not a commonly used password. No rules about kinds of characters: length is what counts.
+             */
+            new_password: string;
+        };
         /** PciDevice */
         PciDevice: {
             /** Class */
@@ -1944,6 +2122,11 @@ export interface components {
             slot: string;
             /** Vendor */
             vendor: string;
+        };
+        /** PolicyIds */
+        PolicyIds: {
+            /** Policy Ids */
+            policy_ids: string[];
         };
         /** PoolUsage */
         PoolUsage: {
@@ -2232,6 +2415,237 @@ export interface components {
             /** Vendor Id */
             vendor_id: string;
         };
+        /** User */
+        User: {
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Expired
+             * @description The expiry has passed: the user can't sign in.
+             */
+            expired: boolean;
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * External
+             * @description Signs in through an external provider.
+             */
+            external: boolean;
+            /**
+             * Id
+             * @example user-Xk3LmQ8vRt2ZpN7bWc1Yd
+             */
+            id: string;
+            /**
+             * Is Root
+             * @description pceadmin: owns the deployment, can't be deleted.
+             */
+            is_root: boolean;
+            /** Linux User */
+            linux_user: string | null;
+            /**
+             * Locked
+             * @description Locked by an administrator, or locked out after failed sign-ins.
+             */
+            locked: boolean;
+            /** Mfa Enabled */
+            mfa_enabled: boolean;
+            /** Organization Id */
+            organization_id: string;
+            /**
+             * Policies
+             * @description The user's policy IDs, in evaluation order.
+             */
+            policies: string[];
+            /**
+             * Temporary Password
+             * @description Must change the password at the next sign-in.
+             */
+            temporary_password: boolean;
+            /** Username */
+            username: string;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Expiry
+             * Format: date-time
+             * @description When the user stops being able to sign in: RFC 3339 (2026-12-31T23:59:59Z) or a date (2026-12-31, midnight UTC); null for never.
+             */
+            expiry?: string | null;
+            /**
+             * External
+             * @description Signs in through an external provider (no password here).
+             * @default false
+             */
+            external: boolean;
+            /**
+             * Linux User
+             * @description The POSIX account the user's node console runs as.
+             * @example ana
+             */
+            linux_user?: string | null;
+            /** Organization Id */
+            organization_id: string;
+            /**
+             * Password
+             * @description 12 to 256 characters, not containing the user name, not a commonly used password. No rules about kinds of characters: length is what counts.
+             */
+            password?: string;
+            /**
+             * Policy Ids
+             * @description Built-in (pol-builtin-*) or the organization's own policies, in order.
+             */
+            policy_ids?: string[];
+            /**
+             * Random Password
+             * @description Generate a password; the reply shows it this once.
+             * @default false
+             */
+            random_password: boolean;
+            /**
+             * Temporary
+             * @description The password is for the next sign-in only: that session may do nothing but change it. Default: true whenever a password is set for someone.
+             */
+            temporary?: boolean;
+            /**
+             * Username
+             * @description 3 to 64 letters, digits, '.', '_', '@' or '-'; unique in the deployment.
+             * @example ana.lima
+             */
+            username: string;
+        };
+        /** UserCreated */
+        UserCreated: {
+            /**
+             * Id
+             * @example user-Xk3LmQ8vRt2ZpN7bWc1Yd
+             */
+            id: string;
+            /**
+             * Password
+             * @description Only with random_password: the password, shown this once.
+             */
+            password?: string;
+        };
+        /** UserPolicies */
+        UserPolicies: {
+            /**
+             * Policy Ids
+             * @description Exactly these policies, in this order (statements are evaluated in it).
+             * @example [
+             *       "pol-builtin-operator"
+             *     ]
+             */
+            policy_ids: string[];
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Description */
+            description?: string;
+            /** Enabled */
+            enabled?: boolean;
+            /**
+             * Expiry
+             * Format: date-time
+             * @description When the user stops being able to sign in: RFC 3339 (2026-12-31T23:59:59Z) or a date (2026-12-31, midnight UTC); null for never. Absent: unchanged.
+             */
+            expiry?: string | null;
+            /**
+             * Linux User
+             * @description null removes it.
+             */
+            linux_user?: string | null;
+            /**
+             * Password
+             * @description A new password for the user (not for oneself: POST /v1/auth/password). 12 to 256 characters, not containing the user name, not a commonly used password. No rules about kinds of characters: length is what counts.
+             */
+            password?: string;
+            /**
+             * Random Password
+             * @description Set a generated password; the reply shows it this once.
+             * @default false
+             */
+            random_password: boolean;
+            /**
+             * Temporary
+             * @description The password is for the next sign-in only: that session may do nothing but change it. Default: true whenever a password is set for someone.
+             */
+            temporary?: boolean;
+        };
+        /** UserUpdated */
+        UserUpdated: {
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Expired
+             * @description The expiry has passed: the user can't sign in.
+             */
+            expired: boolean;
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * External
+             * @description Signs in through an external provider.
+             */
+            external: boolean;
+            /**
+             * Id
+             * @example user-Xk3LmQ8vRt2ZpN7bWc1Yd
+             */
+            id: string;
+            /**
+             * Is Root
+             * @description pceadmin: owns the deployment, can't be deleted.
+             */
+            is_root: boolean;
+            /** Linux User */
+            linux_user: string | null;
+            /**
+             * Locked
+             * @description Locked by an administrator, or locked out after failed sign-ins.
+             */
+            locked: boolean;
+            /** Mfa Enabled */
+            mfa_enabled: boolean;
+            /** Organization Id */
+            organization_id: string;
+            /**
+             * Password
+             * @description Only with random_password: the password, shown this once.
+             */
+            password?: string | null;
+            /**
+             * Policies
+             * @description The user's policy IDs, in evaluation order.
+             */
+            policies: string[];
+            /**
+             * Temporary Password
+             * @description Must change the password at the next sign-in.
+             */
+            temporary_password: boolean;
+            /** Username */
+            username: string;
+        };
         /** Voltage */
         Voltage: {
             /** Current */
@@ -2414,6 +2828,84 @@ export interface operations {
             };
             /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5386,6 +5878,571 @@ export interface operations {
             };
             /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_list_api_v1_users_get: {
+        parameters: {
+            query?: {
+                /** @description Only this organization's users. */
+                organization_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_create_api_v1_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserCreated"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_export_api_v1_users_export_get: {
+        parameters: {
+            query: {
+                /** @description The organization's ID. */
+                organization_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_import_api_v1_users_import_post: {
+        parameters: {
+            query: {
+                /** @description The organization's ID. */
+                organization_id: string;
+                /** @description Check every row and report, creating nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The users: a JSON array of objects (or {"users": [...]}), or CSV with a header row (Content-Type: text/csv). Fields or columns: username, enabled, linux_user, description, expiry, external, policy_ids, password, random_password, temporary. At most 1000 users and 100 passwords at once. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    users: Record<string, never>[];
+                } | Record<string, never>[];
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"][];
+                };
+            };
+            /** @description A row was refused: nothing was created; 'details' has every row's result. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the API accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_read_api_v1_users__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_delete_api_v1_users__user_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Optional. The client asks its user to confirm; if given, it must be DESTROY. */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_update_api_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserUpdated"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_set_policies_api_v1_users__user_id__policies_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPolicies"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyIds"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

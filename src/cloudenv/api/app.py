@@ -32,10 +32,12 @@ from cloudenv.api.routers import (
     metrics,
     nodes,
     organizations,
+    passwords,
     quotas,
     snapshots,
     storage,
     tasks,
+    users,
 )
 from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
@@ -60,6 +62,8 @@ ROUTERS = (
     storage,
     audit,
     quotas,
+    users,
+    passwords,
 )
 
 

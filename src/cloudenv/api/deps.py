@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudenv.api import permissions
 from cloudenv.config import Settings
-from cloudenv.errors import NotAuthenticated
+from cloudenv.errors import Forbidden, NotAuthenticated
 from cloudenv.services import auth
 from cloudenv.services.access import Principal, authorize_route
 from cloudenv.store.engine import transaction
@@ -77,11 +77,22 @@ def _principal(request: Request, db: Db) -> Principal:
     return principal
 
 
+#: What a session signed in with a temporary password may call until it changes it.
+PASSWORD_CHANGE_ROUTES = frozenset({"auth.me", "auth.logout", "auth.password"})
+TEMPORARY_SESSION_REFUSED = (
+    "Your password is temporary: change it first (POST /api/v1/auth/password with "
+    "current_password and new_password), then continue."
+)
+
+
 def _gate(request: Request, principal: Principal) -> None:
     """Refuse a caller none of whose policies could allow the route's action (see
-    ``api/permissions.py``); the service checks the target itself."""
+    ``api/permissions.py``); the service checks the target itself. A caller signed in
+    with a temporary password is refused everything but changing it."""
     route = request.scope.get("route")
     if isinstance(route, APIRoute):
+        if principal.must_change_password and route.name not in PASSWORD_CHANGE_ROUTES:
+            raise Forbidden(TEMPORARY_SESSION_REFUSED)
         action = permissions.route_action(route.name)
         if action is not None:
             authorize_route(principal, action)

@@ -63,10 +63,17 @@ def security_headers(path: str) -> dict[str, str]:
 SELF_AUDITED = frozenset({"auth.login"})
 
 
-def error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": status, "message": message}
     if field:
         body["field"] = field
+    if details is not None:
+        body["details"] = details
     return body
 
 
@@ -85,7 +92,11 @@ def _action(request: Request) -> str:
 
 
 async def _respond(
-    request: Request, status: int, message: str, field: str | None = None
+    request: Request,
+    status: int,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     """The error reply, once the refusal is counted or audited. The audit row is written on
     a worker thread: a database write on the event loop would hold every request and
@@ -96,7 +107,7 @@ async def _respond(
             count_anonymous(request.app, address, _action(request), status, message)
     elif request.method in MUTATING:
         await run_in_threadpool(_audit_failure, request, status, message)
-    return JSONResponse(error_body(status, message, field), status_code=status)
+    return JSONResponse(error_body(status, message, field, details), status_code=status)
 
 
 def _audit_failure(request: Request, status: int, message: str) -> None:
@@ -206,7 +217,7 @@ async def on_cloudenv_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CloudenvError)
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return await _respond(request, exc.status, exc.message, exc.field)
+    return await _respond(request, exc.status, exc.message, exc.field, exc.details)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -74,6 +74,16 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "instance.snapshot_create": A.INSTANCE_SNAPSHOT,
     "instance.snapshot_revert": A.INSTANCE_SNAPSHOT,
     "instance.snapshot_delete": A.INSTANCE_SNAPSHOT,
+    # One's own password: anyone signed in, for themselves only.
+    "auth.password": SIGNED_IN,
+    "user.list": A.USER_LIST,
+    "user.read": A.USER_READ,
+    "user.create": A.USER_CREATE,
+    "user.update": A.USER_UPDATE,
+    "user.delete": A.USER_DELETE,
+    "user.import": A.USER_IMPORT,
+    "user.export": A.USER_EXPORT,
+    "user.set_policies": A.USER_SET_POLICIES,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudenv.cli import admin, audit, instances, resources, session
+from cloudenv.cli import admin, audit, instances, resources, session, users
 
 app = typer.Typer(
     help="cloudenv: administer a node and drive the cloud from the command line.",
@@ -27,6 +27,7 @@ app.add_typer(instances.instance_app, name="instance")
 app.add_typer(instances.image_app, name="image")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(audit.quota_app, name="quota")
+app.add_typer(users.user_app, name="user")
 
 if __name__ == "__main__":
     app()

@@ -8,7 +8,6 @@ SHA-256, so a stolen database yields no usable tokens. The same token works as t
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.errors import InvalidInput, NotAuthenticated
+from cloudenv.errors import NotAuthenticated
 from cloudenv.services import audit
 from cloudenv.services.access import Principal
 from cloudenv.services.iam.principals import principal_for, principals_for
@@ -35,20 +34,6 @@ _DUMMY_HASH = _hasher.hash("cloudenv-dummy-password")
 
 #: The one answer to a wrong password, whether or not the user exists.
 WRONG_CREDENTIALS = "Wrong user name or password."
-
-MIN_PASSWORD_LENGTH = 10
-_COMMON = {
-    "password",
-    "passw0rd",
-    "123456",
-    "qwerty",
-    "letmein",
-    "admin",
-    "welcome",
-    "pceadmin",
-    "cloudenv",
-    "changeme",
-}
 
 
 @dataclass(frozen=True)
@@ -74,25 +59,6 @@ def hasher_for_tests(hasher: PasswordHasher) -> Iterator[None]:
         yield
     finally:
         _hasher, _DUMMY_HASH = saved
-
-
-def check_password_strength(password: str, username: str, field: str = "password") -> None:
-    """The administrator's (and every local user's) password rule, with what is missing."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})")
-    classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w]|_"))
-    if classes < 3:
-        problems.append("three of: lower-case, upper-case, digits, symbols")
-    lowered = password.lower()
-    if username and username.lower() in lowered:
-        problems.append("not containing the user name")
-    if any(word in lowered for word in _COMMON):
-        problems.append("no common word such as 'password' or 'admin'")
-    if problems:
-        raise InvalidInput(
-            "The password is too weak; it needs " + "; ".join(problems) + ".", field=field
-        )
 
 
 def token_hash(token: str) -> str:

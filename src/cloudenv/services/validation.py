@@ -93,6 +93,23 @@ IMAGE_NAME = NameRule(
     max_bytes=IMAGE_NAME_MAX_BYTES,
 )
 
+#: Sign-in takes the user name alone, so it is unique across the deployment (services check
+#: that, ignoring case); e-mail-like names (``ana.lima@example.com``) fit, as directory
+#: users often have them.
+USERNAME = NameRule(
+    "User",
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,63}"),
+    "use 3 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+)
+
+#: A POSIX account name as Debian's useradd takes it by default (lower-case, at most 32
+#: characters, not starting with a digit or '-'): the node console runs as this account.
+LINUX_USER = NameRule(
+    "Linux user",
+    re.compile(r"[a-z_][a-z0-9_-]{0,31}"),
+    "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter or '_'",
+)
+
 NAME_RULES: tuple[NameRule, ...] = (
     ORGANIZATION_NAME,
     DATACENTER_NAME,
@@ -101,6 +118,8 @@ NAME_RULES: tuple[NameRule, ...] = (
     SNAPSHOT_NAME,
     DEVICE_NAME,
     IMAGE_NAME,
+    USERNAME,
+    LINUX_USER,
 )
 
 

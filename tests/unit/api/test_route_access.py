@@ -32,8 +32,14 @@ PUBLIC = {
 }
 #: Streams, walked by their own tests (test_audit_and_events.py filters them per tenant).
 STREAMS = {"GET /api/v1/events"}
-#: Routes without path parameters whose body names an object: another tenant's is 404.
-BODY_NAMES_AN_OBJECT = {"POST /api/v1/datacenters", "POST /api/v2/instances"}
+#: Routes without path parameters whose body (or required query) names an object:
+#: another tenant's is 404.
+BODY_NAMES_AN_OBJECT = {
+    "POST /api/v1/datacenters",
+    "POST /api/v2/instances",
+    "POST /api/v1/users",
+    "POST /api/v1/users/import",
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class Objects:
     device: str
     snapshot: str
     image: str
+    user: str
 
     def path_value(self, endpoint: Endpoint, param: str) -> str:
         """A's object for ``param`` of ``endpoint``; fails on a parameter it doesn't know."""
@@ -64,6 +71,7 @@ class Objects:
             "target_id": self.instance,  # a filter of the task list
             "volume_id": self.volume,
             "storage_pool_id": self.pool,
+            "user_id": self.user,
         }
         if param in by_name:
             return by_name[param]
@@ -82,6 +90,7 @@ class Objects:
             "storage_pool_id": self.pool,
             "confirm": "DESTROY",
             "name": "stolen.iso",
+            "organization_id": self.organization,
         }
         missing = [q for q in endpoint.required_query if q not in known]
         if missing:
@@ -121,6 +130,14 @@ class Objects:
             },
             "PATCH /api/v1/instances/{instance_id}/devices/{name}": {"description": "stolen"},
             "POST /api/v1/instances/{instance_id}/snapshots": {"name": "stolen"},
+            "POST /api/v1/users": {"organization_id": self.organization, "username": "stolen"},
+            "POST /api/v1/users/import": [{"username": "stolen"}],
+            "PATCH /api/v1/users/{user_id}": {"description": "stolen"},
+            "PUT /api/v1/users/{user_id}/policies": {"policy_ids": []},
+            "POST /api/v1/auth/password": {
+                "current_password": "wrong-Passw0rd",
+                "new_password": "stolen-kettle-orbit",
+            },
         }
         if str(endpoint) not in bodies:
             pytest.fail(f"{endpoint}: takes a body; add a valid one to Objects.body")
@@ -161,6 +178,7 @@ def objects(admin: TestClient, sqlite_deployment: Deployment) -> Objects:
         device="disk0",
         snapshot="snap-1",
         image="guest.iso",
+        user=setup.admin_user_id,
     )
 
 
@@ -180,6 +198,7 @@ def _state(admin: TestClient, dep: Deployment, objects: Objects) -> tuple[Any, .
         admin.get(f"/api/v1/instances/{objects.instance}/devices").json(),
         admin.get(f"/api/v1/instances/{objects.instance}/snapshots").json(),
         admin.get("/api/v1/organizations").json(),
+        admin.get("/api/v1/users").json(),
     )
 
 

@@ -18,6 +18,11 @@ class CurrentUser(Schema):
     organization_id: str | None
     is_root: bool = Field(validation_alias="is_root_user")
     is_root_organization: bool = Field(validation_alias="is_root_org")
+    must_change_password: bool = Field(
+        default=False,
+        description="Signed in with a temporary password: change it (POST "
+        "/api/v1/auth/password) before anything else.",
+    )
 
 
 class LoginResponse(Schema):

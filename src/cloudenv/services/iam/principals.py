@@ -48,6 +48,7 @@ def principals_for(
             source_address=source_address,
             policy=None if user.is_root else compiled(db, keys.get(user.id, ())),
             linux_user=user.linux_user,
+            must_change_password=user.temporary_password and not user.external,
         )
         for user, is_root_org in users
     }
