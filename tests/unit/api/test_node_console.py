@@ -6,6 +6,7 @@ the process with a stand-in; tests/integration/test_node_console.py runs real on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pwd
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from sqlalchemy import select, update
 from cloudenv import clock
 from cloudenv.consoles import router as console_routes
 from cloudenv.consoles.bridges import TerminalSize
-from cloudenv.consoles.shell import Account, ShellSlots, find_account
+from cloudenv.consoles.shell import MAX_SHELLS_PER_USER, Account, ShellSlots, find_account
 from cloudenv.errors import Forbidden, TooManyRequests
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import auth
@@ -354,6 +355,29 @@ def test_shell_bridge_framing_and_audit_of_open_and_close(
         "Shell opened as Linux user root on node node-a.",
         "Shell as Linux user root on node node-a closed (exit status 0).",
     ]
+
+
+def test_a_user_gets_at_most_four_shells_on_a_node(
+    admin: TestClient, sqlite_deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dep = sqlite_deployment
+    monkeypatch.setattr(
+        console_routes.Shell, "start", staticmethod(lambda _: StandInShell(output=[b"$ "]))
+    )
+    with contextlib.ExitStack() as open_shells:
+        for _ in range(MAX_SHELLS_PER_USER):
+            ws = open_shells.enter_context(admin.websocket_connect(ticket(admin, dep)["websocket"]))
+            assert ws.receive_bytes() == b"$ "
+        assert refusal(admin, ticket(admin, dep)["websocket"]) == (
+            4429,
+            "pceadmin already has 4 shells open on this node; close one (exit) before opening "
+            "another.",
+        )
+    # Closed shells give their slots back.
+    with admin.websocket_connect(ticket(admin, dep)["websocket"]) as ws:
+        assert ws.receive_bytes() == b"$ "
+    refused = [row for row in node_audit(dep) if row[2] == "failure"]
+    assert [row[3] for row in refused] == [429]
 
 
 def test_shells_per_user_are_limited(tmp_path: Path) -> None:
