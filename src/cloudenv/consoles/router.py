@@ -167,7 +167,9 @@ async def _run_shell(
         )
     account = find_account(grant.linux_user, may_be_root=grant.may_be_root, node=grant.node_name)
     with shells.take(grant.user_id, grant.principal.username):
-        shell = await asyncio.to_thread(Shell.start, account)
+        # Shielded: a shell started while the connection is torn down must still be ended.
+        with anyio.CancelScope(shield=True):
+            shell = await anyio.to_thread.run_sync(Shell.start, account)
         said = f"Linux user {account.name} on node {grant.node_name}"
         try:
             await asyncio.to_thread(_record, factory, grant, f"Shell opened as {said}.")
