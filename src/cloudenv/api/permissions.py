@@ -51,6 +51,9 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "node.tasks": A.TASK_READ,
     "node.pools": A.POOL_READ,
     "node.refresh_facts": A.NODE_REFRESH_FACTS,
+    "node.console": A.NODE_CONSOLE,
+    # Whether the Console tab shows: anyone who sees the node may ask.
+    "node.console_access": A.NODE_READ,
     "task.list": A.TASK_READ,
     "task.read": A.TASK_READ,
     "task.cancel": SIGNED_IN,
