@@ -29,6 +29,7 @@ from cloudenv.api.app import create_app
 from cloudenv.config import Settings
 from cloudenv.consoles.router import console_router
 from cloudenv.consoles.shell import ShellSlots
+from cloudenv.services.iam import hashing
 from cloudenv.services.tasks import QUEUED_ON_NODES
 from cloudenv.store.engine import make_engine, make_session_factory
 from cloudenv.store.migrate import upgrade
@@ -192,6 +193,10 @@ def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) 
         return bool(server.started)
     from uvicorn.supervisors import Multiprocess
 
+    # The cores are shared out between the API processes for password hashing, so the
+    # node as a whole runs about one argon2 computation per core (see iam.hashing).
+    cores = os.cpu_count() or 1
+    os.environ.setdefault(hashing.SLOTS_ENV, str(max(1, cores // workers)))
     listener = NudgeListener(daemon.agent)
     settings = daemon.settings
     os.environ[WORKER_ENV] = json.dumps(

@@ -55,6 +55,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Auth.Mfa Confirm */
+        post: operations["auth_mfa_confirm_api_v1_auth_mfa_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth.Mfa Disable
+         * @description Stop signing in with a one-time code, proven by a code or the password.
+         */
+        post: operations["auth_mfa_disable_api_v1_auth_mfa_disable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth.Mfa Enroll
+         * @description Start enrolling an authenticator: a new secret and recovery codes, in force once
+         *     confirmed with a code (POST /v1/auth/mfa/confirm).
+         */
+        post: operations["auth_mfa_enroll_api_v1_auth_mfa_enroll_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password": {
         parameters: {
             query?: never;
@@ -665,6 +723,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{organization_id}/lockouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lockout.List
+         * @description Accounts locked after failed sign-ins: active ones first, then newest first.
+         */
+        get: operations["lockout_list_api_v1_organizations__organization_id__lockouts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{organization_id}/quotas": {
         parameters: {
             query?: never;
@@ -689,6 +767,24 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Organization.Security Read */
+        get: operations["organization_security_read_api_v1_organizations__organization_id__security_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Organization.Security Update */
+        patch: operations["organization_security_update_api_v1_organizations__organization_id__security_patch"];
         trace?: never;
     };
     "/api/v1/tasks": {
@@ -830,6 +926,46 @@ export interface paths {
         patch: operations["user_update_api_v1_users__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/users/{user_id}/invalidate-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * User.Invalidate Sessions
+         * @description End the user's sessions (API tokens stay); ``"false"`` keeps the caller's own.
+         */
+        post: operations["user_invalidate_sessions_api_v1_users__user_id__invalidate_sessions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/lockout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * User.Unlock
+         * @description Clear the user's active lockouts and failure count.
+         */
+        delete: operations["user_unlock_api_v1_users__user_id__lockout_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{user_id}/policies": {
         parameters: {
             query?: never;
@@ -842,6 +978,44 @@ export interface paths {
         put: operations["user_set_policies_api_v1_users__user_id__policies_put"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Token.List */
+        get: operations["token_list_api_v1_users__user_id__tokens_get"];
+        put?: never;
+        /**
+         * Token.Create
+         * @description A new API token; its secret is in this reply only.
+         */
+        post: operations["token_create_api_v1_users__user_id__tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Token.Delete */
+        delete: operations["token_delete_api_v1_users__user_id__tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1166,6 +1340,12 @@ export interface components {
              * @default false
              */
             must_change_password: boolean;
+            /**
+             * Must Enroll Mfa
+             * @description The organization requires a second factor this user has not enrolled: until they do, only /v1/auth/mfa/enroll, /v1/auth/mfa/confirm, /v1/auth/me and /v1/auth/logout answer.
+             * @default false
+             */
+            must_enroll_mfa: boolean;
             /** Organization Id */
             organization_id: string | null;
             /** Username */
@@ -1792,6 +1972,12 @@ export interface components {
         };
         /** LoginRequest */
         LoginRequest: {
+            /**
+             * Otp
+             * @description For a user with a second factor: the code the authenticator app shows, or one of the recovery codes (each works once). Without it such a user is answered 401 with field 'otp'.
+             * @example 492039
+             */
+            otp?: string | null;
             /** Password */
             password: string;
             /**
@@ -1862,6 +2048,68 @@ export interface components {
              * @example 870
              */
             usage: number;
+        };
+        /** MfaConfirm */
+        MfaConfirm: {
+            /**
+             * Code
+             * @description A current code of the new authenticator.
+             */
+            code: string;
+        };
+        /** MfaDisable */
+        MfaDisable: {
+            /**
+             * Code
+             * @description A current code or a recovery code.
+             */
+            code?: string | null;
+            /**
+             * Password
+             * @description Or the user's password.
+             */
+            password?: string | null;
+        };
+        /** MfaEnrolment */
+        MfaEnrolment: {
+            /**
+             * Otpauth Uri
+             * @description The same as an otpauth:// URI, for a QR code.
+             * @example otpauth://totp/cloudenv:alice?secret=JBSWY3DPEHPK3PXP&issuer=cloudenv
+             */
+            otpauth_uri: string;
+            /**
+             * Recovery Codes
+             * @description Ten single-use codes that sign in when the authenticator is lost; shown only now.
+             * @example [
+             *       "k3j2a-pq7xz"
+             *     ]
+             */
+            recovery_codes: string[];
+            /**
+             * Secret
+             * @description The TOTP secret (base32), for typing into an authenticator app.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+        };
+        /** NewToken */
+        NewToken: {
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * Id
+             * @example tok-qthm_iLrflJ_DtSS1l4Gx1
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Token
+             * @description The secret, shown only now: send it as 'Authorization: Bearer <token>'.
+             * @example cetok_2Xq9...
+             */
+            token: string;
         };
         /** NewVolume */
         NewVolume: {
@@ -2346,6 +2594,53 @@ export interface components {
              */
             enroll_standard_keys: boolean;
         };
+        /** SessionsInvalidate */
+        SessionsInvalidate: {
+            /**
+             * Invalidate Current
+             * @description A string, as the product's clients send it: "false" keeps the session this request was made with (when it is one of the user's).
+             * @default true
+             * @enum {string}
+             */
+            invalidate_current: "true" | "false";
+        };
+        /** SignInSecurity */
+        SignInSecurity: {
+            /**
+             * Lockout Minutes
+             * @description How long an account stays locked.
+             * @example 15
+             */
+            lockout_minutes: number;
+            /**
+             * Lockout Threshold
+             * @description Failed sign-ins that lock.
+             * @example 5
+             */
+            lockout_threshold: number;
+            /**
+             * Lockout Window Minutes
+             * @description Counted within this.
+             * @example 15
+             */
+            lockout_window_minutes: number;
+            /**
+             * Require Mfa
+             * @description Every user of the organization must sign in with a one-time code.
+             */
+            require_mfa: boolean;
+        };
+        /** SignInSecurityUpdate */
+        SignInSecurityUpdate: {
+            /** Lockout Minutes */
+            lockout_minutes?: number | null;
+            /** Lockout Threshold */
+            lockout_threshold?: number | null;
+            /** Lockout Window Minutes */
+            lockout_window_minutes?: number | null;
+            /** Require Mfa */
+            require_mfa?: boolean | null;
+        };
         /** Snapshot */
         Snapshot: {
             /** Creation */
@@ -2448,6 +2743,45 @@ export interface components {
          * @enum {string}
          */
         TaskStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** Token */
+        Token: {
+            /** Creation */
+            creation: string;
+            /**
+             * Expiry
+             * @description When it stops working; null: never.
+             */
+            expiry: string | null;
+            /**
+             * Id
+             * @example tok-qthm_iLrflJ_DtSS1l4Gx1
+             */
+            id: string;
+            /**
+             * Last Used
+             * @description When it last signed a request in (to the minute); null: never.
+             */
+            last_used: string | null;
+            /**
+             * Name
+             * @example backup script
+             */
+            name: string;
+        };
+        /** TokenCreate */
+        TokenCreate: {
+            /**
+             * Expiry
+             * @description RFC 3339 time it stops working; omit for none.
+             * @example 2030-01-31T00:00:00Z
+             */
+            expiry?: string | null;
+            /**
+             * Name
+             * @example backup script
+             */
+            name: string;
+        };
         /** Usage */
         Usage: {
             /** Instances */
@@ -2618,6 +2952,37 @@ export interface components {
              * @description Only with random_password: the password, shown this once.
              */
             password?: string;
+        };
+        /** UserLockout */
+        UserLockout: {
+            /**
+             * Active
+             * @description In force now (not lapsed, not cleared).
+             */
+            active: boolean;
+            /**
+             * Failures
+             * @description Failed sign-ins that locked the account.
+             */
+            failures: number;
+            /** Id */
+            id: number;
+            /** Locked At */
+            locked_at: string;
+            /**
+             * Source Address
+             * @description Where the last of them came from.
+             */
+            source_address: string | null;
+            /**
+             * Until
+             * @description When it ends by itself.
+             */
+            until: string;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
         };
         /** UserPolicies */
         UserPolicies: {
@@ -2809,7 +3174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Wrong user name or password, or the user can't sign in. */
+            /** @description Wrong user name or password, a one-time code needed (field 'otp') or wrong, or the user can't sign in. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2820,6 +3185,15 @@ export interface operations {
             };
             /** @description The request body is larger than the API accepts (1 MiB). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins from this address, or too many passwords being checked at once; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2905,6 +3279,218 @@ export interface operations {
             };
             /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_mfa_confirm_api_v1_auth_mfa_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaConfirm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_mfa_disable_api_v1_auth_mfa_disable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaDisable"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_mfa_enroll_api_v1_auth_mfa_enroll_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5785,6 +6371,69 @@ export interface operations {
             };
         };
     };
+    lockout_list_api_v1_organizations__organization_id__lockouts_get: {
+        parameters: {
+            query?: {
+                /** @description Entries per page. */
+                entries?: number;
+                /** @description Page, from 1. */
+                page?: number;
+            };
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserLockout"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     quota_read_api_v1_organizations__organization_id__quotas_get: {
         parameters: {
             query?: never;
@@ -5856,6 +6505,135 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Quotas"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    organization_security_read_api_v1_organizations__organization_id__security_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInSecurity"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    organization_security_update_api_v1_organizations__organization_id__security_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignInSecurityUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInSecurity"];
                 };
             };
             /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
@@ -6578,6 +7356,153 @@ export interface operations {
             };
         };
     };
+    user_invalidate_sessions_api_v1_users__user_id__invalidate_sessions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SessionsInvalidate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_unlock_api_v1_users__user_id__lockout_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     user_set_policies_api_v1_users__user_id__policies_put: {
         parameters: {
             query?: never;
@@ -6649,6 +7574,194 @@ export interface operations {
             };
             /** @description The request body is larger than the API accepts (1 MiB). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_list_api_v1_users__user_id__tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"][];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_create_api_v1_users__user_id__tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewToken"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_delete_api_v1_users__user_id__tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

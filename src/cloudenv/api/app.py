@@ -29,6 +29,7 @@ from cloudenv.api.routers import (
     events,
     health,
     instances,
+    lockouts,
     metrics,
     node_console,
     nodes,
@@ -38,6 +39,7 @@ from cloudenv.api.routers import (
     snapshots,
     storage,
     tasks,
+    tokens,
     users,
 )
 from cloudenv.api.routes import RouteTable
@@ -66,6 +68,8 @@ ROUTERS = (
     quotas,
     users,
     passwords,
+    tokens,
+    lockouts,
 )
 
 

@@ -26,6 +26,17 @@ A = Action
 ROUTE_ACTIONS: dict[str, Action | None] = {
     "auth.logout": SIGNED_IN,
     "auth.me": SIGNED_IN,
+    "auth.mfa_enroll": SIGNED_IN,
+    "auth.mfa_confirm": SIGNED_IN,
+    "auth.mfa_disable": SIGNED_IN,
+    "token.list": SIGNED_IN,
+    "token.create": SIGNED_IN,
+    "token.delete": SIGNED_IN,
+    "user.invalidate_sessions": SIGNED_IN,
+    "user.unlock": A.USER_UNLOCK,
+    "lockout.list": A.LOCKOUT_READ,
+    "organization.security_read": A.ORGANIZATION_READ,
+    "organization.security_update": A.ORGANIZATION_UPDATE,
     "event.stream": A.ORGANIZATION_READ,
     "organization.list": A.ORGANIZATION_LIST,
     "organization.read": A.ORGANIZATION_READ,
@@ -88,6 +99,10 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "user.export": A.USER_EXPORT,
     "user.set_policies": A.USER_SET_POLICIES,
 }
+
+
+#: What a user whose organization requires a second factor may call before enrolling one.
+MFA_ENROLMENT_ROUTES = frozenset({"auth.me", "auth.logout", "auth.mfa_enroll", "auth.mfa_confirm"})
 
 
 def route_action(route_name: str) -> Action | None:

@@ -129,6 +129,9 @@ class Principal:
     #: Signed in with a temporary password: until it is changed, the session may only
     #: read itself, sign out and change the password (``api/deps.py`` holds the rest).
     must_change_password: bool = False
+    #: The organization requires a second factor this user has not enrolled yet: until
+    #: they do, the route gate lets them only enroll it (and see themselves, sign out).
+    must_enroll_mfa: bool = False
 
     @property
     def scope(self) -> Scope:

@@ -58,6 +58,7 @@ class Objects:
     snapshot: str
     image: str
     user: str
+    token: str
 
     def path_value(self, endpoint: Endpoint, param: str) -> str:
         """A's object for ``param`` of ``endpoint``; fails on a parameter it doesn't know."""
@@ -72,6 +73,7 @@ class Objects:
             "volume_id": self.volume,
             "storage_pool_id": self.pool,
             "user_id": self.user,
+            "token_id": self.token,
         }
         if param in by_name:
             return by_name[param]
@@ -139,6 +141,11 @@ class Objects:
                 "current_password": "wrong-Passw0rd",
                 "new_password": "stolen-kettle-orbit",
             },
+            "POST /api/v1/auth/mfa/confirm": {"code": "123456"},
+            "POST /api/v1/auth/mfa/disable": {"password": "wrong-Passw0rd"},
+            "POST /api/v1/users/{user_id}/tokens": {"name": "stolen"},
+            "POST /api/v1/users/{user_id}/invalidate-sessions": {"invalidate_current": "true"},
+            "PATCH /api/v1/organizations/{organization_id}/security": {"require_mfa": True},
         }
         if str(endpoint) not in bodies:
             pytest.fail(f"{endpoint}: takes a body; add a valid one to Objects.body")
@@ -167,6 +174,8 @@ def objects(admin: TestClient, sqlite_deployment: Deployment) -> Objects:
     dep.daemon.agent.run_pending()
     (volume,) = admin.get("/api/v1/volumes").json()
     setup = dep.setup
+    token = admin.post(f"/api/v1/users/{setup.admin_user_id}/tokens", json={"name": "a"})
+    assert token.status_code == 200, token.text
     return Objects(
         organization=setup.organization_id,
         datacenter=setup.datacenter_id,
@@ -180,6 +189,7 @@ def objects(admin: TestClient, sqlite_deployment: Deployment) -> Objects:
         snapshot="snap-1",
         image="guest.iso",
         user=setup.admin_user_id,
+        token=token.json()["id"],
     )
 
 
