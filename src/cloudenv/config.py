@@ -57,6 +57,10 @@ class Settings:
     port: int = DEFAULT_PORT
     session_hours: int = 12
     accelerator: str = "auto"  # auto | kvm | tcg
+    #: Audit rows older than this are deleted by the node's agent (hourly); 0 keeps every
+    #: row. A year by default: what common compliance rules ask to keep, and a bound on a
+    #: table that gains a row per change.
+    audit_retention_days: int = 365
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -28,9 +28,15 @@ from cloudenv.agent.loop import Agent
 from cloudenv.api.app import create_app
 from cloudenv.config import Settings
 from cloudenv.consoles.router import console_router
+from cloudenv.consoles.shell import ShellSlots
+from cloudenv.services.iam import hashing
 from cloudenv.services.tasks import QUEUED_ON_NODES
 from cloudenv.store.engine import make_engine, make_session_factory
 from cloudenv.store.migrate import upgrade
+
+#: Under the data dir: the lock files that count each user's open shells on this node,
+#: across the API's worker processes.
+SHELL_SLOTS_DIR = "run/shells"
 
 
 @dataclass
@@ -60,7 +66,12 @@ def build(
     factory = make_session_factory(engine)
     if drivers is None and run_agent:
         drivers = libvirt_drivers(settings.accelerator)
-    agent = Agent(settings.node_id, factory, drivers)
+    agent = Agent(
+        settings.node_id,
+        factory,
+        drivers,
+        audit_retention_days=settings.audit_retention_days,
+    )
     wake = nudge or agent.nudge
 
     def wake_agent(session: Session) -> None:
@@ -80,8 +91,9 @@ def build(
     )
     app.state.agent = agent
     # The console WebSockets need this node's hypervisor, which the API must not touch.
+    shells = ShellSlots(settings.data_dir / SHELL_SLOTS_DIR)
     app.include_router(
-        console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id)
+        console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id, shells)
     )
     return Daemon(settings, engine, factory, agent, app)
 
@@ -181,6 +193,10 @@ def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) 
         return bool(server.started)
     from uvicorn.supervisors import Multiprocess
 
+    # The cores are shared out between the API processes for password hashing, so the
+    # node as a whole runs about one argon2 computation per core (see iam.hashing).
+    cores = os.cpu_count() or 1
+    os.environ.setdefault(hashing.SLOTS_ENV, str(max(1, cores // workers)))
     listener = NudgeListener(daemon.agent)
     settings = daemon.settings
     os.environ[WORKER_ENV] = json.dumps(

@@ -11,7 +11,8 @@ names, SQL or tracebacks.
     ├── Forbidden                      403   authenticated, but not allowed
     ├── NotFound                       404   also: exists, but not visible to the caller
     ├── Conflict                       409   state forbids it (non-empty, busy, duplicate)
-    ├── TooManyRequests                429   a per-user limit (open streams, uploads) reached
+    ├── TooManyRequests                429   a limit reached (streams, uploads, sign-ins);
+    │                                        ``retry_after`` becomes Retry-After
     ├── SetupError                           local set-up (init/serve) refused; CLI only
     └── DriverError                    502   a real component (libvirt, OVS, ...) failed
 """
@@ -25,11 +26,19 @@ class CloudenvError(Exception):
     status: int = 500
 
     def __init__(
-        self, message: str, *, field: str | None = None, keep_changes: bool = False
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        keep_changes: bool = False,
+        details: list[dict[str, object]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Per-item outcomes of a request about many items (an import's rows), rendered
+        # as the error body's ``details``.
+        self.details = details
         # True when what the service wrote before refusing must still be committed,
         # e.g. a failed sign-in attempt that counts towards a lockout.
         self.keep_changes = keep_changes
@@ -66,9 +75,17 @@ class Conflict(CloudenvError):
 
 
 class TooManyRequests(CloudenvError):
-    """The caller holds as many of something (streams, uploads) as one user may at once."""
+    """The caller holds as many of something (streams, uploads) as one user may at once,
+    or asks faster than is allowed (sign-ins); ``retry_after`` is the seconds after which
+    asking again may succeed, sent as the ``Retry-After`` header when known."""
 
     status = 429
+
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class SetupError(CloudenvError):

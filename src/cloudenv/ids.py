@@ -29,6 +29,7 @@ class Prefix(StrEnum):
     TASK = "task"
     IMAGE = "img"
     POLICY = "pol"
+    API_TOKEN = "tok"  # noqa: S105 (an ID prefix, not a secret)
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)-[A-Za-z0-9_-]{21}$")

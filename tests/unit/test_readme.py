@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudenv.services.auth import check_password_strength
+from cloudenv.services.iam.passwords import check_password
 from cloudenv.services.setup import ADMIN_USERNAME
 from tests.readme import README, kind_of, readme_commands
 
@@ -28,7 +28,7 @@ def test_every_readme_command_is_one_the_tests_run() -> None:
 def test_the_unattended_password_passes_the_strength_rule() -> None:
     (line,) = [c for c in readme_commands() if kind_of(c) == "password"]
     password = shlex.split(line)[1]
-    check_password_strength(password, ADMIN_USERNAME)
+    check_password(password, ADMIN_USERNAME)
 
 
 def test_every_make_command_names_real_targets_and_variables(tmp_path: Path) -> None:

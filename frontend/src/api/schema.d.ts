@@ -55,6 +55,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Auth.Mfa Confirm */
+        post: operations["auth_mfa_confirm_api_v1_auth_mfa_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth.Mfa Disable
+         * @description Stop signing in with a one-time code, proven by a code or the password.
+         */
+        post: operations["auth_mfa_disable_api_v1_auth_mfa_disable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth.Mfa Enroll
+         * @description Start enrolling an authenticator: a new secret and recovery codes, in force once
+         *     confirmed with a code (POST /v1/auth/mfa/confirm).
+         */
+        post: operations["auth_mfa_enroll_api_v1_auth_mfa_enroll_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Auth.Password
+         * @description Change one's own password, proving the current one. The user's other sessions
+         *     end; this one stays (and may do everything again, when the password was temporary).
+         */
+        post: operations["auth_password_api_v1_auth_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters": {
         parameters: {
             query?: never;
@@ -423,6 +502,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/nodes/{node_id}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Node.Console Access
+         * @description Whether the caller may open a shell on the node, as whom, and if not, why not.
+         */
+        get: operations["node_console_access_api_v1_nodes__node_id__console_get"];
+        put?: never;
+        /**
+         * Node.Console
+         * @description A single-use, 30-second ticket to a shell on the node as the caller's Linux user.
+         *     Refused (403) without ``node.console``, without a Linux user, and for ``root`` unless
+         *     the caller belongs to the root organization.
+         */
+        post: operations["node_console_api_v1_nodes__node_id__console_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/nodes/{node_id}/facts/refresh": {
         parameters: {
             query?: never;
@@ -596,6 +701,92 @@ export interface paths {
         patch: operations["organization_update_api_v1_organizations__organization_id__patch"];
         trace?: never;
     };
+    "/api/v1/organizations/{organization_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Organization.Audit
+         * @description The organization's audit trail: who did what to which object, how it ended, from
+         *     where and when. Another organization's trail is 404; the root organization's users
+         *     read any organization's.
+         */
+        get: operations["organization_audit_api_v1_organizations__organization_id__audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/lockouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lockout.List
+         * @description Accounts locked after failed sign-ins: active ones first, then newest first.
+         */
+        get: operations["lockout_list_api_v1_organizations__organization_id__lockouts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quota.Read
+         * @description The organization's limits (null: unlimited) and what its instances and volumes use.
+         */
+        get: operations["quota_read_api_v1_organizations__organization_id__quotas_get"];
+        /**
+         * Quota.Update
+         * @description Replace every limit. Only the root organization's administrators may: a limit the
+         *     organization could lift itself would bound nothing. A limit below the current usage
+         *     is accepted; it refuses only what would add to the usage.
+         */
+        put: operations["quota_update_api_v1_organizations__organization_id__quotas_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/security": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Organization.Security Read */
+        get: operations["organization_security_read_api_v1_organizations__organization_id__security_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Organization.Security Update */
+        patch: operations["organization_security_update_api_v1_organizations__organization_id__security_patch"];
+        trace?: never;
+    };
     "/api/v1/tasks": {
         parameters: {
             query?: never;
@@ -655,6 +846,181 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** User.List */
+        get: operations["user_list_api_v1_users_get"];
+        put?: never;
+        /** User.Create */
+        post: operations["user_create_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User.Export
+         * @description The organization's users as import rows (JSON, or CSV with ``Accept: text/csv``);
+         *     never a password or its hash.
+         */
+        get: operations["user_export_api_v1_users_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * User.Import
+         * @description All or nothing: every row's user is created, or (one row refused) none is, and
+         *     the 400's ``details`` says why for each row. ``dry_run`` reports the same without
+         *     creating anything.
+         */
+        post: operations["user_import_api_v1_users_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** User.Read */
+        get: operations["user_read_api_v1_users__user_id__get"];
+        put?: never;
+        post?: never;
+        /** User.Delete */
+        delete: operations["user_delete_api_v1_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        /** User.Update */
+        patch: operations["user_update_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/invalidate-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * User.Invalidate Sessions
+         * @description End the user's sessions (API tokens stay); ``"false"`` keeps the caller's own.
+         */
+        post: operations["user_invalidate_sessions_api_v1_users__user_id__invalidate_sessions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/lockout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * User.Unlock
+         * @description Clear the user's active lockouts and failure count.
+         */
+        delete: operations["user_unlock_api_v1_users__user_id__lockout_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** User.Set Policies */
+        put: operations["user_set_policies_api_v1_users__user_id__policies_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Token.List */
+        get: operations["token_list_api_v1_users__user_id__tokens_get"];
+        put?: never;
+        /**
+         * Token.Create
+         * @description A new API token; its secret is in this reply only.
+         */
+        post: operations["token_create_api_v1_users__user_id__tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Token.Delete */
+        delete: operations["token_delete_api_v1_users__user_id__tokens__token_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/volumes": {
         parameters: {
             query?: never;
@@ -696,6 +1062,62 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AuditEntry
+         * @description One row of the trail: who did what to which object, how it ended, from where.
+         */
+        AuditEntry: {
+            /**
+             * Action
+             * @example instance.deploy
+             */
+            action: string;
+            /**
+             * Id
+             * @description Ascending in the order rows were written.
+             */
+            id: number;
+            /**
+             * Message
+             * @description Why it failed; empty for most successes.
+             */
+            message: string;
+            /**
+             * Organization Id
+             * @description The organization the action concerned; null for the deployment's own rows (anonymous refusals, sign-ins under unknown names), shown in the root organization's trail.
+             */
+            organization_id: string | null;
+            /**
+             * Outcome
+             * @description success or failure.
+             * @example success
+             */
+            outcome: string;
+            /**
+             * Source Address
+             * @description The caller's IP address.
+             */
+            source_address: string | null;
+            /**
+             * Status Code
+             * @description The HTTP status the call was answered with.
+             */
+            status_code: number;
+            /**
+             * Target Id
+             * @description The object acted on, when there is one.
+             */
+            target_id: string | null;
+            /** Time */
+            time: string;
+            /**
+             * User Id
+             * @description Null for an anonymous caller.
+             */
+            user_id: string | null;
+            /** Username */
+            username: string | null;
+        };
         /** Cluster */
         Cluster: {
             /** Creation */
@@ -912,6 +1334,18 @@ export interface components {
             is_root: boolean;
             /** Is Root Organization */
             is_root_organization: boolean;
+            /**
+             * Must Change Password
+             * @description Signed in with a temporary password: change it (POST /api/v1/auth/password) before anything else.
+             * @default false
+             */
+            must_change_password: boolean;
+            /**
+             * Must Enroll Mfa
+             * @description The organization requires a second factor this user has not enrolled: until they do, only /v1/auth/mfa/enroll, /v1/auth/mfa/confirm, /v1/auth/me and /v1/auth/logout answer.
+             * @default false
+             */
+            must_enroll_mfa: boolean;
             /** Organization Id */
             organization_id: string | null;
             /** Username */
@@ -1158,6 +1592,14 @@ export interface components {
              */
             code: number;
             /**
+             * Details
+             * @description Per-item outcomes when the request was about many items (an import's rows); absent otherwise.
+             * @default null
+             */
+            details: {
+                [key: string]: unknown;
+            }[];
+            /**
              * Field
              * @description The request field at fault; absent when no one field is.
              * @default null
@@ -1255,6 +1697,42 @@ export interface components {
             id: string;
             /** Task Id */
             task_id: string;
+        };
+        /** ImportError_ */
+        ImportError_: {
+            /**
+             * Code
+             * @example 409
+             */
+            code: number;
+            /** Field */
+            field?: string | null;
+            /** Message */
+            message: string;
+        };
+        /** ImportResult */
+        ImportResult: {
+            /** Error */
+            error?: components["schemas"]["ImportError_"];
+            /**
+             * Id
+             * @description Once created.
+             */
+            id?: string;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Password
+             * @description A generated password, shown this once.
+             */
+            password?: string;
+            /**
+             * Row
+             * @description 1 for the first user of the file.
+             */
+            row: number;
+            /** Username */
+            username: string | null;
         };
         /**
          * Instance
@@ -1494,6 +1972,12 @@ export interface components {
         };
         /** LoginRequest */
         LoginRequest: {
+            /**
+             * Otp
+             * @description For a user with a second factor: the code the authenticator app shows, or one of the recovery codes (each works once). Without it such a user is answered 401 with field 'otp'.
+             * @example 492039
+             */
+            otp?: string | null;
             /** Password */
             password: string;
             /**
@@ -1565,6 +2049,68 @@ export interface components {
              */
             usage: number;
         };
+        /** MfaConfirm */
+        MfaConfirm: {
+            /**
+             * Code
+             * @description A current code of the new authenticator.
+             */
+            code: string;
+        };
+        /** MfaDisable */
+        MfaDisable: {
+            /**
+             * Code
+             * @description A current code or a recovery code.
+             */
+            code?: string | null;
+            /**
+             * Password
+             * @description Or the user's password.
+             */
+            password?: string | null;
+        };
+        /** MfaEnrolment */
+        MfaEnrolment: {
+            /**
+             * Otpauth Uri
+             * @description The same as an otpauth:// URI, for a QR code.
+             * @example otpauth://totp/cloudenv:alice?secret=JBSWY3DPEHPK3PXP&issuer=cloudenv
+             */
+            otpauth_uri: string;
+            /**
+             * Recovery Codes
+             * @description Ten single-use codes that sign in when the authenticator is lost; shown only now.
+             * @example [
+             *       "k3j2a-pq7xz"
+             *     ]
+             */
+            recovery_codes: string[];
+            /**
+             * Secret
+             * @description The TOTP secret (base32), for typing into an authenticator app.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+        };
+        /** NewToken */
+        NewToken: {
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * Id
+             * @example tok-qthm_iLrflJ_DtSS1l4Gx1
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Token
+             * @description The secret, shown only now: send it as 'Authorization: Bearer <token>'.
+             * @example cetok_2Xq9...
+             */
+            token: string;
+        };
         /** NewVolume */
         NewVolume: {
             /**
@@ -1634,6 +2180,57 @@ export interface components {
             organization_id: string;
             /** Wol Mac */
             wol_mac: string | null;
+        };
+        /** NodeConsoleAccess */
+        NodeConsoleAccess: {
+            /**
+             * Linux User
+             * @description The Linux user a shell would run as; null when none can be used.
+             */
+            linux_user: string | null;
+            /**
+             * Message
+             * @description Why no shell can be opened; empty when one can.
+             */
+            message: string;
+            /**
+             * Permitted
+             * @description Whether the caller's policies allow node.console on this node (the node's Console tab is shown only then).
+             */
+            permitted: boolean;
+        };
+        /**
+         * NodeConsoleRequest
+         * @description The product's ``POST /v1/nodes/{id}/console`` takes ``{}``: the shell always runs as
+         *     the caller's own Linux user.
+         */
+        NodeConsoleRequest: Record<string, never>;
+        /** NodeConsoleSession */
+        NodeConsoleSession: {
+            /**
+             * Expires In
+             * @description Seconds the ticket stays valid.
+             * @example 30
+             */
+            expires_in: number;
+            /**
+             * Linux User
+             * @description The Linux user the shell runs as.
+             * @example root
+             */
+            linux_user: string;
+            /**
+             * Session Token
+             * @description Single-use ticket; present it as ?token= on the WebSocket within expires_in seconds.
+             * @example q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E
+             */
+            session_token: string;
+            /**
+             * Websocket
+             * @description Path of the WebSocket to open on the node, ticket included. Frames: binary keystrokes in, binary terminal output out, and {"resize": {"cols": C, "rows": R}} as a text frame when the terminal's size changes.
+             * @example /api/v1/consoles/shell?token=q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E
+             */
+            websocket: string;
         };
         /** NodeDetail */
         NodeDetail: {
@@ -1822,6 +2419,16 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /**
+             * New Password
+             * @description 12 to 256 characters, not containing the user name, not a commonly used password. No rules about kinds of characters: length is what counts.
+             */
+            new_password: string;
+        };
         /** PciDevice */
         PciDevice: {
             /** Class */
@@ -1840,6 +2447,11 @@ export interface components {
             slot: string;
             /** Vendor */
             vendor: string;
+        };
+        /** PolicyIds */
+        PolicyIds: {
+            /** Policy Ids */
+            policy_ids: string[];
         };
         /** PoolUsage */
         PoolUsage: {
@@ -1915,6 +2527,60 @@ export interface components {
              */
             secure_boot: components["schemas"]["SecureBoot"];
         };
+        /**
+         * Quotas
+         * @description The organization's limits (null: unlimited) and what it uses now.
+         */
+        Quotas: {
+            /**
+             * Instances
+             * @description The most instances; null: unlimited.
+             */
+            instances: number | null;
+            /**
+             * Memory Mb
+             * @description The most memory of its instances, MB; null: unlimited.
+             */
+            memory_mb: number | null;
+            /**
+             * Storage Gb
+             * @description The most volume storage, GB; null: unlimited.
+             */
+            storage_gb: number | null;
+            usage: components["schemas"]["Usage"];
+            /**
+             * Vcpus
+             * @description The most vCPUs its instances may have; null: unlimited.
+             */
+            vcpus: number | null;
+        };
+        /**
+         * QuotasUpdate
+         * @description Every limit, each given (null: unlimited), so a client that forgets one can't lift
+         *     it without saying so.
+         */
+        QuotasUpdate: {
+            /**
+             * Instances
+             * @description 0 allows none; null is unlimited.
+             */
+            instances: number | null;
+            /**
+             * Memory Mb
+             * @description 0 allows none; null is unlimited.
+             */
+            memory_mb: number | null;
+            /**
+             * Storage Gb
+             * @description 0 allows none; null is unlimited.
+             */
+            storage_gb: number | null;
+            /**
+             * Vcpus
+             * @description 0 allows none; null is unlimited.
+             */
+            vcpus: number | null;
+        };
         /** SecureBoot */
         SecureBoot: {
             /**
@@ -1927,6 +2593,53 @@ export interface components {
              * @default false
              */
             enroll_standard_keys: boolean;
+        };
+        /** SessionsInvalidate */
+        SessionsInvalidate: {
+            /**
+             * Invalidate Current
+             * @description A string, as the product's clients send it: "false" keeps the session this request was made with (when it is one of the user's).
+             * @default true
+             * @enum {string}
+             */
+            invalidate_current: "true" | "false";
+        };
+        /** SignInSecurity */
+        SignInSecurity: {
+            /**
+             * Lockout Minutes
+             * @description How long an account stays locked.
+             * @example 15
+             */
+            lockout_minutes: number;
+            /**
+             * Lockout Threshold
+             * @description Failed sign-ins that lock.
+             * @example 5
+             */
+            lockout_threshold: number;
+            /**
+             * Lockout Window Minutes
+             * @description Counted within this.
+             * @example 15
+             */
+            lockout_window_minutes: number;
+            /**
+             * Require Mfa
+             * @description Every user of the organization must sign in with a one-time code.
+             */
+            require_mfa: boolean;
+        };
+        /** SignInSecurityUpdate */
+        SignInSecurityUpdate: {
+            /** Lockout Minutes */
+            lockout_minutes?: number | null;
+            /** Lockout Threshold */
+            lockout_threshold?: number | null;
+            /** Lockout Window Minutes */
+            lockout_window_minutes?: number | null;
+            /** Require Mfa */
+            require_mfa?: boolean | null;
         };
         /** Snapshot */
         Snapshot: {
@@ -2030,6 +2743,65 @@ export interface components {
          * @enum {string}
          */
         TaskStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** Token */
+        Token: {
+            /** Creation */
+            creation: string;
+            /**
+             * Expiry
+             * @description When it stops working; null: never.
+             */
+            expiry: string | null;
+            /**
+             * Id
+             * @example tok-qthm_iLrflJ_DtSS1l4Gx1
+             */
+            id: string;
+            /**
+             * Last Used
+             * @description When it last signed a request in (to the minute); null: never.
+             */
+            last_used: string | null;
+            /**
+             * Name
+             * @example backup script
+             */
+            name: string;
+        };
+        /** TokenCreate */
+        TokenCreate: {
+            /**
+             * Expiry
+             * @description RFC 3339 time it stops working; omit for none.
+             * @example 2030-01-31T00:00:00Z
+             */
+            expiry?: string | null;
+            /**
+             * Name
+             * @example backup script
+             */
+            name: string;
+        };
+        /** Usage */
+        Usage: {
+            /** Instances */
+            instances: number;
+            /**
+             * Memory Mb
+             * @description Memory of the organization's instances, in MB.
+             */
+            memory_mb: number;
+            /**
+             * Storage Gb
+             * @description Size of the organization's volumes, in GB (rounded up).
+             */
+            storage_gb: number;
+            /**
+             * Vcpus
+             * @description Sockets x cores x threads over the organization's instances.
+             */
+            vcpus: number;
+        };
         /** Usb */
         Usb: {
             /** Bus */
@@ -2053,6 +2825,268 @@ export interface components {
             vendor: string;
             /** Vendor Id */
             vendor_id: string;
+        };
+        /** User */
+        User: {
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Expired
+             * @description The expiry has passed: the user can't sign in.
+             */
+            expired: boolean;
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * External
+             * @description Signs in through an external provider.
+             */
+            external: boolean;
+            /**
+             * Id
+             * @example user-Xk3LmQ8vRt2ZpN7bWc1Yd
+             */
+            id: string;
+            /**
+             * Is Root
+             * @description pceadmin: owns the deployment, can't be deleted.
+             */
+            is_root: boolean;
+            /** Linux User */
+            linux_user: string | null;
+            /**
+             * Locked
+             * @description Locked by an administrator, or locked out after failed sign-ins.
+             */
+            locked: boolean;
+            /** Mfa Enabled */
+            mfa_enabled: boolean;
+            /** Organization Id */
+            organization_id: string;
+            /**
+             * Policies
+             * @description The user's policy IDs, in evaluation order.
+             */
+            policies: string[];
+            /**
+             * Temporary Password
+             * @description Must change the password at the next sign-in.
+             */
+            temporary_password: boolean;
+            /** Username */
+            username: string;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Expiry
+             * Format: date-time
+             * @description When the user stops being able to sign in: RFC 3339 (2026-12-31T23:59:59Z) or a date (2026-12-31, midnight UTC); null for never.
+             */
+            expiry?: string | null;
+            /**
+             * External
+             * @description Signs in through an external provider (no password here).
+             * @default false
+             */
+            external: boolean;
+            /**
+             * Linux User
+             * @description The POSIX account the user's node console runs as.
+             * @example ana
+             */
+            linux_user?: string | null;
+            /** Organization Id */
+            organization_id: string;
+            /**
+             * Password
+             * @description 12 to 256 characters, not containing the user name, not a commonly used password. No rules about kinds of characters: length is what counts.
+             */
+            password?: string;
+            /**
+             * Policy Ids
+             * @description Built-in (pol-builtin-*) or the organization's own policies, in order.
+             */
+            policy_ids?: string[];
+            /**
+             * Random Password
+             * @description Generate a password; the reply shows it this once.
+             * @default false
+             */
+            random_password: boolean;
+            /**
+             * Temporary
+             * @description The password is for the next sign-in only: that session may do nothing but change it. Default: true whenever a password is set for someone.
+             */
+            temporary?: boolean;
+            /**
+             * Username
+             * @description 3 to 64 letters, digits, '.', '_', '@' or '-'; unique in the deployment.
+             * @example ana.lima
+             */
+            username: string;
+        };
+        /** UserCreated */
+        UserCreated: {
+            /**
+             * Id
+             * @example user-Xk3LmQ8vRt2ZpN7bWc1Yd
+             */
+            id: string;
+            /**
+             * Password
+             * @description Only with random_password: the password, shown this once.
+             */
+            password?: string;
+        };
+        /** UserLockout */
+        UserLockout: {
+            /**
+             * Active
+             * @description In force now (not lapsed, not cleared).
+             */
+            active: boolean;
+            /**
+             * Failures
+             * @description Failed sign-ins that locked the account.
+             */
+            failures: number;
+            /** Id */
+            id: number;
+            /** Locked At */
+            locked_at: string;
+            /**
+             * Source Address
+             * @description Where the last of them came from.
+             */
+            source_address: string | null;
+            /**
+             * Until
+             * @description When it ends by itself.
+             */
+            until: string;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
+        };
+        /** UserPolicies */
+        UserPolicies: {
+            /**
+             * Policy Ids
+             * @description Exactly these policies, in this order (statements are evaluated in it).
+             * @example [
+             *       "pol-builtin-operator"
+             *     ]
+             */
+            policy_ids: string[];
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Description */
+            description?: string;
+            /** Enabled */
+            enabled?: boolean;
+            /**
+             * Expiry
+             * Format: date-time
+             * @description When the user stops being able to sign in: RFC 3339 (2026-12-31T23:59:59Z) or a date (2026-12-31, midnight UTC); null for never. Absent: unchanged.
+             */
+            expiry?: string | null;
+            /**
+             * Linux User
+             * @description null removes it.
+             */
+            linux_user?: string | null;
+            /**
+             * Password
+             * @description A new password for the user (not for oneself: POST /v1/auth/password). 12 to 256 characters, not containing the user name, not a commonly used password. No rules about kinds of characters: length is what counts.
+             */
+            password?: string;
+            /**
+             * Random Password
+             * @description Set a generated password; the reply shows it this once.
+             * @default false
+             */
+            random_password: boolean;
+            /**
+             * Temporary
+             * @description The password is for the next sign-in only: that session may do nothing but change it. Default: true whenever a password is set for someone.
+             */
+            temporary?: boolean;
+        };
+        /** UserUpdated */
+        UserUpdated: {
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Expired
+             * @description The expiry has passed: the user can't sign in.
+             */
+            expired: boolean;
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * External
+             * @description Signs in through an external provider.
+             */
+            external: boolean;
+            /**
+             * Id
+             * @example user-Xk3LmQ8vRt2ZpN7bWc1Yd
+             */
+            id: string;
+            /**
+             * Is Root
+             * @description pceadmin: owns the deployment, can't be deleted.
+             */
+            is_root: boolean;
+            /** Linux User */
+            linux_user: string | null;
+            /**
+             * Locked
+             * @description Locked by an administrator, or locked out after failed sign-ins.
+             */
+            locked: boolean;
+            /** Mfa Enabled */
+            mfa_enabled: boolean;
+            /** Organization Id */
+            organization_id: string;
+            /**
+             * Password
+             * @description Only with random_password: the password, shown this once.
+             */
+            password?: string | null;
+            /**
+             * Policies
+             * @description The user's policy IDs, in evaluation order.
+             */
+            policies: string[];
+            /**
+             * Temporary Password
+             * @description Must change the password at the next sign-in.
+             */
+            temporary_password: boolean;
+            /** Username */
+            username: string;
         };
         /** Voltage */
         Voltage: {
@@ -2140,7 +3174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Wrong user name or password, or the user can't sign in. */
+            /** @description Wrong user name or password, a one-time code needed (field 'otp') or wrong, or the user can't sign in. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,6 +3185,15 @@ export interface operations {
             };
             /** @description The request body is larger than the API accepts (1 MiB). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed sign-ins from this address, or too many passwords being checked at once; retry after the Retry-After header's seconds. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2236,6 +3279,296 @@ export interface operations {
             };
             /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_mfa_confirm_api_v1_auth_mfa_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaConfirm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_mfa_disable_api_v1_auth_mfa_disable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaDisable"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_mfa_enroll_api_v1_auth_mfa_enroll_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auth_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4051,6 +5384,135 @@ export interface operations {
             };
         };
     };
+    node_console_access_api_v1_nodes__node_id__console_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeConsoleAccess"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_console_api_v1_nodes__node_id__console_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NodeConsoleRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeConsoleSession"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     node_refresh_facts_api_v1_nodes__node_id__facts_refresh_post: {
         parameters: {
             query?: never;
@@ -4833,6 +6295,403 @@ export interface operations {
             };
         };
     };
+    organization_audit_api_v1_organizations__organization_id__audit_get: {
+        parameters: {
+            query?: {
+                /** @description Entries per page (1 to 5000). */
+                entries?: number;
+                /** @description The page, from 1 (newest). */
+                page?: number;
+                /** @description Only this user's actions. */
+                user_id?: string | null;
+                /** @description Only this action (instance.deploy) or family (instance.*). */
+                action?: string | null;
+                /** @description Only actions on this object. */
+                target_id?: string | null;
+                /** @description From this time on (RFC 3339, inclusive). */
+                since?: string | null;
+                /** @description Before this time (RFC 3339, exclusive). */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the trail, newest first: a bare array (JSON), or the same rows as CSV with a header row when the request sends `Accept: text/csv`. */
+            200: {
+                headers: {
+                    /** @description How many entries match the filters, over every page. */
+                    "X-Total-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntry"][];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lockout_list_api_v1_organizations__organization_id__lockouts_get: {
+        parameters: {
+            query?: {
+                /** @description Entries per page. */
+                entries?: number;
+                /** @description Page, from 1. */
+                page?: number;
+            };
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserLockout"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quota_read_api_v1_organizations__organization_id__quotas_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quotas"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quota_update_api_v1_organizations__organization_id__quotas_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotasUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quotas"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    organization_security_read_api_v1_organizations__organization_id__security_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInSecurity"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    organization_security_update_api_v1_organizations__organization_id__security_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignInSecurityUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInSecurity"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     task_list_api_v1_tasks_get: {
         parameters: {
             query?: {
@@ -4963,6 +6822,906 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_list_api_v1_users_get: {
+        parameters: {
+            query?: {
+                /** @description Only this organization's users. */
+                organization_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_create_api_v1_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserCreated"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_export_api_v1_users_export_get: {
+        parameters: {
+            query: {
+                /** @description The organization's ID. */
+                organization_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_import_api_v1_users_import_post: {
+        parameters: {
+            query: {
+                /** @description The organization's ID. */
+                organization_id: string;
+                /** @description Check every row and report, creating nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The users: a JSON array of objects (or {"users": [...]}), or CSV with a header row (Content-Type: text/csv). Fields or columns: username, enabled, linux_user, description, expiry, external, policy_ids, password, random_password, temporary. At most 1000 users and 100 passwords at once. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    users: Record<string, never>[];
+                } | Record<string, never>[];
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"][];
+                };
+            };
+            /** @description A row was refused: nothing was created; 'details' has every row's result. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the API accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_read_api_v1_users__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_delete_api_v1_users__user_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Optional. The client asks its user to confirm; if given, it must be DESTROY. */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_update_api_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserUpdated"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_invalidate_sessions_api_v1_users__user_id__invalidate_sessions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SessionsInvalidate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_unlock_api_v1_users__user_id__lockout_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_set_policies_api_v1_users__user_id__policies_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPolicies"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyIds"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_list_api_v1_users__user_id__tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"][];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_create_api_v1_users__user_id__tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewToken"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_delete_api_v1_users__user_id__tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */

@@ -24,7 +24,7 @@ from cloudenv.agent.handlers import HANDLERS, RECOVERIES
 from cloudenv.agent.metrics import SAMPLE_SECONDS, MetricsSampler
 from cloudenv.drivers.compute.base import ArchCapabilities, PowerState
 from cloudenv.errors import CloudenvError
-from cloudenv.services import auth, tasks
+from cloudenv.services import audit, auth, tasks
 from cloudenv.services.access import SYSTEM
 from cloudenv.services.compute import execution
 from cloudenv.services.compute.instances import set_power_state
@@ -35,6 +35,8 @@ from cloudenv.store.engine import transaction
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
+#: How often the heartbeat thread deletes audit rows past their retention.
+AUDIT_PURGE_SECONDS = 3600.0
 IDLE_POLL_SECONDS = 1.0
 WORKERS = 8
 
@@ -47,8 +49,11 @@ class Agent:
         drivers: Drivers | None = None,
         *,
         workers: int = WORKERS,
+        audit_retention_days: int = 0,
     ) -> None:
         self.node_id = node_id
+        #: Audit rows older than this many days are deleted (0: kept forever).
+        self.audit_retention_days = audit_retention_days
         self.factory = session_factory
         self.drivers = drivers or Drivers(None, None, unavailable="no drivers configured")
         self._wake = threading.Event()
@@ -66,6 +71,7 @@ class Agent:
             nodes.heartbeat(db, self.node_id)
         if interrupted:
             log.warning("marked %d interrupted task(s) as failed", len(interrupted))
+        self._purge_audit()
         self._recover(interrupted)
         self._report_capabilities()
         self._sync_instances()
@@ -272,10 +278,28 @@ class Agent:
             except CloudenvError as exc:
                 log.warning("autostart of %s refused: %s", instance_id, exc.message)
 
+    def _purge_audit(self) -> None:
+        """Bound the audit trail by age (``Settings.audit_retention_days``). Every node of
+        a deployment does it against the one database; a purge another node did first
+        leaves this one nothing to delete."""
+        try:
+            removed = audit.purge(self.factory, self.audit_retention_days)
+        except Exception:
+            log.exception("purging old audit rows failed")
+            return
+        if removed:
+            days = self.audit_retention_days
+            log.info("deleted %d audit row(s) older than %d days", removed, days)
+
     def _beat(self) -> None:
         sampler, waited = MetricsSampler(self.node_id, self.factory, self.drivers), 0.0
+        since_purge = 0.0
         while not self._stop.wait(SAMPLE_SECONDS):
             sampler.run()
+            since_purge += SAMPLE_SECONDS
+            if since_purge >= AUDIT_PURGE_SECONDS:
+                since_purge = 0.0
+                self._purge_audit()
             waited += SAMPLE_SECONDS
             if waited < HEARTBEAT_SECONDS:
                 continue

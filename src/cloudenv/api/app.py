@@ -20,6 +20,7 @@ from cloudenv.api import errors, openapi
 from cloudenv.api.edge import RequestGate, SecurityHeaders
 from cloudenv.api.refusals import FLUSH_SECONDS, RefusalCounter
 from cloudenv.api.routers import (
+    audit,
     auth,
     clusters,
     consoles,
@@ -28,13 +29,19 @@ from cloudenv.api.routers import (
     events,
     health,
     instances,
+    lockouts,
     metrics,
+    node_console,
     nodes,
     organizations,
+    passwords,
     policies,
+    quotas,
     snapshots,
     storage,
     tasks,
+    tokens,
+    users,
 )
 from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
@@ -49,6 +56,7 @@ ROUTERS = (
     datacenters,
     clusters,
     nodes,
+    node_console,
     tasks,
     events,
     instances,
@@ -58,6 +66,12 @@ ROUTERS = (
     metrics,
     storage,
     policies,
+    audit,
+    quotas,
+    users,
+    passwords,
+    tokens,
+    lockouts,
 )
 
 

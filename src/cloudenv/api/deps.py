@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudenv.api import permissions
 from cloudenv.config import Settings
-from cloudenv.errors import NotAuthenticated
+from cloudenv.errors import Forbidden, NotAuthenticated
 from cloudenv.services import auth
 from cloudenv.services.access import Principal, authorize_route
 from cloudenv.store.engine import transaction
@@ -77,11 +77,32 @@ def _principal(request: Request, db: Db) -> Principal:
     return principal
 
 
+#: What a session signed in with a temporary password may call until it changes it.
+PASSWORD_CHANGE_ROUTES = frozenset({"auth.me", "auth.logout", "auth.password"})
+TEMPORARY_SESSION_REFUSED = (
+    "Your password is temporary: change it first (POST /api/v1/auth/password with "
+    "current_password and new_password), then continue."
+)
+MFA_FIRST = (
+    "{username}'s organization requires a one-time code at sign-in: enroll an "
+    "authenticator first (POST /api/v1/auth/mfa/enroll, then /api/v1/auth/mfa/confirm)."
+)
+
+
 def _gate(request: Request, principal: Principal) -> None:
     """Refuse a caller none of whose policies could allow the route's action (see
-    ``api/permissions.py``); the service checks the target itself."""
+    ``api/permissions.py``); the service checks the target itself. A caller signed in
+    with a temporary password is refused everything but changing it; then a user who
+    still has to enroll the second factor their organization requires may only do that
+    (changing the password first stays possible, or the two would lock each other out)."""
     route = request.scope.get("route")
     if isinstance(route, APIRoute):
+        if principal.must_change_password and route.name not in PASSWORD_CHANGE_ROUTES:
+            raise Forbidden(TEMPORARY_SESSION_REFUSED)
+        if principal.must_enroll_mfa and route.name not in (
+            permissions.MFA_ENROLMENT_ROUTES | PASSWORD_CHANGE_ROUTES
+        ):
+            raise Forbidden(MFA_FIRST.format(username=principal.username))
         action = permissions.route_action(route.name)
         if action is not None:
             authorize_route(principal, action)

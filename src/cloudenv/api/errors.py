@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloudenv.api.refusals import UNROUTED, RefusalCounter
-from cloudenv.errors import CloudenvError
+from cloudenv.errors import CloudenvError, TooManyRequests
 from cloudenv.services import audit
 from cloudenv.store.engine import transaction
 
@@ -59,14 +59,23 @@ def security_headers(path: str) -> dict[str, str]:
     return SECURITY_HEADERS if is_api_path(path) else UI_SECURITY_HEADERS
 
 
-# Sign-in audits its own failures (it knows which user was tried).
+# Sign-in audits its own failures (it knows which user was tried). Its 429s (a flood
+# throttled before any password is checked) are only counted, like any anonymous refusal:
+# a row per throttled guess would let the flood write to the database after all.
 SELF_AUDITED = frozenset({"auth.login"})
 
 
-def error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": status, "message": message}
     if field:
         body["field"] = field
+    if details is not None:
+        body["details"] = details
     return body
 
 
@@ -85,18 +94,25 @@ def _action(request: Request) -> str:
 
 
 async def _respond(
-    request: Request, status: int, message: str, field: str | None = None
+    request: Request,
+    status: int,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The error reply, once the refusal is counted or audited. The audit row is written on
     a worker thread: a database write on the event loop would hold every request and
     stream of this process while it waits (up to the database's busy timeout)."""
     if getattr(request.state, "principal", None) is None:
-        if _action(request) not in SELF_AUDITED:
+        if _action(request) not in SELF_AUDITED or status == 429:
             address = request.client.host if request.client else None
             count_anonymous(request.app, address, _action(request), status, message)
     elif request.method in MUTATING:
         await run_in_threadpool(_audit_failure, request, status, message)
-    return JSONResponse(error_body(status, message, field), status_code=status)
+    return JSONResponse(
+        error_body(status, message, field, details), status_code=status, headers=headers
+    )
 
 
 def _audit_failure(request: Request, status: int, message: str) -> None:
@@ -206,7 +222,10 @@ async def on_cloudenv_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CloudenvError)
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return await _respond(request, exc.status, exc.message, exc.field)
+    headers = None
+    if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+        headers = {"Retry-After": str(max(1, exc.retry_after))}
+    return await _respond(request, exc.status, exc.message, exc.field, exc.details, headers)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -26,12 +26,26 @@ A = Action
 ROUTE_ACTIONS: dict[str, Action | None] = {
     "auth.logout": SIGNED_IN,
     "auth.me": SIGNED_IN,
+    "auth.mfa_enroll": SIGNED_IN,
+    "auth.mfa_confirm": SIGNED_IN,
+    "auth.mfa_disable": SIGNED_IN,
+    "token.list": SIGNED_IN,
+    "token.create": SIGNED_IN,
+    "token.delete": SIGNED_IN,
+    "user.invalidate_sessions": SIGNED_IN,
+    "user.unlock": A.USER_UNLOCK,
+    "lockout.list": A.LOCKOUT_READ,
+    "organization.security_read": A.ORGANIZATION_READ,
+    "organization.security_update": A.ORGANIZATION_UPDATE,
     "event.stream": A.ORGANIZATION_READ,
     "organization.list": A.ORGANIZATION_LIST,
     "organization.read": A.ORGANIZATION_READ,
     "organization.create": A.ORGANIZATION_CREATE,
     "organization.update": A.ORGANIZATION_UPDATE,
     "organization.delete": A.ORGANIZATION_DELETE,
+    "organization.audit": A.AUDIT_READ,
+    "quota.read": A.QUOTA_READ,
+    "quota.update": A.QUOTA_UPDATE,
     "datacenter.list": A.DATACENTER_READ,
     "datacenter.read": A.DATACENTER_READ,
     "datacenter.create": A.DATACENTER_CREATE,
@@ -48,6 +62,9 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "node.tasks": A.TASK_READ,
     "node.pools": A.POOL_READ,
     "node.refresh_facts": A.NODE_REFRESH_FACTS,
+    "node.console": A.NODE_CONSOLE,
+    # Whether the Console tab shows: anyone who sees the node may ask.
+    "node.console_access": A.NODE_READ,
     "task.list": A.TASK_READ,
     "task.read": A.TASK_READ,
     "task.cancel": SIGNED_IN,
@@ -78,7 +95,21 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "policy.create": A.POLICY_CREATE,
     "policy.update": A.POLICY_UPDATE,
     "policy.delete": A.POLICY_DELETE,
+    # One's own password: anyone signed in, for themselves only.
+    "auth.password": SIGNED_IN,
+    "user.list": A.USER_LIST,
+    "user.read": A.USER_READ,
+    "user.create": A.USER_CREATE,
+    "user.update": A.USER_UPDATE,
+    "user.delete": A.USER_DELETE,
+    "user.import": A.USER_IMPORT,
+    "user.export": A.USER_EXPORT,
+    "user.set_policies": A.USER_SET_POLICIES,
 }
+
+
+#: What a user whose organization requires a second factor may call before enrolling one.
+MFA_ENROLMENT_ROUTES = frozenset({"auth.me", "auth.logout", "auth.mfa_enroll", "auth.mfa_confirm"})
 
 
 def route_action(route_name: str) -> Action | None:

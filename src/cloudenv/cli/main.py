@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudenv.cli import admin, instances, policies, resources, session
+from cloudenv.cli import admin, audit, instances, policies, resources, session, tokens, users
 
 app = typer.Typer(
     help="cloudenv: administer a node and drive the cloud from the command line.",
@@ -26,6 +26,10 @@ app.add_typer(resources.task_app, name="task")
 app.add_typer(instances.instance_app, name="instance")
 app.add_typer(instances.image_app, name="image")
 app.add_typer(policies.policy_app, name="policy")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(audit.quota_app, name="quota")
+app.add_typer(users.user_app, name="user")
+app.add_typer(tokens.token_app, name="token")
 
 if __name__ == "__main__":
     app()

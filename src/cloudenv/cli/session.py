@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 
 from cloudenv.api.schemas.auth import LoginRequest
@@ -13,6 +14,7 @@ from cloudenv.cli.client import (
     ApiClient,
     Login,
     config_dir,
+    error_message,
     forget_login,
     host_port,
     load_login,
@@ -65,17 +67,57 @@ def login(
         str | None, typer.Option(help="Expected SHA-256 fingerprint of the node's certificate.")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Trust the certificate shown.")] = False,
+    otp: Annotated[
+        str | None,
+        typer.Option(help="One-time code (or recovery code), for a user with a second factor."),
+    ] = None,
 ) -> None:
-    """Sign in to a node and remember the session for later commands."""
+    """Sign in to a node and remember the session for later commands. A user with a second
+    factor is asked for the one-time code (with --password-stdin, it is the next line)."""
     cert_file = _pin_certificate(url, fingerprint, yes)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt(f"Password for {username}", hide_input=True)
-    body = request_body(LoginRequest, username=username, password=password)
-    result = ApiClient.connect(url, cert_file).post("/v1/auth/login", body)
+    api = ApiClient.connect(url, cert_file)
+    result = _sign_in(api, username, password, otp)
+    if result is None:  # the node asks for the second factor
+        code = sys.stdin.readline().strip() if password_stdin else typer.prompt("One-time code")
+        result = _sign_in(api, username, password, code)
+        if result is None:
+            fail("The node still asks for a one-time code; nothing was saved.")
     save_login(Login(url=url, token=result["token"], username=username, cert_file=str(cert_file)))
     say(f"Signed in to {url} as {username}.")
+    if result["user"].get("must_enroll_mfa"):
+        warn(
+            "Your organization requires a one-time code at sign-in: enroll an authenticator "
+            "(in the web interface's user settings) before anything else."
+        )
+
+
+def _sign_in(
+    api: ApiClient, username: str, password: str, otp: str | None
+) -> dict[str, Any] | None:
+    """The login reply; None when the node answers that a one-time code is needed."""
+    body = request_body(LoginRequest, username=username, password=password, otp=otp or None)
+    try:
+        response = api.http.post("/v1/auth/login", json=body)
+    except httpx.ConnectError as exc:
+        fail(f"Cannot reach {api.http.base_url}: {exc}.")
+    if response.status_code == 401 and not otp and _field(response) == "otp":
+        return None
+    if response.status_code >= 400:
+        fail(error_message(response))
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _field(response: httpx.Response) -> str | None:
+    try:
+        field = response.json().get("field")
+    except ValueError:
+        return None
+    return field if isinstance(field, str) else None
 
 
 def logout() -> None:

@@ -126,6 +126,12 @@ class Principal:
     source_address: str | None = None
     policy: CompiledPolicy | None = field(default=None, compare=False, repr=False)
     linux_user: str | None = None
+    #: Signed in with a temporary password: until it is changed, the session may only
+    #: read itself, sign out and change the password (``api/deps.py`` holds the rest).
+    must_change_password: bool = False
+    #: The organization requires a second factor this user has not enrolled yet: until
+    #: they do, the route gate lets them only enroll it (and see themselves, sign out).
+    must_enroll_mfa: bool = False
 
     @property
     def scope(self) -> Scope:

@@ -2,18 +2,29 @@
 
 A session token is 32 random bytes shown to the client once; the database keeps only its
 SHA-256, so a stolen database yields no usable tokens. The same token works as the
-``cloudenv_session`` cookie (web UI) and as ``Authorization: Bearer`` (API clients).
+``cloudenv_session`` cookie (web UI) and as ``Authorization: Bearer`` (API clients);
+so do API tokens (``services.iam.tokens``), told apart by their ``cetok_`` prefix.
+
+Signing in, in order: the source address must not be throttled (``iam.lockouts``,
+checked before any hashing); the password is verified in a bounded pool
+(``iam.hashing``), against a dummy hash for an unknown user so the timing is the same;
+then, and only with the right password, the answer may say why this user can't sign in
+or that a one-time code is needed (``iam.mfa``). Until then every refusal is the one
+message :data:`WRONG_CREDENTIALS`: for an unknown user, a wrong password, and an account
+locked out, whatever its password, so neither which users exist nor whether a guess
+against a locked account was right can be learnt from the answers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import re
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,9 +32,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.errors import InvalidInput, NotAuthenticated
+from cloudenv.errors import InvalidInput, NotAuthenticated, TooManyRequests
 from cloudenv.services import audit
 from cloudenv.services.access import Principal
+from cloudenv.services.iam import hashing, lockouts, mfa, tokens
 from cloudenv.services.iam.principals import principal_for, principals_for
 from cloudenv.store.tables import Organization, Session_, User
 
@@ -33,22 +45,24 @@ _hasher = PRODUCTION_HASHER
 # Verifying against this when the user does not exist keeps timing the same either way.
 _DUMMY_HASH = _hasher.hash("cloudenv-dummy-password")
 
-#: The one answer to a wrong password, whether or not the user exists.
-WRONG_CREDENTIALS = "Wrong user name or password."
-
-MIN_PASSWORD_LENGTH = 10
-_COMMON = {
-    "password",
-    "passw0rd",
-    "123456",
-    "qwerty",
-    "letmein",
-    "admin",
-    "welcome",
-    "pceadmin",
-    "cloudenv",
-    "changeme",
-}
+#: The one answer to a failed sign-in before the password is proven: whether or not the
+#: user exists, and whether or not a locked-out account's password was right.
+WRONG_CREDENTIALS = (
+    "Wrong user name or password (an account is locked for a while after too many failed sign-ins)."
+)
+#: A user with a second factor sent the right password but no one-time code.
+OTP_NEEDED = (
+    "This user signs in with a one-time code: send otp (the code your authenticator app "
+    "shows, or one of your recovery codes)."
+)
+WRONG_OTP = (
+    "The one-time code is wrong, expired or already used; send the current code your "
+    "authenticator app shows, or an unused recovery code."
+)
+#: A token no session or API token has (any more): what a request is told, and an open
+#: event stream when it ends.
+SESSION_INVALID = "Your session has expired or is not valid; sign in again."
+SESSION_ENDED = "Your session has ended (signed out or expired); sign in again."
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,23 @@ class LoginResult:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """argon2id of ``password``, computed in the bounded pool (TooManyRequests when full)."""
+    hasher = _hasher
+    return hashing.run(lambda: hasher.hash(password))
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored`` (None: no password, never matches, but
+    takes as long), computed in the bounded pool (TooManyRequests when full)."""
+    hasher, against = _hasher, stored or _DUMMY_HASH
+
+    def verify() -> bool:
+        try:
+            return hasher.verify(against, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return hashing.run(verify) and stored is not None
 
 
 @contextmanager
@@ -76,25 +106,6 @@ def hasher_for_tests(hasher: PasswordHasher) -> Iterator[None]:
         _hasher, _DUMMY_HASH = saved
 
 
-def check_password_strength(password: str, username: str, field: str = "password") -> None:
-    """The administrator's (and every local user's) password rule, with what is missing."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})")
-    classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w]|_"))
-    if classes < 3:
-        problems.append("three of: lower-case, upper-case, digits, symbols")
-    lowered = password.lower()
-    if username and username.lower() in lowered:
-        problems.append("not containing the user name")
-    if any(word in lowered for word in _COMMON):
-        problems.append("no common word such as 'password' or 'admin'")
-    if problems:
-        raise InvalidInput(
-            "The password is too weak; it needs " + "; ".join(problems) + ".", field=field
-        )
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -104,53 +115,41 @@ def login(
     username: str,
     password: str,
     *,
+    otp: str | None = None,
     session_hours: int,
     source_address: str | None = None,
     user_agent: str | None = None,
 ) -> LoginResult:
-    """Check the password and open a session. Failures are counted and audited."""
+    """Check the password (and the one-time code of a user with a second factor) and open
+    a session. Failures are counted, audited and may lock the account (see module doc)."""
+    lockouts.check_address(db, source_address, clock.now())
     user = db.scalar(select(User).where(User.username == username))
-    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
-    try:
-        ok = _hasher.verify(stored, password) and user is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = verify_password(user.password_hash if user else None, password)
     now = clock.now()
-    if user is None or not ok:
-        if user is not None:
-            user.failed_logins += 1
-            user.last_failed_login = now
-        audit.record(
-            db,
-            None,
-            "auth.login",
-            target_id=user.id if user else None,
-            organization_id=user.organization_id if user else None,
-            outcome="failure",
-            status_code=401,
-            message=f"wrong user name or password for {username!r}",
-            source_address=source_address,
-        )
-        raise NotAuthenticated(WRONG_CREDENTIALS, keep_changes=True)
+    source = source_address
+    if user is None:
+        wrong = f"{lockouts.WRONG}user name or password for {username!r}"
+        _credentials_refused(db, None, source, wrong)
+    locked = lockouts.active_lockout(db, user.id, now)
+    if not ok:
+        _credentials_refused(db, user, source, f"{lockouts.WRONG}password for {username!r}")
+    if locked is not None:
+        # The right password, yet the same answer as a wrong one: see the module doc.
+        until = clock.rfc3339(locked.until)
+        _refused(db, user, source, f"right password refused: locked out until {until}")
     # Only now, with the password proven, may the answer say why this user can't sign in:
     # before it, a distinct message would tell anyone which user names exist.
     try:
         _check_usable(user)
     except NotAuthenticated as refused:
-        audit.record(
-            db,
-            None,
-            "auth.login",
-            target_id=user.id,
-            organization_id=user.organization_id,
-            outcome="failure",
-            status_code=401,
-            message=refused.message,
-            source_address=source_address,
-        )
-        raise NotAuthenticated(refused.message, keep_changes=True) from None
-    if _hasher.check_needs_rehash(stored):
-        user.password_hash = hash_password(password)
+        _refused(db, user, source, refused.message, refused.message)
+    if user.mfa_enabled:
+        if not otp:
+            _refused(db, user, source, "one-time code needed", OTP_NEEDED, field="otp")
+        if not mfa.check_code(db, user, otp, now):
+            wrong = f"{lockouts.WRONG}one-time code for {username!r}"
+            _credentials_refused(db, user, source, wrong, WRONG_OTP, "otp")
+    _rehash_if_needed(user, password)
     user.failed_logins = 0
     user.last_login = now
     token = secrets.token_urlsafe(32)
@@ -170,52 +169,153 @@ def login(
     return LoginResult(token, principal, int(lifetime.total_seconds()))
 
 
-def authenticate(db: Session, token: str, source_address: str | None = None) -> Principal:
-    """The principal a session token belongs to, or NotAuthenticated."""
-    row = db.execute(
-        select(Session_.expires, User, Organization.is_root)
-        .join(User, User.id == Session_.user_id)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(Session_.token_hash == token_hash(token))
-    ).first()
-    if row is None or row.expires <= clock.now():
-        raise NotAuthenticated("Your session has expired or is not valid; sign in again.")
-    user: User = row.User
-    _check_usable(user)
-    return principal_for(db, user, bool(row.is_root), source_address)
-
-
-def authenticate_many(db: Session, tokens: Iterable[str]) -> dict[str, Principal | str]:
-    """Each token's principal, or why it no longer signs anyone in, in one query: open event
-    streams are re-checked together before they are sent anything."""
-    by_hash = {token_hash(token): token for token in tokens}
-    verdicts: dict[str, Principal | str] = dict.fromkeys(
-        by_hash.values(), "Your session has ended (signed out or expired); sign in again."
+def _credentials_refused(
+    db: Session,
+    user: User | None,
+    source: str | None,
+    audited: str,
+    message: str = WRONG_CREDENTIALS,
+    field: str | None = None,
+) -> NoReturn:
+    """A wrong password or one-time code: counted against the user and the address (the
+    audit row is the count, see ``iam.lockouts``), and maybe the lock it earns."""
+    now = clock.now()
+    if user is not None:
+        user.failed_logins += 1
+        user.last_failed_login = now
+    audit.record(
+        db,
+        None,
+        "auth.login",
+        target_id=user.id if user else None,
+        organization_id=user.organization_id if user else None,
+        outcome="failure",
+        status_code=401,
+        message=audited,
+        source_address=source,
     )
-    if not by_hash:
+    if user is not None:
+        lockouts.after_failure(db, user, now, source)
+    raise NotAuthenticated(message, field=field, keep_changes=True)
+
+
+def _refused(
+    db: Session,
+    user: User,
+    source: str | None,
+    audited: str,
+    message: str = WRONG_CREDENTIALS,
+    field: str | None = None,
+) -> NoReturn:
+    """A refusal that is not a wrong guess (it does not count towards a lockout)."""
+    audit.record(
+        db,
+        None,
+        "auth.login",
+        target_id=user.id,
+        organization_id=user.organization_id,
+        outcome="failure",
+        status_code=401,
+        message=audited,
+        source_address=source,
+    )
+    raise NotAuthenticated(message, field=field, keep_changes=True)
+
+
+def _rehash_if_needed(user: User, password: str) -> None:
+    """Bring an old hash up to the current parameters, while the password is at hand."""
+    if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
+        # With the pool busy, the next sign-in does it.
+        with contextlib.suppress(TooManyRequests):
+            user.password_hash = hash_password(password)
+
+
+def disable_mfa(
+    db: Session, principal: Principal, *, code: str | None, password: str | None
+) -> None:
+    """Self-service: turn one's second factor off, proven by a one-time code (or a recovery
+    code) or by one's password."""
+    if (code is None) == (password is None):
+        raise InvalidInput("Send either 'code' or 'password', not both.", field="code")
+    user = mfa.own_user(db, principal)
+    if password is not None and not verify_password(user.password_hash, password):
+        raise InvalidInput("The password is wrong.", field="password")
+    mfa.disable(db, principal, user, code=code, password_proven=password is not None)
+
+
+def authenticate(db: Session, token: str, source_address: str | None = None) -> Principal:
+    """The principal a session or API token belongs to, or NotAuthenticated."""
+    verdict = authenticate_many(db, [token], source_address, unknown=SESSION_INVALID)[token]
+    if isinstance(verdict, str):
+        raise NotAuthenticated(verdict)
+    return verdict
+
+
+def authenticate_many(
+    db: Session,
+    secrets_: Iterable[str],
+    source_address: str | None = None,
+    *,
+    unknown: str = SESSION_ENDED,
+) -> dict[str, Principal | str]:
+    """Each token's principal, or why it no longer signs anyone in (``unknown`` for a
+    token found nowhere): sessions in one query, API tokens in another (open event
+    streams are re-checked together before they are sent anything)."""
+    given = set(secrets_)
+    verdicts: dict[str, Principal | str] = dict.fromkeys(given, unknown)
+    api = {s for s in given if tokens.is_api_token(s)}
+    # (user, is_root_org, require_mfa) per usable token.
+    usable: dict[str, tuple[User, bool, bool]] = {}
+    for secret, holder in tokens.holders(db, api).items():
+        reason = tokens.expired_message(holder.token)
+        if reason is None:
+            usable[secret] = (holder.user, holder.is_root_org, holder.require_mfa)
+        else:
+            verdicts[secret] = reason
+    for secret, (user, is_root, require_mfa) in _sessions(db, given - api).items():
+        usable[secret] = (user, is_root, require_mfa)
+    for secret, (user, _, _) in list(usable.items()):
+        try:
+            _check_usable(user)
+        except NotAuthenticated as exc:
+            verdicts[secret] = exc.message
+            del usable[secret]
+    if not usable:
         return verdicts
-    rows = db.execute(
-        select(Session_.token_hash, Session_.expires, User, Organization.is_root)
+    principals = principals_for(
+        db,
+        [(user, is_root) for user, is_root, _ in usable.values()],
+        source_address,
+        mfa_orgs={user.organization_id for user, _, required in usable.values() if required},
+    )
+    for secret, (user, _, _) in usable.items():
+        verdicts[secret] = principals[user.id]
+    return verdicts
+
+
+def _sessions(db: Session, secrets_: set[str]) -> dict[str, tuple[User, bool, bool]]:
+    """The unexpired sessions among ``secrets_``: (user, is_root_org, require_mfa)."""
+    by_hash = {token_hash(s): s for s in secrets_}
+    if not by_hash:
+        return {}
+    rows: Any = db.execute(
+        select(
+            Session_.token_hash,
+            Session_.expires,
+            User,
+            Organization.is_root,
+            Organization.require_mfa,
+        )
         .join(User, User.id == Session_.user_id)
         .join(Organization, Organization.id == User.organization_id)
         .where(Session_.token_hash.in_(by_hash))
     )
     now = clock.now()
-    usable: dict[str, tuple[User, bool]] = {}
-    for row in rows:
-        if row.expires <= now:
-            continue
-        user: User = row.User
-        try:
-            _check_usable(user)
-        except NotAuthenticated as exc:
-            verdicts[by_hash[row.token_hash]] = exc.message
-            continue
-        usable[by_hash[row.token_hash]] = (user, bool(row.is_root))
-    principals = principals_for(db, list(usable.values()))
-    for token, (user, _) in usable.items():
-        verdicts[token] = principals[user.id]
-    return verdicts
+    return {
+        by_hash[hashed]: (user, bool(is_root), bool(require_mfa))
+        for hashed, expires, user, is_root, require_mfa in rows
+        if expires > now
+    }
 
 
 def logout(db: Session, principal: Principal, token: str) -> None:
@@ -247,4 +347,4 @@ def _check_usable(user: User) -> None:
 
 def _principal(db: Session, user: User, source_address: str | None) -> Principal:
     org = db.get_one(Organization, user.organization_id)
-    return principal_for(db, user, org.is_root, source_address)
+    return principal_for(db, user, org.is_root, source_address, mfa_required=org.require_mfa)

@@ -24,9 +24,11 @@ def record_change(
     organization_id: str | None,
     status_code: int = 200,
     data: dict[str, Any] | None = None,
+    message: str = "",
 ) -> None:
     """``action`` as the caller asked it (``datacenter.create``), ``event`` as what
-    happened (``datacenter.created``); ``data`` goes into the event."""
+    happened (``datacenter.created``); ``data`` goes into the event, ``message`` (what
+    changed, when the action alone doesn't say) into the audit row."""
     events.publish(db, event, organization_id=organization_id, target_id=target_id, data=data)
     audit.record(
         db,
@@ -35,4 +37,5 @@ def record_change(
         target_id=target_id,
         organization_id=organization_id,
         status_code=status_code,
+        message=message,
     )

@@ -16,7 +16,8 @@ from cloudenv.errors import InvalidInput, SetupError
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import audit, events
 from cloudenv.services.access import SYSTEM
-from cloudenv.services.auth import check_password_strength, hash_password
+from cloudenv.services.auth import hash_password
+from cloudenv.services.iam.passwords import check_password
 from cloudenv.services.storage.pools import create_default_pool
 from cloudenv.services.validation import ORGANIZATION_NAME
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, User
@@ -65,7 +66,7 @@ def validate(request: SetupRequest) -> None:
     """Every check, before anything is written."""
     ORGANIZATION_NAME.check(request.organization_name, field="organization")
     check_timezone(request.timezone)
-    check_password_strength(request.admin_password, ADMIN_USERNAME, field="admin_password")
+    check_password(request.admin_password, ADMIN_USERNAME, field="admin_password")
 
 
 def initialize(db: Session, request: SetupRequest) -> SetupResult:

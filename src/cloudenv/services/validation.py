@@ -102,6 +102,23 @@ POLICY_NAME = NameRule(
     "and not ending with a space",
 )
 
+#: Sign-in takes the user name alone, so it is unique across the deployment (services check
+#: that, ignoring case); e-mail-like names (``ana.lima@example.com``) fit, as directory
+#: users often have them.
+USERNAME = NameRule(
+    "User",
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,63}"),
+    "use 3 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+)
+
+#: A POSIX account name as Debian's useradd takes it by default (lower-case, at most 32
+#: characters, not starting with a digit or '-'): the node console runs as this account.
+LINUX_USER = NameRule(
+    "Linux user",
+    re.compile(r"[a-z_][a-z0-9_-]{0,31}"),
+    "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter or '_'",
+)
+
 NAME_RULES: tuple[NameRule, ...] = (
     ORGANIZATION_NAME,
     DATACENTER_NAME,
@@ -111,6 +128,8 @@ NAME_RULES: tuple[NameRule, ...] = (
     DEVICE_NAME,
     IMAGE_NAME,
     POLICY_NAME,
+    USERNAME,
+    LINUX_USER,
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from cloudenv import clock
 from cloudenv.api.deps import SESSION_COOKIE
+from cloudenv.services.auth import WRONG_CREDENTIALS
 from cloudenv.store.engine import transaction
 from cloudenv.store.tables import Session_, User
 from tests.conftest import ADMIN_PASSWORD, Deployment, audit_rows
@@ -54,7 +55,7 @@ def test_wrong_password_is_counted_and_audited(
             "/api/v1/auth/login", json={"username": "pceadmin", "password": "wrong"}
         )
         assert response.status_code == 401
-        assert response.json()["message"] == "Wrong user name or password."
+        assert response.json()["message"] == WRONG_CREDENTIALS
     user = _admin(sqlite_deployment)
     assert user.failed_logins == 2 and user.last_failed_login is not None
     failures = [
@@ -71,7 +72,7 @@ def test_wrong_password_is_counted_and_audited(
 def test_unknown_user_gets_the_same_answer(anon: TestClient) -> None:
     response = anon.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
     assert response.status_code == 401
-    assert response.json()["message"] == "Wrong user name or password."
+    assert response.json()["message"] == WRONG_CREDENTIALS
 
 
 def test_logout_ends_the_session(admin: TestClient) -> None:
@@ -123,7 +124,7 @@ def test_a_user_who_may_not_sign_in_is_told_why_after_the_right_password(
         db.execute(update(User).where(User.username == "pceadmin").values(**change))
     # A wrong password gets the one answer an unknown user gets: no hint that the user
     # exists, let alone that it is disabled.
-    assert _sign_in(anon, "wrong") == (401, "Wrong user name or password.")
+    assert _sign_in(anon, "wrong") == (401, WRONG_CREDENTIALS)
     assert _sign_in(anon, ADMIN_PASSWORD) == (401, expected)
     assert SESSION_COOKIE not in anon.cookies
     with transaction(sqlite_deployment.factory) as db:

@@ -38,10 +38,12 @@ def _send(client: TestClient, op: Operation, body: Any = None, content: bytes | 
 
 def test_every_error_response_uses_the_shared_error_schema(anon: TestClient) -> None:
     document = anon.get("/api/v1/openapi.json").json()
+    # details: per-row outcomes of a refused import (POST /v1/users/import).
     assert set(document["components"]["schemas"]["ErrorBody"]["properties"]) == {
         "code",
         "message",
         "field",
+        "details",
     }
     assert "HTTPValidationError" not in document["components"]["schemas"]
     for op in operations(document):

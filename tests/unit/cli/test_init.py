@@ -110,8 +110,9 @@ def test_init_twice_refuses_and_changes_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "password", "message"),
     [
-        ((), "short", "too weak"),
-        ((), "alllowercaseletters", "too weak"),
+        ((), "Sh0rt-Pass!", "too short"),
+        ((), "Pceadmin-Kettle-47", "contains the user name"),
+        ((), "Password1234!", "commonly used"),
         (("--timezone", "Mars/Olympus"), ADMIN_PASSWORD, "not a time zone"),
         (("--management-ip", "not-an-ip"), ADMIN_PASSWORD, "not an IP address"),
     ],

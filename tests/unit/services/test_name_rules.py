@@ -13,10 +13,12 @@ from cloudenv.services.validation import (
     IMAGE_NAME,
     IMAGE_NAME_MAX_BYTES,
     INSTANCE_NAME,
+    LINUX_USER,
     NAME_RULES,
     ORGANIZATION_NAME,
     POLICY_NAME,
     SNAPSHOT_NAME,
+    USERNAME,
     NameRule,
     check_instance_name,
 )
@@ -32,6 +34,8 @@ GOOD = {
     DEVICE_NAME: "disk1",
     IMAGE_NAME: "nl.iso",
     POLICY_NAME: "Night operators",
+    USERNAME: "ana.lima@example.com",
+    LINUX_USER: "ana_lima",
 }
 
 
@@ -75,3 +79,21 @@ def test_policy_names_may_hold_inner_spaces_only() -> None:
     for wrong in (" ops", "ops ", "", "a" * 65, "ops/night", "-ops"):
         with pytest.raises(InvalidInput):
             POLICY_NAME.check(wrong)
+
+
+@pytest.mark.parametrize("name", ["ab", "-ana", ".ana", "ana lima", "ana/lima", "a" * 65, "änä"])
+def test_bad_user_names(name: str) -> None:
+    with pytest.raises(InvalidInput, match="3 to 64"):
+        USERNAME.check(name, field="username")
+
+
+@pytest.mark.parametrize("name", ["Ana", "1ana", "-ana", "ana.lima", "a" * 33, "ana$"])
+def test_bad_linux_user_names(name: str) -> None:
+    """Lower-case POSIX names as useradd takes them: the node console runs as this account."""
+    with pytest.raises(InvalidInput, match="lower-case"):
+        LINUX_USER.check(name, field="linux_user")
+
+
+def test_good_linux_user_names() -> None:
+    for name in ("root", "_svc", "a", "ops-1", "a" * 32):
+        assert LINUX_USER.check(name) == name

@@ -1,4 +1,5 @@
-"""The small rules everything else leans on: IDs, names, the password rule, access."""
+"""The small rules everything else leans on: IDs, names, access (the password rule is
+tested in test_passwords.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 from cloudenv.errors import Forbidden, InvalidInput
 from cloudenv.ids import Prefix, is_id, new_id
 from cloudenv.services.access import SYSTEM, Action, Principal, authorize
-from cloudenv.services.auth import check_password_strength
 from cloudenv.services.iam.builtin import ADMINISTRATOR
 from cloudenv.services.iam.policy import CompiledPolicy
 from cloudenv.services.validation import DATACENTER_NAME, check_description, check_location
@@ -44,25 +44,6 @@ def test_description_and_location_limits() -> None:
     assert check_location(90, -180) == (90, -180)
     with pytest.raises(InvalidInput):
         check_location(-90.01, 0)
-
-
-@pytest.mark.parametrize(
-    ("password", "problem"),
-    [
-        ("Sh0rt!", "at least 10"),
-        ("lowercaseonlyletters", "three of"),
-        ("Pceadmin-2026!", "user name"),
-        ("MyPassword-2026", "common word"),
-    ],
-)
-def test_weak_passwords(password: str, problem: str) -> None:
-    with pytest.raises(InvalidInput) as info:
-        check_password_strength(password, "pceadmin")
-    assert problem in info.value.message
-
-
-def test_strong_password_passes() -> None:
-    check_password_strength("Tr1cky-Horse-Battery", "pceadmin")
 
 
 def _tenant(org: str = "org-a") -> Principal:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.json_schema import SkipJsonSchema
@@ -63,4 +63,9 @@ class ErrorBody(Schema):
         default=None,
         description="The request field at fault; absent when no one field is.",
         examples=["location.longitude"],
+    )
+    details: list[dict[str, Any]] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Per-item outcomes when the request was about many items (an import's "
+        "rows); absent otherwise.",
     )

@@ -29,6 +29,7 @@ from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.requests import DeployRequest
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.events import EventKind
+from cloudenv.services.iam import quotas
 from cloudenv.services.storage.images import find_image
 from cloudenv.services.storage.pools import pool_on_node
 from cloudenv.services.tenancy.views import node_is_alive
@@ -62,6 +63,19 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         what=f"Instance {name}",
         node_memory_mb=int(node.hardware.get("memory_total_mb", 0)),
         node_name=node.name,
+    )
+    # Before any row is written, in the transaction that writes them: a refusal leaves
+    # nothing, and the organization stays locked for the check until this commits.
+    quotas.enforce(
+        db,
+        node.organization_id,
+        quotas.Demand(
+            vcpus=request.sockets * request.cores * request.threads,
+            memory_mb=request.memory_mb,
+            storage_gb=sum(v.size_gb for v in request.new_volumes),
+            instances=1,
+        ),
+        request="this deploy",
     )
 
     instance = Instance(

@@ -30,6 +30,7 @@ from cloudenv.services.compute.states import (
 )
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
+from cloudenv.services.iam import quotas
 from cloudenv.services.journal import record_change
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import (
@@ -280,6 +281,17 @@ def update_instance(
             memory_mb=int(changed.get("memory", instance.memory_mb)),
         )
         _check_resources(db, principal, instance, wanted)
+        quotas.enforce(
+            db,
+            instance.organization_id,
+            quotas.Demand(
+                vcpus=wanted.sockets * wanted.cores * wanted.threads
+                - instance.cpu_sockets * instance.cpu_cores * instance.cpu_threads,
+                memory_mb=wanted.memory_mb - instance.memory_mb,
+            ),
+            request="this edit",
+            increase=True,
+        )
         instance.memory_mb = wanted.memory_mb
         instance.cpu_sockets = wanted.sockets
         instance.cpu_cores = wanted.cores

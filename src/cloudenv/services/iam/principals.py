@@ -8,7 +8,7 @@ changed (its revision moved) or on a process's first sight of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from threading import Lock
 
 from sqlalchemy import bindparam, select
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from cloudenv.services.access import Principal
 from cloudenv.services.iam import builtin
 from cloudenv.services.iam.policy import CompiledPolicy, Statement, parse_statements
-from cloudenv.store.tables import Policy, User, UserPolicy
+from cloudenv.store.tables import Organization, Policy, User, UserPolicy
 
 _Key = tuple[tuple[str, int], ...]
 _compiled: dict[_Key, CompiledPolicy] = {}
@@ -27,17 +27,31 @@ _MAX_CACHED = 1024
 
 
 def principal_for(
-    db: Session, user: User, is_root_org: bool, source_address: str | None = None
+    db: Session,
+    user: User,
+    is_root_org: bool,
+    source_address: str | None = None,
+    *,
+    mfa_required: bool | None = None,
 ) -> Principal:
-    return principals_for(db, [(user, is_root_org)], source_address)[user.id]
+    orgs = None if mfa_required is None else ({user.organization_id} if mfa_required else set())
+    return principals_for(db, [(user, is_root_org)], source_address, mfa_orgs=orgs)[user.id]
 
 
 def principals_for(
-    db: Session, users: Sequence[tuple[User, bool]], source_address: str | None = None
+    db: Session,
+    users: Sequence[tuple[User, bool]],
+    source_address: str | None = None,
+    *,
+    mfa_orgs: Collection[str] | None = None,
 ) -> dict[str, Principal]:
     """Principals for several users at once (open event streams are re-checked
-    together): one query for all their policy assignments."""
+    together): one query for all their policy assignments. ``mfa_orgs``: which of their
+    organizations require a second factor, when the caller already read it (else one
+    more query, only for users without one)."""
     keys = _policy_keys(db, [u.id for u, _ in users if not u.is_root])
+    if mfa_orgs is None:
+        mfa_orgs = _requiring_mfa(db, {u.organization_id for u, _ in users if not u.mfa_enabled})
     return {
         user.id: Principal(
             user_id=user.id,
@@ -48,6 +62,8 @@ def principals_for(
             source_address=source_address,
             policy=None if user.is_root else compiled(db, keys.get(user.id, ())),
             linux_user=user.linux_user,
+            must_change_password=user.temporary_password and not user.external,
+            must_enroll_mfa=not user.mfa_enabled and user.organization_id in mfa_orgs,
         )
         for user, is_root_org in users
     }
@@ -62,6 +78,18 @@ _POLICY_KEYS = (
     .where(UserPolicy.user_id.in_(bindparam("user_ids", expanding=True)))
     .order_by(UserPolicy.user_id, UserPolicy.position, UserPolicy.policy_id)
 )
+
+
+def _requiring_mfa(db: Session, organization_ids: set[str]) -> set[str]:
+    if not organization_ids:
+        return set()
+    return set(
+        db.scalars(
+            select(Organization.id).where(
+                Organization.id.in_(organization_ids), Organization.require_mfa
+            )
+        )
+    )
 
 
 def _policy_keys(db: Session, user_ids: Iterable[str]) -> dict[str, _Key]:
