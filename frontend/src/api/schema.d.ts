@@ -667,10 +667,12 @@ export interface paths {
         };
         /**
          * Organization.List
-         * @description Every organization the caller sees, each with its datacenters, clusters and nodes.
+         * @description Every organization the caller sees, each with the datacenters, clusters and nodes
+         *     its policies allow reading.
          *
          *     Every UI polls this; the rendered tree is reused until what it shows changes (see
-         *     VersionedCache), which matters at thousands of nodes.
+         *     VersionedCache), which matters at thousands of nodes. A caller whose policies don't
+         *     allow reading everything it sees gets the same cached tree, filtered for it.
          */
         get: operations["organization_list_api_v1_organizations_get"];
         put?: never;
@@ -785,6 +787,76 @@ export interface paths {
         head?: never;
         /** Organization.Security Update */
         patch: operations["organization_security_update_api_v1_organizations__organization_id__security_patch"];
+        trace?: never;
+    };
+    "/api/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Policy.List
+         * @description The built-in policies, then the organization's own (the caller's organization
+         *     unless ``organization_id`` names another it sees): a bare array.
+         */
+        get: operations["policy_list_api_v1_policies_get"];
+        put?: never;
+        /** Policy.Create */
+        post: operations["policy_create_api_v1_policies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policies/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Policy.Actions
+         * @description Every action a statement may name: what the policy editor offers and what a
+         *     refused statement's message points to.
+         */
+        get: operations["policy_actions_api_v1_policies_actions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Policy.Read */
+        get: operations["policy_read_api_v1_policies__policy_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Policy.Delete
+         * @description 409 for a built-in policy, and for one that users still hold (the message names
+         *     them: take it from them first).
+         */
+        delete: operations["policy_delete_api_v1_policies__policy_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Policy.Update
+         * @description Name, description and statements; the users holding it are judged by the new
+         *     statements from their next request on.
+         */
+        patch: operations["policy_update_api_v1_policies__policy_id__patch"];
         trace?: never;
     };
     "/api/v1/tasks": {
@@ -1062,6 +1134,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActionInfo */
+        ActionInfo: {
+            /**
+             * Action
+             * @example instance.power
+             */
+            action: string;
+            /**
+             * Area
+             * @description What the action acts on; 'area.*' names them all.
+             */
+            area: string;
+            /**
+             * Reads
+             * @description Whether it only reads.
+             */
+            reads: boolean;
+        };
         /**
          * AuditEntry
          * @description One row of the trail: who did what to which object, how it ended, from where.
@@ -2448,10 +2538,79 @@ export interface components {
             /** Vendor */
             vendor: string;
         };
+        /** Policy */
+        Policy: {
+            /**
+             * Builtin
+             * @description Built in: the same in every organization, read-only.
+             */
+            builtin: boolean;
+            /**
+             * Creation
+             * @description null for a built-in policy.
+             */
+            creation: string | null;
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * @example pol-builtin-operator
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Organization Id
+             * @description null for a built-in policy.
+             */
+            organization_id: string | null;
+            /** Statements */
+            statements: components["schemas"]["Statement"][];
+            /**
+             * User Count
+             * @description How many users (that the caller sees) hold it.
+             */
+            user_count: number;
+        };
+        /** PolicyCreate */
+        PolicyCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Name
+             * @description 1-64 letters, digits, spaces, '.', '_' or '-'.
+             */
+            name: string;
+            /**
+             * Organization Id
+             * @description The organization (also accepted as a query parameter; the caller's own by default).
+             */
+            organization_id?: string | null;
+            /**
+             * Statements
+             * @description At most 1024 statements, evaluated together: any matching deny wins, else a matching allow allows, else the answer is no.
+             */
+            statements: components["schemas"]["StatementIn"][];
+        };
         /** PolicyIds */
         PolicyIds: {
             /** Policy Ids */
             policy_ids: string[];
+        };
+        /** PolicyUpdate */
+        PolicyUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Statements
+             * @description At most 1024 statements, evaluated together: any matching deny wins, else a matching allow allows, else the answer is no.
+             */
+            statements?: components["schemas"]["StatementIn"][] | null;
         };
         /** PoolUsage */
         PoolUsage: {
@@ -2581,6 +2740,39 @@ export interface components {
              */
             vcpus: number | null;
         };
+        /** Rule */
+        Rule: {
+            /** Field */
+            field: string;
+            /** Operator */
+            operator: string;
+            /** Value */
+            value: string | string[];
+        };
+        /** RuleIn */
+        RuleIn: {
+            /**
+             * Field
+             * @description env.day_of_week, env.time_of_day or id.
+             */
+            field: string;
+            /**
+             * Operator
+             * @description equals, not_equals, in, not_in; between (env.time_of_day, [start, end]); matches (id, a pattern).
+             */
+            operator: string;
+            /**
+             * Value
+             * @example [
+             *       "mon",
+             *       "tue",
+             *       "wed",
+             *       "thu",
+             *       "fri"
+             *     ]
+             */
+            value: string | string[];
+        };
         /** SecureBoot */
         SecureBoot: {
             /**
@@ -2673,6 +2865,47 @@ export interface components {
              * @example before-upgrade
              */
             name: string;
+        };
+        /** Statement */
+        Statement: {
+            /** Action */
+            action: string;
+            /** Effect */
+            effect: string;
+            /** Resource */
+            resource: string;
+            /**
+             * Rules
+             * @description Empty when the statement has none.
+             */
+            rules: components["schemas"]["Rule"][];
+        };
+        /** StatementIn */
+        StatementIn: {
+            /**
+             * Action
+             * @description An action (instance.power), a family (instance.*) or '*'; the vocabulary is GET /api/v1/policies/actions.
+             * @example instance.power
+             */
+            action: string;
+            /**
+             * Effect
+             * @description allow or deny.
+             * @enum {string}
+             */
+            effect: "allow" | "deny";
+            /**
+             * Resource
+             * @description '*'; an ID or ID pattern naming the object itself (inst-…, cls-*); or a subtree, everything beneath an object (dc-…/*).
+             * @default *
+             * @example cls-YtR8FqvL29sKjb7WxD3Zn/*
+             */
+            resource: string;
+            /**
+             * Rules
+             * @description All must hold.
+             */
+            rules?: components["schemas"]["RuleIn"][] | null;
         };
         /** Task */
         Task: {
@@ -6634,6 +6867,369 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInSecurity"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    policy_list_api_v1_policies_get: {
+        parameters: {
+            query?: {
+                organization_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    policy_create_api_v1_policies_post: {
+        parameters: {
+            query?: {
+                organization_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    policy_actions_api_v1_policies_actions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionInfo"][];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    policy_read_api_v1_policies__policy_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    policy_delete_api_v1_policies__policy_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    policy_update_api_v1_policies__policy_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
                 };
             };
             /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
