@@ -28,10 +28,15 @@ from cloudenv.agent.loop import Agent
 from cloudenv.api.app import create_app
 from cloudenv.config import Settings
 from cloudenv.consoles.router import console_router
+from cloudenv.consoles.shell import ShellSlots
 from cloudenv.services.iam import hashing
 from cloudenv.services.tasks import QUEUED_ON_NODES
 from cloudenv.store.engine import make_engine, make_session_factory
 from cloudenv.store.migrate import upgrade
+
+#: Under the data dir: the lock files that count each user's open shells on this node,
+#: across the API's worker processes.
+SHELL_SLOTS_DIR = "run/shells"
 
 
 @dataclass
@@ -86,8 +91,9 @@ def build(
     )
     app.state.agent = agent
     # The console WebSockets need this node's hypervisor, which the API must not touch.
+    shells = ShellSlots(settings.data_dir / SHELL_SLOTS_DIR)
     app.include_router(
-        console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id)
+        console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id, shells)
     )
     return Daemon(settings, engine, factory, agent, app)
 

@@ -139,3 +139,5 @@ class ConsoleKind(StrEnum):
     """The VM's screen over RFB, shown by noVNC (virtual machines only)."""
     SERIAL = "serial"
     """The first serial port (or a container's console), shown by xterm.js."""
+    SHELL = "shell"
+    """A login shell on the node itself (its Console tab), shown by xterm.js."""

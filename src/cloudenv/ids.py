@@ -28,8 +28,8 @@ class Prefix(StrEnum):
     AI_PROVIDER = "orgai"
     TASK = "task"
     IMAGE = "img"
-    API_TOKEN = "tok"  # noqa: S105 (an ID prefix, not a secret)
     POLICY = "pol"
+    API_TOKEN = "tok"  # noqa: S105 (an ID prefix, not a secret)
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)-[A-Za-z0-9_-]{21}$")

@@ -114,7 +114,12 @@ def fill_general(wizard: Locator, name: str, memory: str, description: str = "")
 
 def serial_text(page: Page) -> Locator:
     """The rows the serial terminal shows (xterm.js's DOM renderer writes each as text)."""
-    return page.locator(".ce-console-serial .xterm-rows")
+    return terminal_text(page, "Serial console")
+
+
+def terminal_text(page: Page, name: str) -> Locator:
+    """The rows the terminal region ``name`` shows ("Serial console", "Node console")."""
+    return page.get_by_role("region", name=name).locator(".xterm-rows")
 
 
 def whole_page_shot(page: Page, shot: ShotFn, name: str) -> None:

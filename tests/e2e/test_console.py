@@ -85,7 +85,7 @@ def test_serial_console_shows_the_boot_and_runs_what_is_typed(
     # The guest printed its marker at boot, before this console opened.
     expect(serial_text(page)).to_contain_text(MARKER)
 
-    page.locator(".ce-console-serial .xterm").click()
+    page.locator(".ce-console-terminal .xterm").click()
     page.keyboard.press("Enter")
     page.keyboard.type(COMMAND)
     page.keyboard.press("Enter")
@@ -175,7 +175,7 @@ def test_the_serial_console_follows_a_restart(
     _open_console_tab(page, guest)
     page.get_by_role("button", name="Serial").click()
     expect(serial_text(page)).to_contain_text(MARKER)
-    page.locator(".ce-console-serial .xterm").click()
+    page.locator(".ce-console-terminal .xterm").click()
     page.keyboard.type("clear")
     page.keyboard.press("Enter")
     expect(serial_text(page)).not_to_contain_text(MARKER)

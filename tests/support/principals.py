@@ -33,6 +33,7 @@ def add_user(
     username: str,
     policies: Sequence[str],
     organization_id: str | None = None,
+    linux_user: str | None = None,
 ) -> str:
     """A user of ``organization_id`` (the root organization by default) holding
     ``policies`` (IDs, built-in or stored) in order, with TENANT_PASSWORD; its ID."""
@@ -42,6 +43,7 @@ def add_user(
             organization_id=organization_id or dep.setup.organization_id,
             username=username,
             password_hash=auth.hash_password(TENANT_PASSWORD),
+            linux_user=linux_user,
             creation=clock.now(),
         )
         db.add(user)

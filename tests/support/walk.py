@@ -260,6 +260,27 @@ class Objects:
                 "statements": [{"action": "*", "effect": "allow"}],
             },
             "PATCH /api/v1/policies/{policy_id}": {"name": "stolen"},
+            "PUT /api/v1/organizations/{organization_id}/quotas": {
+                "vcpus": 0,
+                "memory_mb": 0,
+                "storage_gb": 0,
+                "instances": 0,
+            },
+            "POST /api/v1/nodes/{node_id}/console": {},
+            "POST /api/v1/users": {"organization_id": self.organization, "username": "stolen"},
+            "POST /api/v1/users/import": [{"username": "stolen"}],
+            "PATCH /api/v1/users/{user_id}": {"description": "stolen"},
+            "PUT /api/v1/users/{user_id}/policies": {"policy_ids": []},
+            "POST /api/v1/auth/password": {
+                "current_password": "wrong-Passw0rd",
+                "new_password": "stolen-kettle-orbit",
+            },
+            "POST /api/v1/auth/mfa/confirm": {"code": "123456"},
+            "POST /api/v1/auth/mfa/disable": {"password": "wrong-Passw0rd"},
+            "POST /api/v1/users/{user_id}/tokens": {"name": "stolen"},
+            "POST /api/v1/users/{user_id}/invalidate-sessions": {"invalidate_current": "false"},
+            # Not True: an allowed caller's walk would then be held to enrolling a factor.
+            "PATCH /api/v1/organizations/{organization_id}/security": {"require_mfa": False},
         }
 
     def example(self, schema: dict[str, Any], schemas: dict[str, Any], name: str) -> Any:

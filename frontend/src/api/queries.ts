@@ -70,6 +70,8 @@ export const keys = {
   node: (id: string) => ["node", id] as const,
   nodeHardware: (id: string) => ["node", id, "hardware"] as const,
   nodeCapabilities: (id: string) => ["node", id, "capabilities"] as const,
+  /** Whether the signed-in user may open a shell on the node, and as which Linux user. */
+  nodeConsole: (id: string) => ["node", id, "console"] as const,
   /** Every node's storage pools: image events don't name the node, and an image uses pool space. */
   pools: ["pools"] as const,
   nodePools: (id: string) => ["pools", "node", id] as const,
@@ -317,6 +319,17 @@ export function useNodeHardware(id: string) {
     queryFn: async () =>
       unwrap(
         await api.GET("/api/v1/nodes/{node_id}/hardware", { params: { path: { node_id: id } } }),
+      ),
+  });
+}
+
+/** Whether the node's Console tab shows (`permitted`) and, if no shell can open, why not. */
+export function useNodeConsoleAccess(id: string) {
+  return useQuery({
+    queryKey: keys.nodeConsole(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/console", { params: { path: { node_id: id } } }),
       ),
   });
 }

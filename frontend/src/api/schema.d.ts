@@ -502,6 +502,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/nodes/{node_id}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Node.Console Access
+         * @description Whether the caller may open a shell on the node, as whom, and if not, why not.
+         */
+        get: operations["node_console_access_api_v1_nodes__node_id__console_get"];
+        put?: never;
+        /**
+         * Node.Console
+         * @description A single-use, 30-second ticket to a shell on the node as the caller's Linux user.
+         *     Refused (403) without ``node.console``, without a Linux user, and for ``root`` unless
+         *     the caller belongs to the root organization.
+         */
+        post: operations["node_console_api_v1_nodes__node_id__console_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/nodes/{node_id}/facts/refresh": {
         parameters: {
             query?: never;
@@ -2255,6 +2281,57 @@ export interface components {
             organization_id: string;
             /** Wol Mac */
             wol_mac: string | null;
+        };
+        /** NodeConsoleAccess */
+        NodeConsoleAccess: {
+            /**
+             * Linux User
+             * @description The Linux user a shell would run as; null when none can be used.
+             */
+            linux_user: string | null;
+            /**
+             * Message
+             * @description Why no shell can be opened; empty when one can.
+             */
+            message: string;
+            /**
+             * Permitted
+             * @description Whether the caller's policies allow node.console on this node (the node's Console tab is shown only then).
+             */
+            permitted: boolean;
+        };
+        /**
+         * NodeConsoleRequest
+         * @description The product's ``POST /v1/nodes/{id}/console`` takes ``{}``: the shell always runs as
+         *     the caller's own Linux user.
+         */
+        NodeConsoleRequest: Record<string, never>;
+        /** NodeConsoleSession */
+        NodeConsoleSession: {
+            /**
+             * Expires In
+             * @description Seconds the ticket stays valid.
+             * @example 30
+             */
+            expires_in: number;
+            /**
+             * Linux User
+             * @description The Linux user the shell runs as.
+             * @example root
+             */
+            linux_user: string;
+            /**
+             * Session Token
+             * @description Single-use ticket; present it as ?token= on the WebSocket within expires_in seconds.
+             * @example q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E
+             */
+            session_token: string;
+            /**
+             * Websocket
+             * @description Path of the WebSocket to open on the node, ticket included. Frames: binary keystrokes in, binary terminal output out, and {"resize": {"cols": C, "rows": R}} as a text frame when the terminal's size changes.
+             * @example /api/v1/consoles/shell?token=q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E
+             */
+            websocket: string;
         };
         /** NodeDetail */
         NodeDetail: {
@@ -5542,6 +5619,135 @@ export interface operations {
             };
             /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_console_access_api_v1_nodes__node_id__console_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeConsoleAccess"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_console_api_v1_nodes__node_id__console_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NodeConsoleRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeConsoleSession"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

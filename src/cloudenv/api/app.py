@@ -31,6 +31,7 @@ from cloudenv.api.routers import (
     instances,
     lockouts,
     metrics,
+    node_console,
     nodes,
     organizations,
     passwords,
@@ -55,6 +56,7 @@ ROUTERS = (
     datacenters,
     clusters,
     nodes,
+    node_console,
     tasks,
     events,
     instances,
@@ -63,13 +65,13 @@ ROUTERS = (
     snapshots,
     metrics,
     storage,
+    policies,
+    audit,
+    quotas,
     users,
     passwords,
     tokens,
     lockouts,
-    policies,
-    audit,
-    quotas,
 )
 
 

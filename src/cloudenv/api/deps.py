@@ -92,13 +92,16 @@ MFA_FIRST = (
 def _gate(request: Request, principal: Principal) -> None:
     """Refuse a caller none of whose policies could allow the route's action (see
     ``api/permissions.py``); the service checks the target itself. A caller signed in
-    with a temporary password is refused everything but changing it; a user who still has
-    to enroll the second factor their organization requires may only do that."""
+    with a temporary password is refused everything but changing it; then a user who
+    still has to enroll the second factor their organization requires may only do that
+    (changing the password first stays possible, or the two would lock each other out)."""
     route = request.scope.get("route")
     if isinstance(route, APIRoute):
         if principal.must_change_password and route.name not in PASSWORD_CHANGE_ROUTES:
             raise Forbidden(TEMPORARY_SESSION_REFUSED)
-        if principal.must_enroll_mfa and route.name not in permissions.MFA_ENROLMENT_ROUTES:
+        if principal.must_enroll_mfa and route.name not in (
+            permissions.MFA_ENROLMENT_ROUTES | PASSWORD_CHANGE_ROUTES
+        ):
             raise Forbidden(MFA_FIRST.format(username=principal.username))
         action = permissions.route_action(route.name)
         if action is not None:

@@ -225,9 +225,7 @@ async def on_cloudenv_error(request: Request, exc: Exception) -> JSONResponse:
     headers = None
     if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
         headers = {"Retry-After": str(max(1, exc.retry_after))}
-    return await _respond(
-        request, exc.status, exc.message, exc.field, details=exc.details, headers=headers
-    )
+    return await _respond(request, exc.status, exc.message, exc.field, exc.details, headers)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

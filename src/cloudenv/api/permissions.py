@@ -62,6 +62,9 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "node.tasks": A.TASK_READ,
     "node.pools": A.POOL_READ,
     "node.refresh_facts": A.NODE_REFRESH_FACTS,
+    "node.console": A.NODE_CONSOLE,
+    # Whether the Console tab shows: anyone who sees the node may ask.
+    "node.console_access": A.NODE_READ,
     "task.list": A.TASK_READ,
     "task.read": A.TASK_READ,
     "task.cancel": SIGNED_IN,
@@ -85,6 +88,13 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "instance.snapshot_create": A.INSTANCE_SNAPSHOT,
     "instance.snapshot_revert": A.INSTANCE_SNAPSHOT,
     "instance.snapshot_delete": A.INSTANCE_SNAPSHOT,
+    # The action vocabulary is no secret: the policy editor and refusals point to it.
+    "policy.actions": SIGNED_IN,
+    "policy.list": A.POLICY_LIST,
+    "policy.read": A.POLICY_READ,
+    "policy.create": A.POLICY_CREATE,
+    "policy.update": A.POLICY_UPDATE,
+    "policy.delete": A.POLICY_DELETE,
     # One's own password: anyone signed in, for themselves only.
     "auth.password": SIGNED_IN,
     "user.list": A.USER_LIST,
@@ -95,13 +105,6 @@ ROUTE_ACTIONS: dict[str, Action | None] = {
     "user.import": A.USER_IMPORT,
     "user.export": A.USER_EXPORT,
     "user.set_policies": A.USER_SET_POLICIES,
-    # The action vocabulary is no secret: the policy editor and refusals point to it.
-    "policy.actions": SIGNED_IN,
-    "policy.list": A.POLICY_LIST,
-    "policy.read": A.POLICY_READ,
-    "policy.create": A.POLICY_CREATE,
-    "policy.update": A.POLICY_UPDATE,
-    "policy.delete": A.POLICY_DELETE,
 }
 
 

@@ -1,21 +1,27 @@
-"""Byte pumps between an accepted WebSocket and a guest: a VNC display on a unix socket
-(only root and QEMU's user reach it; RFB there has no password), or a serial console
-stream whose ``recv`` blocks.
+"""Byte pumps between an accepted WebSocket and the far end of a console: a VNC display on
+a unix socket (only root and QEMU's user reach it; RFB there has no password), a serial
+console stream whose ``recv`` blocks, or the PTY of a shell on this node.
 
-Both bridges run until either side ends, then close the other: the guest ending closes the
-WebSocket with 1000 and a reason, the browser leaving closes the guest connection. They
+Every bridge runs until either side ends, then closes the other: the far end ending
+closes the WebSocket with 1000 and a reason, the browser leaving closes the far end. They
 know nothing about tickets or users; the router admits a connection before calling them.
-Guest bytes always go out as binary frames (RFB and terminal output are not UTF-8 text);
-text frames from the client are encoded as UTF-8, which is what xterm.js sends.
+Output always goes out as binary frames (RFB and terminal output are not UTF-8 text).
+
+The terminals (serial and shell) share one framing with the web UI's xterm.js
+(:func:`terminal_input`): a binary frame is keystrokes; a text frame is keystrokes as
+UTF-8, except ``{"resize": {"cols": C, "rows": R}}``, which says the terminal's new size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
@@ -50,17 +56,64 @@ def _sentence(subject: str, predicate: str) -> str:
     return f"{subject[:1].upper()}{subject[1:]} {predicate}."
 
 
-async def _client_bytes(websocket: WebSocket) -> AsyncIterator[bytes]:
-    """What the browser sends, until it goes away."""
+async def _client_frames(websocket: WebSocket) -> AsyncIterator[bytes | str]:
+    """What the browser sends, frame by frame (binary as bytes, text as str), until it
+    goes away."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("bytes")
-        if data is None:
-            data = (message.get("text") or "").encode()
-        if data:
-            yield data
+        frame = data if data is not None else message.get("text") or ""
+        if frame:
+            yield frame
+
+
+async def _client_bytes(websocket: WebSocket) -> AsyncIterator[bytes]:
+    """What the browser sends, as bytes (text frames as UTF-8)."""
+    async for frame in _client_frames(websocket):
+        yield frame if isinstance(frame, bytes) else frame.encode()
+
+
+@dataclass(frozen=True)
+class TerminalSize:
+    """A terminal's size in character cells, as xterm.js reports it after fitting."""
+
+    rows: int
+    cols: int
+
+
+#: Sizes outside this are dropped: a real screen never has them, and TIOCSWINSZ takes
+#: unsigned 16-bit values.
+MAX_CELLS = 1000
+
+
+def _resize_message(text: str) -> tuple[bool, TerminalSize | None]:
+    """Whether ``text`` is a resize message (else it is keystrokes), and its size; None
+    for a size that makes no sense, which is dropped."""
+    if not text.startswith('{"resize"'):
+        return False, None
+    try:
+        size = json.loads(text)["resize"]
+        rows, cols = size["rows"], size["cols"]
+    except (ValueError, KeyError, TypeError):
+        return False, None
+    if not all(type(n) is int and 0 < n <= MAX_CELLS for n in (rows, cols)):
+        return True, None
+    return True, TerminalSize(rows=rows, cols=cols)
+
+
+async def terminal_input(websocket: WebSocket) -> AsyncIterator[bytes | TerminalSize]:
+    """What a terminal in the browser sends: keystrokes, and its size when it changes."""
+    async for frame in _client_frames(websocket):
+        if isinstance(frame, bytes):
+            yield frame
+            continue
+        is_resize, size = _resize_message(frame)
+        if not is_resize:
+            yield frame.encode()
+        elif size is not None:
+            yield size
 
 
 async def _first_to_end(**sides: Callable[[], Awaitable[None]]) -> str:
@@ -145,8 +198,10 @@ async def bridge_stream(
             hand_over(b"")
 
     async def to_guest() -> None:
-        async for data in _client_bytes(websocket):
-            await anyio.to_thread.run_sync(stream.send, data)
+        async for data in terminal_input(websocket):
+            # A serial line has no size to tell the guest: only keystrokes go through.
+            if isinstance(data, bytes):
+                await anyio.to_thread.run_sync(stream.send, data)
 
     async def to_client() -> None:
         while data := await queue.get():
@@ -163,3 +218,35 @@ async def bridge_stream(
             await anyio.to_thread.run_sync(stream.close, abandon_on_cancel=True)
     if ended == "guest":
         await close(websocket, NORMAL_CLOSURE, _sentence(what, "closed the connection"))
+
+
+class Pty(Protocol):
+    """The terminal side of a shell: non-blocking reads and writes, and its size."""
+
+    async def read(self) -> bytes:
+        """The shell's next output; b"" once every process of the shell let go of it."""
+        ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    def resize(self, size: TerminalSize) -> None: ...
+
+
+async def bridge_pty(websocket: WebSocket, pty: Pty, *, what: str) -> None:
+    """Pump bytes between ``websocket`` and a shell's ``pty`` until either ends. Ending the
+    shell itself is the caller's (it knows the processes); this only stops reading."""
+
+    async def to_shell() -> None:
+        async for data in terminal_input(websocket):
+            if isinstance(data, TerminalSize):
+                pty.resize(data)
+            else:
+                await pty.write(data)
+
+    async def to_client() -> None:
+        while data := await pty.read():
+            await websocket.send_bytes(data)
+
+    ended = await _first_to_end(client=to_shell, guest=to_client)
+    if ended == "guest":
+        await close(websocket, NORMAL_CLOSURE, _sentence(what, "ended"))

@@ -19,12 +19,11 @@ audit rows all use it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from cloudenv import clock
 from cloudenv.errors import Forbidden
 from cloudenv.services.iam.policy import CompiledPolicy, ResourcePath
 from cloudenv.store.queries.scope import UNSCOPED, Scope
@@ -157,7 +156,7 @@ class Principal:
             return True
         if self.policy is None:
             return False
-        return self.policy.allows(action.value, path, clock.now().astimezone())
+        return self.policy.rules_now(action.value).allows(path)
 
     def may_somewhere(self, action: Action) -> bool:
         """Whether the policies could allow ``action`` on some target."""
@@ -165,7 +164,7 @@ class Principal:
             return True
         if self.policy is None:
             return False
-        return self.policy.allows_something(action.value, clock.now().astimezone())
+        return self.policy.rules_now(action.value).allows_something
 
     def check_for(self, action: Action) -> Callable[[ResourcePath], bool] | None:
         """A predicate over targets' full paths (organization first) for reading many:
@@ -176,8 +175,17 @@ class Principal:
             return None
         if self.policy is None:
             return _nothing
-        rules = self.policy.rules_for(action.value, clock.now().astimezone())
+        rules = self.policy.rules_now(action.value)
         return None if rules.allows_everything else rules.allows
+
+    @property
+    def answers_key(self) -> Hashable:
+        """What this caller's policy answers depend on now (``CompiledPolicy.answers_key``):
+        callers with equal keys and scopes may share replies filtered by policy. None when
+        unknown (don't share)."""
+        if self.unrestricted:
+            return "unrestricted"
+        return self.policy.answers_key() if self.policy is not None else None
 
     def may_everywhere(self, action: Action) -> bool:
         """Whether the policies allow ``action`` on every target (an allow of ``*`` and no
@@ -186,7 +194,7 @@ class Principal:
             return True
         if self.policy is None:
             return False
-        return self.policy.allows_everything(action.value, clock.now().astimezone())
+        return self.policy.rules_now(action.value).allows_everything
 
 
 def _nothing(_path: ResourcePath) -> bool:

@@ -25,7 +25,9 @@ from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.store.engine import transaction
 from cloudenv.store.queries import audit as q
 from cloudenv.store.queries import tenancy as tenancy_queries
-from cloudenv.store.tables import AuditRecord
+from cloudenv.store.tables import (
+    AuditRecord as AuditRecord,  # re-exported: the API renders these rows
+)
 
 #: The most entries one page may hold, and how many a page holds unless asked.
 ENTRIES_MAX = 5000

@@ -93,6 +93,15 @@ IMAGE_NAME = NameRule(
     max_bytes=IMAGE_NAME_MAX_BYTES,
 )
 
+#: IAM policy names are read in lists and pickers next to the built-in ones ("Console
+#: user"), so they may hold spaces, though not at either end.
+POLICY_NAME = NameRule(
+    "Policy",
+    re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?"),
+    "use 1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit "
+    "and not ending with a space",
+)
+
 #: Sign-in takes the user name alone, so it is unique across the deployment (services check
 #: that, ignoring case); e-mail-like names (``ana.lima@example.com``) fit, as directory
 #: users often have them.
@@ -110,15 +119,6 @@ LINUX_USER = NameRule(
     "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter or '_'",
 )
 
-#: IAM policy names are read in lists and pickers next to the built-in ones ("Console
-#: user"), so they may hold spaces, though not at either end.
-POLICY_NAME = NameRule(
-    "Policy",
-    re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?"),
-    "use 1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit "
-    "and not ending with a space",
-)
-
 NAME_RULES: tuple[NameRule, ...] = (
     ORGANIZATION_NAME,
     DATACENTER_NAME,
@@ -127,9 +127,9 @@ NAME_RULES: tuple[NameRule, ...] = (
     SNAPSHOT_NAME,
     DEVICE_NAME,
     IMAGE_NAME,
+    POLICY_NAME,
     USERNAME,
     LINUX_USER,
-    POLICY_NAME,
 )
 
 

@@ -305,3 +305,40 @@ def test_the_events_stream_leaves_out_what_may_not_be_read(
     reader.join(10)
     live = {e["target_id"] for e in reader.events()}
     assert cloud.inst_a in live and cloud.inst_b not in live
+
+
+def test_the_filtered_tree_follows_a_change_of_the_policy(
+    cloud: Cloud, as_user: Any, admin: TestClient
+) -> None:
+    """The filtered tree is kept per policy (and revision): an edit shows at once, and
+    another holder of the same policy is served the same tree."""
+    hidden = deny("node.read", cloud.second.node)
+    policy = add_policy(cloud.dep, [*READS, hidden], name="narrow")
+    add_user(cloud.dep, "gus", [policy])
+    add_user(cloud.dep, "gil", [policy])
+    gus, gil = as_user("gus"), as_user("gil")
+
+    def nodes(client: TestClient) -> set[str]:
+        (tree,) = client.get("/api/v1/organizations").json()
+        return {n["id"] for n in tree["nodes"]}
+
+    assert nodes(gus) == nodes(gil) == {cloud.first.node}
+    edited = admin.patch(f"/api/v1/policies/{policy}", json={"statements": READS})
+    assert edited.status_code == 200, edited.text
+    assert nodes(gus) == nodes(gil) == {cloud.first.node, cloud.second.node}
+
+
+def test_a_cached_list_is_never_served_to_a_caller_with_other_policies(
+    cloud: Cloud, as_user: Any
+) -> None:
+    """Lists are cached per scope: an Administrator and a narrower user of the same
+    organization (same scope) must each get their own, whoever asks first."""
+    add_user(cloud.dep, "ada", ["pol-builtin-administrator"])
+    narrow = as_user(cloud.user("nora", *READS, deny("instance.read", cloud.inst_b)))
+    ada = as_user("ada")
+    params = {"cluster_id": cloud.second.cluster}
+    assert [i["id"] for i in ada.get("/api/v1/instances", params=params).json()] == [cloud.inst_b]
+    assert narrow.get("/api/v1/instances", params=params).json() == []
+    by_node = {"node_id": cloud.second.node}
+    assert narrow.get("/api/v1/instances", params=by_node).json() == []
+    assert [i["id"] for i in ada.get("/api/v1/instances", params=by_node).json()] == [cloud.inst_b]

@@ -58,6 +58,7 @@ def _state(admin: TestClient, dep: Deployment, objects: Objects) -> tuple[Any, .
         admin.get(f"/api/v1/instances/{objects.instance}/snapshots").json(),
         admin.get("/api/v1/organizations").json(),
         admin.get(f"/api/v1/policies/{objects.policy}").json(),
+        admin.get("/api/v1/users").json(),
     )
 
 
@@ -85,7 +86,9 @@ def test_anonymous_callers_get_401_on_every_route(
     assert _state(admin, dep, objects) == before
 
 
-@pytest.mark.parametrize("path", ["/api/v1/consoles/vnc", "/api/v1/consoles/serial"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/consoles/vnc", "/api/v1/consoles/serial", "/api/v1/consoles/shell"]
+)
 def test_console_websockets_close_4401_without_a_ticket(anon: TestClient, path: str) -> None:
     """Console WebSockets take no session but a single-use ticket that only
     POST .../console hands out (walked above); without one they close at once."""
@@ -98,7 +101,11 @@ def test_every_route_is_walked(sqlite_deployment: Deployment) -> None:
     """A new WebSocket route must be added to the test above, with its own guard; a mount
     (static files, another app) has no methods to walk, so it is named here on purpose."""
     app = sqlite_deployment.daemon.app
-    assert sorted(websocket_paths(app)) == ["/api/v1/consoles/serial", "/api/v1/consoles/vnc"]
+    assert sorted(websocket_paths(app)) == [
+        "/api/v1/consoles/serial",
+        "/api/v1/consoles/shell",
+        "/api/v1/consoles/vnc",
+    ]
     assert other_routes(app) == []
 
 

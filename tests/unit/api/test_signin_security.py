@@ -363,7 +363,8 @@ def test_the_gate_queues_up_to_its_limit() -> None:
     release.set()
     holder.join(30)
     waiter.join(30)
-    assert outcomes == ["held", "queued"]
+    # Both ran; the order of their threads' appends is the scheduler's, not the gate's.
+    assert sorted(outcomes) == ["held", "queued"]
     assert (gate.running, gate.waiting) == (0, 0)
 
 

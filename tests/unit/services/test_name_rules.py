@@ -33,9 +33,9 @@ GOOD = {
     SNAPSHOT_NAME: "before-upgrade.1",
     DEVICE_NAME: "disk1",
     IMAGE_NAME: "nl.iso",
+    POLICY_NAME: "Night operators",
     USERNAME: "ana.lima@example.com",
     LINUX_USER: "ana_lima",
-    POLICY_NAME: "Night operators",
 }
 
 
@@ -73,6 +73,14 @@ def test_image_names_fit_a_file_name_with_their_prefix() -> None:
     assert refused.value.field == "name"
 
 
+def test_policy_names_may_hold_inner_spaces_only() -> None:
+    assert POLICY_NAME.check("Console user 2") == "Console user 2"
+    assert POLICY_NAME.check("x") == "x"
+    for wrong in (" ops", "ops ", "", "a" * 65, "ops/night", "-ops"):
+        with pytest.raises(InvalidInput):
+            POLICY_NAME.check(wrong)
+
+
 @pytest.mark.parametrize("name", ["ab", "-ana", ".ana", "ana lima", "ana/lima", "a" * 65, "änä"])
 def test_bad_user_names(name: str) -> None:
     with pytest.raises(InvalidInput, match="3 to 64"):
@@ -89,11 +97,3 @@ def test_bad_linux_user_names(name: str) -> None:
 def test_good_linux_user_names() -> None:
     for name in ("root", "_svc", "a", "ops-1", "a" * 32):
         assert LINUX_USER.check(name) == name
-
-
-def test_policy_names_may_hold_inner_spaces_only() -> None:
-    assert POLICY_NAME.check("Console user 2") == "Console user 2"
-    assert POLICY_NAME.check("x") == "x"
-    for wrong in (" ops", "ops ", "", "a" * 65, "ops/night", "-ops"):
-        with pytest.raises(InvalidInput):
-            POLICY_NAME.check(wrong)

@@ -445,3 +445,41 @@ def test_statements_keep_their_effect() -> None:
     (allow, deny) = parse_statements([stmt("*"), stmt("*", "deny", "inst-a")], KNOWN)
     assert allow == Statement("*", Effect.ALLOW, "*")
     assert deny.effect is Effect.DENY
+
+
+def test_now_reads_the_clock_only_for_a_policy_with_environment_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cloudenv import clock
+
+    def no_clock() -> datetime:
+        raise AssertionError("a policy without environment rules read the clock")
+
+    monkeypatch.setattr(clock, "now", no_clock)
+    assert policy(stmt("instance.*")).rules_now("instance.power").allows(INST_A)
+    # With a day rule it asks the clock: a fixed Saturday night refuses office hours.
+    saturday = SATURDAY_NIGHT.astimezone()
+    monkeypatch.setattr(clock, "now", lambda: saturday)
+    assert not policy(weekdays_office_hours()).rules_now("instance.power").allows(INST_A)
+    monday = MONDAY_MORNING.astimezone()
+    monkeypatch.setattr(clock, "now", lambda: monday)
+    assert policy(weekdays_office_hours()).rules_now("instance.power").allows(INST_A)
+
+
+def test_the_answers_key_names_the_statements_and_for_time_rules_the_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cloudenv import clock
+
+    parsed = parse_statements([weekdays_office_hours()], KNOWN)
+    assert CompiledPolicy(parsed).answers_key() is None  # no identity: never shared
+    timeless = CompiledPolicy(parse_statements([stmt("*")], KNOWN), identity=("pol-a", 1))
+    assert timeless.answers_key() == ("pol-a", 1)
+    dated = CompiledPolicy(parsed, identity=("pol-b", 3))
+    monday = MONDAY_MORNING.astimezone()
+    monkeypatch.setattr(clock, "now", lambda: monday)
+    first = dated.answers_key()
+    assert dated.answers_key() == first
+    later = (MONDAY_MORNING.replace(minute=31)).astimezone()
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert dated.answers_key() != first

@@ -8,12 +8,9 @@
  * never waits for them.
  */
 import {
-  Alert,
-  Bullseye,
   Button,
   EmptyState,
   EmptyStateBody,
-  Label,
   Spinner,
   ToggleGroup,
   ToggleGroupItem,
@@ -22,12 +19,18 @@ import {
   ToolbarGroup,
   ToolbarItem,
 } from "@patternfly/react-core";
-import { lazy, Suspense, useCallback, useRef, useState } from "react";
+import { lazy, useRef, useState } from "react";
 
 import type { Instance } from "../../api/queries";
-import { ErrorBoundary } from "../common/ErrorBoundary";
 import { isVm, stateTitle } from "../instances/states";
-import type { ConsoleKind, ConsolePhase } from "./connection";
+import {
+  ConsoleBody,
+  DisconnectedAlert,
+  PhaseLabel,
+  ReconnectItem,
+  useConsoleConnection,
+} from "./ConsoleFrame";
+import type { ConsoleKind } from "./connection";
 import type { VncControls } from "./VncScreen";
 
 const VncScreen = lazy(() => import("./VncScreen").then((m) => ({ default: m.VncScreen })));
@@ -64,14 +67,8 @@ export function InstanceConsole({ instance }: { instance: Instance }) {
 function LiveConsole({ instance }: { instance: Instance }) {
   const hasScreen = isVm(instance);
   const [kind, setKind] = useState<ConsoleKind>(hasScreen ? "vnc" : "serial");
-  const [attempt, setAttempt] = useState(0);
-  // A phase reported by the connection `key`; a newer connection starts out "connecting".
-  const key = `${kind}-${attempt}`;
-  const [reported, setReported] = useState<{ key: string; phase: ConsolePhase } | null>(null);
-  const phase: ConsolePhase = reported?.key === key ? reported.phase : { state: "connecting" };
-  const onPhase = useCallback((next: ConsolePhase) => setReported({ key, phase: next }), [key]);
+  const { key, phase, onPhase, reconnect } = useConsoleConnection(kind);
   const vnc = useRef<VncControls | null>(null);
-  const reconnect = () => setAttempt((n) => n + 1);
 
   // When a restart (or a stop, then a start) dropped the console, open it again once the
   // instance is back: adjusted while rendering, on the change of state itself.
@@ -120,58 +117,18 @@ function LiveConsole({ instance }: { instance: Instance }) {
                 </Button>
               </ToolbarItem>
             )}
-            <ToolbarItem>
-              <Button
-                variant={phase.state === "disconnected" ? "primary" : "secondary"}
-                onClick={reconnect}
-              >
-                Reconnect
-              </Button>
-            </ToolbarItem>
+            <ReconnectItem phase={phase} onClick={reconnect} />
           </ToolbarGroup>
         </ToolbarContent>
       </Toolbar>
-      {phase.state === "disconnected" && (
-        <Alert
-          variant="warning"
-          isInline
-          title="The console is disconnected"
-          className="ce-console-alert"
-        >
-          {phase.reason} Press Reconnect to try again.
-        </Alert>
-      )}
-      {/* The console's code is loaded on demand; after an upgrade the old chunk is gone. */}
-      <ErrorBoundary what="The console">
-        <Suspense
-          fallback={
-            <Bullseye className="ce-console-box">
-              <Spinner aria-label="Loading the console" />
-            </Bullseye>
-          }
-        >
-          {kind === "vnc" ? (
-            <VncScreen key={key} instanceId={instance.id} onPhase={onPhase} controls={vnc} />
-          ) : (
-            <SerialTerminal key={key} instanceId={instance.id} onPhase={onPhase} />
-          )}
-        </Suspense>
-      </ErrorBoundary>
+      <DisconnectedAlert phase={phase} />
+      <ConsoleBody>
+        {kind === "vnc" ? (
+          <VncScreen key={key} instanceId={instance.id} onPhase={onPhase} controls={vnc} />
+        ) : (
+          <SerialTerminal key={key} instanceId={instance.id} onPhase={onPhase} />
+        )}
+      </ConsoleBody>
     </>
   );
-}
-
-function PhaseLabel({ phase }: { phase: ConsolePhase }) {
-  switch (phase.state) {
-    case "connecting":
-      return (
-        <Label color="blue" icon={<Spinner size="sm" aria-hidden />}>
-          Connecting
-        </Label>
-      );
-    case "connected":
-      return <Label color="green">Connected</Label>;
-    case "disconnected":
-      return <Label color="grey">Disconnected</Label>;
-  }
 }

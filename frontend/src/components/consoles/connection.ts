@@ -1,6 +1,6 @@
 /**
- * What both consoles share: a fresh ticket per connection, the WebSocket URL it names, and
- * the words for why a connection ended.
+ * What every console shares (an instance's screen and serial port, a node's shell): a fresh
+ * ticket per connection, the WebSocket URL it names, and the words for why a connection ended.
  *
  * A ticket is single-use and lives 30 s, so it is asked for right before each connection
  * (a reconnect asks again) and never cached in TanStack Query.
@@ -26,7 +26,26 @@ export async function consoleUrl(instanceId: string, kind: ConsoleKind): Promise
       body: { kind },
     }),
   );
-  const url = new URL(session.websocket, window.location.href);
+  return websocketUrl(session.websocket);
+}
+
+/**
+ * A ticket for a shell on the node as the signed-in user's Linux user, as its WebSocket URL.
+ * A refusal (403: no node.console, no Linux user, root for a tenant) rejects with the
+ * server's message, which the console shows.
+ */
+export async function shellUrl(nodeId: string): Promise<string> {
+  const session = unwrap(
+    await api.POST("/api/v1/nodes/{node_id}/console", {
+      params: { path: { node_id: nodeId } },
+      body: {},
+    }),
+  );
+  return websocketUrl(session.websocket);
+}
+
+function websocketUrl(path: string): string {
+  const url = new URL(path, window.location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return url.href;
 }
@@ -40,9 +59,10 @@ export function openConsoleSocket(url: string): WebSocket {
 
 /**
  * Why a console connection closed. The server closes a refusal with 4000 + the HTTP status
- * and its message as the reason (4401 a spent or expired ticket, 4409 an instance that is
- * not running or on another node, 4502 a hypervisor error), and an ended guest with 1000
- * and a sentence; a connection that simply broke carries no reason at all.
+ * and its message as the reason (4401 a spent or expired ticket, 4403 a shell the user may no
+ * longer open, 4409 an instance that is not running or on another node, or a Linux user the
+ * node lacks, 4429 too many shells, 4502 a hypervisor error), and an ended guest or shell
+ * with 1000 and a sentence; a connection that simply broke carries no reason at all.
  */
 export function closeReason(event: CloseEvent): string {
   if (event.reason) return event.reason;

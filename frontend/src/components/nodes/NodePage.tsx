@@ -1,11 +1,18 @@
 /**
  * A node's page: its summary (state, system, time, version), hardware, capabilities with
- * the accelerator it uses (KVM or TCG, and why), the instances on it, and its tasks.
+ * the accelerator it uses (KVM or TCG, and why), the instances on it, its tasks, and (for
+ * users who may open one) a shell on it in the Console tab.
  */
 import { Card, CardBody, CardTitle, Grid, GridItem } from "@patternfly/react-core";
 import { Link, useParams } from "react-router";
 
-import { type NodeDetail, useNode, useNodeInstances, useTree } from "../../api/queries";
+import {
+  type NodeDetail,
+  useNode,
+  useNodeConsoleAccess,
+  useNodeInstances,
+  useTree,
+} from "../../api/queries";
 import { paths } from "../app/routes";
 import { ActionsDropdown } from "../common/actions";
 import { Details } from "../common/Details";
@@ -14,6 +21,7 @@ import { QueryState, ResourcePage } from "../common/ResourcePage";
 import { ImagesCard } from "../images/ImagesCard";
 import { useNodeActions } from "./actions";
 import { NodeCapabilitiesCard } from "./NodeCapabilitiesCard";
+import { NodeConsole } from "./NodeConsole";
 import { NodeHardwareCard } from "./NodeHardwareCard";
 import { NodeInstances } from "./NodeInstances";
 import { NodeState } from "./NodeState";
@@ -34,6 +42,7 @@ function NodeView({ detail }: { detail: NodeDetail }) {
   // destroys live (GET /nodes/{id} is refreshed only by node events and node_id hints).
   const instances = useNodeInstances(node.id);
   const tree = useTree();
+  const shell = useNodeConsoleAccess(node.id);
   const cluster = tree.data
     ?.find((org) => org.organization.id === node.organization_id)
     ?.clusters.find((c) => c.id === node.cluster_id);
@@ -123,6 +132,21 @@ function NodeView({ detail }: { detail: NodeDetail }) {
           title: "Tasks",
           content: <NodeTasks nodeId={node.id} />,
         },
+        ...(shell.data?.permitted
+          ? [
+              {
+                key: "console",
+                title: "Console",
+                content: (
+                  <NodeConsole
+                    node={node}
+                    linuxUser={shell.data.linux_user ?? null}
+                    refusal={shell.data.message}
+                  />
+                ),
+              },
+            ]
+          : []),
       ]}
     />
   );

@@ -17,7 +17,6 @@ from cloudenv.api.deps import CurrentPrincipal, Db
 from cloudenv.api.rendering import json_response, rfc3339
 from cloudenv.api.schemas.iam_audit import AuditEntry
 from cloudenv.services import audit
-from cloudenv.store.tables import AuditRecord
 
 router = APIRouter(prefix="/v1/organizations", tags=["audit"])
 
@@ -30,7 +29,7 @@ COLUMNS = tuple(AuditEntry.model_fields)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def entry(row: AuditRecord) -> dict[str, Any]:
+def entry(row: audit.AuditRecord) -> dict[str, Any]:
     """``schemas.iam_audit.AuditEntry`` as a plain dict (a page may hold 5,000 rows)."""
     return {
         "id": row.id,

@@ -25,9 +25,11 @@ def open_console(
 ) -> ConsoleSession:
     """A single-use, 30-second ticket to a running instance's screen or serial console."""
     ticket = consoles.issue_ticket(db, principal, instance_id, body.kind if body else None)
-    return ConsoleSession(
-        session_token=ticket.token,
-        kind=ticket.kind.value,
-        websocket=ticket.websocket,
-        expires_in=ticket.expires_in,
+    return ConsoleSession.model_validate(
+        {
+            "session_token": ticket.token,
+            "kind": ticket.kind.value,  # an instance's kinds only (vnc, serial)
+            "websocket": ticket.websocket,
+            "expires_in": ticket.expires_in,
+        }
     )

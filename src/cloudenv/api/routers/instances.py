@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from cloudenv.api.schemas.compute import (
     QemuMetadata,
 )
 from cloudenv.instance_config import QemuConfig
+from cloudenv.services.access import Action
 from cloudenv.services.compute import instances
 from cloudenv.services.compute.deploy import deploy_instance
 from cloudenv.services.compute.instances import InstanceView
@@ -152,7 +154,14 @@ def list_instances(
         views = instances.list_instances(db, principal, node_id=node_id, cluster_id=cluster_id)
         return [instance_entry(v) for v in views], valid_until
 
-    key = (str(db.get_bind().engine.url), principal.scope, node_id, cluster_id)
+    # Callers whose policies let them read every instance they see share a list per
+    # scope; a narrower policy set has lists of its own (shared by its holders).
+    readers: Hashable = "every instance"
+    if principal.check_for(Action.INSTANCE_READ) is not None:
+        readers = principal.answers_key
+        if readers is None:  # policies without an identity: never shared
+            return json_response(produce()[0])
+    key = (str(db.get_bind().engine.url), principal.scope, readers, node_id, cluster_id)
     gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
     return _lists.render(key, version, produce, gzip_ok=gzip_ok)
 

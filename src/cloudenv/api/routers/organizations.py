@@ -23,8 +23,11 @@ from cloudenv.services.tenancy import organizations, views
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 _trees = VersionedCache()
-#: The trees themselves per scope, for callers whose policies filter them per request.
+#: The trees themselves per scope, for callers whose policies filter them...
 _tree_values = VersionedCache(max_entries=64)
+#: ...and the filtered trees rendered, per scope and policy (callers holding the same
+#: policies share them; a policy with time rules, per minute).
+_filtered = VersionedCache()
 
 
 @router.get("", response_model=list[OrganizationTree], name="organization.list")
@@ -39,20 +42,27 @@ def list_organizations(request: Request, db: Db, principal: CurrentPrincipal) ->
     # Keyed by database too: what a rendered tree shows belongs to the database it came from.
     key = (str(db.get_bind().engine.url), principal.scope)
     version = views.tree_version(db)
+    gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
     if not organizations.reads_whole_tree(principal):
 
         def whole() -> tuple[list[views.OrganizationTree], datetime | None]:
             trees = organizations.scope_trees(db, principal.scope)
             return trees, views.tree_valid_until(db, trees)
 
-        trees = _tree_values.fetch(key, version, whole)
-        return json_response(tree_entries(organizations.readable_trees(principal, trees)))
+        def filtered() -> tuple[list[dict[str, Any]], datetime | None]:
+            trees = _tree_values.fetch(key, version, whole)
+            readable = organizations.readable_trees(principal, trees)
+            return tree_entries(readable), views.tree_valid_until(db, trees)
+
+        answers = principal.answers_key
+        if answers is None:
+            return json_response(filtered()[0])
+        return _filtered.render((*key, answers), version, filtered, gzip_ok=gzip_ok)
 
     def produce() -> tuple[list[dict[str, Any]], datetime | None]:
         trees = organizations.scope_trees(db, principal.scope)
         return tree_entries(trees), views.tree_valid_until(db, trees)
 
-    gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
     return _trees.render(key, version, produce, gzip_ok=gzip_ok)
 
 

@@ -32,3 +32,35 @@ class ConsoleSession(Schema):
         examples=["/api/v1/consoles/vnc?token=q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E"],
     )
     expires_in: int = Field(description="Seconds the ticket stays valid.", examples=[30])
+
+
+class NodeConsoleRequest(RequestBody):
+    """The product's ``POST /v1/nodes/{id}/console`` takes ``{}``: the shell always runs as
+    the caller's own Linux user."""
+
+
+class NodeConsoleSession(Schema):
+    session_token: str = Field(
+        description="Single-use ticket; present it as ?token= on the WebSocket within "
+        "expires_in seconds.",
+        examples=["q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E"],
+    )
+    linux_user: str = Field(description="The Linux user the shell runs as.", examples=["root"])
+    websocket: str = Field(
+        description="Path of the WebSocket to open on the node, ticket included. Frames: "
+        'binary keystrokes in, binary terminal output out, and {"resize": {"cols": C, '
+        '"rows": R}} as a text frame when the terminal\'s size changes.',
+        examples=["/api/v1/consoles/shell?token=q3Hn0tS1_ZbX3yJk2cWm0pQe8Rr9aVd7LsUu6TgYh4E"],
+    )
+    expires_in: int = Field(description="Seconds the ticket stays valid.", examples=[30])
+
+
+class NodeConsoleAccess(Schema):
+    permitted: bool = Field(
+        description="Whether the caller's policies allow node.console on this node (the "
+        "node's Console tab is shown only then)."
+    )
+    linux_user: str | None = Field(
+        description="The Linux user a shell would run as; null when none can be used."
+    )
+    message: str = Field(description="Why no shell can be opened; empty when one can.")

@@ -1,12 +1,6 @@
-"""Console tickets: who may open an instance's screen (VNC) or serial console, once.
-
-A browser can't put an ``Authorization`` header on a WebSocket, so opening a console is
-two steps: an authenticated ``POST`` asks for a ticket (this module checks visibility,
-permission and state, and audits it), then the WebSocket presents the ticket in its URL.
-A ticket is 32 random bytes shown once; only its SHA-256 is stored, it lives 30 seconds
-and is spent by its first use, so a link that leaks into a log or a browser history is
-worthless. Redeeming re-checks the user and the instance, because either may have changed
-since the ticket was issued.
+"""Instance console tickets: who may open an instance's screen (VNC) or serial console,
+once. The ticket mechanics (single use, 30 seconds, stored hashed) are
+in ``services.console_tickets``; this module decides who gets one for which instance.
 
 This module never touches a hypervisor: the console bridges (``cloudenv.consoles``) do,
 after ``redeem_token`` said yes.
@@ -14,34 +8,30 @@ after ``redeem_token`` said yes.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from cloudenv import clock
 from cloudenv.enums import ConsoleKind as ConsoleKind  # stored in console_tokens.kind
 from cloudenv.enums import InstanceType
-from cloudenv.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from cloudenv.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cloudenv.services import events
 from cloudenv.services.access import Action, Principal
-from cloudenv.services.auth import token_hash
 from cloudenv.services.compute.instances import load
 from cloudenv.services.compute.states import LABELS, InstanceState
+from cloudenv.services.console_tickets import (
+    AGAIN,
+    TOKEN_LIFETIME,
+    spend_ticket,
+    store_ticket,
+)
 from cloudenv.services.events import EventKind
-from cloudenv.services.iam.principals import principal_for
 from cloudenv.services.journal import record_change
-from cloudenv.store.queries import compute as q
-from cloudenv.store.queries import iam as qi
-from cloudenv.store.queries.scope import UNSCOPED
-from cloudenv.store.tables import ConsoleToken, Instance
+from cloudenv.store.tables import Instance
 
-TOKEN_LIFETIME = timedelta(seconds=30)
 QEMU_TYPE = InstanceType.QEMU
+INSTANCE_KINDS = (ConsoleKind.VNC, ConsoleKind.SERIAL)
 WEBSOCKET_PATHS = {"vnc": "/api/v1/consoles/vnc", "serial": "/api/v1/consoles/serial"}
-_AGAIN = "open the console again"
 
 
 @dataclass(frozen=True)
@@ -80,22 +70,7 @@ def issue_ticket(
     instance = load(db, principal, instance_id, Action.INSTANCE_CONSOLE)
     chosen = _kind(instance, kind)
     _check_running(instance)
-    if principal.user_id is None:
-        raise NotAuthenticated("Consoles are opened by signed-in users; sign in first.")
-    token = secrets.token_urlsafe(32)
-    now = clock.now()
-    # Spent and expired tickets have no further use; dropping them keeps the table small.
-    q.delete_expired_console_tokens(db, now)
-    db.add(
-        ConsoleToken(
-            token_hash=token_hash(token),
-            instance_id=instance.id,
-            user_id=principal.user_id,
-            kind=chosen,
-            expires=now + TOKEN_LIFETIME,
-            used=False,
-        )
-    )
+    token = store_ticket(db, principal, chosen, instance_id=instance.id)
     record_change(
         db,
         principal,
@@ -124,26 +99,11 @@ def redeem_token(db: Session, token: str, kind: ConsoleKind | str) -> ConsoleGra
     connections racing with one link get one console; a refusal after that point keeps the
     ticket spent (``keep_changes``), the caller must commit it either way.
     """
-    hashed = token_hash(token)
-    row = q.console_token(db, hashed, UNSCOPED)  # the ticket is the credential; see below
-    if row is None:
-        raise NotAuthenticated(f"This console link is not valid; {_AGAIN}.")
-    spent = db.execute(
-        update(ConsoleToken)
-        .where(ConsoleToken.token_hash == hashed, ConsoleToken.used.is_(False))
-        .values(used=True)
-        .execution_options(synchronize_session=False)
-    )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise NotAuthenticated(f"This console link was already used; {_AGAIN}.")
-    if row.expires <= clock.now():
-        raise NotAuthenticated(f"This console link has expired; {_AGAIN}.", keep_changes=True)
-    if row.kind != str(kind):
-        raise NotAuthenticated(
-            f"This console link opens the {row.kind} console, not the {kind} console; {_AGAIN}.",
-            keep_changes=True,
+    row, principal = spend_ticket(db, token, kind)
+    if row.instance_id is None:  # the kinds above are instance kinds: a broken row
+        raise NotFound(
+            f"This console link opens no instance's console; {AGAIN}.", keep_changes=True
         )
-    principal = _still_allowed(db, row.user_id)
     try:
         # The policies as they are now: a console taken away since the ticket was
         # handed out is refused (and the ticket stays spent).
@@ -160,6 +120,8 @@ def _kind(instance: Instance, kind: ConsoleKind | str | None) -> ConsoleKind:
         return ConsoleKind.VNC if instance.type == QEMU_TYPE else ConsoleKind.SERIAL
     try:
         chosen = ConsoleKind(kind)
+        if chosen not in INSTANCE_KINDS:
+            raise ValueError(kind)
     except ValueError:
         raise InvalidInput(
             f"Unknown console kind {kind!r}; use 'vnc' or 'serial'.", field="kind"
@@ -183,21 +145,3 @@ def _check_running(instance: Instance) -> None:
         else "wait until it is running, then open its console"
     )
     raise Conflict(f"Instance {instance.name} ({instance.id}) is {LABELS[state]}; {remedy}.")
-
-
-def _still_allowed(db: Session, user_id: str) -> Principal:
-    """The ticket's user as they are now: deleted, disabled, locked or expired users lose
-    the consoles they asked for before."""
-    row = qi.user_with_organization(db, user_id)
-    refused = NotAuthenticated(
-        "The user who opened this console can no longer sign in; sign in again.",
-        keep_changes=True,
-    )
-    if row is None:
-        raise refused
-    user, is_root_org = row
-    if not user.enabled or user.locked:
-        raise refused
-    if user.expiry is not None and user.expiry <= clock.now():
-        raise refused
-    return principal_for(db, user, is_root_org)

@@ -21,7 +21,7 @@ set lookup and one regex match per object, not a million pattern matches.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -29,7 +29,11 @@ from fnmatch import translate
 from functools import lru_cache
 from typing import Any
 
+from cloudenv import clock
 from cloudenv.errors import InvalidInput
+
+#: Any moment: what a policy without environment rules is compiled for.
+_ANY_TIME = datetime(2000, 1, 3)
 
 #: The most statements one policy may hold (as the product documents).
 MAX_STATEMENTS = 1024
@@ -378,12 +382,27 @@ class CompiledPolicy:
     environment rules change answers only with the day and the time of day.
     """
 
-    def __init__(self, statements: Sequence[Statement]) -> None:
+    def __init__(self, statements: Sequence[Statement], identity: Hashable = None) -> None:
         self.statements = tuple(statements)
+        #: What these statements are (``principals``: the (policy, revision) set), for
+        #: caches of answers; None when unknown.
+        self.identity = identity
         self._timeless = not any(
             r.field is not RuleField.ID for s in self.statements for r in s.rules
         )
         self._cache: dict[tuple[str, int], ActionRules] = {}
+
+    def answers_key(self) -> Hashable:
+        """What the answers depend on now: the statements and, for a policy with
+        environment rules, the minute of the week. Two callers with the same key get the
+        same answers, so a reply filtered for one may be served to the other. None when
+        the statements have no identity."""
+        if self.identity is None:
+            return None
+        if self._timeless:
+            return self.identity
+        now = clock.now().astimezone()
+        return (self.identity, now.weekday() * 1440 + now.hour * 60 + now.minute)
 
     def rules_for(self, action: str, when: datetime) -> ActionRules:
         minute = 0 if self._timeless else when.weekday() * 1440 + when.hour * 60 + when.minute
@@ -394,6 +413,16 @@ class CompiledPolicy:
                 self._cache.clear()
             found = self._cache[key] = self._compile(action, when)
         return found
+
+    def rules_now(self, action: str) -> ActionRules:
+        """``rules_for`` now, in the node's local time; a policy without environment rules
+        never reads the clock (the common case: it costs more than the lookup)."""
+        if self._timeless:
+            found = self._cache.get((action, 0))
+            if found is not None:
+                return found
+            return self.rules_for(action, _ANY_TIME)
+        return self.rules_for(action, clock.now().astimezone())
 
     def _compile(self, action: str, when: datetime) -> ActionRules:
         allow, deny = _Side(), _Side()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudenv.enums import (
@@ -74,13 +74,21 @@ class InstanceDevice(Base):
 
 
 class ConsoleToken(Base):
-    """A short-lived, single-use ticket to one instance's console for one user."""
+    """A short-lived, single-use ticket for one user to one console: an instance's screen
+    or serial port (``instance_id``), or a shell on a node (``node_id``); exactly one of
+    the two is set."""
 
     __tablename__ = "console_tokens"
+    __table_args__ = (
+        CheckConstraint("(instance_id IS NULL) <> (node_id IS NULL)", name="one_target"),
+    )
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    instance_id: Mapped[str] = mapped_column(
+    instance_id: Mapped[str | None] = mapped_column(
         ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    node_id: Mapped[str | None] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[ConsoleKind] = mapped_column(StrEnumColumn(ConsoleKind, 8))
