@@ -19,7 +19,6 @@ from cloudenv.api.schemas.common import Empty
 from cloudenv.services import auth
 from cloudenv.services.access import Principal
 from cloudenv.services.iam import mfa
-from cloudenv.store.tables import User
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -84,8 +83,7 @@ def me(db: Db, principal: CurrentPrincipal) -> CurrentUser:
 def _current(db: Db, principal: Principal) -> CurrentUser:
     """The caller as the web UI needs it; whether MFA is on is the user row's (the
     principal carries only what authorization needs)."""
-    user = db.get(User, principal.user_id) if principal.user_id else None
-    return CurrentUser.of(principal, mfa_enabled=bool(user and user.mfa_enabled))
+    return CurrentUser.of(principal, mfa_enabled=mfa.is_enabled(db, principal.user_id))
 
 
 @router.post("/mfa/enroll", response_model=MfaEnrolment, name="auth.mfa_enroll")

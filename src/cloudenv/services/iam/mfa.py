@@ -202,3 +202,9 @@ def _insert_spent(db: Session, user_id: str, key: str, now: datetime) -> bool:
         .returning(RecoveryCode.code_hash)
     )
     return db.execute(statement).first() is not None
+
+
+def is_enabled(db: Session, user_id: str | None) -> bool:
+    """Whether ``user_id`` signs in with a second factor (False for the node itself)."""
+    user = db.get(User, user_id) if user_id else None
+    return bool(user and user.mfa_enabled)
