@@ -10,19 +10,30 @@ STAMP    := $(VENV)/.installed
 # served node or booted guest its tests share is made once. Integration tests mostly wait
 # on TCG guests and daemons, so there are more workers than cores.
 TEST_WORKERS ?= 4
-PYTEST   := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
+# The suite starts ~100 Python processes (xdist workers, every `cloudenv serve` and its API
+# workers, the CLI) that import the same code: they write and reuse its bytecode (in the
+# gitignored __pycache__) even where PYTHONDONTWRITEBYTECODE is set, rather than each
+# compiling it again, and the workers reuse pytest's rewritten test modules.
+PYTEST   := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
 
-.PHONY: run test deps venv libvirt checks lint typecheck openapi check-openapi test-unit test-integration bench clean
+.PHONY: run test test-ready deps venv libvirt ovs checks lint typecheck openapi check-openapi test-unit test-integration bench clean
 
-run: deps venv libvirt ## Install everything, set up the node on first run, serve on :5007
+run: deps venv libvirt ovs ## Install everything, set up the node on first run, serve on :5007
 	@if [ ! -f "$(DATA_DIR)/config.json" ]; then \
 	  echo "First start: setting up $(DATA_DIR) (answer the installer's questions)."; \
 	  $(BIN)/cloudenv init --data-dir "$(DATA_DIR)" $(INIT_FLAGS); \
 	fi
 	$(BIN)/cloudenv serve --data-dir "$(DATA_DIR)" --port $(PORT)
 
-test: deps venv checks libvirt ## Install everything and pass every test
+test: deps ## Install everything and pass every test
+	@$(MAKE) --no-print-directory -j4 --output-sync=target test-ready
 	$(PYTEST)
+
+# What the tests need, made side by side (deps first: the rest may need its packages): the
+# venv's and the UI's packages install at once, then lint, types and the OpenAPI check run
+# alongside the UI's checks and build (named here, not through `checks`, whose own -j3 would
+# not share this make's job slots).
+test-ready: venv libvirt ovs lint typecheck check-openapi
 
 checks: venv ## lint, typecheck and check-openapi side by side; fails if any fails
 	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck check-openapi
@@ -34,6 +45,9 @@ venv: $(STAMP)
 
 libvirt: deps ## Start libvirtd and virtlogd as a service manager would (no-op when running)
 	@scripts/start-libvirt.sh
+
+ovs: deps ## Start Open vSwitch (ovsdb-server, ovs-vswitchd) as its service would (no-op when running)
+	@scripts/start-ovs.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,7 +73,7 @@ check-openapi: venv
 test-unit: venv
 	$(PYTEST) -m "unit and not integration"
 
-test-integration: deps venv libvirt
+test-integration: deps venv libvirt ovs
 	$(PYTEST) -m integration
 
 bench: deps venv libvirt ## Print latency figures (see bench/)
@@ -85,7 +99,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 .PHONY: ui ui-check test-e2e clean-ui
 
 run: ui
-test: ui-check ui
+test-ready: ui-check ui
 clean: clean-ui
 
 ui: $(UI_INDEX) ## Build the web UI into src/cloudenv/ui/static (served at /)
@@ -102,7 +116,7 @@ $(UI_INDEX): $(NPM_STAMP) $(UI_SOURCES)
 ui-check: $(NPM_STAMP) ## API types current, TypeScript compiles, eslint clean
 	cd $(FRONTEND) && npm run check-types && npm run typecheck && npm run lint
 
-test-e2e: deps venv libvirt ui ## Only the browser tests of the web UI
+test-e2e: deps venv libvirt ovs ui ## Only the browser tests of the web UI
 	$(PYTEST) -m e2e
 
 clean-ui:

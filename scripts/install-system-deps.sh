@@ -10,7 +10,11 @@ PACKAGES=(
   qemu-system-x86 qemu-utils qemu-block-extra ovmf  # compute: QEMU (TCG/KVM), qemu-img, libiscsi, UEFI
   libvirt-daemon libvirt-daemon-system              # libvirtd, virtlogd; qemu.conf, libvirt-qemu user
   libvirt-daemon-driver-qemu libvirt-daemon-driver-lxc libvirt-daemon-driver-storage-iscsi-direct
+  libvirt-daemon-driver-storage-rbd libvirt-daemon-driver-storage-zfs  # Ceph RBD and ZFS pools
+  tgt                                               # the tests' iSCSI target (userspace)
   libvirt-clients libvirt-dev dnsmasq-base          # virsh; headers for libvirt-python; NAT networks
+  openvswitch-switch                                # networking: vSwitches are OVS bridges (scripts/start-ovs.sh)
+  busybox-static                                    # the network tests' ping (iputils-ping isn't installed)
   chromium                                          # the web UI's browser tests (Playwright drives it)
 )
 # Node.js builds the web UI (make ui); a newer one installed another way is kept.

@@ -41,33 +41,8 @@ mkdir -p "${LOCKFILE%/*}"
 exec 9>"$LOCKFILE"
 flock -w 120 9 || die "timed out waiting for $LOCKFILE (another start/stop is stuck?)"
 
-# True when the pidfile names a live (not zombie) process with the expected command name.
-running() {
-  local pidfile=$1 name=$2 pid state
-  [ -s "$pidfile" ] || return 1
-  pid=$(cat -- "$pidfile" 2>/dev/null | tr -dc '0-9')
-  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "$name" ] || return 1
-  state=$(sed -e 's/^.*) //' -e 's/ .*//' "/proc/$pid/stat" 2>/dev/null || true)
-  [ -n "$state" ] && [ "$state" != "Z" ] && [ "$state" != "X" ]
-}
-
-# Runs a daemonizing command that writes $1 ($2 names the process); shows its output only
-# when it fails and no such daemon runs afterwards (one started outside this script's lock
-# makes ours fail with "Unable to obtain pidfile", which is fine).
-launch() {
-  local pidfile=$1 name=$2 out rc=0
-  shift 2
-  out=$(mktemp)
-  # 9>&-: the daemons must not inherit (and so hold forever) the lock.
-  "$@" >"$out" 2>&1 </dev/null 9>&- || rc=$?
-  if [ "$rc" -ne 0 ] && ! running "$pidfile" "$name"; then
-    cat "$out" >&2
-    rm -f "$out"
-    die "'$*' failed (exit $rc); see /var/log/libvirt/libvirtd.log"
-  fi
-  rm -f "$out"
-}
+# shellcheck source=lib/daemons.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/daemons.sh"
 
 # 1. /dev/kvm as udev would leave it.
 if [ -e /dev/kvm ]; then
@@ -83,7 +58,7 @@ mkdir -p /var/log/libvirt /run/libvirt
 
 # 3. virtlogd.
 if ! running "$VIRTLOGD_PIDFILE" virtlogd; then
-  launch "$VIRTLOGD_PIDFILE" virtlogd virtlogd -d
+  launch "$VIRTLOGD_PIDFILE" virtlogd /var/log/libvirt/virtlogd.log virtlogd -d
   for _ in $(seq 50); do
     [ -S /run/libvirt/virtlogd-sock ] && break
     sleep 0.1
@@ -96,10 +71,10 @@ if ! running "$LIBVIRTD_PIDFILE" libvirtd; then
   if mountpoint -q "$CGROUP2_HYBRID"; then
     # Private mount namespace: the host keeps its mounts; only libvirtd (and the QEMU and
     # libvirt_lxc processes it starts) no longer sees the cgroup2 mount.
-    launch "$LIBVIRTD_PIDFILE" libvirtd unshare --mount --propagation private \
+    launch "$LIBVIRTD_PIDFILE" libvirtd /var/log/libvirt/libvirtd.log unshare --mount --propagation private \
       sh -c "umount '$CGROUP2_HYBRID' && exec libvirtd -d"
   else
-    launch "$LIBVIRTD_PIDFILE" libvirtd libvirtd -d
+    launch "$LIBVIRTD_PIDFILE" libvirtd /var/log/libvirt/libvirtd.log libvirtd -d
   fi
 fi
 

@@ -1,11 +1,13 @@
 """Fixtures: a node set up in a temporary data dir and served in-process (unit), the
-database it uses (SQLite, or PostgreSQL for tests that ask), signed-in clients.
+database it uses (SQLite, or PostgreSQL for tests that ask), signed-in clients; and, for the
+integration and browser tests, one real node per xdist worker that runs guests.
 
 The schema is migrated and the deployment set up once per run; each test's database is a
 copy of that template (tests/support/database.py), so tests are isolated and cheap."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +21,20 @@ from cloudenv.agent.drivers import Drivers
 from cloudenv.config import Settings, sqlite_url
 from cloudenv.daemon import Daemon, build
 from cloudenv.drivers.compute.fake import FakeComputeDriver
+from cloudenv.drivers.network.base import NicInfo
+from cloudenv.drivers.network.fake import FakeNetworkDriver
 from cloudenv.drivers.storage.fake import FakeStorageDriver
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services import auth, setup
 from cloudenv.store.engine import transaction
 from cloudenv.store.tables import Node, Organization, StoragePool, User
+from cloudenv.ui import UI_DIR_ENV
+from tests.support.compute import GuestImages, real_node_dir, remove_domains, upload_guest
 from tests.support.database import Templates
+from tests.support.libvirt import ensure_libvirtd
+from tests.support.ovs import Lab, ensure_ovs
 from tests.support.pgserver import create_database, postgres_server
-from tests.support.served_node import ADMIN_PASSWORD
+from tests.support.served_node import ADMIN_PASSWORD, Server, serving
 
 TENANT_PASSWORD = "Tenant-Pass-42!"
 
@@ -89,6 +97,56 @@ FAKE_HOST: dict[str, Any] = {
 }
 
 
+# The order xdist hands work out in ---------------------------------------------------------------
+
+#: The slowest work units of ``make test`` (xdist's ``--dist loadscope`` runs a module, or a
+#: class of one, on one worker), slowest first: 25-70 s each on 2 cores (twice that when
+#: other work shares them), where a unit test module takes a few. xdist hands units out in
+#: collection order (``--no-loadscope-reorder`` in pyproject.toml; by default it hands out
+#: the units with the most tests first, so these, with few tests, went last and a worker
+#: still ran one a minute after the others were done). Every other integration unit
+#: follows them, then the unit tests, which fill in the end. A name that no longer matches
+#: only loses its place.
+SLOWEST_FIRST = (
+    "tests/integration/test_readme_commands.py",
+    "tests/integration/test_compute_served.py::TestPower",
+    "tests/integration/test_compute_served.py::TestConsoles",
+    "tests/integration/test_served_node.py::TestServedNode",
+    "tests/integration/test_served_node.py::TestOneDataDir",
+    "tests/integration/test_compute_served.py::TestVolumes",
+    "tests/e2e/test_console.py",
+    "tests/integration/test_compute_served.py::TestBoot",
+    "tests/e2e/test_tasks_and_session.py",
+    "tests/integration/test_compute_served.py",
+    "tests/integration/test_devices_libvirt.py",
+    "tests/e2e/test_instance.py",
+    "tests/e2e/test_journey.py",
+    "tests/e2e/test_pages.py",
+)
+
+
+def _work_unit(item: pytest.Item) -> str:
+    """The scope xdist's loadscope keeps on one worker: the test's class, else its module."""
+    return item.nodeid.rsplit("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slowest work units first (SLOWEST_FIRST), then the other integration tests' units, then
+    the unit tests' with the most tests first; a unit's tests keep their order."""
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_work_unit(item), []).append(item)
+
+    def rank(unit: str) -> tuple[int, int]:
+        if unit in SLOWEST_FIRST:
+            return 0, SLOWEST_FIRST.index(unit)
+        if any(item.get_closest_marker("integration") for item in units[unit]):
+            return 1, 0
+        return 2, -len(units[unit])
+
+    items[:] = [item for unit in sorted(units, key=rank) for item in units[unit]]
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     """One PostgreSQL server for the whole run; each test gets its own database."""
@@ -117,6 +175,12 @@ class Deployment:
     def compute(self) -> FakeComputeDriver:
         driver = self.daemon.agent.drivers.compute
         assert isinstance(driver, FakeComputeDriver)
+        return driver
+
+    @property
+    def network(self) -> FakeNetworkDriver:
+        driver = self.daemon.agent.drivers.network
+        assert isinstance(driver, FakeNetworkDriver)
         return driver
 
     @property
@@ -184,8 +248,23 @@ def _initialize(database_url: str, data_dir: Path) -> setup.SetupResult:
 TEMPLATES = Templates(_initialize)
 
 
+#: The fake node's NICs: eth0 carries its management address (settings' management_ip),
+#: eth1-eth3 are free to become uplinks.
+TEST_NICS = (
+    NicInfo("eth0", "52:54:00:00:00:10", 1500, 1000, True, "virtio_net", None, ("127.0.0.1/8",)),
+    NicInfo("eth1", "52:54:00:00:00:11", 1500, 1000, True, "virtio_net", None),
+    NicInfo("eth2", "52:54:00:00:00:12", 1500, 1000, True, "virtio_net", None),
+    NicInfo("eth3", "52:54:00:00:00:13", 9000, None, False, "veth", None),
+)
+
+
 def _fake_drivers(data_dir: Path) -> Drivers:
-    return Drivers(FakeComputeDriver(), FakeStorageDriver(), serial_log_dir=str(data_dir))
+    return Drivers(
+        FakeComputeDriver(),
+        FakeStorageDriver(),
+        serial_log_dir=str(data_dir),
+        network=FakeNetworkDriver(TEST_NICS),
+    )
 
 
 def make_deployment(tmp_path: Path, database_url: str) -> Deployment:
@@ -251,6 +330,42 @@ def tenant(sqlite_deployment: Deployment) -> Iterator[tuple[TestClient, str]]:
         yield login(client, "alice", TENANT_PASSWORD), org_id
 
 
+# A real node (integration and browser tests) --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def real_node() -> Iterator[Server]:
+    """A node set up and served as an operator does it (``cloudenv init``, ``cloudenv serve``
+    over TLS in a subprocess, real libvirt), in a data dir QEMU can reach, serving the UI's
+    build when there is one: one per xdist worker, shared by the tests that need a node
+    that runs guests and not one of their own (the browser tests, the compute tests).
+
+    Setting a node up and serving it costs seconds of both cores, so it is done once per
+    worker, not per module; the tests sharing it leave it as they found it (each removes
+    what it deployed or uploaded) or only look at what is their own."""
+    ensure_libvirtd()
+    with real_node_dir() as node_dir:
+        if UI_DIR_ENV in os.environ:  # the node's environment is otherwise hermetic
+            node_dir.env[UI_DIR_ENV] = os.environ[UI_DIR_ENV]
+        with serving(node_dir) as server:
+            try:
+                yield server
+            finally:
+                remove_domains(node_dir.path / "pools" / "default")
+
+
+@pytest.fixture(scope="session")
+def guest_images(real_node: Server) -> GuestImages:
+    """The test guest's images on ``real_node``, uploaded once and never removed: the tests
+    sharing the node boot them, so one that removed them would pull them from under
+    another's guest (and a second upload under the same name is refused)."""
+    node_id = str(real_node.health["id"])
+    with real_node.admin() as client:
+        pool_id = str(client.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"])
+        upload_guest(client, node_id, pool_id)  # leaves what is there already
+    return GuestImages(node_id, pool_id)
+
+
 def audit_rows(dep: Deployment) -> list[Any]:
     from sqlalchemy import select
 
@@ -268,3 +383,19 @@ def count_rows(dep: Deployment, model: type) -> int:
 
 
 __all__ = ["Organization"]
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """Open vSwitch running (started as scripts/start-ovs.sh does) and a lab of namespaces,
+    veths and bridges for one test, all removed afterwards, whatever happened."""
+    try:
+        ensure_ovs()
+    except RuntimeError as exc:
+        pytest.fail(f"Open vSwitch can't be started here: {exc}")
+    made = Lab()
+    try:
+        yield made
+    finally:
+        made.close()
+    assert made.leftovers() == []

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloudenv import daemon_log
 from cloudenv.agent.drivers import Drivers, libvirt_drivers
 from cloudenv.agent.loop import Agent
 from cloudenv.api.app import create_app
@@ -65,7 +66,7 @@ def build(
         upgrade(engine)
     factory = make_session_factory(engine)
     if drivers is None and run_agent:
-        drivers = libvirt_drivers(settings.accelerator)
+        drivers = libvirt_drivers(settings.accelerator, settings.node_id)
     agent = Agent(
         settings.node_id,
         factory,
@@ -157,16 +158,13 @@ def worker_app() -> FastAPI:
     """The app of one API worker process (uvicorn's factory): no agent, no migration, its
     nudges sent to the parent's agent. Reads its settings from ``WORKER_ENV``."""
     spec = json.loads(os.environ[WORKER_ENV])
-    logging.basicConfig(
-        level=spec["log_level"].upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(Path(spec["data_dir"]), spec["log_level"])
     settings = Settings.load(Path(spec["data_dir"])).with_overrides(
         bind=spec["bind"], port=spec["port"]
     )
     # The console bridges need this node's hypervisor; the agent that manages it runs in
     # the parent process and is never started here.
-    drivers = libvirt_drivers(settings.accelerator)
+    drivers = libvirt_drivers(settings.accelerator, settings.node_id)
     daemon = build(
         settings,
         run_agent=False,
@@ -175,6 +173,15 @@ def worker_app() -> FastAPI:
         nudge=_nudger(spec["nudge_address"]),
     )
     return daemon.app
+
+
+def configure_logging(data_dir: Path, log_level: str) -> None:
+    """A process of ``cloudenv serve`` logs to stderr (the service manager's log) and to
+    the data dir's log file, which ``GET /v1/nodes/{id}/logs`` reads back."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    daemon_log.install(data_dir)
 
 
 def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) -> bool:
@@ -187,6 +194,7 @@ def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) 
 
     if workers <= 1:
         server = uvicorn.Server(uvicorn.Config(daemon.app, log_level=log_level, **uvicorn_options))
+        daemon_log.attach_separate()  # uvicorn's configuration replaced its loggers' handlers
         # uvicorn hands SIGINT back once it has shut down gracefully; Ctrl-C is a clean stop.
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
@@ -216,6 +224,7 @@ def serve(daemon: Daemon, workers: int, log_level: str, **uvicorn_options: Any) 
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         **uvicorn_options,
     )
+    daemon_log.attach_separate()  # uvicorn's configuration replaced its loggers' handlers
     try:
         listening = config.bind_socket()  # first: a taken port stops us before the agent runs
     except SystemExit:  # uvicorn has logged why

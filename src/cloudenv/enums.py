@@ -47,6 +47,28 @@ class DeviceType(IntEnum):
     CDROM = 7
 
 
+class VSwitchType(IntEnum):
+    STANDALONE = 0
+    DISTRIBUTED = 1
+
+
+class PortGroupType(IntEnum):
+    """How a port group's ports carry VLANs (the wire's ``config.type``)."""
+
+    ACCESS = 1  # one VLAN, untagged to the instance
+    TRUNK = 2  # several VLANs, tagged (a native VLAN untagged)
+    UNTAGGED = 3  # no VLAN
+
+
+class SwitchStatus(StrEnum):
+    """A vSwitch's state on its node, as that node's agent last applied it to OVS."""
+
+    PENDING = "pending"
+    READY = "ready"
+    #: The agent could not apply it (``message`` says why).
+    ERROR = "error"
+
+
 class DiskBus(StrEnum):
     IDE = "ide"
     SATA = "sata"
@@ -119,6 +141,24 @@ class PoolNodeStatus(StrEnum):
     READY = "ready"
     #: The agent could not define or start it (``message`` says why).
     ERROR = "error"
+    #: No longer enabled there (or the pool is being destroyed): propagation stops and
+    #: undefines it on the node, then drops the row.
+    REMOVING = "removing"
+
+
+class PoolStatus(StrEnum):
+    """A cluster pool's status, derived from its nodes' states (the seed's icons)."""
+
+    #: Enabled on no node: the grey dash.
+    NONE = "none"
+    #: Available on every enabled node: the green check.
+    OK = "ok"
+    #: Propagation failed on at least one node: the red X (``nodes[].error`` says why).
+    ERROR = "error"
+    #: Propagation to at least one node is still in progress.
+    PENDING = "pending"
+    #: Marked for destruction; propagation is cleaning it up and its name stays taken.
+    DESTROYING = "destroying"
 
 
 class SnapshotStatus(StrEnum):
@@ -141,3 +181,18 @@ class ConsoleKind(StrEnum):
     """The first serial port (or a container's console), shown by xterm.js."""
     SHELL = "shell"
     """A login shell on the node itself (its Console tab), shown by xterm.js."""
+
+
+class LicenseStatus(StrEnum):
+    """A node's license key, or a cluster's keys taken together (the worst of its nodes'),
+    as ``GET /v1/clusters/{id}/licensing`` reports it. cloudenv works the same in every
+    status: the status is shown and audited, never enforced."""
+
+    #: A key from a trusted issuer, for this node, more than 30 days from its expiry.
+    VALID = "valid"
+    #: Valid, but it expires within 30 days: time to ask for a renewal.
+    EXPIRING = "expiring"
+    #: Its expiry has passed.
+    EXPIRED = "expired"
+    #: No key, or one that no longer checks out (its issuer is no longer trusted).
+    MISSING = "missing"

@@ -25,11 +25,14 @@ class Prefix(StrEnum):
     USER = "user"
     POOL = "pool"
     VOLUME = "vol"
+    VSWITCH = "vsw"
     AI_PROVIDER = "orgai"
     TASK = "task"
     IMAGE = "img"
     POLICY = "pol"
     API_TOKEN = "tok"  # noqa: S105 (an ID prefix, not a secret)
+    LICENSE = "lic"
+    LICENSE_ISSUER = "issuer"
 
 
 _ID_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)-[A-Za-z0-9_-]{21}$")

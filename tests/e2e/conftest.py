@@ -2,14 +2,17 @@
 
 The node is set up and served exactly as the integration tests do it
 (``tests/support/served_node.py``: ``cloudenv init``, then ``cloudenv serve`` over TLS in a
-subprocess, with real libvirt), once per session, in a data dir QEMU can reach
-(``tests/support/compute.py``) so the tests can run guests on it. It serves the UI's
-build (``make ui``); ``CLOUDENV_UI_DIR`` points it at another one.
+subprocess, with real libvirt), once per xdist worker, in a data dir QEMU can reach
+(``tests/support/compute.py``) so the tests can run guests on it: it is ``real_node`` of
+tests/conftest.py, which the compute integration tests share too. It serves the UI's
+build (``make ui``); ``CLOUDENV_UI_DIR`` points it at another one. ``guest_images``
+(tests/conftest.py) has the test guest's images on it.
 
 Fixtures:
 
 - ``served_node``: the running node (``Server``: ``.url``, ``.admin()`` for API set-up).
-- ``browser``: headless chromium (``/usr/bin/chromium``, never Playwright's download).
+- ``browser``: headless chromium (``/usr/bin/chromium``, never Playwright's download), one
+  per module, without features a headless browser only pays for (NEEDLESS_FEATURES).
 - ``page``: a fresh page (own context: no cookies shared between tests) at 1280x800 whose
   ``goto("/...")`` is relative to the node; the test FAILS on any uncaught page error or
   console error (a CSP violation, a failed script or stylesheet, a broken request)
@@ -49,10 +52,8 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response as PageResponse
 
-from cloudenv.ui import UI_DIR_ENV, ui_dir
-from tests.support.compute import real_node_dir, remove_domains, upload_guest
-from tests.support.libvirt import ensure_libvirtd
-from tests.support.served_node import ADMIN_PASSWORD, Server, serving
+from cloudenv.ui import ui_dir
+from tests.support.served_node import ADMIN_PASSWORD, Server
 
 E2E_DIR = Path(__file__).resolve().parent
 OUTPUT_DIR = E2E_DIR / "output"
@@ -81,43 +82,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def served_node() -> Iterator[Server]:
-    """One node for the session, serving the UI's build."""
+def served_node(real_node: Server) -> Server:
+    """The worker's real node (tests/conftest.py), which must serve the UI's build."""
     build = ui_dir()
     if not (build / "index.html").is_file():
         pytest.fail(f"The web UI is not built ({build} has no index.html): run 'make ui'.")
-    ensure_libvirtd()
-    with real_node_dir() as node_dir:
-        if UI_DIR_ENV in os.environ:  # the node's environment is otherwise hermetic
-            node_dir.env[UI_DIR_ENV] = os.environ[UI_DIR_ENV]
-        with serving(node_dir) as server:
-            try:
-                yield server
-            finally:
-                remove_domains(node_dir.path / "pools" / "default")
-
-
-@dataclass(frozen=True)
-class GuestImages:
-    """The test guest's images on the served node (``vmlinuz``, ``initrd.gz``, ``guest.iso``,
-    as tests/support/compute.py names them), in ``pool_id`` of ``node_id``."""
-
-    node_id: str
-    pool_id: str
-
-
-@pytest.fixture(scope="session")
-def guest_images(served_node: Server) -> GuestImages:
-    """Uploaded once per node and never removed: every e2e module shares the node, so a
-    module that uploaded and removed them itself would pull them from under another's
-    guest (and a second upload under the same name is refused)."""
-    node_id = str(served_node.health["id"])
-    with served_node.admin() as client:
-        pool_id = str(client.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"])
-        have = {i["name"] for i in client.get(f"/api/v1/nodes/{node_id}/images/images").json()}
-        if not {"vmlinuz", "initrd.gz", "guest.iso"} <= have:
-            upload_guest(client, node_id, pool_id)
-    return GuestImages(node_id, pool_id)
+    return real_node
 
 
 # The browser --------------------------------------------------------------------------------------
@@ -134,10 +104,69 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
+#: Chromium features that only cost CPU here: the address bar's suggestions popup is a WebUI
+#: page that chromium renders, in a process of its own, for every window it opens (so for
+#: every test's context: ~0.8 s of a core each, measured), though a headless browser never
+#: shows an address bar.
+NEEDLESS_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
+_DISABLE_FEATURES = "--disable-features="
+#: Playwright's own ``--disable-features=...`` switch, once read (see _playwright_switch).
+_playwright_switches: list[str | None] = []
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending += children.get(pid, [])
+    return found
+
+
+def _playwright_switch(playwright: Playwright) -> str | None:
+    """The ``--disable-features=...`` switch Playwright launches chromium with (its own list
+    of features, which changes between versions). Chromium keeps only the last such switch,
+    so one adding NEEDLESS_FEATURES must repeat it: read once, from the command line of a
+    browser launched to see it; None if it can't be found (chromium then keeps them)."""
+    if not _playwright_switches:
+        probe = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        switch = None
+        try:
+            for pid in _descendants(os.getpid()):
+                try:
+                    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if "--remote-debugging-pipe" in args:  # the browser process Playwright drives
+                    switch = next((a for a in args if a.startswith(_DISABLE_FEATURES)), None)
+                    break
+        finally:
+            probe.close()
+        _playwright_switches.append(switch)
+    return _playwright_switches[0]
+
+
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    args, ignored = list(CHROMIUM_ARGS), []
+    switch = _playwright_switch(playwright)
+    if switch:
+        ignored.append(switch)
+        args.append(",".join([switch, *NEEDLESS_FEATURES]))
     browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        executable_path=CHROMIUM, headless=True, args=args, ignore_default_args=ignored
     )
     yield browser
     browser.close()
@@ -159,11 +188,19 @@ class PageErrors:
         status = _HTTP_STATUS_LINE.match(message.text)
         if status and 400 <= int(status.group(1)) < 500 and _is_api(url):
             return  # an API refusal: the UI shows it; a 5xx is caught by on_response
+        if _NETWORK_CHANGED in message.text:
+            # Chromium aborts its requests in flight whenever the host's interfaces change,
+            # which the network and container tests running beside this one do (veths, OVS
+            # bridges); the UI's queries retry such failures, so the page is not at fault.
+            return
         self.errors.append(f"console error: {message.text} (at {url or 'unknown'})")
 
     def on_response(self, response: PageResponse) -> None:
         if response.status >= 500 and _is_api(response.url):
             self.errors.append(f"{response.request.method} {response.url}: {response.status}")
+
+
+_NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
 
 
 def _is_api(url: str) -> bool:

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.e2e.conftest import GuestImages, ShotFn
+from tests.e2e.conftest import ShotFn
 from tests.e2e.support import CANVAS_DRAWN, serial_text
 from tests.guest.build import MARKER
-from tests.support.compute import deploy_body, succeed, wait_marker
+from tests.support.compute import GuestImages, deploy_body, succeed, wait_marker
 from tests.support.served_node import Server
 
 #: The guest's shell prints this for `echo CONSOLE-$((40+2))`; the command line it echoes

@@ -37,9 +37,9 @@ import pyotp
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import GuestImages, ShotFn, sign_in
+from tests.e2e.conftest import ShotFn, sign_in
 from tests.e2e.support import choose_file, context_menu, tree_row, whole_page_shot
-from tests.support.compute import deploy_body, instance, succeed
+from tests.support.compute import GuestImages, deploy_body, instance, succeed
 from tests.support.served_node import Server
 
 OPERATOR = "pol-builtin-operator"

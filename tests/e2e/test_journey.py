@@ -253,7 +253,7 @@ def test_a_new_users_journey(
     wizard.get_by_role("combobox", name="Boot image").select_option(ISO)
     shot(page, "10-deploy-volumes")
     next_button.click()
-    expect(wizard.get_by_text("No networks to configure")).to_be_visible()
+    expect(wizard.get_by_text("Each network interface joins a port group")).to_be_visible()
     shot(page, "11-deploy-networking")
     next_button.click()
     finish = wizard.get_by_role("button", name="Finish")

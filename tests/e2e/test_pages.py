@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import GuestImages, ShotFn
+from tests.e2e.conftest import ShotFn
 from tests.e2e.support import click_map, whole_page_shot
-from tests.support.compute import deploy_body, succeed
+from tests.support.compute import GuestImages, deploy_body, succeed
 from tests.support.served_node import Server
 
 

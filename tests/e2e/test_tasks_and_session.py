@@ -24,8 +24,8 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.e2e.conftest import SIGN_IN_TIMEOUT, GuestImages, ShotFn, sign_in
-from tests.support.compute import deploy_body, succeed, wait_task
+from tests.e2e.conftest import SIGN_IN_TIMEOUT, ShotFn, sign_in
+from tests.support.compute import GuestImages, deploy_body, succeed, wait_task
 from tests.support.served_node import ADMIN_PASSWORD, Server
 
 CSRF = {"X-Requested-With": "cloudenv"}

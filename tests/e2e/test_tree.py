@@ -14,9 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import GuestImages, ShotFn
+from tests.e2e.conftest import ShotFn
 from tests.e2e.support import context_menu, tree_row
-from tests.support.compute import deploy_body, succeed, wait_task
+from tests.support.compute import GuestImages, deploy_body, succeed, wait_task
 from tests.support.served_node import Server
 
 SERVING = "You are connected to this node"

@@ -3,8 +3,10 @@ test guest. Deploy by direct kernel boot and from an ISO, power them through eve
 action, destroy with and without volumes, and crash the daemon in the middle of a deploy.
 
 The tests are in classes that ``make test`` (xdist, ``--dist loadscope``) runs on one
-worker each, against the module's served node (``node``): made once per worker, so
-classes on different workers boot their guests side by side. Tests that only look at a
+worker each, against the worker's real node (``real_node`` of tests/conftest.py, which the
+browser tests share), so classes on different workers boot their guests side by side.
+Each class leaves the node as it found it (``node`` destroys what the class deployed or
+uploaded), apart from volumes the API has no way to remove. Tests that only look at a
 booted guest share one (``kernel_guest``); every other guest is killed by the test that
 made it, as an idle guest under TCG still takes CPU that other tests wait for. The crash
 test kills its daemon, so it has a node of its own."""
@@ -26,12 +28,14 @@ import libvirt
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests.guest.build import DISKS_PREFIX
 from tests.support.compute import (
+    GuestImages,
     deploy_body,
     instance,
     real_node_dir,
     remove_domains,
-    serial_log,
+    serial_line,
     succeed,
     upload_guest,
     wait_marker,
@@ -78,10 +82,40 @@ def _served_node() -> Iterator[Node]:
             remove_domains(served.pool_dir)
 
 
-@pytest.fixture(scope="module")
-def node() -> Iterator[Node]:
-    with _served_node() as served:
+@pytest.fixture(scope="class")
+def node(real_node: Server, guest_images: GuestImages) -> Iterator[Node]:
+    """The worker's real node with the test guest's images; the instances (with their
+    volumes) and images the class made are destroyed after it."""
+    with real_node.admin() as client:
+        served = Node(real_node, client)
+        instances_before = set(_instance_ids(served))
+        images_before = set(_image_names(served))
         yield served
+        for instance_id in set(_instance_ids(served)) - instances_before:
+            if instance(client, instance_id)["state"] != "stopped":
+                served.power(instance_id, "kill")
+            succeed(
+                client,
+                client.delete(
+                    f"/api/v1/instances/{instance_id}",
+                    params={"confirm": "DESTROY", "destroy_volumes": "true"},
+                ),
+            )
+        for name in set(_image_names(served)) - images_before:
+            response = client.delete(
+                f"/api/v1/nodes/{served.id}/images/images/{name}", params={"confirm": "DESTROY"}
+            )
+            succeed(client, response)
+
+
+def _instance_ids(node: Node) -> list[str]:
+    listed = node.client.get("/api/v1/instances", params={"node_id": node.id}).json()
+    return [str(i["id"]) for i in listed]
+
+
+def _image_names(node: Node) -> list[str]:
+    listed = node.client.get(f"/api/v1/nodes/{node.id}/images/images").json()
+    return [str(i["name"]) for i in listed]
 
 
 @pytest.fixture(scope="class")
@@ -222,8 +256,7 @@ class TestPower:
     def test_iso_deploy_boots_from_the_cdrom_with_a_fresh_volume(self, node: Node) -> None:
         instance_id = node.deploy("iso-1", boot="iso", volume_gb=1)
         wait_marker(instance_id, timeout=90)
-        text = serial_log(instance_id).read_bytes().decode(errors="replace")
-        serials = next(line for line in text.splitlines() if line.startswith("CLOUDENV-DISKS:"))
+        serials = serial_line(instance_id, DISKS_PREFIX)
         volume = node.client.get("/api/v1/volumes", params={"node_id": node.id}).json()
         mine = next(v for v in volume if v["attached_to"] == instance_id)
         assert mine["id"].split("-", 1)[1][:20] in serials  # the guest sees the volume's serial

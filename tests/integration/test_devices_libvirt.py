@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,6 @@ import pytest
 
 from cloudenv.drivers.compute.base import (
     Accelerator,
-    ConsoleStream,
     DirectKernelBoot,
     DiskBus,
     DiskFormat,
@@ -40,6 +38,7 @@ from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
 from cloudenv.drivers.storage.base import PoolSpec, PoolType
 from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver
 from tests.guest.build import CMDLINE, MARKER, build_guest
+from tests.support.console import Console
 from tests.support.libvirt import ensure_libvirtd
 
 pytestmark = pytest.mark.integration
@@ -48,47 +47,6 @@ POOLS_ROOT = Path("/var/lib/cloudenv-test/pools")
 BOOT_TIMEOUT = 90.0
 GUEST_TIMEOUT = 20.0
 MIB = 1024**2
-
-
-class Console:
-    """The guest's serial console: a thread gathers what it prints; ``run`` types a shell
-    command and returns its output up to a token the command itself prints last."""
-
-    def __init__(self, stream: ConsoleStream) -> None:
-        self._stream = stream
-        self._output = b""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while data := self._stream.recv(4096):
-            with self._lock:
-                self._output += data
-
-    @property
-    def output(self) -> bytes:
-        with self._lock:
-            return self._output
-
-    def wait_for(self, text: str, timeout: float, after: int = 0) -> bytes:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            seen = self.output[after:]
-            if text.encode() in seen:
-                return seen
-            time.sleep(0.05)
-        raise AssertionError(f"no {text!r} within {timeout} s; console: {self.output[-600:]!r}")
-
-    def run(self, command: str) -> str:
-        token = secrets.token_hex(4)
-        start = len(self.output)
-        # The shell prints END-<token>; its echo of the command shows END-"$x"<token>.
-        self._stream.send(f'x=; {command}; echo END-"$x"{token}\n'.encode())
-        seen = self.wait_for(f"END-{token}", GUEST_TIMEOUT, after=start)
-        return seen.split(f"END-{token}".encode())[0].decode(errors="replace")
-
-    def close(self) -> None:
-        self._stream.close()
 
 
 @dataclass

@@ -2,8 +2,10 @@
 and ``cloudenv init`` with the README's INIT_FLAGS, ``cloudenv serve``, then each
 ``.venv/bin/cloudenv`` command in order against the served node (the interactive login in
 a pseudo-terminal, answering its questions; the VM commands on the test guest's ISO, named
-debian.iso as in the README). Placeholders (``org-...``, ``node-...``, ``inst-...``, port
-5007) become the real values; nothing else is changed. The make targets are dry-run by
+debian.iso as in the README). Placeholders (``org-...``, ``cls-...``, ``node-...``,
+``inst-...``, ``pool-...``, ``vol-...``, port 5007, and the pool's path /srv/cloudenv/fast,
+which becomes a directory QEMU can reach under the test nodes' root) become the real
+values; nothing else is changed. The make targets are dry-run by
 tests/unit/test_readme.py."""
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.guest.build import build_guest
@@ -39,6 +42,20 @@ from tests.support.served_node import (
 )
 
 pytestmark = pytest.mark.integration
+
+#: The README's pool path; the test gives the pool a directory of its own instead.
+POOL_PATH = "/srv/cloudenv/fast"
+
+
+def _pool_gone(api: httpx.Client, cluster_id: str, pool_id: str, timeout: float = 60) -> bool:
+    """Whether propagation removed the pool marked for destruction (its row goes last)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = api.get(f"/api/v1/clusters/{cluster_id}/storage_pools").json()
+        if pool_id not in {p["id"] for p in listed}:
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _in_pty(args: list[str], env: dict[str, str], answers: list[tuple[str, str]]) -> str:
@@ -193,7 +210,14 @@ def test_every_readme_command_runs(base: Path) -> None:
         ).json()["token"]
         api.headers["Authorization"] = f"Bearer {token}"
         tree = api.get("/api/v1/organizations").json()[0]
-        values = {"org-...": tree["organization"]["id"], "node-...": server.health["id"]}
+        node_id = server.health["id"]
+        pool_dir = REAL_NODES_ROOT / f"readme-pool-{secrets.token_hex(4)}"
+        values = {
+            "org-...": tree["organization"]["id"],
+            "node-...": node_id,
+            "cls-...": api.get(f"/api/v1/nodes/{node_id}").json()["node"]["cluster_id"],
+            POOL_PATH: str(pool_dir),
+        }
         ran = []
         try:
             for command in (c for c in readme_commands() if kind_of(c) == "cloudenv"):
@@ -211,6 +235,12 @@ def test_every_readme_command_runs(base: Path) -> None:
                 elif verb == ["instance", "destroy"]:
                     _run(command, server, values, base / "work", stdin="DESTROY\n")
                     assert api.get("/api/v1/instances/" + values["inst-..."]).status_code == 404
+                elif verb == ["volume", "destroy"]:
+                    _run(command, server, values, base / "work", stdin="DESTROY\n")
+                    assert api.get("/api/v1/volumes/" + values["vol-..."]).status_code == 404
+                elif verb == ["pool", "destroy"]:
+                    _run(command, server, values, base / "work", stdin="DESTROY\n")
+                    assert _pool_gone(api, values["cls-..."], values["pool-..."])
                 else:
                     out = _run(command, server, values, base / "work")
                     if verb == ["instance", "deploy"]:
@@ -220,6 +250,32 @@ def test_every_readme_command_runs(base: Path) -> None:
                         values["inst-..."] = next(i["id"] for i in listed if i["name"] == "web-1")
                     if verb == ["datacenter", "create"]:
                         assert "Created datacenter dc-" in out, out
+                    if verb == ["pool", "create"]:
+                        pools = api.get(f"/api/v1/clusters/{values['cls-...']}/storage_pools")
+                        values["pool-..."] = next(
+                            p["id"] for p in pools.json() if p["name"] == "fast"
+                        )
+                    if verb == ["pool", "enable"]:
+                        assert (
+                            api.get("/api/v1/storage_pools/" + values["pool-..."]).json()["status"]
+                            == "ok"
+                        )
+                    if verb == ["volume", "create"]:
+                        listed = api.get("/api/v1/volumes", params={"node_id": node_id}).json()
+                        values["vol-..."] = next(v["id"] for v in listed if v["name"] == "data-1")
+                    if verb == ["volume", "resize"]:
+                        assert api.get("/api/v1/volumes/" + values["vol-..."]).json()["size"] == 15
+                    if verb == ["node", "top"]:  # sampled by now: a row with its CPU
+                        assert "Nodes" in out and "% of " in out, out
+                    if verb == ["instance", "top"]:  # web-1 is destroyed by then
+                        assert "Running instances (0)" in out, out
+                    if verb == ["license", "set"]:
+                        shown = api.get(f"/api/v1/nodes/{node_id}/license").json()
+                        assert shown["valid"] is True, shown
+                    if verb == ["license", "show"]:
+                        assert "valid" in out, out
+                        licensing = api.get(f"/api/v1/clusters/{values['cls-...']}/licensing")
+                        assert licensing.json()["cluster"]["status"] == "valid", licensing.text
                 ran.append(" ".join(verb))
         finally:
             if "inst-..." in values and "instance destroy" not in ran:
@@ -228,6 +284,13 @@ def test_every_readme_command_runs(base: Path) -> None:
                 time.sleep(3)
                 api.delete(f"/api/v1/instances/{instance}?confirm=DESTROY&destroy_volumes=true")
                 time.sleep(3)
+            if "vol-..." in values and "volume destroy" not in ran:
+                api.delete("/api/v1/volumes/" + values["vol-..."])
+            if "pool-..." in values and "pool destroy" not in ran:
+                time.sleep(3)  # the volume's destroy task first
+                api.delete("/api/v1/storage_pools/" + values["pool-..."])
+                _pool_gone(api, values["cls-..."], values["pool-..."])
+            shutil.rmtree(pool_dir, ignore_errors=True)
     assert ran == [
         "login --url",
         "org list",
@@ -238,4 +301,17 @@ def test_every_readme_command_runs(base: Path) -> None:
         "instance console",
         "instance stop",
         "instance destroy",
+        "pool create",
+        "pool enable",
+        "volume create",
+        "volume resize",
+        "volume destroy",
+        "pool destroy",
+        "license keygen",
+        "license trust",
+        "license issue",
+        "license set",
+        "license show",
+        "node top",
+        "instance top",
     ]

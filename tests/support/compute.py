@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,15 @@ CMDLINE = "console=ttyS0,115200 panic=-1"
 
 class ComputeTestError(AssertionError):
     """A step of a compute scenario did not do what it should."""
+
+
+@dataclass(frozen=True)
+class GuestImages:
+    """The test guest's images on a served node (``vmlinuz``, ``initrd.gz``, ``guest.iso``,
+    as :func:`upload_guest` names them), in ``pool_id`` of ``node_id``."""
+
+    node_id: str
+    pool_id: str
 
 
 @contextmanager
@@ -176,8 +186,11 @@ def serial_log(instance_id: str) -> Path:
     return SERIAL_LOG_DIR / f"{instance_id}-serial.log"
 
 
-def wait_marker(instance_id: str, timeout: float = 60.0, *, after: int = 0) -> float:
-    """Seconds until the guest's marker appears in its serial log past byte ``after``."""
+def wait_marker(instance_id: str, timeout: float = 120.0, *, after: int = 0) -> float:
+    """Seconds until the guest's marker appears in its serial log past byte ``after``.
+
+    The bound is generous: a TCG guest boots in ~10 s alone, but with four test workers on
+    two cores one was seen still in its kernel's start after 60 s."""
     path, start = serial_log(instance_id), time.monotonic()
     while time.monotonic() - start < timeout:
         if path.exists() and MARKER.encode() in path.read_bytes()[after:]:
@@ -185,6 +198,20 @@ def wait_marker(instance_id: str, timeout: float = 60.0, *, after: int = 0) -> f
         time.sleep(0.05)
     tail = path.read_bytes()[-400:] if path.exists() else b"(no log)"
     raise ComputeTestError(f"no {MARKER} from {instance_id} within {timeout} s: {tail!r}")
+
+
+def serial_line(instance_id: str, prefix: str, timeout: float = 30.0) -> str:
+    """The first line of the guest's serial log that starts with ``prefix``, waiting for it:
+    the guest prints some lines after its marker (``CLOUDENV-DISKS:`` comes next), and a
+    guest under TCG on a busy host may take seconds to get there."""
+    path, start = serial_log(instance_id), time.monotonic()
+    while time.monotonic() - start < timeout:
+        text = path.read_bytes().decode(errors="replace") if path.exists() else ""
+        found = next((line for line in text.splitlines() if line.startswith(prefix)), None)
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise ComputeTestError(f"no line starting {prefix!r} from {instance_id} within {timeout} s")
 
 
 def instance(client: httpx.Client, instance_id: str) -> dict[str, Any]:

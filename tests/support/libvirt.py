@@ -8,34 +8,13 @@ is idempotent and serialised by a lock, so every test module may call it.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
+from tests.support.daemons import REPO_ROOT, run_start_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 START_SCRIPT = REPO_ROOT / "scripts" / "start-libvirt.sh"
-# The script waits up to 120 s for its lock and 30 s for libvirtd to answer.
-START_TIMEOUT = 180
 
 
 def ensure_libvirtd() -> None:
     """Make sure libvirtd (and virtlogd) run here; raise RuntimeError saying why not."""
-    try:
-        done = subprocess.run(
-            ["bash", str(START_SCRIPT)],
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"{START_SCRIPT.relative_to(REPO_ROOT)} did not finish within {START_TIMEOUT} s; "
-            "see /var/log/libvirt/libvirtd.log"
-        ) from None
-    if done.returncode != 0:
-        output = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()
-        raise RuntimeError(
-            f"{START_SCRIPT.relative_to(REPO_ROOT)} failed (exit {done.returncode}): "
-            + " | ".join(output[-5:])
-            + " (it needs root and the libvirt packages: scripts/install-system-deps.sh)"
-        )
+    run_start_script(
+        START_SCRIPT, logs="/var/log/libvirt/libvirtd.log", needs="root and the libvirt packages"
+    )

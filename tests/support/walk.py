@@ -148,6 +148,8 @@ class Objects:
     cluster: str
     node: str
     pool: str
+    #: A pool made through the cluster's storage pool routes, enabled on the node.
+    cluster_pool: str
     instance: str
     volume: str
     task: str
@@ -157,10 +159,17 @@ class Objects:
     policy: str
     user: str
     token: str
+    #: A trusted license issuer, and the node's license key it signed (not an ID, but
+    #: listed with them: a key entitles whoever holds it, so no other tenant may see it).
+    issuer: str
+    license_key: str
+    vswitch: str
+    #: A port group of ``vswitch`` (its name).
+    port_group: str
 
     def ids(self) -> list[str]:
         """The IDs a reply must not show another tenant (names are not IDs)."""
-        named = ("device", "snapshot", "image")
+        named = ("device", "snapshot", "image", "port_group")
         return [getattr(self, f.name) for f in fields(self) if f.name not in named]
 
     def by_param(self) -> dict[str, str]:
@@ -174,11 +183,13 @@ class Objects:
             "target_id": self.instance,  # a filter of the task list
             "volume_id": self.volume,
             "storage_pool_id": self.pool,
-            "pool_id": self.pool,
+            "pool_id": self.cluster_pool,
             "image_id": self.image,
             "policy_id": self.policy,
             "user_id": self.user,
             "token_id": self.token,
+            "issuer_id": self.issuer,
+            "vswitch_id": self.vswitch,
         }
 
     def path_value(self, operation: Operation, param: str) -> str:
@@ -186,7 +197,12 @@ class Objects:
         known = self.by_param()
         if param in known:
             return known[param]
-        named = {"devices": self.device, "snapshots": self.snapshot, "images": self.image}
+        named = {
+            "devices": self.device,
+            "snapshots": self.snapshot,
+            "images": self.image,
+            "port_groups": self.port_group,
+        }
         kind = operation.segments_before.get(param, "")
         if param == "name" and kind in named:
             return named[kind]
@@ -240,6 +256,24 @@ class Objects:
             "POST /api/v1/datacenters": {"name": "stolen", "organization_id": self.organization},
             "PATCH /api/v1/datacenters/{datacenter_id}": {"name": "stolen"},
             "PATCH /api/v1/clusters/{cluster_id}": {"name": "stolen"},
+            "POST /api/v1/clusters/{cluster_id}/storage_pools": {
+                "name": "stolen",
+                "type": 0,
+                "config": {"path": "/srv/stolen"},
+            },
+            "PATCH /api/v1/storage_pools/{pool_id}": {"node_ids": [self.node]},
+            "POST /api/v1/networks/vswitches/standalone": {
+                "node_id": self.node,
+                "name": "svswitch99",
+            },
+            "PATCH /api/v1/networks/vswitches/standalone/{vswitch_id}": {"description": "stolen"},
+            "POST /api/v1/networks/vswitches/standalone/{vswitch_id}/port_groups": {
+                "name": "stolen",
+                "config": {"type": 3},
+            },
+            "PATCH /api/v1/networks/vswitches/standalone/{vswitch_id}/port_groups/{name}": {
+                "description": "stolen"
+            },
             "POST /api/v2/instances": deploy_body(dep, name="stolen"),
             "PATCH /api/v1/instances/{instance_id}": {"data": {"name": "stolen"}},
             "POST /api/v1/instances/{instance_id}/power": {"action": "kill"},
@@ -271,6 +305,7 @@ class Objects:
             "POST /api/v1/users/import": [{"username": "stolen"}],
             "PATCH /api/v1/users/{user_id}": {"description": "stolen"},
             "PUT /api/v1/users/{user_id}/policies": {"policy_ids": []},
+            "PUT /api/v1/nodes/{node_id}/license": {"key": self.license_key},
             "POST /api/v1/auth/password": {
                 "current_password": "wrong-Passw0rd",
                 "new_password": "stolen-kettle-orbit",
@@ -347,13 +382,51 @@ def make_objects(admin: TestClient, dep: Deployment) -> Objects:
     instance = deploy(admin, dep, image="guest.iso")
     snapshot = admin.post(f"/api/v1/instances/{instance}/snapshots", json={"name": "snap-1"})
     assert snapshot.status_code == 202, snapshot.text
+    # A volume of its own (POST /v1/volumes), attached to nothing: the volume routes act
+    # on it (the deploy's root volume can't be resized cold or destroyed while in use).
+    created = admin.post(
+        "/api/v1/volumes",
+        json={
+            "node_id": dep.setup.node_id,
+            "storage_pool_id": dep.setup.default_pool_id,
+            "name": "ours",
+            "size": 1,
+            "driver": "qcow2",
+        },
+    )
+    assert created.status_code == 202, created.text
     dep.daemon.agent.run_pending()
-    (volume,) = admin.get("/api/v1/volumes").json()
+    volume = admin.get(f"/api/v1/volumes/{created.json()['id']}").json()
+    assert volume["status"] == 1, volume
+    created = admin.post(
+        f"/api/v1/clusters/{dep.setup.cluster_id}/storage_pools",
+        json={"name": "walked", "type": 0, "config": {"path": "/srv/walked"}},
+    )
+    assert created.status_code == 200, created.text
+    cluster_pool = created.json()["id"]
+    enabled = admin.patch(
+        f"/api/v1/storage_pools/{cluster_pool}", json={"node_ids": [dep.setup.node_id]}
+    )
+    assert enabled.status_code == 200, enabled.text
+    dep.daemon.agent.run_pending()
+    created = admin.post(
+        "/api/v1/networks/vswitches/standalone",
+        json={"node_id": dep.setup.node_id, "name": "svswitch1"},
+    )
+    assert created.status_code == 200, created.text
+    vswitch = created.json()["id"]
+    group = admin.post(
+        f"/api/v1/networks/vswitches/standalone/{vswitch}/port_groups",
+        json={"name": "walked", "config": {"type": 1, "data": {"vlan_id": 10}}},
+    )
+    assert group.status_code == 200, group.text
+    dep.daemon.agent.run_pending()
     policy = admin.post(
         "/api/v1/policies",
         json={"name": "ours", "statements": [{"action": "instance.read", "effect": "allow"}]},
     )
     assert policy.status_code == 200, policy.text
+    license_key, issuer = _licensed(admin, dep)
     user = add_user(dep, "victim-of-a", [])
     token_id = f"tok-{uuid.uuid4().hex[:21]}"
     with transaction(dep.factory) as db:
@@ -366,6 +439,10 @@ def make_objects(admin: TestClient, dep: Deployment) -> Objects:
                 creation=clock.now(),
             )
         )
+    # A sampling pass: the metrics routes then hold A's node and running instance.
+    from cloudenv.agent.metrics import MetricsSampler
+
+    MetricsSampler(dep.setup.node_id, dep.factory, dep.daemon.agent.drivers).sample()
     setup = dep.setup
     return Objects(
         organization=setup.organization_id,
@@ -373,6 +450,7 @@ def make_objects(admin: TestClient, dep: Deployment) -> Objects:
         cluster=setup.cluster_id,
         node=setup.node_id,
         pool=setup.default_pool_id,
+        cluster_pool=cluster_pool,
         instance=instance,
         volume=volume["id"],
         task=snapshot.json()["task_id"],
@@ -382,4 +460,27 @@ def make_objects(admin: TestClient, dep: Deployment) -> Objects:
         policy=policy.json()["id"],
         user=user,
         token=token_id,
+        issuer=issuer,
+        license_key=license_key,
+        vswitch=vswitch,
+        port_group="walked",
     )
+
+
+def _licensed(admin: TestClient, dep: Deployment) -> tuple[str, str]:
+    """A trusted issuer and a key it signed, set on the node: (the key, the issuer's ID)."""
+    from datetime import timedelta
+
+    from cloudenv import clock
+    from cloudenv.services.licensing import keys
+
+    private = keys.generate_issuer()
+    trusted = admin.post(
+        "/api/v1/license_issuers",
+        json={"public_key": keys.public_key_text(private.public_key()), "name": "ours"},
+    )
+    assert trusted.status_code == 200, trusted.text
+    node = dep.setup.node_id
+    key = keys.issue(private, node=node, expiry=clock.now() + timedelta(days=365))
+    assert admin.put(f"/api/v1/nodes/{node}/license", json={"key": key}).status_code == 200
+    return key, str(trusted.json()["id"])

@@ -59,8 +59,14 @@ export function staleKeys(event: CloudEvent): QueryKey[] {
       // A datacenter's page lists its clusters with their health, and an organization's page
       // what it holds: a change below them makes those stale too.
       if (area === "cluster" || area === "node") stale.push(keys.datacenters, keys.clusters);
+      // A node's key changes its own licence and its cluster's licensing status.
+      if (event.kind === "node.license_updated") stale.push(keys.licenses);
       break;
     }
+    case "license":
+      // Trusting or dropping an issuer changes the status of every key it signed.
+      stale.push(keys.licenses);
+      break;
     case "instance": {
       stale.push(keys.instances);
       if (target) stale.push(keys.instance(target));
@@ -73,7 +79,8 @@ export function staleKeys(event: CloudEvent): QueryKey[] {
         event.kind.startsWith("instance.device_") ||
         ["instance.deployed", "instance.destroyed", "instance.deleted"].includes(event.kind)
       ) {
-        stale.push(keys.volumes);
+        // ... and NICs join or leave port groups (whose rows list their interfaces).
+        stale.push(keys.volumes, keys.network);
       }
       break;
     }
@@ -85,6 +92,26 @@ export function staleKeys(event: CloudEvent): QueryKey[] {
     case "image":
       // An image takes (or frees) space in its node's storage pool.
       stale.push(keys.images, keys.pools);
+      break;
+    case "pool":
+      // A cluster's pools and each node's: a node's state in a pool changes both, and
+      // pool.node_updated names the pool, not the node.
+      stale.push(keys.pools);
+      break;
+    case "volume":
+      // The node's volume lists (which the Attach Device choices and an instance's
+      // Resources tab read sizes from too), and the pools' usage and volume counts.
+      stale.push(keys.volumes, keys.pools);
+      if (target) stale.push(keys.volume(target));
+      break;
+    case "nic":
+    case "vswitch":
+    case "port_group":
+    case "network":
+      // nic.updated (the agent's refresh), vswitch.*, port_group.*, network.synced (a
+      // vSwitch's status on its node): an uplink moving changes the NICs and the vSwitches,
+      // a port group's count is on its vSwitch, so the whole network prefix.
+      stale.push(keys.network);
       break;
     default:
       break;
@@ -206,6 +233,23 @@ export const EVENT_KINDS = [
   "task.created",
   "task.updated",
   "task.cancelled",
+  "pool.created",
+  "pool.updated",
+  "pool.node_updated",
+  "pool.deleted",
+  "pool.synced",
+  "volume.created",
+  "volume.updated",
+  "volume.resized",
+  "volume.deleted",
+  "nic.updated",
+  "vswitch.created",
+  "vswitch.updated",
+  "vswitch.deleted",
+  "port_group.created",
+  "port_group.updated",
+  "port_group.deleted",
+  "network.synced",
   "image.created",
   "image.updated",
   "image.imported",
@@ -229,4 +273,6 @@ export const EVENT_KINDS = [
   "instance.snapshot_reverted",
   "instance.snapshot_deleted",
   "instance.snapshot_updated",
+  "node.license_updated",
+  "license.issuers_updated",
 ] as const;

@@ -6,6 +6,7 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
 import { api, unwrap } from "./client";
+import { listNics, listPortGroups, listVSwitches } from "./network";
 import type { components } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -24,6 +25,8 @@ export type Snapshot = Schemas["Snapshot"];
 export type Image = Schemas["Image"];
 export type Volume = Schemas["Volume"];
 export type NodePool = Schemas["NodePool"];
+/** A cluster's storage pool with its derived status and its nodes' states. */
+export type ClusterPool = Schemas["StoragePool"];
 export type NodeHardware = Schemas["NodeHardware"];
 export type NodeTask = Schemas["NodeTask"];
 export type ClusterHardware = Schemas["ClusterHardware"];
@@ -36,6 +39,16 @@ export type AuditEntry = Schemas["AuditEntry"];
 export type Lockout = Schemas["UserLockout"];
 export type ImportResult = Schemas["ImportResult"];
 export type ActionInfo = Schemas["ActionInfo"];
+export type NodeLicense = Schemas["NodeLicense"];
+/** One series of a node's or an instance's metrics: `header` names the columns of each
+ * row of `data`, time (Unix seconds) first; a step without samples has no row. */
+export type MetricSeries = Schemas["MetricSeries"];
+/** The ranges a metrics query takes (`?interval=`): 1h, 4h, 1d, 7d, 30d, 1y. */
+export type MetricsInterval = Schemas["Interval"];
+export type ClusterMetrics = Schemas["ClusterMetrics"];
+export type ClusterLicensing = Schemas["ClusterLicensing"];
+/** valid, expiring (within 30 days), expired, missing: a cluster's and each node's. */
+export type LicensingStatus = NodeLicense["status"];
 
 /**
  * One architecture's guest capabilities (GET /nodes/{id}/capabilities, keyed by arch). The
@@ -75,6 +88,10 @@ export const keys = {
   /** Every node's storage pools: image events don't name the node, and an image uses pool space. */
   pools: ["pools"] as const,
   nodePools: (id: string) => ["pools", "node", id] as const,
+  /** A cluster's storage pools (its Storage tab); under `pools`, which every pool event
+   * invalidates, as node states change without the cluster being named. */
+  clusterPools: (id: string) => ["pools", "cluster", id] as const,
+  pool: (id: string) => ["pools", "pool", id] as const,
   /** A node's instances; the tree loads them only when the node is expanded, the node's
    * page always. */
   nodeInstances: (nodeId: string) => ["instances", "node", nodeId] as const,
@@ -93,6 +110,17 @@ export const keys = {
   nodeImages: (nodeId: string) => ["images", "node", nodeId] as const,
   volumes: ["volumes"] as const,
   nodeVolumes: (nodeId: string) => ["volumes", "node", nodeId] as const,
+  /** A node's volumes in one pool (the Storage Pool filter); under the node's volumes. */
+  nodePoolVolumes: (nodeId: string, poolId: string) =>
+    ["volumes", "node", nodeId, "pool", poolId] as const,
+  volume: (id: string) => ["volume", id] as const,
+  /** Every network list: NICs, vSwitches and port groups of every node. A NIC moving into
+   * a vSwitch changes both lists, and port groups show the vSwitch's name and the
+   * interfaces on them, so every network event invalidates the whole prefix. */
+  network: ["network"] as const,
+  nodeNics: (nodeId: string) => ["network", "nics", nodeId] as const,
+  nodeVSwitches: (nodeId: string) => ["network", "vswitches", nodeId] as const,
+  nodePortGroups: (nodeId: string) => ["network", "port_groups", nodeId] as const,
   /** Every task list; task events invalidate this prefix. */
   tasks: ["tasks"] as const,
   recentTasks: (limit: number) => ["tasks", "recent", limit] as const,
@@ -116,6 +144,19 @@ export const keys = {
   organizationAudit: (organizationId: string, filter: AuditFilter) =>
     ["audit", organizationId, filter] as const,
   lockouts: ["lockouts"] as const,
+  /** Every metrics query; refreshed by polling (samples publish no events). */
+  metrics: ["metrics"] as const,
+  nodeMetrics: (id: string, interval: MetricsInterval) =>
+    ["metrics", "node", id, interval] as const,
+  instanceMetricsHistory: (id: string, interval: MetricsInterval) =>
+    ["metrics", "instance", id, interval] as const,
+  /** The instance's latest sample (and how old it is): whether it is Connected. */
+  instanceMetrics: (id: string) => ["metrics", "instance", id, "latest"] as const,
+  clusterMetrics: (id: string) => ["metrics", "cluster", id] as const,
+  /** Every licence view: setting one node's key changes its cluster's status too. */
+  licenses: ["license"] as const,
+  nodeLicense: (id: string) => ["license", "node", id] as const,
+  clusterLicensing: (id: string) => ["license", "cluster", id] as const,
   organizationLockouts: (organizationId: string, page: number, entries: number) =>
     ["lockouts", organizationId, page, entries] as const,
 };
@@ -234,6 +275,8 @@ export function useDatacenter(id: string) {
 export function useCluster(id: string) {
   return useQuery({
     queryKey: keys.cluster(id),
+    // Its health follows its nodes' heartbeats, whose age alone turns a node dead.
+    refetchInterval: ALIVE_POLL_MS,
     queryFn: async () =>
       unwrap(
         await api.GET("/api/v1/clusters/{cluster_id}", { params: { path: { cluster_id: id } } }),
@@ -358,6 +401,19 @@ export function useNodePools(nodeId: string) {
   });
 }
 
+/** A cluster's storage pools, each with its status and enabled nodes. */
+export function useClusterPools(clusterId: string) {
+  return useQuery({
+    queryKey: keys.clusterPools(clusterId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/clusters/{cluster_id}/storage_pools", {
+          params: { path: { cluster_id: clusterId } },
+        }),
+      ),
+  });
+}
+
 export function useInstanceSnapshots(id: string) {
   return useQuery({
     queryKey: keys.instanceSnapshots(id),
@@ -391,6 +447,20 @@ export function useNodeVolumes(nodeId: string, enabled = true) {
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/volumes", { params: { query: { node_id: nodeId } } })),
     enabled,
+  });
+}
+
+/** A node's volumes in one storage pool: the server filters (the Storage Pool dropdown). */
+export function useNodePoolVolumes(nodeId: string, poolId: string, enabled = true) {
+  return useQuery({
+    enabled,
+    queryKey: keys.nodePoolVolumes(nodeId, poolId),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/volumes", {
+          params: { query: { node_id: nodeId, storage_pool_id: poolId } },
+        }),
+      ),
   });
 }
 
@@ -496,5 +566,155 @@ export function useLockouts(organizationId: string, page: number, entries: numbe
           params: { path: { organization_id: organizationId }, query: { page, entries } },
         }),
       ),
+  });
+}
+
+/**
+ * How often a metrics chart asks again: about once per point of its range (the agent
+ * samples every 10 s; a year's chart gains a point only every few hours), never less than
+ * every 5 minutes, so a chart left open moves without events (samples publish none).
+ */
+export const METRICS_POLL_MS: Record<MetricsInterval, number> = {
+  "1h": 10_000,
+  "4h": 30_000,
+  "1d": 60_000,
+  "7d": 300_000,
+  "30d": 300_000,
+  "1y": 300_000,
+};
+
+/** Whose series a chart shows: a node's or an instance's. */
+export interface MetricsOwner {
+  kind: "node" | "instance";
+  id: string;
+}
+
+/**
+ * A node's series (cpu, memory, storage, network, disk_io, load) or an instance's (cpu,
+ * memory, network, ...) over `interval`: the two answer in one shape.
+ */
+export function useMetricSeries(owner: MetricsOwner, interval: MetricsInterval) {
+  const { kind, id } = owner;
+  return useQuery({
+    queryKey:
+      kind === "node" ? keys.nodeMetrics(id, interval) : keys.instanceMetricsHistory(id, interval),
+    refetchInterval: METRICS_POLL_MS[interval],
+    // Another range keeps the charts on screen until its data comes, instead of a spinner;
+    // another node's or instance's charts are never shown in their place.
+    placeholderData: (previous, previousQuery) =>
+      previousQuery?.queryKey[1] === kind && previousQuery.queryKey[2] === id ? previous : undefined,
+    queryFn: async () =>
+      unwrap(
+        kind === "node"
+          ? await api.GET("/api/v1/nodes/{node_id}/metrics", {
+              params: { path: { node_id: id }, query: { interval } },
+            })
+          : await api.GET("/api/v1/instances/{instance_id}/metrics/history", {
+              params: { path: { instance_id: id }, query: { interval } },
+            }),
+      ),
+  });
+}
+
+/** How often the instance's latest sample is asked for: the agent's sampling period. */
+export const LATEST_SAMPLE_POLL_MS = 10_000;
+
+/** The latest sample of an instance, with its age by the server's clock. */
+export interface LatestSample {
+  metrics: Schemas["InstanceMetrics"];
+  /**
+   * Seconds between the sample and the server's answer (its `Date` header), so the
+   * browser's clock, which may be off, plays no part; null without a sample.
+   */
+  ageSeconds: number | null;
+}
+
+export function useInstanceMetrics(id: string, enabled = true) {
+  return useQuery({
+    enabled,
+    queryKey: keys.instanceMetrics(id),
+    refetchInterval: LATEST_SAMPLE_POLL_MS,
+    queryFn: async (): Promise<LatestSample> => {
+      const result = await api.GET("/api/v1/instances/{instance_id}/metrics", {
+        params: { path: { instance_id: id } },
+      });
+      const metrics = unwrap(result);
+      const sampled = metrics.timestamp ? Date.parse(metrics.timestamp) : Number.NaN;
+      const answered = Date.parse(result.response.headers.get("Date") ?? "");
+      const clock = Number.isNaN(answered) ? Date.now() : answered;
+      return {
+        metrics,
+        ageSeconds: Number.isNaN(sampled) ? null : Math.max(0, (clock - sampled) / 1000),
+      };
+    },
+  });
+}
+
+/** A cluster's CPU, memory and storage, used and total, per node and in all. */
+export function useClusterMetrics(id: string) {
+  return useQuery({
+    queryKey: keys.clusterMetrics(id),
+    refetchInterval: 30_000,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/clusters/{cluster_id}/metrics", {
+          params: { path: { cluster_id: id } },
+        }),
+      ),
+  });
+}
+
+/** A node's licence key and whether it is valid. */
+export function useNodeLicense(id: string) {
+  return useQuery({
+    queryKey: keys.nodeLicense(id),
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/nodes/{node_id}/license", {
+          params: { path: { node_id: id } },
+        }),
+      ),
+  });
+}
+
+/** The cluster's licensing status and each node's. Keys expire with time alone, so the
+ * status is asked again now and then, not only after events. */
+export function useClusterLicensing(id: string) {
+  return useQuery({
+    queryKey: keys.clusterLicensing(id),
+    refetchInterval: 300_000,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/clusters/{cluster_id}/licensing", {
+          params: { path: { cluster_id: id } },
+        }),
+      ),
+  });
+}
+
+/** A node's NICs (the Network tab's NICs, and the uplinks a vSwitch can take). */
+export function useNodeNics(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeNics(nodeId),
+    queryFn: () => listNics(nodeId),
+    enabled,
+  });
+}
+
+/** A node's standalone vSwitches. */
+export function useNodeVSwitches(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodeVSwitches(nodeId),
+    queryFn: () => listVSwitches(nodeId),
+    enabled,
+  });
+}
+
+/** The port groups of a node's vSwitches, with the instance interfaces on each. */
+export function useNodePortGroups(nodeId: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.nodePortGroups(nodeId),
+    queryFn: () => listPortGroups(nodeId),
+    enabled,
   });
 }

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus.Metrics
+         * @description Current usage of the nodes and instances the caller may read, in Prometheus' text
+         *     format (0.0.4). Scrape with an API token: ``authorization: {credentials: <token>}``,
+         *     ``metrics_path: /api/metrics``, ``scheme: https``.
+         */
+        get: operations["prometheus_metrics_api_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -180,6 +202,66 @@ export interface paths {
         get: operations["cluster_hardware_api_v1_clusters__cluster_id__hardware_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster_id}/licensing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cluster.Licensing */
+        get: operations["cluster_licensing_api_v1_clusters__cluster_id__licensing_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cluster.Metrics
+         * @description Each node's current CPU, memory and storage use in percent, and the cluster's.
+         *     Read from the nodes' newest samples (at most 10 s old), so ``force_refresh`` is
+         *     accepted and has nothing to refresh.
+         */
+        get: operations["cluster_metrics_api_v1_clusters__cluster_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster_id}/storage_pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pool.List */
+        get: operations["pool_list_api_v1_clusters__cluster_id__storage_pools_get"];
+        put?: never;
+        /**
+         * Pool.Create
+         * @description Enabled on no node at first: choose its nodes with PATCH (the seed's Edit).
+         */
+        post: operations["pool_create_api_v1_clusters__cluster_id__storage_pools_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -372,8 +454,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instance.Metrics */
+        /**
+         * Instance.Metrics
+         * @description The newest sample; zeros with ``timestamp`` null while there is none.
+         */
         get: operations["instance_metrics_api_v1_instances__instance_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{instance_id}/metrics/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Instance.Metrics History
+         * @description The instance's cpu, memory, network and disk_io series over the range.
+         */
+        get: operations["instance_metrics_history_api_v1_instances__instance_id__metrics_history_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -458,6 +563,157 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license_issuers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * License.Issuer List
+         * @description The issuers whose keys the deployment accepts (the root organization's users see
+         *     them; others get an empty list).
+         */
+        get: operations["license_issuer_list_api_v1_license_issuers_get"];
+        put?: never;
+        /**
+         * License.Issuer Create
+         * @description Accept keys signed by this public key on every node (root organization only).
+         */
+        post: operations["license_issuer_create_api_v1_license_issuers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license_issuers/{issuer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * License.Issuer Delete
+         * @description Stop accepting its keys: nodes whose key it signed turn missing (the keys stay set
+         *     and count again if it is trusted again).
+         */
+        delete: operations["license_issuer_delete_api_v1_license_issuers__issuer_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/networks/vswitches/standalone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vswitch.List */
+        get: operations["vswitch_list_api_v1_networks_vswitches_standalone_get"];
+        put?: never;
+        /**
+         * Vswitch.Create
+         * @description Pending until the node's agent has made the bridge (``status``).
+         */
+        post: operations["vswitch_create_api_v1_networks_vswitches_standalone_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/networks/vswitches/standalone/port_groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Port Group.List */
+        get: operations["port_group_list_api_v1_networks_vswitches_standalone_port_groups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/networks/vswitches/standalone/{vswitch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vswitch.Get */
+        get: operations["vswitch_get_api_v1_networks_vswitches_standalone__vswitch_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Vswitch.Delete
+         * @description Refused while port groups or instance interfaces use it; the agent removes the
+         *     bridge.
+         */
+        delete: operations["vswitch_delete_api_v1_networks_vswitches_standalone__vswitch_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Vswitch.Update
+         * @description What is sent changes (``mtu: null`` lets the uplinks keep their own).
+         */
+        patch: operations["vswitch_update_api_v1_networks_vswitches_standalone__vswitch_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/networks/vswitches/standalone/{vswitch_id}/port_groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Port Group.Create */
+        post: operations["port_group_create_api_v1_networks_vswitches_standalone__vswitch_id__port_groups_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/networks/vswitches/standalone/{vswitch_id}/port_groups/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Port Group.Delete
+         * @description Refused while instance interfaces use it.
+         */
+        delete: operations["port_group_delete_api_v1_networks_vswitches_standalone__vswitch_id__port_groups__name__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Port Group.Update
+         * @description A new VLAN setting is applied live to the ports of the running instances on it.
+         */
+        patch: operations["port_group_update_api_v1_networks_vswitches_standalone__vswitch_id__port_groups__name__patch"];
         trace?: never;
     };
     "/api/v1/nodes/{node_id}": {
@@ -595,7 +851,11 @@ export interface paths {
         /**
          * Image.Create
          * @description Upload an image as the raw request body (``Content-Length`` required); a task then
-         *     moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``.
+         *     moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``
+         *     (iso, qcow2, raw, kernel, initrd; rootfs: a container's root filesystem tarball, plain
+         *     or compressed; oci: an OCI image layout as a tar; told from the name when absent). A
+         *     container image is checked entry by entry by the task, which fails naming the entry
+         *     that breaks a rule and keeps nothing of it.
          *
          *     The database is used in two short units of work on worker threads (the checks before
          *     the body is read, the record after it was staged), never during the upload itself.
@@ -619,6 +879,132 @@ export interface paths {
         post?: never;
         /** Image.Delete */
         delete: operations["image_delete_api_v1_nodes__node_id__images_images__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{node_id}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Node.Jobs
+         * @description The node's system jobs (heartbeat, instance sync, metrics, storage upkeep, purges)
+         *     with their last and next runs, as its agent last recorded them.
+         */
+        get: operations["node_jobs_api_v1_nodes__node_id__jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{node_id}/license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Node.License */
+        get: operations["node_license_api_v1_nodes__node_id__license_get"];
+        /**
+         * Node.License Set
+         * @description The seed's Set License Key: a key that is not valid for this node now (malformed,
+         *     from an untrusted issuer, forged, another node's, expired) is refused (400) with the
+         *     reason, and the key set before stays.
+         */
+        put: operations["node_license_set_api_v1_nodes__node_id__license_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{node_id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Node.Logs
+         * @description The node's daemon log, oldest first: the newest ``maxPoints`` lines logged between
+         *     ``since`` and ``until``. Only the node itself holds its log: asked about another node,
+         *     this one answers 409 saying where to ask.
+         */
+        get: operations["node_logs_api_v1_nodes__node_id__logs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{node_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Node.Metrics
+         * @description The node's cpu, memory, storage, network, disk_io and load series over the range.
+         */
+        get: operations["node_metrics_api_v1_nodes__node_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{node_id}/metrics/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Node.Metrics Current
+         * @description The node's newest reading and its running instances' (cloudenv's own).
+         */
+        get: operations["node_metrics_current_api_v1_nodes__node_id__metrics_current_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{node_id}/network/interfaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nic.List
+         * @description The node's NICs as its agent last read them (about once a minute).
+         */
+        get: operations["nic_list_api_v1_nodes__node_id__network_interfaces_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -857,6 +1243,31 @@ export interface paths {
          *     statements from their next request on.
          */
         patch: operations["policy_update_api_v1_policies__policy_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/storage_pools/{pool_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pool.Get */
+        get: operations["pool_get_api_v1_storage_pools__pool_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Pool.Delete
+         * @description Marks it for destruction; propagation removes it from its nodes, then forgets it.
+         */
+        delete: operations["pool_delete_api_v1_storage_pools__pool_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Pool.Update
+         * @description Only the nodes it is enabled on change; a name is refused (the seed).
+         */
+        patch: operations["pool_update_api_v1_storage_pools__pool_id__patch"];
         trace?: never;
     };
     "/api/v1/tasks": {
@@ -1103,7 +1514,54 @@ export interface paths {
         /** Volume.List */
         get: operations["volume_list_api_v1_volumes_get"];
         put?: never;
+        /**
+         * Volume.Create
+         * @description An empty volume in a pool of the node (the pool must be ready there); the storage
+         *     quota counts it at once.
+         */
+        post: operations["volume_create_api_v1_volumes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volumes/{volume_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Volume.Get */
+        get: operations["volume_get_api_v1_volumes__volume_id__get"];
+        put?: never;
         post?: never;
+        /**
+         * Volume.Delete
+         * @description Delete the volume's data, then its record; refused while it is attached.
+         */
+        delete: operations["volume_delete_api_v1_volumes__volume_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volumes/{volume_id}/resize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Volume.Resize
+         * @description Add ``delta_gb`` GiB. A volume in use by a running instance grows live only with
+         *     ``live`` (else stop the instance for a cold resize); iSCSI LUNs can't be resized.
+         */
+        post: operations["volume_resize_api_v1_volumes__volume_id__resize_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1262,8 +1720,17 @@ export interface components {
             /** Has Leader */
             has_leader: boolean;
             /**
+             * Health Reasons
+             * @description Why it is not healthy: one sentence per problem, naming the node, what is wrong and what to do (empty when healthy).
+             * @example [
+             *       "node-b (node-qthm_iLrflJ_DtSS1l4Gx) last seen 2 min ago: check that ..."
+             *     ]
+             */
+            health_reasons: string[];
+            /**
              * Health Status
-             * @description healthy, degraded, unhealthy, dead or unknown.
+             * @description healthy, degraded, unhealthy, dead or unknown (see health_reasons when not healthy).
+             * @example degraded
              */
             health_status: string;
             /**
@@ -1298,6 +1765,39 @@ export interface components {
             storage_gb: number;
             /** Vcpus */
             vcpus: number;
+        };
+        /** ClusterLicensing */
+        ClusterLicensing: {
+            cluster: components["schemas"]["ClusterLicensingSummary"];
+            /**
+             * Nodes
+             * @description By node ID.
+             */
+            nodes: {
+                [key: string]: components["schemas"]["NodeLicensing"];
+            };
+        };
+        /** ClusterLicensingSummary */
+        ClusterLicensingSummary: {
+            /**
+             * Next Expiry
+             * @description The earliest expiry among the nodes' valid keys; null when none is valid.
+             */
+            next_expiry: string | null;
+            /** @description The worst of its nodes' (expired, then missing, then expiring); valid for a cluster without nodes. valid; expiring (valid, but within 30 days of its expiry); expired; missing (no key, or one whose issuer is no longer trusted). */
+            status: components["schemas"]["LicenseStatus"];
+        };
+        /** ClusterMetrics */
+        ClusterMetrics: {
+            /** Nodes */
+            nodes: components["schemas"]["NodeUsagePercent"][];
+            /**
+             * Partial
+             * @description Some node of the cluster has no current reading (down, or its agent stopped sampling): it is left out of nodes and total.
+             */
+            partial: boolean;
+            /** @description The cluster's: CPU weighted by the nodes' CPUs; memory and storage as bytes used over bytes in total. */
+            total: components["schemas"]["UsagePercent"];
         };
         /** ClusterUpdate */
         ClusterUpdate: {
@@ -1540,7 +2040,7 @@ export interface components {
             is_root: boolean;
             /**
              * Metadata
-             * @description {"_type": <the device type, an integer like type>, "data": {bus, dev, readonly, volume_id|image, ...}}.
+             * @description {"_type": <the device type, an integer like type>, "data": {bus, dev, readonly, volume_id|image, ...}}; a NIC's data: {vswitch_id, port_group_name, mac, model}.
              */
             metadata: {
                 [key: string]: unknown;
@@ -1552,7 +2052,7 @@ export interface components {
             name: string;
             /**
              * Resource Id
-             * @description The volume (vol-...) or image (img-...).
+             * @description The volume (vol-...), image (img-...) or vSwitch (vsw-...).
              */
             resource_id: string | null;
             /**
@@ -1608,7 +2108,7 @@ export interface components {
             name: string;
             /**
              * Type
-             * @description 2 storage volume or 7 CD-ROM (others: not yet).
+             * @description 1 NIC, 2 storage volume or 7 CD-ROM (others: not yet).
              * @example 2
              */
             type: number;
@@ -1633,7 +2133,7 @@ export interface components {
             _type?: number | string | null;
             /**
              * Data
-             * @description Storage volume: {volume_id, bus, dev, readonly}; CD-ROM: {image, bus?, dev?} (bus ide on pc, sata on q35 unless given; dev the first free path unless given).
+             * @description Storage volume: {volume_id, bus, dev, readonly}; CD-ROM: {image, bus?, dev?} (bus ide on pc, sata on q35 unless given; dev the first free path unless given); NIC: {vswitch_id, port_group_name, mac?, model?} (a vSwitch of the instance's node; mac generated unless given; model virtio or e1000).
              * @example {
              *       "bus": "virtio",
              *       "dev": "/dev/vdb",
@@ -1767,7 +2267,7 @@ export interface components {
             creation: string;
             /**
              * Format
-             * @description iso, qcow2, raw, kernel or initrd.
+             * @description iso, qcow2, raw, kernel or initrd (qemu); rootfs (lxc: a normalised root filesystem tarball, whether a rootfs tarball or an OCI layout was uploaded).
              */
             format: string;
             /** Id */
@@ -1788,7 +2288,7 @@ export interface components {
             storage_pool_id: string;
             /**
              * Type
-             * @description The instance type it is for (2 qemu).
+             * @description The instance type it is for: 1 lxc (a container's root filesystem), 2 qemu.
              */
             type: number;
         };
@@ -1969,6 +2469,7 @@ export interface components {
             name: string;
             /**
              * Networks
+             * @description The instance's NICs, in order: {vswitch_id, port_group_name, mac?, model?} — a vSwitch of the instance's node and one of its port groups; mac unique in the cluster (generated as 52:54:00:xx:xx:xx when left out); model virtio (default) or e1000.
              * @default []
              */
             networks: {
@@ -2007,6 +2508,41 @@ export interface components {
              */
             timestamp: string | null;
         };
+        /** InstanceNowValues */
+        InstanceNowValues: {
+            /**
+             * Cpu
+             * @description CPU busy, percent of its vCPUs.
+             */
+            cpu: number;
+            /**
+             * Disk Read
+             * @description Bytes per second read.
+             */
+            disk_read: number;
+            /** Disk Write */
+            disk_write: number;
+            /** Id */
+            id: string;
+            /** Memory Total */
+            memory_total: number;
+            /**
+             * Memory Used
+             * @description Bytes in use.
+             */
+            memory_used: number;
+            /** Name */
+            name: string;
+            /**
+             * Net Rx
+             * @description Bytes per second received.
+             */
+            net_rx: number;
+            /** Net Tx */
+            net_tx: number;
+            /** Vcpus */
+            vcpus: number;
+        };
         /** InstanceUpdate */
         InstanceUpdate: {
             data: components["schemas"]["InstanceChanges"];
@@ -2025,6 +2561,12 @@ export interface components {
             tx: number;
         };
         /**
+         * Interval
+         * @description The ranges the API offers (``?interval=``), each read from one tier.
+         * @enum {string}
+         */
+        Interval: "1h" | "4h" | "1d" | "7d" | "30d" | "1y";
+        /**
          * KernelBoot
          * @description cloudenv's addition: boot a kernel image (and initrd) directly, without a loader.
          */
@@ -2042,6 +2584,53 @@ export interface components {
              */
             kernel: string;
         };
+        /** LicenseIssuer */
+        LicenseIssuer: {
+            /** Creation */
+            creation: string;
+            /**
+             * Fingerprint
+             * @description What keys name their issuer by (16 hex digits).
+             * @example 56475aa75463474c
+             */
+            fingerprint: string;
+            /**
+             * Id
+             * @example issuer-V8Ue2bQmYc0sLd9XaKf3w
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Public Key
+             * @example cloudenv-issuer-1.A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg
+             */
+            public_key: string;
+        };
+        /** LicenseIssuerCreate */
+        LicenseIssuerCreate: {
+            /**
+             * Name
+             * @description What to call it (default: its fingerprint).
+             * @default
+             * @example Vendor A
+             */
+            name: string;
+            /**
+             * Public Key
+             * @description The issuer's Ed25519 public key: the line 'cloudenv license keygen' printed (cloudenv-issuer-1.…) or a PEM PUBLIC KEY.
+             * @example cloudenv-issuer-1.A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg
+             */
+            public_key: string;
+        };
+        /**
+         * LicenseStatus
+         * @description A node's license key, or a cluster's keys taken together (the worst of its nodes'),
+         *     as ``GET /v1/clusters/{id}/licensing`` reports it. cloudenv works the same in every
+         *     status: the status is shown and audited, never enforced.
+         * @enum {string}
+         */
+        LicenseStatus: "valid" | "expiring" | "expired" | "missing";
         /** Location */
         Location: {
             /**
@@ -2070,6 +2659,53 @@ export interface components {
              * @example 13.4
              */
             longitude: number;
+        };
+        /**
+         * LogEntry
+         * @description One line of the node's daemon log, with the journal's field names.
+         */
+        LogEntry: {
+            /**
+             * Facility
+             * @description syslog facility: 3 (system daemons).
+             * @example 3
+             */
+            FACILITY: number;
+            /**
+             * Identifier
+             * @description The program that logged it: cloudenv, or a library of it (uvicorn).
+             * @example cloudenv
+             */
+            IDENTIFIER: string;
+            /**
+             * Message
+             * @description The line; a traceback follows its first line.
+             */
+            MESSAGE: string;
+            /**
+             * Priority
+             * @description syslog severity: 2 critical, 3 error, 4 warning, 6 info, 7 debug.
+             * @example 6
+             */
+            PRIORITY: number;
+            /**
+             * Matches
+             * @description Fields the line can be told apart by, as strings: LOGGER (the Python logger), THREAD, _PID.
+             * @example {
+             *       "LOGGER": "cloudenv.agent.loop",
+             *       "THREAD": "cloudenv-jobs",
+             *       "_PID": "812"
+             *     }
+             */
+            matches: {
+                [key: string]: string;
+            };
+            /**
+             * Time
+             * @description When it was logged: RFC 3339 with microseconds (as since/until take it).
+             * @example 2026-11-24T07:21:26.042817Z
+             */
+            time: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -2114,6 +2750,32 @@ export interface components {
              */
             init: string;
         };
+        /** MacTable */
+        MacTable: {
+            /**
+             * Aging Time
+             * @description Seconds; null: OVS's (300).
+             */
+            aging_time: number | null;
+            /**
+             * Maximum
+             * @description MAC learning table size; null: OVS's (2048).
+             */
+            maximum: number | null;
+        };
+        /** MacTableIn */
+        MacTableIn: {
+            /**
+             * Aging Time
+             * @example 300
+             */
+            aging_time?: number | null;
+            /**
+             * Maximum
+             * @example 2048
+             */
+            maximum?: number | null;
+        };
         /** MemoryBank */
         MemoryBank: {
             /** Bank */
@@ -2149,6 +2811,58 @@ export interface components {
              * @example 870
              */
             usage: number;
+        };
+        /**
+         * MetricSeries
+         * @description One chart of ``GET /v1/nodes/{id}/metrics`` or ``.../instances/{id}/metrics/history``.
+         */
+        MetricSeries: {
+            /**
+             * Data
+             * @description One row per step that has samples, oldest first: [time (Unix seconds, the step's start), values...]. Steps without samples (the node was down, the instance stopped) have no row. Units: CPU percent (a node: of all its CPUs; an instance: of its vCPUs), memory and storage bytes, network and disk bytes per second, load as the kernel's load average.
+             * @example [
+             *       [
+             *         1767225600,
+             *         12.5,
+             *         40
+             *       ]
+             *     ]
+             */
+            data: number[][];
+            /**
+             * End
+             * @description The range's end (now), Unix seconds.
+             * @example 1767229200
+             */
+            end: number;
+            /**
+             * Header
+             * @description Names of the columns of each row of data: time first, then the values (averages over the step; *_max: the largest sample in it).
+             * @example [
+             *       "time",
+             *       "cpu",
+             *       "cpu_max"
+             *     ]
+             */
+            header: string[];
+            /**
+             * Name
+             * @description cpu, memory, storage, network, disk_io or load (an instance's: cpu, memory, network, disk_io).
+             * @example cpu
+             */
+            name: string;
+            /**
+             * Start
+             * @description The range's start, Unix seconds.
+             * @example 1767225600
+             */
+            start: number;
+            /**
+             * Step
+             * @description Seconds each point spans.
+             * @example 10
+             */
+            step: number;
         };
         /** MfaConfirm */
         MfaConfirm: {
@@ -2251,6 +2965,60 @@ export interface components {
             /** Storage Pool Id */
             storage_pool_id: string;
         };
+        /** Nic */
+        Nic: {
+            /**
+             * Addresses
+             * @description The node's addresses on it ("10.0.0.5/24"): joining it to a vSwitch needs force.
+             */
+            addresses: string[];
+            /** Driver */
+            driver: string;
+            /**
+             * Link
+             * @description Carrier: the link is up.
+             */
+            link: boolean;
+            /** Mac */
+            mac: string;
+            /**
+             * Misconfigured
+             * @description An uplink whose link is down, whose MTU is below its vSwitch's, or that Open vSwitch has on another bridge; reason says which.
+             */
+            misconfigured: boolean;
+            /** Mtu */
+            mtu: number;
+            /**
+             * Name
+             * @example eth1
+             */
+            name: string;
+            /**
+             * Reason
+             * @description Why it is misconfigured; empty when it is not.
+             */
+            reason: string;
+            /**
+             * Speed
+             * @description Mbit/s; null when down or unknown.
+             */
+            speed: number | null;
+            /**
+             * Unused
+             * @description No vSwitch has it as an uplink and it carries no address of the node: free to become an uplink.
+             */
+            unused: boolean;
+            /**
+             * Vswitch
+             * @description The vSwitch (name) it is an uplink of.
+             */
+            vswitch: string | null;
+        };
+        /** NicList */
+        NicList: {
+            /** Networks */
+            networks: components["schemas"]["Nic"][];
+        };
         /** Node */
         Node: {
             /**
@@ -2342,46 +3110,11 @@ export interface components {
              * @description The node's instances that the caller may see, as instance lists show them.
              */
             instances: components["schemas"]["Instance"][];
-            node: components["schemas"]["NodeFull"];
+            node: components["schemas"]["NodeWithHealth"];
             os: components["schemas"]["NodeOS"];
             /** Pce Version */
             pce_version: string;
             time: components["schemas"]["NodeTime"];
-        };
-        /** NodeFull */
-        NodeFull: {
-            /**
-             * Alive
-             * @description The node's agent reported within the last 30 s.
-             */
-            alive: boolean;
-            /** Client Cert */
-            client_cert: string | null;
-            /** Cluster Id */
-            cluster_id: string;
-            /** Creation */
-            creation: string;
-            /** Description */
-            description: string;
-            /**
-             * Id
-             * @example node-qthm_iLrflJ_DtSS1l4Gx
-             */
-            id: string;
-            /** Ip Address */
-            ip_address: string | null;
-            /** Joining */
-            joining: boolean;
-            /** Last Seen */
-            last_seen: string | null;
-            /** Name */
-            name: string;
-            /** Organization Id */
-            organization_id: string;
-            /** Ssh Key */
-            ssh_key: string | null;
-            /** Wol Mac */
-            wol_mac: string | null;
         };
         /** NodeHardware */
         NodeHardware: {
@@ -2394,6 +3127,145 @@ export interface components {
             usb: components["schemas"]["Usb"][];
             /** Vcpus */
             vcpus: number;
+        };
+        /** NodeLicense */
+        NodeLicense: {
+            /**
+             * Expiry
+             * @description When the key expires; null without a key.
+             */
+            expiry: string | null;
+            /**
+             * Features
+             * @description What the key entitles, as its issuer named it.
+             */
+            features: string[];
+            /**
+             * Key
+             * @description The node's key; shortened (its start and end) for callers whose policies don't allow license.set on the node, as a key entitles whoever holds it. null when none is set.
+             * @example cloudenv-license-1.eyJ2IjoxLCJpZCI6ImxpYy1aazN2UTlwTDJtWDh3UjR0WTZ1QjEiLCJraWQiOiI1NjQ3NWFhNzU0NjM0NzRjIiwibm9kZSI6Im5vZGUtcXRobV9pTHJmbEpfRHRTUzFsNEd4IiwiaWF0IjoxNzY3MjI1NjAwLCJleHAiOjE3OTg3NjE2MDAsImZlYXR1cmVzIjpbInN1cHBvcnQiXX0.kCQXZ_0TiKRWaFxHchrwtu6UEjFO2bVymbZrreQWn45Wshy8jO52FZ3cKlWjq1SZXgi-3OhJFmXE4Vrif8DwBw
+             */
+            key: string | null;
+            /**
+             * Reason
+             * @description Why the key is not valid, or that it expires soon; null otherwise.
+             * @example No license key is set on this node (cloudenv works all the same).
+             */
+            reason: string | null;
+            /** @description valid; expiring (valid, but within 30 days of its expiry); expired; missing (no key, or one whose issuer is no longer trusted). */
+            status: components["schemas"]["LicenseStatus"];
+            /**
+             * Valid
+             * @description Valid now: from a trusted issuer, for this node, unexpired.
+             */
+            valid: boolean;
+        };
+        /** NodeLicenseSet */
+        NodeLicenseSet: {
+            /**
+             * Key
+             * @description A license key as its issuer gave it (line breaks and spaces inside are ignored). Refused with the reason unless it is valid for this node now.
+             * @example cloudenv-license-1.eyJ2IjoxLCJpZCI6ImxpYy1aazN2UTlwTDJtWDh3UjR0WTZ1QjEiLCJraWQiOiI1NjQ3NWFhNzU0NjM0NzRjIiwibm9kZSI6Im5vZGUtcXRobV9pTHJmbEpfRHRTUzFsNEd4IiwiaWF0IjoxNzY3MjI1NjAwLCJleHAiOjE3OTg3NjE2MDAsImZlYXR1cmVzIjpbInN1cHBvcnQiXX0.kCQXZ_0TiKRWaFxHchrwtu6UEjFO2bVymbZrreQWn45Wshy8jO52FZ3cKlWjq1SZXgi-3OhJFmXE4Vrif8DwBw
+             */
+            key: string;
+        };
+        /** NodeLicensing */
+        NodeLicensing: {
+            /** Expiry */
+            expiry: string | null;
+            /**
+             * Ok
+             * @description The node's key is valid now (expiring counts as valid).
+             */
+            ok: boolean;
+            /** @description valid; expiring (valid, but within 30 days of its expiry); expired; missing (no key, or one whose issuer is no longer trusted). */
+            status: components["schemas"]["LicenseStatus"];
+        };
+        /**
+         * NodeMetricsNow
+         * @description cloudenv's own: what ``cloudenv node top`` and ``instance top`` show.
+         */
+        NodeMetricsNow: {
+            /**
+             * Instances
+             * @description Its running instances with a reading, by name.
+             */
+            instances: components["schemas"]["InstanceNowValues"][];
+            node: components["schemas"]["NodeNowValues"] | null;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Time
+             * @description When the node last sampled; null when it has no current reading.
+             */
+            time: string | null;
+        };
+        /** NodeNowValues */
+        NodeNowValues: {
+            /**
+             * Cpu
+             * @description CPU busy, percent of all the node's CPUs.
+             */
+            cpu: number;
+            /** Cpus */
+            cpus: number;
+            /**
+             * Disk Read
+             * @description Bytes per second read from disks.
+             */
+            disk_read: number;
+            /** Disk Write */
+            disk_write: number;
+            /** Load1 */
+            load1: number;
+            /** Load15 */
+            load15: number;
+            /** Load5 */
+            load5: number;
+            /** Memory Total */
+            memory_total: number;
+            /**
+             * Memory Used
+             * @description Bytes (total less available).
+             */
+            memory_used: number;
+            /**
+             * Mounts
+             * @description Per mount point (one per device).
+             */
+            mounts: {
+                [key: string]: components["schemas"]["StorageUse"];
+            };
+            /**
+             * Net Rx
+             * @description Bytes per second received (physical NICs).
+             */
+            net_rx: number;
+            /** Net Tx */
+            net_tx: number;
+            /**
+             * Pools
+             * @description Per storage pool ready on the node.
+             */
+            pools: {
+                [key: string]: components["schemas"]["StorageUse"];
+            };
+            /** Storage Total */
+            storage_total: number;
+            /**
+             * Storage Used
+             * @description Bytes used of its local file systems.
+             */
+            storage_used: number;
+            /** Swap Total */
+            swap_total: number;
+            /** Swap Used */
+            swap_used: number;
+            /**
+             * Uptime
+             * @description Seconds since the node booted.
+             */
+            uptime: number;
         };
         /** NodeOS */
         NodeOS: {
@@ -2474,6 +3346,81 @@ export interface components {
              * @description Seconds since the host booted.
              */
             uptime: number;
+        };
+        /** NodeUsagePercent */
+        NodeUsagePercent: {
+            /**
+             * Cpu
+             * @description CPU busy, percent of all its CPUs.
+             * @example 23.5
+             */
+            cpu: number;
+            /**
+             * Id
+             * @description The node.
+             * @example node-VrP6KxEw19aQb2hTnY4Ld
+             */
+            id: string;
+            /**
+             * Memory
+             * @description Memory in use, percent of its total.
+             * @example 61.2
+             */
+            memory: number;
+            /**
+             * Storage
+             * @description Local file systems in use, percent of their size.
+             * @example 40
+             */
+            storage: number;
+        };
+        /**
+         * NodeWithHealth
+         * @description A node's own page: with its health, as its cluster's is judged from it.
+         */
+        NodeWithHealth: {
+            /**
+             * Alive
+             * @description The node's agent reported within the last 30 s.
+             */
+            alive: boolean;
+            /** Client Cert */
+            client_cert: string | null;
+            /** Cluster Id */
+            cluster_id: string;
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /**
+             * Health Reasons
+             * @description Why it is not healthy: one sentence per problem, naming the node, what is wrong and what to do (empty when healthy).
+             */
+            health_reasons: string[];
+            /**
+             * Health Status
+             * @description healthy, degraded, dead or unknown (never reported).
+             */
+            health_status: string;
+            /**
+             * Id
+             * @example node-qthm_iLrflJ_DtSS1l4Gx
+             */
+            id: string;
+            /** Ip Address */
+            ip_address: string | null;
+            /** Joining */
+            joining: boolean;
+            /** Last Seen */
+            last_seen: string | null;
+            /** Name */
+            name: string;
+            /** Organization Id */
+            organization_id: string;
+            /** Ssh Key */
+            ssh_key: string | null;
+            /** Wol Mac */
+            wol_mac: string | null;
         };
         /** Organization */
         Organization: {
@@ -2643,6 +3590,125 @@ export interface components {
             /** Percent Used */
             percent_used: number;
         };
+        /** PortGroup */
+        PortGroup: {
+            config: components["schemas"]["PortGroupConfig"];
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /** Node Id */
+            node_id: string;
+            /** Vswitch Id */
+            vswitch_id: string;
+            /** Vswitch Name */
+            vswitch_name: string;
+        };
+        /** PortGroupConfig */
+        PortGroupConfig: {
+            data: components["schemas"]["PortGroupData"];
+            /** Firewall Rules */
+            firewall_rules: unknown[];
+            /**
+             * Interfaces
+             * @description The instance NICs on it.
+             */
+            interfaces: components["schemas"]["PortGroupInterface"][];
+            /**
+             * Type
+             * @description 1 access, 2 trunk, 3 untagged.
+             */
+            type: number;
+        };
+        /** PortGroupConfigIn */
+        PortGroupConfigIn: {
+            data?: components["schemas"]["PortGroupDataIn"];
+            /**
+             * Firewall Rules
+             * @description Not supported yet: must be empty.
+             */
+            firewall_rules?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Type
+             * @description 1 access, 2 trunk, 3 untagged.
+             * @example 1
+             */
+            type: number;
+        };
+        /** PortGroupCreate */
+        PortGroupCreate: {
+            config: components["schemas"]["PortGroupConfigIn"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Name
+             * @description Unique in the vSwitch.
+             * @example Production
+             */
+            name: string;
+        };
+        /** PortGroupData */
+        PortGroupData: {
+            /**
+             * Type
+             * @description access, trunk or untagged.
+             */
+            _type: string;
+            /** Native Vlan Id */
+            native_vlan_id: number | null;
+            /** Trunk Vlans */
+            trunk_vlans: number[];
+            /** Vlan Id */
+            vlan_id: number | null;
+        };
+        /** PortGroupDataIn */
+        PortGroupDataIn: {
+            /**
+             * Type
+             * @description Optional; must agree with config.type.
+             */
+            _type?: ("access" | "trunk" | "untagged") | null;
+            /**
+             * Native Vlan Id
+             * @description trunk: the VLAN sent untagged, if any.
+             */
+            native_vlan_id?: number | null;
+            /**
+             * Trunk Vlans
+             * @description trunk: the VLANs it carries (1-4094 each).
+             */
+            trunk_vlans?: number[] | null;
+            /**
+             * Vlan Id
+             * @description access: 1-4094.
+             * @example 10
+             */
+            vlan_id?: number | null;
+        };
+        /** PortGroupInterface */
+        PortGroupInterface: {
+            /** Ipv4 */
+            ipv4: string | null;
+            /** Ipv6 */
+            ipv6: string | null;
+            /** Mac Address */
+            mac_address: string;
+            /** Name */
+            name: string;
+        };
+        /** PortGroupUpdate */
+        PortGroupUpdate: {
+            config?: components["schemas"]["PortGroupConfigIn"] | null;
+            /** Description */
+            description?: string | null;
+        };
         /** PowerRequest */
         PowerRequest: {
             /**
@@ -2797,6 +3863,23 @@ export interface components {
              */
             enroll_standard_keys: boolean;
         };
+        /** Security */
+        Security: {
+            /** Firewall Rules */
+            firewall_rules: unknown[];
+            mac_table: components["schemas"]["MacTable"];
+        };
+        /** SecurityIn */
+        SecurityIn: {
+            /**
+             * Firewall Rules
+             * @description Not supported yet: must be empty.
+             */
+            firewall_rules?: {
+                [key: string]: unknown;
+            }[];
+            mac_table?: components["schemas"]["MacTableIn"] | null;
+        };
         /** SessionsInvalidate */
         SessionsInvalidate: {
             /**
@@ -2917,6 +4000,171 @@ export interface components {
              * @description All must hold.
              */
             rules?: components["schemas"]["RuleIn"][] | null;
+        };
+        /** StoragePool */
+        StoragePool: {
+            /** Can Hold Images */
+            can_hold_images: boolean;
+            /** Cluster Id */
+            cluster_id: string;
+            /**
+             * Config
+             * @description The type's settings, without the write-only ones (passwords, CHAP secrets, Ceph keys), which are never returned.
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * @example pool-qthm_iLrflJ_DtSS1l4Gx
+             */
+            id: string;
+            /** Is Default */
+            is_default: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Node Count
+             * @description How many nodes it is enabled on.
+             */
+            node_count: number;
+            /** Nodes */
+            nodes: components["schemas"]["StoragePoolNode"][];
+            /**
+             * Status
+             * @description none (enabled on no node: the grey dash), ok (available on every enabled node: the green check), error (the red X: nodes[].error says why), pending (propagation in progress), destroying (marked for destruction; its name stays taken until cleanup finishes).
+             * @enum {string}
+             */
+            status: "none" | "ok" | "error" | "pending" | "destroying";
+            /**
+             * Type
+             * @description 0 directory, 1 iscsi, 2 lvm, 3 netfs, 4 rbd, 5 zfs.
+             */
+            type: number;
+        };
+        /** StoragePoolCreate */
+        StoragePoolCreate: {
+            /**
+             * Can Hold Images
+             * @description Whether images (ISOs) may be kept in it (file pools only).
+             * @default false
+             */
+            can_hold_images: boolean;
+            /**
+             * Config
+             * @description The type's settings: directory {path}; netfs {protocol: nfs|cifs, server, export, path, username?, domain?, password?} (a CIFS login goes into a credentials file only root reads on each node); iscsi {portal: host[:port], target: IQN, initiator?: IQN, chap_username?, chap_secret?}; lvm {volume_group?}; rbd {monitors: [host[:port]], pool, user?, key?}; zfs {pool?}. password, chap_secret and key are write-only.
+             * @example {
+             *       "path": "/var/lib/cloudenv/pools/fast"
+             *     }
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Name
+             * @description Unique in the cluster; can't be changed later.
+             * @example fast-nvme
+             */
+            name: string;
+            /**
+             * Type
+             * @description 0 directory, 1 iscsi, 2 lvm, 3 netfs, 4 rbd, 5 zfs.
+             * @example 0
+             */
+            type: number;
+        };
+        /** StoragePoolNode */
+        StoragePoolNode: {
+            /**
+             * Error
+             * @description Why the node failed, naming it (e.g. "node-…: volume group vg0 not found"); null when it did not.
+             */
+            error: string | null;
+            /** Node Id */
+            node_id: string;
+            /**
+             * State
+             * @description pending (not defined there yet), ready, error, or removing (being stopped and undefined there).
+             * @enum {string}
+             */
+            state: "pending" | "ready" | "error" | "removing";
+        };
+        /** StoragePoolUpdate */
+        StoragePoolUpdate: {
+            /**
+             * Node Ids
+             * @description The nodes (of the pool's cluster) it should be enabled on; it is disabled on every other node. Absent: unchanged.
+             * @example [
+             *       "node-qthm_iLrflJ_DtSS1l4Gx"
+             *     ]
+             */
+            node_ids?: string[] | null;
+        };
+        /** StorageUse */
+        StorageUse: {
+            /**
+             * Total
+             * @description Bytes in all.
+             */
+            total: number;
+            /**
+             * Used
+             * @description Bytes in use.
+             */
+            used: number;
+        };
+        /**
+         * SystemJob
+         * @description One of the node's system jobs: periodic upkeep its agent runs.
+         */
+        SystemJob: {
+            /**
+             * Id
+             * @description The job's stable name.
+             * @example heartbeat
+             */
+            id: string;
+            /**
+             * Interval
+             * @description Seconds between runs.
+             * @example 10
+             */
+            interval: number;
+            /**
+             * Last Duration
+             * @description Seconds the last run took.
+             */
+            last_duration: number | null;
+            /**
+             * Last Error
+             * @description Why the last run failed; empty when it did not.
+             */
+            last_error: string;
+            /** Last Run */
+            last_run: string | null;
+            /**
+             * Name
+             * @description What it does.
+             * @example Heartbeat and health report
+             */
+            name: string;
+            /** Next Run */
+            next_run: string | null;
+            /**
+             * Status
+             * @description pending (not run since the agent started), running, ok, failed (see last_error), or late (its next run is long past: the agent stopped or is stuck).
+             * @example ok
+             */
+            status: string;
         };
         /** Task */
         Task: {
@@ -3045,6 +4293,27 @@ export interface components {
              * @description Sockets x cores x threads over the organization's instances.
              */
             vcpus: number;
+        };
+        /** UsagePercent */
+        UsagePercent: {
+            /**
+             * Cpu
+             * @description CPU busy, percent.
+             * @example 23.5
+             */
+            cpu: number;
+            /**
+             * Memory
+             * @description Memory in use, percent of its total.
+             * @example 61.2
+             */
+            memory: number;
+            /**
+             * Storage
+             * @description Local file systems in use, percent of their size.
+             * @example 40
+             */
+            storage: number;
         };
         /** Usb */
         Usb: {
@@ -3332,6 +4601,125 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** VSwitch */
+        VSwitch: {
+            /** Cluster Id */
+            cluster_id: string;
+            config: components["schemas"]["VSwitchConfig"];
+            /** Creation */
+            creation: string;
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * @example vsw-qthm_iLrflJ_DtSS1l4Gx
+             */
+            id: string;
+            /** Message */
+            message: string;
+            /**
+             * Mtu
+             * @description null: the uplinks keep their own.
+             */
+            mtu: number | null;
+            /**
+             * Name
+             * @example svswitch10
+             */
+            name: string;
+            /** Node Id */
+            node_id: string;
+            /** Port Group Count */
+            port_group_count: number;
+            /**
+             * Status
+             * @description pending (the node hasn't applied the latest change yet), ready, or error (message says why).
+             * @enum {string}
+             */
+            status: "pending" | "ready" | "error";
+            /**
+             * Type
+             * @description 0 standalone, 1 distributed.
+             */
+            type: number;
+            /** Uplink Count */
+            uplink_count: number;
+        };
+        /** VSwitchConfig */
+        VSwitchConfig: {
+            security: components["schemas"]["Security"];
+            /**
+             * Uplinks
+             * @description NIC names; several make an active-backup bond.
+             */
+            uplinks: string[];
+        };
+        /** VSwitchConfigIn */
+        VSwitchConfigIn: {
+            security?: components["schemas"]["SecurityIn"] | null;
+            /**
+             * Uplinks
+             * @description NICs of the node: none (an internal switch), one, or several (an active-backup bond).
+             * @example [
+             *       "eth1"
+             *     ]
+             */
+            uplinks?: string[];
+        };
+        /** VSwitchConfigUpdate */
+        VSwitchConfigUpdate: {
+            /** @description Absent: unchanged. */
+            security?: components["schemas"]["SecurityIn"] | null;
+            /**
+             * Uplinks
+             * @description Absent: unchanged.
+             */
+            uplinks?: string[] | null;
+        };
+        /** VSwitchCreate */
+        VSwitchCreate: {
+            config?: components["schemas"]["VSwitchConfigIn"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Force
+             * @description Allow an uplink that carries an address of the node (its management NIC, most often): it loses that address.
+             * @default false
+             */
+            force: boolean;
+            /**
+             * Mtu
+             * @example 1500
+             */
+            mtu?: number | null;
+            /**
+             * Name
+             * @description svswitchN (N a positive integer); unique in the node's cluster.
+             * @example svswitch10
+             */
+            name: string;
+            /** Node Id */
+            node_id: string;
+        };
+        /** VSwitchUpdate */
+        VSwitchUpdate: {
+            config?: components["schemas"]["VSwitchConfigUpdate"] | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Force
+             * @default false
+             */
+            force: boolean;
+            /**
+             * Mtu
+             * @description null: the uplinks keep their own.
+             */
+            mtu?: number | null;
+        };
         /** Voltage */
         Voltage: {
             /** Current */
@@ -3373,10 +4761,74 @@ export interface components {
             /** Storage Pool Id */
             storage_pool_id: string;
         };
+        /** VolumeCreate */
+        VolumeCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Driver
+             * @description qcow2 or raw (raw only on block pools: lvm, rbd, zfs).
+             * @example qcow2
+             */
+            driver: string;
+            /**
+             * Name
+             * @description Unique in the pool on that node.
+             * @example data-1
+             */
+            name: string;
+            /**
+             * Node Id
+             * @description The node that holds the volume.
+             */
+            node_id: string;
+            /**
+             * Size
+             * @description GB (GiB, 1024³ bytes); fractions allowed.
+             * @example 10
+             */
+            size: number;
+            /**
+             * Storage Pool Id
+             * @description A pool enabled and ready on that node.
+             */
+            storage_pool_id: string;
+        };
+        /** VolumeCreated */
+        VolumeCreated: {
+            /**
+             * Id
+             * @description The new volume's ID.
+             */
+            id: string;
+            /**
+             * Task Id
+             * @description The task creating it on the node.
+             */
+            task_id: string;
+        };
         /** VolumeMetadata */
         VolumeMetadata: {
             /** Driver */
             driver: string;
+        };
+        /** VolumeResize */
+        VolumeResize: {
+            /**
+             * Delta Gb
+             * @description GiB to add to the current size.
+             * @example 5
+             */
+            delta_gb: number;
+            /**
+             * Live
+             * @description Grow it under its running instance (QEMU block resize). Without it a volume in use by a running instance is refused: stop the instance for a cold resize.
+             * @default false
+             */
+            live: boolean;
         };
     };
     responses: never;
@@ -3387,6 +4839,44 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    prometheus_metrics_api_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     auth_login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -4049,6 +5539,244 @@ export interface operations {
             };
             /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cluster_licensing_api_v1_clusters__cluster_id__licensing_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterLicensing"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cluster_metrics_api_v1_clusters__cluster_id__metrics_get: {
+        parameters: {
+            query?: {
+                force_refresh?: boolean;
+            };
+            header?: never;
+            path: {
+                cluster_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClusterMetrics"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pool_list_api_v1_clusters__cluster_id__storage_pools_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoragePool"][];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pool_create_api_v1_clusters__cluster_id__storage_pools_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StoragePoolCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5178,6 +6906,66 @@ export interface operations {
             };
         };
     };
+    instance_metrics_history_api_v1_instances__instance_id__metrics_history_get: {
+        parameters: {
+            query?: {
+                interval?: components["schemas"]["Interval"];
+            };
+            header?: never;
+            path: {
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricSeries"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     instance_power_api_v1_instances__instance_id__power_post: {
         parameters: {
             query?: {
@@ -5519,6 +7307,816 @@ export interface operations {
             };
             /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    license_issuer_list_api_v1_license_issuers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseIssuer"][];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    license_issuer_create_api_v1_license_issuers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LicenseIssuerCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    license_issuer_delete_api_v1_license_issuers__issuer_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                issuer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    vswitch_list_api_v1_networks_vswitches_standalone_get: {
+        parameters: {
+            query?: {
+                /** @description Only this node's. */
+                node_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VSwitch"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    vswitch_create_api_v1_networks_vswitches_standalone_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VSwitchCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Created"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    port_group_list_api_v1_networks_vswitches_standalone_port_groups_get: {
+        parameters: {
+            query?: {
+                /** @description Only this node's vSwitches'. */
+                node_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortGroup"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    vswitch_get_api_v1_networks_vswitches_standalone__vswitch_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vswitch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VSwitch"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    vswitch_delete_api_v1_networks_vswitches_standalone__vswitch_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Optional. The client asks its user to confirm; if given, it must be DESTROY. */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                vswitch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    vswitch_update_api_v1_networks_vswitches_standalone__vswitch_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vswitch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VSwitchUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VSwitch"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    port_group_create_api_v1_networks_vswitches_standalone__vswitch_id__port_groups_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vswitch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortGroupCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    port_group_delete_api_v1_networks_vswitches_standalone__vswitch_id__port_groups__name__delete: {
+        parameters: {
+            query?: {
+                /** @description Optional. The client asks its user to confirm; if given, it must be DESTROY. */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                vswitch_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    port_group_update_api_v1_networks_vswitches_standalone__vswitch_id__port_groups__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vswitch_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortGroupUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortGroup"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6117,6 +8715,409 @@ export interface operations {
             };
             /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_jobs_api_v1_nodes__node_id__jobs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemJob"][];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_license_api_v1_nodes__node_id__license_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeLicense"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_license_set_api_v1_nodes__node_id__license_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NodeLicenseSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeLicense"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_logs_api_v1_nodes__node_id__logs_get: {
+        parameters: {
+            query?: {
+                /** @description From this time on: Unix seconds or RFC 3339 with an offset. */
+                since?: string | null;
+                /** @description Up to this time: Unix seconds or RFC 3339. */
+                until?: string | null;
+                /** @description At most this many lines, the newest (1-10000). */
+                maxPoints?: number;
+                /** @description Only lines at least this severe (syslog severity 0-7: 4 warnings). */
+                priority?: number | null;
+            };
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogEntry"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_metrics_api_v1_nodes__node_id__metrics_get: {
+        parameters: {
+            query?: {
+                interval?: components["schemas"]["Interval"];
+            };
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricSeries"][];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    node_metrics_current_api_v1_nodes__node_id__metrics_current_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeMetricsNow"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    nic_list_api_v1_nodes__node_id__network_interfaces_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NicList"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7241,6 +10242,205 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Policy"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pool_get_api_v1_storage_pools__pool_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoragePool"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pool_delete_api_v1_storage_pools__pool_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Optional. The client asks its user to confirm; if given, it must be DESTROY. */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pool_update_api_v1_storage_pools__pool_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StoragePoolUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoragePool"];
                 };
             };
             /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
@@ -8428,6 +11628,283 @@ export interface operations {
             };
             /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    volume_create_api_v1_volumes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VolumeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VolumeCreated"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    volume_get_api_v1_volumes__volume_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Volume"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    volume_delete_api_v1_volumes__volume_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Optional. The client asks its user to confirm; if given, it must be DESTROY. */
+                confirm?: string | null;
+            };
+            header?: never;
+            path: {
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRef"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    volume_resize_api_v1_volumes__volume_id__resize_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VolumeResize"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRef"];
+                };
+            };
+            /** @description The request is not valid: a field, parameter or body breaks a rule; `field` names it. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credentials: sign in (POST /api/v1/auth/login) and send the token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed to do this; or a change signed in by the session cookie from a browser without the `X-Requested-With` header (any value), which the API requires against cross-site request forgery. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object named in the path, query or body does not exist or is not visible to the caller. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object's state forbids it now (busy, not empty, name taken, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the API accepts (1 MiB). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 
 from cloudenv.agent.context import TaskContext
+from cloudenv.agent.pools import ensure_enabled
 from cloudenv.drivers.compute.base import (
     DirectKernelBoot,
     DiskBus,
@@ -22,13 +23,12 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     PowerState,
 )
-from cloudenv.drivers.storage.base import PoolSpec, PoolType
 from cloudenv.enums import DesiredState, VolumeStatus
 from cloudenv.errors import CloudenvError
 from cloudenv.services.compute import attachments as at
 from cloudenv.services.compute import execution as ex
 from cloudenv.services.compute.states import InstanceState
-from cloudenv.services.storage import pools
+from cloudenv.services.storage import volume_tasks
 from cloudenv.services.tasks import TaskClaim, TaskKind
 from cloudenv.store.engine import transaction
 
@@ -43,6 +43,7 @@ def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
     disks = tuple(
         DiskSpec(
             path=d.path,
+            source=d.source,
             target=d.target,
             bus=DiskBus(d.bus),
             format=DiskFormat(d.format),
@@ -66,10 +67,30 @@ def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
         accelerator=ctx.drivers.accelerator,
         config=plan.config,
         disks=disks,
+        interfaces=tuple(i.spec for i in plan.interfaces),
         kernel_boot=kernel,
         serial_log=os.path.join(ctx.drivers.serial_log_dir, f"{plan.id}-serial.log"),
         metadata={"instance": plan.id, "node": plan.node_id},
     )
+
+
+def apply_port_vlans(ctx: TaskContext, interfaces: Iterable[ex.PlannedInterface]) -> None:
+    """Set each running NIC's port group VLAN on its OVS port through OVSDB. libvirt set
+    it when the tap joined the bridge, but only then (RUNTIME.md §8); doing it again here
+    makes OVSDB the one source, as the network.sync pass that re-applies it after an OVS
+    restart or a port group edit. A failure is reported, not fatal: the guest runs, and
+    the next sync retries."""
+    for nic in interfaces:
+        try:
+            network = ctx.drivers.need_network()
+            port = network.set_port_vlan(nic.spec.bridge, nic.spec.mac, nic.spec.vlan)
+        except CloudenvError as exc:
+            ctx.report(line=f"NIC {nic.name} ({nic.spec.mac}): VLAN not applied: {exc.message}")
+        else:
+            ctx.report(
+                line=f"NIC {nic.name} ({nic.spec.mac}) is port {port} of {nic.spec.bridge}, "
+                f"port group {nic.port_group}"
+            )
 
 
 def _plan(ctx: TaskContext, instance_id: str) -> ex.InstancePlan:
@@ -78,21 +99,8 @@ def _plan(ctx: TaskContext, instance_id: str) -> ex.InstancePlan:
 
 
 def ensure_pools(ctx: TaskContext, pool_ids: set[str]) -> None:
-    storage = ctx.drivers.need_storage()
-    with transaction(ctx.session_factory) as db:
-        wanted = [p for p in pools.pools_to_reconcile(db, ctx.node_id) if p[0] in pool_ids]
-    for pool_id, kind, path in wanted:
-        usage = storage.ensure_pool(PoolSpec(pool_id, PoolType(kind), path))
-        with transaction(ctx.session_factory) as db:
-            pools.record_pool_state(
-                db,
-                pool_id,
-                ctx.node_id,
-                ok=True,
-                capacity=usage.capacity_bytes,
-                allocation=usage.allocation_bytes,
-                available=usage.available_bytes,
-            )
+    """The pools a task is about to use run on this node (see ``agent.pools``)."""
+    ensure_enabled(ctx, pool_ids)
 
 
 def _release(
@@ -143,7 +151,7 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                 undo.callback(storage.delete_volume, disk.pool_id, name)
                 if disk.clone_from:
                     ctx.report(line=f"Copying image into volume {disk.volume_id} ({disk.name})")
-                    storage.clone_volume(
+                    info = storage.clone_volume(
                         disk.pool_id,
                         name,
                         disk.clone_from,
@@ -155,12 +163,13 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                         line=f"Creating volume {disk.volume_id} ({disk.name}, "
                         f"{disk.size_bytes // 1024**3} GB {disk.format})"
                     )
-                    storage.create_volume(
+                    info = storage.create_volume(
                         disk.pool_id, name, disk.size_bytes, DiskFormat(disk.format)
                     )
                 undo.callback(removed.append, f"volume {disk.volume_id} ({disk.name})")
                 with transaction(ctx.session_factory) as db:
                     ex.record_volume(db, disk.volume_id or "", VolumeStatus.AVAILABLE)
+                    volume_tasks.record_path(db, disk.volume_id or "", info.path)
                 ctx.report(progress=10 + 60 * index // max(1, len(new)))
             ctx.report(
                 progress=75,
@@ -176,6 +185,7 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                 raise CloudenvError(
                     f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
                 )
+            apply_port_vlans(ctx, plan.interfaces)
             _release(ctx, task, InstanceState.RUNNING, desired=DesiredState.RUNNING)
             undo.pop_all()
         except Exception:
@@ -222,6 +232,7 @@ def start(task: TaskClaim, ctx: TaskContext) -> None:
     except CloudenvError as exc:
         _release(ctx, task, InstanceState.STOPPED, exc.message, desired=DesiredState.STOPPED)
         raise
+    apply_port_vlans(ctx, plan.interfaces)
     _release(ctx, task, InstanceState.RUNNING)
 
 
@@ -291,15 +302,22 @@ def destroy(task: TaskClaim, ctx: TaskContext) -> None:
     compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
     plan = _plan(ctx, name)
     everything = bool(task.params["destroy_volumes"])
+    # A LUN is the iSCSI target's: kept (free again) even when the volumes go.
     doomed = [
         d
         for d in plan.disks
-        if d.volume_id and (everything or d.volume_status == VolumeStatus.CREATING)
+        if d.volume_id and not d.lun and (everything or d.volume_status == VolumeStatus.CREATING)
     ]
     try:
         ctx.report(progress=20, line="Removing the virtual machine's definition")
         compute.destroy(name)
         compute.undefine(name)
+        for disk in plan.disks:
+            if everything and disk.lun:
+                ctx.report(
+                    line=f"Keeping LUN volume {disk.volume_id} ({disk.name}): LUNs are "
+                    "removed on the iSCSI target"
+                )
         ensure_pools(ctx, {d.pool_id for d in doomed})
         for disk in doomed:
             ctx.report(line=f"Deleting volume {disk.volume_id} ({disk.name})")

@@ -1,4 +1,4 @@
-"""Task handlers that plug a volume or CD-ROM into an instance, or take one out.
+"""Task handlers that plug a volume, CD-ROM or NIC into an instance, or take one out.
 
 The service already wrote the device row and claimed the instance; the handler asks the
 hypervisor (live when the task says so, always in the persistent definition) and then
@@ -9,7 +9,7 @@ task says so. A domain that is not defined yet gets the device when it is next s
 
 from __future__ import annotations
 
-from cloudenv.agent.compute import domain_spec, ensure_pools
+from cloudenv.agent.compute import apply_port_vlans, domain_spec, ensure_pools
 from cloudenv.agent.compute import recover as recover_instance
 from cloudenv.agent.context import TaskContext
 from cloudenv.drivers.compute.base import PowerState
@@ -27,19 +27,11 @@ def attach(task: TaskClaim, ctx: TaskContext) -> None:
     device = _device(ctx, task)
     with transaction(ctx.session_factory) as db:
         plan = ex.load_plan(db, instance_id)
-    compute = ctx.drivers.need_compute()
     try:
-        if device.pool_id:
-            ensure_pools(ctx, {device.pool_id})
-        disk = next((d for d in domain_spec(plan, ctx).disks if d.target == device.target), None)
-        if disk is None:
-            raise CloudenvError(f"Its {device.target} disk is missing from the plan.")
-        if compute.state(instance_id) is None:
-            ctx.report(line="The virtual machine is not defined; it gets the device at start.")
+        if device.mac:
+            _attach_nic(ctx, plan, device, live)
         else:
-            how = "live and persistently" if live else "persistently (seen after a restart)"
-            ctx.report(progress=30, line=f"Attaching {device.label} as {device.target}, {how}")
-            compute.attach_disk(instance_id, disk, live=live)
+            _attach_disk(ctx, plan, device, live)
     except Exception as exc:  # a crash too: the rows go back, then it is logged as one
         with transaction(ctx.session_factory) as db:
             at.forget_device(db, device.id)
@@ -49,11 +41,57 @@ def attach(task: TaskClaim, ctx: TaskContext) -> None:
         reason = exc.message if isinstance(exc, CloudenvError) else str(exc)
         raise CloudenvError(
             f"Attaching {device.label} to instance {plan.name} ({plan.id}) failed: {reason} "
-            "The device record was removed again; the volume is available."
+            "The device record was removed again"
+            + ("; the volume is available." if device.volume_id else ".")
         ) from None
     with transaction(ctx.session_factory) as db:
         at.settle_attached(db, device.id)
     release_as_observed(ctx, task)
+
+
+def _attach_disk(
+    ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask, live: bool
+) -> None:
+    compute = ctx.drivers.need_compute()
+    if device.pool_id:
+        ensure_pools(ctx, {device.pool_id})
+    disk = next((d for d in domain_spec(plan, ctx).disks if d.target == device.target), None)
+    if disk is None:
+        raise CloudenvError(f"Its {device.target} disk is missing from the plan.")
+    if compute.state(plan.id) is None:
+        ctx.report(line="The virtual machine is not defined; it gets the device at start.")
+        return
+    how = "live and persistently" if live else "persistently (seen after a restart)"
+    ctx.report(progress=30, line=f"Attaching {device.label} as {device.target}, {how}")
+    compute.attach_disk(plan.id, disk, live=live)
+
+
+def _attach_nic(ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask, live: bool) -> None:
+    compute = ctx.drivers.need_compute()
+    nic = next((i for i in plan.interfaces if i.name == device.name), None)
+    if nic is None:
+        raise CloudenvError(f"Its NIC {device.mac} is missing from the plan.")
+    state = compute.state(plan.id)
+    if state is None:
+        ctx.report(line="The virtual machine is not defined; it gets the device at start.")
+        return
+    how = "live and persistently" if live else "persistently (seen after a restart)"
+    ctx.report(
+        progress=30,
+        line=f"Attaching {device.label} to vSwitch {nic.spec.bridge} "
+        f"(port group {nic.port_group}), {how}",
+    )
+    compute.attach_interface(plan.id, nic.spec, live=live)
+    if live and state == PowerState.RUNNING:
+        apply_port_vlans(ctx, [nic])
+
+
+def _take_out(ctx: TaskContext, instance_id: str, device: at.DeviceTask, live: bool) -> None:
+    compute = ctx.drivers.need_compute()
+    if device.mac:
+        compute.detach_interface(instance_id, device.mac, live=live)
+    else:
+        compute.detach_disk(instance_id, device.target, live=live)
 
 
 def detach(task: TaskClaim, ctx: TaskContext) -> None:
@@ -75,8 +113,9 @@ def detach(task: TaskClaim, ctx: TaskContext) -> None:
                 if at_stop
                 else "persistently"
             )
-            ctx.report(progress=30, line=f"Detaching {device.label} ({device.target}), {how}")
-            compute.detach_disk(instance_id, device.target, live=live)
+            where = f" ({device.target})" if device.target else ""
+            ctx.report(progress=30, line=f"Detaching {device.label}{where}, {how}")
+            _take_out(ctx, instance_id, device, live)
     except Exception as exc:
         with transaction(ctx.session_factory) as db:
             at.settle_attached(db, device.id)
@@ -117,7 +156,7 @@ def recover(task: TaskClaim, ctx: TaskContext) -> str:
             and compute.state(task.target_id or "") == PowerState.RUNNING
         )
         try:
-            compute.detach_disk(task.target_id or "", device.target, live=live)
+            _take_out(ctx, task.target_id or "", device, live)
         except CloudenvError as exc:
             with transaction(ctx.session_factory) as db:
                 at.settle_attached(db, device.id)

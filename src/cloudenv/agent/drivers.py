@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cloudenv.drivers.compute.base import Accelerator, ComputeDriver
+from cloudenv.drivers.network.base import NetworkDriver
 from cloudenv.drivers.storage.base import StorageDriver
 from cloudenv.errors import DriverError
 
@@ -21,11 +22,23 @@ class Drivers:
     accelerator_reason: str = ""
     serial_log_dir: str = "/var/log/libvirt/qemu"
     unavailable: str = ""
+    #: Open vSwitch. It connects on first use, so a node whose OVS isn't running works
+    #: for everything else, and each network verb says how to start it.
+    network: NetworkDriver | None = None
+    network_unavailable: str = ""
 
     def need_compute(self) -> ComputeDriver:
         if self.compute is None:
             raise DriverError(f"This node has no hypervisor connection: {self.unavailable}")
         return self.compute
+
+    def need_network(self) -> NetworkDriver:
+        if self.network is None:
+            raise DriverError(
+                f"This node has no network driver: {self.network_unavailable} "
+                "Start Open vSwitch with scripts/start-ovs.sh."
+            )
+        return self.network
 
     def need_storage(self) -> StorageDriver:
         if self.storage is None:
@@ -33,17 +46,26 @@ class Drivers:
         return self.storage
 
 
-def libvirt_drivers(accelerator_setting: str = "auto") -> Drivers:
-    """libvirt for compute and storage; an unreachable libvirtd leaves both unset."""
+def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = None) -> Drivers:
+    """libvirt for compute and storage, Open vSwitch for the network of ``node_id``; an
+    unreachable libvirtd leaves compute and storage unset."""
     from cloudenv.host.accel import choose_accelerator, probe_kvm
 
     accel, reason = choose_accelerator(accelerator_setting, probe_kvm())
+    network, network_unavailable = ovs_driver(node_id)
     try:
         from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
         from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver
 
         compute = LibvirtComputeDriver(accelerator=Accelerator(accel), accelerator_reason=reason)
-        return Drivers(compute, LibvirtStorageDriver(), Accelerator(accel), reason)
+        return Drivers(
+            compute,
+            LibvirtStorageDriver(),
+            Accelerator(accel),
+            reason,
+            network=network,
+            network_unavailable=network_unavailable,
+        )
     except DriverError as exc:
         return Drivers(
             None,
@@ -51,4 +73,16 @@ def libvirt_drivers(accelerator_setting: str = "auto") -> Drivers:
             Accelerator(accel),
             reason,
             unavailable=f"{exc.message} Start it with scripts/start-libvirt.sh.",
+            network=network,
+            network_unavailable=network_unavailable,
         )
+
+
+def ovs_driver(node_id: str | None = None) -> tuple[NetworkDriver | None, str]:
+    """The Open vSwitch driver of ``node_id`` (it connects when first used), or why there
+    is none."""
+    try:
+        from cloudenv.drivers.network.ovs import OvsNetworkDriver
+    except ImportError as exc:  # ovsdbapp or pyroute2 missing from this installation
+        return None, f"the Open vSwitch libraries can't be loaded ({exc})."
+    return OvsNetworkDriver(owner=node_id), ""

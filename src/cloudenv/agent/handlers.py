@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cloudenv.agent import compute, devices, images, snapshots
+from cloudenv.agent import compute, devices, images, network, pools, snapshots, volumes
 from cloudenv.agent.context import Handler, TaskContext
 from cloudenv.agent.facts import collect_facts
 from cloudenv.services.tasks import TaskClaim, TaskKind
@@ -39,6 +39,11 @@ HANDLERS: dict[str, Handler] = {
     TaskKind.INSTANCE_SNAPSHOT_CREATE.value: snapshots.create,
     TaskKind.INSTANCE_SNAPSHOT_REVERT.value: snapshots.revert,
     TaskKind.INSTANCE_SNAPSHOT_DELETE.value: snapshots.delete,
+    TaskKind.VOLUME_CREATE.value: volumes.create,
+    TaskKind.VOLUME_RESIZE.value: volumes.resize,
+    TaskKind.VOLUME_DESTROY.value: volumes.destroy,
+    TaskKind.POOL_SYNC.value: pools.sync,
+    TaskKind.NETWORK_SYNC.value: network.sync,
 }
 
 #: What repairs a task the daemon left half-done (any kind); instance.* kinds without an
@@ -50,4 +55,7 @@ RECOVERIES: dict[str, Callable[[TaskClaim, TaskContext], str]] = {
     TaskKind.INSTANCE_SNAPSHOT_CREATE.value: snapshots.recover,
     TaskKind.INSTANCE_SNAPSHOT_REVERT.value: snapshots.recover,
     TaskKind.INSTANCE_SNAPSHOT_DELETE.value: snapshots.recover,
+    TaskKind.VOLUME_CREATE.value: volumes.recover,
+    TaskKind.VOLUME_RESIZE.value: volumes.recover,
+    TaskKind.VOLUME_DESTROY.value: volumes.recover,
 }

@@ -1,5 +1,6 @@
-"""The agent's threads: a task dispatcher with a pool of workers, and a heartbeat that
-also keeps observed instance state in step with the hypervisor.
+"""The agent's threads: a task dispatcher with a pool of workers, and a scheduler that
+runs the node's system jobs (``agent.jobs``): the heartbeat, keeping observed instance
+state in step with the hypervisor, metrics, storage upkeep, purges.
 
 The dispatcher claims this node's queued tasks (compare-and-swap in the database, so no
 task runs twice) while a worker is free; different instances' tasks run side by side, one
@@ -17,10 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloudenv.agent import compute
+from cloudenv.agent import compute, network, pools
 from cloudenv.agent.context import TaskContext
 from cloudenv.agent.drivers import Drivers
 from cloudenv.agent.handlers import HANDLERS, RECOVERIES
+from cloudenv.agent.health import collect_facts
+from cloudenv.agent.jobs import Job, Scheduler
 from cloudenv.agent.metrics import SAMPLE_SECONDS, MetricsSampler
 from cloudenv.drivers.compute.base import ArchCapabilities, PowerState
 from cloudenv.errors import CloudenvError
@@ -29,14 +32,21 @@ from cloudenv.services.access import SYSTEM
 from cloudenv.services.compute import execution
 from cloudenv.services.compute.instances import set_power_state
 from cloudenv.services.compute.states import PowerAction
+from cloudenv.services.storage.propagation import PASS_SECONDS
 from cloudenv.services.tenancy import nodes
 from cloudenv.store.engine import transaction
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
-#: How often the heartbeat thread deletes audit rows past their retention.
+#: How often instance states are read back from the hypervisor (lifecycle events may be
+#: missed) and storage pools' usage is read.
+SYNC_SECONDS = 10.0
+#: How often audit rows past their retention and expired sessions are deleted.
 AUDIT_PURGE_SECONDS = 3600.0
+SESSION_PURGE_SECONDS = 3600.0
+#: How often the node's NICs are read again (their link, MTU, addresses).
+NICS_SECONDS = 60.0
 IDLE_POLL_SECONDS = 1.0
 WORKERS = 8
 
@@ -61,24 +71,49 @@ class Agent:
         self._free = threading.Semaphore(workers)
         self._threads: list[threading.Thread] = []
         self._running: set[threading.Thread] = set()
+        self.jobs = Scheduler(node_id, session_factory, self._system_jobs())
+
+    def _system_jobs(self) -> list[Job]:
+        """The node's periodic work, the heartbeat first (see ``agent.jobs``)."""
+        sampler = MetricsSampler(self.node_id, self.factory, self.drivers)
+        return [
+            Job("heartbeat", "Heartbeat and health report", HEARTBEAT_SECONDS, self._heartbeat),
+            Job("instance.sync", "Instance states from the hypervisor", SYNC_SECONDS,
+                self._sync_instances),
+            Job("pool.usage", "Storage pool usage", SYNC_SECONDS, self._refresh_pools),
+            Job("metrics.sample", "Node and instance usage", SAMPLE_SECONDS, sampler.sample),
+            Job("pool.propagation", "Storage pool propagation", PASS_SECONDS, self._propagate),
+            # Each node its own, at the pass's pace: every listing is an iSCSI login.
+            Job("pool.lun_rescan", "iSCSI LUN rescan", PASS_SECONDS, self._rescan_luns),
+            Job("nics.refresh", "Network interfaces", NICS_SECONDS, self._refresh_nics),
+            Job("audit.purge", "Audit retention purge", AUDIT_PURGE_SECONDS, self._purge_audit),
+            Job("session.purge", "Expired session purge", SESSION_PURGE_SECONDS,
+                self._purge_sessions),
+        ]  # fmt: skip
 
     def start(self) -> None:
         """Fail what a previous run left half-done, say we're alive, start the threads, then
-        start the instances marked autostart."""
+        start the instances marked autostart. The jobs that matter at once run here first,
+        in this order; the scheduler runs each again an interval later."""
         with transaction(self.factory) as db:
             interrupted = tasks.fail_interrupted(db, self.node_id)
-            auth.purge_expired_sessions(db)
-            nodes.heartbeat(db, self.node_id)
         if interrupted:
             log.warning("marked %d interrupted task(s) as failed", len(interrupted))
-        self._purge_audit()
+        self.jobs.begin()
+        for name in ("heartbeat", "session.purge", "audit.purge"):
+            self.jobs.run_now(name)
         self._recover(interrupted)
         self._report_capabilities()
-        self._sync_instances()
+        self.jobs.run_now("instance.sync")
         if self.drivers.compute is not None:
             self.drivers.compute.watch_lifecycle(self._on_lifecycle)
         self._autostart()
-        for target, name in ((self._dispatch, "tasks"), (self._beat, "heartbeat")):
+        self.jobs.run_now("pool.propagation")
+        # OVS keeps its bridges across our restarts but not always across its own:
+        # reconcile now (the sync also reads the NICs).
+        self.jobs.run_now("nics.refresh")
+        network.queue_start_sync(self.node_id, self.factory, self.drivers)
+        for target, name in ((self._dispatch, "tasks"), (self._schedule, "jobs")):
             thread = threading.Thread(target=target, name=f"cloudenv-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -217,14 +252,29 @@ class Agent:
             return
         try:
             capabilities = self.drivers.compute.capabilities()
+            datapath = self._datapath()
             with transaction(self.factory) as db:
                 nodes.report_capabilities(
                     db,
                     self.node_id,
-                    {arch: capabilities_json(caps) for arch, caps in capabilities.items()},
+                    {
+                        arch: {**capabilities_json(caps), **datapath}
+                        for arch, caps in capabilities.items()
+                    },
                 )
         except Exception:
             log.exception("reading the hypervisor's capabilities failed")
+
+    def _datapath(self) -> dict[str, str | None]:
+        """Where this node's OVS switches packets (``system`` or ``netdev``), or null and
+        why not, reported beside the accelerator."""
+        try:
+            return {
+                "datapath": self.drivers.need_network().datapath().value,
+                "datapath_reason": "",
+            }
+        except CloudenvError as exc:
+            return {"datapath": None, "datapath_reason": exc.message}
 
     # Observed state ---------------------------------------------------------------------
 
@@ -252,17 +302,14 @@ class Agent:
         compute = self.drivers.compute
         if compute is None:
             return
-        try:
-            domains = compute.list_domains()
-            with transaction(self.factory) as db:
-                for instance in execution.instance_ids(db, self.node_id):
-                    state = domains.get(instance)
-                    if state is not None:
-                        execution.observe_power(
-                            db, instance, state == PowerState.RUNNING, confirm=self._asker(instance)
-                        )
-        except Exception:
-            log.exception("syncing instance state failed")
+        domains = compute.list_domains()
+        with transaction(self.factory) as db:
+            for instance in execution.instance_ids(db, self.node_id):
+                state = domains.get(instance)
+                if state is not None:
+                    execution.observe_power(
+                        db, instance, state == PowerState.RUNNING, confirm=self._asker(instance)
+                    )
 
     def _autostart(self) -> None:
         if self.drivers.compute is None:
@@ -278,38 +325,45 @@ class Agent:
             except CloudenvError as exc:
                 log.warning("autostart of %s refused: %s", instance_id, exc.message)
 
+    # System jobs (``_system_jobs``): each raises what stops it; the scheduler logs and
+    # records it, and runs the job again at its next time.
+
+    def _schedule(self) -> None:
+        self.jobs.loop(self._stop)
+
+    def _heartbeat(self) -> None:
+        """Say this node is alive, and how it is (``services.monitoring.health``)."""
+        facts = collect_facts(self.drivers)
+        with transaction(self.factory) as db:
+            nodes.heartbeat(db, self.node_id, facts)
+
+    def _purge_sessions(self) -> None:
+        with transaction(self.factory) as db:
+            auth.purge_expired_sessions(db)
+
     def _purge_audit(self) -> None:
         """Bound the audit trail by age (``Settings.audit_retention_days``). Every node of
         a deployment does it against the one database; a purge another node did first
         leaves this one nothing to delete."""
-        try:
-            removed = audit.purge(self.factory, self.audit_retention_days)
-        except Exception:
-            log.exception("purging old audit rows failed")
-            return
+        removed = audit.purge(self.factory, self.audit_retention_days)
         if removed:
             days = self.audit_retention_days
             log.info("deleted %d audit row(s) older than %d days", removed, days)
 
-    def _beat(self) -> None:
-        sampler, waited = MetricsSampler(self.node_id, self.factory, self.drivers), 0.0
-        since_purge = 0.0
-        while not self._stop.wait(SAMPLE_SECONDS):
-            sampler.run()
-            since_purge += SAMPLE_SECONDS
-            if since_purge >= AUDIT_PURGE_SECONDS:
-                since_purge = 0.0
-                self._purge_audit()
-            waited += SAMPLE_SECONDS
-            if waited < HEARTBEAT_SECONDS:
-                continue
-            waited = 0.0
-            try:
-                with transaction(self.factory) as db:
-                    nodes.heartbeat(db, self.node_id)
-            except Exception:
-                log.exception("heartbeat failed")
-            self._sync_instances()
+    def _propagate(self) -> None:
+        """The storage propagation pass, when this node holds its cluster's lease."""
+        result = pools.run_pass(self.node_id, self.factory)
+        if result.queued or result.forgotten:
+            log.info("storage propagation: synced %s, forgot %s", result.queued, result.forgotten)
+
+    def _refresh_pools(self) -> None:
+        pools.refresh_usage(self.node_id, self.factory, self.drivers)
+
+    def _rescan_luns(self) -> None:
+        pools.rescan_luns(self.node_id, self.factory, self.drivers)
+
+    def _refresh_nics(self) -> None:
+        network.refresh_nics(self.node_id, self.factory, self.drivers)
 
 
 def capabilities_json(caps: ArchCapabilities) -> dict[str, Any]:

@@ -29,8 +29,10 @@ from cloudenv.api.routers import (
     events,
     health,
     instances,
+    licensing,
     lockouts,
     metrics,
+    network,
     node_console,
     nodes,
     organizations,
@@ -39,9 +41,11 @@ from cloudenv.api.routers import (
     quotas,
     snapshots,
     storage,
+    storage_pools,
     tasks,
     tokens,
     users,
+    volumes,
 )
 from cloudenv.api.routes import RouteTable
 from cloudenv.config import Settings
@@ -65,6 +69,9 @@ ROUTERS = (
     snapshots,
     metrics,
     storage,
+    volumes,
+    storage_pools,
+    network,
     policies,
     audit,
     quotas,
@@ -72,6 +79,7 @@ ROUTERS = (
     passwords,
     tokens,
     lockouts,
+    licensing,
 )
 
 

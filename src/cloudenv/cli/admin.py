@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import shutil
 import signal
@@ -14,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from cloudenv.cli.licensing import read_public_key
 from cloudenv.cli.output import console, err_console, fail, say
 from cloudenv.config import Settings, default_data_dir, sqlite_url
 from cloudenv.errors import CloudenvError, SetupError
@@ -21,7 +21,6 @@ from cloudenv.host.hardware import collect_hardware
 from cloudenv.host.reach import blocking_directory, qemu_account
 from cloudenv.host.requirements import check_requirements
 from cloudenv.host.system import collect_host, detect_management_ip, host_addresses
-from cloudenv.ids import Prefix, new_id
 from cloudenv.services import setup
 from cloudenv.tls import CertificateFiles, certificate_fingerprint, ensure_node_certificates
 
@@ -59,6 +58,23 @@ def _read_password(password_file: Path | None, interactive: bool) -> str:
     return str(first)
 
 
+def _read_license_key(text: str | None, key_file: Path | None, ask: bool) -> str | None:
+    """The installer's license key step: given, read from a file, asked (when an issuer to
+    check it against was given), or none."""
+    if text is not None and key_file is not None:
+        fail("Give the license key once: --license-key or --license-key-file.")
+    if key_file is not None:
+        try:
+            return key_file.read_text().strip()
+        except OSError as exc:
+            fail(f"Cannot read the license key file {key_file}: {exc.strerror}.")
+    if text is None and ask:
+        text = str(typer.prompt("License key (Enter for none)", default="", show_default=False))
+    if text is None or not text.strip():
+        return None
+    return text.strip()
+
+
 def init(
     data_dir: DataDir = default_data_dir(),
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the licence.")] = False,
@@ -79,6 +95,23 @@ def init(
             "data dir (test machines only)."
         ),
     ] = False,
+    trust_issuer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Trust this license issuer's public key (a file, or the line 'cloudenv "
+            "license keygen' printed); repeat for several. None is trusted by default."
+        ),
+    ] = None,
+    license_key: Annotated[
+        str | None,
+        typer.Option(
+            help="This node's license key (optional: cloudenv works without one). A key "
+            "issued for a node ID gives the new node that ID."
+        ),
+    ] = None,
+    license_key_file: Annotated[
+        Path | None, typer.Option(help="File holding this node's license key.")
+    ] = None,
 ) -> None:
     """Set up this host as the first node of a new deployment (the installer's steps)."""
     interactive = sys.stdin.isatty()
@@ -108,6 +141,8 @@ def init(
     if timezone is None:
         timezone = str(typer.prompt("Timezone", default="Etc/UTC")) if interactive else "Etc/UTC"
     password = _read_password(admin_password_file, interactive)
+    issuers = tuple(("", read_public_key(value)) for value in trust_issuer or ())
+    key = _read_license_key(license_key, license_key_file, interactive and bool(issuers))
 
     hardware, host = collect_hardware(), collect_host()
     findings = check_requirements(hardware, host["os"]["architecture"])
@@ -119,7 +154,7 @@ def init(
     if any(f.level == "error" for f in findings) and not ignore_requirements:
         fail("This host does not meet cloudenv's requirements; nothing was changed.")
 
-    node_id = new_id(Prefix.NODE)
+    node_id = setup.node_id_for(key)
     settings = Settings(
         data_dir=data_dir,
         node_id=node_id,
@@ -137,6 +172,8 @@ def init(
         hardware=hardware,
         host=host,
         default_pool_path=str(settings.default_pool_path),
+        trusted_issuers=issuers,
+        license_key=key,
     )
     try:
         setup.validate(request)
@@ -234,16 +271,14 @@ def serve(
 ) -> None:
     """Run this node: the HTTPS API on port 5007 and the node agent, until SIGTERM/SIGINT."""
     from cloudenv.api.server import https_options
-    from cloudenv.daemon import build
+    from cloudenv.daemon import build, configure_logging
     from cloudenv.daemon import serve as serve_daemon
 
     try:
         settings = Settings.load(data_dir.resolve()).with_overrides(bind=bind, port=port)
     except SetupError as exc:
         fail(exc.message)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.data_dir, log_level)
     ensure_node_certificates(
         _certificate_files(settings),
         [socket.gethostname()],

@@ -3,6 +3,8 @@ each long action followed to its end with a progress bar."""
 
 from __future__ import annotations
 
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +32,10 @@ from cloudenv.cli.output import (
 from cloudenv.enums import InstanceType
 
 instance_app = typer.Typer(help="Virtual machines.", no_args_is_help=True)
-image_app = typer.Typer(help="Images (ISO, disk images, kernels) on a node.", no_args_is_help=True)
+image_app = typer.Typer(
+    help="Images (ISO, disk images, kernels, container root filesystems) on a node.",
+    no_args_is_help=True,
+)
 snapshot_app = typer.Typer(help="Snapshots of an instance.", no_args_is_help=True)
 instance_app.add_typer(snapshot_app, name="snapshot")
 
@@ -279,16 +284,45 @@ def image_upload(
     name: Annotated[str | None, typer.Option(help="Default: the file's name.")] = None,
     node: str | None = None,
     pool: str | None = None,
-    format: Annotated[str | None, typer.Option(help="iso, qcow2, raw, kernel, initrd.")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            help="iso, qcow2, raw, kernel, initrd (virtual machines); rootfs (a container's "
+            "root filesystem tarball), oci (an OCI image layout: a tar, or a directory, which "
+            "is sent as a tar). Default: told from the name."
+        ),
+    ] = None,
 ) -> None:
     """Upload an image file (streamed) and wait until it is in the pool."""
+    if path.is_dir():
+        if not (path / "oci-layout").is_file():
+            fail(f"{path} is a directory without an oci-layout file: not an OCI image layout.")
+        with tempfile.TemporaryDirectory(prefix="cloudenv-layout-") as scratch:
+            packed = Path(scratch) / f"{path.name}.oci.tar"
+            _tar_layout(path, packed)
+            _upload(packed, name or path.name, node, pool, "oci")
+        return
     if not path.is_file():
         fail(f"{path} is not a file.")
+    _upload(path, name or path.name, node, pool, format)
+
+
+def _tar_layout(layout: Path, out: Path) -> None:
+    """The layout directory as a tar: its regular files and directories only (the node
+    refuses links in a layout anyway)."""
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
+        for item in sorted(layout.rglob("*")):
+            if item.is_symlink() or not (item.is_file() or item.is_dir()):
+                fail(f"{item} is neither a plain file nor a directory; a layout holds only those.")
+            tar.add(item, arcname=str(item.relative_to(layout)), recursive=False)
+
+
+def _upload(path: Path, name: str, node: str | None, pool: str | None, fmt: str | None) -> None:
     client = ApiClient.from_login()
     node_id = _node(client, node)
-    params = {"storage_pool_id": pool or _default_pool(client, node_id), "name": name or path.name}
-    if format:
-        params["format"] = format
+    params = {"storage_pool_id": pool or _default_pool(client, node_id), "name": name}
+    if fmt:
+        params["format"] = fmt
     with path.open("rb") as handle:
         reply = client.request(
             "POST",
@@ -305,10 +339,17 @@ def image_upload(
 def image_list(node: str | None = None, json_: Json = False) -> None:
     client = ApiClient.from_login()
     rows = client.get(f"/v1/nodes/{segment(_node(client, node))}/images/images")
-    print_json(rows) if json_ else print_table(
+    if json_:
+        print_json(rows)
+        return
+    for row in rows:  # the table says which kind of instance an image is for
+        known = row.get("type") in {t.value for t in InstanceType}
+        row["kind"] = InstanceType(row["type"]).name.lower() if known else row.get("type")
+    print_table(
         rows,
         [
             ("name", "Name"),
+            ("kind", "For"),
             ("format", "Format"),
             ("size", "MB"),
             ("status", "Status"),

@@ -36,6 +36,18 @@ def collect_host(root: Path = Path("/")) -> dict[str, Any]:
     }
 
 
+def memory(root: Path = Path("/")) -> tuple[int, int]:
+    """(total, available) memory of the host in bytes, as the kernel estimates what new
+    work can get without swapping (``MemAvailable``); (0, 0) when unreadable."""
+    figures: dict[str, int] = {}
+    for line in _read(root / "proc/meminfo").splitlines():
+        name, _, rest = line.partition(":")
+        value = rest.split()
+        if name in ("MemTotal", "MemAvailable") and value and value[0].isdigit():
+            figures[name] = int(value[0]) * 1024  # the kernel's "kB" are KiB
+    return figures.get("MemTotal", 0), figures.get("MemAvailable", 0)
+
+
 def detect_management_ip() -> str:
     """The IPv4 address this host would use to reach other nodes.
 

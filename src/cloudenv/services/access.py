@@ -49,12 +49,32 @@ class Action(StrEnum):
     NODE_REFRESH_FACTS = "node.refresh_facts"
     #: A shell on the node itself (its Console tab), as the user's Linux user.
     NODE_CONSOLE = "node.console"
+    #: The node's daemon log (``GET /v1/nodes/{id}/logs``): not a plain read of the node,
+    #: it holds what error messages keep from users (host paths, exceptions' text).
+    NODE_LOGS_READ = "node_log.read"
     TASK_READ = "task.read"
     #: Audited for every cancel, granted or refused; who may cancel is the cancelled
     #: task's kind's permission.
     TASK_CANCEL = "task.cancel"
     POOL_READ = "pool.read"
+    POOL_CREATE = "pool.create"
+    #: Choose the nodes a pool is enabled on (the only change a pool takes).
+    POOL_UPDATE = "pool.update"
+    POOL_DELETE = "pool.delete"
     VOLUME_READ = "volume.read"
+    VOLUME_CREATE = "volume.create"
+    VOLUME_RESIZE = "volume.resize"
+    VOLUME_DELETE = "volume.delete"
+    #: The node's network interfaces (its Network tab's NICs).
+    NIC_READ = "nic.read"
+    VSWITCH_READ = "vswitch.read"
+    VSWITCH_CREATE = "vswitch.create"
+    VSWITCH_UPDATE = "vswitch.update"
+    VSWITCH_DELETE = "vswitch.delete"
+    PORT_GROUP_READ = "port_group.read"
+    PORT_GROUP_CREATE = "port_group.create"
+    PORT_GROUP_UPDATE = "port_group.update"
+    PORT_GROUP_DELETE = "port_group.delete"
     IMAGE_READ = "image.read"
     IMAGE_CREATE = "image.create"
     IMAGE_DELETE = "image.delete"
@@ -92,6 +112,15 @@ class Action(StrEnum):
     LOCKOUT_READ = "lockout.read"
     QUOTA_READ = "quota.read"
     QUOTA_UPDATE = "quota.update"
+    #: Usage of nodes, instances and clusters (current and over time), and scraping
+    #: ``/metrics``.
+    METRICS_READ = "metrics.read"
+    #: A node's license key and status, a cluster's licensing, the trusted issuers.
+    LICENSE_READ = "license.read"
+    #: Set a node's license key (the seed's Set License Key).
+    LICENSE_SET = "license.set"
+    #: Trust an issuer's public key, or no longer: the deployment's owner alone.
+    LICENSE_TRUST = "license.trust"
 
     @property
     def area(self) -> str:
@@ -107,7 +136,9 @@ class Action(StrEnum):
 IAM_AREAS = frozenset({"user", "policy", "token", "lockout", "quota"})
 
 # Acting on organizations as a whole belongs to the deployment's owner alone.
-ROOT_ONLY: frozenset[Action] = frozenset({Action.ORGANIZATION_CREATE, Action.ORGANIZATION_DELETE})
+ROOT_ONLY: frozenset[Action] = frozenset(
+    {Action.ORGANIZATION_CREATE, Action.ORGANIZATION_DELETE, Action.LICENSE_TRUST}
+)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,12 @@ def gates(db: Session, events: Sequence[EventView]) -> dict[int, Gate]:
     task_ids = {e.target_id for e in events if e.kind.startswith("task.") and e.target_id}
     image_ids = {e.target_id for e in events if e.kind.startswith("image.") and e.target_id}
     cluster_ids = {e.target_id for e in events if e.kind.startswith("cluster.") and e.target_id}
+    # A pool's events name its cluster: a pool sits at (datacenter, cluster, pool).
+    cluster_ids |= {
+        str(e.data["cluster_id"])
+        for e in events
+        if e.kind.startswith("pool.") and e.data.get("cluster_id")
+    }
     found_tasks = (
         {t.id: t for t in db.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
     )
@@ -85,7 +91,7 @@ def gates(db: Session, events: Sequence[EventView]) -> dict[int, Gate]:
     node_ids |= {
         str(e.data["node_id"])
         for e in events
-        if e.kind.startswith("instance.") and e.data.get("node_id")
+        if e.kind.startswith(("instance.", "volume.")) and e.data.get("node_id")
     }
     places = q.node_paths(db, node_ids)
     out: dict[int, Gate] = {}
@@ -101,9 +107,12 @@ def gates(db: Session, events: Sequence[EventView]) -> dict[int, Gate]:
             path = (target,)
         elif area == "cluster":
             path = (cluster_dcs[target], target) if target in cluster_dcs else None
+        elif area == "pool":
+            cluster = str(event.data.get("cluster_id", ""))
+            path = (cluster_dcs[cluster], cluster, target) if cluster in cluster_dcs else None
         elif area == "node":
             path = places.get(target)
-        elif area == "instance":
+        elif area in ("instance", "volume"):  # both name their node in data
             node = event.data.get("node_id")
             path = (*places[node], target) if node in places else None
         elif area == "image":

@@ -53,6 +53,31 @@ class EventKind(StrEnum):
     TASK_UPDATED = "task.updated"
     #: A queued task was cancelled before it ran; what it held was given back.
     TASK_CANCELLED = "task.cancelled"
+    #: A cluster pool was created, its nodes changed, or it was marked for destruction.
+    POOL_CREATED = "pool.created"
+    POOL_UPDATED = "pool.updated"
+    #: A pool's state on a node changed (propagation); ``data``: ``node_id``, ``state``.
+    POOL_NODE_UPDATED = "pool.node_updated"
+    #: Propagation finished cleaning up a pool marked for destruction: its name is free.
+    POOL_DELETED = "pool.deleted"
+    #: A propagation pass brought a node's pools to their definitions.
+    POOL_SYNCED = "pool.synced"
+    VOLUME_CREATED = "volume.created"
+    #: Size, status or attachment changed; ``data``: ``node_id``, ``status``.
+    VOLUME_UPDATED = "volume.updated"
+    VOLUME_RESIZED = "volume.resized"
+    VOLUME_DELETED = "volume.deleted"
+    #: The node's agent read its NICs again and something changed; ``data.node_id``.
+    NICS_UPDATED = "nic.updated"
+    VSWITCH_CREATED = "vswitch.created"
+    #: Description, MTU, uplinks, security or its state on the node changed.
+    VSWITCH_UPDATED = "vswitch.updated"
+    VSWITCH_DELETED = "vswitch.deleted"
+    PORT_GROUP_CREATED = "port_group.created"
+    PORT_GROUP_UPDATED = "port_group.updated"
+    PORT_GROUP_DELETED = "port_group.deleted"
+    #: A node's agent brought its OVS switches and ports to their definitions.
+    NETWORK_SYNCED = "network.synced"
     IMAGE_CREATED = "image.created"
     #: An image row changed (``data.status``: e.g. available after its import).
     IMAGE_UPDATED = "image.updated"
@@ -89,6 +114,10 @@ class EventKind(StrEnum):
     #: A snapshot row changed; ``data``: ``snapshot``, ``status`` (ready, error, or
     #: deleted when the row is dropped).
     INSTANCE_SNAPSHOT_UPDATED = "instance.snapshot_updated"
+    #: A license key was set on a node; ``data``: ``status``, ``expiry``.
+    NODE_LICENSE_UPDATED = "node.license_updated"
+    #: An issuer's public key was trusted, or no longer: every node's status may change.
+    LICENSE_ISSUERS_UPDATED = "license.issuers_updated"
 
 
 @dataclass(frozen=True)

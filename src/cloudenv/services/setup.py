@@ -1,6 +1,11 @@
 """First-time set-up of a deployment, the installer's steps in service form: the root
 organization, its default datacenter and cluster, this host as the cluster's only node,
-and the administrator ``pceadmin``. Run once per database, by ``cloudenv init``."""
+and the administrator ``pceadmin``. Run once per database, by ``cloudenv init``.
+
+The installer also asks for the node's license key. A key names the node it is for, so a
+key issued before the node exists names the ID the node will have: set up with such a key,
+the node takes that ID (``node_id_for``). A key for any node (``*``) fits whatever ID.
+Keys are checked against the issuers trusted at the same time (none by default)."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from cloudenv.services import audit, events
 from cloudenv.services.access import SYSTEM
 from cloudenv.services.auth import hash_password
 from cloudenv.services.iam.passwords import check_password
+from cloudenv.services.licensing import issuers, keys
+from cloudenv.services.licensing import nodes as licenses
 from cloudenv.services.storage.pools import create_default_pool
 from cloudenv.services.validation import ORGANIZATION_NAME
 from cloudenv.store.tables import Cluster, Datacenter, Node, Organization, User
@@ -38,6 +45,9 @@ class SetupRequest:
     hardware: dict[str, Any]
     host: dict[str, Any]
     default_pool_path: str  # a directory QEMU's user can reach (see Settings)
+    #: Issuers to trust from the start: (name, public key); the name may be "".
+    trusted_issuers: tuple[tuple[str, str], ...] = ()
+    license_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +72,31 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def node_id_for(license_key: str | None) -> str:
+    """The new node's ID: the one its license key was issued for, else a fresh one (a key
+    for any node, or one that can't be read: ``validate`` then says why)."""
+    if license_key:
+        try:
+            named = keys.read_claims(license_key).node
+        except keys.KeyFormatError:
+            named = keys.ANY_NODE
+        if named != keys.ANY_NODE:
+            return named
+    return new_id(Prefix.NODE)
+
+
 def validate(request: SetupRequest) -> None:
     """Every check, before anything is written."""
     ORGANIZATION_NAME.check(request.organization_name, field="organization")
     check_timezone(request.timezone)
     check_password(request.admin_password, ADMIN_USERNAME, field="admin_password")
+    trusted = [issuers.parse(key, field="trust_issuer") for _, key in request.trusted_issuers]
+    if request.license_key is not None:
+        verdict = keys.check(
+            request.license_key, node_id=request.node_id, issuers=trusted, now=clock.now()
+        )
+        if not verdict.valid:
+            raise InvalidInput(verdict.message, field="license_key")
 
 
 def initialize(db: Session, request: SetupRequest) -> SetupResult:
@@ -125,6 +155,10 @@ def initialize(db: Session, request: SetupRequest) -> SetupResult:
         db.add(row)
         db.flush()
     pool = create_default_pool(db, node, request.default_pool_path)
+    for name, public_key in request.trusted_issuers:
+        issuers.add_issuer(db, SYSTEM, org.id, name=name, public_key=public_key)
+    if request.license_key is not None:
+        licenses.store_key(db, SYSTEM, node, request.license_key)
     events.publish(
         db, events.EventKind.DEPLOYMENT_INITIALIZED, organization_id=org.id, target_id=node.id
     )

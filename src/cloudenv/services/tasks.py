@@ -62,6 +62,14 @@ class TaskKind(StrEnum):
     INSTANCE_SNAPSHOT_CREATE = "instance.snapshot_create"
     INSTANCE_SNAPSHOT_REVERT = "instance.snapshot_revert"
     INSTANCE_SNAPSHOT_DELETE = "instance.snapshot_delete"
+    #: Bring this node's pools to their cluster definitions (storage propagation).
+    POOL_SYNC = "pool.sync"
+    VOLUME_CREATE = "volume.create"
+    VOLUME_RESIZE = "volume.resize"
+    VOLUME_DESTROY = "volume.destroy"
+    #: Bring this node's OVS bridges, uplinks and instance ports' VLANs to their
+    #: definitions; remove what is ours and no longer wanted.
+    NETWORK_SYNC = "network.sync"
 
     @property
     def permission(self) -> Action:
@@ -93,7 +101,10 @@ _KINDS: dict[TaskKind, KindInfo] = {
         "Re-read the node's hardware and host facts and store them.",
     ),
     K.IMAGE_IMPORT: KindInfo(
-        A.IMAGE_CREATE, E.IMAGE_IMPORTED, "Move an uploaded image from staging into its pool."
+        A.IMAGE_CREATE,
+        E.IMAGE_IMPORTED,
+        "Move an uploaded image from staging into its pool (a container image is checked "
+        "entry by entry and stored as a normalised root filesystem tarball).",
     ),
     K.IMAGE_DELETE: KindInfo(A.IMAGE_DELETE, E.IMAGE_DELETED, "Delete an image's file and row."),
     K.INSTANCE_DEPLOY: KindInfo(
@@ -140,6 +151,22 @@ _KINDS: dict[TaskKind, KindInfo] = {
     ),
     K.INSTANCE_SNAPSHOT_DELETE: KindInfo(
         A.INSTANCE_SNAPSHOT, E.INSTANCE_SNAPSHOT_DELETED, "Delete a snapshot."
+    ),
+    K.POOL_SYNC: KindInfo(
+        A.POOL_UPDATE,
+        E.POOL_SYNCED,
+        "Define, build and start the pools enabled on this node; stop and undefine the "
+        "ones no longer enabled.",
+    ),
+    K.VOLUME_CREATE: KindInfo(A.VOLUME_CREATE, E.VOLUME_CREATED, "Create an empty volume."),
+    K.VOLUME_RESIZE: KindInfo(
+        A.VOLUME_RESIZE, E.VOLUME_RESIZED, "Grow a volume (live when its guest runs)."
+    ),
+    K.VOLUME_DESTROY: KindInfo(A.VOLUME_DELETE, E.VOLUME_DELETED, "Delete a volume's data."),
+    K.NETWORK_SYNC: KindInfo(
+        A.VSWITCH_UPDATE,
+        E.NETWORK_SYNCED,
+        "Apply this node's vSwitches and port groups to Open vSwitch.",
     ),
 }
 del K, A, E
@@ -369,9 +396,9 @@ def finish(db: Session, task_id: str, *, error: str | None = None) -> None:
 
 
 def _outcome_data(task: Task) -> dict[str, Any]:
-    """An instance task runs on the instance's node, so its outcome event names that node
-    as every instance event does."""
-    if task.kind.startswith("instance."):
+    """An instance or volume task runs on its target's node, so its outcome event names
+    that node as every instance and volume event does."""
+    if task.kind.startswith(("instance.", "volume.")):
         return events.instance_data(task.node_id, task_id=task.id)
     return {"task_id": task.id}
 

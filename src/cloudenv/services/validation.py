@@ -81,6 +81,17 @@ DEVICE_NAME = NameRule(
     printable=True,
 )
 
+VOLUME_NAME_MAX = 255
+#: A volume's name is only its label (its file is ``<volume id>.<format>``), so, like an
+#: instance's (deploy names volumes ``<instance name>-disk<n>``), any printable characters.
+VOLUME_NAME = NameRule(
+    "Volume",
+    re.compile(rf".{{1,{VOLUME_NAME_MAX}}}", re.DOTALL),
+    f"use 1 to {VOLUME_NAME_MAX} printable characters, without control characters such as "
+    "newlines or tabs",
+    printable=True,
+)
+
 IMAGE_NAME_MAX_BYTES = FILE_NAME_MAX_BYTES - len(IMAGE_FILE_PREFIX.encode())
 #: Image names become file names in their pool (``image-<name>``), so they hold only
 #: characters that are safe in a file name and fit the filesystem's 255 bytes with the prefix.
@@ -119,6 +130,40 @@ LINUX_USER = NameRule(
     "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter or '_'",
 )
 
+#: Storage pool names are unique in their cluster and never change; LVM and ZFS pools
+#: name their volume group or zpool after the pool unless told otherwise, so a pool name
+#: is also a valid name there in the common case (letters first, no spaces).
+POOL_NAME = NameRule(
+    "Storage pool",
+    re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}"),
+    "use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter",
+)
+
+#: An LVM volume group as vgcreate takes it (lvm(8) "Valid names"): no leading '-', and
+#: not "." or "..", which the character set alone would let through.
+VOLUME_GROUP_NAME = NameRule(
+    "Volume group",
+    re.compile(r"(?!\.{1,2}\Z)[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}"),
+    "use 1 to 127 letters, digits, '+', '_', '.' or '-', not starting with '-' and not '.' or '..'",
+)
+
+#: A zpool name as zpool create takes it: a letter first; the words ZFS reserves for
+#: vdev kinds (mirror, raidz, draid, spare, log) and c0-style device names are refused.
+ZFS_POOL_NAME = NameRule(
+    "ZFS pool",
+    re.compile(r"(?!(?:mirror|raidz|draid|spare|log)|c[0-9])[A-Za-z][A-Za-z0-9_.:-]{0,254}"),
+    "use 1 to 255 letters, digits, '_', '.', ':' or '-', starting with a letter, and not "
+    "starting with mirror, raidz, draid, spare, log or c followed by a digit",
+)
+
+#: A Ceph pool or client (cephx user) name: what the rbd and ceph tools accept in
+#: ``pool/image`` and ``client.<user>`` without quoting.
+CEPH_NAME = NameRule(
+    "Ceph",
+    re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+    "use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
+)
+
 NAME_RULES: tuple[NameRule, ...] = (
     ORGANIZATION_NAME,
     DATACENTER_NAME,
@@ -126,10 +171,15 @@ NAME_RULES: tuple[NameRule, ...] = (
     INSTANCE_NAME,
     SNAPSHOT_NAME,
     DEVICE_NAME,
+    VOLUME_NAME,
     IMAGE_NAME,
     POLICY_NAME,
     USERNAME,
     LINUX_USER,
+    POOL_NAME,
+    VOLUME_GROUP_NAME,
+    ZFS_POOL_NAME,
+    CEPH_NAME,
 )
 
 
@@ -166,3 +216,12 @@ def check_location(latitude: float, longitude: float) -> tuple[float, float]:
             field="location.longitude",
         )
     return latitude, longitude
+
+
+#: A trusted license issuer's name, read in lists next to its fingerprint ("Vendor A").
+ISSUER_NAME = NameRule(
+    "License issuer",
+    re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?"),
+    "use 1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit "
+    "and not ending with a space",
+)

@@ -87,4 +87,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime,
         dict[str, Any]: JSON,
         list[dict[str, Any]]: JSON,
+        list[str]: JSON,
+        list[int]: JSON,
+        list[Any]: JSON,
     }

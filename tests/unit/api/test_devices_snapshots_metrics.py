@@ -163,7 +163,8 @@ def test_device_refusals_change_nothing(admin: TestClient, dep: Deployment, web:
         (volume_body(vol, dev="vdb"), 400, "metadata.data.dev", "not valid"),
         (volume_body(vol, bus="pci"), 400, "metadata.data.bus", "ide, sata, scsi, virtio, usb"),
         (volume_body("vol-missing"), 404, vid, "does not exist"),
-        ({**volume_body(vol), "type": 1}, 400, "type", "type 1 (NIC) is not supported yet"),
+        ({**volume_body(vol), "type": 4}, 400, "type", "type 4 (USB) is not supported yet"),
+        ({**volume_body(vol), "type": 1}, 400, "metadata.data.vswitch_id", "is required"),
         ({**volume_body(vol), "type": 9}, 400, "type", "type 9 is not known"),
     ]
     for body, status, field, words in cases:
@@ -266,7 +267,7 @@ def test_metrics_come_from_the_sampler(admin: TestClient, dep: Deployment, web: 
     assert admin.get(path, params={"node_id": dep.setup.node_id}).json() == NO_READING
     sampler = MetricsSampler(dep.setup.node_id, dep.factory, dep.daemon.agent.drivers)
     first = sampler.sample()
-    assert [(s.instance_id, s.cpu_percent) for s in first] == [(web, 0.0)]
+    assert [(i, r.cpu) for i, r in first.instances.items()] == [(web, 0.0)]
     time.sleep(0.05)
     sampler.sample()
     body = admin.get(path).json()
@@ -276,7 +277,7 @@ def test_metrics_come_from_the_sampler(admin: TestClient, dep: Deployment, web: 
     assert body["network"] == {} and body["timestamp"].endswith("Z")
     assert type(body["memory"]["usage"]) is int
     power(admin, dep, web, "kill")
-    assert sampler.sample() == []
+    assert sampler.sample().instances == {}
     assert admin.get(path).json() == NO_READING
 
 

@@ -67,10 +67,26 @@ cluster.update                 x   x   .   .
 node.read                      x   x   x   x
 node.refresh_facts             x   x   .   .
 node.console                   x   .   .   .
+node_log.read                  x   x   x   .
 task.read                      x   x   x   x
 task.cancel                    x   x   .   .
 pool.read                      x   x   x   x
+pool.create                    x   x   .   .
+pool.update                    x   x   .   .
+pool.delete                    x   .   .   .
 volume.read                    x   x   x   x
+volume.create                  x   x   .   .
+volume.resize                  x   x   .   .
+volume.delete                  x   .   .   .
+nic.read                       x   x   x   x
+vswitch.read                   x   x   x   x
+vswitch.create                 x   x   .   .
+vswitch.update                 x   x   .   .
+vswitch.delete                 x   .   .   .
+port_group.read                x   x   x   x
+port_group.create              x   x   .   .
+port_group.update              x   x   .   .
+port_group.delete              x   .   .   .
 image.read                     x   x   x   x
 image.create                   x   x   .   .
 image.delete                   x   .   .   .
@@ -106,6 +122,10 @@ audit.read                     x   x   x   .
 lockout.read                   x   .   x   .
 quota.read                     x   .   x   .
 quota.update                   x   .   .   .
+license.read                   x   x   x   x
+license.set                    x   .   .   .
+license.trust                  x   .   .   .
+metrics.read                   x   x   x   x
 """
 
 

@@ -59,6 +59,8 @@ def _state(admin: TestClient, dep: Deployment, objects: Objects) -> tuple[Any, .
         admin.get("/api/v1/organizations").json(),
         admin.get(f"/api/v1/policies/{objects.policy}").json(),
         admin.get("/api/v1/users").json(),
+        admin.get(f"/api/v1/nodes/{objects.node}/license").json(),
+        admin.get("/api/v1/license_issuers").json(),
     )
 
 

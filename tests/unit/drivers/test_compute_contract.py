@@ -197,6 +197,29 @@ def test_define_again_replaces_the_definition(h: Harness) -> None:
     assert h.driver.state(spec.name) == PowerState.STOPPED
 
 
+def test_bulk_stats_read_every_running_domain_in_one_call(h: Harness) -> None:
+    running, stopped = h.spec(vcpus_cores=2), h.spec(memory_mb=128)
+    h.driver.define(running)
+    h.driver.define(stopped)
+    h.driver.start(running.name)
+    h.wait_ready(running.name)
+    first = h.driver.bulk_stats()
+    assert running.name in first
+    assert stopped.name not in first  # only running domains
+    stats = first[running.name]
+    assert (stats.memory_kib, stats.vcpus) == (192 * 1024, 2)
+    assert stats.cpu_time_ns > 0 and (stats.memory_used_kib or 1) > 0
+    assert stats.disk_read_bytes >= 0 and stats.disk_write_bytes >= 0
+    # Counters: the guest's CPU time grows from one call to the next (a bounded wait).
+    deadline = time.monotonic() + h.timeout
+    while h.driver.bulk_stats()[running.name].cpu_time_ns <= stats.cpu_time_ns:
+        assert time.monotonic() < deadline, "the guest's CPU time did not grow"
+        time.sleep(0.1)
+    h.driver.destroy(running.name)
+    h.wait_state(running.name, PowerState.STOPPED)
+    assert running.name not in h.driver.bulk_stats()
+
+
 def test_shutdown_asks_the_guest(h: Harness) -> None:
     spec = h.spec()
     h.driver.define(spec)

@@ -17,7 +17,10 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     Firmware,
     MachineType,
+    NetworkHost,
+    NetworkSource,
     QemuConfig,
+    VolumeSource,
 )
 from cloudenv.drivers.compute.designer import (
     build_domain,
@@ -306,6 +309,49 @@ def test_disk_element_raw_block_device_read_only() -> None:
     assert one(root, "source").attrib == {"dev": "/dev/vg0/data"}
     assert one(root, "driver").get("type") == "raw"
     assert root.find("readonly") is not None
+
+
+def test_disk_element_pool_volume_has_no_mode() -> None:
+    """An iSCSI LUN (or a logical volume) by its pool and name; libvirt resolves it. No
+    mode= (libvirt refuses it on iscsi-direct pools: RUNTIME.md section 7)."""
+    spec = DiskSpec(
+        path="unit:0:0:1",
+        source=VolumeSource(pool="pool-1", volume="unit:0:0:1"),
+        target="vdb",
+        bus=DiskBus.VIRTIO,
+        format=DiskFormat.RAW,
+    )
+    root = disk_element(spec, I440FX).to_element()
+    assert root.attrib == {"type": "volume", "device": "disk"}
+    assert one(root, "source").attrib == {"pool": "pool-1", "volume": "unit:0:0:1"}
+    assert one(root, "driver").attrib == {"name": "qemu", "type": "raw"}
+
+
+def test_disk_element_rbd_image_names_the_secret_not_the_key() -> None:
+    spec = DiskSpec(
+        path="vol-1.raw",
+        source=NetworkSource(
+            protocol="rbd",
+            name="rbdpool/vol-1.raw",
+            hosts=(NetworkHost("10.0.0.1", 6789), NetworkHost("mon2")),
+            username="libvirt",
+            secret_type="ceph",
+            secret_usage="cloudenv-pool-p1",
+        ),
+        target="vdb",
+        bus=DiskBus.VIRTIO,
+        format=DiskFormat.RAW,
+    )
+    root = disk_element(spec, I440FX).to_element()
+    assert root.get("type") == "network"
+    source = one(root, "source")
+    assert source.attrib == {"protocol": "rbd", "name": "rbdpool/vol-1.raw"}
+    assert [h.attrib for h in source.findall("host")] == [
+        {"name": "10.0.0.1", "port": "6789"},
+        {"name": "mon2"},
+    ]
+    assert one(source, "auth").attrib == {"username": "libvirt"}
+    assert one(source, "auth/secret").attrib == {"type": "ceph", "usage": "cloudenv-pool-p1"}
 
 
 def test_disk_element_cdrom_is_raw_whatever_the_format() -> None:

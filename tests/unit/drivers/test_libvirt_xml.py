@@ -17,6 +17,7 @@ from cloudenv.drivers.compute.libvirt_xml import (
     CPUTopology,
     Devices,
     Disk,
+    DiskAuth,
     DiskDriver,
     DiskSource,
     DiskSourceHost,
@@ -140,6 +141,16 @@ CASES: list[tuple[XmlElement, str]] = [
         ),
         "<source protocol='iscsi' name='iqn.2026-11.test.cloudenv:lun1/1'>"
         "<host name='127.0.0.1' port='3260'/></source>",
+    ),
+    (
+        DiskSource(
+            protocol="rbd",
+            name="rbdpool/v1",
+            hosts=(DiskSourceHost(name="mon1"),),
+            auth=DiskAuth(username="libvirt", secret_type="ceph", secret_usage="ce-p1"),
+        ),
+        "<source protocol='rbd' name='rbdpool/v1'><host name='mon1'/>"
+        "<auth username='libvirt'><secret type='ceph' usage='ce-p1'/></auth></source>",
     ),
     (DiskTarget(dev="vda", bus="virtio"), "<target dev='vda' bus='virtio'/>"),
     (
@@ -307,10 +318,11 @@ def test_exported_names_are_pinned() -> None:
 
     assert sorted(package.__all__) == sorted(
         ["CPU", "NAMESPACE", "OS", "VCPU", "CPUTopology", "Clock", "Console", "Devices", "Disk",
-         "DiskDriver", "DiskSource", "DiskSourceHost", "DiskTarget", "Domain", "DomainSnapshot",
-         "Emulator", "Features", "FirmwareFeature", "Graphics", "GraphicsListen", "Input",
-         "InstanceMetadata", "Lifecycle", "Loader", "Memballoon", "Memory", "Nvram", "OSType",
-         "Serial", "SerialLog", "Timer", "Video", "XmlElement", "parse_xml"]
+         "DiskAuth", "DiskDriver", "DiskSource", "DiskSourceHost", "DiskTarget", "Domain",
+         "DomainSnapshot", "Emulator", "Features", "FirmwareFeature", "Graphics", "GraphicsListen",
+         "Input", "InstanceMetadata", "Interface", "Lifecycle", "Loader", "Memballoon", "Memory",
+         "Nvram", "OSType", "Serial", "SerialLog", "Timer", "Video", "Vlan", "VlanTag",
+         "XmlElement", "parse_xml"]
     )  # fmt: skip
 
 

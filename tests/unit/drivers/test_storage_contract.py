@@ -15,16 +15,16 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from cloudenv.drivers.compute.base import DiskFormat
-from cloudenv.drivers.errors import Unsupported
+from cloudenv.drivers.errors import DriverError, Unsupported
 from cloudenv.drivers.storage.base import PoolSpec, PoolType, StorageDriver, VolumeInfo
 from cloudenv.drivers.storage.fake import FakeStorageDriver
-from cloudenv.drivers.storage.libvirt_xml import DirPool, Volume
+from cloudenv.drivers.storage.libvirt_xml import DirPool, NetfsPool, Volume, parse_pool
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 
 MiB = 1024**2
@@ -42,6 +42,12 @@ class Harness:
     make_image: Callable[[bytes], str]  # writes a raw image file, returns its path
     leftovers: Callable[[], list[str]]  # files in the pool that no volume accounts for
     on_disk: Callable[[VolumeInfo], tuple[str, int]]  # (format, virtual size) as stored
+    credentials_dir: str  # where the driver keeps CIFS credentials files
+    # A credentials file's content (None: no such file), its modes checked where real.
+    credentials: Callable[[str], str | None]
+    pool_xml: Callable[[str], str]  # the libvirt XML a defined pool has
+    cifs_mounts: bool  # a CIFS pool can start here (the fake; no CIFS server for libvirt)
+    missing_group: str = "cetest-vg-none"  # a volume group that exists on no node
 
     @property
     def pool(self) -> str:
@@ -49,7 +55,15 @@ class Harness:
 
 
 def _fake_harness(tmp_path: Path) -> Harness:
-    driver = FakeStorageDriver()
+    # What the libvirt driver says on a node with LVM tools; without them it names vgs.
+    credentials_dir = str(tmp_path / "credentials")
+    driver = FakeStorageDriver(
+        lacking={
+            PoolType.LVM: "volume group cetest-vg-none not found (vgs lists none; create it "
+            "with vgcreate or choose another)."
+        },
+        credentials_dir=credentials_dir,
+    )
     spec = PoolSpec("pool-fake", PoolType.DIRECTORY, "/srv/pools/pool-fake")
 
     def make_image(data: bytes) -> str:
@@ -62,7 +76,17 @@ def _fake_harness(tmp_path: Path) -> Harness:
         assert clone, "the fake recorded no clone of that volume"
         return info.format.value, info.capacity_bytes
 
-    return Harness(driver, spec, make_image, list, on_disk)
+    return Harness(
+        driver,
+        spec,
+        make_image,
+        list,
+        on_disk,
+        credentials_dir,
+        driver.credential_files.get,
+        lambda pool: driver.designs[pool].pool.to_xml(),
+        cifs_mounts=True,
+    )
 
 
 def _start_libvirtd() -> None:
@@ -97,11 +121,14 @@ def libvirt_ready() -> None:
 
 
 def _libvirt_harness(tmp_path: Path) -> Iterator[Harness]:
+    import libvirt
+
     from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver, image_info
 
     name = f"cetest-{uuid.uuid4().hex[:10]}"
     directory = POOLS_ROOT / name
-    driver = LibvirtStorageDriver()
+    credentials_dir = tmp_path / "credentials"
+    driver = LibvirtStorageDriver(credentials_dir=credentials_dir)
     spec = PoolSpec(name, PoolType.DIRECTORY, str(directory))
     images = tmp_path / "images"
     images.mkdir()
@@ -124,8 +151,34 @@ def _libvirt_harness(tmp_path: Path) -> Iterator[Harness]:
         found = image_info(info.path)
         return str(found["format"]), int(found["virtual-size"])
 
+    def credentials(path: str) -> str | None:
+        if not os.path.lexists(path):
+            return None
+        # Root's only: the directory 0700, the file 0600, neither a symlink.
+        assert stat.S_IMODE(os.lstat(credentials_dir).st_mode) == 0o700
+        assert stat.S_ISREG(os.lstat(path).st_mode)
+        assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+        return Path(path).read_text()
+
+    def pool_xml(pool: str) -> str:
+        conn = libvirt.open("qemu:///system")
+        try:
+            return str(conn.storagePoolLookupByName(pool).XMLDesc(0))
+        finally:
+            conn.close()
+
     try:
-        yield Harness(driver, spec, make_image, leftovers, on_disk)
+        yield Harness(
+            driver,
+            spec,
+            make_image,
+            leftovers,
+            on_disk,
+            str(credentials_dir),
+            credentials,
+            pool_xml,
+            cifs_mounts=False,  # no CIFS server (nor client) on a test node
+        )
     finally:
         try:
             driver.remove_pool(name)
@@ -165,12 +218,10 @@ def test_ensure_pool_twice_returns_usage(h: Harness) -> None:
     assert h.driver.pool_usage(h.pool).capacity_bytes == second.capacity_bytes
 
 
-def test_ensure_pool_refuses_same_name_elsewhere_and_other_types(ready: Harness) -> None:
+def test_ensure_pool_refuses_same_name_elsewhere(ready: Harness) -> None:
     moved = PoolSpec(ready.pool, PoolType.DIRECTORY, ready.spec.path + "-elsewhere")
     with pytest.raises(Conflict, match="already exists"):
         ready.driver.ensure_pool(moved)
-    with pytest.raises(Unsupported, match=r"lvm.*storage issue"):
-        ready.driver.ensure_pool(PoolSpec("other", PoolType.LVM, "/dev/vg0"))
     assert ready.driver.pool_usage(ready.pool).active
 
 
@@ -184,6 +235,91 @@ def test_remove_pool_keeps_files_and_is_idempotent(ready: Harness) -> None:
         ready.driver.list_volumes(ready.pool)
     ready.driver.ensure_pool(ready.spec)
     assert [v.name for v in ready.driver.list_volumes(ready.pool)] == ["kept.qcow2"]
+
+
+def test_a_pool_the_node_lacks_the_backend_for_is_refused_and_leaves_nothing(
+    h: Harness,
+) -> None:
+    spec = PoolSpec(f"{h.pool}-lvm", PoolType.LVM, config={"volume_group": h.missing_group})
+    with pytest.raises(Unsupported) as refused:
+        h.driver.ensure_pool(spec)
+    assert refused.value.message.startswith(f"Storage pool {spec.name}: ")
+    assert f"volume group {h.missing_group}" in refused.value.message
+    with pytest.raises(NotFound):
+        h.driver.pool_usage(spec.name)
+
+
+CIFS_PASSWORD = "hunter2, secret=yes"
+
+
+def test_cifs_credentials_are_in_a_root_only_file_the_pool_names(h: Harness) -> None:
+    mount = h.spec.path + "-cifs"
+    spec = PoolSpec(
+        f"{h.pool}-cifs",
+        PoolType.NETFS,
+        mount,
+        config={
+            "protocol": "cifs",
+            "server": "files",
+            "export": "vms",
+            "path": mount,
+            "username": "u",
+            "domain": "CORP",
+        },
+        secrets={"password": CIFS_PASSWORD},
+    )
+    path = os.path.join(h.credentials_dir, f"{spec.name}.cred")
+    if not h.cifs_mounts:
+        # Refused before anything is written (this node lacks mount.cifs), or the mount
+        # fails (no such server) and the undo removes the file with the pool.
+        with pytest.raises(DriverError) as failed:
+            try:
+                h.driver.ensure_pool(spec)
+            finally:
+                shutil.rmtree(mount, ignore_errors=True)
+        if shutil.which("mount.cifs", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:
+            assert isinstance(failed.value, Unsupported)
+            assert "no CIFS client: mount.cifs is missing" in failed.value.message
+        assert CIFS_PASSWORD not in failed.value.message
+        assert h.credentials(path) is None
+        with pytest.raises(NotFound):
+            h.driver.pool_usage(spec.name)
+        return
+    h.driver.ensure_pool(spec)
+    xml = h.pool_xml(spec.name)
+    netfs = parse_pool(xml)
+    assert isinstance(netfs, NetfsPool) and netfs.mount_options == (f"credentials={path}",)
+    assert CIFS_PASSWORD not in xml and "CORP" not in xml
+    assert h.credentials(path) == f"username=u\npassword={CIFS_PASSWORD}\ndomain=CORP\n"
+    # A changed password is written for the next mount; the definition stays.
+    h.driver.ensure_pool(replace(spec, secrets={"password": "changed"}))
+    assert h.credentials(path) == "username=u\npassword=changed\ndomain=CORP\n"
+    assert h.pool_xml(spec.name) == xml
+    h.driver.remove_pool(spec.name)
+    assert h.credentials(path) is None
+
+
+@pytest.mark.parametrize(
+    ("config", "secrets", "field"),
+    [
+        ({"target": "iqn.2026-11.test.cloudenv:t"}, {}, "config.portal"),
+        ({"portal": "127.0.0.1"}, {}, "config.target"),
+        (
+            {"portal": "127.0.0.1", "target": "iqn.2026-11.test.cloudenv:t", "chap_username": "u"},
+            {},
+            "config.chap_secret",
+        ),
+    ],
+)
+def test_iscsi_settings_that_cannot_work_are_refused(
+    h: Harness, config: dict[str, str], secrets: dict[str, str], field: str
+) -> None:
+    spec = PoolSpec(f"{h.pool}-iscsi", PoolType.ISCSI, config=config, secrets=secrets)
+    with pytest.raises(InvalidInput) as refused:
+        h.driver.ensure_pool(spec)
+    assert refused.value.field == field
+    with pytest.raises(NotFound):
+        h.driver.pool_usage(spec.name)
 
 
 # -- volumes -------------------------------------------------------------------------

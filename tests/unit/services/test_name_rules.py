@@ -7,6 +7,7 @@ import pytest
 
 from cloudenv.errors import InvalidInput
 from cloudenv.services.validation import (
+    CEPH_NAME,
     CLUSTER_NAME,
     DATACENTER_NAME,
     DEVICE_NAME,
@@ -17,8 +18,12 @@ from cloudenv.services.validation import (
     NAME_RULES,
     ORGANIZATION_NAME,
     POLICY_NAME,
+    POOL_NAME,
     SNAPSHOT_NAME,
     USERNAME,
+    VOLUME_GROUP_NAME,
+    VOLUME_NAME,
+    ZFS_POOL_NAME,
     NameRule,
     check_instance_name,
 )
@@ -32,10 +37,15 @@ GOOD = {
     INSTANCE_NAME: "web server 1",
     SNAPSHOT_NAME: "before-upgrade.1",
     DEVICE_NAME: "disk1",
+    VOLUME_NAME: "web 1 data",
     IMAGE_NAME: "nl.iso",
     POLICY_NAME: "Night operators",
     USERNAME: "ana.lima@example.com",
     LINUX_USER: "ana_lima",
+    POOL_NAME: "fast-nvme.1",
+    VOLUME_GROUP_NAME: "vg_data+1",
+    ZFS_POOL_NAME: "tank:fast",
+    CEPH_NAME: "rbd_pool.1",
 }
 
 

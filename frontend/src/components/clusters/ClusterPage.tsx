@@ -1,30 +1,27 @@
 /**
- * A cluster's page: its summary (health, node count, fault tolerance, leader), the resources
- * its nodes add up to, and its nodes with whether each is alive.
+ * A cluster's page. Summary: the seed's cluster-level monitoring (Cluster Health with its
+ * reasons, Number of Nodes, License Status, Deployment Overview), what the cluster is, and
+ * its nodes with whether each is alive. Cluster: each node's licence status. Storage: its
+ * storage pools.
  */
-import {
-  Alert,
-  Card,
-  CardBody,
-  CardTitle,
-  Grid,
-  GridItem,
-  Spinner,
-  Stack,
-} from "@patternfly/react-core";
+import { Card, CardBody, CardTitle, Content, Grid, GridItem, Spinner } from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { Link, useParams } from "react-router";
 
-import { messageOf } from "../../api/errors";
-import { type ClusterFull, useCluster, useClusterHardware, useTree } from "../../api/queries";
+import { type ClusterFull, useCluster, useTree } from "../../api/queries";
 import { paths } from "../app/routes";
 import { ActionsDropdown } from "../common/actions";
 import { Details } from "../common/Details";
 import { formatTime } from "../common/format";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
+import { LicenseStatusCard } from "../licensing/LicenseStatusCard";
+import { HealthStatus } from "../monitoring/Health";
 import { NodeState } from "../nodes/NodeState";
+import { ClusterStorage } from "../storage/ClusterStorage";
 import { useClusterActions } from "./actions";
 import { ClusterHealth, faultTolerance } from "./ClusterHealth";
+import { ClusterTab } from "./ClusterTab";
+import { DeploymentOverviewCard } from "./DeploymentOverviewCard";
 
 export function ClusterPage() {
   const { id = "" } = useParams();
@@ -54,7 +51,37 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
           title: "Summary",
           content: (
             <Grid hasGutter>
+              <GridItem md={4}>
+                <Card isFullHeight>
+                  <CardTitle>Cluster Health</CardTitle>
+                  <CardBody>
+                    <HealthStatus
+                      status={cluster.health_status}
+                      reasons={cluster.health_reasons}
+                    />
+                  </CardBody>
+                </Card>
+              </GridItem>
+              <GridItem md={4}>
+                <Card isFullHeight>
+                  <CardTitle>Number of Nodes</CardTitle>
+                  <CardBody>
+                    <div className="ce-big-number">{cluster.node_count}</div>
+                    <Content component="small">
+                      {tree.data
+                        ? `${nodes.filter((node) => node.alive).length} alive`
+                        : "\u00a0"}
+                    </Content>
+                  </CardBody>
+                </Card>
+              </GridItem>
+              <GridItem md={4}>
+                <LicenseStatusCard clusterId={cluster.id} />
+              </GridItem>
               <GridItem lg={7}>
+                <DeploymentOverviewCard cluster={cluster} />
+              </GridItem>
+              <GridItem lg={5}>
                 <Card isFullHeight>
                   <CardTitle>Summary</CardTitle>
                   <CardBody>
@@ -70,12 +97,6 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
                           </Link>,
                         ],
                         ["Health", <ClusterHealth key="health" status={cluster.health_status} />],
-                        [
-                          "Nodes",
-                          cluster.standalone
-                            ? `${cluster.node_count} (standalone)`
-                            : cluster.node_count,
-                        ],
                         ["Fault tolerance", faultTolerance(cluster.fault_tolerance)],
                         [
                           "Leader",
@@ -92,9 +113,6 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
                     />
                   </CardBody>
                 </Card>
-              </GridItem>
-              <GridItem lg={5}>
-                <ResourcesCard clusterId={cluster.id} />
               </GridItem>
               <GridItem span={12}>
                 <Card>
@@ -139,41 +157,17 @@ function ClusterView({ cluster }: { cluster: ClusterFull }) {
             </Grid>
           ),
         },
+        {
+          key: "cluster",
+          title: "Cluster",
+          content: <ClusterTab clusterId={cluster.id} nodes={nodes} />,
+        },
+        {
+          key: "storage",
+          title: "Storage",
+          content: <ClusterStorage clusterId={cluster.id} nodes={nodes} />,
+        },
       ]}
     />
-  );
-}
-
-/** What the cluster's nodes add up to (GET /clusters/{id}/hardware). */
-function ResourcesCard({ clusterId }: { clusterId: string }) {
-  const hardware = useClusterHardware(clusterId);
-  return (
-    <Card isFullHeight>
-      <CardTitle>Resources</CardTitle>
-      <CardBody>
-        {hardware.data ? (
-          <Stack hasGutter>
-            <Details
-              items={[
-                ["vCPUs", hardware.data.vcpus],
-                ["Memory", `${hardware.data.memory_gb} GB`],
-                ["Storage", `${hardware.data.storage_gb} GB`],
-              ]}
-            />
-            {hardware.data.partial && (
-              <Alert variant="warning" isInline isPlain title="Partial totals">
-                Some nodes&apos; hardware facts are missing or stale, so these totals may be low.
-              </Alert>
-            )}
-          </Stack>
-        ) : hardware.error ? (
-          <Alert variant="danger" isInline isPlain title="Can't read the resources">
-            {messageOf(hardware.error)}
-          </Alert>
-        ) : (
-          <Spinner size="md" aria-label="Loading resources" />
-        )}
-      </CardBody>
-    </Card>
   );
 }

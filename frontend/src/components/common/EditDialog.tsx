@@ -214,3 +214,46 @@ export function DescriptionField({
     </FormGroup>
   );
 }
+
+/** A one-line text input with its label, and the server's message when it names ``field``. */
+export function TextField({
+  label,
+  field,
+  value,
+  onChange,
+  error,
+  hint,
+  warning,
+  isRequired = false,
+  type = "text",
+  autoComplete,
+}: {
+  label: string;
+  field: string;
+  value: string;
+  onChange: (value: string) => void;
+  error: unknown;
+  hint?: string;
+  /** What the browser can already tell is wrong (shown until the server says more). */
+  warning?: string;
+  isRequired?: boolean;
+  type?: "text" | "password" | "number";
+  autoComplete?: string;
+}) {
+  const id = useId();
+  return (
+    <FormGroup label={label} isRequired={isRequired} fieldId={id}>
+      <TextInput
+        id={id}
+        type={type}
+        value={value}
+        onChange={(_e, next) => onChange(next)}
+        validated={validation(error, field, warning)}
+        aria-describedby={`${id}-help`}
+        isRequired={isRequired}
+        autoComplete={autoComplete ?? (type === "password" ? "new-password" : "off")}
+      />
+      <FieldHelp id={`${id}-help`} error={error} field={field} hint={hint} warning={warning} />
+    </FormGroup>
+  );
+}

@@ -32,6 +32,8 @@ import {
   useNodeCapabilities,
   useNodeImages,
   useNodePools,
+  useNodePortGroups,
+  useNodeVSwitches,
 } from "../../api/queries";
 import { paths } from "../app/routes";
 import { DeployProgress } from "./DeployProgress";
@@ -53,7 +55,7 @@ import { VolumesStep } from "./VolumesStep";
 
 /** Fields some step shows under a control; an error naming another goes in an alert. */
 const SHOWN_FIELD =
-  /^(name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?)$/;
+  /^(name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
 
 /** The API fields a form key's edit makes worth judging (its hints are shown from then on). */
 const TOUCHES: Record<keyof DeployForm, string[]> = {
@@ -68,6 +70,7 @@ const TOUCHES: Record<keyof DeployForm, string[]> = {
   cpuModel: [],
   autostart: [],
   volumes: ["metadata.new_volumes", "image"],
+  networks: ["networks"],
   image: ["image"],
 };
 
@@ -84,6 +87,8 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
   const capabilities = useNodeCapabilities(node.id);
   const pools = useNodePools(node.id);
   const images = useNodeImages(node.id);
+  const vswitches = useNodeVSwitches(node.id);
+  const portGroups = useNodePortGroups(node.id);
 
   // One root volume to start with, as the CLI deploys; the user can remove it.
   const [draft, setDraft] = useState<DeployForm>(() => ({
@@ -207,9 +212,20 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
             images={images.data}
           />
         </WizardStep>
-        <WizardStep id="networking" name="Networking" status={status("networking")}>
+        <WizardStep
+          id="networking"
+          name="Networking"
+          status={status("networking")}
+          footer={{ isNextDisabled: hasHintsIn(hints, "networking") }}
+        >
           {alert("networking")}
-          <NetworkingStep />
+          <NetworkingStep
+            form={form}
+            update={update}
+            errors={errors}
+            vswitches={vswitches.data}
+            portGroups={portGroups.data}
+          />
         </WizardStep>
         <WizardStep
           id="review"
@@ -222,7 +238,12 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
         >
           <JumpOnError step={jumpTo} done={() => setJumpTo(null)} />
           {alert("review")}
-          <ReviewStep form={form} nodeName={node.name} pools={pools.data} />
+          <ReviewStep
+            form={form}
+            nodeName={node.name}
+            pools={pools.data}
+            vswitches={vswitches.data}
+          />
         </WizardStep>
       </Wizard>
     </Modal>

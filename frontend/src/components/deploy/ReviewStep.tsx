@@ -1,6 +1,7 @@
 /** The seed's "Review the configuration and click Finish": everything the deploy will ask for. */
 import { List, ListItem } from "@patternfly/react-core";
 
+import type { VSwitch } from "../../api/network";
 import type { NodePool } from "../../api/queries";
 import { Details } from "../common/Details";
 import { FIRMWARE_LABELS } from "./GeneralStep";
@@ -10,13 +11,15 @@ interface Props {
   form: DeployForm;
   nodeName: string;
   pools: NodePool[] | undefined;
+  vswitches: VSwitch[] | undefined;
 }
 
 function count(value: string, noun: string): string {
   return `${value.trim()} ${noun}${value.trim() === "1" ? "" : "s"}`;
 }
 
-export function ReviewStep({ form, nodeName, pools }: Props) {
+export function ReviewStep({ form, nodeName, pools, vswitches }: Props) {
+  const switchName = (id: string) => vswitches?.find((v) => v.id === id)?.name ?? id;
   const vcpus = whole(form.sockets) * whole(form.cores) * whole(form.threads);
   const poolName = (id: string) => pools?.find((p) => p.id === id)?.name ?? id;
   const paths = devicePaths(form.volumes);
@@ -51,7 +54,20 @@ export function ReviewStep({ form, nodeName, pools }: Props) {
           ),
         ],
         ["Boot image", form.image || "None"],
-        ["Networks", "None"],
+        [
+          "Networks",
+          form.networks.length === 0 ? (
+            "None"
+          ) : (
+            <List isPlain>
+              {form.networks.map((n) => (
+                <ListItem key={n.key}>
+                  {`${switchName(n.vswitchId)} / ${n.portGroup}, ${n.model}, MAC ${n.mac.trim() || "generated"}`}
+                </ListItem>
+              ))}
+            </List>
+          ),
+        ],
       ]}
     />
   );

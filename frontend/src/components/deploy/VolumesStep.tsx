@@ -4,10 +4,7 @@
  * (inserted as a CD-ROM) or a disk image (copied into the first new volume).
  */
 import {
-  Button,
   Content,
-  Flex,
-  FlexItem,
   Form,
   FormGroup,
   FormSelect,
@@ -17,10 +14,10 @@ import {
   GridItem,
   TextInput,
 } from "@patternfly/react-core";
-import { MinusCircleIcon, PlusCircleIcon } from "@patternfly/react-icons";
 
 import type { Image, NodePool } from "../../api/queries";
 import { FieldMessage, type FieldErrors, validatedOf } from "./FieldMessage";
+import { AddRowButton, RemoveRowCell } from "./RowButtons";
 import { DISK_BUSES, type DeployForm, type VolumeForm } from "./form";
 
 /** Past this many, device names and the guest's boot menu get unwieldy; attach more later. */
@@ -121,31 +118,14 @@ export function VolumesStep({ form, update, errors, pools, images }: Props) {
                 <FieldMessage errors={errors} field={field} />
               </FormGroup>
             </GridItem>
-            <GridItem md={1}>
-              <Flex alignItems={{ default: "alignItemsFlexEnd" }} style={{ height: "100%" }}>
-                <FlexItem>
-                  <Button
-                    variant="plain"
-                    aria-label={`Remove volume ${index + 1}`}
-                    icon={<MinusCircleIcon />}
-                    onClick={() => removeVolume(index)}
-                  />
-                </FlexItem>
-              </Flex>
-            </GridItem>
+            <RemoveRowCell what="volume" index={index} onRemove={removeVolume} />
           </Grid>
         );
       })}
       <div>
-        <Button
-          variant="link"
-          icon={<PlusCircleIcon />}
-          onClick={addVolume}
-          isDisabled={form.volumes.length >= MAX_NEW_VOLUMES}
-          isInline
-        >
+        <AddRowButton onAdd={addVolume} full={form.volumes.length >= MAX_NEW_VOLUMES}>
           Add volume
-        </Button>
+        </AddRowButton>
         {pools !== undefined && nodePools.length === 0 && (
           <Content component="small"> This node has no storage pool available for volumes.</Content>
         )}

@@ -4,6 +4,7 @@
  * and which step holds a field the server names in its error. The server stays the judge:
  * hints only spare a round trip for what is obviously wrong.
  */
+import type { NetworkInterfaceIn } from "../../api/network";
 import type { Image, Schemas } from "../../api/queries";
 
 export type DeployBody = Schemas["InstanceDeploy"];
@@ -17,6 +18,16 @@ export interface VolumeForm {
   /** GB, as typed. */
   size: string;
   bus: string;
+}
+
+export interface NetworkForm {
+  /** Stable across removals, as VolumeForm's. */
+  key: number;
+  vswitchId: string;
+  portGroup: string;
+  /** "" lets the server generate one (unique in the cluster). */
+  mac: string;
+  model: string;
 }
 
 export interface DeployForm {
@@ -33,6 +44,7 @@ export interface DeployForm {
   cpuModel: string;
   autostart: boolean;
   volumes: VolumeForm[];
+  networks: NetworkForm[];
   /** The name of an image on the node to boot from; "" for none. */
   image: string;
 }
@@ -51,9 +63,13 @@ export function initialForm(): DeployForm {
     cpuModel: "",
     autostart: true,
     volumes: [],
+    networks: [],
     image: "",
   };
 }
+
+/** A MAC as `52:54:00:12:34:56` (the server also refuses one already in the cluster). */
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 export const DISK_BUSES = ["virtio", "sata", "scsi", "ide", "usb"] as const;
 
@@ -98,6 +114,16 @@ export function hintsFor(form: DeployForm, images: Image[] | undefined): Hints {
     }
     if (volume.bus === "ide" && isQ35(form.machineType)) {
       hints[`${field}.bus`] = "The q35 machine type has no IDE bus; use sata, scsi or virtio.";
+    }
+  });
+  form.networks.forEach((network, index) => {
+    const field = `networks[${index}]`;
+    if (!network.vswitchId) hints[`${field}.vswitch_id`] = "Choose a vSwitch.";
+    else if (!network.portGroup) hints[`${field}.port_group_name`] = "Choose a port group.";
+    const mac = network.mac.trim();
+    if (mac && !MAC.test(mac)) hints[`${field}.mac`] = "Six hex pairs separated by colons.";
+    else if (mac && (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
+      hints[`${field}.mac`] = "A multicast MAC (odd first octet) can't be an interface's.";
     }
   });
   const image = images?.find((i) => i.name === form.image);
@@ -149,7 +175,15 @@ export function bodyOf(form: DeployForm, nodeId: string, architecture: string): 
     cpu: { sockets: whole(form.sockets), cores: whole(form.cores), threads: whole(form.threads) },
     memory: whole(form.memory),
     autostart: form.autostart,
-    networks: [],
+    networks: form.networks.map((network) => {
+      const nic: NetworkInterfaceIn = {
+        vswitch_id: network.vswitchId,
+        port_group_name: network.portGroup,
+        model: network.model,
+      };
+      if (network.mac.trim()) nic.mac = network.mac.trim().toLowerCase();
+      return { ...nic }; // as a plain object: the API types networks as free-form objects
+    }),
     image: form.image || null,
     metadata: {
       _type: "qemu",

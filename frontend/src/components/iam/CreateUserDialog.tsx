@@ -12,8 +12,6 @@ import {
   ModalFooter,
   ModalHeader,
   Radio,
-  Switch,
-  TextArea,
   TextInput,
 } from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -21,8 +19,8 @@ import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
 import { keys } from "../../api/queries";
-import { EditDialog } from "../common/EditDialog";
-import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
+import { DescriptionField, EditDialog, TextField } from "../common/EditDialog";
+import { EnableSwitch } from "./EnableSwitch";
 import { ExpiryField, expiryOf } from "./ExpiryField";
 import { INITIAL_PASSWORD, passwordBody, type PasswordChoice, PasswordFields } from "./PasswordFields";
 import { PolicyChecklist } from "./PolicyChecklist";
@@ -57,7 +55,7 @@ export function CreateUserDialog({
   onClose: () => void;
 }) {
   const client = useQueryClient();
-  const ids = { org: useId(), username: useId(), linux: useId(), description: useId(), enabled: useId(), kind: useId() };
+  const ids = { org: useId(), kind: useId() };
   const [username, setUsername] = useState("");
   const [linuxUser, setLinuxUser] = useState("");
   const [description, setDescription] = useState("");
@@ -114,49 +112,23 @@ export function CreateUserDialog({
       <FormGroup label="Organization ID" fieldId={ids.org}>
         <TextInput id={ids.org} value={organizationId} readOnlyVariant="default" />
       </FormGroup>
-      <FormGroup label="Username" isRequired fieldId={ids.username}>
-        <TextInput
-          id={ids.username}
-          value={username}
-          onChange={(_e, v) => setUsername(v)}
-          validated={validatedBy(error, "username")}
-          aria-describedby={errorIdOf(ids.username)}
-          autoComplete="off"
-          isRequired
-        />
-        <FieldError error={error} field="username" controlId={ids.username} />
-      </FormGroup>
-      <FormGroup label="Linux User (Optional)" fieldId={ids.linux}>
-        <TextInput
-          id={ids.linux}
-          value={linuxUser}
-          onChange={(_e, v) => setLinuxUser(v)}
-          validated={validatedBy(error, "linux_user")}
-          aria-describedby={errorIdOf(ids.linux)}
-          autoComplete="off"
-        />
-        <FieldError error={error} field="linux_user" controlId={ids.linux} />
-      </FormGroup>
-      <FormGroup label="Description" fieldId={ids.description}>
-        <TextArea
-          id={ids.description}
-          value={description}
-          onChange={(_e, v) => setDescription(v)}
-          validated={validatedBy(error, "description")}
-          aria-describedby={errorIdOf(ids.description)}
-          resizeOrientation="vertical"
-          rows={2}
-        />
-        <FieldError error={error} field="description" controlId={ids.description} />
-      </FormGroup>
-      <FormGroup fieldId={ids.enabled}>
-        <Switch
-          id={ids.enabled}
-          label="Enable"
-          isChecked={enabled}
-          onChange={(_e, checked) => setEnabled(checked)}
-        />
-      </FormGroup>
+      <TextField
+        label="Username"
+        field="username"
+        value={username}
+        onChange={setUsername}
+        error={error}
+        isRequired
+      />
+      <TextField
+        label="Linux User (Optional)"
+        field="linux_user"
+        value={linuxUser}
+        onChange={setLinuxUser}
+        error={error}
+      />
+      <DescriptionField value={description} onChange={setDescription} error={error} />
+      <EnableSwitch value={enabled} onChange={setEnabled} error={error} />
       <FormGroup role="radiogroup" label="Account" fieldId={ids.kind} isInline>
         <Radio
           id={`${ids.kind}-local`}

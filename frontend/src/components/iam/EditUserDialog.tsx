@@ -2,14 +2,14 @@
  * Edit a user: Description, Enable, Expiry Date, Linux User, and for a local user a password
  * reset (typed, or generated and shown once). Only what changed is sent.
  */
-import { Checkbox, FormGroup, Switch, TextArea, TextInput } from "@patternfly/react-core";
+import { Checkbox, FormGroup } from "@patternfly/react-core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
 import { keys, type Schemas, type User } from "../../api/queries";
-import { EditDialog } from "../common/EditDialog";
-import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
+import { DescriptionField, EditDialog, TextField } from "../common/EditDialog";
+import { EnableSwitch } from "./EnableSwitch";
 import { PasswordShown } from "./CreateUserDialog";
 import { dateOf, ExpiryField, expiryOf } from "./ExpiryField";
 import { INITIAL_PASSWORD, passwordBody, type PasswordChoice, PasswordFields } from "./PasswordFields";
@@ -18,7 +18,7 @@ const FIELDS = ["description", "enabled", "expiry", "linux_user", "password", "r
 
 export function EditUserDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const client = useQueryClient();
-  const ids = { linux: useId(), description: useId(), enabled: useId(), reset: useId() };
+  const ids = { reset: useId() };
   const [description, setDescription] = useState(user.description);
   const [enabled, setEnabled] = useState(user.enabled);
   const [expiry, setExpiry] = useState(dateOf(user.expiry));
@@ -61,40 +61,16 @@ export function EditUserDialog({ user, onClose }: { user: User; onClose: () => v
       onSubmit={() => save.mutate()}
       onClose={onClose}
     >
-      <FormGroup label="Description" fieldId={ids.description}>
-        <TextArea
-          id={ids.description}
-          value={description}
-          onChange={(_e, v) => setDescription(v)}
-          validated={validatedBy(error, "description")}
-          aria-describedby={errorIdOf(ids.description)}
-          resizeOrientation="vertical"
-          rows={2}
-        />
-        <FieldError error={error} field="description" controlId={ids.description} />
-      </FormGroup>
-      <FormGroup fieldId={ids.enabled}>
-        <Switch
-          id={ids.enabled}
-          label="Enable"
-          isChecked={enabled}
-          onChange={(_e, checked) => setEnabled(checked)}
-          isDisabled={user.is_root}
-        />
-        <FieldError error={error} field="enabled" />
-      </FormGroup>
+      <DescriptionField value={description} onChange={setDescription} error={error} />
+      <EnableSwitch value={enabled} onChange={setEnabled} error={error} isDisabled={user.is_root} />
       <ExpiryField value={expiry} onChange={setExpiry} error={error} />
-      <FormGroup label="Linux User (Optional)" fieldId={ids.linux}>
-        <TextInput
-          id={ids.linux}
-          value={linuxUser}
-          onChange={(_e, v) => setLinuxUser(v)}
-          validated={validatedBy(error, "linux_user")}
-          aria-describedby={errorIdOf(ids.linux)}
-          autoComplete="off"
-        />
-        <FieldError error={error} field="linux_user" controlId={ids.linux} />
-      </FormGroup>
+      <TextField
+        label="Linux User (Optional)"
+        field="linux_user"
+        value={linuxUser}
+        onChange={setLinuxUser}
+        error={error}
+      />
       {!user.external && (
         <FormGroup fieldId={ids.reset}>
           <Checkbox

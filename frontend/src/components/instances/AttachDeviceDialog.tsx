@@ -1,7 +1,9 @@
 /**
  * Attach Device (seed: "Attaching a Volume to an Instance"): Device Name, Device Type,
  * the Volume (only unattached ones of the instance's node) or, for a CD-ROM, an ISO image
- * of the node, Device Path and Bus Type, then Confirm. Path and bus may be left to the
+ * of the node, Device Path and Bus Type, then Confirm. A network interface instead takes
+ * a vSwitch of the node, one of its port groups, an optional MAC and the model, and is
+ * plugged into the running guest live. Path and bus may be left to the
  * server (the first free path; virtio for a disk, the machine type's bus for a CD-ROM).
  * The server's message appears under the field it names; the reply says whether the
  * running guest sees the device only after a restart.
@@ -19,14 +21,33 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
-import { type Instance, keys, useNodeImages, useNodeVolumes } from "../../api/queries";
+import { NIC_MODELS, vlansOf } from "../../api/network";
+import {
+  type Instance,
+  keys,
+  useNodeImages,
+  useNodePortGroups,
+  useNodeVolumes,
+  useNodeVSwitches,
+} from "../../api/queries";
 import { EditDialog } from "../common/EditDialog";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 
-export const DEVICE_TYPES = { volume: 2, cdrom: 7 } as const;
+export const DEVICE_TYPES = { nic: 1, volume: 2, cdrom: 7 } as const;
 const BUSES = ["virtio", "scsi", "sata", "ide", "usb"];
 const DATA = "metadata.data";
-const FIELDS = ["name", "type", `${DATA}.volume_id`, `${DATA}.image`, `${DATA}.dev`, `${DATA}.bus`];
+const FIELDS = [
+  "name",
+  "type",
+  `${DATA}.volume_id`,
+  `${DATA}.image`,
+  `${DATA}.dev`,
+  `${DATA}.bus`,
+  `${DATA}.vswitch_id`,
+  `${DATA}.port_group_name`,
+  `${DATA}.mac`,
+  `${DATA}.model`,
+];
 
 /** Volume status 1 is "available" (0 creating, 2 attaching, ...). */
 const VOLUME_AVAILABLE = 1;
@@ -40,24 +61,53 @@ interface Props {
 
 export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
   const client = useQueryClient();
-  const ids = { name: useId(), type: useId(), source: useId(), dev: useId(), bus: useId() };
+  const ids = {
+    name: useId(),
+    type: useId(),
+    source: useId(),
+    dev: useId(),
+    bus: useId(),
+    vswitch: useId(),
+    group: useId(),
+    mac: useId(),
+    model: useId(),
+  };
   const [name, setName] = useState("");
   const [type, setType] = useState<number>(DEVICE_TYPES.volume);
   const [volumeId, setVolumeId] = useState("");
   const [image, setImage] = useState("");
   const [dev, setDev] = useState("");
   const [bus, setBus] = useState("");
+  const [vswitchChoice, setVswitch] = useState("");
+  const [groupChoice, setGroup] = useState("");
+  const [mac, setMac] = useState("");
+  const [model, setModel] = useState<string>("virtio");
   const isVolume = type === DEVICE_TYPES.volume;
+  const isNic = type === DEVICE_TYPES.nic;
   const volumes = useNodeVolumes(instance.node_id, isVolume);
-  const images = useNodeImages(instance.node_id, !isVolume);
+  const images = useNodeImages(instance.node_id, type === DEVICE_TYPES.cdrom);
+  const vswitches = useNodeVSwitches(instance.node_id, isNic);
+  const portGroups = useNodePortGroups(instance.node_id, isNic);
+  // Until the user picks, the first vSwitch that has a port group, and that group.
+  const withGroups = (vswitches.data ?? []).filter((v) =>
+    (portGroups.data ?? []).some((g) => g.vswitch_id === v.id),
+  );
+  const vswitchId = vswitchChoice || (withGroups[0]?.id ?? "");
+  const groups = (portGroups.data ?? []).filter((g) => g.vswitch_id === vswitchId);
+  const groupName = groups.some((g) => g.name === groupChoice) ? groupChoice : (groups[0]?.name ?? "");
   const freeVolumes = (volumes.data ?? []).filter((v) => !v.attached && v.status === VOLUME_AVAILABLE);
   const isos = (images.data ?? []).filter((i) => i.format === "iso" && i.status === "available");
 
   const attach = useMutation({
     mutationFn: async () => {
-      const data: Record<string, unknown> = isVolume ? { volume_id: volumeId } : { image };
-      if (dev.trim()) data.dev = dev.trim();
-      if (bus) data.bus = bus;
+      const data: Record<string, unknown> = isNic
+        ? { vswitch_id: vswitchId, port_group_name: groupName, model }
+        : isVolume
+          ? { volume_id: volumeId }
+          : { image };
+      if (isNic && mac.trim()) data.mac = mac.trim().toLowerCase();
+      if (!isNic && dev.trim()) data.dev = dev.trim();
+      if (!isNic && bus) data.bus = bus;
       return unwrap(
         await api.POST("/api/v1/instances/{instance_id}/devices", {
           params: { path: { instance_id: instance.id } },
@@ -68,6 +118,7 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
     onSuccess: (reply) => {
       void client.invalidateQueries({ queryKey: keys.instance(instance.id) });
       void client.invalidateQueries({ queryKey: keys.volumes });
+      void client.invalidateQueries({ queryKey: keys.network });
       onClose();
       onAttached(reply.name, reply.needs_reboot);
     },
@@ -113,85 +164,158 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
           validated={validatedBy(error, "type")}
         >
           <FormSelectOption value={String(DEVICE_TYPES.volume)} label="Storage Volume" />
+          <FormSelectOption value={String(DEVICE_TYPES.nic)} label="Network interface" />
           <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />
         </FormSelect>
         <FieldError error={error} field="type" controlId={ids.type} />
       </FormGroup>
-      <FormGroup label={isVolume ? "Volume" : "Image"} isRequired fieldId={ids.source}>
-        {isVolume ? (
-          <FormSelect
-            id={ids.source}
-            aria-describedby={errorIdOf(ids.source)}
-            value={volumeId}
-            onChange={(_e, v) => setVolumeId(v)}
-            validated={validatedBy(error, sourceField)}
-          >
-            <FormSelectOption value="" label="Choose a volume" isPlaceholder />
-            {freeVolumes.map((v) => (
-              <FormSelectOption key={v.id} value={v.id} label={`${v.name} (${v.size} GB)`} />
-            ))}
-          </FormSelect>
-        ) : (
-          <FormSelect
-            id={ids.source}
-            aria-describedby={errorIdOf(ids.source)}
-            value={image}
-            onChange={(_e, v) => setImage(v)}
-            validated={validatedBy(error, sourceField)}
-          >
-            <FormSelectOption value="" label="Choose an ISO image" isPlaceholder />
-            {isos.map((i) => (
-              <FormSelectOption key={i.id} value={i.name} label={i.name} />
-            ))}
-          </FormSelect>
-        )}
-        {!sourceLoading && sourceEmpty ? (
-          <FormHelperText>
-            <HelperText>
-              <HelperTextItem variant="warning">
-                {isVolume
-                  ? "This node has no unattached volume; volumes are created when an instance is deployed."
-                  : "This node has no ISO image; upload one to the node first."}
-              </HelperTextItem>
-            </HelperText>
-          </FormHelperText>
-        ) : null}
-        <FieldError error={error} field={sourceField} controlId={ids.source} />
-      </FormGroup>
-      <FormGroup label="Device Path" fieldId={ids.dev}>
-        <TextInput
-          id={ids.dev}
-          aria-describedby={errorIdOf(ids.dev)}
-          value={dev}
-          placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
-          onChange={(_e, v) => setDev(v)}
-          validated={validatedBy(error, `${DATA}.dev`)}
-        />
-        <FormHelperText>
-          <HelperText>
-            <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
-          </HelperText>
-        </FormHelperText>
-        <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
-      </FormGroup>
-      <FormGroup label="Bus Type" fieldId={ids.bus}>
-        <FormSelect
-          id={ids.bus}
-          aria-describedby={errorIdOf(ids.bus)}
-          value={bus}
-          onChange={(_e, v) => setBus(v)}
-          validated={validatedBy(error, `${DATA}.bus`)}
-        >
-          <FormSelectOption
-            value=""
-            label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
-          />
-          {BUSES.map((b) => (
-            <FormSelectOption key={b} value={b} label={b} />
-          ))}
-        </FormSelect>
-        <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
-      </FormGroup>
+      {isNic ? (
+        <>
+          <FormGroup label="vSwitch" isRequired fieldId={ids.vswitch}>
+            <FormSelect
+              id={ids.vswitch}
+              aria-describedby={errorIdOf(ids.vswitch)}
+              value={vswitchId}
+              onChange={(_e, v) => setVswitch(v)}
+              validated={validatedBy(error, `${DATA}.vswitch_id`)}
+            >
+              {vswitchId === "" ? <FormSelectOption value="" label="Choose a vSwitch" isPlaceholder /> : null}
+              {(vswitches.data ?? []).map((v) => (
+                <FormSelectOption key={v.id} value={v.id} label={v.name} />
+              ))}
+            </FormSelect>
+            {!vswitches.isPending && !portGroups.isPending && withGroups.length === 0 ? (
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem variant="warning">
+                    No vSwitch of this node has a port group; create them in the node&apos;s Network tab.
+                  </HelperTextItem>
+                </HelperText>
+              </FormHelperText>
+            ) : null}
+            <FieldError error={error} field={`${DATA}.vswitch_id`} controlId={ids.vswitch} />
+          </FormGroup>
+          <FormGroup label="Port Group" isRequired fieldId={ids.group}>
+            <FormSelect
+              id={ids.group}
+              aria-describedby={errorIdOf(ids.group)}
+              value={groupName}
+              onChange={(_e, v) => setGroup(v)}
+              validated={validatedBy(error, `${DATA}.port_group_name`)}
+            >
+              {groupName === "" ? <FormSelectOption value="" label="Choose a port group" isPlaceholder /> : null}
+              {groups.map((g) => (
+                <FormSelectOption key={g.name} value={g.name} label={`${g.name} (VLAN ${vlansOf(g)})`} />
+              ))}
+            </FormSelect>
+            <FieldError error={error} field={`${DATA}.port_group_name`} controlId={ids.group} />
+          </FormGroup>
+          <FormGroup label="MAC Address" fieldId={ids.mac}>
+            <TextInput
+              id={ids.mac}
+              aria-describedby={errorIdOf(ids.mac)}
+              value={mac}
+              placeholder="Generated"
+              onChange={(_e, v) => setMac(v)}
+              validated={validatedBy(error, `${DATA}.mac`)}
+              autoComplete="off"
+            />
+            <FieldError error={error} field={`${DATA}.mac`} controlId={ids.mac} />
+          </FormGroup>
+          <FormGroup label="Model" fieldId={ids.model}>
+            <FormSelect
+              id={ids.model}
+              aria-describedby={errorIdOf(ids.model)}
+              value={model}
+              onChange={(_e, v) => setModel(v)}
+              validated={validatedBy(error, `${DATA}.model`)}
+            >
+              {NIC_MODELS.map((m) => (
+                <FormSelectOption key={m} value={m} label={m} />
+              ))}
+            </FormSelect>
+            <FieldError error={error} field={`${DATA}.model`} controlId={ids.model} />
+          </FormGroup>
+        </>
+      ) : (
+        <>
+          <FormGroup label={isVolume ? "Volume" : "Image"} isRequired fieldId={ids.source}>
+            {isVolume ? (
+              <FormSelect
+                id={ids.source}
+                aria-describedby={errorIdOf(ids.source)}
+                value={volumeId}
+                onChange={(_e, v) => setVolumeId(v)}
+                validated={validatedBy(error, sourceField)}
+              >
+                <FormSelectOption value="" label="Choose a volume" isPlaceholder />
+                {freeVolumes.map((v) => (
+                  <FormSelectOption key={v.id} value={v.id} label={`${v.name} (${v.size} GB)`} />
+                ))}
+              </FormSelect>
+            ) : (
+              <FormSelect
+                id={ids.source}
+                aria-describedby={errorIdOf(ids.source)}
+                value={image}
+                onChange={(_e, v) => setImage(v)}
+                validated={validatedBy(error, sourceField)}
+              >
+                <FormSelectOption value="" label="Choose an ISO image" isPlaceholder />
+                {isos.map((i) => (
+                  <FormSelectOption key={i.id} value={i.name} label={i.name} />
+                ))}
+              </FormSelect>
+            )}
+            {!sourceLoading && sourceEmpty ? (
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem variant="warning">
+                    {isVolume
+                      ? "This node has no unattached volume; volumes are created when an instance is deployed."
+                      : "This node has no ISO image; upload one to the node first."}
+                  </HelperTextItem>
+                </HelperText>
+              </FormHelperText>
+            ) : null}
+            <FieldError error={error} field={sourceField} controlId={ids.source} />
+          </FormGroup>
+          <FormGroup label="Device Path" fieldId={ids.dev}>
+            <TextInput
+              id={ids.dev}
+              aria-describedby={errorIdOf(ids.dev)}
+              value={dev}
+              placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
+              onChange={(_e, v) => setDev(v)}
+              validated={validatedBy(error, `${DATA}.dev`)}
+            />
+            <FormHelperText>
+              <HelperText>
+                <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
+              </HelperText>
+            </FormHelperText>
+            <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
+          </FormGroup>
+          <FormGroup label="Bus Type" fieldId={ids.bus}>
+            <FormSelect
+              id={ids.bus}
+              aria-describedby={errorIdOf(ids.bus)}
+              value={bus}
+              onChange={(_e, v) => setBus(v)}
+              validated={validatedBy(error, `${DATA}.bus`)}
+            >
+              <FormSelectOption
+                value=""
+                label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
+              />
+              {BUSES.map((b) => (
+                <FormSelectOption key={b} value={b} label={b} />
+              ))}
+            </FormSelect>
+            <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
+          </FormGroup>
+        </>
+      )}
     </EditDialog>
   );
 }

@@ -1,8 +1,10 @@
 /**
  * The Resources tab: CPU and memory (Edit opens the instance's Edit dialog, where they can
  * be changed while it is stopped) and its devices, with Attach Device and per-row Delete
- * (detach). When the server says a change reaches the running guest only at its next
- * restart, the tab says so until dismissed. A button no policy of the user allows is left out.
+ * (detach), and per volume the seed's resize icon (Resize Volume: a delta in GiB, live
+ * while the instance runs). When the server says a change reaches the running guest only
+ * at its next restart, the tab says so until dismissed. A button no policy of the user
+ * allows is left out.
  */
 import {
   Alert,
@@ -12,6 +14,7 @@ import {
   CardBody,
   CardHeader,
   CardTitle,
+  Flex,
   Gallery,
   HelperText,
   HelperTextItem,
@@ -19,14 +22,26 @@ import {
   StackItem,
   Tooltip,
 } from "@patternfly/react-core";
+import { ExpandAltIcon } from "@patternfly/react-icons";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { type ReactNode, useState } from "react";
 
-import { type Device, type Instance, useInstanceDevices, useNodeVolumes } from "../../api/queries";
+import {
+  type Device,
+  type Instance,
+  useInstanceDevices,
+  useNodePools,
+  useNodeVolumes,
+  useNodeVSwitches,
+  type Volume,
+} from "../../api/queries";
 import { useDialogs } from "../common/DialogHost";
 import { Details } from "../common/Details";
 import { useAllowed } from "../common/permissions";
 import { QueryState } from "../common/ResourcePage";
+import { IconAction } from "../common/IconAction";
+import { resizeRefusal } from "../storage/NodeVolumes";
+import { ResizeVolumeDialog } from "../storage/ResizeVolumeDialog";
 import { AttachDeviceDialog, DEVICE_TYPES } from "./AttachDeviceDialog";
 import { DetachDeviceDialog } from "./DetachDeviceDialog";
 import { EditInstanceDialog } from "./EditInstanceDialog";
@@ -138,9 +153,22 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
   const dialogs = useDialogs();
   const devices = useInstanceDevices(instance.id);
   const volumes = useNodeVolumes(instance.node_id);
+  const pools = useNodePools(instance.node_id);
   const allowed = useAllowed();
   const refusal = changeRefusal(instance);
   const volumeNames = new Map((volumes.data ?? []).map((v) => [v.id, `${v.name} (${v.size} GB)`]));
+  const volumesById = new Map((volumes.data ?? []).map((v) => [v.id, v]));
+  const poolTypes = new Map((pools.data ?? []).map((p) => [p.id, p.type]));
+  const vswitches = useNodeVSwitches(
+    instance.node_id,
+    (devices.data ?? []).some((d) => d.type === DEVICE_TYPES.nic),
+  );
+  const switchNames = new Map((vswitches.data ?? []).map((v) => [v.id, v.name]));
+  const volumeOf = (device: Device): Volume | undefined => {
+    if (device.type !== DEVICE_TYPES.volume) return undefined;
+    const id = dataOf(device).volume_id ?? device.resource_id;
+    return id ? volumesById.get(id) : undefined;
+  };
 
   const attach = () =>
     dialogs.open((close) => (
@@ -152,6 +180,8 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
         }}
       />
     ));
+  const resize = (volume: Volume) =>
+    dialogs.open((close) => <ResizeVolumeDialog volume={volume} instance={instance} onClose={close} />);
   const detach = (device: Device) =>
     dialogs.open((close) => (
       <DetachDeviceDialog
@@ -197,15 +227,28 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
               </Tr>
             </Thead>
             <Tbody>
-              {devices.data.map((device) => (
-                <DeviceRow
-                  key={device.name}
-                  device={device}
-                  source={source(device, volumeNames)}
-                  refusal={deleteRefusal(device, refusal)}
-                  onDelete={allowed("instance.device_detach") ? () => detach(device) : undefined}
-                />
-              ))}
+              {devices.data.map((device) => {
+                const volume = volumeOf(device);
+                return (
+                  <DeviceRow
+                    key={device.name}
+                    device={device}
+                    source={source(device, volumeNames, switchNames)}
+                    refusal={deleteRefusal(device, refusal)}
+                    onDelete={allowed("instance.device_detach") ? () => detach(device) : undefined}
+                    resize={
+                      volume && allowed("volume.resize")
+                        ? {
+                            volume,
+                            refusal:
+                              refusal ?? resizeRefusal(volume, poolTypes.get(volume.storage_pool_id)),
+                            run: () => resize(volume),
+                          }
+                        : undefined
+                    }
+                  />
+                );
+              })}
             </Tbody>
           </Table>
         ) : (
@@ -228,8 +271,36 @@ function dataOf(device: Device): DeviceData {
   return data ?? {};
 }
 
-function source(device: Device, volumeNames: Map<string, string>): string {
+/** A NIC's settings, wherever the server keeps them (the row's metadata or its `data`). */
+function nicOf(device: Device): { port_group?: string; model?: string; mac?: string } {
+  const meta = device.metadata as Record<string, unknown>;
+  const data = (meta.data ?? {}) as Record<string, unknown>;
+  const pick = (...names: string[]): string | undefined => {
+    for (const name of names) {
+      const value = data[name] ?? meta[name] ?? (device as unknown as Record<string, unknown>)[name];
+      if (typeof value === "string" && value) return value;
+    }
+    return undefined;
+  };
+  return {
+    port_group: pick("port_group_name", "port_group"),
+    model: pick("model"),
+    mac: pick("mac", "mac_address"),
+  };
+}
+
+function source(
+  device: Device,
+  volumeNames: Map<string, string>,
+  switchNames: Map<string, string>,
+): string {
   const data = dataOf(device);
+  if (device.type === DEVICE_TYPES.nic) {
+    const nic = nicOf(device);
+    const vswitchId = device.resource_id ?? "";
+    const where = `${switchNames.get(vswitchId) ?? (vswitchId || "?")} / ${nic.port_group ?? "?"}`;
+    return nic.mac ? `${where}, ${nic.mac}` : where;
+  }
   if (device.type === DEVICE_TYPES.cdrom) return data.image ?? device.resource_id ?? "—";
   const id = data.volume_id ?? device.resource_id;
   return id ? (volumeNames.get(id) ?? id) : "—";
@@ -247,6 +318,8 @@ function DeviceRow(props: {
   refusal: string | undefined;
   /** Absent when no policy of the user allows detaching. */
   onDelete: (() => void) | undefined;
+  /** The resize icon of a volume; absent for other devices or without volume.resize. */
+  resize?: { volume: Volume; refusal: string | undefined; run: () => void };
 }) {
   const { device, refusal } = props;
   const data = dataOf(device);
@@ -263,11 +336,28 @@ function DeviceRow(props: {
       </Td>
       <Td dataLabel="Type">{TYPE_TITLES[device.type] ?? `Type ${device.type}`}</Td>
       <Td dataLabel="Source">{props.source}</Td>
-      <Td dataLabel="Bus">{data.bus ?? "—"}</Td>
+      <Td dataLabel="Bus">
+        {device.type === DEVICE_TYPES.nic ? (nicOf(device).model ?? "—") : (data.bus ?? "—")}
+      </Td>
       <Td dataLabel="Device Path">{data.dev ?? "—"}</Td>
       <Td dataLabel="Status">{device.status}</Td>
       <Td isActionCell>
-        {!props.onDelete ? null : refusal ? <Tooltip content={refusal}>{button}</Tooltip> : button}
+        <Flex
+          flexWrap={{ default: "nowrap" }}
+          spaceItems={{ default: "spaceItemsSm" }}
+          alignItems={{ default: "alignItemsCenter" }}
+          justifyContent={{ default: "justifyContentFlexEnd" }}
+        >
+          {props.resize ? (
+            <IconAction
+              label={`Resize ${props.resize.volume.name}`}
+              icon={<ExpandAltIcon />}
+              refusal={props.resize.refusal}
+              onClick={props.resize.run}
+            />
+          ) : null}
+          {!props.onDelete ? null : refusal ? <Tooltip content={refusal}>{button}</Tooltip> : button}
+        </Flex>
       </Td>
     </Tr>
   );

@@ -1,7 +1,8 @@
 /**
- * The Summary tab: what the instance is (name, status, type, memory, vCPUs, node, ...),
- * how long it has been deployed (the seed's "Deployment Duration"), and the task working
- * on it now, with its progress.
+ * The Summary tab: the seed's instance-level monitoring (Name, Status Connected or
+ * Disconnected, Memory Allocated, Instance Type, Deployment Duration) with the rest of what
+ * the instance is (state, vCPUs, node, ...), the task working on it now with its progress,
+ * and its CPU, memory and network charts over a chosen range.
  */
 import {
   Card,
@@ -13,14 +14,17 @@ import {
   Gallery,
   Progress,
   ProgressSize,
+  Stack,
 } from "@patternfly/react-core";
-import { useEffect, useState } from "react";
 import { Link } from "react-router";
 
 import { type Instance, useNode, useTask } from "../../api/queries";
 import { paths } from "../app/routes";
 import { Details } from "../common/Details";
+import { useNow } from "../common/useNow";
+import { MetricsPanel } from "../monitoring/MetricsPanel";
 import { statusLook } from "../tasks/status";
+import { InstanceConnection } from "./InstanceConnection";
 import { InstanceStatus } from "./InstanceStatus";
 import { typeTitle } from "./states";
 
@@ -51,16 +55,6 @@ export function formatDuration(ms: number): string {
   return plural(mins, "minute");
 }
 
-/** The current time, moving every `everyMs`, for durations that grow while on screen. */
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = window.setInterval(() => setNow(Date.now()), everyMs);
-    return () => window.clearInterval(timer);
-  }, [everyMs]);
-  return now;
-}
-
 export function formatTime(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
@@ -89,57 +83,71 @@ export function CurrentTask({ taskId }: { taskId: string | null }) {
   );
 }
 
+/** The instance's series the Summary charts. */
+const INSTANCE_SERIES = ["cpu", "memory", "network"];
+
 export function InstanceSummaryCard({ instance }: { instance: Instance }) {
   const node = useNode(instance.node_id);
   return (
-    <Gallery hasGutter minWidths={{ default: "100%", xl: "48%" }}>
-      <Card>
-        <CardTitle>Summary</CardTitle>
-        <CardBody>
-          <Details
-            items={[
-              ["Name", instance.name],
-              [
-                "Status",
-                <Flex key="status" direction={{ default: "column" }} spaceItems={{ default: "spaceItemsXs" }}>
-                  <FlexItem>
-                    <InstanceStatus state={instance.state} />
-                  </FlexItem>
-                  {instance.state_message ? (
+    <Stack hasGutter>
+      <Gallery hasGutter minWidths={{ default: "100%", xl: "48%" }}>
+        <Card>
+          <CardTitle>Summary</CardTitle>
+          <CardBody>
+            <Details
+              items={[
+                ["Name", instance.name],
+                ["Status", <InstanceConnection key="connection" instance={instance} />],
+                [
+                  "State",
+                  <Flex
+                    key="state"
+                    direction={{ default: "column" }}
+                    spaceItems={{ default: "spaceItemsXs" }}
+                  >
                     <FlexItem>
-                      <Content component="small">{instance.state_message}</Content>
+                      <InstanceStatus state={instance.state} isCompact />
                     </FlexItem>
-                  ) : null}
-                </Flex>,
-              ],
-              ["Type", typeTitle(instance.type)],
-              ["Memory", formatMemory(instance.memory)],
-              ["vCPUs", `${instance.vcpus} (${formatTopology(instance.cpu)})`],
-              [
-                "Node",
-                <Link key="node" to={paths.node(instance.node_id)}>
-                  {node.data?.node.name ?? instance.node_id}
-                </Link>,
-              ],
-              ["Description", instance.description || "—"],
-              ["Autostart", instance.autostart ? "Yes" : "No"],
-            ]}
-          />
-        </CardBody>
-      </Card>
-      <Card>
-        <CardTitle>Deployment</CardTitle>
-        <CardBody>
-          <Details
-            items={[
-              ["Deployment duration", <DeploymentDuration key="duration" instance={instance} />],
-              ["Creation", formatTime(instance.creation)],
-              ["Current task", <CurrentTask key="task" taskId={instance.current_task_id} />],
-              ["ID", instance.id],
-            ]}
-          />
-        </CardBody>
-      </Card>
-    </Gallery>
+                    {instance.state_message ? (
+                      <FlexItem>
+                        <Content component="small">{instance.state_message}</Content>
+                      </FlexItem>
+                    ) : null}
+                  </Flex>,
+                ],
+                ["Memory Allocated", formatMemory(instance.memory)],
+                ["Instance Type", typeTitle(instance.type)],
+                [
+                  "Deployment Duration",
+                  <DeploymentDuration key="duration" instance={instance} />,
+                ],
+                ["vCPUs", `${instance.vcpus} (${formatTopology(instance.cpu)})`],
+                [
+                  "Node",
+                  <Link key="node" to={paths.node(instance.node_id)}>
+                    {node.data?.node.name ?? instance.node_id}
+                  </Link>,
+                ],
+                ["Description", instance.description || "—"],
+                ["Autostart", instance.autostart ? "Yes" : "No"],
+              ]}
+            />
+          </CardBody>
+        </Card>
+        <Card>
+          <CardTitle>Deployment</CardTitle>
+          <CardBody>
+            <Details
+              items={[
+                ["Creation", formatTime(instance.creation)],
+                ["Current task", <CurrentTask key="task" taskId={instance.current_task_id} />],
+                ["ID", instance.id],
+              ]}
+            />
+          </CardBody>
+        </Card>
+      </Gallery>
+      <MetricsPanel owner={{ kind: "instance", id: instance.id }} names={INSTANCE_SERIES} />
+    </Stack>
   );
 }

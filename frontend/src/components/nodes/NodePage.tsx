@@ -1,7 +1,10 @@
 /**
- * A node's page: its summary (state, system, time, version), hardware, capabilities with
- * the accelerator it uses (KVM or TCG, and why), the instances on it, its tasks, and (for
- * users who may open one) a shell on it in the Console tab.
+ * A node's page: its summary (state, health with its reasons, licence, system, time,
+ * version), its CPU, memory, storage, network, load and disk charts over a chosen range
+ * (the seed's node-level monitoring), hardware, capabilities with the accelerator it uses
+ * (KVM or TCG, and why), the instances on it, its storage pools and volumes, its network
+ * (vSwitches, port groups, NICs), its tasks, and (for users who may open one) a shell on
+ * it in the Console tab.
  */
 import { Card, CardBody, CardTitle, Grid, GridItem } from "@patternfly/react-core";
 import { Link, useParams } from "react-router";
@@ -19,6 +22,11 @@ import { Details } from "../common/Details";
 import { formatDuration, formatTime, formatUnixTime } from "../common/format";
 import { QueryState, ResourcePage } from "../common/ResourcePage";
 import { ImagesCard } from "../images/ImagesCard";
+import { NodeLicense } from "../licensing/NodeLicense";
+import { HealthStatus } from "../monitoring/Health";
+import { MetricsPanel } from "../monitoring/MetricsPanel";
+import { NodeNetwork } from "../network/NodeNetwork";
+import { NodeStorage } from "../storage/NodeStorage";
 import { useNodeActions } from "./actions";
 import { NodeCapabilitiesCard } from "./NodeCapabilitiesCard";
 import { NodeConsole } from "./NodeConsole";
@@ -33,6 +41,10 @@ export function NodePage() {
   if (!query.data) return <QueryState error={query.error} isPending={query.isPending} />;
   return <NodeView detail={query.data} />;
 }
+
+/** The node's series the Summary charts, in the seed's order (health, CPU, memory,
+ * storage), then the rest the agent records. */
+const NODE_SERIES = ["cpu", "memory", "storage", "network", "load", "disk_io"];
 
 function NodeView({ detail }: { detail: NodeDetail }) {
   const node = detail.node;
@@ -78,6 +90,15 @@ function NodeView({ detail }: { detail: NodeDetail }) {
                           "State",
                           <NodeState key="state" alive={node.alive} joining={node.joining} />,
                         ],
+                        [
+                          "Health",
+                          <HealthStatus
+                            key="health"
+                            status={node.health_status}
+                            reasons={node.health_reasons}
+                          />,
+                        ],
+                        ["License", <NodeLicense key="license" nodeId={node.id} />],
                         ["Last seen", formatTime(node.last_seen)],
                         ["Hostname", detail.hostname || "—"],
                         ["IP address", node.ip_address ?? "—"],
@@ -106,6 +127,9 @@ function NodeView({ detail }: { detail: NodeDetail }) {
                   </CardBody>
                 </Card>
               </GridItem>
+              <GridItem span={12}>
+                <MetricsPanel owner={{ kind: "node", id: node.id }} names={NODE_SERIES} />
+              </GridItem>
               <GridItem xl={6}>
                 <NodeHardwareCard nodeId={node.id} />
               </GridItem>
@@ -126,6 +150,16 @@ function NodeView({ detail }: { detail: NodeDetail }) {
           ) : (
             <QueryState error={instances.error} isPending={instances.isPending} />
           ),
+        },
+        {
+          key: "storage",
+          title: "Storage",
+          content: <NodeStorage nodeId={node.id} />,
+        },
+        {
+          key: "network",
+          title: "Network",
+          content: <NodeNetwork nodeId={node.id} />,
         },
         {
           key: "tasks",

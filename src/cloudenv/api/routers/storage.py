@@ -1,4 +1,5 @@
-"""Storage seen from a node: its pools, volumes, and images (list, upload, delete)."""
+"""Storage seen from a node: its pools, and images (list, upload, delete); volumes are
+``routers/volumes.py``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,10 @@ from cloudenv.api.schemas.storage import (
     ImageImport,
     NodePool,
     PoolUsage,
-    Volume,
-    VolumeMetadata,
 )
 from cloudenv.api.uploads import MAX_UPLOADS_PER_USER, declared_size, stage
 from cloudenv.errors import Conflict
-from cloudenv.services.storage import images, pools, volumes
+from cloudenv.services.storage import images, pools
 from cloudenv.services.tenancy import nodes
 from cloudenv.store.engine import transaction
 
@@ -51,32 +50,6 @@ def node_pools(node_id: str, db: Db, principal: CurrentPrincipal) -> list[NodePo
             volume_count=p.volume_count,
         )
         for p in pools.list_node_pools(db, principal, node_id)
-    ]
-
-
-@router.get("/v1/volumes", response_model=list[Volume], name="volume.list")
-def list_volumes(
-    db: Db,
-    principal: CurrentPrincipal,
-    node_id: str | None = None,
-    storage_pool_id: str | None = None,
-) -> list[Volume]:
-    return [
-        Volume(
-            id=v.id,
-            storage_pool_id=v.pool_id,
-            node_id=v.node_id,
-            name=v.name,
-            fq_name=f"{v.pool_id}/{v.file_name}",
-            description=v.description,
-            status=v.status,
-            size=round(v.size_bytes / GB, 2),
-            metadata=VolumeMetadata(driver=v.format),
-            attached=v.instance_id is not None,
-            attached_to=v.instance_id,
-            creation=v.creation,
-        )
-        for v in volumes.list_volumes(db, principal, node_id=node_id, pool_id=storage_pool_id)
     ]
 
 
@@ -121,7 +94,11 @@ async def upload_image(
     format: str | None = None,
 ) -> ImageImport:
     """Upload an image as the raw request body (``Content-Length`` required); a task then
-    moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``.
+    moves it into the pool. Query: ``storage_pool_id``, ``name``, optional ``format``
+    (iso, qcow2, raw, kernel, initrd; rootfs: a container's root filesystem tarball, plain
+    or compressed; oci: an OCI image layout as a tar; told from the name when absent). A
+    container image is checked entry by entry by the task, which fails naming the entry
+    that breaks a rule and keeps nothing of it.
 
     The database is used in two short units of work on worker threads (the checks before
     the body is read, the record after it was staged), never during the upload itself."""

@@ -91,7 +91,13 @@ class InstanceDeploy(RequestBody):
     cpu: CpuTopology = CpuTopology()
     memory: int = Field(default=2048, description="MB, at least 64.")
     imds_enabled: bool = False
-    networks: list[dict[str, Any]] = []
+    networks: list[dict[str, Any]] = Field(
+        default=[],
+        description="The instance's NICs, in order: {vswitch_id, port_group_name, mac?, "
+        "model?} — a vSwitch of the instance's node and one of its port groups; mac unique "
+        "in the cluster (generated as 52:54:00:xx:xx:xx when left out); model virtio "
+        "(default) or e1000.",
+    )
     metadata: Annotated[QemuMetadata | LxcMetadata, Field(discriminator="type_")]
     autostart: bool = True
 

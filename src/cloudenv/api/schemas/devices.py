@@ -24,7 +24,9 @@ class DeviceMetadata(RequestBody):
     data: dict[str, Any] = Field(
         default_factory=dict,
         description="Storage volume: {volume_id, bus, dev, readonly}; CD-ROM: {image, bus?, "
-        "dev?} (bus ide on pc, sata on q35 unless given; dev the first free path unless given).",
+        "dev?} (bus ide on pc, sata on q35 unless given; dev the first free path unless given); "
+        "NIC: {vswitch_id, port_group_name, mac?, model?} (a vSwitch of the instance's node; "
+        "mac generated unless given; model virtio or e1000).",
         examples=[{"volume_id": "vol-RqP1zhgvLT3qasUOvI5DW", "bus": "virtio", "dev": "/dev/vdb"}],
     )
 
@@ -35,11 +37,14 @@ class Device(Schema):
     type: int = Field(description="1 NIC, 2 storage volume, 3 TPM, 4 USB, 5 PCI, 6 RNG, 7 CD-ROM.")
     metadata: dict[str, Any] = Field(
         description='{"_type": <the device type, an integer like type>, "data": {bus, dev, '
-        "readonly, volume_id|image, ...}}."
+        "readonly, volume_id|image, ...}}; a NIC's data: {vswitch_id, port_group_name, mac, "
+        "model}."
     )
     creation: Timestamp
     description: str
-    resource_id: str | None = Field(description="The volume (vol-...) or image (img-...).")
+    resource_id: str | None = Field(
+        description="The volume (vol-...), image (img-...) or vSwitch (vsw-...)."
+    )
     boot_order: int = Field(description="0: not a boot device.")
     is_boot_device: bool
     is_root: bool = Field(description="The root volume, which can't be detached.")
@@ -49,7 +54,9 @@ class Device(Schema):
 class DeviceCreate(RequestBody):
     name: str = Field(description="3-32 characters, no spaces.", examples=["data-1"])
     description: str = ""
-    type: int = Field(description="2 storage volume or 7 CD-ROM (others: not yet).", examples=[2])
+    type: int = Field(
+        description="1 NIC, 2 storage volume or 7 CD-ROM (others: not yet).", examples=[2]
+    )
     metadata: DeviceMetadata = DeviceMetadata()
     live: bool = Field(
         default=True,

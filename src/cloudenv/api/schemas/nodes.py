@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cloudenv.api.schemas.common import Schema
+from cloudenv.api.schemas.common import Schema, Timestamp
 from cloudenv.api.schemas.compute import Instance
-from cloudenv.api.schemas.tenancy import NodeFull
+from cloudenv.api.schemas.tenancy import NodeWithHealth
 
 
 class NodeOS(Schema):
@@ -22,7 +22,7 @@ class NodeTime(Schema):
 
 
 class NodeDetail(Schema):
-    node: NodeFull
+    node: NodeWithHealth
     instances: list[Instance] = Field(
         description="The node's instances that the caller may see, as instance lists show them."
     )
@@ -113,3 +113,44 @@ class PciDevice(Schema):
     prog_if: str
     iommu_group: str
     marked_for_passthrough: bool
+
+
+class LogEntry(Schema):
+    """One line of the node's daemon log, with the journal's field names."""
+
+    PRIORITY: int = Field(
+        description="syslog severity: 2 critical, 3 error, 4 warning, 6 info, 7 debug.",
+        examples=[6],
+    )
+    FACILITY: int = Field(description="syslog facility: 3 (system daemons).", examples=[3])
+    IDENTIFIER: str = Field(
+        description="The program that logged it: cloudenv, or a library of it (uvicorn).",
+        examples=["cloudenv"],
+    )
+    MESSAGE: str = Field(description="The line; a traceback follows its first line.")
+    matches: dict[str, str] = Field(
+        description="Fields the line can be told apart by, as strings: LOGGER (the Python "
+        "logger), THREAD, _PID.",
+        examples=[{"LOGGER": "cloudenv.agent.loop", "THREAD": "cloudenv-jobs", "_PID": "812"}],
+    )
+    time: str = Field(
+        description="When it was logged: RFC 3339 with microseconds (as since/until take it).",
+        examples=["2026-11-24T07:21:26.042817Z"],
+    )
+
+
+class SystemJob(Schema):
+    """One of the node's system jobs: periodic upkeep its agent runs."""
+
+    id: str = Field(description="The job's stable name.", examples=["heartbeat"])
+    name: str = Field(description="What it does.", examples=["Heartbeat and health report"])
+    status: str = Field(
+        description="pending (not run since the agent started), running, ok, failed (see "
+        "last_error), or late (its next run is long past: the agent stopped or is stuck).",
+        examples=["ok"],
+    )
+    next_run: Timestamp | None
+    last_run: Timestamp | None
+    interval: float = Field(description="Seconds between runs.", examples=[10.0])
+    last_duration: float | None = Field(description="Seconds the last run took.")
+    last_error: str = Field(description="Why the last run failed; empty when it did not.")

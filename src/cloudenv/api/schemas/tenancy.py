@@ -61,8 +61,21 @@ class Cluster(Schema):
     has_leader: bool
 
 
+HEALTH_STATUS_DOC = (
+    "healthy, degraded, unhealthy, dead or unknown (see health_reasons when not healthy)."
+)
+HEALTH_REASONS_DOC = (
+    "Why it is not healthy: one sentence per problem, naming the node, what is wrong and "
+    "what to do (empty when healthy)."
+)
+
+
 class ClusterFull(Cluster):
-    health_status: str = Field(description="healthy, degraded, unhealthy, dead or unknown.")
+    health_status: str = Field(description=HEALTH_STATUS_DOC, examples=["degraded"])
+    health_reasons: list[str] = Field(
+        description=HEALTH_REASONS_DOC,
+        examples=[["node-b (node-qthm_iLrflJ_DtSS1l4Gx) last seen 2 min ago: check that ..."]],
+    )
 
 
 class Node(Schema):
@@ -82,6 +95,13 @@ class Node(Schema):
 class NodeFull(Node):
     ssh_key: str | None
     client_cert: str | None
+
+
+class NodeWithHealth(NodeFull):
+    """A node's own page: with its health, as its cluster's is judged from it."""
+
+    health_status: str = Field(description="healthy, degraded, dead or unknown (never reported).")
+    health_reasons: list[str] = Field(description=HEALTH_REASONS_DOC)
 
 
 class OrganizationTree(Schema):

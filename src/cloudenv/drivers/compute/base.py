@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+# An interface's VLAN is a port group's, in the network driver's terms.
+from cloudenv.drivers.network.base import PortVlan as PortVlan
+from cloudenv.drivers.network.base import VlanMode as VlanMode
+
 # Re-exported (the "as" form): drivers and their callers take the disk enums, the machine
 # types and the instance configuration from here.
 from cloudenv.enums import DiskBus as DiskBus
@@ -37,15 +41,48 @@ class PowerState(StrEnum):
     SHUTTING_DOWN = "shutting_down"
 
 
+@dataclass(frozen=True)
+class VolumeSource:
+    """A volume of a storage pool defined on this node, named as the storage driver names
+    it (``<disk type='volume'>``): libvirt resolves it when the guest starts or the disk is
+    hot-plugged (a logical volume's device, an iSCSI LUN reached by QEMU's own initiator)."""
+
+    pool: str  # the pool's name on the node: its ID
+    volume: str  # the volume's name in the pool (a LUN: libvirt's "unit:0:0:1")
+
+
+@dataclass(frozen=True)
+class NetworkHost:
+    name: str
+    port: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSource:
+    """A disk QEMU reaches over the network itself (``<disk type='network'>``), for pools
+    whose volumes libvirt can't hand to a guest by name (RBD). The key stays in the libvirt
+    secret ``secret_usage`` (of type ``secret_type``); only its name is written here."""
+
+    protocol: str  # "rbd"
+    name: str  # "<ceph pool>/<image>"
+    hosts: tuple[NetworkHost, ...]
+    username: str | None = None
+    secret_type: str | None = None  # "ceph"
+    secret_usage: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class DiskSpec:
     """A disk or CD-ROM as the guest sees it.
 
-    ``path`` is the file (or block device) on the node; ``serial`` lets tests and guests
-    find the disk whatever name the guest kernel gives it.
+    ``path`` is the file (or block device, under /dev) on the node, unless ``source`` says
+    the data is a pool's volume or a network image (``drivers.storage.base.disk_source``
+    decides which, from the pool's type); ``serial`` lets tests and guests find the disk
+    whatever name the guest kernel gives it.
     """
 
     path: str
+    source: VolumeSource | NetworkSource | None = None
     target: str  # "vda", "sdb", "hdc": libvirt's target dev (a hint to the guest)
     bus: DiskBus
     format: DiskFormat = DiskFormat.QCOW2
@@ -53,6 +90,19 @@ class DiskSpec:
     readonly: bool = False
     serial: str | None = None
     boot_order: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterfaceSpec:
+    """A guest NIC on an Open vSwitch bridge (a vSwitch), with its port group's VLAN.
+
+    libvirt joins the guest's tap to ``bridge`` and sets ``vlan`` on the port when the
+    guest starts; the MAC is how the network driver finds that port again."""
+
+    mac: str  # "52:54:00:..." (lower case)
+    bridge: str  # the vSwitch's name, which is its bridge's
+    vlan: PortVlan
+    model: str = "virtio"  # "virtio" | "e1000"
 
 
 @dataclass(frozen=True)
@@ -79,6 +129,7 @@ class DomainSpec:
     accelerator: Accelerator
     config: QemuConfig  # always given: its defaults are the instance row's, not ours
     disks: tuple[DiskSpec, ...] = ()
+    interfaces: tuple[InterfaceSpec, ...] = ()
     kernel_boot: DirectKernelBoot | None = None
     boot_devices: tuple[str, ...] = ("hd",)  # "hd", "cdrom", "network" (when no boot_order)
     vnc: bool = True
@@ -90,13 +141,17 @@ class DomainSpec:
         return self.vcpus_sockets * self.vcpus_cores * self.vcpus_threads
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DomainStats:
+    """A running domain's counters: cumulative since it started, except memory."""
+
     cpu_time_ns: int
     vcpus: int
     memory_kib: int
-    memory_used_kib: int | None
+    memory_used_kib: int | None  # as the guest reports it (balloon), else QEMU's RSS; None
     interfaces: dict[str, tuple[int, int]]  # name -> (rx bytes, tx bytes)
+    disk_read_bytes: int = 0  # all its disks together
+    disk_write_bytes: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,11 +255,33 @@ class ComputeDriver(Protocol):
 
     def stats(self, name: str) -> DomainStats: ...
 
+    def bulk_stats(self) -> dict[str, DomainStats]:
+        """Every running domain's stats by name, in ONE call to the hypervisor (libvirt's
+        bulk stats), so a sampling pass costs the same call whatever the number of
+        guests. A domain that stops meanwhile is simply absent."""
+        ...
+
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         """Add a disk to the persistent definition, and to the running guest if ``live``."""
         ...
 
     def detach_disk(self, name: str, target: str, *, live: bool) -> None: ...
+
+    def attach_interface(self, name: str, nic: InterfaceSpec, *, live: bool) -> None:
+        """Add a NIC to the persistent definition, and to the running guest if ``live``."""
+        ...
+
+    def detach_interface(self, name: str, mac: str, *, live: bool) -> None:
+        """Remove the NIC with this MAC (live: once the guest has let go). Missing: no
+        error."""
+        ...
+
+    def resize_disk(self, name: str, target: str, capacity_bytes: int) -> None:
+        """Grow disk ``target`` (``vdb``) of the running guest to ``capacity_bytes``, live:
+        QEMU grows the file or RBD image itself (a logical volume or zvol must have been
+        grown first) and the guest sees the new size at once. Never shrinks (InvalidInput);
+        not running or no such disk: DriverError, nothing changed."""
+        ...
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None: ...
     def snapshot_list(self, name: str) -> list[SnapshotInfo]: ...

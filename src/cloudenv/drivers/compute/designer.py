@@ -12,6 +12,14 @@ The element classes in ``libvirt_xml`` hold no choices; every rule learnt on rea
   SMM, hence q35.
 - ``<boot dev=/>`` and per-disk ``<boot order=/>`` are never mixed (libvirt refuses it).
 - Disks get no ``cache='none'`` (TCG on plain files); CD-ROMs are raw and read-only.
+- A disk on a pool's volume is ``<disk type='volume'>`` without ``mode=`` (libvirt refuses
+  it for iscsi-direct pools); an RBD image is ``<disk type='network'>`` (libvirt 9 can't
+  back a volume disk with an rbd pool); a path under /dev is ``type='block'``.
+- A NIC is ``<interface type='bridge'>`` on its vSwitch's OVS bridge with
+  ``<virtualport type='openvswitch'/>`` (RUNTIME.md §8) and the port group's VLAN: access,
+  one tag; trunk, ``trunk='yes'`` with every VLAN and the native one ``nativeMode='untagged'``;
+  untagged, no ``<vlan>``. libvirt sets it only when the tap joins the bridge (it can't change
+  it live), so the agent also applies it through OVSDB after a start or a hot-plug.
 - A serial pty (optionally logged to a file) with a console on it; VNC only on a unix
   socket in libvirt's private directory of the domain (root and QEMU's user only: RFB
   there has no password, so it must not be on TCP where any local account connects).
@@ -23,12 +31,19 @@ module must not talk to libvirt.
 
 from __future__ import annotations
 
+import re
+
 from cloudenv.drivers.compute.base import (
     Accelerator,
     DiskSpec,
     DomainSpec,
     Firmware,
+    InterfaceSpec,
     MachineType,
+    NetworkSource,
+    PortVlan,
+    VlanMode,
+    VolumeSource,
 )
 from cloudenv.drivers.compute.libvirt_xml import (
     CPU,
@@ -39,8 +54,10 @@ from cloudenv.drivers.compute.libvirt_xml import (
     CPUTopology,
     Devices,
     Disk,
+    DiskAuth,
     DiskDriver,
     DiskSource,
+    DiskSourceHost,
     DiskTarget,
     Domain,
     DomainSnapshot,
@@ -51,6 +68,7 @@ from cloudenv.drivers.compute.libvirt_xml import (
     GraphicsListen,
     Input,
     InstanceMetadata,
+    Interface,
     Lifecycle,
     Memballoon,
     Memory,
@@ -58,6 +76,8 @@ from cloudenv.drivers.compute.libvirt_xml import (
     Serial,
     SerialLog,
     Video,
+    Vlan,
+    VlanTag,
 )
 from cloudenv.drivers.errors import InvalidDomain
 from cloudenv.machines import Resources, check_resources
@@ -68,12 +88,15 @@ __all__ = [
     "build_domain",
     "disk_element",
     "domain_xml",
+    "interface_element",
     "snapshot_element",
 ]
 
 DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
 BOOT_DEVICES = frozenset({"hd", "cdrom", "network", "fd"})
 DISK_DEVICES = frozenset({"disk", "cdrom"})
+NIC_MODELS = frozenset({"virtio", "e1000"})
+MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def build_domain(spec: DomainSpec, *, emulator: str = DEFAULT_EMULATOR) -> Domain:
@@ -120,12 +143,9 @@ def disk_element(disk: DiskSpec, machine: MachineType, *, owner: str = "") -> Di
         raise InvalidDomain(f"{what}: device must be 'disk' or 'cdrom', not {disk.device!r}.")
     cdrom = disk.device == "cdrom"
     machine.check_bus(disk.bus, cdrom=cdrom, what=what, field="bus")
-    source = None
-    if disk.path:
-        block = disk.path.startswith("/dev/")
-        source = DiskSource(dev=disk.path) if block else DiskSource(file=disk.path)
+    kind, source = _disk_source(disk)
     return Disk(
-        type="block" if source is not None and source.dev is not None else "file",
+        type=kind,
         device=disk.device,
         # ISO images are raw whatever the caller's default format says.
         driver=DiskDriver(name="qemu", type="raw" if cdrom else disk.format.value),
@@ -135,6 +155,66 @@ def disk_element(disk: DiskSpec, machine: MachineType, *, owner: str = "") -> Di
         readonly=disk.readonly or cdrom,
         boot_order=disk.boot_order,
     )
+
+
+def interface_element(nic: InterfaceSpec, *, owner: str = "") -> Interface:
+    """The ``<interface>`` for ``nic``, in a definition or for hot-plug."""
+    what = f"{owner + ': ' if owner else ''}NIC {nic.mac}"
+    if MAC.fullmatch(nic.mac) is None:
+        raise InvalidDomain(f"{what}: the MAC must be six lower-case hex pairs (52:54:00:..).")
+    if nic.model not in NIC_MODELS:
+        raise InvalidDomain(f"{what}: model {nic.model!r} is not one of virtio, e1000.")
+    if not nic.bridge:
+        raise InvalidDomain(f"{what}: no vSwitch (bridge) given.")
+    return Interface(
+        mac=nic.mac,
+        bridge=nic.bridge,
+        virtualport="openvswitch",
+        vlan=vlan_element(nic.vlan),
+        model=nic.model,
+    )
+
+
+def vlan_element(vlan: PortVlan) -> Vlan | None:
+    """A port group's VLAN as libvirt writes it onto the OVS port (none when untagged)."""
+    if vlan.mode is VlanMode.UNTAGGED:
+        return None
+    if vlan.mode is VlanMode.ACCESS:
+        if vlan.tag is None:
+            raise InvalidDomain("An access port group needs a VLAN ID.")
+        return Vlan(tags=(VlanTag(id=vlan.tag),))
+    ids = sorted(set(vlan.trunks) | ({vlan.tag} if vlan.tag is not None else set()))
+    if not ids:
+        # A trunk of every VLAN: an OVS port with no VLAN columns is just that.
+        return None
+    tags = tuple(VlanTag(id=i, native_mode="untagged" if i == vlan.tag else None) for i in ids)
+    return Vlan(tags=tags, trunk=True)
+
+
+def _disk_source(disk: DiskSpec) -> tuple[str, DiskSource | None]:
+    """The ``<disk type=>`` and ``<source>``: a pool's volume by name (libvirt resolves it;
+    no ``mode=``, which libvirt allows only for kernel-iSCSI pools), a network image with
+    the name of the secret holding its key, a device under /dev, or a file (no path: an
+    empty CD-ROM drive)."""
+    if isinstance(disk.source, VolumeSource):
+        return "volume", DiskSource(pool=disk.source.pool, volume=disk.source.volume)
+    if isinstance(disk.source, NetworkSource):
+        network = disk.source
+        auth = None
+        if network.username is not None:
+            auth = DiskAuth(
+                username=network.username,
+                secret_type=network.secret_type or "",
+                secret_usage=network.secret_usage,
+            )
+        hosts = tuple(DiskSourceHost(name=h.name, port=h.port) for h in network.hosts)
+        source = DiskSource(protocol=network.protocol, name=network.name, hosts=hosts, auth=auth)
+        return "network", source
+    if not disk.path:
+        return "file", None
+    if disk.path.startswith("/dev/"):
+        return "block", DiskSource(dev=disk.path)
+    return "file", DiskSource(file=disk.path)
 
 
 def snapshot_element(name: str, description: str) -> DomainSnapshot:
@@ -203,6 +283,9 @@ def _devices(spec: DomainSpec, emulator: str) -> Devices:
         disks=tuple(
             disk_element(disk, spec.config.machine, owner=f"Instance {spec.name}")
             for disk in spec.disks
+        ),
+        interfaces=tuple(
+            interface_element(nic, owner=f"Instance {spec.name}") for nic in spec.interfaces
         ),
         serials=(Serial(type="pty", target_port=0, log=log),),
         consoles=(Console(type="pty", target_type="serial", target_port=0),),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from cloudenv.drivers.compute.base import (
@@ -23,14 +24,21 @@ from cloudenv.drivers.compute.base import (
     DiskSpec,
     DomainSpec,
     DomainStats,
+    InterfaceSpec,
     LifecycleCallback,
     MachineCapability,
     PowerState,
     SnapshotInfo,
     VncEndpoint,
 )
-from cloudenv.drivers.compute.designer import build_domain, disk_element
-from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError, NotFound
+from cloudenv.drivers.compute.designer import build_domain, disk_element, interface_element
+from cloudenv.drivers.errors import (
+    Conflict,
+    DomainNotFound,
+    DriverError,
+    InvalidInput,
+    NotFound,
+)
 
 # libvirt's words for the domain's state in a snapshot.
 _SNAPSHOT_STATE = {
@@ -60,9 +68,12 @@ class FakeComputeDriver:
     """Implements ComputeDriver in memory."""
 
     def __init__(self) -> None:
+        #: The clock the guests' counters follow; a test on a fake clock sets its own.
+        self.monotonic: Callable[[], float] = time.monotonic
         self.domains: dict[str, DomainSpec] = {}
         self.states: dict[str, PowerState] = {}
         self.snapshots: dict[str, list[SnapshotInfo]] = {}
+        self.disk_sizes: dict[tuple[str, str], int] = {}  # (domain, target): live-resized to
         self.calls: list[tuple[str, ...]] = []
         self.fail_on: dict[str, str] = {}
         self.ignore_shutdown = False
@@ -158,6 +169,29 @@ class FakeComputeDriver:
             interfaces={},
         )
 
+    def bulk_stats(self) -> dict[str, DomainStats]:
+        """Each running guest burns one CPU-second per second, uses half its memory, and
+        reads and writes 1 MB/s and receives 10 kB/s on each of its interfaces (counters
+        from the monotonic clock: they move between two passes, as a busy guest's do)."""
+        self.calls.append(("bulk_stats",))
+        now = self.monotonic()
+        found = {}
+        cpu_ns, disk, link = int(now * 1e9), int(now * 1_000_000), (int(now * 10_000), 0)
+        for name, state in list(self.states.items()):
+            spec = self.domains.get(name)
+            if state != PowerState.RUNNING or spec is None:
+                continue
+            found[name] = DomainStats(
+                cpu_time_ns=cpu_ns,
+                vcpus=spec.vcpus,
+                memory_kib=spec.memory_mb * 1024,
+                memory_used_kib=spec.memory_mb * 512,
+                interfaces={f"vnet{i}": link for i in range(len(spec.interfaces))},
+                disk_read_bytes=disk,
+                disk_write_bytes=disk,
+            )
+        return found
+
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         self._call("attach_disk", name, disk.target)
         spec = self._spec(name)
@@ -179,6 +213,34 @@ class FakeComputeDriver:
                 f"The guest of domain {name} did not release disk {target} within "
                 f"{self.detach_timeout:g} s; it is still attached to the running guest."
             )
+
+    def attach_interface(self, name: str, nic: InterfaceSpec, *, live: bool) -> None:
+        self._call("attach_interface", name, nic.mac)
+        spec = self._spec(name)
+        interface_element(nic, owner=f"Instance {name}")
+        if any(i.mac == nic.mac for i in spec.interfaces):
+            raise DriverError(f"Domain {name} already has a NIC with MAC {nic.mac}.")
+        self.domains[name] = replace(spec, interfaces=(*spec.interfaces, nic))
+
+    def detach_interface(self, name: str, mac: str, *, live: bool) -> None:
+        self._call("detach_interface", name, mac)
+        spec = self._spec(name)
+        kept = tuple(i for i in spec.interfaces if i.mac != mac)
+        self.domains[name] = replace(spec, interfaces=kept)
+
+    def resize_disk(self, name: str, target: str, capacity_bytes: int) -> None:
+        """Records the call; ``disk_sizes[(name, target)]`` holds what the guest now sees."""
+        self._call("resize_disk", name, target, str(capacity_bytes))
+        spec = self._spec(name)
+        if self.states.get(name) != PowerState.RUNNING:
+            raise DriverError(f"Domain {name} is not running; its disks can't be resized live.")
+        if not any(d.target == target for d in spec.disks):
+            raise DriverError(f"Domain {name} has no disk {target}.")
+        if capacity_bytes < self.disk_sizes.get((name, target), 0):
+            raise InvalidInput(
+                f"Disk {target} of {name} can only grow, not shrink to {capacity_bytes} bytes."
+            )
+        self.disk_sizes[(name, target)] = capacity_bytes
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
         self._call("snapshot_create", name, snapshot)

@@ -23,13 +23,19 @@ from cloudenv.drivers.compute.base import (
     DiskSpec,
     DomainSpec,
     DomainStats,
+    InterfaceSpec,
     LifecycleCallback,
     MachineType,
     PowerState,
     SnapshotInfo,
     VncEndpoint,
 )
-from cloudenv.drivers.compute.designer import disk_element, domain_xml, snapshot_element
+from cloudenv.drivers.compute.designer import (
+    disk_element,
+    domain_xml,
+    interface_element,
+    snapshot_element,
+)
 from cloudenv.drivers.compute.libvirt_connection import (
     SerialConsole,
     open_connection,
@@ -37,7 +43,13 @@ from cloudenv.drivers.compute.libvirt_connection import (
     start_event_loop,
 )
 from cloudenv.drivers.compute.libvirt_xml import Domain
-from cloudenv.drivers.errors import Conflict, DomainNotFound, DriverError, NotFound
+from cloudenv.drivers.errors import (
+    Conflict,
+    DomainNotFound,
+    DriverError,
+    InvalidInput,
+    NotFound,
+)
 from cloudenv.drivers.libvirt_errors import error_code, libvirt_failure
 
 log = logging.getLogger(__name__)
@@ -63,6 +75,43 @@ _EVENTS = {
     libvirt.VIR_DOMAIN_EVENT_STOPPED: PowerState.STOPPED,
     libvirt.VIR_DOMAIN_EVENT_CRASHED: PowerState.STOPPED,
 }
+
+
+#: The groups of libvirt's bulk stats a sampling pass reads (virConnectGetAllDomainStats).
+_BULK_GROUPS = (
+    libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_INTERFACE
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+)
+
+
+def _bulk_record(fields: dict[str, int | float | str]) -> DomainStats:
+    """One domain's typed parameters from the bulk call: ``cpu.time`` (ns),
+    ``balloon.*`` (KiB), ``vcpu.current``, ``net.<n>.{name,rx.bytes,tx.bytes}``,
+    ``block.<n>.{rd,wr}.bytes`` (top images only: no backing chain was asked for)."""
+    used: int | None = None
+    if "balloon.available" in fields and "balloon.unused" in fields:
+        used = int(fields["balloon.available"]) - int(fields["balloon.unused"])
+    elif "balloon.rss" in fields:
+        used = int(fields["balloon.rss"])
+    interfaces = {}
+    for i in range(int(fields.get("net.count", 0))):
+        name = fields.get(f"net.{i}.name")
+        if name is not None:
+            rx = int(fields.get(f"net.{i}.rx.bytes", 0))
+            interfaces[str(name)] = (rx, int(fields.get(f"net.{i}.tx.bytes", 0)))
+    blocks = range(int(fields.get("block.count", 0)))
+    return DomainStats(
+        cpu_time_ns=int(fields.get("cpu.time", 0)),
+        vcpus=int(fields.get("vcpu.current", 1)),
+        memory_kib=int(fields.get("balloon.current", fields.get("balloon.maximum", 0))),
+        memory_used_kib=used,
+        interfaces=interfaces,
+        disk_read_bytes=sum(int(fields.get(f"block.{i}.rd.bytes", 0)) for i in blocks),
+        disk_write_bytes=sum(int(fields.get(f"block.{i}.wr.bytes", 0)) for i in blocks),
+    )
 
 
 class LibvirtComputeDriver:
@@ -233,6 +282,17 @@ class LibvirtComputeDriver:
             interfaces={},
         )
 
+    def bulk_stats(self) -> dict[str, DomainStats]:
+        connection = self._connection()
+        # NOWAIT: a guest busy with a job (a snapshot, a block copy) reports what it can
+        # at once rather than holding the whole pass up.
+        flags = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING | getattr(
+            libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0
+        )
+        with libvirt_failure("Failed reading the domains' stats"):
+            records = connection.getAllDomainStats(_BULK_GROUPS, flags)
+        return {domain.name(): _bulk_record(fields) for domain, fields in records}
+
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         domain = self._domain(name)
         with libvirt_failure(f"Failed attaching disk {disk.target} to {name}"):
@@ -276,6 +336,49 @@ class LibvirtComputeDriver:
             with self._removals_lock:
                 self._removals.pop(key, None)
 
+    def attach_interface(self, name: str, nic: InterfaceSpec, *, live: bool) -> None:
+        domain = self._domain(name)
+        element = interface_element(nic, owner=f"Instance {name}")
+        with libvirt_failure(f"Failed attaching NIC {nic.mac} to {name}"):
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if live and domain.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            domain.attachDeviceFlags(element.to_xml(), flags)
+
+    def detach_interface(self, name: str, mac: str, *, live: bool) -> None:
+        domain = self._domain(name)
+        context = f"Failed detaching NIC {mac} from {name}"
+        with libvirt_failure(context):
+            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            saved = next((i for i in defined.devices.interfaces if i.mac == mac), None)
+            if saved is not None:
+                domain.detachDeviceFlags(saved.to_xml(), libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+            if not (live and domain.isActive()):
+                return
+            running = Domain.from_xml(domain.XMLDesc(0))
+        plugged = next((i for i in running.devices.interfaces if i.mac == mac), None)
+        if plugged is None:
+            return
+        removed = threading.Event()
+        key = (name, plugged.alias or "")
+        with self._removals_lock:
+            self._removals[key] = removed
+        try:
+            with libvirt_failure(context):
+                domain.detachDeviceFlags(plugged.to_xml(), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            if plugged.alias is not None and not removed.wait(self.detach_timeout):
+                with libvirt_failure(f"Failed reading domain {name}"):
+                    live_now = Domain.from_xml(domain.XMLDesc(0))
+                if any(i.mac == mac for i in live_now.devices.interfaces):
+                    raise DriverError(
+                        f"The guest of domain {name} did not release NIC {mac} within "
+                        f"{self.detach_timeout:.0f} s; it is still plugged into the running "
+                        "guest (and gone from its definition)."
+                    )
+        finally:
+            with self._removals_lock:
+                self._removals.pop(key, None)
+
     def _await_removal(
         self, domain: libvirt.virDomain, name: str, target: str, removed: threading.Event
     ) -> None:
@@ -305,6 +408,31 @@ class LibvirtComputeDriver:
         conn.domainEventRegisterAny(
             None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_removed, None
         )
+
+    def resize_disk(self, name: str, target: str, capacity_bytes: int) -> None:
+        domain = self._domain(name)
+        context = f"Failed resizing disk {target} of {name} live"
+        with libvirt_failure(context):
+            active = domain.isActive()
+            running = Domain.from_xml(domain.XMLDesc(0)) if active else None
+        if running is None:
+            raise DriverError(f"{context}: the domain is not running.")
+        if not any(d.target.dev == target for d in running.devices.disks):
+            raise DriverError(f"{context}: the running guest has no disk {target}.")
+        with libvirt_failure(context):
+            current = int(domain.blockInfo(target)[0])  # (capacity, allocation, physical)
+        if capacity_bytes < current:
+            raise InvalidInput(
+                f"Disk {target} of {name} is {current} bytes and can only grow; "
+                f"{capacity_bytes} bytes would shrink it.",
+                field="capacity_bytes",
+            )
+        if capacity_bytes == current:
+            return
+        with libvirt_failure(context):
+            # QEMU's block_resize: grows the image (file, RBD) or takes the grown device's
+            # size, and the guest is told at once (virtio-blk: a config change interrupt).
+            domain.blockResize(target, capacity_bytes, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
         domain = self._domain(name)

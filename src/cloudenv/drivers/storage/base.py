@@ -6,11 +6,12 @@ Pools are named by their ID; volumes by a file name the platform chooses
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Protocol
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from cloudenv.drivers.compute.base import DiskFormat
+from cloudenv.drivers.compute.base import DiskFormat, NetworkHost, NetworkSource, VolumeSource
 from cloudenv.drivers.errors import InvalidInput
 from cloudenv.enums import PoolType as PoolType  # re-exported for drivers
 
@@ -20,9 +21,19 @@ NAME_MAX_BYTES = 255
 
 @dataclass(frozen=True)
 class PoolSpec:
+    """A pool as the node must define it.
+
+    ``config`` holds the type's settings as ``services.storage.pool_config`` checked and
+    stored them (the keys are listed there); ``secrets`` the write-only ones (a CHAP or
+    CIFS password, a Ceph key), which the driver gives libvirt as a secret and never
+    writes into the pool's XML or a log.
+    """
+
     name: str  # the pool ID
     type: PoolType
-    path: str  # target path (directory pools)
+    path: str = ""  # target path (directory and netfs pools: where files live)
+    config: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    secrets: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,65 @@ def check_volume_name(name: str) -> None:
             f"takes at most {NAME_MAX_BYTES} bytes, so choose a shorter name.",
             field="name",
         )
+
+
+#: Pool types whose volumes are files in a directory on the node (a guest's disk is the file).
+FILE_POOL_TYPES = frozenset({PoolType.DIRECTORY, PoolType.NETFS})
+#: Pool types whose volumes are a target's LUNs: listed, never created, resized or deleted.
+LUN_POOL_TYPES = frozenset({PoolType.ISCSI})
+
+DEFAULT_PORTS = {PoolType.ISCSI: 3260, PoolType.RBD: 6789}
+
+
+def secret_usage_id(pool: str) -> str:
+    """The usage id of the libvirt secret that holds a pool's CHAP password or Ceph key:
+    how the pool's ``<auth>`` and an RBD disk's ``<auth>`` find it."""
+    return f"cloudenv-pool-{pool}"
+
+
+def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int | None]:
+    """``"host[:port]"`` (``"[v6]:port"`` for IPv6) as (host, port); no port: the default."""
+    host, port = value, ""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    if port and not port.isdigit():
+        raise InvalidInput(f"{value!r} is not host[:port]; the port must be a number.")
+    return host, int(port) if port else default_port
+
+
+def disk_source(
+    pool_type: PoolType, pool: str, config: Mapping[str, Any], volume: str, *, keyed: bool = True
+) -> str | VolumeSource | NetworkSource:
+    """How a guest's disk reaches ``volume`` (its name in the pool: ``Volume.file_name``,
+    a LUN's libvirt name) of pool ``pool`` (the pool's ID) — the ONE place that decides it.
+
+    Decided by the pool's type, not by the path a driver reported, because a deploy plans
+    its disks before their volumes exist:
+
+    - directory and netfs: the file, ``<config path>/<volume>`` (a str);
+    - iscsi, lvm, zfs: ``VolumeSource(pool, volume)``, which libvirt resolves when the guest
+      starts (a LUN through QEMU's initiator, a logical volume's or zvol's device);
+    - rbd: ``NetworkSource`` ``rbd`` ``<ceph pool>/<volume>`` on the monitors, logged in as
+      the pool's user with the pool's secret when the pool has a key (``keyed``: its
+      ``secrets`` hold one; libvirt can't resolve rbd volumes by name).
+    """
+    if pool_type in FILE_POOL_TYPES:
+        return os.path.join(str(config.get("path", "")), volume)
+    if pool_type is PoolType.RBD:
+        monitors = [split_host_port(str(m), None) for m in config.get("monitors", [])]
+        user = config.get("user") if keyed else None
+        return NetworkSource(
+            protocol="rbd",
+            name=f"{config.get('pool', '')}/{volume}",
+            hosts=tuple(NetworkHost(host, port) for host, port in monitors),
+            username=str(user) if user else None,
+            secret_type="ceph" if user else None,
+            secret_usage=secret_usage_id(pool) if user else None,
+        )
+    return VolumeSource(pool=pool, volume=volume)
 
 
 ProgressCallback = Callable[[int, int], None]

@@ -4,8 +4,19 @@ filesystem, no libvirt.
 Pools and volumes live in dictionaries; every call is appended to ``calls`` as a
 tuple of strings so tests can assert what the agent asked for. Like a directory pool,
 volumes belong to the pool's *path*: removing a pool keeps them, ensuring a pool at the
-same path shows them again. Images to clone from are registered with ``add_image``;
-``fail_next`` makes the next call of a verb raise a given error (a failing component).
+same path shows them again; a pool without a path (block pools: LVM, ZFS, RBD, iSCSI) keeps
+them under ``<type>:<pool id>``. Images to clone from are registered with ``add_image``;
+an iSCSI target's LUNs with ``add_lun``; ``fail_next`` makes the next call of a verb raise a
+given error (a failing component); ``lacking`` names pool types whose backend this pretend
+node lacks, with the message a real node would give (e.g. ``{PoolType.LVM: "volume group
+vg0 not found"}``): ensuring such a pool that is not defined yet raises Unsupported. A CIFS
+pool's credentials file is kept in ``credential_files`` (path -> content) while the pool is
+defined, as the libvirt driver writes it.
+
+The per-type rules are the libvirt driver's own (``pool_design``): the same settings are
+refused, an iSCSI pool's volumes can't be created, resized or deleted (nor images copied
+or uploaded into them), pools other than directory and netfs take raw volumes only (an
+image copied into one is written as raw; an upload must be raw).
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from dataclasses import dataclass, replace
 from cloudenv.drivers.compute.base import DiskFormat
 from cloudenv.drivers.errors import CloudenvError, Conflict, InvalidInput, NotFound, Unsupported
 from cloudenv.drivers.storage.base import (
+    FILE_POOL_TYPES,
+    LUN_POOL_TYPES,
     PoolSpec,
     PoolType,
     PoolUsage,
@@ -24,6 +37,21 @@ from cloudenv.drivers.storage.base import (
     VolumeInfo,
     check_volume_name,
 )
+from cloudenv.drivers.storage.libvirt_xml import (
+    IscsiDirectPool,
+    LogicalPool,
+    RbdPool,
+    ZfsPool,
+)
+from cloudenv.drivers.storage.pool_design import (
+    CREDENTIALS_DIR,
+    PoolDesign,
+    describe,
+    design_pool,
+    same_definition,
+)
+
+FAKE_INITIATOR = "iqn.2026-12.org.cloudenv:fake-node"
 
 _MAGIC = {b"QFI\xfb": DiskFormat.QCOW2, b"KDMV": DiskFormat.VMDK}
 
@@ -39,10 +67,19 @@ class FakeImage:
 class FakeStorageDriver:
     """StorageDriver kept in memory. ``capacity_bytes`` is every pool's filesystem size."""
 
-    def __init__(self, capacity_bytes: int = 100 * 1024**3) -> None:
+    def __init__(
+        self,
+        capacity_bytes: int = 100 * 1024**3,
+        lacking: dict[PoolType, str] | None = None,
+        credentials_dir: str = CREDENTIALS_DIR,
+    ) -> None:
         self.capacity_bytes = capacity_bytes
+        self.lacking = dict(lacking or {})
+        self.credentials_dir = credentials_dir
+        self.credential_files: dict[str, str] = {}  # path -> content
         self.calls: list[tuple[str, ...]] = []
         self.pools: dict[str, PoolSpec] = {}
+        self.designs: dict[str, PoolDesign] = {}
         self.files: dict[str, dict[str, VolumeInfo]] = {}  # pool path -> name -> volume
         self.images: dict[str, FakeImage] = {}
         self._failures: dict[str, CloudenvError] = {}
@@ -66,23 +103,47 @@ class FakeStorageDriver:
     # -- pools -----------------------------------------------------------------------
 
     def ensure_pool(self, spec: PoolSpec) -> PoolUsage:
-        """Post-condition: the pool exists (running). Other path: Conflict."""
+        """Post-condition: the pool exists (running). Settings the libvirt driver refuses:
+        the same refusal; defined otherwise: Conflict; not defined yet and its type
+        ``lacking``: Unsupported."""
         self._record("ensure_pool", spec.name, spec.type.name, spec.path)
-        if spec.type is not PoolType.DIRECTORY:
-            raise Unsupported(
-                f"Storage pool {spec.name}: {spec.type.name.lower()} pools are not supported "
-                "yet (only directory pools); the other types come with the storage issue."
-            )
-        path = posixpath.normpath(spec.path)
-        have = self.pools.get(spec.name)
-        if have is not None and have.path != path:
-            raise Conflict(
-                f"Storage pool {spec.name} already exists at {have.path} (type dir), not as "
-                f"a directory pool at {path}; remove it first or choose another pool."
-            )
+        design = design_pool(
+            spec,
+            iscsi_direct=True,
+            initiator=FAKE_INITIATOR,
+            credentials_dir=self.credentials_dir,
+        )
+        have = self.designs.get(spec.name)
+        if have is not None:
+            if not same_definition(have.pool, design.pool):
+                raise Conflict(
+                    f"Storage pool {spec.name} already exists {describe(have.pool)} (type "
+                    f"{have.libvirt_type}), not as the {design.libvirt_type} pool "
+                    f"{describe(design.pool)}; remove it first or choose another pool."
+                )
+            self._write_credentials(design)
+            return self._usage(spec.name)
+        if spec.type in self.lacking:
+            raise Unsupported(f"Storage pool {spec.name}: {self.lacking[spec.type]}")
+        self._write_credentials(design)
+        path = (
+            posixpath.normpath(spec.path) if spec.path else f"{spec.type.name.lower()}:{spec.name}"
+        )
         self.pools[spec.name] = replace(spec, path=path)
+        self.designs[spec.name] = design
         self.files.setdefault(path, {})
         return self._usage(spec.name)
+
+    def add_lun(self, pool: str, name: str, capacity_bytes: int) -> VolumeInfo:
+        """Pretend the iSCSI target of ``pool`` has a LUN ``name`` (e.g. "unit:0:0:1"); one
+        of 0 bytes is a controller, which ``list_volumes`` leaves out as libvirt's does."""
+        design = self.designs[pool]
+        assert isinstance(design.pool, IscsiDirectPool)
+        host = design.pool.hosts[0]
+        lun = name.rsplit(":", 1)[-1]
+        path = f"ip-{host.name}:{host.port}-iscsi-{design.pool.target}-lun-{lun}"
+        info = VolumeInfo(name, path, capacity_bytes, capacity_bytes, DiskFormat.RAW)
+        return self._add(pool, info)
 
     def _volumes(self, pool: str) -> dict[str, VolumeInfo]:
         spec = self.pools.get(pool)
@@ -102,8 +163,46 @@ class FakeStorageDriver:
         """Post-condition: no such pool; its volumes stay with its path. Missing: fine."""
         self._record("remove_pool", pool)
         self.pools.pop(pool, None)
+        design = self.designs.pop(pool, None)
+        if design is not None and design.credentials is not None:
+            self.credential_files.pop(design.credentials.path, None)
+
+    def _write_credentials(self, design: PoolDesign) -> None:
+        """The pool's credentials file, (re)written as the libvirt driver writes it."""
+        if design.credentials is not None:
+            self.credential_files[design.credentials.path] = design.credentials.content
 
     # -- volumes ---------------------------------------------------------------------
+
+    def _writable(self, pool: str, fmt: DiskFormat | None = None) -> None:
+        """The libvirt driver's refusals for making or changing a volume in ``pool``."""
+        self._volumes(pool)
+        spec = self.pools[pool]
+        kind = self.designs[pool].libvirt_type
+        if spec.type in LUN_POOL_TYPES:
+            raise Unsupported(
+                f"Storage pool {pool}: an iSCSI pool's volumes are the target's LUNs; create "
+                "or resize LUNs on the target (they are listed here once it has them)."
+            )
+        if spec.type in FILE_POOL_TYPES:
+            return
+        if fmt is not None and fmt is not DiskFormat.RAW:
+            raise InvalidInput(
+                f"Storage pool {pool} is a {kind} pool, which holds raw volumes only; choose "
+                f"raw, or a directory or netfs pool for {fmt.value}.",
+                field="fmt",
+            )
+
+    def _path(self, pool: str, name: str) -> str:
+        """Where libvirt would say the volume is: a file, a device, ``<ceph pool>/<name>``."""
+        design = self.designs[pool].pool
+        if isinstance(design, LogicalPool):
+            return f"{design.path}/{name}"
+        if isinstance(design, ZfsPool):
+            return f"/dev/zvol/{design.zpool}/{name}"
+        if isinstance(design, RbdPool):
+            return f"{design.ceph_pool}/{name}"
+        return posixpath.join(self.pools[pool].path, name)
 
     def _new(
         self, pool: str, name: str, capacity: int, allocation: int, fmt: DiskFormat
@@ -114,8 +213,7 @@ class FakeStorageDriver:
             raise Conflict(
                 f"Volume {name} already exists in pool {pool}; delete it first or use another name."
             )
-        path = posixpath.join(self.pools[pool].path, name)
-        return VolumeInfo(name, path, capacity, allocation, fmt)
+        return VolumeInfo(name, self._path(pool, name), capacity, allocation, fmt)
 
     def _add(self, pool: str, volume: VolumeInfo) -> VolumeInfo:
         self._volumes(pool)[volume.name] = volume
@@ -125,6 +223,7 @@ class FakeStorageDriver:
         self, pool: str, name: str, capacity_bytes: int, fmt: DiskFormat
     ) -> VolumeInfo:
         self._record("create_volume", pool, name, capacity_bytes, fmt.value)
+        self._writable(pool, fmt)
         return self._add(pool, self._new(pool, name, capacity_bytes, 0, fmt))
 
     def clone_volume(
@@ -136,8 +235,10 @@ class FakeStorageDriver:
         capacity_bytes: int | None,
         progress: ProgressCallback | None = None,
     ) -> VolumeInfo:
-        """Records the copy; the source must have been registered with ``add_image``."""
+        """Records the copy; the source must have been registered with ``add_image``. The
+        volume is ``capacity_bytes`` or the image's virtual size, whichever is larger."""
         self._record("clone_volume", pool, name, source_path, fmt.value, capacity_bytes)
+        self._writable(pool, fmt)
         volume = self._new(pool, name, 0, 0, fmt)
         image = self.images.get(source_path)
         if image is None:
@@ -166,6 +267,7 @@ class FakeStorageDriver:
     ) -> VolumeInfo:
         """Consumes the stream (keeping only its first bytes, to tell the format)."""
         self._record("upload_volume", pool, name, size, fmt.value)
+        self._writable(pool, fmt)
         volume = self._new(pool, name, size, size, fmt)
         done, head = 0, b""
         for chunk in chunks:
@@ -197,11 +299,14 @@ class FakeStorageDriver:
 
     def list_volumes(self, pool: str) -> list[VolumeInfo]:
         self._record("list_volumes", pool)
-        return sorted(self._volumes(pool).values(), key=lambda v: v.name)
+        luns = self.pools[pool].type in LUN_POOL_TYPES if pool in self.pools else False
+        volumes = self._volumes(pool).values()
+        return sorted((v for v in volumes if v.capacity_bytes or not luns), key=lambda v: v.name)
 
     def resize_volume(self, pool: str, name: str, capacity_bytes: int) -> VolumeInfo:
         """Grow only; the same size is a no-op; smaller: InvalidInput."""
         self._record("resize_volume", pool, name, capacity_bytes)
+        self._writable(pool)
         current = self._volumes(pool).get(name)
         if current is None:
             raise NotFound(f"Volume {name} does not exist in pool {pool}.")
@@ -216,6 +321,7 @@ class FakeStorageDriver:
     def delete_volume(self, pool: str, name: str) -> None:
         """Missing: no error."""
         self._record("delete_volume", pool, name)
+        self._writable(pool)
         self._volumes(pool).pop(name, None)
 
 

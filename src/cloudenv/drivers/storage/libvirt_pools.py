@@ -1,16 +1,34 @@
-"""The storage driver on libvirt: directory pools, one file per volume.
+"""The storage driver on libvirt: pools of every type, and their volumes.
 
-libvirt defines, starts and lists pools and creates, resizes and deletes volumes;
-copies of images (clone, upload) are written by this process into the pool's
+``ensure_pool`` turns a ``PoolSpec`` into a libvirt pool as ``pool_design`` decides (dir,
+netfs, iscsi-direct or iscsi, logical, rbd, zfs), after asking ``node_probe`` what this node
+lacks for it: a missing backend, tool, volume group or zpool is refused with a message that
+names it, before anything is defined. CHAP passwords and Ceph keys go into private libvirt
+secrets, a CIFS share's user name and password into a credentials file only root reads
+(never into the pool's XML or a message). Whatever a failed ``ensure_pool`` defined or
+wrote is undefined or removed again.
+
+Directory and netfs pools hold one file per volume: libvirt creates, resizes and deletes
+them; copies of images (clone, upload) are written by this process into the pool's
 directory (``qemu-img convert``, or the uploaded bytes) under a hidden temporary name,
 published with a hard link that never overwrites, and then announced to libvirt by a
-pool refresh. Nobody but root reads a pool: directories are 0711 (QEMU's user may pass
-through to a file it was given, never list), files 0600 root's; libvirt's DAC driver
-(``dynamic_ownership``) chowns a disk to QEMU's user while a domain uses it and back after.
-A pool directory QEMU's user could not reach is refused before it is defined.
+pool refresh. Nobody but root reads a directory pool: directories are 0711 (QEMU's user
+may pass through to a file it was given, never list), files 0600 root's; libvirt's DAC
+driver (``dynamic_ownership``) chowns a disk to QEMU's user while a domain uses it and back
+after. A pool directory QEMU's user could not reach is refused before it is defined.
 
-It must not decide names, sizes or where pools live: the agent passes them in. Other
-pool types (iSCSI, LVM, ...) are refused with ``Unsupported``.
+Logical, zfs and rbd pools hold raw volumes that libvirt creates, resizes and deletes.
+Copies of images into them (clone, upload) go into a volume libvirt has just created at
+its final size (never below the image's virtual size): ``qemu-img convert -n`` writes the
+image as raw into it (a logical volume's or zvol's device on this node; an RBD image
+through the pool's monitors, the Ceph key handed to qemu-img through a pipe, never on
+its command line or on disk), or an upload's bytes are written into the device (an RBD
+upload lands in a temporary file first: libvirt's rbd backend has no volume upload). On
+any failure the volume is deleted again. An iSCSI pool's volumes are the target's LUNs:
+listed (LUNs of 0 bytes, such as tgt's controller LUN 0, are not volumes), never created,
+resized or deleted here.
+
+It must not decide names, sizes or where pools live: the agent passes them in.
 """
 
 from __future__ import annotations
@@ -25,6 +43,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +53,56 @@ from cloudenv.drivers.compute.base import DiskFormat
 from cloudenv.drivers.errors import Conflict, DriverError, InvalidInput, NotFound, Unsupported
 from cloudenv.drivers.libvirt_errors import libvirt_failure as _failing
 from cloudenv.drivers.storage.base import (
+    DEFAULT_PORTS,
     PoolSpec,
     PoolType,
     PoolUsage,
     ProgressCallback,
     VolumeInfo,
     check_volume_name,
+    secret_usage_id,
 )
-from cloudenv.drivers.storage.libvirt_xml import DirPool, Volume
+from cloudenv.drivers.storage.libvirt_xml import (
+    AnyPool,
+    DirPool,
+    IscsiDirectPool,
+    IscsiPool,
+    NetfsPool,
+    RbdPool,
+    Volume,
+    parse_pool,
+    pool_type_of,
+)
+from cloudenv.drivers.storage.node_probe import NodeProbe, supported_backends
+from cloudenv.drivers.storage.pool_design import (
+    CREDENTIALS_DIR,
+    CREDENTIALS_DIR_MODE,
+    CREDENTIALS_MODE,
+    POOL_MODE,
+    CredentialsPlan,
+    PoolDesign,
+    SecretPlan,
+    credentials_path,
+    describe,
+    design_pool,
+    node_initiator,
+    same_definition,
+)
 from cloudenv.host.reach import blocking_directory, qemu_account
 
-POOL_MODE = 0o711  # QEMU's user passes through to the disks it was given; nobody lists
+FILE_KINDS = frozenset({"dir", "netfs"})  # libvirt pool types whose volumes are files
+DEVICE_KINDS = frozenset({"logical", "zfs"})  # volumes are block devices of this node
+LUN_KINDS = frozenset({"iscsi", "iscsi-direct"})  # volumes are a target's LUNs
+_SECRET_USAGE = {
+    "iscsi": libvirt.VIR_SECRET_USAGE_TYPE_ISCSI,
+    "ceph": libvirt.VIR_SECRET_USAGE_TYPE_CEPH,
+}
 FILE_MODE = 0o600  # libvirt chowns a disk to QEMU's user while a domain uses it
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
+#: How long a new logical volume's or zvol's device node may take to appear (udev makes
+#: /dev/zvol/... links after ``zfs create`` returns).
+DEVICE_WAIT_SECONDS = 10.0
+_KEY_ID = "cloudenv-ceph-key"  # the qemu-img secret object holding an RBD pool's key
 
 
 BUSY_RETRIES = 100  # x 0.05 s: another process (virsh, a second daemon) holding the pool
@@ -76,7 +132,7 @@ def _volume_info(vol: Any) -> VolumeInfo:
         path=parsed.path or str(vol.path()),
         capacity_bytes=parsed.capacity_bytes,
         allocation_bytes=parsed.allocation_bytes or 0,
-        format=_disk_format(parsed.format),
+        format=_disk_format(parsed.format or "raw"),
     )
 
 
@@ -92,12 +148,20 @@ _VMDK_MAGIC = b"KDMV"
 _QCOW2_DATA_FILE = 1 << 2  # qcow2 v3 incompatible feature: guest data in an external file
 
 
+_HEADER_BYTES = 80  # what _probe_header reads: qcow2's header up to its feature bits
+
+
 def _probe(path: str) -> tuple[DiskFormat, bool]:
     """The format of an image file told from its header (never by asking qemu-img to
-    guess), and whether that header says its data lives in another file (qcow2 v3 with an
-    external data file). Anything that is neither qcow2 nor a sparse VMDK counts as raw."""
+    guess), and whether that header says its data lives in another file."""
     with open(path, "rb") as handle:
-        header = handle.read(80)
+        return _probe_header(handle.read(_HEADER_BYTES))
+
+
+def _probe_header(header: bytes) -> tuple[DiskFormat, bool]:
+    """The format an image's first bytes say it has, and whether they say its data lives
+    in another file (qcow2 v3 with an external data file). Anything that is neither qcow2
+    nor a sparse VMDK counts as raw."""
     if header.startswith(_QCOW2_MAGIC):
         version = int.from_bytes(header[4:8], "big")
         features = int.from_bytes(header[72:80], "big") if version >= 3 else 0
@@ -153,10 +217,19 @@ def image_info(
     return info
 
 
-def _convert(args: list[str], total: int, progress: ProgressCallback | None, context: str) -> None:
-    """``qemu-img convert -p ARGS``, reporting progress (of ``total`` bytes) as it prints it."""
+def _convert(
+    args: list[str],
+    total: int,
+    progress: ProgressCallback | None,
+    context: str,
+    pass_fds: tuple[int, ...] = (),
+) -> None:
+    """``qemu-img convert -p ARGS``, reporting progress (of ``total`` bytes) as it prints it;
+    ``pass_fds`` stay open in qemu-img (a pipe it reads a secret from)."""
     command = ["qemu-img", "convert", "-p", *args]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=pass_fds
+    ) as proc:
         assert proc.stdout is not None
         fd, output = proc.stdout.fileno(), b""
         for data in iter(lambda: os.read(fd, 4096), b""):
@@ -167,6 +240,117 @@ def _convert(args: list[str], total: int, progress: ProgressCallback | None, con
     if proc.returncode != 0:
         text = _PROGRESS.sub(b"", output).decode(errors="replace").strip()
         raise DriverError(f"{context}: qemu-img convert: {text}")
+
+
+@dataclass(frozen=True)
+class _BlockTarget:
+    """Where a copy into a block pool's new volume is written: ``device``, a block device
+    of this node (logical volume, zvol); or an RBD image, reached by qemu-img through the
+    pool's monitors (``rbd``, logged in with ``key`` when the pool has one)."""
+
+    device: str = ""
+    rbd: RbdPool | None = None
+    image: str = ""
+    key: bytes | None = None
+
+    def options(self) -> str:
+        """qemu-img's ``--target-image-opts`` for the RBD image (commas in values doubled,
+        as QEMU's option syntax wants); the key is named, never included."""
+        assert self.rbd is not None
+
+        def value(text: str) -> str:
+            return text.replace(",", ",,")
+
+        pool = self.rbd
+        parts = [
+            "driver=raw",
+            "file.driver=rbd",
+            f"file.pool={value(pool.ceph_pool)}",
+            f"file.image={value(self.image)}",
+        ]
+        for index, host in enumerate(pool.hosts):
+            port = host.port or DEFAULT_PORTS[PoolType.RBD]
+            parts += [f"file.server.{index}.host={value(host.name)}"]
+            parts += [f"file.server.{index}.port={port}"]
+        if pool.auth is not None:
+            parts += [f"file.user={value(pool.auth.username)}", f"file.key-secret={_KEY_ID}"]
+        return ",".join(parts)
+
+
+def _convert_into(
+    target: _BlockTarget,
+    source: str,
+    source_format: str,
+    total: int,
+    progress: ProgressCallback | None,
+    context: str,
+) -> None:
+    """``qemu-img convert -n``: the image ``source`` (of ``source_format``, given, never
+    guessed) written as raw into the existing ``target``, which is at least its virtual
+    size. An RBD pool's key reaches qemu-img through a pipe it inherits (``/dev/fd/N``):
+    never on a command line (other users can read those) or in a file."""
+    args = ["-n", "-f", source_format]
+    if target.device:
+        _convert([*args, "-O", "raw", source, target.device], total, progress, context)
+        return
+    if target.key is None:
+        _convert([*args, source, "--target-image-opts", target.options()], total, progress, context)
+        return
+    read_end, write_end = os.pipe()
+    try:
+        try:
+            os.write(write_end, target.key)  # a few bytes: the pipe's buffer holds them
+        finally:
+            os.close(write_end)
+        secret = f"secret,id={_KEY_ID},file=/dev/fd/{read_end},format=raw"
+        args += ["--object", secret, source, "--target-image-opts", target.options()]
+        _convert(args, total, progress, context, pass_fds=(read_end,))
+    finally:
+        os.close(read_end)
+
+
+def _await_device(path: str, seconds: float) -> str:
+    """``path`` once it exists: a new zvol's device link is made by udev after ``zfs
+    create`` returns. Still missing after ``seconds``: DriverError."""
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if time.monotonic() >= deadline:
+            raise DriverError(
+                f"The device {path} of the new volume did not appear within {seconds:.0f} s; "
+                "check that udev runs on this node."
+            )
+        time.sleep(0.1)
+    return path
+
+
+def _receive(
+    chunks: Iterable[bytes],
+    out: Any,
+    size: int,
+    progress: ProgressCallback | None,
+    what: str,
+) -> bytes:
+    """Write the stream into the binary file ``out``, refusing one that is not exactly
+    ``size`` bytes (InvalidInput, field "size"; what came is not undone here). Returns the
+    stream's first bytes (its header, to tell its format)."""
+    done, head = 0, b""
+    for chunk in chunks:
+        done += len(chunk)
+        if done > size:
+            break
+        out.write(chunk)
+        if len(head) < _HEADER_BYTES:
+            head = (head + chunk)[:_HEADER_BYTES]
+        if progress is not None:
+            progress(done, size)
+    if done != size:
+        got = f"more than {size}" if done > size else str(done)
+        raise InvalidInput(
+            f"{what} sent {got} bytes, expected exactly {size}; nothing was kept, send the "
+            "whole file again.",
+            field="size",
+        )
+    return head
 
 
 def _listable(directory: str) -> bool:
@@ -189,19 +373,93 @@ def _tighten(directory: str) -> None:
                     os.chmod(entry.path, FILE_MODE)
 
 
+def _holds(path: str, data: bytes) -> bool:
+    """Whether ``path`` is a regular file of mode 0600 holding exactly ``data``."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) != CREDENTIALS_MODE:
+        return False
+    return Path(path).read_bytes() == data
+
+
+def _explain(spec: PoolSpec, design: PoolDesign, text: str) -> str:
+    """libvirt's reason a pool did not start, said as what to check (libvirt's own words
+    kept after it)."""
+    pool = design.pool
+    ours = ""
+    if isinstance(pool, IscsiDirectPool | IscsiPool):
+        portal = ", ".join(f"{h.name}:{h.port}" if h.port else h.name for h in pool.hosts)
+        if "Authentication failure" in text:
+            ours = (
+                f"the iSCSI target refused the CHAP login of user {pool.auth.username} "
+                "(check chap_username and chap_secret)"
+                if pool.auth is not None
+                else "the iSCSI target asks for CHAP (set chap_username and chap_secret)"
+            )
+        elif "Target not found" in text:
+            ours = f"the portal {portal} has no target {pool.target}"
+        elif "Failed to connect" in text or "connection refused" in text.lower():
+            ours = f"the iSCSI portal {portal} can't be reached"
+    if isinstance(pool, NetfsPool) and pool.format == "cifs" and "error(13)" in text:
+        ours = (
+            "the CIFS server refused the login (check config.username and the password)"
+            if design.credentials is not None
+            else "the CIFS server refused a guest mount (set config.username and password)"
+        )
+    filesystem = re.search(r"unknown filesystem type '([^']+)'", text)
+    if filesystem:
+        ours = (
+            f"this node's kernel can't mount {filesystem.group(1)} (unknown filesystem type; "
+            "load its kernel module)"
+        )
+    program = re.search(r"cannot execute binary (\S+): No such file", text)
+    if program:
+        ours = f"{program.group(1)} is missing on this node"
+    if ours:
+        return f"Storage pool {spec.name}: {ours} (libvirt: {text})"
+    kind = design.libvirt_type
+    return f"Storage pool {spec.name}: failed starting the {kind} pool {describe(pool)}: {text}"
+
+
 class LibvirtStorageDriver:
-    """StorageDriver for libvirt directory pools (``<pool type='dir'>``).
+    """StorageDriver for libvirt pools of every type we define.
 
     Keeps one connection from ``connect`` (default ``qemu:///system``) and opens a new
     one when it died. Silences libvirt's default error printer (process-wide): errors
-    arrive as exceptions with context instead.
+    arrive as exceptions with context instead. ``initiator`` is the IQN this node logs
+    in to iSCSI targets as when a pool names none (default: open-iscsi's, else one made
+    from the host name); ``probe`` finds what the node lacks; ``credentials_dir`` is the
+    directory (made 0700) holding CIFS credentials files (0600, one per pool);
+    ``scratch`` is where an upload into an RBD pool waits before it is copied there
+    (default: the system's temporary directory).
     """
 
-    def __init__(self, connect: Callable[[], libvirt.virConnect] | None = None) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], libvirt.virConnect] | None = None,
+        *,
+        initiator: str | None = None,
+        probe: NodeProbe | None = None,
+        credentials_dir: str | os.PathLike[str] = CREDENTIALS_DIR,
+        scratch: str | None = None,
+    ) -> None:
+        directory = os.fspath(credentials_dir)
+        if not os.path.isabs(directory) or "," in directory:
+            # Its files are named in mount's comma-separated option list.
+            raise ValueError(f"credentials_dir must be absolute, without commas: {directory!r}")
+        self._credentials_dir = os.path.normpath(directory)
         self._connect = connect or (lambda: libvirt.open("qemu:///system"))
         self._conn: Any = None
         self._lock = threading.Lock()
         self._pool_locks: dict[str, threading.RLock] = {}
+        self._initiator = initiator or node_initiator(os.uname().nodename)
+        self._probe = probe or NodeProbe()
+        self._scratch = scratch
+        # RBD pools' Ceph keys as ensure_pool was given them: libvirt keeps them in private
+        # secrets it never reads back, and qemu-img needs them to write an image into Ceph.
+        self._ceph_keys: dict[str, bytes] = {}
         libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
     def _serialized(self, pool: str) -> threading.RLock:
@@ -237,58 +495,181 @@ class LibvirtStorageDriver:
             raise Conflict(f"Storage pool {name} is not running; ensure it to start it.")
         return pool
 
+    def _backends(self) -> frozenset[str]:
+        with _failing("Failed reading libvirt's storage pool capabilities"):
+            return supported_backends(self._connection().getStoragePoolCapabilities(0))
+
+    def design(self, spec: PoolSpec) -> PoolDesign:
+        """The libvirt pool ``ensure_pool`` would define for ``spec`` on this node."""
+        backends = self._backends()
+        kernel = "iscsi" in backends and self._probe.which("iscsiadm") is not None
+        direct = "iscsi-direct" in backends or not kernel
+        return design_pool(
+            spec,
+            iscsi_direct=direct,
+            initiator=self._initiator,
+            credentials_dir=self._credentials_dir,
+        )
+
     def ensure_pool(self, spec: PoolSpec) -> PoolUsage:
-        """Post-condition: the pool is defined, its directory exists (0711, files 0600),
-        it runs and starts with libvirtd. Already running: only returns the usage. A pool
-        of that name elsewhere or of another type: Conflict; a directory on the way that
-        QEMU's user can't pass: InvalidInput naming it; nothing changed either way. On
-        failure a pool defined by this call is undefined again (a directory made for it
-        stays, empty).
+        """Post-condition: the pool is defined, built where its type needs it (a
+        directory pool's directory 0711, files 0600; a netfs mount point), started and
+        autostarted; its CHAP password or Ceph key is in a private libvirt secret, a CIFS
+        share's credentials in its file (rewritten each time, so a changed password is used
+        at the next mount). Already running: only that, and the usage.
+
+        Refused, with nothing changed: a pool of that name defined otherwise (Conflict); a
+        directory on the way that QEMU's user can't pass (InvalidInput); settings that
+        can't work (InvalidInput naming ``config.<key>``); a backend, tool, volume group or
+        zpool this node lacks (Unsupported naming each). A pool or secret this call defined,
+        and the credentials file of a pool it defined, are undefined or removed again when
+        starting fails (a directory made for it stays, empty);
+        logical and zfs pools are never built: the group or zpool must exist.
         """
-        if spec.type is not PoolType.DIRECTORY:
-            raise Unsupported(
-                f"Storage pool {spec.name}: {spec.type.name.lower()} pools are not supported "
-                "yet (only directory pools); the other types come with the storage issue."
-            )
-        wanted = DirPool(name=spec.name, path=os.path.normpath(spec.path), mode=POOL_MODE)
-        blocked = blocking_directory(Path(wanted.path), qemu_account())
-        if blocked is not None:
-            raise InvalidInput(
-                f"Storage pool {spec.name}: {blocked.describe()}; {blocked.fix} or choose "
-                "another pool path.",
-                field="path",
-            )
-        was_open = _listable(wanted.path)  # before libvirt's build sets the directory's mode
+        design = self.design(spec)
+        wanted = design.pool
+        if isinstance(wanted, DirPool | NetfsPool):
+            blocked = blocking_directory(Path(wanted.path), qemu_account())
+            if blocked is not None:
+                raise InvalidInput(
+                    f"Storage pool {spec.name}: {blocked.describe()}; {blocked.fix} or choose "
+                    "another pool path.",
+                    field="path",
+                )
         pool = self._find_pool(spec.name)
-        defined_here = pool is None
-        with _failing(f"Failed starting pool {spec.name} at {wanted.path}"):
-            if pool is None:
-                pool = self._connection().storagePoolDefineXML(wanted.to_xml(), 0)
-            else:
-                self._refuse_foreign(pool, wanted)
-            try:
-                if not pool.isActive():
-                    pool.build(0)
-                    pool.create(0)
-                if not pool.autostart():
-                    pool.setAutostart(1)
-            except libvirt.libvirtError:
-                if defined_here:
-                    with contextlib.suppress(libvirt.libvirtError):
-                        pool.undefine()
-                raise
-        if was_open:
-            _tighten(wanted.path)
+        if pool is not None:
+            self._refuse_foreign(spec, pool, wanted)
+            with _failing(f"Failed reading pool {spec.name}"):
+                running = bool(pool.isActive())
+            if running:
+                if design.credentials is not None:
+                    self._write_credentials(spec.name, design.credentials)
+                with _failing(f"Failed setting pool {spec.name} to start with libvirtd"):
+                    if not pool.autostart():
+                        pool.setAutostart(1)
+                self._remember_key(spec.name, design)
+                return self.pool_usage(spec.name)
+        missing = self._probe.lacking(spec, design, self._backends())
+        if missing:
+            raise Unsupported(f"Storage pool {spec.name}: {'; '.join(missing)}.")
+        # Read before libvirt's build sets the directory's mode.
+        opened = wanted.path if isinstance(wanted, DirPool) and _listable(wanted.path) else ""
+        self._start(spec, design, pool)
+        if opened:
+            _tighten(opened)
+        self._remember_key(spec.name, design)
         return self.pool_usage(spec.name)
 
+    def _remember_key(self, pool: str, design: PoolDesign) -> None:
+        if design.secret is not None and design.secret.secret.usage_type == "ceph":
+            self._ceph_keys[pool] = design.secret.value
+
+    def _start(self, spec: PoolSpec, design: PoolDesign, pool: Any | None) -> None:
+        """Write the credentials file, define (when ``pool`` is None), set the secret,
+        build, start, autostart; undo what this call defined when a step fails (and the
+        credentials file of a pool it defined)."""
+        undo: list[Callable[[], None]] = []
+        try:
+            if design.credentials is not None:
+                self._write_credentials(spec.name, design.credentials)
+                if pool is None:
+                    plan = design.credentials
+                    undo.append(lambda: Path(plan.path).unlink(missing_ok=True))
+            if design.secret is not None:
+                self._ensure_secret(spec.name, design.secret, undo)
+            with _failing(f"Failed defining pool {spec.name}"):
+                if pool is None:
+                    pool = self._connection().storagePoolDefineXML(design.pool.to_xml(), 0)
+                    undo.append(pool.undefine)
+            try:
+                if design.build:
+                    pool.build(0)
+                pool.create(0)
+            except libvirt.libvirtError as err:
+                text = err.get_error_message() or str(err)
+                raise DriverError(_explain(spec, design, text)) from err
+            with _failing(f"Failed setting pool {spec.name} to start with libvirtd"):
+                if not pool.autostart():
+                    pool.setAutostart(1)
+        except BaseException:
+            for step in reversed(undo):
+                with contextlib.suppress(libvirt.libvirtError, OSError):
+                    step()
+            raise
+
+    def _credentials_directory(self) -> str:
+        """The credentials directory, made when missing; refused (never loosened from
+        under someone) when it is a symlink or not this process's own; tightened to 0700."""
+        directory = self._credentials_dir
+        os.makedirs(directory, mode=CREDENTIALS_DIR_MODE, exist_ok=True)
+        found = os.lstat(directory)
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid():
+            raise DriverError(
+                f"The CIFS credentials directory {directory} is not a directory of this "
+                f"node's user {os.geteuid()}; remove it or choose another."
+            )
+        if stat.S_IMODE(found.st_mode) != CREDENTIALS_DIR_MODE:
+            os.chmod(directory, CREDENTIALS_DIR_MODE)
+        return directory
+
+    def _write_credentials(self, pool: str, plan: CredentialsPlan) -> None:
+        """Post-condition: ``plan.path`` holds ``plan.content``, mode 0600. Replaced in one
+        rename from a 0600 temporary file beside it, so mount never reads half a file and
+        the password is never in a file others may read; unchanged content is left alone."""
+        context = f"Storage pool {pool}: failed writing its CIFS credentials file {plan.path}"
+        data = plan.content.encode()
+        try:
+            directory = self._credentials_directory()
+            if _holds(plan.path, data):
+                return
+            fd, temporary = tempfile.mkstemp(prefix=".partial-", dir=directory)  # 0600
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.chmod(temporary, CREDENTIALS_MODE)
+                os.replace(temporary, plan.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as err:
+            raise DriverError(f"{context}: {err.strerror or err}") from err
+
+    def _ensure_secret(self, pool: str, plan: SecretPlan, undo: list[Callable[[], None]]) -> None:
+        """The pool's secret, defined when missing (undone on failure), holding the value."""
+        conn = self._connection()
+        usage = _SECRET_USAGE[plan.secret.usage_type]
+        with _failing(f"Failed setting the secret of pool {pool}"):
+            try:
+                secret = conn.secretLookupByUsage(usage, plan.secret.usage_id)
+            except libvirt.libvirtError as err:
+                if err.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                    raise
+                secret = conn.secretDefineXML(plan.secret.to_xml(), 0)
+                undo.append(secret.undefine)
+            secret.setValue(plan.value, 0)
+
+    def _remove_secrets(self, pool: str) -> None:
+        conn = self._connection()
+        for usage in _SECRET_USAGE.values():
+            with _failing(f"Failed removing the secret of pool {pool}"):
+                try:
+                    conn.secretLookupByUsage(usage, secret_usage_id(pool)).undefine()
+                except libvirt.libvirtError as err:
+                    if err.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                        raise
+
     @staticmethod
-    def _refuse_foreign(pool: Any, wanted: DirPool) -> None:
-        have = DirPool.from_xml(pool.XMLDesc(0))
-        if have.pool_type != "dir" or os.path.normpath(have.path) != wanted.path:
+    def _refuse_foreign(spec: PoolSpec, pool: Any, wanted: AnyPool) -> None:
+        with _failing(f"Failed reading pool {spec.name}"):
+            xml = pool.XMLDesc(0)
+        have = parse_pool(xml)
+        if not same_definition(have, wanted):
             raise Conflict(
-                f"Storage pool {wanted.name} already exists at {have.path} (type "
-                f"{have.pool_type}), not as a directory pool at {wanted.path}; remove it "
-                "first or choose another pool."
+                f"Storage pool {spec.name} already exists {describe(have)} (type "
+                f"{have.pool_type}), not as the {wanted.pool_type} pool {describe(wanted)}; "
+                "remove it first or choose another pool."
             )
 
     def pool_usage(self, pool: str) -> PoolUsage:
@@ -302,15 +683,48 @@ class LibvirtStorageDriver:
         return PoolUsage(int(capacity), int(allocation), int(available), active)
 
     def remove_pool(self, pool: str) -> None:
-        """Post-condition: no pool of that name (stopped, undefined); files stay. Missing:
-        no error."""
+        """Post-condition: no pool of that name (stopped, undefined), no secret and no
+        credentials file of it; the data stays (files, logical volumes, LUNs, images).
+        Missing: no error."""
         found = self._find_pool(pool)
-        if found is None:
-            return
-        with _failing(f"Failed removing pool {pool}"):
-            if found.isActive():
-                found.destroy()
-            found.undefine()
+        if found is not None:
+            with _failing(f"Failed removing pool {pool}"):
+                if found.isActive():
+                    found.destroy()
+                found.undefine()
+        self._remove_secrets(pool)
+        self._ceph_keys.pop(pool, None)
+        path = credentials_path(pool, self._credentials_dir)
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError as err:
+            raise DriverError(
+                f"Failed removing the CIFS credentials file {path} of pool {pool}: "
+                f"{err.strerror or err}"
+            ) from err
+
+    @staticmethod
+    def _kind(pool_obj: Any, pool: str) -> str:
+        """The libvirt type of a defined pool ("dir", "logical", "iscsi-direct", ...)."""
+        with _failing(f"Failed reading pool {pool}"):
+            return pool_type_of(pool_obj.XMLDesc(0))
+
+    def _writable(self, pool_obj: Any, pool: str, fmt: DiskFormat | None = None) -> str:
+        """The pool's type, when volumes can be made or changed in it: never in an iSCSI
+        pool (Unsupported); only raw outside directory and netfs pools (InvalidInput)."""
+        kind = self._kind(pool_obj, pool)
+        if kind in LUN_KINDS:
+            raise Unsupported(
+                f"Storage pool {pool}: an iSCSI pool's volumes are the target's LUNs; create "
+                "or resize LUNs on the target (they are listed here once it has them)."
+            )
+        if fmt is not None and kind not in FILE_KINDS and fmt is not DiskFormat.RAW:
+            raise InvalidInput(
+                f"Storage pool {pool} is a {kind} pool, which holds raw volumes only; choose "
+                f"raw, or a directory or netfs pool for {fmt.value}.",
+                field="fmt",
+            )
+        return kind
 
     @staticmethod
     def _find_volume(pool_obj: Any, pool: str, name: str) -> Any | None:
@@ -326,23 +740,27 @@ class LibvirtStorageDriver:
                     _refresh(pool_obj)
         return None
 
-    def _free_name(self, pool_obj: Any, pool: str, name: str) -> str:
-        """The path a new volume gets; InvalidInput for a name that is no plain file name,
-        Conflict when it is taken."""
+    def _free_name(self, pool_obj: Any, pool: str, name: str, kind: str = "dir") -> str:
+        """The path a new volume gets (a file pool's; "" for others); InvalidInput for a
+        name that is no plain file name, Conflict when it is taken."""
         check_volume_name(name)
-        final = os.path.join(DirPool.from_xml(pool_obj.XMLDesc(0)).path, name)
-        if os.path.lexists(final) or self._find_volume(pool_obj, pool, name) is not None:
+        final = ""
+        if kind in FILE_KINDS:
+            final = os.path.join(DirPool.from_xml(pool_obj.XMLDesc(0)).path, name)
+        taken = bool(final) and os.path.lexists(final)
+        if taken or self._find_volume(pool_obj, pool, name) is not None:
             raise Conflict(
                 f"Volume {name} already exists in pool {pool}; delete it first or use another name."
             )
         return final
 
-    def _new_file(self, pool: str, name: str, write: Callable[[str], None]) -> VolumeInfo:
-        """A volume whose file ``write`` fills (given a hidden temporary path whose name
-        does not grow with the volume's): published under its name with mode 0600 (a hard
-        link, never replacing a file), then announced to libvirt by a refresh. On any
-        failure nothing of it is left in the pool."""
-        pool_obj = self._pool(pool)
+    def _new_file(
+        self, pool_obj: Any, pool: str, name: str, write: Callable[[str], None]
+    ) -> VolumeInfo:
+        """A volume of a directory or netfs pool whose file ``write`` fills (given a hidden
+        temporary path whose name does not grow with the volume's): published under its
+        name with mode 0600 (a hard link, never replacing a file), then announced to
+        libvirt by a refresh. On any failure nothing of it is left in the pool."""
         final = self._free_name(pool_obj, pool, name)
         fd, temporary = tempfile.mkstemp(prefix=".partial-", dir=os.path.dirname(final))
         os.close(fd)
@@ -366,6 +784,63 @@ class LibvirtStorageDriver:
             Path(final).unlink(missing_ok=True)
             raise
 
+    def _block_target(self, pool_obj: Any, pool: str, kind: str) -> _BlockTarget:
+        """How qemu-img reaches a new volume of an rbd pool (its monitors, user and key);
+        for logical and zfs pools the device is known once the volume exists. An rbd pool
+        with a user whose key this process was not given (no ensure_pool since it
+        started): Conflict, before anything is created."""
+        if kind != "rbd":
+            return _BlockTarget()
+        with _failing(f"Failed reading pool {pool}"):
+            rbd = RbdPool.from_xml(pool_obj.XMLDesc(0))
+        key = self._ceph_keys.get(pool)
+        if rbd.auth is not None and key is None:
+            raise Conflict(
+                f"Storage pool {pool}: this node has not been given the pool's Ceph key since "
+                "its daemon started; ensure the pool (propagation does) and try again."
+            )
+        return _BlockTarget(rbd=rbd, key=key if rbd.auth is not None else None)
+
+    def _new_block(
+        self,
+        pool_obj: Any,
+        pool: str,
+        kind: str,
+        name: str,
+        capacity_bytes: int,
+        fill: Callable[[_BlockTarget], None],
+    ) -> VolumeInfo:
+        """A raw volume of a logical, zfs or rbd pool: created by libvirt at
+        ``capacity_bytes`` (fully allocated, as create_volume makes them), then filled by
+        ``fill`` outside the pool's lock (given the device, or the RBD image). On any
+        failure the volume is deleted again. Pools of other libvirt types (none we
+        define): Unsupported."""
+        if kind not in DEVICE_KINDS and kind != "rbd":
+            raise Unsupported(
+                f"Storage pool {pool} is a {kind} pool; images are copied only into "
+                "directory, netfs, logical, zfs and rbd pools."
+            )
+        target = self._block_target(pool_obj, pool, kind)
+        with self._serialized(pool):
+            self._free_name(pool_obj, pool, name, kind)
+            xml = Volume(name, capacity_bytes, None, allocation_bytes=capacity_bytes)
+            with _failing(f"Failed creating volume {name} in pool {pool}"):
+                vol = pool_obj.createXML(xml.to_xml(), 0)
+        try:
+            with _failing(f"Failed reading volume {name} in pool {pool}"):
+                created = _volume_info(vol)
+            if kind in DEVICE_KINDS:
+                target = _BlockTarget(device=_await_device(created.path, DEVICE_WAIT_SECONDS))
+            else:
+                target = _BlockTarget(rbd=target.rbd, image=name, key=target.key)
+            fill(target)
+            with _failing(f"Failed reading volume {name} in pool {pool}"):
+                return _volume_info(vol)
+        except BaseException:
+            with self._serialized(pool), contextlib.suppress(libvirt.libvirtError):
+                vol.delete(0)
+            raise
+
     def create_volume(
         self, pool: str, name: str, capacity_bytes: int, fmt: DiskFormat
     ) -> VolumeInfo:
@@ -373,9 +848,15 @@ class LibvirtStorageDriver:
         sparse raw take no space yet). Name taken: Conflict. libvirt removes its own
         partial file when creation fails."""
         pool_obj = self._pool(pool)
+        kind = self._writable(pool_obj, pool, fmt)
         with self._serialized(pool):
-            self._free_name(pool_obj, pool, name)
-            xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
+            self._free_name(pool_obj, pool, name, kind)
+            if kind in FILE_KINDS:
+                xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
+            else:
+                # Fully allocated: a logical volume with less is a thin snapshot that breaks
+                # when it fills; the backends take no format (raw is what they hold).
+                xml = Volume(name, capacity_bytes, None, allocation_bytes=capacity_bytes)
             with _failing(f"Failed creating volume {name} in pool {pool}"):
                 return _volume_info(pool_obj.createXML(xml.to_xml(), 0))
 
@@ -391,7 +872,12 @@ class LibvirtStorageDriver:
         """Post-condition: a new volume holding the image at ``source_path`` converted to
         ``fmt`` and grown to ``capacity_bytes`` (never below the image's virtual size:
         InvalidInput). Images with a backing file are refused. Progress is reported in
-        bytes of the source's virtual size. On failure the partial file is removed."""
+        bytes of the source's virtual size. On failure the partial file is removed.
+
+        Logical, zfs and rbd pools: ``fmt`` raw only (InvalidInput otherwise); the volume
+        is created at ``capacity_bytes`` or the image's virtual size, whichever is larger,
+        and the image written into it; on failure the volume is deleted. iSCSI pools:
+        Unsupported."""
         source = image_info(source_path)
         virtual = int(source["virtual-size"])
         if capacity_bytes is not None and capacity_bytes < virtual:
@@ -401,6 +887,18 @@ class LibvirtStorageDriver:
                 field="capacity_bytes",
             )
         context = f"Failed cloning {source_path} into volume {name} in pool {pool}"
+        pool_obj = self._pool(pool)
+        kind = self._writable(pool_obj, pool, fmt)
+        if kind not in FILE_KINDS:
+
+            def fill(target: _BlockTarget) -> None:
+                _convert_into(target, source_path, source["format"], virtual, progress, context)
+
+            size = max(capacity_bytes or 0, virtual)
+            info = self._new_block(pool_obj, pool, kind, name, size, fill)
+            if progress is not None:
+                progress(virtual, virtual)
+            return info
 
         def write(temporary: str) -> None:
             args = ["-f", source["format"], "-O", fmt.value, source_path, temporary]
@@ -408,7 +906,7 @@ class LibvirtStorageDriver:
             if capacity_bytes is not None and capacity_bytes > virtual:
                 _qemu_img(["resize", "-f", fmt.value, temporary, str(capacity_bytes)], context)
 
-        info = self._new_file(pool, name, write)
+        info = self._new_file(pool_obj, pool, name, write)
         if progress is not None:
             progress(virtual, virtual)
         return info
@@ -424,25 +922,22 @@ class LibvirtStorageDriver:
     ) -> VolumeInfo:
         """Post-condition: a new volume holding exactly the ``size`` bytes streamed, whose
         contents are an image of ``fmt`` without a backing file. A shorter or longer
-        stream, or other contents: InvalidInput, and nothing is left behind."""
+        stream, or other contents: InvalidInput, and nothing is left behind.
+
+        Logical, zfs and rbd pools: raw only (InvalidInput otherwise; contents that are a
+        qcow2 or VMDK image are refused too); the bytes go into a volume of ``size`` bytes
+        (a logical volume rounds up to its extents) — straight into its device, or for
+        rbd through a temporary file that qemu-img copies into the RBD image. iSCSI
+        pools: Unsupported."""
+        what = f"Upload of volume {name} to pool {pool}"
+        pool_obj = self._pool(pool)
+        kind = self._writable(pool_obj, pool, fmt)
+        if kind not in FILE_KINDS:
+            return self._upload_block(pool_obj, pool, kind, name, chunks, size, progress)
 
         def write(temporary: str) -> None:
-            done = 0
             with open(temporary, "wb") as out:
-                for chunk in chunks:
-                    done += len(chunk)
-                    if done > size:
-                        break
-                    out.write(chunk)
-                    if progress is not None:
-                        progress(done, size)
-            if done != size:
-                got = f"more than {size}" if done > size else str(done)
-                raise InvalidInput(
-                    f"Upload of volume {name} to pool {pool} sent {got} bytes, expected "
-                    f"exactly {size}; nothing was kept, send the whole file again.",
-                    field="size",
-                )
+                _receive(chunks, out, size, progress, what)
             probed = image_info(temporary, "fmt", f"Upload of volume {name}")
             found = _disk_format(str(probed.get("format")))
             if found is not fmt:
@@ -452,7 +947,46 @@ class LibvirtStorageDriver:
                     field="fmt",
                 )
 
-        return self._new_file(pool, name, write)
+        return self._new_file(pool_obj, pool, name, write)
+
+    def _upload_block(
+        self,
+        pool_obj: Any,
+        pool: str,
+        kind: str,
+        name: str,
+        chunks: Iterable[bytes],
+        size: int,
+        progress: ProgressCallback | None,
+    ) -> VolumeInfo:
+        """upload_volume into a logical, zfs or rbd pool (raw: checked by the caller)."""
+        what = f"Upload of volume {name} to pool {pool}"
+
+        def raw_only(head: bytes) -> None:
+            found, _ = _probe_header(head)
+            if found is not DiskFormat.RAW:
+                raise InvalidInput(
+                    f"Upload of volume {name} is a {found.value} image, not a raw image; "
+                    "upload it with its real format.",
+                    field="fmt",
+                )
+
+        def fill(target: _BlockTarget) -> None:
+            if target.device:
+                with open(target.device, "r+b") as out:  # a device: never truncated
+                    raw_only(_receive(chunks, out, size, progress, what))
+                    out.flush()
+                    os.fsync(out.fileno())
+                return
+            # libvirt's rbd backend has no volume upload; qemu-img copies a file into Ceph.
+            with tempfile.TemporaryDirectory(prefix="cloudenv-upload-", dir=self._scratch) as d:
+                staged = os.path.join(d, "volume.raw")
+                with open(staged, "wb") as out:
+                    raw_only(_receive(chunks, out, size, progress, what))
+                context = f"Failed copying the upload into volume {name} in pool {pool}"
+                _convert_into(target, staged, DiskFormat.RAW.value, size, None, context)
+
+        return self._new_block(pool_obj, pool, kind, name, size, fill)
 
     def volume_info(self, pool: str, name: str) -> VolumeInfo | None:
         pool_obj = self._pool(pool)
@@ -462,18 +996,24 @@ class LibvirtStorageDriver:
                 return None if vol is None else _volume_info(vol)
 
     def list_volumes(self, pool: str) -> list[VolumeInfo]:
-        """All volumes, sorted by name, after a refresh (files written meanwhile count)."""
+        """All volumes, sorted by name, after a refresh (files written meanwhile count). An
+        iSCSI pool's are its LUNs that hold data (tgt's controller LUN 0 has 0 bytes)."""
         pool_obj = self._pool(pool)
+        luns = self._kind(pool_obj, pool) in LUN_KINDS
         with self._serialized(pool), _failing(f"Failed listing volumes of pool {pool}"):
             _refresh(pool_obj)
             volumes = [_volume_info(vol) for vol in pool_obj.listAllVolumes(0)]
-        return sorted((v for v in volumes if not v.name.startswith(".")), key=lambda v: v.name)
+        kept = (
+            v for v in volumes if not v.name.startswith(".") and not (luns and not v.capacity_bytes)
+        )
+        return sorted(kept, key=lambda v: v.name)
 
     def resize_volume(self, pool: str, name: str, capacity_bytes: int) -> VolumeInfo:
         """Post-condition: the volume is at least ``capacity_bytes`` (grow only; the same
         size is a no-op; smaller: InvalidInput). Offline resize: a running domain's disk
         is grown through the compute driver instead."""
         pool_obj = self._pool(pool)
+        self._writable(pool_obj, pool)
         with self._serialized(pool):
             return self._resize(pool_obj, pool, name, capacity_bytes)
 
@@ -495,12 +1035,19 @@ class LibvirtStorageDriver:
             return _volume_info(vol)
 
     def delete_volume(self, pool: str, name: str) -> None:
-        """Post-condition: the volume and its file are gone. Missing: no error."""
+        """Post-condition: the volume and its data are gone. Missing: no error.
+
+        A logical volume is zeroed first: LVM hands the freed extents to the next volume
+        as they are, and that volume may be another tenant's (ZFS volumes and Ceph images
+        read as zeros where nothing was written; files are new files)."""
         pool_obj = self._pool(pool)
+        kind = self._writable(pool_obj, pool)
         with self._serialized(pool):
             vol = self._find_volume(pool_obj, pool, name)
             with _failing(f"Failed deleting volume {name} in pool {pool}"):
                 if vol is not None:
+                    if kind == "logical":
+                        vol.wipe(0)  # VIR_STORAGE_VOL_WIPE_ALG_ZERO
                     vol.delete(0)
 
 

@@ -37,10 +37,17 @@ class DeviceTask:
     target: str
     volume_id: str | None
     pool_id: str | None
+    mac: str | None = None  # a NIC's (the designer finds it by this)
 
     @property
     def label(self) -> str:
-        what = f"volume {self.volume_id}" if self.volume_id else "CD-ROM"
+        what = (
+            f"volume {self.volume_id}"
+            if self.volume_id
+            else f"NIC {self.mac}"
+            if self.mac
+            else "CD-ROM"
+        )
         return f"device {self.name} ({what})"
 
 
@@ -56,6 +63,7 @@ def device_for_task(db: Session, device_id: int) -> DeviceTask | None:
         target=row.target or "",
         volume_id=volume.id if volume else None,
         pool_id=volume.pool_id if volume else None,
+        mac=row.mac if row.type == DeviceType.NIC else None,
     )
 
 

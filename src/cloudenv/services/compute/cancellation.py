@@ -11,7 +11,9 @@ reached the hypervisor or the disks, so only rows change:
 - a snapshot being taken: its row goes;
 - every instance task: the instance returns to the state, desired state and holder it
   had when the task took it (``params["held"]``, written by ``take_instance``);
-- an image delete: the image is available again.
+- an image delete: the image is available again;
+- a volume create: its row goes; a resize or destroy: the volume is available again, and
+  the instance a resize held is let go (``services.storage.volume_tasks``).
 
 This module must not call a driver or commit.
 """
@@ -77,6 +79,11 @@ def release_cancelled(db: Session, task: Task) -> None:
         image = qs.get_image(db, target, UNSCOPED)
         if image is not None and image.status == ImageStatus.DELETING:
             image.status = ImageStatus.AVAILABLE
+        return
+    if kind.startswith("volume."):
+        from cloudenv.services.storage import volume_tasks
+
+        volume_tasks.release_cancelled(db, task)
         return
     if not kind.startswith("instance."):
         return

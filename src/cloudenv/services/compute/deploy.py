@@ -15,7 +15,6 @@ from cloudenv.enums import (
     DesiredState,
     DeviceType,
     DiskBus,
-    DiskFormat,
     InstanceType,
     VolumeStatus,
 )
@@ -26,15 +25,18 @@ from cloudenv.machines import MachineType, Resources, check_resources
 from cloudenv.services import events, paths, tasks
 from cloudenv.services.access import Action, Principal, allowed, authorize
 from cloudenv.services.compute.claims import claim_volume
+from cloudenv.services.compute.interfaces import cluster_macs, nic_row
 from cloudenv.services.compute.requests import DeployRequest
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.events import EventKind
 from cloudenv.services.iam import quotas
-from cloudenv.services.storage.images import find_image
+from cloudenv.services.storage.images import ROOTFS, find_image
 from cloudenv.services.storage.pools import pool_on_node
+from cloudenv.services.storage.volumes import check_new_volume
 from cloudenv.services.tenancy.views import node_is_alive
 from cloudenv.services.validation import check_description, check_instance_name
 from cloudenv.store.queries import compute as qc
+from cloudenv.store.queries import network as qn
 from cloudenv.store.queries import storage as qs
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.queries.scope import UNSCOPED
@@ -100,6 +102,7 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     db.add(instance)
     db.flush()
     _add_devices(db, principal, instance, node, request)
+    _add_interfaces(db, principal, instance, node, request)
     events.publish(
         db,
         EventKind.INSTANCE_CREATED,
@@ -140,12 +143,12 @@ def _check_shape(request: DeployRequest) -> str:
         )
     # The rule deploy and edit share; the node's memory is checked once the node is known.
     check_resources(_resources(request), request.config.machine, what=f"Instance {name}")
-    if request.networks:
-        raise InvalidInput(
-            "Networks can't be attached yet: virtual switches arrive with the "
-            "networking issue. Deploy with networks: [].",
-            field="networks",
-        )
+    for index, network in enumerate(request.networks):
+        if not isinstance(network, dict):
+            raise InvalidInput(
+                "Each network is an object {vswitch_id, port_group_name, mac?, model?}.",
+                field=f"networks[{index}]",
+            )
     # Machine type, firmware and secure boot were checked when request.config was made.
     return name
 
@@ -189,10 +192,17 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
             f"Cluster {request.cluster_id} does not exist.", field="destination.cluster_id"
         )
     wanted = {v.storage_pool_id for v in request.new_volumes}
+    # A vSwitch is one node's: interfaces on it pin the instance there.
+    switch_nodes = {
+        vswitch.node_id
+        for n in request.networks
+        if (vswitch := qn.get_vswitch(db, str(n.get("vswitch_id", "")), principal.scope))
+    }
     candidates = []
     for node in q.nodes(db, principal.scope, cluster_ids=[request.cluster_id]):
         pools = qs.pool_ids_on_node(db, node.id, principal.scope)
-        if node_is_alive(node) and wanted <= pools:
+        on_switches = switch_nodes <= {node.id}
+        if node_is_alive(node) and wanted <= pools and on_switches:
             # Capacity counts every instance on the node, whoever's: unscoped on purpose.
             used = qc.committed_memory_mb(db, node.id, UNSCOPED)
             free = int(node.hardware.get("memory_total_mb", 0)) - used
@@ -200,7 +210,7 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
     if not candidates:
         raise InvalidInput(
             f"No live node of cluster {request.cluster_id} has every storage "
-            "pool this deploy asks for.",
+            "pool and vSwitch this deploy asks for.",
             field="destination.cluster_id",
         )
     # Among the nodes the caller may deploy to; none: the best one, refused by name.
@@ -293,6 +303,12 @@ def _add_devices(
             "into (metadata.new_volumes).",
             field="image",
         )
+    if image is not None and image.format == ROOTFS:
+        raise InvalidInput(
+            f"Image {image.name} is a container's root filesystem (instance type 1, lxc); "
+            "a virtual machine can't boot it.",
+            field="image",
+        )
     if image is not None and image.format in ("kernel", "initrd"):
         raise InvalidInput(
             f"Image {image.name} is a {image.format} image; boot it with metadata.kernel_boot.",
@@ -309,12 +325,10 @@ def _add_devices(
 
     for index, spec in enumerate(request.new_volumes):
         field = f"metadata.new_volumes[{index}]"
-        pool_on_node(db, spec.storage_pool_id, node.id, field=f"{field}.storage_pool_id")
-        if spec.driver not in (DiskFormat.QCOW2, DiskFormat.RAW):
-            raise InvalidInput(
-                f"Volume format {spec.driver!r} can't be created; use qcow2 or raw.",
-                field=f"{field}.driver",
-            )
+        pool = pool_on_node(db, spec.storage_pool_id, node.id, field=f"{field}.storage_pool_id")
+        check_new_volume(
+            pool, spec.driver, field=f"{field}.driver", pool_field=f"{field}.storage_pool_id"
+        )
         if not 1 <= spec.size_gb <= 64 * 1024:
             raise InvalidInput("Volume size must be between 1 and 65536 GB.", field=f"{field}.size")
         volume_id = new_id(Prefix.VOLUME)
@@ -401,6 +415,19 @@ def _add_devices(
             boot_order=1,
             now=now,
         )
+
+
+def _add_interfaces(
+    db: Session, principal: Principal, instance: Instance, node: Node, request: DeployRequest
+) -> None:
+    """One NIC device (``nic<index>``) per entry of ``networks``, in order."""
+    taken = cluster_macs(db, node)
+    for index, network in enumerate(request.networks):
+        row = nic_row(
+            db, principal, instance, node, network, field=f"networks[{index}]", taken=taken
+        )
+        row.name = f"nic{index}"
+        db.add(row)
 
 
 def _device(

@@ -24,7 +24,11 @@ from cloudenv.store.queries import storage as qs
 from cloudenv.store.tables import Instance, InstanceDevice
 
 #: Device types that can be attached today, with their ``metadata._type``.
-SUPPORTED = {DeviceType.STORAGE_VOLUME: "storage_volume", DeviceType.CDROM: "cdrom"}
+SUPPORTED = {
+    DeviceType.NIC: "network_interface",
+    DeviceType.STORAGE_VOLUME: "storage_volume",
+    DeviceType.CDROM: "cdrom",
+}
 _DATA = "metadata.data"
 
 
@@ -96,13 +100,13 @@ def device_kind(value: int) -> DeviceType:
         kind = DeviceType(value)
     except ValueError:
         raise InvalidInput(
-            f"Device type {value} is not known; use 2 (storage volume) or 7 (CD-ROM).",
+            f"Device type {value} is not known; use 1 (NIC), 2 (storage volume) or 7 (CD-ROM).",
             field="type",
         ) from None
     if kind not in SUPPORTED:
         raise InvalidInput(
             f"Device type {kind.value} ({kind.name.replace('_', ' ')}) is not supported yet; "
-            "attach a storage volume (2) or a CD-ROM (7).",
+            "attach a NIC (1), a storage volume (2) or a CD-ROM (7).",
             field="type",
         )
     return kind

@@ -1,4 +1,4 @@
-"""Devices of an instance: list, attach (a storage volume or a CD-ROM), rename, detach.
+"""Devices of an instance: list, attach (a NIC, a storage volume or a CD-ROM), rename, detach.
 
 Every rule is checked here and the rows are written at once, so a name, a ``/dev`` path or
 a volume can't be claimed twice; the hypervisor work is an ``instance.device_attach`` or
@@ -6,7 +6,8 @@ a volume can't be claimed twice; the hypervisor work is an ``instance.device_att
 power actions, and that rolls the rows back when the hypervisor refuses
 (``services.compute.attachments``). This module must not call a driver.
 
-A running instance gets a device live when its bus can be hot-plugged (virtio, scsi, usb);
+A running instance gets a device live when its bus can be hot-plugged (virtio, scsi, usb;
+a NIC always: it is a PCI device);
 otherwise (IDE/SATA, or ``live`` false) only its persistent definition changes and the
 reply says ``needs_reboot``. A stopped instance always takes the change at its next start.
 """
@@ -31,6 +32,7 @@ from cloudenv.services.compute.device_rows import (
     volume_row,
 )
 from cloudenv.services.compute.instances import load, path_of, take_instance
+from cloudenv.services.compute.interfaces import cluster_macs, nic_row
 from cloudenv.services.compute.states import LABELS, InstanceState
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
@@ -39,6 +41,8 @@ from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.validation import check_description
 from cloudenv.store.queries import compute as q
 from cloudenv.store.queries import storage as qs
+from cloudenv.store.queries import tenancy as tq
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, InstanceDevice, Task
 
 #: Buses QEMU can add a disk to while the guest runs (IDE and SATA/AHCI can't).
@@ -99,11 +103,25 @@ def attach_device(
     check_description(request.description)
     _check_state(instance, "attach devices")
     used = {r.target for r in rows if r.target}
-    if kind is DeviceType.STORAGE_VOLUME:
+    if kind is DeviceType.NIC:
+        node = tq.get_node(db, instance.node_id, UNSCOPED)
+        if node is None:
+            raise NotFound(f"Node {instance.node_id} no longer exists.")
+        row = nic_row(
+            db,
+            principal,
+            instance,
+            node,
+            request.data,
+            field="metadata.data",
+            taken=cluster_macs(db, node),
+        )
+    elif kind is DeviceType.STORAGE_VOLUME:
         row = volume_row(db, principal, instance, request.data, used)
     else:
         row = cdrom_row(db, principal, instance, request.data, used)
     row.name, row.description = name, request.description
+    row.metadata_ = {**row.metadata_, "status": "attaching"}
     db.add(row)
     db.flush()
     return _queue(db, principal, instance, row, request.live, tasks.TaskKind.INSTANCE_DEVICE_ATTACH)
@@ -184,7 +202,15 @@ def _views(db: Session, principal: Principal, rows: list[InstanceDevice]) -> lis
 
 
 def view(row: InstanceDevice, image_names: Mapping[str, str]) -> DeviceView:
-    data: dict[str, Any] = {
+    if row.type == DeviceType.NIC:
+        data: dict[str, Any] = {
+            "vswitch_id": row.resource_id,
+            "port_group_name": row.metadata_.get("port_group"),
+            "mac": row.mac,
+            "model": row.metadata_.get("model", "virtio"),
+        }
+        return _view(row, data)
+    data = {
         "bus": row.bus,
         "dev": f"/dev/{row.target}" if row.target else None,
         "readonly": row.readonly or row.type == DeviceType.CDROM,
@@ -193,6 +219,10 @@ def view(row: InstanceDevice, image_names: Mapping[str, str]) -> DeviceView:
         data.update(volume_id=row.resource_id, serial=row.serial)
     elif row.type == DeviceType.CDROM:
         data.update(image=image_names.get(row.resource_id or ""), image_id=row.resource_id)
+    return _view(row, data)
+
+
+def _view(row: InstanceDevice, data: dict[str, Any]) -> DeviceView:
     return DeviceView(
         name=row.name,
         instance_id=row.instance_id,
@@ -218,7 +248,7 @@ def _queue(
     kind: tasks.TaskKind,
 ) -> DeviceChange:
     running = instance.state == InstanceState.RUNNING
-    live = running and live and row.bus in HOTPLUG_BUSES
+    live = running and live and (row.type == DeviceType.NIC or row.bus in HOTPLUG_BUSES)
     task = tasks.queue_task(
         db,
         principal,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from cloudenv.drivers.compute.base import InterfaceSpec, NetworkSource, VolumeSource
+from cloudenv.drivers.storage.base import LUN_POOL_TYPES, disk_source
 from cloudenv.enums import DesiredState, DeviceType, VolumeStatus
 from cloudenv.errors import NotFound
 from cloudenv.instance_config import QemuConfig
@@ -21,16 +23,20 @@ from cloudenv.services import events
 from cloudenv.services.compute import attachments
 from cloudenv.services.compute.states import InstanceState
 from cloudenv.services.events import EventKind
+from cloudenv.services.network.sync import port_vlan
 from cloudenv.store.queries import compute as q
+from cloudenv.store.queries import network as qn
 from cloudenv.store.queries import storage as qs
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, InstanceDevice
+
+DiskSource = VolumeSource | NetworkSource
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlannedDisk:
     name: str
-    path: str
+    path: str  # a file, or (``source`` set) the volume's name in its pool
     target: str
     bus: str
     format: str  # qcow2 | raw (cdrom: raw)
@@ -45,6 +51,19 @@ class PlannedDisk:
     volume_status: VolumeStatus | None
     clone_from: str | None  # image path to copy into a new volume
     created_by_deploy: bool = False  # made for this instance (else an existing volume)
+    source: DiskSource | None = None  # a volume that is no file (disk_source decides)
+    #: A LUN of an iSCSI pool: the target's, so never deleted with the instance.
+    lun: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedInterface:
+    """A NIC: the device's name, and what the designer and network driver take."""
+
+    name: str
+    vswitch_id: str
+    port_group: str
+    spec: InterfaceSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +81,7 @@ class InstancePlan:
     initrd: str | None
     cmdline: str
     disks: tuple[PlannedDisk, ...]
+    interfaces: tuple[PlannedInterface, ...] = ()
     state: InstanceState
     current_task_id: str | None
 
@@ -73,6 +93,20 @@ def _pool_path(db: Session, pool_id: str) -> str:
     return str(pool.config.get("path", ""))
 
 
+def _volume_source(db: Session, pool_id: str, file_name: str) -> str | DiskSource:
+    """Where a guest finds the volume: its file, or a pool volume / network image."""
+    pool = qs.get_pool(db, pool_id, UNSCOPED)
+    if pool is None:
+        raise NotFound(f"Storage pool {pool_id} no longer exists.")
+    keyed = bool(pool.secrets.get("key"))  # an RBD pool's disks log in only with a key
+    return disk_source(pool.type, pool.id, pool.config, file_name, keyed=keyed)
+
+
+def _is_lun(db: Session, pool_id: str) -> bool:
+    pool = qs.get_pool(db, pool_id, UNSCOPED)
+    return pool is not None and pool.type in LUN_POOL_TYPES
+
+
 def _image_path(db: Session, image_id: str) -> str:
     image = qs.get_image(db, image_id, UNSCOPED)
     if image is None:
@@ -80,14 +114,40 @@ def _image_path(db: Session, image_id: str) -> str:
     return os.path.join(_pool_path(db, image.pool_id), image.file_name)
 
 
+def planned_interface(db: Session, device: InstanceDevice) -> PlannedInterface:
+    """A NIC row resolved: its vSwitch's bridge name and its port group's VLAN now."""
+    vswitch = qn.get_vswitch(db, device.resource_id or "", UNSCOPED)
+    if vswitch is None:
+        raise NotFound(f"NIC {device.name}: vSwitch {device.resource_id} no longer exists.")
+    group_name = str(device.metadata_.get("port_group", ""))
+    group = qn.get_port_group(db, vswitch.id, group_name, UNSCOPED)
+    if group is None:
+        raise NotFound(
+            f"NIC {device.name}: vSwitch {vswitch.name} has no port group {group_name!r} any more."
+        )
+    spec = InterfaceSpec(
+        mac=(device.mac or "").lower(),
+        bridge=vswitch.name,
+        vlan=port_vlan(group),
+        model=str(device.metadata_.get("model", "virtio")),
+    )
+    return PlannedInterface(
+        name=device.name, vswitch_id=vswitch.id, port_group=group_name, spec=spec
+    )
+
+
 def load_plan(db: Session, instance_id: str) -> InstancePlan:
     instance = q.get_instance(db, instance_id, UNSCOPED)
     if instance is None:
         raise NotFound(f"Instance {instance_id} no longer exists.")
     disks = []
+    interfaces = []
     for device in q.devices(db, instance_id, UNSCOPED):
         if attachments.leaves_at_stop(device):
             continue  # out of the definition already; only the running guest has it
+        if device.type == DeviceType.NIC:
+            interfaces.append(planned_interface(db, device))
+            continue
         if device.type == DeviceType.CDROM and device.resource_id:
             image = qs.get_image(db, device.resource_id, UNSCOPED)
             disks.append(
@@ -114,10 +174,13 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
             if volume is None:
                 continue
             clone = device.metadata_.get("clone_from")
+            where = _volume_source(db, volume.pool_id, volume.file_name)
             disks.append(
                 PlannedDisk(
                     name=device.name,
-                    path=os.path.join(_pool_path(db, volume.pool_id), volume.file_name),
+                    # Not a file: the volume's name in its pool (what the storage driver takes).
+                    path=where if isinstance(where, str) else volume.file_name,
+                    source=None if isinstance(where, str) else where,
                     target=device.target or "vda",
                     bus=device.bus or "virtio",
                     format=volume.format,
@@ -132,6 +195,7 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
                     volume_status=volume.status,
                     clone_from=_image_path(db, str(clone)) if clone else None,
                     created_by_deploy=bool(device.metadata_.get("created_by_deploy")),
+                    lun=_is_lun(db, volume.pool_id),
                 )
             )
     config = QemuConfig.from_json(instance.config)
@@ -150,6 +214,7 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
         initrd=_image_path(db, kernel_boot.initrd) if kernel_boot and kernel_boot.initrd else None,
         cmdline=kernel_boot.cmdline if kernel_boot else "",
         disks=tuple(disks),
+        interfaces=tuple(interfaces),
         state=instance.state,
         current_task_id=instance.current_task_id,
     )
@@ -256,14 +321,17 @@ def forget(
 ) -> list[str]:
     """Remove the instance's rows; returns the IDs of volumes whose data must go too
     (all with ``destroy_volumes``, else those in ``also_destroy``). Volumes kept become
-    available for other instances."""
+    available for other instances; so does an iSCSI LUN even with ``destroy_volumes``:
+    it is the target's, which cloudenv never removes (the pool's propagation keeps its
+    row while the target has it)."""
     instance = q.get_instance(db, instance_id, UNSCOPED)
     if instance is None:
         return []
     volumes = qs.volumes(db, UNSCOPED, instance_id=instance_id)
     doomed = []
     for volume in volumes:
-        if destroy_volumes or volume.id in also_destroy or volume.status == VolumeStatus.CREATING:
+        everything = destroy_volumes and not _is_lun(db, volume.pool_id)
+        if everything or volume.id in also_destroy or volume.status == VolumeStatus.CREATING:
             doomed.append(volume.id)
             db.delete(volume)
         else:

@@ -18,8 +18,17 @@ DESTRUCTIVE = frozenset(
         Action.DATACENTER_DELETE,
         Action.IMAGE_DELETE,
         Action.INSTANCE_DESTROY,
+        Action.POOL_DELETE,
+        Action.VOLUME_DELETE,
+        Action.VSWITCH_DELETE,
+        Action.PORT_GROUP_DELETE,
     }
 )
+
+
+#: What records who did what on the deployment, which readers of its resources alone (the
+#: Console user) don't see: the audit trail, lockouts, the nodes' daemon logs.
+OPERATIONS_RECORDS = frozenset({"audit", "lockout", "node_log"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ def _reads(*, audit: bool, iam: bool) -> tuple[Statement, ...]:
         _allow(a.value)
         for a in Action
         if a.reads
-        and (audit or a.area not in {"audit", "lockout"})
+        and (audit or a.area not in OPERATIONS_RECORDS)
         and (iam or a.area not in IAM_AREAS)
     )
 
@@ -59,7 +68,7 @@ OPERATOR = BuiltinPolicy(
     name="Operator",
     description=(
         "Runs the organization's infrastructure: everything except identity and access "
-        "management, destroying, and a shell on the nodes."
+        "management, destroying, a shell on the nodes, and license keys."
     ),
     statements=(
         _allow("*"),
@@ -67,6 +76,9 @@ OPERATOR = BuiltinPolicy(
         *(_deny(a.value) for a in sorted(DESTRUCTIVE)),
         _deny(Action.NODE_CONSOLE.value),
         _deny(Action.ORGANIZATION_CREATE.value),
+        # License keys are entitlements the organization's administrators manage.
+        _deny(Action.LICENSE_SET.value),
+        _deny(Action.LICENSE_TRUST.value),
     ),
 )
 AUDITOR = BuiltinPolicy(

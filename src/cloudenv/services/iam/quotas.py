@@ -1,8 +1,9 @@
 """Per-organization quotas: the most vCPUs, memory, volume storage and instances an
 organization's resources may add up to (None: unlimited), and the one check every
 service that adds to them calls (``enforce``): deploying (an instance and its new
-volumes), editing an instance's CPU or memory. Attaching a device adds nothing: it
-attaches an existing volume (already counted) or an image. No other path creates a volume.
+volumes), editing an instance's CPU or memory, creating or growing a volume
+(``services.storage.volumes``). Attaching a device adds nothing: it attaches an existing
+volume (already counted) or an image.
 
 Who sets them: the root organization's administrators (``quota.update``), never the
 organization itself. A limit that the limited organization's own administrators could
@@ -61,6 +62,12 @@ class Demand:
     memory_mb: int = 0
     storage_gb: int = 0
     instances: int = 0
+    #: Storage not in whole GB (a volume of 1.5 GB), added to ``storage_gb``.
+    storage_bytes: int = 0
+
+    @property
+    def storage_total_bytes(self) -> int:
+        return self.storage_gb * GIB + self.storage_bytes
 
 
 def get_quotas(db: Session, principal: Principal, organization_id: str) -> QuotasView:
@@ -111,11 +118,18 @@ def set_quotas(
 
 
 def enforce(
-    db: Session, organization_id: str, demand: Demand, *, request: str, increase: bool = False
+    db: Session,
+    organization_id: str,
+    demand: Demand,
+    *,
+    request: str,
+    increase: bool = False,
+    storage_field: str = "metadata.new_volumes",
 ) -> None:
     """Refuse (Conflict) a request that would take the organization past a quota; the
     message names the quota, the usage and the request: "… 6 are in use and ``request``
-    asks for 4" (``increase``: "4 more", for an edit of something already counted).
+    asks for 4" (``increase``: "4 more", for an edit of something already counted). A
+    storage refusal names ``storage_field`` (a deploy's new volumes, a volume's size).
 
     Called in the transaction that then writes the request's rows, before any of them:
     a refusal leaves nothing behind. An organization with a limit is locked first
@@ -144,11 +158,11 @@ def enforce(
                 _refusal(org, label, f"{limit}{unit}", f"{in_use}{unit}", asked, request),
                 field=field,
             )
-    limit_gb = org.quota_storage_gb
+    limit_gb, wanted_bytes = org.quota_storage_gb, demand.storage_total_bytes
     if (
         limit_gb is not None
-        and demand.storage_gb > 0
-        and used.storage_bytes + demand.storage_gb * GIB > limit_gb * GIB
+        and wanted_bytes > 0
+        and used.storage_bytes + wanted_bytes > limit_gb * GIB
     ):
         raise Conflict(
             _refusal(
@@ -156,10 +170,10 @@ def enforce(
                 "storage",
                 f"{limit_gb} GB",
                 f"{_gb(used.storage_bytes)} GB",
-                f"{demand.storage_gb} GB{more}",
+                f"{_gb_text(wanted_bytes)} GB{more}",
                 request,
             ),
-            field="metadata.new_volumes",
+            field=storage_field,
         )
 
 
@@ -204,6 +218,13 @@ def _limits(org: Organization) -> dict[str, int | None]:
 def _gb(size_bytes: int) -> int:
     """Bytes in whole GB, rounded up: a volume of 1.5 GB takes 2 from the quota's view."""
     return -(-size_bytes // GIB)
+
+
+def _gb_text(size_bytes: int) -> str:
+    """A requested size in GB as the user gave it: whole ("4"), else to two places ("1.5")."""
+    if size_bytes % GIB == 0:
+        return str(size_bytes // GIB)
+    return f"{size_bytes / GIB:.2f}".rstrip("0").rstrip(".")
 
 
 def _shown(limit: int | None) -> str:

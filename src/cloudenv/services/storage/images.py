@@ -1,8 +1,14 @@
 """Images: installation media (ISO), disk images (qcow2, raw) and boot files (kernel,
-initrd) kept in a pool that can hold images, on one node.
+initrd) for virtual machines, and container root filesystems, kept in a pool that can hold
+images, on one node.
 
 An upload is staged by the API in the node's data dir (streamed, size-checked), then an
 ``image.import`` task moves it into the pool through the storage driver, with progress.
+
+A container image is uploaded as a rootfs tarball (format ``rootfs``: plain, gzip, xz,
+bzip2 or zstd) or an OCI image layout in a tar (format ``oci``); the import checks every
+entry (``drivers.images``) and stores one normalised, uncompressed tarball, so the image
+row says format ``rootfs`` and instance type 1 (lxc) whichever was uploaded.
 """
 
 from __future__ import annotations
@@ -30,8 +36,29 @@ from cloudenv.store.queries import tenancy as qt
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Image, Instance, Node, Task
 
-IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd")
-_SUFFIXES = {".iso": "iso", ".qcow2": "qcow2", ".img": "raw", ".raw": "raw"}
+#: What a container image is stored as (whatever it was uploaded as).
+ROOTFS = "rootfs"
+#: Upload formats of container images: a rootfs tarball, an OCI image layout (a tar).
+CONTAINER_FORMATS = (ROOTFS, "oci")
+IMAGE_FORMATS = ("iso", "qcow2", "raw", "kernel", "initrd", *CONTAINER_FORMATS)
+_SUFFIXES = {
+    ".iso": "iso",
+    ".qcow2": "qcow2",
+    ".img": "raw",
+    ".raw": "raw",
+    # before ".tar": a layout's tar is no rootfs tarball
+    ".oci.tar": "oci",
+    ".oci": "oci",
+    ".tar": ROOTFS,
+    ".tar.gz": ROOTFS,
+    ".tgz": ROOTFS,
+    ".tar.xz": ROOTFS,
+    ".txz": ROOTFS,
+    ".tar.zst": ROOTFS,
+    ".tzst": ROOTFS,
+    ".tar.bz2": ROOTFS,
+    ".tbz2": ROOTFS,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +111,7 @@ def start_import(
     if node is None:
         raise NotFound(f"Node {request.node_id} does not exist.", field="node_id")
     fmt = _check(db, principal, node, request)
+    container = fmt in CONTAINER_FORMATS
     image = Image(
         id=new_id(Prefix.IMAGE),
         organization_id=node.organization_id,
@@ -91,8 +119,8 @@ def start_import(
         pool_id=request.pool_id,
         name=request.name,
         file_name=f"{IMAGE_FILE_PREFIX}{request.name}",
-        format=fmt,
-        instance_type=InstanceType.QEMU,
+        format=ROOTFS if container else fmt,
+        instance_type=InstanceType.LXC if container else InstanceType.QEMU,
         size_bytes=request.size_bytes,
         status=ImageStatus.UPLOADING,
         creation=clock.now(),
@@ -109,7 +137,8 @@ def start_import(
         target_id=image.id,
         organization_id=node.organization_id,
         path=paths.on_node(db, node.id, image.id),
-        params={"staged_path": staged_path},
+        # source: how the agent reads a container image's upload (rootfs tarball or layout)
+        params={"staged_path": staged_path, **({"source": fmt} if container else {})},
     )
     return image, task
 
@@ -265,13 +294,19 @@ def image_for_task(db: Session, image_id: str) -> ImagePlan:
     )
 
 
-def record_import(db: Session, image_id: str, *, ok: bool, message: str = "") -> None:
-    """The agent finished moving the upload into the pool; a failed import leaves no image."""
+def record_import(
+    db: Session, image_id: str, *, ok: bool, message: str = "", size_bytes: int | None = None
+) -> None:
+    """The agent finished moving the upload into the pool (``size_bytes``: what it takes
+    there, when not what was uploaded: a container image's normalised tarball); a failed
+    import leaves no image."""
     image = q.get_image(db, image_id, UNSCOPED)
     if image is None:
         return
     if ok:
         image.status = ImageStatus.AVAILABLE
+        if size_bytes is not None:
+            image.size_bytes = size_bytes
         events.publish(
             db,
             EventKind.IMAGE_UPDATED,

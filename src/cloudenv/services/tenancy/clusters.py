@@ -12,6 +12,7 @@ from cloudenv.errors import NotFound
 from cloudenv.services.access import Action, Principal, authorize, readable
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
+from cloudenv.services.monitoring.health import clusters_health
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.renaming import rename
 from cloudenv.services.tenancy.views import ClusterView, cluster_view, group_by, node_view
@@ -110,4 +111,5 @@ def _views(db: Session, principal: Principal, clusters: Sequence[Cluster]) -> li
         ],
         "cluster_id",
     )
-    return [cluster_view(c, nodes.get(c.id, [])) for c in items]
+    health = clusters_health(db, nodes, principal.scope, now)
+    return [cluster_view(c, nodes.get(c.id, []), health.get(c.id)) for c in items]

@@ -13,6 +13,7 @@ from cloudenv.services.access import Action, Principal, authorize, readable
 from cloudenv.services.confirmation import check_confirm
 from cloudenv.services.events import EventKind
 from cloudenv.services.journal import record_change
+from cloudenv.services.monitoring.health import clusters_health
 from cloudenv.services.partial import KEEP, Keep
 from cloudenv.services.tenancy.renaming import rename
 from cloudenv.services.tenancy.views import (
@@ -69,8 +70,10 @@ def get_datacenter(db: Session, principal: Principal, datacenter_id: str) -> Dat
         ],
         "cluster_id",
     )
+    health = clusters_health(db, nodes, principal.scope, now)
     return DatacenterDetail(
-        datacenter_view(dc), [cluster_view(c, nodes.get(c.id, [])) for c in clusters]
+        datacenter_view(dc),
+        [cluster_view(c, nodes.get(c.id, []), health.get(c.id)) for c in clusters],
     )
 
 

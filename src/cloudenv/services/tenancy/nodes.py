@@ -13,10 +13,21 @@ from cloudenv.errors import NotFound
 from cloudenv.services import events, paths, tasks
 from cloudenv.services.access import Action, Principal, authorize
 from cloudenv.services.events import EventKind
+from cloudenv.services.monitoring.health import (
+    Health,
+    HealthFacts,
+    node_reports,
+    problems,
+    ready_pools,
+)
 from cloudenv.services.tenancy.views import NodeView, node_view
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Node, Task
+
+#: Under ``nodes.health``: what decided the node's health at its last heartbeat
+#: (``services.monitoring.health.problems``), to publish an update when it changes.
+PROBLEMS = "problems"
 
 EMPTY_HARDWARE: dict[str, Any] = {
     "vcpus": 0,
@@ -40,6 +51,7 @@ EMPTY_HARDWARE: dict[str, Any] = {
 @dataclass(frozen=True)
 class NodeDetail:
     node: NodeView
+    health: Health
     hostname: str
     kernel: str
     architecture: str
@@ -56,8 +68,10 @@ def get_node(db: Session, principal: Principal, node_id: str) -> NodeDetail:
     now = clock.now()
     boot = int(host.get("boot_time", 0))
     os_facts = host.get("os", {})
+    view = node_view(node, now)
     return NodeDetail(
-        node=node_view(node, now),
+        node=view,
+        health=node_reports(db, [view], principal.scope, now)[view.id].health,
         hostname=str(host.get("hostname", node.name)),
         kernel=str(os_facts.get("kernel", "")),
         architecture=str(os_facts.get("architecture", "")),
@@ -97,11 +111,22 @@ def request_facts_refresh(db: Session, principal: Principal, node_id: str) -> Ta
     )
 
 
-def heartbeat(db: Session, node_id: str) -> None:
-    """The node's agent says it is alive; a node that stops saying so turns not-alive."""
+def heartbeat(db: Session, node_id: str, facts: HealthFacts | None = None) -> None:
+    """The node's agent says it is alive, and with ``facts`` how it is (libvirt,
+    memory); a node that stops saying so turns not-alive. A change of health that the
+    facts decide is published as the node's update (what moves every beat is not)."""
     node = _as_node(db, node_id)
     was_alive = node.last_seen is not None and node_view(node).alive
     node.last_seen = clock.now()
+    if facts is not None:
+        # Its pools' usage has its own job; a pool filling up shows at the next beat.
+        found = problems(facts, ready_pools(db, node.id, UNSCOPED))
+        before = (node.health or {}).get(PROBLEMS)
+        node.health = {**facts.as_json(), PROBLEMS: found}
+        if was_alive and found != before:
+            events.publish(
+                db, EventKind.NODE_UPDATED, organization_id=node.organization_id, target_id=node.id
+            )
     if not was_alive:
         events.publish(
             db, EventKind.NODE_CONNECTED, organization_id=node.organization_id, target_id=node.id

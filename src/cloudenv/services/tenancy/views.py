@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cloudenv import clock
 from cloudenv.services import events
+from cloudenv.services.monitoring.health import Health, liveness_only
 from cloudenv.store.queries import tenancy as q
 from cloudenv.store.tables import Cluster, Datacenter, Organization
 
@@ -59,6 +60,8 @@ class ClusterView:
     leader_id: str | None
     has_leader: bool
     health_status: str
+    #: Sentences saying why the cluster is not healthy (``services.monitoring.health``).
+    health_reasons: tuple[str, ...] = ()
 
 
 class NodeView(NamedTuple):
@@ -155,17 +158,12 @@ def node_view(node: NodeColumns | Row[Any], now: datetime | None = None) -> Node
     )  # fmt: skip
 
 
-def cluster_health(nodes: Sequence[NodeView]) -> str:
-    """healthy: every node alive; degraded: some; dead: none; unknown: no nodes."""
-    if not nodes:
-        return "unknown"
-    alive = sum(1 for n in nodes if n.alive)
-    if alive == len(nodes):
-        return "healthy"
-    return "degraded" if alive else "dead"
-
-
-def cluster_view(cluster: Cluster, nodes: Sequence[NodeView]) -> ClusterView:
+def cluster_view(
+    cluster: Cluster, nodes: Sequence[NodeView], health: Health | None = None
+) -> ClusterView:
+    """``health`` as ``services.monitoring.health.clusters_health`` judged it; without
+    it, judged from the nodes' heartbeats alone (for views that don't show it)."""
+    health = health or liveness_only(nodes)
     # A cluster keeps quorum while a majority of its nodes is up.
     fault_tolerance = (len(nodes) - 1) // 2
     leader = cluster.leader_id or (nodes[0].id if len(nodes) == 1 else None)
@@ -181,7 +179,8 @@ def cluster_view(cluster: Cluster, nodes: Sequence[NodeView]) -> ClusterView:
         standalone=len(nodes) <= 1,
         leader_id=leader,
         has_leader=leader is not None,
-        health_status=cluster_health(nodes),
+        health_status=health.status.value,
+        health_reasons=health.reasons,
     )
 
 

@@ -1,5 +1,5 @@
-"""Selectors for instances and what hangs off them: devices, snapshots, console tickets
-and usage samples.
+"""Selectors for instances and what hangs off them: devices, snapshots and console
+tickets.
 
 Instances carry ``organization_id``; their children do not, so a child selector joins
 its instance and scopes that (``_via_instance``): a device of another tenant's instance
@@ -27,7 +27,6 @@ from cloudenv.store.tables import (
     Snapshot,
     Volume,
 )
-from cloudenv.store.tables.compute import InstanceMetrics
 
 
 def _via_instance(stmt: Select[Any], instance_column: Any, scope: Scope) -> Select[Any]:
@@ -133,6 +132,24 @@ def writable_volumes(db: Session, instance_id: str, scope: Scope) -> Sequence[Vo
 # Snapshots
 
 
+# Instance network interfaces (vSwitches and port groups: ``queries.network``).
+
+
+def macs_in_cluster(db: Session, cluster_id: str, scope: Scope) -> set[str]:
+    """The MACs of the NICs of the cluster's instances (lower case)."""
+    stmt = (
+        select(InstanceDevice.mac)
+        .join(Instance, Instance.id == InstanceDevice.instance_id)
+        .join(Node, Node.id == Instance.node_id)
+        .where(
+            Node.cluster_id == cluster_id,
+            InstanceDevice.type == DeviceType.NIC,
+            InstanceDevice.mac.is_not(None),
+        )
+    )
+    return {m.lower() for m in db.scalars(restrict(stmt, Instance.organization_id, scope)) if m}
+
+
 def snapshots(db: Session, instance_id: str, scope: Scope) -> Sequence[Snapshot]:
     stmt = select(Snapshot).where(Snapshot.instance_id == instance_id)
     stmt = _via_instance(stmt, Snapshot.instance_id, scope)
@@ -159,27 +176,6 @@ def console_token(db: Session, token_hash: str, scope: Scope) -> ConsoleToken | 
 def delete_expired_console_tokens(db: Session, now: datetime) -> None:
     """Spent and expired tickets have no further use (every tenant's: housekeeping)."""
     db.execute(delete(ConsoleToken).where(ConsoleToken.expires <= now))
-
-
-# Usage samples
-
-
-def latest_metrics(db: Session, instance_id: str, scope: Scope) -> InstanceMetrics | None:
-    stmt = select(InstanceMetrics).where(InstanceMetrics.instance_id == instance_id)
-    found: InstanceMetrics | None = db.scalar(
-        _via_instance(stmt, InstanceMetrics.instance_id, scope)
-    )
-    return found
-
-
-def delete_metrics_except(db: Session, node_id: str, kept: Collection[str]) -> None:
-    """Drop the samples of the node's instances not in ``kept`` (the agent's housekeeping)."""
-    of_node = select(Instance.id).where(Instance.node_id == node_id)
-    db.execute(
-        delete(InstanceMetrics).where(
-            InstanceMetrics.instance_id.in_(of_node), InstanceMetrics.instance_id.not_in(kept)
-        )
-    )
 
 
 # Read models for lists

@@ -8,13 +8,14 @@ within a pool on a node whoever owns the row that has it.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
-from sqlalchemy import Row, exists, func, select
+from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from cloudenv.enums import ImageStatus
+from cloudenv.enums import ImageStatus, PoolNodeStatus, PoolType, TaskStatus
 from cloudenv.store.queries.scope import Scope, restrict
-from cloudenv.store.tables import Image, PoolNode, StoragePool, Volume
+from cloudenv.store.tables import Image, Node, PoolNode, StoragePool, Task, Volume
 
 # Pools
 
@@ -39,11 +40,16 @@ def node_pools(db: Session, node_id: str, scope: Scope) -> Sequence[Row[StorageP
 
 
 def pool_on_node(db: Session, pool_id: str, node_id: str, scope: Scope) -> StoragePool | None:
-    """The pool, if it is enabled on the node."""
+    """The pool, if it is enabled on the node (not being removed there or destroyed)."""
     stmt = (
         select(StoragePool)
         .join(PoolNode, PoolNode.pool_id == StoragePool.id)
-        .where(StoragePool.id == pool_id, PoolNode.node_id == node_id)
+        .where(
+            StoragePool.id == pool_id,
+            PoolNode.node_id == node_id,
+            PoolNode.status != PoolNodeStatus.REMOVING,
+            StoragePool.destroying.is_(False),
+        )
     )
     found: StoragePool | None = db.scalar(restrict(stmt, StoragePool.organization_id, scope))
     return found
@@ -77,6 +83,173 @@ def pool_node(db: Session, pool_id: str, node_id: str, scope: Scope) -> PoolNode
     )
     found: PoolNode | None = db.scalar(restrict(stmt, StoragePool.organization_id, scope))
     return found
+
+
+def cluster_pools(db: Session, cluster_id: str, scope: Scope) -> Sequence[StoragePool]:
+    """The cluster's pools, by name (those marked for destruction too)."""
+    stmt = select(StoragePool).where(StoragePool.cluster_id == cluster_id)
+    return db.scalars(
+        restrict(stmt.order_by(StoragePool.name), StoragePool.organization_id, scope)
+    ).all()
+
+
+def pool_states(db: Session, pool_ids: Collection[str], scope: Scope) -> Sequence[PoolNode]:
+    """The pools' rows on their nodes, by pool then node."""
+    if not pool_ids:
+        return []
+    stmt = (
+        select(PoolNode)
+        .join(StoragePool, StoragePool.id == PoolNode.pool_id)
+        .where(PoolNode.pool_id.in_(pool_ids))
+        .order_by(PoolNode.pool_id, PoolNode.node_id)
+    )
+    return db.scalars(restrict(stmt, StoragePool.organization_id, scope)).all()
+
+
+def pool_by_name(db: Session, cluster_id: str, name: str) -> StoragePool | None:
+    """Whoever owns it: a pool name is unique in its cluster (no scope, as name checks)."""
+    stmt = select(StoragePool).where(StoragePool.cluster_id == cluster_id, StoragePool.name == name)
+    found: StoragePool | None = db.scalar(stmt)
+    return found
+
+
+def file_pools(db: Session, cluster_id: str) -> Sequence[StoragePool]:
+    """The cluster's directory and netfs pools, whoever owns them: their target paths must
+    not overlap (no scope, as name checks)."""
+    stmt = select(StoragePool).where(
+        StoragePool.cluster_id == cluster_id,
+        StoragePool.type.in_([PoolType.DIRECTORY, PoolType.NETFS]),
+    )
+    return db.scalars(stmt.order_by(StoragePool.name)).all()
+
+
+def pool_holdings(
+    db: Session, pool_id: str, *, attached_only: bool = False
+) -> dict[str, tuple[int, int]]:
+    """Per node: how many volumes and images the pool holds there (only volumes attached
+    to an instance with ``attached_only``: an iSCSI pool's LUNs are the target's, not ours
+    to keep). Read unscoped: a refusal must count what every tenant has there."""
+    volumes = select(Volume.node_id, func.count()).where(Volume.pool_id == pool_id)
+    if attached_only:
+        volumes = volumes.where(Volume.instance_id.is_not(None))
+    counts: dict[str, tuple[int, int]] = {}
+    for node_id, count in db.execute(volumes.group_by(Volume.node_id)):
+        counts[node_id] = (int(count), 0)
+    images = select(Image.node_id, func.count()).where(Image.pool_id == pool_id)
+    for node_id, count in db.execute(images.group_by(Image.node_id)):
+        counts[node_id] = (counts.get(node_id, (0, 0))[0], int(count))
+    return counts
+
+
+def set_pool_state(
+    db: Session, pool_id: str, node_id: str, *, removing: bool, **values: object
+) -> bool:
+    """Compare-and-swap a pool's row on a node: a row being removed is written only as
+    removing (``removing=True``), any other only while it is not being removed (a node
+    disabled while its agent was defining the pool stays disabled). False when nothing
+    was written."""
+    stmt = (
+        update(PoolNode)
+        .where(
+            PoolNode.pool_id == pool_id,
+            PoolNode.node_id == node_id,
+            (PoolNode.status == PoolNodeStatus.REMOVING)
+            if removing
+            else (PoolNode.status != PoolNodeStatus.REMOVING),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(db.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def drop_pool_state(db: Session, pool_id: str, node_id: str) -> bool:
+    """Delete the row if it still says removing (the node may have been enabled again)."""
+    stmt = (
+        delete(PoolNode)
+        .where(
+            PoolNode.pool_id == pool_id,
+            PoolNode.node_id == node_id,
+            PoolNode.status == PoolNodeStatus.REMOVING,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(db.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+# Propagation (the system job; unscoped: it acts for the cluster)
+
+
+def cluster_of_node(db: Session, node_id: str) -> str | None:
+    found: str | None = db.scalar(select(Node.cluster_id).where(Node.id == node_id))
+    return found
+
+
+def node_organizations(db: Session, node_ids: Collection[str]) -> dict[str, str]:
+    rows = db.execute(select(Node.id, Node.organization_id).where(Node.id.in_(node_ids)))
+    return {node_id: org for node_id, org in rows}
+
+
+def nodes_needing_sync(db: Session, cluster_id: str, retry_before: datetime) -> set[str]:
+    """Nodes of the cluster with a pool row to act on: pending, removing, or failed and
+    last tried before ``retry_before`` (a pool marked for destruction has only removing
+    rows)."""
+    stmt = (
+        select(PoolNode.node_id)
+        .join(StoragePool, StoragePool.id == PoolNode.pool_id)
+        .where(
+            StoragePool.cluster_id == cluster_id,
+            or_(
+                PoolNode.status.in_([PoolNodeStatus.PENDING, PoolNodeStatus.REMOVING]),
+                and_(
+                    PoolNode.status == PoolNodeStatus.ERROR,
+                    or_(PoolNode.attempted.is_(None), PoolNode.attempted < retry_before),
+                ),
+            ),
+        )
+        .distinct()
+    )
+    return set(db.scalars(stmt))
+
+
+def nodes_with_sync(
+    db: Session, node_ids: Collection[str], statuses: Collection[TaskStatus]
+) -> set[str]:
+    """Which of the nodes have a ``pool.sync`` task in one of ``statuses``."""
+    if not node_ids:
+        return set()
+    stmt = select(Task.node_id).where(
+        Task.kind == "pool.sync", Task.node_id.in_(node_ids), Task.status.in_(statuses)
+    )
+    return {n for n in db.scalars(stmt.distinct()) if n is not None}
+
+
+def emptied_pools(db: Session, cluster_id: str | None = None) -> Sequence[StoragePool]:
+    """Pools marked for destruction that no node holds any more: ready to be forgotten."""
+    stmt = select(StoragePool).where(
+        StoragePool.destroying.is_(True),
+        ~exists().where(PoolNode.pool_id == StoragePool.id),
+    )
+    if cluster_id is not None:
+        stmt = stmt.where(StoragePool.cluster_id == cluster_id)
+    return db.scalars(stmt).all()
+
+
+def ready_states(db: Session, node_id: str) -> Sequence[Row[StoragePool, PoolNode]]:
+    """(pool, row) of the pools the node last found ready, for the heartbeat's refresh."""
+    stmt = (
+        select(StoragePool, PoolNode)
+        .join(PoolNode, PoolNode.pool_id == StoragePool.id)
+        .where(PoolNode.node_id == node_id, PoolNode.status == PoolNodeStatus.READY)
+    )
+    return db.execute(stmt).all()
+
+
+def unattached_volumes(db: Session, pool_id: str, node_id: str) -> Sequence[Volume]:
+    stmt = select(Volume).where(
+        Volume.pool_id == pool_id, Volume.node_id == node_id, Volume.instance_id.is_(None)
+    )
+    return db.scalars(stmt).all()
 
 
 # Volumes

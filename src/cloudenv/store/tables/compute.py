@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudenv.enums import (
@@ -69,6 +69,8 @@ class InstanceDevice(Base):
     boot_order: Mapped[int] = mapped_column(default=0)
     is_root: Mapped[bool] = mapped_column(default=False)
     readonly: Mapped[bool] = mapped_column(default=False)
+    #: A NIC's MAC address (unique in the cluster: the services check it).
+    mac: Mapped[str | None] = mapped_column(String(17), index=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     creation: Mapped[datetime]
 
@@ -108,19 +110,3 @@ class Snapshot(Base):
     description: Mapped[str] = mapped_column(String(512), default="")
     status: Mapped[SnapshotStatus] = mapped_column(StrEnumColumn(SnapshotStatus, 16))
     creation: Mapped[datetime]
-
-
-class InstanceMetrics(Base):
-    """The latest usage sample of a running instance, written by its node's agent (one row
-    per instance, replaced every few seconds), so the API never has to ask a hypervisor."""
-
-    __tablename__ = "instance_metrics"
-
-    instance_id: Mapped[str] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
-    )
-    time: Mapped[datetime]
-    cpu_percent: Mapped[float]  # of the instance's vCPUs together: 0-100
-    memory_used_kib: Mapped[int | None] = mapped_column(BigInteger)  # None: the guest won't say
-    memory_kib: Mapped[int] = mapped_column(BigInteger)
-    network: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {if: {"rx": n, "tx": n}}

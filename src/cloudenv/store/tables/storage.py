@@ -26,9 +26,17 @@ class StoragePool(Base):
     name: Mapped[str] = mapped_column(String(64))
     type: Mapped[PoolType] = mapped_column(IntEnumColumn(PoolType))
     description: Mapped[str] = mapped_column(String(512), default="")
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"path": ...} for dir
+    #: The type's settings as ``services.storage.pool_config`` checked them, secrets left
+    #: out (``{"path": ...}`` for a directory pool).
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The type's write-only settings (CHAP or CIFS password, Ceph key): never rendered,
+    #: handed only to the node that defines the pool (libvirt keeps them in a secret).
+    secrets: Mapped[dict[str, Any]] = mapped_column(default=dict)
     can_hold_images: Mapped[bool] = mapped_column(default=False)
     is_default: Mapped[bool] = mapped_column(default=False)
+    #: Marked for destruction: propagation removes it from every node, then the row (its
+    #: name stays taken until then).
+    destroying: Mapped[bool] = mapped_column(default=False)
     creation: Mapped[datetime]
 
 
@@ -49,6 +57,23 @@ class PoolNode(Base):
     allocation_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     available_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     updated: Mapped[datetime | None]
+    #: When propagation last tried this node (a failed one is retried after a while).
+    attempted: Mapped[datetime | None]
+
+
+class JobLease(Base):
+    """Which node runs a cluster-wide system job (e.g. storage propagation) until when.
+
+    Taken and renewed by compare-and-swap (``UPDATE … WHERE holder = me OR expires <
+    now``), so one node of a cluster runs the job at a time and another takes over when
+    the holder stops renewing.
+    """
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32))
+    expires: Mapped[datetime]
 
 
 class Volume(Base):
@@ -62,6 +87,9 @@ class Volume(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(String(512), default="")
     file_name: Mapped[str] = mapped_column(String(255))  # inside the pool: "<id>.qcow2"
+    #: Where the node's driver put it (a file, a block device, or a LUN's name), as the
+    #: driver reported it: how a guest's disk reaches it.
+    path: Mapped[str] = mapped_column(String(1024), default="")
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     format: Mapped[str] = mapped_column(String(8))  # qcow2 | raw | vmdk
     status: Mapped[VolumeStatus] = mapped_column(IntEnumColumn(VolumeStatus))

@@ -81,4 +81,7 @@ class Node(Base):
     last_seen: Mapped[datetime | None]
     hardware: Mapped[dict[str, Any]] = mapped_column(default=dict)
     host: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: What the agent's last heartbeat said about the node's health (hypervisor reachable,
+    #: memory available); ``services.monitoring.health`` reads it. Null until reported.
+    health: Mapped[dict[str, Any] | None]
     creation: Mapped[datetime]

@@ -12,6 +12,7 @@ from cloudenv.drivers.compute.libvirt_xml.chardev import Console, Serial, Serial
 from cloudenv.drivers.compute.libvirt_xml.devices import Devices, Emulator, Memballoon
 from cloudenv.drivers.compute.libvirt_xml.disk import (
     Disk,
+    DiskAuth,
     DiskDriver,
     DiskSource,
     DiskSourceHost,
@@ -19,6 +20,7 @@ from cloudenv.drivers.compute.libvirt_xml.disk import (
 )
 from cloudenv.drivers.compute.libvirt_xml.display import Graphics, GraphicsListen, Input, Video
 from cloudenv.drivers.compute.libvirt_xml.domain import VCPU, Domain, Lifecycle, Memory
+from cloudenv.drivers.compute.libvirt_xml.interface import Interface, Vlan, VlanTag
 from cloudenv.drivers.compute.libvirt_xml.machine import CPU, Clock, CPUTopology, Features, Timer
 from cloudenv.drivers.compute.libvirt_xml.metadata import NAMESPACE, InstanceMetadata
 from cloudenv.drivers.compute.libvirt_xml.snapshot import DomainSnapshot
@@ -34,6 +36,7 @@ __all__ = [
     "Console",
     "Devices",
     "Disk",
+    "DiskAuth",
     "DiskDriver",
     "DiskSource",
     "DiskSourceHost",
@@ -47,6 +50,7 @@ __all__ = [
     "GraphicsListen",
     "Input",
     "InstanceMetadata",
+    "Interface",
     "Lifecycle",
     "Loader",
     "Memballoon",
@@ -57,6 +61,8 @@ __all__ = [
     "SerialLog",
     "Timer",
     "Video",
+    "Vlan",
+    "VlanTag",
     "XmlElement",
     "parse_xml",
 ]

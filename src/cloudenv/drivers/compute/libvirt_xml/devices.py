@@ -1,7 +1,7 @@
 """``<devices>`` and the small devices of its own: ``<emulator>`` and ``<memballoon>``.
 
 Reading live XML keeps the devices the platform models and skips the rest
-(``<controller>``, ``<interface>``, ``<channel>``, ``<audio>``...), so a ``Devices`` read
+(``<controller>``, ``<channel>``, ``<audio>``...), so a ``Devices`` read
 from a running domain is a view, not something to redefine with.
 """
 
@@ -14,6 +14,7 @@ from typing import Self
 from cloudenv.drivers.compute.libvirt_xml.chardev import Console, Serial
 from cloudenv.drivers.compute.libvirt_xml.disk import Disk
 from cloudenv.drivers.compute.libvirt_xml.display import Graphics, Input, Video
+from cloudenv.drivers.compute.libvirt_xml.interface import Interface
 from cloudenv.drivers.compute.libvirt_xml.xmlbase import XmlElement, required_attr
 
 
@@ -61,6 +62,7 @@ class Devices(XmlElement):
 
     emulator: Emulator | None = None
     disks: tuple[Disk, ...] = ()
+    interfaces: tuple[Interface, ...] = ()
     serials: tuple[Serial, ...] = ()
     consoles: tuple[Console, ...] = ()
     inputs: tuple[Input, ...] = ()
@@ -74,6 +76,7 @@ class Devices(XmlElement):
             element.append(self.emulator.to_element())
         groups: tuple[tuple[XmlElement, ...], ...] = (
             self.disks,
+            self.interfaces,
             self.serials,
             self.consoles,
             self.inputs,
@@ -94,6 +97,7 @@ class Devices(XmlElement):
         return cls(
             emulator=None if emulator is None else Emulator.from_element(emulator),
             disks=tuple(Disk.from_element(e) for e in element.findall(Disk.TAG)),
+            interfaces=tuple(Interface.from_element(e) for e in element.findall(Interface.TAG)),
             serials=tuple(Serial.from_element(e) for e in element.findall(Serial.TAG)),
             consoles=tuple(Console.from_element(e) for e in element.findall(Console.TAG)),
             inputs=tuple(Input.from_element(e) for e in element.findall(Input.TAG)),

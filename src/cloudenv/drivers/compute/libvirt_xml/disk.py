@@ -64,9 +64,40 @@ class DiskSourceHost(XmlElement):
 
 
 @dataclass(frozen=True)
+class DiskAuth(XmlElement):
+    """``<auth username=><secret type= usage=|uuid=/></auth>`` of a network disk source:
+    who QEMU logs in as and which libvirt secret holds the key (never the key)."""
+
+    TAG = "auth"
+
+    username: str
+    secret_type: str
+    secret_usage: str | None = None
+    secret_uuid: str | None = None
+
+    def to_element(self) -> ET.Element:
+        element = ET.Element(self.TAG, {"username": self.username})
+        secret = sub(element, "secret", type=self.secret_type)
+        set_attrs(secret, usage=self.secret_usage, uuid=self.secret_uuid)
+        return element
+
+    @classmethod
+    def from_element(cls, element: ET.Element) -> Self:
+        cls.check_tag(element)
+        secret = element.find("secret")
+        return cls(
+            username=required_attr(element, "username"),
+            secret_type="" if secret is None else secret.get("type", ""),
+            secret_usage=None if secret is None else secret.get("usage"),
+            secret_uuid=None if secret is None else secret.get("uuid"),
+        )
+
+
+@dataclass(frozen=True)
 class DiskSource(XmlElement):
     """``<source>``: ``file=`` (type file), ``dev=`` (block), ``pool= volume=`` (volume), or
-    ``protocol= name=`` with hosts (network). Only the attributes set are written."""
+    ``protocol= name=`` with hosts and an optional ``<auth>`` (network). Only the attributes
+    set are written."""
 
     TAG = "source"
 
@@ -77,6 +108,7 @@ class DiskSource(XmlElement):
     protocol: str | None = None
     name: str | None = None
     hosts: tuple[DiskSourceHost, ...] = ()
+    auth: DiskAuth | None = None
 
     def to_element(self) -> ET.Element:
         element = ET.Element(self.TAG)
@@ -90,11 +122,14 @@ class DiskSource(XmlElement):
             name=self.name,
         )
         element.extend(host.to_element() for host in self.hosts)
+        if self.auth is not None:
+            element.append(self.auth.to_element())
         return element
 
     @classmethod
     def from_element(cls, element: ET.Element) -> Self:
         cls.check_tag(element)
+        auth = element.find(DiskAuth.TAG)
         return cls(
             file=element.get("file"),
             dev=element.get("dev"),
@@ -103,6 +138,7 @@ class DiskSource(XmlElement):
             protocol=element.get("protocol"),
             name=element.get("name"),
             hosts=tuple(DiskSourceHost.from_element(h) for h in element.findall("host")),
+            auth=None if auth is None else DiskAuth.from_element(auth),
         )
 
 

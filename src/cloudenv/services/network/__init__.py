@@ -1,0 +1,1 @@
+"""Networking: a node's NICs, its vSwitches (Open vSwitch bridges) and their port groups."""
