@@ -63,7 +63,7 @@ MEMORY_MB = 256
 CONTAINER_IMAGE = "bench-busybox.tar.gz"
 RUNNING_TIMEOUT = 120.0  # seconds for a deployed container to be running
 POLL = 0.01  # seconds between state reads, as on LXD's side
-LABEL = 48  # width of a figure's label
+LABEL = 50  # width of a figure's label
 PARTS = ("vms", "containers")
 
 
@@ -281,7 +281,7 @@ def _container_table(found: ContainerRuns, runs: int) -> None:
     for label, values in (
         ("  cloudenv POST /v2/instances → running", found.cloudenv),
         ("  LXD lxc launch → Running", found.lxc_launch),
-        ("  LXD POST /1.0/instances (start) → Running", found.lxd_rest),
+        ("  LXD REST POST /1.0/instances + start → Running", found.lxd_rest),
     ):
         if values:
             _figure(label, values)

@@ -2,7 +2,8 @@
 ``lxd`` and ``lxd-client``) started by hand, as there is no systemd here (RUNTIME.md §10),
 a directory storage pool preseeded when LXD has none, the bench's busybox rootfs tarball
 (the very file cloudenv imports) imported as an LXD image, and ``lxc launch`` timed until
-LXD reports the container Running.
+LXD reports the container Running; also the same two requests through LXD's REST API on
+its unix socket, without the CLI's process start, for an API-to-API figure.
 
 It leaves LXD as it found it: the containers and the image it made are deleted, and a
 daemon it started is shut down again. It installs nothing; when LXD can't run,
@@ -68,18 +69,30 @@ class LxdPeer:
         return time.monotonic() - start
 
     def create_started(self, name: str, *, memory_mb: int, vcpus: int) -> float:
-        """Seconds from ``POST /1.0/instances`` with ``start: true`` (one request, as
-        cloudenv's deploy is) to LXD reporting ``name`` Running: LXD's API without its
-        CLI's process start and its two requests."""
+        """Seconds from ``POST /1.0/instances`` then ``PUT …/state`` ``start`` (the two
+        requests ``lxc launch`` makes; LXD 5.0 has no create-and-start in one) to LXD
+        reporting ``name`` Running: LXD's API without its CLI's process start."""
         start = time.monotonic()
         body = {
             "name": name,
             "type": "container",
             "source": {"type": "image", "alias": ALIAS},
             "config": {"limits.memory": f"{memory_mb}MiB", "limits.cpu": str(vcpus)},
-            "start": True,
         }
-        operation = _metadata(self.api.post("/1.0/instances", json=body))
+        self._wait_operation(self.api.post("/1.0/instances", json=body), f"create {name}")
+        started = self.api.put(f"/1.0/instances/{name}/state", json={"action": "start"})
+        self._wait_operation(started, f"start {name}")
+        self._wait_running(name, start)
+        return time.monotonic() - start
+
+    def delete(self, name: str) -> None:
+        """Remove ``name`` whatever its state (``lxc delete -f``)."""
+        _lxc("delete", "--force", name)
+
+    def _wait_operation(self, response: httpx.Response, what: str) -> None:
+        """Wait for the background operation ``response`` started; LxdUnavailable with
+        LXD's error if it failed."""
+        operation = _metadata(response)
         waited = self.api.get(
             f"/1.0/operations/{operation['id']}/wait",
             params={"timeout": int(RUNNING_TIMEOUT)},
@@ -87,13 +100,7 @@ class LxdPeer:
         )
         outcome = _metadata(waited)
         if outcome.get("status") != "Success":
-            raise LxdUnavailable(f"LXD could not create {name}: {outcome.get('err')}")
-        self._wait_running(name, start)
-        return time.monotonic() - start
-
-    def delete(self, name: str) -> None:
-        """Remove ``name`` whatever its state (``lxc delete -f``)."""
-        _lxc("delete", "--force", name)
+            raise LxdUnavailable(f"LXD could not {what}: {outcome.get('err')}")
 
     def _wait_running(self, name: str, start: float) -> None:
         while time.monotonic() - start < RUNNING_TIMEOUT:
