@@ -42,6 +42,7 @@ from tests.support.compute import (
     deploy_body,
     instance,
     real_node_dir,
+    remove_domains,
     succeed,
     upload_guest,
     wait_marker,
@@ -149,7 +150,7 @@ def vm_figures(
     _ratio("API / direct", via_api, direct)
     with_volume = [deploy(f"bench-vol-{i}", 1) for i in range(args.runs)]
     _figure("  same with a new 1 GB qcow2 volume", with_volume)
-    _cleanup(args.node_path)  # free the CPU for the burst
+    remove_domains(args.node_path)  # free the CPU for the burst
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.concurrent) as workers:
         each = list(workers.map(lambda i: deploy(f"burst-{i}", 1), range(args.concurrent)))
@@ -317,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     with real_node_dir() as node_dir, serving(node_dir) as server, server.admin() as client:
         node_id = server.health["id"]
         pool = client.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"]
-        args.node_path = str(node_dir.path)
+        args.node_path = node_dir.path
         try:
             # Containers first: the VM burst leaves the node busy with twenty instances.
             if "containers" in parts:
@@ -325,25 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             if "vms" in parts:
                 vm_figures(client, node_id, pool, direct, args)
         finally:
-            _cleanup(args.node_path)
+            remove_domains(args.node_path)
     return 0
-
-
-def _cleanup(node_path: str) -> None:
-    """Remove the VMs and containers whose definitions name the node's directory."""
-    for uri in ("qemu:///system", "lxc:///"):
-        try:
-            conn = libvirt.open(uri)
-        except libvirt.libvirtError:
-            continue  # no container driver: no containers to remove
-        try:
-            for domain in conn.listAllDomains():
-                if node_path in domain.XMLDesc(0):
-                    if domain.isActive():
-                        domain.destroy()
-                    domain.undefine()
-        finally:
-            conn.close()
 
 
 if __name__ == "__main__":
