@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -97,6 +98,7 @@ _SECRET_USAGE = {
     "iscsi": libvirt.VIR_SECRET_USAGE_TYPE_ISCSI,
     "ceph": libvirt.VIR_SECRET_USAGE_TYPE_CEPH,
 }
+DIR_MODE = 0o755  # a directory volume: a container reaches its mount point through it
 FILE_MODE = 0o600  # libvirt chowns a disk to QEMU's user while a domain uses it
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
 #: How long a new logical volume's or zvol's device node may take to appear (udev makes
@@ -123,6 +125,18 @@ def _refresh(pool_obj: Any) -> None:
 def _disk_format(probed: str) -> DiskFormat:
     """libvirt's probed format as ours; ISO and unknown contents count as raw."""
     return DiskFormat(probed) if probed in {f.value for f in DiskFormat} else DiskFormat.RAW
+
+
+def _is_directory(vol: Any) -> bool:
+    path = str(vol.path())
+    return os.path.isdir(path) and not os.path.islink(path)
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a directory volume with everything in it; symbolic links inside are
+    removed, never followed (a container's files are not trusted)."""
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(path)
 
 
 def _volume_info(vol: Any) -> VolumeInfo:
@@ -845,12 +859,20 @@ class LibvirtStorageDriver:
         self, pool: str, name: str, capacity_bytes: int, fmt: DiskFormat
     ) -> VolumeInfo:
         """Post-condition: an empty volume of that size and format, mode 0600 (qcow2 and
-        sparse raw take no space yet). Name taken: Conflict. libvirt removes its own
+        sparse raw take no space yet); ``dir``: an empty directory (a container's mount
+        point; its size is not enforced). Name taken: Conflict. libvirt removes its own
         partial file when creation fails."""
         pool_obj = self._pool(pool)
         kind = self._writable(pool_obj, pool, fmt)
         with self._serialized(pool):
-            self._free_name(pool_obj, pool, name, kind)
+            path = self._free_name(pool_obj, pool, name, kind)
+            if fmt is DiskFormat.DIR:
+                self._directories_only(kind, pool)
+                with _failing(f"Failed creating directory volume {name} in pool {pool}"):
+                    os.mkdir(path, DIR_MODE)
+                # A directory has no size of its own: the one asked for is what it counts.
+                made = self._settled(pool_obj, pool, name)
+                return VolumeInfo(made.name, made.path, capacity_bytes, 0, DiskFormat.DIR)
             if kind in FILE_KINDS:
                 xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
             else:
@@ -859,6 +881,44 @@ class LibvirtStorageDriver:
                 xml = Volume(name, capacity_bytes, None, allocation_bytes=capacity_bytes)
             with _failing(f"Failed creating volume {name} in pool {pool}"):
                 return _volume_info(pool_obj.createXML(xml.to_xml(), 0))
+
+    def create_rootfs(
+        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+    ) -> VolumeInfo:
+        """Post-condition: directory ``name`` of the pool holds the unpacked tarball
+        (``drivers.images.unpack``: checked again entry by entry, owners shifted); on any
+        failure it is gone."""
+        from cloudenv.drivers.images.unpack import unpack_rootfs
+
+        pool_obj = self._pool(pool)
+        kind = self._writable(pool_obj, pool)
+        self._directories_only(kind, pool)
+        with self._serialized(pool):
+            path = self._free_name(pool_obj, pool, name, kind)
+        # Unpacked outside the pool's lock: it takes a while, and the name is ours.
+        unpack_rootfs(Path(tarball), Path(path), uid_offset=uid_offset, gid_offset=gid_offset)
+        with self._serialized(pool):
+            try:
+                return self._settled(pool_obj, pool, name)
+            except BaseException:
+                _remove_tree(path)
+                raise
+
+    @staticmethod
+    def _directories_only(kind: str, pool: str) -> None:
+        if kind not in FILE_KINDS:
+            raise Unsupported(
+                f"Storage pool {pool} is a {kind} pool, which holds no directories; a "
+                "container's root filesystem and mount points need a directory or netfs pool."
+            )
+
+    def _settled(self, pool_obj: Any, pool: str, name: str) -> VolumeInfo:
+        """A volume made behind libvirt's back, once the pool has been refreshed."""
+        vol = self._find_volume(pool_obj, pool, name)
+        if vol is None:
+            raise DriverError(f"Volume {name} of pool {pool} was made but libvirt can't see it.")
+        with _failing(f"Failed reading volume {name} in pool {pool}"):
+            return _volume_info(vol)
 
     def clone_volume(
         self,
@@ -1045,7 +1105,11 @@ class LibvirtStorageDriver:
         with self._serialized(pool):
             vol = self._find_volume(pool_obj, pool, name)
             with _failing(f"Failed deleting volume {name} in pool {pool}"):
-                if vol is not None:
+                if vol is not None and kind in FILE_KINDS and _is_directory(vol):
+                    # libvirt only rmdirs a directory volume: a used one is never empty.
+                    _remove_tree(str(vol.path()))
+                    _refresh(pool_obj)
+                elif vol is not None:
                     if kind == "logical":
                         vol.wipe(0)  # VIR_STORAGE_VOL_WIPE_ALG_ZERO
                     vol.delete(0)
