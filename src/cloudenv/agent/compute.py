@@ -28,6 +28,7 @@ from cloudenv.drivers.compute.base import (
     MountSpec,
     PowerState,
 )
+from cloudenv.drivers.images.hostname import hostname_for
 from cloudenv.drivers.storage.base import VolumeInfo
 from cloudenv.enums import DesiredState, InstanceType, VolumeStatus
 from cloudenv.errors import CloudenvError, InvalidInput
@@ -64,6 +65,7 @@ def container_spec(plan: ex.InstancePlan) -> ContainerSpec:
     return ContainerSpec(
         rootfs=root.path,
         init=config.init,
+        hostname=hostname_for(plan.name),
         idmap=None if shift is None else IdMapping(uid=shift.uid, gid=shift.gid, count=shift.count),
         mounts=tuple(
             MountSpec(source=d.path, target=d.target, readonly=d.readonly)

@@ -142,6 +142,9 @@ class ContainerSpec:
     init: str = "/sbin/init"
     idmap: IdMapping | None = None
     mounts: tuple[MountSpec, ...] = ()
+    #: Written to its /etc/hostname (libvirt names the running container after the domain;
+    #: the distribution's init sets this one). None: left as the image has it.
+    hostname: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

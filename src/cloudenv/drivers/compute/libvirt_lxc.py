@@ -48,6 +48,7 @@ from cloudenv.drivers.compute.container_designer import LXC_EMULATOR, container_
 from cloudenv.drivers.compute.libvirt_domains import LibvirtDomains
 from cloudenv.drivers.compute.libvirt_xml import Domain
 from cloudenv.drivers.errors import Conflict, DriverError, Unsupported
+from cloudenv.drivers.images.hostname import write_hostname
 from cloudenv.drivers.libvirt_errors import error_code, libvirt_failure
 
 URI = "lxc:///system"
@@ -110,12 +111,21 @@ class LibvirtLxcDriver(LibvirtDomains):
     def define(self, spec: DomainSpec) -> None:
         """Also gives each mount point's top directory to the container's root when the
         node's root still owns it (a new directory volume), so an unprivileged container
-        can write there; what is inside is left as it is."""
+        can write there (what is inside is left as it is), and writes its hostname into
+        its /etc/hostname (``drivers.images.hostname``: no link followed)."""
         xml = container_xml(spec, emulator=self.emulator)  # refusals before libvirt
         container = spec.container
         if container is not None and container.idmap is not None:
             for mount in container.mounts:
                 _hand_over(mount.source, container.idmap)
+        if container is not None and container.hostname:
+            mapping = container.idmap
+            write_hostname(
+                container.rootfs,
+                container.hostname,
+                uid=0 if mapping is None else mapping.uid,
+                gid=0 if mapping is None else mapping.gid,
+            )
         with libvirt_failure(f"Failed defining container {spec.name}"):
             self._connection().defineXML(xml)
 
