@@ -108,8 +108,6 @@ class LibvirtDomains:
         except DomainNotFound:
             return None
 
-    # ComputeDriver ------------------------------------------------------------------------
-
     # Shared verbs ----------------------------------------------------------------------
 
     def undefine(self, name: str) -> None:
