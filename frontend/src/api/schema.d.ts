@@ -747,7 +747,9 @@ export interface paths {
         /**
          * Node.Capabilities
          * @description Per architecture: emulator, accelerator (kvm or tcg, and why), machine types, CPU
-         *     models, firmware. Empty until the node's agent has read its hypervisor.
+         *     models, firmware, Open vSwitch's datapath, and whether the node runs containers
+         *     (``containers``, and ``containers_reason`` when not). Empty until the node's agent has
+         *     read its hypervisor.
          */
         get: operations["node_capabilities_api_v1_nodes__node_id__capabilities_get"];
         put?: never;

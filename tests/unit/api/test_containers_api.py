@@ -315,3 +315,27 @@ def test_an_interrupted_container_deploy_is_undone_at_restart(
     assert dep.containers.domains == {}
     left = {name for files in dep.storage.files.values() for name in files}
     assert left == {"image-busybox.tar"}  # the image stays, the unpacked directory is gone
+
+
+def test_the_node_says_whether_it_runs_containers_and_deploys_follow_it(
+    admin: TestClient, dep: Deployment, image: str
+) -> None:
+    agent = dep.daemon.agent
+    agent._report_capabilities()
+    url = f"/api/v1/nodes/{dep.setup.node_id}/capabilities"
+    assert admin.get(url).json()["x86_64"]["containers"] is True
+    agent.drivers.containers = None
+    agent.drivers.containers_unavailable = "libvirtd has no LXC driver."
+    agent._report_capabilities()
+    shown = admin.get(url).json()["x86_64"]
+    assert (shown["containers"], shown["containers_reason"]) == (
+        False,
+        "libvirtd has no LXC driver.",
+    )
+    refused(
+        admin.post("/api/v2/instances", json=lxc_body(dep)),
+        409,
+        "type",
+        "can't run containers: libvirtd has no LXC driver.",
+    )
+    assert count_rows(dep, Instance) == 0
