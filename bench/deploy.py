@@ -1,13 +1,12 @@
 """Deploy latency: ``POST /v2/instances`` → the guest's marker on its serial console,
 next to the same guest started directly through libvirt-python, and the time for many
-deploys at once; then a busybox container deployed through the API → Running, beside LXD's
-``lxc launch`` of the same root filesystem on the same machine (``--containers`` alone).
+deploys at once.
 
 Runs a real node (``cloudenv init`` + ``serve``) under /var/lib/cloudenv-test, uploads
 the tiny test guest (tests/guest), and prints min / median of each figure. Loopback only,
 bounded in count and time; everything it creates is removed at the end.
 
-    .venv/bin/python bench/deploy.py [--runs 3] [--concurrent 20] [--containers]
+    .venv/bin/python bench/deploy.py [--runs 3] [--concurrent 20]
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -25,19 +23,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import libvirt
-from bench.lxd import Lxd, LxdUnavailable
 from tests.guest.build import build_guest
 from tests.support.compute import (
     CMDLINE,
     SERIAL_LOG_DIR,
     deploy_body,
     real_node_dir,
-    remove_domains,
     succeed,
     upload_guest,
     wait_marker,
 )
-from tests.support.container_images import build_busybox_rootfs, tar_of_directory
 from tests.support.libvirt import ensure_libvirtd
 from tests.support.served_node import serving
 
@@ -104,13 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="sequential runs per figure (3)")
     parser.add_argument("--concurrent", type=int, default=20, help="deploys at once (20)")
-    parser.add_argument(
-        "--containers", action="store_true", help="only the container figures (API vs LXD)"
-    )
     args = parser.parse_args(argv)
     ensure_libvirtd()
-    if args.containers:
-        return containers(args.runs)
     print("cloudenv deploy benchmark")
     print(
         f"  machine: os.cpu_count()={os.cpu_count()}, guests under TCG (no usable KVM here),"
@@ -154,65 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             _cleanup(str(node_dir.path))
-    return containers(args.runs)
-
-
-def containers(runs: int) -> int:
-    """A busybox container: ``POST /v2/instances`` → its task done (Running), beside
-    ``lxc launch`` of the same root filesystem, in one run on this machine."""
-    print(f"containers: busybox root filesystem (tests/support/container_images), {runs} runs")
-    with tempfile.TemporaryDirectory(dir="/var/lib/cloudenv-test") as work:
-        root = build_busybox_rootfs(Path(work) / "busybox")
-        via_api = _api_containers(root, runs)
-        print(f"POST /v2/instances (lxc) → Running         {_stats(via_api)}")
-        try:
-            with Lxd() as lxd:
-                lxd.import_rootfs(root, "cebench-busybox")
-                launched = []
-                for index in range(runs):
-                    name = f"cebench-{index}-{uuid.uuid4().hex[:6]}"
-                    try:
-                        launched.append(lxd.launch("cebench-busybox", name))
-                    finally:
-                        lxd.delete(name)
-        except LxdUnavailable as exc:
-            print(f"LXD lxc launch: not measured: {exc}")
-            return 0
-        print(f"LXD lxc launch → Running                  {_stats(launched)}")
-        ratio = statistics.median(via_api) / statistics.median(launched)
-        print(f"  ratio cloudenv / LXD (medians): {ratio:.2f} (goal: at or under 1)")
     return 0
-
-
-def _api_containers(root: Path, runs: int) -> list[float]:
-    with real_node_dir() as node_dir, serving(node_dir) as server, server.admin() as client:
-        node_id = server.health["id"]
-        pool = client.get(f"/api/v1/nodes/{node_id}/storage/pools").json()[0]["id"]
-        upload = client.post(
-            f"/api/v1/nodes/{node_id}/images/images",
-            params={"storage_pool_id": pool, "name": "busybox.tar"},
-            content=tar_of_directory(root),
-            timeout=60,
-        )
-        succeed(client, upload)
-        times = []
-        try:
-            for index in range(runs):
-                body = {
-                    "destination": {"node_id": node_id},
-                    "name": f"bench-ct-{index}",
-                    "type": 1,
-                    "image": "busybox.tar",
-                    "memory": 64,
-                    "autostart": False,
-                    "metadata": {"_type": "lxc", "init": "/sbin/init"},
-                }
-                start = time.monotonic()
-                succeed(client, client.post("/api/v2/instances", json=body))
-                times.append(time.monotonic() - start)
-        finally:
-            remove_domains(node_dir.path / "pools" / "default")
-    return times
 
 
 def _cleanup(node_path: str) -> None:
