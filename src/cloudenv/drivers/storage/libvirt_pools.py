@@ -127,11 +127,6 @@ def _disk_format(probed: str) -> DiskFormat:
     return DiskFormat(probed) if probed in {f.value for f in DiskFormat} else DiskFormat.RAW
 
 
-def _is_directory(vol: Any) -> bool:
-    path = str(vol.path())
-    return os.path.isdir(path) and not os.path.islink(path)
-
-
 def _remove_tree(path: str) -> None:
     """Remove a directory volume with everything in it; symbolic links inside are
     removed, never followed (a container's files are not trusted)."""
@@ -871,8 +866,7 @@ class LibvirtStorageDriver:
                 with _failing(f"Failed creating directory volume {name} in pool {pool}"):
                     os.mkdir(path, DIR_MODE)
                 # A directory has no size of its own: the one asked for is what it counts.
-                made = self._settled(pool_obj, pool, name)
-                return VolumeInfo(made.name, made.path, capacity_bytes, 0, DiskFormat.DIR)
+                return self._settled(pool_obj, name, path, capacity_bytes)
             if kind in FILE_KINDS:
                 xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
             else:
@@ -899,7 +893,7 @@ class LibvirtStorageDriver:
         unpack_rootfs(Path(tarball), Path(path), uid_offset=uid_offset, gid_offset=gid_offset)
         with self._serialized(pool):
             try:
-                return self._settled(pool_obj, pool, name)
+                return self._settled(pool_obj, name, path, 0)
             except BaseException:
                 _remove_tree(path)
                 raise
@@ -912,13 +906,13 @@ class LibvirtStorageDriver:
                 "container's root filesystem and mount points need a directory or netfs pool."
             )
 
-    def _settled(self, pool_obj: Any, pool: str, name: str) -> VolumeInfo:
-        """A volume made behind libvirt's back, once the pool has been refreshed."""
-        vol = self._find_volume(pool_obj, pool, name)
-        if vol is None:
-            raise DriverError(f"Volume {name} of pool {pool} was made but libvirt can't see it.")
-        with _failing(f"Failed reading volume {name} in pool {pool}"):
-            return _volume_info(vol)
+    @staticmethod
+    def _settled(pool_obj: Any, name: str, path: str, capacity_bytes: int) -> VolumeInfo:
+        """A directory volume made behind libvirt's back: the pool is refreshed so that
+        libvirt lists it too; what is known of it comes from here, not from that listing."""
+        with _failing(f"Failed refreshing the pool after making {name}"):
+            _refresh(pool_obj)
+        return VolumeInfo(name, path, capacity_bytes, 0, DiskFormat.DIR)
 
     def clone_volume(
         self,
@@ -1103,13 +1097,19 @@ class LibvirtStorageDriver:
         pool_obj = self._pool(pool)
         kind = self._writable(pool_obj, pool)
         with self._serialized(pool):
+            if kind in FILE_KINDS:
+                # A directory volume (a container's) goes by its path: libvirt only rmdirs
+                # one (a used one is never empty), and may not list it yet (made by us).
+                check_volume_name(name)
+                path = os.path.join(DirPool.from_xml(pool_obj.XMLDesc(0)).path, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    with _failing(f"Failed deleting volume {name} in pool {pool}"):
+                        _remove_tree(path)
+                        _refresh(pool_obj)
+                    return
             vol = self._find_volume(pool_obj, pool, name)
             with _failing(f"Failed deleting volume {name} in pool {pool}"):
-                if vol is not None and kind in FILE_KINDS and _is_directory(vol):
-                    # libvirt only rmdirs a directory volume: a used one is never empty.
-                    _remove_tree(str(vol.path()))
-                    _refresh(pool_obj)
-                elif vol is not None:
+                if vol is not None:
                     if kind == "logical":
                         vol.wipe(0)  # VIR_STORAGE_VOL_WIPE_ALG_ZERO
                     vol.delete(0)
