@@ -13,8 +13,11 @@ What differs from QEMU, and how it is handled here:
   pass lists the running containers and reads each (CPU time and memory from
   ``virDomainGetInfo``/``memoryStats``, traffic from each veth's ``interfaceStats``);
 - ``openConsole`` takes no flags (no FORCE) and does not lock the pty: two readers would
-  each get part of the output. So this driver lets one console per container be open in
-  the process and refuses a second (Conflict) until the first closes;
+  each get part of the output. So this driver lets one console per container be open on
+  the node and refuses a second (Conflict) until the first closes. The daemon serves the
+  API from several worker processes, so the viewer holds an exclusive ``flock`` on a file
+  named after the container (``CONSOLE_LOCK_DIR``); the kernel drops it when the viewer
+  closes it or its process dies, so a crashed worker can't keep a console taken;
 - ``undefineFlags`` takes no flags (no NVRAM, no snapshots);
 - ``shutdown`` asks the container's init (libvirt: /dev/initctl, else SIGTERM to PID 1);
   an init that ignores both (busybox treats SIGTERM as "reboot") keeps running, and the
@@ -27,9 +30,10 @@ What differs from QEMU, and how it is handled here:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
-import threading
+from pathlib import Path
 from typing import Any
 
 import libvirt
@@ -52,6 +56,9 @@ from cloudenv.drivers.images.hostname import write_hostname
 from cloudenv.drivers.libvirt_errors import error_code, libvirt_failure
 
 URI = "lxc:///system"
+#: Where a container's console viewer holds its lock: on the node, shared by every worker
+#: process of every daemon here (container names are instance IDs, unique everywhere).
+CONSOLE_LOCK_DIR = Path("/run/cloudenv/container-consoles")
 
 __all__ = ["URI", "LibvirtLxcDriver"]
 
@@ -97,11 +104,16 @@ def _hand_over(directory: str, idmap: IdMapping) -> None:
 class LibvirtLxcDriver(LibvirtDomains):
     """Implements ComputeDriver for containers through libvirt's LXC driver."""
 
-    def __init__(self, uri: str = URI, *, emulator: str = LXC_EMULATOR) -> None:
+    def __init__(
+        self,
+        uri: str = URI,
+        *,
+        emulator: str = LXC_EMULATOR,
+        console_locks: Path = CONSOLE_LOCK_DIR,
+    ) -> None:
         super().__init__(uri)
         self.emulator = emulator
-        self._consoles: set[str] = set()
-        self._consoles_lock = threading.Lock()
+        self.console_locks = console_locks
 
     def capabilities(self) -> dict[str, ArchCapabilities]:
         """Containers run the host's own architecture: nothing to choose, so none listed
@@ -191,25 +203,26 @@ class LibvirtLxcDriver(LibvirtDomains):
     # Consoles ---------------------------------------------------------------------------
 
     def open_serial_console(self, name: str) -> ConsoleStream:
-        """The container's console, one viewer at a time (see the module's docstring)."""
-        with self._consoles_lock:
-            if name in self._consoles:
-                raise Conflict(
-                    f"The console of container {name} is already open in another window; "
-                    "close that one first (a container's console has one viewer at a time)."
-                )
-            self._consoles.add(name)
-
-        def release() -> None:
-            with self._consoles_lock:
-                self._consoles.discard(name)
-
+        """The container's console, one viewer at a time on this node, whichever worker
+        process serves it (see the module's docstring)."""
+        self.console_locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(
+            self.console_locks / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise Conflict(
+                f"The console of container {name} is already open in another window; "
+                "close that one first (a container's console has one viewer at a time)."
+            ) from None
         try:
             stream = super().open_serial_console(name)
         except BaseException:
-            release()
+            os.close(fd)  # releases the lock
             raise
-        return _OneViewer(stream, release)
+        return _OneViewer(stream, lambda: os.close(fd))
 
     def serial_history(self, name: str, max_bytes: int) -> bytes:
         """Nothing: libvirt keeps no log of a container's console (its LXC log holds the
