@@ -110,23 +110,29 @@ export function changeRefusal(instance: Instance): string | undefined {
   return busyReason(instance);
 }
 
-/** `Instance.type` of a virtual machine (QEMU); the others are containers. */
-const VM_TYPE = 2;
+/** The API's instance type numbers this platform deploys (API-COMPAT.md: 1 lxc, 2 qemu). */
+export const INSTANCE_TYPES = { lxc: 1, qemu: 2 } as const;
 
-/** A virtual machine has a screen (VNC); a container has only a serial console. */
+/** A virtual machine has a screen (VNC); a container has only a text console. */
 export function isVm(instance: Pick<Instance, "type">): boolean {
-  return instance.type === VM_TYPE;
+  return instance.type === INSTANCE_TYPES.qemu;
 }
 
-/** "VM (QEMU)" or "Container (LXC)", from the product's type numbers. */
+/** A system container (LXC, or the product's other container types): no screen, no firmware. */
+export function isContainer(instance: Pick<Instance, "type">): boolean {
+  return !isVm(instance);
+}
+
+/** "Virtual machine (QEMU)" or "Container (LXC)", from the product's type numbers: the
+ * seed's "Instance Type: QEMU or LXC" in the words the deploy wizard offers them. */
 export function typeTitle(type: number): string {
   switch (type) {
     case 0:
       return "Container (Docker)";
-    case 1:
+    case INSTANCE_TYPES.lxc:
       return "Container (LXC)";
-    case VM_TYPE:
-      return "VM (QEMU)";
+    case INSTANCE_TYPES.qemu:
+      return "Virtual machine (QEMU)";
     case 3:
       return "Container (Podman)";
     default:

@@ -1,0 +1,105 @@
+/**
+ * What General information asks only of a container: the image its root filesystem is
+ * unpacked from (one of the node's container images, type 1), its init, and whether it
+ * runs privileged. A container gets no new volumes at deploy, so the wizard has no Volumes
+ * step for it; this is where the user learns where its disk comes from.
+ */
+import {
+  Alert,
+  Checkbox,
+  FormGroup,
+  FormHelperText,
+  FormSelect,
+  FormSelectOption,
+  HelperText,
+  HelperTextItem,
+  TextInput,
+} from "@patternfly/react-core";
+
+import type { Image } from "../../api/queries";
+import { FieldMessage, type FieldErrors, validatedOf } from "./FieldMessage";
+import { containerImages, DEFAULT_INIT, type DeployForm } from "./form";
+
+interface Props {
+  form: DeployForm;
+  update: (change: Partial<DeployForm>) => void;
+  errors: FieldErrors;
+  /** The node's images; undefined while they load. */
+  images: Image[] | undefined;
+}
+
+export function ContainerFields({ form, update, errors, images }: Props) {
+  const usable = containerImages(images);
+  return (
+    <>
+      <FormGroup label="Image" isRequired fieldId="deploy-container-image">
+        <FormSelect
+          id="deploy-container-image"
+          value={form.image}
+          onChange={(_e, value) => update({ image: value })}
+          validated={validatedOf(errors, "image")}
+          isDisabled={images !== undefined && usable.length === 0}
+        >
+          {form.image === "" && (
+            <FormSelectOption value="" label={images ? "Choose an image" : "Loading images..."} isPlaceholder />
+          )}
+          {usable.map((i) => (
+            <FormSelectOption key={i.id} value={i.name} label={`${i.name} (${i.size} MB)`} />
+          ))}
+        </FormSelect>
+        <FieldMessage errors={errors} field="image" />
+        {!errors.image && (
+          <FormHelperText>
+            <HelperText>
+              <HelperTextItem>
+                The container&apos;s root filesystem is unpacked from this image into a volume of the
+                image&apos;s pool; it gets no other volume at deploy.
+              </HelperTextItem>
+            </HelperText>
+          </FormHelperText>
+        )}
+      </FormGroup>
+      {images !== undefined && usable.length === 0 && (
+        <Alert variant="info" isInline title="This node has no container images">
+          Import one in the node&apos;s Images (on its Summary tab, or right-click the node →
+          Upload image): a root filesystem tarball or an OCI image. It is listed as a container
+          image once its import has finished.
+        </Alert>
+      )}
+      <FormGroup label="Init" isRequired fieldId="deploy-init">
+        <TextInput
+          id="deploy-init"
+          value={form.init}
+          onChange={(_e, value) => update({ init: value })}
+          validated={validatedOf(errors, "metadata.init")}
+          placeholder={DEFAULT_INIT}
+          autoComplete="off"
+        />
+        <FieldMessage errors={errors} field="metadata.init" />
+        {!errors["metadata.init"] && (
+          <FormHelperText>
+            <HelperText>
+              <HelperTextItem>The container&apos;s first process, a path inside its image.</HelperTextItem>
+            </HelperText>
+          </FormHelperText>
+        )}
+      </FormGroup>
+      <FormGroup fieldId="deploy-privileged">
+        <Checkbox
+          id="deploy-privileged"
+          label="Privileged"
+          description="Run the container without user-namespace mapping. Off: its root is an unprivileged user on this node."
+          isChecked={form.privileged}
+          onChange={(_e, checked) => update({ privileged: checked })}
+        />
+        <FieldMessage errors={errors} field="metadata.privileged" />
+      </FormGroup>
+      {form.privileged && (
+        <Alert variant="warning" isInline title="A privileged container's root is the host's root">
+          A process that escapes it has full control of this node and everything on it. Use a
+          privileged container only for trusted workloads.
+        </Alert>
+      )}
+    </>
+  );
+}
