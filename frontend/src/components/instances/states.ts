@@ -110,6 +110,15 @@ export function changeRefusal(instance: Instance): string | undefined {
   return busyReason(instance);
 }
 
+/** Why snapshots can't be taken, reverted or deleted now. A container's root filesystem
+ * is a directory on its pool, not a disk image, so the node has nothing to snapshot. */
+export function snapshotRefusal(instance: Instance): string | undefined {
+  if (isContainer(instance)) {
+    return "Containers have no snapshots: a container's root filesystem is a directory, not a disk image.";
+  }
+  return changeRefusal(instance);
+}
+
 /** The API's instance type numbers this platform deploys (API-COMPAT.md: 1 lxc, 2 qemu). */
 export const INSTANCE_TYPES = { lxc: 1, qemu: 2 } as const;
 
