@@ -110,14 +110,9 @@ export function withKind(form: DeployForm, kind: InstanceKind, images: Image[] |
   if (kind === form.kind) return form;
   const fitting = containerImages(images);
   const isContainerImage = fitting.some((i) => i.name === form.image);
-  const image =
-    kind === "lxc"
-      ? isContainerImage
-        ? form.image
-        : (fitting[0]?.name ?? "")
-      : isContainerImage
-        ? ""
-        : form.image;
+  let image = form.image;
+  if (kind === "lxc" && !isContainerImage) image = fitting[0]?.name ?? "";
+  if (kind === "qemu" && isContainerImage) image = "";
   return { ...form, kind, image };
 }
 
