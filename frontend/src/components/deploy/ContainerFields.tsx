@@ -1,7 +1,7 @@
 /**
  * What General information asks only of a container: the image its root filesystem is
- * unpacked from (one of the node's container images, type 1), its init, and whether it
- * runs privileged. A container gets no new volumes at deploy, so the wizard has no Volumes
+ * unpacked from (one of the node's container images, type 1) and the pool it is unpacked
+ * into, its init, and whether it runs privileged. A container gets no new volumes at deploy, so the wizard has no Volumes
  * step for it; this is where the user learns where its disk comes from.
  */
 import {
@@ -16,9 +16,10 @@ import {
   TextInput,
 } from "@patternfly/react-core";
 
-import type { Image } from "../../api/queries";
+import type { Image, NodePool } from "../../api/queries";
 import { FieldMessage, type FieldErrors, validatedOf } from "./FieldMessage";
-import { containerImages, DEFAULT_INIT, type DeployForm } from "./form";
+import { containerImages, DEFAULT_INIT, type DeployForm, rootfsPools } from "./form";
+import { poolLabel } from "./VolumesStep";
 
 interface Props {
   form: DeployForm;
@@ -26,10 +27,13 @@ interface Props {
   errors: FieldErrors;
   /** The node's images; undefined while they load. */
   images: Image[] | undefined;
+  /** The node's pools; undefined while they load. */
+  pools: NodePool[] | undefined;
 }
 
-export function ContainerFields({ form, update, errors, images }: Props) {
+export function ContainerFields({ form, update, errors, images, pools }: Props) {
   const usable = containerImages(images);
+  const imagePool = pools?.find((p) => p.id === usable.find((i) => i.name === form.image)?.storage_pool_id);
   return (
     <>
       <FormGroup label="Image" isRequired fieldId="deploy-container-image">
@@ -52,8 +56,8 @@ export function ContainerFields({ form, update, errors, images }: Props) {
           <FormHelperText>
             <HelperText>
               <HelperTextItem>
-                The container&apos;s root filesystem is unpacked from this image into a volume of the
-                image&apos;s pool; it gets no other volume at deploy.
+                The container&apos;s root filesystem is unpacked from this image into a new volume;
+                it gets no other volume at deploy.
               </HelperTextItem>
             </HelperText>
           </FormHelperText>
@@ -66,6 +70,23 @@ export function ContainerFields({ form, update, errors, images }: Props) {
           image once its import has finished.
         </Alert>
       )}
+      <FormGroup label="Root filesystem pool" fieldId="deploy-root-pool">
+        <FormSelect
+          id="deploy-root-pool"
+          value={form.rootPoolId}
+          onChange={(_e, value) => update({ rootPoolId: value })}
+          validated={validatedOf(errors, "metadata.storage_pool_id")}
+        >
+          <FormSelectOption
+            value=""
+            label={imagePool ? `The image's pool (${imagePool.name})` : "The image's pool"}
+          />
+          {rootfsPools(pools).map((pool) => (
+            <FormSelectOption key={pool.id} value={pool.id} label={poolLabel(pool)} />
+          ))}
+        </FormSelect>
+        <FieldMessage errors={errors} field="metadata.storage_pool_id" />
+      </FormGroup>
       <FormGroup label="Init" isRequired fieldId="deploy-init">
         <TextInput
           id="deploy-init"

@@ -57,7 +57,7 @@ import { VolumesStep } from "./VolumesStep";
 
 /** Fields some step shows under a control; an error naming another goes in an alert. */
 const SHOWN_FIELD =
-  /^(type|metadata|name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot|init|privileged)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
+  /^(type|metadata|name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot|init|privileged|storage_pool_id)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
 
 /** The API fields a form key's edit makes worth judging (its hints are shown from then on). */
 const TOUCHES: Record<keyof DeployForm, string[]> = {
@@ -77,6 +77,7 @@ const TOUCHES: Record<keyof DeployForm, string[]> = {
   image: ["image"],
   init: ["metadata.init"],
   privileged: [],
+  rootPoolId: [],
 };
 
 /** An empty pool choice means "the node's first usable pool", known once pools load. */
@@ -209,6 +210,7 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
             errors={errors}
             capabilities={arch}
             images={images.data}
+            pools={pools.data}
           />
         </WizardStep>
         <WizardStep

@@ -20,7 +20,7 @@ import {
   TextInput,
 } from "@patternfly/react-core";
 
-import type { ArchCapabilities, Image } from "../../api/queries";
+import type { ArchCapabilities, Image, NodePool } from "../../api/queries";
 import { ContainerFields } from "./ContainerFields";
 import { FieldMessage, type FieldErrors, validatedOf } from "./FieldMessage";
 import { type DeployForm, type InstanceKind, kindTitle, withKind } from "./form";
@@ -32,6 +32,8 @@ interface Props {
   capabilities: ArchCapabilities | undefined;
   /** The node's images (a container's come from here); undefined while they load. */
   images: Image[] | undefined;
+  /** The node's pools (a container's root filesystem may go to another than its image's). */
+  pools: NodePool[] | undefined;
 }
 
 const KIND_DESCRIPTIONS: Record<InstanceKind, string> = {
@@ -60,7 +62,7 @@ export function firmwaresOf(capabilities: ArchCapabilities | undefined): string[
 
 export const FIRMWARE_LABELS: Record<string, string> = { bios: "BIOS", efi: "UEFI" };
 
-export function GeneralStep({ form, update, errors, capabilities, images }: Props) {
+export function GeneralStep({ form, update, errors, capabilities, images, pools }: Props) {
   const number = (field: "sockets" | "cores" | "threads" | "memory") => (_e: unknown, value: string) =>
     update({ [field]: value });
   return (
@@ -160,7 +162,7 @@ export function GeneralStep({ form, update, errors, capabilities, images }: Prop
         <FieldMessage errors={errors} field="memory" />
       </FormGroup>
       {form.kind === "lxc" ? (
-        <ContainerFields form={form} update={update} errors={errors} images={images} />
+        <ContainerFields form={form} update={update} errors={errors} images={images} pools={pools} />
       ) : (
         <MachineFields form={form} update={update} errors={errors} capabilities={capabilities} />
       )}
@@ -179,7 +181,7 @@ export function GeneralStep({ form, update, errors, capabilities, images }: Prop
 }
 
 /** What only a virtual machine has: its firmware, machine type and CPU model. */
-function MachineFields({ form, update, errors, capabilities }: Omit<Props, "images">) {
+function MachineFields({ form, update, errors, capabilities }: Omit<Props, "images" | "pools">) {
   const models = capabilities?.cpu_models ?? [];
   const usable = models.filter((m) => !m.experimental);
   const unusable = models.filter((m) => m.experimental);

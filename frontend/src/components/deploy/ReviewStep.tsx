@@ -61,7 +61,8 @@ function containerItems(
   images: Image[] | undefined,
 ): Item[] {
   const image = images?.find((i) => i.name === form.image);
-  const pool = pools?.find((p) => p.id === image?.storage_pool_id)?.name;
+  const poolId = form.rootPoolId || image?.storage_pool_id;
+  const pool = pools?.find((p) => p.id === poolId)?.name;
   return [
     ["Image", form.image],
     ["Root filesystem", pool ? `From the image, in pool ${pool}` : "From the image"],

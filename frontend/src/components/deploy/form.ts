@@ -5,17 +5,20 @@
  * hints only spare a round trip for what is obviously wrong.
  */
 import type { NetworkInterfaceIn } from "../../api/network";
-import type { Image, Schemas } from "../../api/queries";
+import type { Image, NodePool, Schemas } from "../../api/queries";
 import { INSTANCE_TYPES, typeTitle } from "../instances/states";
 
 export type DeployBody = Schemas["InstanceDeploy"];
 
 /**
- * A container's metadata as sent. `privileged` is part of the deploy contract for containers
- * (unprivileged, user-namespace mapped, unless asked); the intersection keeps this compiling
- * against an API schema generated before the server declared it, and is a no-op after.
+ * A container's metadata as sent. `privileged` and `storage_pool_id` are cloudenv's additions
+ * to the product's `{_type: "lxc", init}`; the intersection keeps this compiling against an
+ * API schema generated before the server declared them, and is a no-op after.
  */
-type LxcMetadataIn = Schemas["LxcMetadata"] & { privileged?: boolean };
+type LxcMetadataIn = Schemas["LxcMetadata"] & {
+  privileged?: boolean;
+  storage_pool_id?: string | null;
+};
 
 /** What is deployed: a virtual machine (QEMU) or a container (LXC), the API's `metadata._type`. */
 export type InstanceKind = "qemu" | "lxc";
@@ -72,6 +75,8 @@ export interface DeployForm {
   init: string;
   /** A container run without user-namespace mapping: its root is the node's root. */
   privileged: boolean;
+  /** The pool a container's root filesystem is unpacked into; "" for its image's pool. */
+  rootPoolId: string;
 }
 
 /** Numbers start as the API's own defaults for a deploy (InstanceDeploy, CpuTopology). */
@@ -93,7 +98,16 @@ export function initialForm(): DeployForm {
     image: "",
     init: DEFAULT_INIT,
     privileged: false,
+    rootPoolId: "",
   };
+}
+
+/** Pool types that hold a container's root filesystem, a directory tree: directory, netfs. */
+const DIRECTORY_POOL_TYPES: readonly number[] = [0, 3];
+
+/** The node's pools a container's root filesystem can be unpacked into. */
+export function rootfsPools(pools: NodePool[] | undefined): NodePool[] {
+  return (pools ?? []).filter((p) => DIRECTORY_POOL_TYPES.includes(p.type));
 }
 
 /** The node's images a container can be deployed from: root filesystems (type 1), ready. */
@@ -260,9 +274,10 @@ export function bodyOf(form: DeployForm, nodeId: string, architecture: string): 
 
 function lxcMetadataOf(form: DeployForm): LxcMetadataIn {
   const metadata: LxcMetadataIn = { _type: "lxc", init: form.init.trim() };
-  // Sent only when asked for: unprivileged is the server's default, so a server that
-  // predates the option still deploys an ordinary container.
+  // Sent only when chosen: unprivileged in the image's pool is the server's default, and
+  // the product's own body has neither.
   if (form.privileged) metadata.privileged = true;
+  if (form.rootPoolId) metadata.storage_pool_id = form.rootPoolId;
   return metadata;
 }
 
