@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import seeding  # noqa: E402
 from tests.support.served_node import ADMIN_PASSWORD  # noqa: E402
 
 from cloudenv.agent.drivers import Drivers  # noqa: E402
@@ -67,7 +68,6 @@ from cloudenv.drivers.compute.base import (  # noqa: E402
 from cloudenv.drivers.compute.fake import FakeComputeDriver  # noqa: E402
 from cloudenv.drivers.storage.fake import FakeStorageDriver  # noqa: E402
 from cloudenv.ids import Prefix, new_id  # noqa: E402
-from cloudenv.services import setup  # noqa: E402
 from cloudenv.services.access import SYSTEM  # noqa: E402
 from cloudenv.services.monitoring import queries  # noqa: E402
 from cloudenv.services.monitoring.layout import TIERS, Interval  # noqa: E402
@@ -100,21 +100,7 @@ def simulated_node(work: Path, instances: int) -> Iterator[Node]:
     )
     compute = FakeComputeDriver()
     daemon = build(settings, run_agent=False, drivers=Drivers(compute, FakeStorageDriver()))
-    with transaction(daemon.session_factory) as db:
-        result = setup.initialize(
-            db,
-            setup.SetupRequest(
-                organization_name="bench",
-                timezone="Etc/UTC",
-                admin_password=ADMIN_PASSWORD,
-                node_id=node_id,
-                node_name="node-0",
-                management_ip="127.0.0.1",
-                hardware={},
-                host={},
-                default_pool_path=str(settings.default_pool_path),
-            ),
-        )
+    result = seeding.initialize(daemon, settings, ADMIN_PASSWORD)
     ids = [new_id(Prefix.INSTANCE) for _ in range(instances)]
     with transaction(daemon.session_factory) as db:
         rows = [_instance_row(result.organization_id, node_id, i, n) for n, i in enumerate(ids)]

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import seeding  # noqa: E402
 from tests.support.served_node import ADMIN_PASSWORD  # noqa: E402
 
 from cloudenv import clock  # noqa: E402
@@ -53,7 +54,6 @@ from cloudenv.drivers.compute.fake import FakeComputeDriver  # noqa: E402
 from cloudenv.drivers.storage.fake import FakeStorageDriver  # noqa: E402
 from cloudenv.enums import PoolNodeStatus  # noqa: E402
 from cloudenv.ids import Prefix, new_id  # noqa: E402
-from cloudenv.services import setup  # noqa: E402
 from cloudenv.services.storage import propagation  # noqa: E402
 from cloudenv.store.engine import transaction  # noqa: E402
 from cloudenv.store.tables import Node, PoolNode  # noqa: E402
@@ -125,21 +125,7 @@ def simulated_cluster(work: Path, nodes: int) -> Iterator[tuple[Any, TestClient,
         data_dir=work, node_id=node_id, database_url=sqlite_url(work), management_ip="127.0.0.1"
     )
     daemon = build(settings, drivers=_fake_drivers())
-    with transaction(daemon.session_factory) as db:
-        result = setup.initialize(
-            db,
-            setup.SetupRequest(
-                organization_name="bench",
-                timezone="Etc/UTC",
-                admin_password=ADMIN_PASSWORD,
-                node_id=node_id,
-                node_name="node-0",
-                management_ip="127.0.0.1",
-                hardware={},
-                host={},
-                default_pool_path=str(settings.default_pool_path),
-            ),
-        )
+    result = seeding.initialize(daemon, settings, ADMIN_PASSWORD)
     node_ids = [node_id]
     with transaction(daemon.session_factory) as db:
         for index in range(1, nodes):

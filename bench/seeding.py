@@ -18,7 +18,9 @@ from sqlalchemy import insert, select
 
 from cloudenv import clock
 from cloudenv.config import Settings
+from cloudenv.daemon import Daemon
 from cloudenv.ids import Prefix, new_id
+from cloudenv.services import setup
 from cloudenv.store.engine import make_engine, make_session_factory, transaction
 from cloudenv.store.tables import Cluster, Datacenter, Instance, Node, Organization
 
@@ -45,6 +47,26 @@ SMALL_HARDWARE = {
 
 
 # Set-up ------------------------------------------------------------------------------------------
+
+
+def initialize(daemon: Daemon, settings: Settings, admin_password: str) -> setup.SetupResult:
+    """Set up a daemon built on an empty database (the fake drivers' benches) as
+    ``cloudenv init`` would: the root organization "bench" and this node, "node-0"."""
+    with transaction(daemon.session_factory) as db:
+        return setup.initialize(
+            db,
+            setup.SetupRequest(
+                organization_name="bench",
+                timezone="Etc/UTC",
+                admin_password=admin_password,
+                node_id=settings.node_id,
+                node_name="node-0",
+                management_ip="127.0.0.1",
+                hardware={},
+                host={},
+                default_pool_path=str(settings.default_pool_path),
+            ),
+        )
 
 
 @dataclass

@@ -36,8 +36,10 @@ import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -88,6 +90,24 @@ def served_node(real_node: Server) -> Server:
     if not (build / "index.html").is_file():
         pytest.fail(f"The web UI is not built ({build} has no index.html): run 'make ui'.")
     return real_node
+
+
+@pytest.fixture(scope="module")
+def admin(served_node: Server) -> Iterator[httpx.Client]:
+    """pceadmin's API client on the served node: what a test arranges before the browser
+    acts and checks after it, without going through the page."""
+    with served_node.admin() as client:
+        client.timeout = httpx.Timeout(60.0)  # a loaded machine answers slowly, not wrongly
+        yield client
+
+
+@pytest.fixture(scope="module")
+def node(served_node: Server, admin: httpx.Client) -> dict[str, Any]:
+    """The served node as its detail page's API gives it."""
+    response = admin.get(f"/api/v1/nodes/{served_node.health['id']}")
+    assert response.status_code == 200, response.text
+    detail: dict[str, Any] = response.json()["node"]
+    return detail
 
 
 # The browser --------------------------------------------------------------------------------------

@@ -51,12 +51,6 @@ def guest_iso(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
-@pytest.fixture
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        yield client
-
-
 #: What these tests upload, by name.
 _UPLOADED = (UPLOADED, "scratch.raw", "hostile.qcow2", "big.raw")
 
@@ -80,13 +74,6 @@ def _leave_no_images(served_node: Server) -> Iterator[None]:
     yield
     with served_node.admin() as client:
         _remove_images(client, served_node.health["id"])
-
-
-@pytest.fixture
-def node(served_node: Server, admin: httpx.Client) -> dict[str, Any]:
-    node_id = served_node.health["id"]
-    detail: dict[str, Any] = admin.get(f"/api/v1/nodes/{node_id}").json()
-    return dict(detail["node"])
 
 
 def _images(admin: httpx.Client, node_id: str) -> dict[str, dict[str, Any]]:

@@ -49,13 +49,6 @@ OWN_PASSWORD = "Copper-Meadow-Violin-93"
 
 
 @pytest.fixture(scope="module")
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
-
-
-@pytest.fixture(scope="module")
 def tenant(admin: httpx.Client) -> Iterator[dict[str, str]]:
     """A second organization with a datacenter (something for its tree to hold); removed
     after the module with every user the tests made in it."""

@@ -8,7 +8,6 @@ node's page. After each step the API says it happened."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,17 +23,9 @@ from tests.support.compute import (
     succeed,
     wait_marker,
 )
-from tests.support.served_node import Server
 
 #: Seconds a guest may take to boot or shut down under TCG on shared cores.
 GUEST_TIMEOUT = 120.0
-
-
-@pytest.fixture(scope="module")
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -64,13 +64,6 @@ STAY = "window.__journeyStayed"
 
 
 @pytest.fixture
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
-
-
-@pytest.fixture
 def spine(admin: httpx.Client, served_node: Server) -> Iterator[dict[str, dict[str, Any]]]:
     """The served node with its organization, datacenter and cluster. Afterwards the node is
     as the journey found it: the datacenter's location back, no journey instance, no ISO."""

@@ -34,28 +34,12 @@ from cloudenv.services.licensing import keys
 from tests.e2e.conftest import ShotFn
 from tests.e2e.support import CANVAS_DRAWN, node_menu, whole_page_shot
 from tests.support.compute import GuestImages, deploy_body, instance, succeed
-from tests.support.served_node import Server, hermetic_env, output_of, run_cli
+from tests.support.served_node import hermetic_env, output_of, run_cli
 
 #: Seconds for the agent (sampling every 10 s) to record samples the charts can draw,
 #: and for a guest to boot or stop under TCG on shared cores.
 SAMPLE_TIMEOUT = 90.0
 GUEST_TIMEOUT = 120.0
-
-
-@pytest.fixture(scope="module")
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
-
-
-@pytest.fixture(scope="module")
-def node(served_node: Server, admin: httpx.Client) -> dict[str, Any]:
-    node_id = str(served_node.health["id"])
-    response = admin.get(f"/api/v1/nodes/{node_id}")
-    assert response.status_code == 200, response.text
-    detail: dict[str, Any] = response.json()["node"]
-    return detail
 
 
 def _get(admin: httpx.Client, path: str, **params: str) -> Any:

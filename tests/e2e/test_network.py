@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ShotFn
 from tests.e2e.support import fill_general, node_menu
 from tests.support.compute import GuestImages, wait_task
 from tests.support.ovs import Lab, vsctl
-from tests.support.served_node import Server
 
 #: Seconds for the agent to report a new NIC: it reads them about once a minute
 #: (agent/loop.py NICS_SECONDS), and after each network sync.
@@ -40,21 +38,6 @@ SYNC_TIMEOUT = 90.0
 DEPLOY_TIMEOUT = 180_000
 INSTANCE = "e2e-net-guest"
 GROUP = "e2e-prod"
-
-
-@pytest.fixture(scope="module")
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
-
-
-@pytest.fixture(scope="module")
-def node(served_node: Server, admin: httpx.Client) -> dict[str, Any]:
-    response = admin.get(f"/api/v1/nodes/{served_node.health['id']}")
-    assert response.status_code == 200, response.text
-    detail: dict[str, Any] = response.json()["node"]
-    return detail
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float) -> None:

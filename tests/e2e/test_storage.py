@@ -45,22 +45,6 @@ GIB = 1024**3
 POOLS_ROOT = Path("/var/lib/cloudenv-test/e2e-pools")
 
 
-@pytest.fixture(scope="module")
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
-
-
-@pytest.fixture(scope="module")
-def node(served_node: Server, admin: httpx.Client) -> dict[str, Any]:
-    node_id = str(served_node.health["id"])
-    response = admin.get(f"/api/v1/nodes/{node_id}")
-    assert response.status_code == 200, response.text
-    detail: dict[str, Any] = response.json()["node"]
-    return detail
-
-
 @pytest.fixture
 def pool_dir() -> Iterator[Path]:
     """An empty directory for a pool, readable by QEMU (0755 up the tree); removed after."""

@@ -7,7 +7,6 @@ and its state badge follows a stop, without a reload."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,12 +19,6 @@ from tests.support.compute import GuestImages, deploy_body, succeed, wait_task
 from tests.support.served_node import Server
 
 SERVING = "You are connected to this node"
-
-
-@pytest.fixture(scope="module")
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@
  * action only once the user has typed the requested word (`DESTROY`), as the seed asks.
  * Both keep the dialog open with the server's message when the action fails, and can't be
  * dismissed (Cancel, Escape, the close button) while the request runs: the outcome would
- * otherwise go unseen.
+ * otherwise go unseen. `DestroyDialog` is the type-to-confirm dialog with its request:
+ * what most resources' destroy needs.
  */
 import {
   Alert,
@@ -17,6 +18,7 @@ import {
   ModalHeader,
   TextInput,
 } from "@patternfly/react-core";
+import { type QueryKey, useMutation, useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useId, useState } from "react";
 
 import { messageOf } from "../../api/errors";
@@ -113,5 +115,43 @@ export function TypeToConfirmDialog({ word, children, onConfirm, ...rest }: Type
         </FormGroup>
       </Form>
     </ConfirmDialog>
+  );
+}
+
+/** The word every destroy asks the user to type (the seed's). */
+export const DESTROY_WORD = "DESTROY";
+
+interface DestroyProps {
+  title: string;
+  children: ReactNode;
+  /** Sends the destroy request, passing the typed word on as the server's `confirm`. */
+  run: (confirm: string) => Promise<unknown>;
+  /** The cached queries the destroyed resource appears in. */
+  invalidate: QueryKey[];
+  onClose: () => void;
+}
+
+/** Type DESTROY, Confirm: the request runs, the lists holding the resource refresh and
+ * the dialog closes; a refusal keeps it open with the server's message. */
+export function DestroyDialog({ title, children, run, invalidate, onClose }: DestroyProps) {
+  const client = useQueryClient();
+  const destroy = useMutation({
+    mutationFn: () => run(DESTROY_WORD),
+    onSuccess: () => {
+      for (const queryKey of invalidate) void client.invalidateQueries({ queryKey });
+      onClose();
+    },
+  });
+  return (
+    <TypeToConfirmDialog
+      title={title}
+      word={DESTROY_WORD}
+      isPending={destroy.isPending}
+      error={destroy.error}
+      onConfirm={() => destroy.mutate()}
+      onClose={onClose}
+    >
+      {children}
+    </TypeToConfirmDialog>
   );
 }

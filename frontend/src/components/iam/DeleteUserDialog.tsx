@@ -8,8 +8,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { api, unwrap } from "../../api/client";
 import { keys, type User } from "../../api/queries";
-import { TypeToConfirmDialog } from "../common/dialogs";
-import { DESTROY_WORD } from "../instances/DestroyInstanceDialog";
+import { DESTROY_WORD, TypeToConfirmDialog } from "../common/dialogs";
 
 export function DeleteUserDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const client = useQueryClient();

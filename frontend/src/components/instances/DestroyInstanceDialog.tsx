@@ -9,9 +9,7 @@ import { useId, useState } from "react";
 
 import { api, unwrap } from "../../api/client";
 import { type Instance, keys } from "../../api/queries";
-import { TypeToConfirmDialog } from "../common/dialogs";
-
-export const DESTROY_WORD = "DESTROY";
+import { DESTROY_WORD, TypeToConfirmDialog } from "../common/dialogs";
 
 interface Props {
   instance: Instance;

@@ -8,9 +8,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { api, unwrap } from "../../api/client";
 import { type Device, type Instance, keys } from "../../api/queries";
-import { TypeToConfirmDialog } from "../common/dialogs";
+import { DESTROY_WORD, TypeToConfirmDialog } from "../common/dialogs";
 import { DEVICE_TYPES } from "./AttachDeviceDialog";
-import { DESTROY_WORD } from "./DestroyInstanceDialog";
 
 interface Props {
   instance: Instance;

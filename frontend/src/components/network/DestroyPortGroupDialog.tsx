@@ -3,12 +3,10 @@
  * interfaces are on it (the row's X says so first).
  */
 import { Content } from "@patternfly/react-core";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { deletePortGroup, type PortGroup } from "../../api/network";
 import { keys } from "../../api/queries";
-import { TypeToConfirmDialog } from "../common/dialogs";
-import { DESTROY_WORD } from "../instances/DestroyInstanceDialog";
+import { DestroyDialog } from "../common/dialogs";
 
 interface Props {
   group: PortGroup;
@@ -17,26 +15,16 @@ interface Props {
 }
 
 export function DestroyPortGroupDialog({ group, vswitchName, onClose }: Props) {
-  const client = useQueryClient();
-  const destroy = useMutation({
-    mutationFn: () => deletePortGroup(group.vswitch_id, group.name, DESTROY_WORD),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: keys.network });
-      onClose();
-    },
-  });
   return (
-    <TypeToConfirmDialog
+    <DestroyDialog
       title={`Delete port group ${group.name}?`}
-      word={DESTROY_WORD}
-      isPending={destroy.isPending}
-      error={destroy.error}
-      onConfirm={() => destroy.mutate()}
+      run={(confirm) => deletePortGroup(group.vswitch_id, group.name, confirm)}
+      invalidate={[keys.network]}
       onClose={onClose}
     >
       <Content component="p">
         The port group {group.name} is removed from the vSwitch {vswitchName}.
       </Content>
-    </TypeToConfirmDialog>
+    </DestroyDialog>
   );
 }

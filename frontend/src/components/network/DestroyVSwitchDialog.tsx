@@ -4,29 +4,17 @@
  * removes its bridge, and its uplinks are unused again.
  */
 import { Content } from "@patternfly/react-core";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { deleteVSwitch, type VSwitch } from "../../api/network";
 import { keys } from "../../api/queries";
-import { TypeToConfirmDialog } from "../common/dialogs";
-import { DESTROY_WORD } from "../instances/DestroyInstanceDialog";
+import { DestroyDialog } from "../common/dialogs";
 
 export function DestroyVSwitchDialog({ vswitch, onClose }: { vswitch: VSwitch; onClose: () => void }) {
-  const client = useQueryClient();
-  const destroy = useMutation({
-    mutationFn: () => deleteVSwitch(vswitch.id, DESTROY_WORD),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: keys.network });
-      onClose();
-    },
-  });
   return (
-    <TypeToConfirmDialog
+    <DestroyDialog
       title={`Delete vSwitch ${vswitch.name}?`}
-      word={DESTROY_WORD}
-      isPending={destroy.isPending}
-      error={destroy.error}
-      onConfirm={() => destroy.mutate()}
+      run={(confirm) => deleteVSwitch(vswitch.id, confirm)}
+      invalidate={[keys.network]}
       onClose={onClose}
     >
       <Content component="p">
@@ -36,6 +24,6 @@ export function DestroyVSwitchDialog({ vswitch, onClose }: { vswitch: VSwitch; o
           : ""}
         .
       </Content>
-    </TypeToConfirmDialog>
+    </DestroyDialog>
   );
 }

@@ -5,34 +5,23 @@
  * staying taken until that is done.
  */
 import { Content } from "@patternfly/react-core";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { api, unwrap } from "../../api/client";
 import { type ClusterPool, keys } from "../../api/queries";
-import { TypeToConfirmDialog } from "../common/dialogs";
-import { DESTROY_WORD } from "../instances/DestroyInstanceDialog";
+import { DestroyDialog } from "../common/dialogs";
 
 export function DestroyPoolDialog({ pool, onClose }: { pool: ClusterPool; onClose: () => void }) {
-  const client = useQueryClient();
-  const destroy = useMutation({
-    mutationFn: async () =>
-      unwrap(
-        await api.DELETE("/api/v1/storage_pools/{pool_id}", {
-          params: { path: { pool_id: pool.id }, query: { confirm: DESTROY_WORD } },
-        }),
-      ),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: keys.pools });
-      onClose();
-    },
-  });
   return (
-    <TypeToConfirmDialog
+    <DestroyDialog
       title={`Destroy storage pool ${pool.name}?`}
-      word={DESTROY_WORD}
-      isPending={destroy.isPending}
-      error={destroy.error}
-      onConfirm={() => destroy.mutate()}
+      run={async (confirm) =>
+        unwrap(
+          await api.DELETE("/api/v1/storage_pools/{pool_id}", {
+            params: { path: { pool_id: pool.id }, query: { confirm } },
+          }),
+        )
+      }
+      invalidate={[keys.pools]}
       onClose={onClose}
     >
       <Content component="p">
@@ -40,6 +29,6 @@ export function DestroyPoolDialog({ pool, onClose }: { pool: ClusterPool; onClos
         can&apos;t be destroyed: destroy them first. Until the nodes are cleaned up, the name{" "}
         {pool.name} can&apos;t be used for a new pool.
       </Content>
-    </TypeToConfirmDialog>
+    </DestroyDialog>
   );
 }
