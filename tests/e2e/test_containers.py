@@ -47,32 +47,9 @@ TERMINAL = "Container console"
 
 
 @pytest.fixture
-def admin(served_node: Server) -> Iterator[httpx.Client]:
-    with served_node.admin() as client:
-        client.timeout = httpx.Timeout(60.0)
-        yield client
-
-
-@pytest.fixture
-def node(admin: httpx.Client, served_node: Server) -> Iterator[dict[str, Any]]:
-    """The served node, with the busybox image imported into its first pool. Afterwards no
-    container of this test and no image of it are left."""
-    node_id = str(served_node.health["id"])
-    detail = admin.get(f"/api/v1/nodes/{node_id}").json()
-    yield {"id": node_id, "name": detail["node"]["name"]}
-    for row in admin.get("/api/v1/instances", params={"node_id": node_id}).json():
-        if row["name"] == INSTANCE:
-            _remove_instance(admin, row["id"])
-    gone = admin.delete(
-        f"/api/v1/nodes/{node_id}/images/images/{IMAGE}", params={"confirm": "DESTROY"}
-    )
-    if gone.status_code == 202:
-        wait_task(admin, gone.json()["task_id"])
-
-
-@pytest.fixture
-def image(admin: httpx.Client, node: dict[str, Any], tmp_path: Path) -> str:
-    """The busybox root filesystem tarball, imported as a container image (type 1)."""
+def image(admin: httpx.Client, node: dict[str, Any], tmp_path: Path) -> Iterator[str]:
+    """The busybox root filesystem tarball, imported as a container image (type 1) into the
+    node's first pool. Afterwards no container of this test and no image of it are left."""
     tarball = rootfs_tarball(build_busybox_rootfs(tmp_path / "rootfs"), tmp_path / IMAGE)
     images = f"/api/v1/nodes/{node['id']}/images/images"
     pool = admin.get(f"/api/v1/nodes/{node['id']}/storage/pools").json()[0]["id"]
@@ -82,7 +59,13 @@ def image(admin: httpx.Client, node: dict[str, Any], tmp_path: Path) -> str:
     succeed(admin, reply)
     listed = {i["name"]: i for i in admin.get(images).json()}
     assert (listed[IMAGE]["type"], listed[IMAGE]["status"]) == (1, "available"), listed[IMAGE]
-    return IMAGE
+    yield IMAGE
+    for row in admin.get("/api/v1/instances", params={"node_id": node["id"]}).json():
+        if row["name"] == INSTANCE:
+            _remove_instance(admin, row["id"])
+    gone = admin.delete(f"{images}/{IMAGE}", params={"confirm": "DESTROY"})
+    if gone.status_code == 202:
+        wait_task(admin, gone.json()["task_id"])
 
 
 def _remove_instance(admin: httpx.Client, instance_id: str) -> None:
