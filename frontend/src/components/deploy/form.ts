@@ -273,10 +273,12 @@ export function bodyOf(form: DeployForm, nodeId: string, architecture: string): 
 }
 
 function lxcMetadataOf(form: DeployForm): LxcMetadataIn {
-  const metadata: LxcMetadataIn = { _type: "lxc", init: form.init.trim() };
-  // Sent only when chosen: unprivileged in the image's pool is the server's default, and
-  // the product's own body has neither.
-  if (form.privileged) metadata.privileged = true;
+  const metadata: LxcMetadataIn = {
+    _type: "lxc",
+    init: form.init.trim(),
+    privileged: form.privileged,
+  };
+  // Sent only when chosen: the server's default is the image's own pool.
   if (form.rootPoolId) metadata.storage_pool_id = form.rootPoolId;
   return metadata;
 }
