@@ -65,6 +65,11 @@ export const FIRMWARE_LABELS: Record<string, string> = { bios: "BIOS", efi: "UEF
 export function GeneralStep({ form, update, errors, capabilities, images, pools }: Props) {
   const number = (field: "sockets" | "cores" | "threads" | "memory") => (_e: unknown, value: string) =>
     update({ [field]: value });
+  // A node that said so (capabilities) refuses a container's deploy; say why before.
+  const containerRefusal =
+    capabilities?.containers === false
+      ? `This node can't run containers: ${capabilities.containers_reason || "its LXC driver is not available."}`
+      : undefined;
   return (
     <Form onSubmit={(event) => event.preventDefault()}>
       <FormGroup label="Instance type" role="radiogroup" isInline fieldId="deploy-kind">
@@ -74,7 +79,8 @@ export function GeneralStep({ form, update, errors, capabilities, images, pools 
             id={`deploy-kind-${kind}`}
             name="deploy-kind"
             label={kindTitle(kind)}
-            description={KIND_DESCRIPTIONS[kind]}
+            description={(kind === "lxc" && containerRefusal) || KIND_DESCRIPTIONS[kind]}
+            isDisabled={kind === "lxc" && containerRefusal !== undefined && form.kind !== "lxc"}
             isChecked={form.kind === kind}
             onChange={() => {
               const next = withKind(form, kind, images);
