@@ -7,6 +7,7 @@
 import type { NetworkInterfaceIn } from "../../api/network";
 import type { Image, NodePool, Schemas } from "../../api/queries";
 import { INSTANCE_TYPES, typeTitle } from "../instances/states";
+import { isFileBacked } from "../storage/poolTypes";
 
 export type DeployBody = Schemas["InstanceDeploy"];
 
@@ -102,12 +103,10 @@ export function initialForm(): DeployForm {
   };
 }
 
-/** Pool types that hold a container's root filesystem, a directory tree: directory, netfs. */
-const DIRECTORY_POOL_TYPES: readonly number[] = [0, 3];
-
-/** The node's pools a container's root filesystem can be unpacked into. */
+/** The node's pools a container's root filesystem (a directory tree) can be unpacked into:
+ * the file-backed ones, directory and netfs. */
 export function rootfsPools(pools: NodePool[] | undefined): NodePool[] {
-  return (pools ?? []).filter((p) => DIRECTORY_POOL_TYPES.includes(p.type));
+  return (pools ?? []).filter((p) => isFileBacked(p.type));
 }
 
 /** The node's images a container can be deployed from: root filesystems (type 1), ready. */

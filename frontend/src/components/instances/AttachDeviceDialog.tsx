@@ -54,6 +54,9 @@ const FIELDS = [
   `${DATA}.model`,
 ];
 
+/** The volume driver of a directory volume, which only a container can mount. */
+const DIR_DRIVER = "dir";
+
 /** Volume status 1 is "available" (0 creating, 2 attaching, ...). */
 const VOLUME_AVAILABLE = 1;
 
@@ -102,7 +105,11 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
   const vswitchId = vswitchChoice || (withGroups[0]?.id ?? "");
   const groups = (portGroups.data ?? []).filter((g) => g.vswitch_id === vswitchId);
   const groupName = groups.some((g) => g.name === groupChoice) ? groupChoice : (groups[0]?.name ?? "");
-  const freeVolumes = (volumes.data ?? []).filter((v) => !v.attached && v.status === VOLUME_AVAILABLE);
+  // A container mounts directory volumes (driver dir); a VM attaches disk images, not those.
+  const freeVolumes = (volumes.data ?? []).filter(
+    (v) =>
+      !v.attached && v.status === VOLUME_AVAILABLE && (v.metadata.driver === DIR_DRIVER) === container,
+  );
   const isos = (images.data ?? []).filter((i) => i.format === "iso" && i.status === "available");
 
   const attach = useMutation({
@@ -282,9 +289,11 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
               <FormHelperText>
                 <HelperText>
                   <HelperTextItem variant="warning">
-                    {isVolume
-                      ? "This node has no unattached volume; volumes are created when an instance is deployed."
-                      : "This node has no ISO image; upload one to the node first."}
+                    {!isVolume
+                      ? "This node has no ISO image; upload one to the node first."
+                      : container
+                        ? "This node has no unattached directory volume; create one with driver dir in its Storage tab."
+                        : "This node has no unattached volume; volumes are created when an instance is deployed."}
                   </HelperTextItem>
                 </HelperText>
               </FormHelperText>
