@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 from cloudenv.tls import client_ssl_context
 from tests.e2e.conftest import ShotFn
@@ -89,16 +90,17 @@ def _until(check: Callable[[], bool], what: str, timeout_ms: int = CONTAINER_TIM
     raise AssertionError(f"the API never showed {what}")
 
 
-def _hold_console(server: Server, admin: httpx.Client, instance_id: str) -> ClientConnection:
-    """The container's console opened by another client than the browser, attached: it has
-    answered a newline with the shell's prompt."""
+@contextmanager
+def _hold_console(server: Server, admin: httpx.Client, instance_id: str) -> Iterator[None]:
+    """The container's console opened by another client than the browser, attached (it has
+    answered a newline with the shell's prompt), until the block ends."""
     grant = admin.post(f"/api/v1/instances/{instance_id}/console", json={"kind": "serial"})
     assert grant.status_code == 200, grant.text
     url = f"wss://127.0.0.1:{server.port}{grant.json()['websocket']}"
-    socket = connect(url, ssl=client_ssl_context(server.node.ca), open_timeout=10)
-    socket.send(b"\n")
-    socket.recv(timeout=30)
-    return socket
+    with connect(url, ssl=client_ssl_context(server.node.ca), open_timeout=10) as socket:
+        socket.send(b"\n")
+        socket.recv(timeout=30)
+        yield
 
 
 def _deploy_through_the_wizard(page: Page, node: dict[str, Any], image: str, shot: ShotFn) -> None:
