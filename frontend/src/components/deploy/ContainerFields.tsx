@@ -11,6 +11,8 @@ import {
   FormHelperText,
   FormSelect,
   FormSelectOption,
+  Grid,
+  GridItem,
   HelperText,
   HelperTextItem,
   TextInput,
@@ -36,33 +38,56 @@ export function ContainerFields({ form, update, errors, images, pools }: Props) 
   const imagePool = pools?.find((p) => p.id === usable.find((i) => i.name === form.image)?.storage_pool_id);
   return (
     <>
-      <FormGroup label="Image" isRequired fieldId="deploy-container-image">
-        <FormSelect
-          id="deploy-container-image"
-          value={form.image}
-          onChange={(_e, value) => update({ image: value })}
-          validated={validatedOf(errors, "image")}
-          isDisabled={images !== undefined && usable.length === 0}
-        >
-          {form.image === "" && (
-            <FormSelectOption value="" label={images ? "Choose an image" : "Loading images..."} isPlaceholder />
-          )}
-          {usable.map((i) => (
-            <FormSelectOption key={i.id} value={i.name} label={`${i.name} (${i.size} MB)`} />
-          ))}
-        </FormSelect>
-        <FieldMessage errors={errors} field="image" />
-        {!errors.image && (
-          <FormHelperText>
-            <HelperText>
-              <HelperTextItem>
-                The container&apos;s root filesystem is unpacked from this image into a new volume;
-                it gets no other volume at deploy.
-              </HelperTextItem>
-            </HelperText>
-          </FormHelperText>
-        )}
-      </FormGroup>
+      <Grid hasGutter md={6}>
+        <GridItem>
+          <FormGroup label="Image" isRequired fieldId="deploy-container-image">
+            <FormSelect
+              id="deploy-container-image"
+              value={form.image}
+              onChange={(_e, value) => update({ image: value })}
+              validated={validatedOf(errors, "image")}
+              isDisabled={images !== undefined && usable.length === 0}
+            >
+              {form.image === "" && (
+                <FormSelectOption value="" label={images ? "Choose an image" : "Loading images..."} isPlaceholder />
+              )}
+              {usable.map((i) => (
+                <FormSelectOption key={i.id} value={i.name} label={`${i.name} (${i.size} MB)`} />
+              ))}
+            </FormSelect>
+            <FieldMessage errors={errors} field="image" />
+            {!errors.image && (
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem>
+                    Unpacked into a new volume as the container&apos;s root filesystem, its only
+                    volume at deploy.
+                  </HelperTextItem>
+                </HelperText>
+              </FormHelperText>
+            )}
+          </FormGroup>
+        </GridItem>
+        <GridItem>
+          <FormGroup label="Root filesystem pool" fieldId="deploy-root-pool">
+            <FormSelect
+              id="deploy-root-pool"
+              value={form.rootPoolId}
+              onChange={(_e, value) => update({ rootPoolId: value })}
+              validated={validatedOf(errors, "metadata.storage_pool_id")}
+            >
+              <FormSelectOption
+                value=""
+                label={imagePool ? `The image's pool (${imagePool.name})` : "The image's pool"}
+              />
+              {rootfsPools(pools).map((pool) => (
+                <FormSelectOption key={pool.id} value={pool.id} label={poolLabel(pool)} />
+              ))}
+            </FormSelect>
+            <FieldMessage errors={errors} field="metadata.storage_pool_id" />
+          </FormGroup>
+        </GridItem>
+      </Grid>
       {images !== undefined && usable.length === 0 && (
         <Alert variant="info" isInline title="This node has no container images">
           Import one in the node&apos;s Images (on its Summary tab, or right-click the node →
@@ -70,23 +95,6 @@ export function ContainerFields({ form, update, errors, images, pools }: Props) 
           image once its import has finished.
         </Alert>
       )}
-      <FormGroup label="Root filesystem pool" fieldId="deploy-root-pool">
-        <FormSelect
-          id="deploy-root-pool"
-          value={form.rootPoolId}
-          onChange={(_e, value) => update({ rootPoolId: value })}
-          validated={validatedOf(errors, "metadata.storage_pool_id")}
-        >
-          <FormSelectOption
-            value=""
-            label={imagePool ? `The image's pool (${imagePool.name})` : "The image's pool"}
-          />
-          {rootfsPools(pools).map((pool) => (
-            <FormSelectOption key={pool.id} value={pool.id} label={poolLabel(pool)} />
-          ))}
-        </FormSelect>
-        <FieldMessage errors={errors} field="metadata.storage_pool_id" />
-      </FormGroup>
       <FormGroup label="Init" isRequired fieldId="deploy-init">
         <TextInput
           id="deploy-init"
