@@ -135,7 +135,7 @@ def _deploy_through_the_wizard(page: Page, node: dict[str, Any], image: str, sho
     privileged.check()
     warning = wizard.get_by_text("A privileged container's root is the host's root")
     expect(warning).to_be_visible()
-    warning.scroll_into_view_if_needed()
+    wizard.get_by_text("only for trusted workloads").scroll_into_view_if_needed()
     shot(page, "02-general-container-privileged")
     privileged.uncheck()
     expect(warning).to_have_count(0)
