@@ -22,6 +22,23 @@ if ! command -v node >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
 fi
 
+# Unprivileged containers map their root to a range of root's subordinate IDs (LXD's
+# package writes root:100000:10000001; anything giving root 65536 IDs will do).
+ensure_subids() {
+  local file
+  for file in /etc/subuid /etc/subgid; do
+    if ! grep -Eq '^root:[0-9]+:[0-9]+$' "$file" 2>/dev/null; then
+      if [ "$(id -u)" -ne 0 ]; then
+        echo "root has no subordinate IDs in $file; run 'make deps' as root." >&2
+        return 1
+      fi
+      echo "root:100000:65536" >>"$file"
+      echo "Added root:100000:65536 to $file (unprivileged containers)"
+    fi
+  done
+}
+ensure_subids
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

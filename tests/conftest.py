@@ -178,6 +178,12 @@ class Deployment:
         return driver
 
     @property
+    def containers(self) -> FakeComputeDriver:
+        driver = self.daemon.agent.drivers.containers
+        assert isinstance(driver, FakeComputeDriver)
+        return driver
+
+    @property
     def network(self) -> FakeNetworkDriver:
         driver = self.daemon.agent.drivers.network
         assert isinstance(driver, FakeNetworkDriver)
@@ -264,6 +270,8 @@ def _fake_drivers(data_dir: Path) -> Drivers:
         FakeStorageDriver(),
         serial_log_dir=str(data_dir),
         network=FakeNetworkDriver(TEST_NICS),
+        containers=FakeComputeDriver(containers=True),
+        containers_unavailable="",
     )
 
 

@@ -94,7 +94,9 @@ def build(
     # The console WebSockets need this node's hypervisor, which the API must not touch.
     shells = ShellSlots(settings.data_dir / SHELL_SLOTS_DIR)
     app.include_router(
-        console_router(factory, lambda: agent.drivers.need_compute(), settings.node_id, shells)
+        console_router(
+            factory, lambda kind: agent.drivers.hypervisor(kind), settings.node_id, shells
+        )
     )
     return Daemon(settings, engine, factory, agent, app)
 

@@ -81,6 +81,9 @@ class DiskFormat(StrEnum):
     QCOW2 = "qcow2"
     RAW = "raw"
     VMDK = "vmdk"
+    #: A directory in a directory or netfs pool: a container's root filesystem or one of
+    #: its mount points (never a VM's disk).
+    DIR = "dir"
 
 
 class InstanceState(StrEnum):

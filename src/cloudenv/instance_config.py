@@ -16,7 +16,7 @@ from typing import Any
 from cloudenv.errors import InvalidInput
 from cloudenv.machines import I440FX, Firmware, MachineType
 
-__all__ = ["KernelBootConfig", "QemuConfig"]
+__all__ = ["ContainerConfig", "IdShift", "KernelBootConfig", "QemuConfig"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,3 +108,56 @@ def _firmware(value: str) -> Firmware:
 
 
 _DEFAULT = QemuConfig()
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdShift:
+    """The host IDs an unprivileged container's root filesystem was unpacked with (its
+    owners shifted by ``uid``/``gid``), recorded so every later start maps the same."""
+
+    uid: int
+    gid: int
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerConfig:
+    """How an LXC container is built, beyond its size and devices: the row's ``config``
+    for instance type 1 (``_type`` tells it from a QEMU one).
+
+    ``idmap`` is filled in by the node when it unpacks the root filesystem (None before,
+    and always for a privileged container)."""
+
+    init: str = "/sbin/init"
+    privileged: bool = False
+    idmap: IdShift | None = None
+
+    def __post_init__(self) -> None:
+        if not self.init.startswith("/") or "\x00" in self.init or len(self.init) > 4096:
+            raise InvalidInput(
+                f"init {self.init[:80]!r} must be an absolute path inside the container "
+                "(e.g. /sbin/init).",
+                field="metadata.init",
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        shift = self.idmap
+        return {
+            "_type": "lxc",
+            "init": self.init,
+            "privileged": self.privileged,
+            "idmap": None
+            if shift is None
+            else {"uid": shift.uid, "gid": shift.gid, "count": shift.count},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ContainerConfig:
+        shift = data.get("idmap") or None
+        return cls(
+            init=str(data.get("init") or "/sbin/init"),
+            privileged=bool(data.get("privileged", False)),
+            idmap=None
+            if shift is None
+            else IdShift(uid=int(shift["uid"]), gid=int(shift["gid"]), count=int(shift["count"])),
+        )

@@ -86,7 +86,7 @@ def test_instance_page_journey(
     page.goto(f"/instances/{instance_id}")
     expect(page.get_by_role("heading", name="e2e-instance")).to_be_visible()
     expect(_status(page)).to_have_text("Stopped")
-    expect(page.get_by_text("VM (QEMU)")).to_be_visible()
+    expect(page.get_by_text("Virtual machine (QEMU)")).to_be_visible()
     expect(page.get_by_text("Deployment duration")).to_be_visible()
     # Stopped: the state forbids Stop, and says why.
     page.get_by_role("button", name="Power", exact=True).click()

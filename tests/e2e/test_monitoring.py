@@ -188,7 +188,7 @@ def test_instance_page_shows_connection_and_charts(
     expect(_term(summary, "Status")).to_have_text("Connected")
     memory = running_guest["memory"]
     expect(_term(summary, "Memory Allocated")).to_contain_text(f"{memory} MB")
-    expect(_term(summary, "Instance Type")).to_have_text("VM (QEMU)")
+    expect(_term(summary, "Instance Type")).to_have_text("Virtual machine (QEMU)")
     expect(_term(summary, "Deployment Duration")).to_have_text(re.compile(r"minute"))
     for title in ("CPU Usage", "Memory Usage", "Network Traffic"):
         _expect_chart_drawn(page, title)

@@ -55,21 +55,29 @@ def real_node_dir() -> Iterator[NodeDir]:
 
 
 def remove_domains(pool_dir: Path) -> None:
-    """Destroy and undefine every libvirt domain whose disks or boot files live in
-    ``pool_dir`` (a node's pool): what a test deployed and didn't destroy itself."""
+    """Destroy and undefine every libvirt domain whose disks, boot files or (a container)
+    root filesystem live in ``pool_dir`` (a node's pool): what a test deployed and didn't
+    destroy itself."""
     import libvirt
 
-    conn = libvirt.open("qemu:///system")
-    try:
-        for domain in conn.listAllDomains():
-            # Another test (maybe on another xdist worker) may remove a domain meanwhile.
-            with contextlib.suppress(libvirt.libvirtError):
-                if str(pool_dir) in domain.XMLDesc(0):
-                    if domain.isActive():
-                        domain.destroy()
-                    domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-    finally:
-        conn.close()
+    for uri, flags in (
+        ("qemu:///system", libvirt.VIR_DOMAIN_UNDEFINE_NVRAM),
+        ("lxc:///system", 0),  # the LXC driver takes no undefine flags
+    ):
+        try:
+            conn = libvirt.open(uri)
+        except libvirt.libvirtError:
+            continue  # no LXC driver here: no containers to remove either
+        try:
+            for domain in conn.listAllDomains():
+                # Another test (maybe on another xdist worker) may remove a domain meanwhile.
+                with contextlib.suppress(libvirt.libvirtError):
+                    if str(pool_dir) in domain.XMLDesc(0):
+                        if domain.isActive():
+                            domain.destroy()
+                        domain.undefineFlags(flags)
+        finally:
+            conn.close()
 
 
 def _forget_libvirt_pools(base: Path) -> None:

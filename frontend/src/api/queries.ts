@@ -67,6 +67,10 @@ export interface ArchCapabilities {
   default_machine?: string;
   machines?: { name: string; max_vcpus: number }[];
   features?: Record<string, boolean>;
+  /** Whether the node runs containers (its LXC driver answered), and why not; absent from a
+   * node whose agent predates containers. */
+  containers?: boolean;
+  containers_reason?: string;
 }
 
 export const keys = {

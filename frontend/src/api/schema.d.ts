@@ -747,7 +747,9 @@ export interface paths {
         /**
          * Node.Capabilities
          * @description Per architecture: emulator, accelerator (kvm or tcg, and why), machine types, CPU
-         *     models, firmware. Empty until the node's agent has read its hypervisor.
+         *     models, firmware, Open vSwitch's datapath, and whether the node runs containers
+         *     (``containers``, and ``containers_reason`` when not). Empty until the node's agent has
+         *     read its hypervisor.
          */
         get: operations["node_capabilities_api_v1_nodes__node_id__capabilities_get"];
         put?: never;
@@ -1579,7 +1581,8 @@ export interface paths {
         put?: never;
         /**
          * Instance.Deploy
-         * @description Deploy a virtual machine; the task creates its volumes, defines and starts it.
+         * @description Deploy a virtual machine or a container; the task creates its volumes (a
+         *     container's: its image unpacked), defines and starts it.
          */
         post: operations["instance_deploy_api_v2_instances_post"];
         delete?: never;
@@ -2445,7 +2448,7 @@ export interface components {
             destination: components["schemas"]["Destination"];
             /**
              * Image
-             * @description An image on the node: an ISO is inserted as a CD-ROM, a disk image copied into the first new volume.
+             * @description An image on the node: an ISO is inserted as a CD-ROM, a disk image copied into the first new volume; a container (type 1) needs a container image, its root filesystem.
              */
             image?: string | null;
             /**
@@ -2737,7 +2740,11 @@ export interface components {
             token: string;
             user: components["schemas"]["CurrentUser"];
         };
-        /** LxcMetadata */
+        /**
+         * LxcMetadata
+         * @description A container's settings. ``privileged`` and ``storage_pool_id`` are cloudenv's
+         *     additions to the product's ``{_type: "lxc", init}``.
+         */
         LxcMetadata: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -2746,9 +2753,22 @@ export interface components {
             _type: "lxc";
             /**
              * Init
+             * @description The program the container starts as PID 1 (a path inside it).
              * @default /sbin/init
+             * @example /sbin/init
              */
             init: string;
+            /**
+             * Privileged
+             * @description cloudenv's addition. false (default): unprivileged, root inside is an unprivileged user of the node (a user-namespace ID map onto root's subordinate IDs). true: root inside is the node's root; only for trusted images.
+             * @default false
+             */
+            privileged: boolean;
+            /**
+             * Storage Pool Id
+             * @description cloudenv's addition: the directory or netfs pool the image is unpacked into (default: the image's own pool).
+             */
+            storage_pool_id?: string | null;
         };
         /** MacTable */
         MacTable: {
@@ -4770,7 +4790,7 @@ export interface components {
             description: string;
             /**
              * Driver
-             * @description qcow2 or raw (raw only on block pools: lvm, rbd, zfs).
+             * @description qcow2 or raw (raw only on block pools: lvm, rbd, zfs); dir: a directory (directory and netfs pools), which containers mount.
              * @example qcow2
              */
             driver: string;

@@ -1,8 +1,9 @@
 """Task handlers for instances: deploy, start, stop, restart, kill, destroy.
 
-Each reads the instance's plan, acts through the drivers, and records the outcome. A
-failed deploy undoes every step it took (volumes, domain) and removes the instance, and
-its task log names what was removed.
+Each reads the instance's plan, acts through the drivers (the VM or the container driver,
+by the instance's type), and records the outcome. A failed deploy undoes every step it
+took (volumes, a container's unpacked root filesystem, domain) and removes the instance,
+and its task log names what was removed.
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ from contextlib import ExitStack
 from cloudenv.agent.context import TaskContext
 from cloudenv.agent.pools import ensure_enabled
 from cloudenv.drivers.compute.base import (
+    ComputeDriver,
+    ContainerSpec,
     DirectKernelBoot,
     DiskBus,
     DiskFormat,
     DiskSpec,
     DomainSpec,
+    IdMapping,
+    MountSpec,
     PowerState,
 )
-from cloudenv.enums import DesiredState, VolumeStatus
-from cloudenv.errors import CloudenvError
+from cloudenv.drivers.images.hostname import hostname_for
+from cloudenv.drivers.storage.base import VolumeInfo
+from cloudenv.enums import DesiredState, InstanceType, VolumeStatus
+from cloudenv.errors import CloudenvError, InvalidInput
+from cloudenv.host.subids import NoSubordinateIds, root_range
 from cloudenv.services.compute import attachments as at
 from cloudenv.services.compute import execution as ex
 from cloudenv.services.compute.states import InstanceState
@@ -36,9 +44,56 @@ START_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.25
 
 
+def hypervisor(ctx: TaskContext, plan: ex.InstancePlan) -> ComputeDriver:
+    """The driver of this instance: the VMs' or the containers'."""
+    return ctx.drivers.hypervisor(plan.type)
+
+
+def _what(plan: ex.InstancePlan) -> str:
+    return "container" if plan.type == InstanceType.LXC else "virtual machine"
+
+
+def container_spec(plan: ex.InstancePlan) -> ContainerSpec:
+    """A container's root filesystem (its root volume's directory), init, ID map and mount
+    points (its other volumes' directories at their paths inside)."""
+    config = plan.container
+    assert config is not None
+    root = next((d for d in plan.disks if d.is_root), None)
+    if root is None:
+        raise CloudenvError(f"Container {plan.id} has no root filesystem volume.")
+    shift = config.idmap
+    return ContainerSpec(
+        rootfs=root.path,
+        init=config.init,
+        hostname=hostname_for(plan.name),
+        idmap=None if shift is None else IdMapping(uid=shift.uid, gid=shift.gid, count=shift.count),
+        mounts=tuple(
+            MountSpec(source=d.path, target=d.target, readonly=d.readonly)
+            for d in plan.disks
+            if not d.is_root and d.volume_id
+        ),
+    )
+
+
 def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
     """The designer's input for the instance: its typed configuration as the row holds it,
-    its disks and kernel resolved to files on this node."""
+    its disks and kernel resolved to files on this node (a container: its directories)."""
+    if plan.type == InstanceType.LXC:
+        return DomainSpec(
+            name=plan.id,
+            uuid=plan.uuid,
+            title=plan.name,
+            vcpus_sockets=plan.sockets,
+            vcpus_cores=plan.cores,
+            vcpus_threads=plan.threads,
+            memory_mb=plan.memory_mb,
+            accelerator=ctx.drivers.accelerator,
+            config=plan.config,
+            interfaces=tuple(i.spec for i in plan.interfaces),
+            vnc=False,
+            metadata={"instance": plan.id, "node": plan.node_id},
+            container=container_spec(plan),
+        )
     kernel = DirectKernelBoot(plan.kernel, plan.initrd, plan.cmdline) if plan.kernel else None
     disks = tuple(
         DiskSpec(
@@ -115,13 +170,12 @@ def _release(
 
 
 def _wait_for(
-    ctx: TaskContext,
+    compute: ComputeDriver,
     name: str,
     wanted: PowerState,
     seconds: float,
     still_ours: Callable[[], bool] | None = None,
 ) -> bool:
-    compute = ctx.drivers.need_compute()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         state = compute.state(name)
@@ -135,7 +189,7 @@ def _wait_for(
 
 def deploy(task: TaskClaim, ctx: TaskContext) -> None:
     plan = _plan(ctx, task.target_id or "")
-    compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
+    compute, storage = hypervisor(ctx, plan), ctx.drivers.need_storage()
     removed: list[str] = []
     with ExitStack() as undo:
         try:
@@ -149,7 +203,9 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                 # Registered first: delete is idempotent, and a copy that fails half-way
                 # must not leave its file.
                 undo.callback(storage.delete_volume, disk.pool_id, name)
-                if disk.clone_from:
+                if disk.format == DiskFormat.DIR and disk.clone_from:
+                    info = _unpack_rootfs(ctx, plan, disk, name)
+                elif disk.clone_from:
                     ctx.report(line=f"Copying image into volume {disk.volume_id} ({disk.name})")
                     info = storage.clone_volume(
                         disk.pool_id,
@@ -171,19 +227,18 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                     ex.record_volume(db, disk.volume_id or "", VolumeStatus.AVAILABLE)
                     volume_tasks.record_path(db, disk.volume_id or "", info.path)
                 ctx.report(progress=10 + 60 * index // max(1, len(new)))
-            ctx.report(
-                progress=75,
-                line=f"Defining the virtual machine ({ctx.drivers.accelerator.value.upper()})",
-            )
+            how = "LXC" if plan.type == InstanceType.LXC else ctx.drivers.accelerator.value.upper()
+            ctx.report(progress=75, line=f"Defining the {_what(plan)} ({how})")
+            plan = _plan(ctx, plan.id)  # a container's ID map was recorded meanwhile
             compute.define(domain_spec(plan, ctx))
             undo.callback(compute.undefine, plan.id)
             undo.callback(removed.append, f"domain {plan.id}")
             ctx.report(progress=90, line="Starting")
             compute.start(plan.id)
             undo.callback(compute.destroy, plan.id)
-            if not _wait_for(ctx, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
+            if not _wait_for(compute, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
                 raise CloudenvError(
-                    f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
+                    f"The {_what(plan)} did not start within {START_WAIT_SECONDS:.0f} s."
                 )
             apply_port_vlans(ctx, plan.interfaces)
             _release(ctx, task, InstanceState.RUNNING, desired=DesiredState.RUNNING)
@@ -209,10 +264,40 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
             raise
 
 
+def _unpack_rootfs(
+    ctx: TaskContext, plan: ex.InstancePlan, disk: ex.PlannedDisk, name: str
+) -> VolumeInfo:
+    """A container's root filesystem: the image's tarball unpacked into a new directory
+    volume, its owners shifted into root's subordinate IDs unless the container is
+    privileged; the range used is recorded for every later start."""
+    config = plan.container
+    privileged = config is not None and config.privileged
+    uid = gid = 0
+    if not privileged:
+        try:
+            ids = root_range()
+        except NoSubordinateIds as exc:
+            raise InvalidInput(
+                f"Container {plan.name} can't run unprivileged on this node: {exc}",
+                field="metadata.privileged",
+            ) from None
+        uid, gid = ids.uid, ids.gid
+        with transaction(ctx.session_factory) as db:
+            ex.record_idmap(db, plan.id, ids.uid, ids.gid, ids.count)
+    ctx.report(
+        progress=20,
+        line=f"Unpacking the image into root filesystem volume {disk.volume_id} "
+        + ("(privileged: owners kept)" if privileged else f"(owners shifted to {uid}:{gid})"),
+    )
+    return ctx.drivers.need_storage().create_rootfs(
+        disk.pool_id, name, disk.clone_from or "", uid_offset=uid, gid_offset=gid
+    )
+
+
 def start(task: TaskClaim, ctx: TaskContext) -> None:
     plan = _plan(ctx, task.target_id or "")
     _check_holds(task, plan, "start")
-    compute = ctx.drivers.need_compute()
+    compute = hypervisor(ctx, plan)
     try:
         ensure_pools(ctx, {d.pool_id for d in plan.disks if d.volume_id})
         ctx.report(progress=20, line="Applying the instance's configuration")
@@ -225,9 +310,9 @@ def start(task: TaskClaim, ctx: TaskContext) -> None:
             return
         ctx.report(progress=50, line="Starting")
         compute.start(plan.id)
-        if not _wait_for(ctx, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
+        if not _wait_for(compute, plan.id, PowerState.RUNNING, START_WAIT_SECONDS):
             raise CloudenvError(
-                f"The virtual machine did not start within {START_WAIT_SECONDS:.0f} s."
+                f"The {_what(plan)} did not start within {START_WAIT_SECONDS:.0f} s."
             )
     except CloudenvError as exc:
         _release(ctx, task, InstanceState.STOPPED, exc.message, desired=DesiredState.STOPPED)
@@ -260,19 +345,32 @@ def _still_ours(ctx: TaskContext, task: TaskClaim) -> Callable[[], bool]:
 
 
 def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> bool:
-    """ACPI shutdown and wait; False if Force Stop took over meanwhile."""
+    """A clean shutdown and wait; False if Force Stop took over meanwhile. A VM is asked
+    through ACPI and one that ignores it stays running (the task fails: use Force Stop); a
+    container's init is asked (initctl, SIGTERM) and one that ignores it is stopped
+    after the timeout, as ``lxc-stop`` and ``pct shutdown --forceStop`` do (busybox's init
+    takes SIGTERM for "reboot")."""
     name = task.target_id or ""
-    _check_holds(task, _plan(ctx, name), task.kind.removeprefix("instance."))
+    plan = _plan(ctx, name)
+    _check_holds(task, plan, task.kind.removeprefix("instance."))
+    compute = hypervisor(ctx, plan)
+    container = plan.type == InstanceType.LXC
     timeout = int(task.params.get("timeout", 120))
-    ctx.report(progress=10, line="Asking the guest to shut down (ACPI)")
-    ctx.drivers.need_compute().shutdown(name)
+    how = "its init (initctl, SIGTERM)" if container else "the guest (ACPI)"
+    ctx.report(progress=10, line=f"Asking {how} to shut down")
+    compute.shutdown(name)
     ours = _still_ours(ctx, task)
-    stopped = _wait_for(ctx, name, PowerState.STOPPED, timeout, ours)
+    stopped = _wait_for(compute, name, PowerState.STOPPED, timeout, ours)
     if stopped and ours():
         return True
     if not ours():  # Force Stop took the instance over (and may be what stopped it)
         ctx.report(line="Force Stop took over.")
         return False
+    if container:
+        ctx.report(line=f"Its init did not stop within {timeout} s; stopping the container now")
+        compute.destroy(name)
+        if _wait_for(compute, name, PowerState.STOPPED, START_WAIT_SECONDS, ours) and ours():
+            return True
     _release(ctx, task, back_to, desired=DesiredState(back_to.value))
     raise CloudenvError(f"The guest did not shut down within {timeout} s; use Force Stop.")
 
@@ -291,7 +389,7 @@ def restart(task: TaskClaim, ctx: TaskContext) -> None:
 
 def kill(task: TaskClaim, ctx: TaskContext) -> None:
     ctx.report(progress=20, line="Powering off now")
-    ctx.drivers.need_compute().destroy(task.target_id or "")
+    hypervisor(ctx, _plan(ctx, task.target_id or "")).destroy(task.target_id or "")
     _release(ctx, task, InstanceState.STOPPED)
 
 
@@ -299,8 +397,8 @@ def destroy(task: TaskClaim, ctx: TaskContext) -> None:
     """Domain first, then the volumes' files, then the rows: a failure leaves rows that
     still describe what exists, so destroying again finishes the job."""
     name = task.target_id or ""
-    compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
     plan = _plan(ctx, name)
+    compute, storage = hypervisor(ctx, plan), ctx.drivers.need_storage()
     everything = bool(task.params["destroy_volumes"])
     # A LUN is the iSCSI target's: kept (free again) even when the volumes go.
     doomed = [
@@ -309,7 +407,7 @@ def destroy(task: TaskClaim, ctx: TaskContext) -> None:
         if d.volume_id and not d.lun and (everything or d.volume_status == VolumeStatus.CREATING)
     ]
     try:
-        ctx.report(progress=20, line="Removing the virtual machine's definition")
+        ctx.report(progress=20, line=f"Removing the {_what(plan)}'s definition")
         compute.destroy(name)
         compute.undefine(name)
         for disk in plan.disks:
@@ -342,11 +440,11 @@ def recover(task: TaskClaim, ctx: TaskContext) -> str:
     the task's log.
     """
     name = task.target_id or ""
-    compute, storage = ctx.drivers.need_compute(), ctx.drivers.need_storage()
     try:
         plan = _plan(ctx, name)
     except CloudenvError:
         return "the instance no longer exists"
+    compute, storage = hypervisor(ctx, plan), ctx.drivers.need_storage()
     if task.kind == TaskKind.INSTANCE_DEPLOY:
         removed = []
         compute.destroy(name)

@@ -9,11 +9,13 @@ task says so. A domain that is not defined yet gets the device when it is next s
 
 from __future__ import annotations
 
-from cloudenv.agent.compute import apply_port_vlans, domain_spec, ensure_pools
+import dataclasses
+
+from cloudenv.agent.compute import apply_port_vlans, domain_spec, ensure_pools, hypervisor
 from cloudenv.agent.compute import recover as recover_instance
 from cloudenv.agent.context import TaskContext
-from cloudenv.drivers.compute.base import PowerState
-from cloudenv.enums import DesiredState
+from cloudenv.drivers.compute.base import ComputeDriver, PowerState
+from cloudenv.enums import DesiredState, InstanceType
 from cloudenv.errors import CloudenvError
 from cloudenv.services.compute import attachments as at
 from cloudenv.services.compute import execution as ex
@@ -52,9 +54,18 @@ def attach(task: TaskClaim, ctx: TaskContext) -> None:
 def _attach_disk(
     ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask, live: bool
 ) -> None:
-    compute = ctx.drivers.need_compute()
+    compute = hypervisor(ctx, plan)
     if device.pool_id:
         ensure_pools(ctx, {device.pool_id})
+    if plan.type == InstanceType.LXC:
+        # A mount point is part of the container's definition; libvirt's LXC driver can't
+        # add one to a running container, so it is there from the next start.
+        if compute.state(plan.id) is None:
+            ctx.report(line="The container is not defined; it gets the mount point at start.")
+            return
+        ctx.report(progress=30, line=f"Adding {device.label} as a mount point (from next start)")
+        compute.define(domain_spec(plan, ctx))
+        return
     disk = next((d for d in domain_spec(plan, ctx).disks if d.target == device.target), None)
     if disk is None:
         raise CloudenvError(f"Its {device.target} disk is missing from the plan.")
@@ -67,7 +78,7 @@ def _attach_disk(
 
 
 def _attach_nic(ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask, live: bool) -> None:
-    compute = ctx.drivers.need_compute()
+    compute = hypervisor(ctx, plan)
     nic = next((i for i in plan.interfaces if i.name == device.name), None)
     if nic is None:
         raise CloudenvError(f"Its NIC {device.mac} is missing from the plan.")
@@ -87,11 +98,26 @@ def _attach_nic(ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask, 
 
 
 def _take_out(ctx: TaskContext, instance_id: str, device: at.DeviceTask, live: bool) -> None:
-    compute = ctx.drivers.need_compute()
+    plan = _plan(ctx, instance_id)
+    compute = hypervisor(ctx, plan)
     if device.mac:
         compute.detach_interface(instance_id, device.mac, live=live)
+    elif plan.type == InstanceType.LXC:
+        # Out of the definition; a running container keeps the mount until it stops.
+        if compute.state(instance_id) is not None:
+            kept = tuple(d for d in plan.disks if d.name != device.name)
+            compute.define(domain_spec(dataclasses.replace(plan, disks=kept), ctx))
     else:
         compute.detach_disk(instance_id, device.target, live=live)
+
+
+def _plan(ctx: TaskContext, instance_id: str) -> ex.InstancePlan:
+    with transaction(ctx.session_factory) as db:
+        return ex.load_plan(db, instance_id)
+
+
+def _hypervisor_of(ctx: TaskContext, instance_id: str) -> ComputeDriver:
+    return hypervisor(ctx, _plan(ctx, instance_id))
 
 
 def detach(task: TaskClaim, ctx: TaskContext) -> None:
@@ -100,7 +126,7 @@ def detach(task: TaskClaim, ctx: TaskContext) -> None:
     of the guest when it stops; the device and its volume stay attached until then."""
     instance_id, live = task.target_id or "", bool(task.params.get("live"))
     device = _device(ctx, task)
-    compute = ctx.drivers.need_compute()
+    compute = _hypervisor_of(ctx, instance_id)
     at_stop = False
     try:
         state = compute.state(instance_id)
@@ -149,7 +175,7 @@ def recover(task: TaskClaim, ctx: TaskContext) -> str:
     if device is not None:
         verb = "attach" if task.kind == TaskKind.INSTANCE_DEVICE_ATTACH else "detach"
         live = bool(task.params.get("live"))
-        compute = ctx.drivers.need_compute()
+        compute = _hypervisor_of(ctx, task.target_id or "")
         at_stop = (
             verb == "detach"
             and not live
@@ -185,7 +211,7 @@ def _device(ctx: TaskContext, task: TaskClaim) -> at.DeviceTask:
 def release_as_observed(ctx: TaskContext, task: TaskClaim) -> None:
     """Free the instance, in the power state the hypervisor reports now."""
     try:
-        running = ctx.drivers.need_compute().state(task.target_id or "") == PowerState.RUNNING
+        running = ctx.drivers.domain_state(task.target_id or "") == PowerState.RUNNING
     except CloudenvError:
         running = False
     state = InstanceState.RUNNING if running else InstanceState.STOPPED

@@ -1,17 +1,21 @@
 """The drivers this node's agent uses, chosen once at start-up.
 
-Production nodes get libvirt; unit tests pass fakes. A driver that can't be reached
-(libvirtd not running) is reported by each task that needs it, with the remedy.
+Production nodes get libvirt (QEMU for VMs, LXC for containers); unit tests pass fakes. A
+driver that can't be reached (libvirtd not running, no LXC driver) is reported by each task
+that needs it, with the remedy. ``hypervisor`` picks an instance's driver by its type; the
+jobs that look at every domain (state sync, lifecycle events, metrics) go through
+``hypervisors``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cloudenv.drivers.compute.base import Accelerator, ComputeDriver
+from cloudenv.drivers.compute.base import Accelerator, ComputeDriver, PowerState
 from cloudenv.drivers.network.base import NetworkDriver
 from cloudenv.drivers.storage.base import StorageDriver
-from cloudenv.errors import DriverError
+from cloudenv.enums import InstanceType
+from cloudenv.errors import DriverError, InvalidInput
 
 
 @dataclass
@@ -26,11 +30,46 @@ class Drivers:
     #: for everything else, and each network verb says how to start it.
     network: NetworkDriver | None = None
     network_unavailable: str = ""
+    #: Containers (libvirt's LXC driver), beside the VMs' ``compute``.
+    containers: ComputeDriver | None = None
+    containers_unavailable: str = "this node has no container driver."
 
     def need_compute(self) -> ComputeDriver:
         if self.compute is None:
             raise DriverError(f"This node has no hypervisor connection: {self.unavailable}")
         return self.compute
+
+    def need_containers(self) -> ComputeDriver:
+        if self.containers is None:
+            raise DriverError(
+                f"This node can't run containers: {self.containers_unavailable} Start "
+                "libvirtd with its LXC driver (scripts/start-libvirt.sh)."
+            )
+        return self.containers
+
+    def hypervisor(self, instance_type: int) -> ComputeDriver:
+        """The driver of instances of ``instance_type`` (2 qemu, 1 lxc)."""
+        if instance_type == InstanceType.LXC:
+            return self.need_containers()
+        if instance_type == InstanceType.QEMU:
+            return self.need_compute()
+        raise InvalidInput(f"Instance type {instance_type} has no driver on this node.")
+
+    def hypervisors(self) -> list[ComputeDriver]:
+        """Every connected compute driver (the VMs' first)."""
+        return [d for d in (self.compute, self.containers) if d is not None]
+
+    def domain_state(self, name: str) -> PowerState | None:
+        """Domain ``name``'s state in whichever driver has it (an instance ID names one
+        domain in one of them), or None. DriverError when no driver is connected."""
+        drivers = self.hypervisors()
+        if not drivers:
+            raise DriverError(f"This node has no hypervisor connection: {self.unavailable}")
+        for driver in drivers:
+            state = driver.state(name)
+            if state is not None:
+                return state
+        return None
 
     def need_network(self) -> NetworkDriver:
         if self.network is None:
@@ -53,6 +92,7 @@ def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = Non
 
     accel, reason = choose_accelerator(accelerator_setting, probe_kvm())
     network, network_unavailable = ovs_driver(node_id)
+    containers, containers_unavailable = lxc_driver()
     try:
         from cloudenv.drivers.compute.libvirt_qemu import LibvirtComputeDriver
         from cloudenv.drivers.storage.libvirt_pools import LibvirtStorageDriver
@@ -65,6 +105,8 @@ def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = Non
             reason,
             network=network,
             network_unavailable=network_unavailable,
+            containers=containers,
+            containers_unavailable=containers_unavailable,
         )
     except DriverError as exc:
         return Drivers(
@@ -75,7 +117,20 @@ def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = Non
             unavailable=f"{exc.message} Start it with scripts/start-libvirt.sh.",
             network=network,
             network_unavailable=network_unavailable,
+            containers=containers,
+            containers_unavailable=containers_unavailable,
         )
+
+
+def lxc_driver() -> tuple[ComputeDriver | None, str]:
+    """libvirt's LXC driver, or why there is none (libvirtd down, its LXC driver not
+    installed)."""
+    try:
+        from cloudenv.drivers.compute.libvirt_lxc import LibvirtLxcDriver
+
+        return LibvirtLxcDriver(), ""
+    except DriverError as exc:
+        return None, exc.message
 
 
 def ovs_driver(node_id: str | None = None) -> tuple[NetworkDriver | None, str]:

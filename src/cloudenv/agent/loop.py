@@ -105,8 +105,8 @@ class Agent:
         self._recover(interrupted)
         self._report_capabilities()
         self.jobs.run_now("instance.sync")
-        if self.drivers.compute is not None:
-            self.drivers.compute.watch_lifecycle(self._on_lifecycle)
+        for driver in self.drivers.hypervisors():
+            driver.watch_lifecycle(self._on_lifecycle)
         self._autostart()
         self.jobs.run_now("pool.propagation")
         # OVS keeps its bridges across our restarts but not always across its own:
@@ -204,8 +204,8 @@ class Agent:
             return
         running: bool | None = None
         try:
-            if self.drivers.compute is not None:
-                running = self.drivers.compute.state(claim.target_id) == PowerState.RUNNING
+            if self.drivers.hypervisors():
+                running = self.drivers.domain_state(claim.target_id) == PowerState.RUNNING
         except Exception:
             log.exception("reading the state of %s failed", claim.target_id)
         unknown = (
@@ -230,7 +230,7 @@ class Agent:
             repair = RECOVERIES.get(claim.kind) or (compute.recover if is_instance else None)
             if repair is None:
                 continue
-            if is_instance and self.drivers.compute is None:
+            if is_instance and not self.drivers.hypervisors():
                 self._settle(claim)  # no hypervisor to ask: free it, in error
                 continue
             ctx = TaskContext(self.node_id, self.factory, self.drivers, lambda **_: None)
@@ -252,7 +252,7 @@ class Agent:
             return
         try:
             capabilities = self.drivers.compute.capabilities()
-            datapath = self._datapath()
+            datapath = {**self._datapath(), **self._containers()}
             with transaction(self.factory) as db:
                 nodes.report_capabilities(
                     db,
@@ -264,6 +264,13 @@ class Agent:
                 )
         except Exception:
             log.exception("reading the hypervisor's capabilities failed")
+
+    def _containers(self) -> dict[str, bool | str]:
+        """Whether this node runs containers (libvirt's LXC driver answered), and why
+        not, reported beside the accelerator."""
+        if self.drivers.containers is None:
+            return {"containers": False, "containers_reason": self.drivers.containers_unavailable}
+        return {"containers": True, "containers_reason": ""}
 
     def _datapath(self) -> dict[str, str | None]:
         """Where this node's OVS switches packets (``system`` or ``netdev``), or null and
@@ -291,18 +298,20 @@ class Agent:
         """Asks the hypervisor, when called, whether domain ``name`` runs (None: unknown)."""
 
         def ask() -> bool | None:
-            compute = self.drivers.compute
-            state = compute.state(name) if compute is not None else None
+            state = self.drivers.domain_state(name) if self.drivers.hypervisors() else None
             return None if state is None else state == PowerState.RUNNING
 
         return ask
 
     def _sync_instances(self) -> None:
-        """Backs up lifecycle events: read every domain's state and record it."""
-        compute = self.drivers.compute
-        if compute is None:
+        """Backs up lifecycle events: read every domain's state (VMs and containers) and
+        record it."""
+        drivers = self.drivers.hypervisors()
+        if not drivers:
             return
-        domains = compute.list_domains()
+        domains = {}
+        for driver in drivers:
+            domains.update(driver.list_domains())
         with transaction(self.factory) as db:
             for instance in execution.instance_ids(db, self.node_id):
                 state = domains.get(instance)
@@ -312,12 +321,16 @@ class Agent:
                     )
 
     def _autostart(self) -> None:
-        if self.drivers.compute is None:
+        if not self.drivers.hypervisors():
             return
         with transaction(self.factory) as db:
             candidates = execution.autostart_instances(db, self.node_id)
         for instance_id in candidates:
-            if self.drivers.compute.state(instance_id) == PowerState.RUNNING:
+            try:
+                if self.drivers.domain_state(instance_id) == PowerState.RUNNING:
+                    continue
+            except CloudenvError as exc:
+                log.warning("autostart of %s: its state can't be read: %s", instance_id, exc)
                 continue
             try:
                 with transaction(self.factory) as db:

@@ -87,14 +87,13 @@ class MetricsSampler:
         return reading
 
     def _bulk_stats(self) -> dict[str, DomainStats]:
-        compute = self.drivers.compute
-        if compute is None:
-            return {}
-        try:
-            return compute.bulk_stats()
-        except CloudenvError as exc:  # the hypervisor is away: the node is still sampled
-            log.warning("reading the instances' stats failed: %s", exc.message)
-            return {}
+        found: dict[str, DomainStats] = {}
+        for compute in self.drivers.hypervisors():  # the VMs', then the containers'
+            try:
+                found.update(compute.bulk_stats())
+            except CloudenvError as exc:  # the hypervisor is away: the node is still sampled
+                log.warning("reading the instances' stats failed: %s", exc.message)
+        return found
 
     def _node(
         self, host: HostCounters, moment: float, at: datetime, pools: dict[str, Usage]

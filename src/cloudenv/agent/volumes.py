@@ -128,7 +128,7 @@ def _resize_live(
 
 
 def _running(ctx: TaskContext, instance_id: str) -> bool:
-    return ctx.drivers.need_compute().state(instance_id) == PowerState.RUNNING
+    return ctx.drivers.domain_state(instance_id) == PowerState.RUNNING
 
 
 def _actual(storage: StorageDriver, plan: vt.VolumePlan) -> int | None:

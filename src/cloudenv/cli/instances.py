@@ -15,6 +15,7 @@ from cloudenv.api.schemas.compute import (
     CpuTopology,
     InstanceDeploy,
     KernelBoot,
+    LxcMetadata,
     NewVolume,
     PowerRequest,
     QemuMetadata,
@@ -108,36 +109,53 @@ def deploy(
         ),
     ] = None,
     wait: Annotated[bool, typer.Option(help="Follow the deploy task.")] = True,
+    container: Annotated[
+        str | None,
+        typer.Option(help="Deploy a container (LXC) of this container image instead of a VM."),
+    ] = None,
+    privileged: Annotated[
+        bool, typer.Option(help="A privileged container: root inside is the node's root.")
+    ] = False,
 ) -> None:
-    """Deploy a virtual machine. Unset options take the API's defaults."""
+    """Deploy a virtual machine, or with --container a container. Unset options take the
+    API's defaults."""
     client = ApiClient.from_login()
     destination = {"cluster_id": cluster} if cluster else {"node_id": _node(client, node)}
-    volumes = None
-    if disk:
-        pool_id = pool or _default_pool(client, destination.get("node_id") or _node(client, None))
-        volumes = [request_body(NewVolume, storage_pool_id=pool_id, size=disk)]
-    metadata = request_body(
-        QemuMetadata,
-        _type="qemu",
-        firmware=firmware,
-        machine_type=machine,
-        new_volumes=volumes,
-        kernel_boot=(
+    if container:
+        if iso or image or kernel:
+            fail("A container boots its container image: leave --iso, --image and --kernel out.")
+        kind = InstanceType.LXC
+        metadata = request_body(LxcMetadata, _type="lxc", privileged=privileged or None)
+    else:
+        kind = InstanceType.QEMU
+        volumes = None
+        if disk:
+            node_id = destination.get("node_id") or _node(client, None)
+            pool_id = pool or _default_pool(client, node_id)
+            volumes = [request_body(NewVolume, storage_pool_id=pool_id, size=disk)]
+        boot = (
             request_body(KernelBoot, kernel=kernel, initrd=initrd, cmdline=cmdline)
             if kernel
             else None
-        ),
-    )
+        )
+        metadata = request_body(
+            QemuMetadata,
+            _type="qemu",
+            firmware=firmware,
+            machine_type=machine,
+            new_volumes=volumes,
+            kernel_boot=boot,
+        )
     body = request_body(
         InstanceDeploy,
         destination=destination,
         name=name,
-        type=int(InstanceType.QEMU),
+        type=int(kind),
         memory=memory,
         cpu=request_body(CpuTopology, sockets=sockets, cores=cores) if sockets or cores else None,
         autostart=autostart,
         metadata=metadata,
-        image=iso or image,
+        image=container or iso or image,
     )
     task_id = client.post("/v2/instances", body)["task_id"]
     if not wait:

@@ -7,9 +7,10 @@ the only credential: a browser can't set headers on a WebSocket, and the ticket 
 names the user, the target and the console. It is redeemed before anything of the guest
 or the host is touched. A refusal still accepts the WebSocket, only to close it at once
 with ``4000 + HTTP status`` (4401 for a spent, expired or wrong ticket, 4409 for a stopped
-instance, 4429 for too many shells, 4502 for a hypervisor error) and the server's message
-as the reason: a refusal before the handshake reaches a browser as a bare 1006 with no
-reason to show.
+instance or a container whose console another window holds: it has one viewer at a time,
+4429 for too many shells, 4502 for a hypervisor error) and the server's message as the
+reason: a refusal before the handshake reaches a browser as a bare 1006 with no reason to
+show.
 
 Built by the composition root with the node's compute driver, which the API layer must
 not reach (``daemon.build`` mounts it next to the API's routers).
@@ -50,12 +51,13 @@ HISTORY_BYTES = 64 * 1024
 
 def console_router(
     session_factory: sessionmaker[Session],
-    compute: Callable[[], ComputeDriver],
+    compute: Callable[[int], ComputeDriver],
     node_id: str,
     shells: ShellSlots,
 ) -> APIRouter:
-    """The console WebSockets of node ``node_id``; ``compute`` gives its driver when a
-    console opens (it raises DriverError when the node has no hypervisor connection);
+    """The console WebSockets of node ``node_id``; ``compute`` gives the driver of an
+    instance type (2 VMs, 1 containers) when a console opens (it raises DriverError when
+    the node has no such hypervisor connection);
     ``shells`` counts each user's open shells on this node."""
     router = APIRouter(prefix=PREFIX)
 
@@ -85,7 +87,7 @@ def console_router(
             return
         what = f"the display of instance {grant.instance_id}"
         try:
-            driver = compute()
+            driver = compute(grant.instance_type)
             endpoint = await asyncio.to_thread(driver.vnc_endpoint, grant.instance_id)
             if endpoint is None:
                 raise Conflict(
@@ -104,7 +106,7 @@ def console_router(
             return
         what = f"the serial console of instance {grant.instance_id}"
         try:
-            driver = compute()
+            driver = compute(grant.instance_type)
             stream = await asyncio.to_thread(driver.open_serial_console, grant.instance_id)
             # Opened first, read second: output in between shows twice, never not at all.
             history = await asyncio.to_thread(

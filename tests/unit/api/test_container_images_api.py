@@ -239,7 +239,7 @@ def test_a_virtual_machine_can_not_boot_a_container_image(
     )
     assert response.status_code == 400, response.text
     assert response.json()["field"] == "image"
-    assert "container's root filesystem (instance type 1, lxc)" in response.json()["message"]
+    assert "is a container image (type 1); a virtual machine can't" in response.json()["message"]
 
 
 def test_a_container_image_is_deleted_from_its_pool(

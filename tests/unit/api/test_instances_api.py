@@ -470,7 +470,7 @@ def test_edit_name_always_and_resources_only_when_stopped(
     [
         ({"memory": 63}, "memory"),
         ({"name": "ab"}, "name"),
-        ({"type": 1}, "type"),  # a container: not yet
+        ({"type": 1}, "type"),  # a container with a VM's metadata
         ({"networks": [{"vswitch_id": "x", "port_group_name": "y"}]}, "networks[0].vswitch_id"),
         ({"destination": {}}, "destination"),
         ({"cpu": {"sockets": 0, "cores": 1, "threads": 1}}, "cpu.sockets"),

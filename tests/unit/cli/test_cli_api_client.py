@@ -16,7 +16,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from cloudenv.api.schemas.compute import InstanceDeploy, QemuMetadata
+from cloudenv.api.schemas.compute import InstanceDeploy, LxcMetadata, QemuMetadata
 from cloudenv.cli import client as cli_client
 from cloudenv.cli.client import ApiClient
 from cloudenv.cli.main import app
@@ -95,6 +95,19 @@ def test_deploy_takes_its_defaults_from_the_api_schema(node: FakeNode) -> None:
     assert parsed.metadata.firmware == QemuMetadata.model_fields["firmware"].default
     assert parsed.metadata.new_volumes[0].storage_pool_id == "pool-1"
     assert parsed.destination.node_id == "node-x"
+
+
+def test_a_container_deploy_sends_a_type_1_body_without_volumes(node: FakeNode) -> None:
+    result = runner.invoke(
+        app, ["instance", "deploy", "ct-1", "--container", "busybox.tar", "--no-wait"]
+    )
+    assert result.exit_code == 0, result.output
+    (post,) = node.sent("POST")
+    parsed = InstanceDeploy.model_validate(json.loads(post.content))
+    assert (parsed.type, parsed.image) == (1, "busybox.tar")
+    assert isinstance(parsed.metadata, LxcMetadata) and not parsed.metadata.privileged
+    refused = runner.invoke(app, ["instance", "deploy", "ct-2", "--container", "b", "--iso", "x"])
+    assert refused.exit_code == 1 and "leave --iso" in refused.output
 
 
 def test_bad_values_are_refused_before_anything_is_sent(node: FakeNode) -> None:

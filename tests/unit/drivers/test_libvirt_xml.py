@@ -317,7 +317,8 @@ def test_exported_names_are_pinned() -> None:
     import cloudenv.drivers.compute.libvirt_xml as package
 
     assert sorted(package.__all__) == sorted(
-        ["CPU", "NAMESPACE", "OS", "VCPU", "CPUTopology", "Clock", "Console", "Devices", "Disk",
+        ["CPU", "NAMESPACE", "OS", "VCPU", "CPUTopology", "Clock", "Console", "CpuTune",
+         "Filesystem", "IdMap", "IdRange", "MemTune", "Devices", "Disk",
          "DiskAuth", "DiskDriver", "DiskSource", "DiskSourceHost", "DiskTarget", "Domain",
          "DomainSnapshot", "Emulator", "Features", "FirmwareFeature", "Graphics", "GraphicsListen",
          "Input", "InstanceMetadata", "Interface", "Lifecycle", "Loader", "Memballoon", "Memory",

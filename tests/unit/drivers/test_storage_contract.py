@@ -611,3 +611,34 @@ def test_a_pool_made_before_modes_were_tightened_is_closed() -> None:
     finally:
         driver.remove_pool(name)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# -- directory volumes (containers) ----------------------------------------------------
+
+
+def test_directory_volumes_hold_a_container_root_and_go_with_their_content(
+    ready: Harness, tmp_path: Path
+) -> None:
+    from tests.support.container_images import tar_of_directory
+
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc" / "hostname").write_text("busybox\n")
+    d, pool = ready.driver, ready.pool
+    tarball = ready.make_image(tar_of_directory(tree))
+    root = d.create_rootfs(pool, "vol-root", tarball, uid_offset=0, gid_offset=0)
+    assert (root.name, root.format) == ("vol-root", DiskFormat.DIR)
+    assert root.path.endswith("/vol-root")
+    with pytest.raises(Conflict, match="already exists"):
+        d.create_rootfs(pool, "vol-root", tarball, uid_offset=0, gid_offset=0)
+    data = d.create_volume(pool, "vol-data.dir", 4 * MiB, DiskFormat.DIR)
+    assert (data.format, data.capacity_bytes) == (DiskFormat.DIR, 4 * MiB)
+    if os.path.isdir(data.path):  # a real pool: a directory a container writes into
+        Path(data.path, "note").write_text("written inside\n")
+        assert Path(root.path, "etc", "hostname").read_text() == "busybox\n"
+    for name in ("vol-root", "vol-data.dir"):
+        d.delete_volume(pool, name)
+        assert d.volume_info(pool, name) is None
+        d.delete_volume(pool, name)  # missing: no error
+    assert not os.path.exists(root.path) and not os.path.exists(data.path)
+    assert ready.leftovers() == []

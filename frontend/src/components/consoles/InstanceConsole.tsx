@@ -1,7 +1,9 @@
 /**
- * An instance's Console tab: its screen (noVNC) or its serial console (xterm.js), a switch
- * between the two, the connection's state in words, Reconnect, and Ctrl+Alt+Del for the
- * screen.
+ * An instance's Console tab: a VM's screen (noVNC) or its serial console (xterm.js), a
+ * switch between the two, the connection's state in words, Reconnect, and Ctrl+Alt+Del for
+ * the screen. A container has no screen: its tab is its console terminal alone (the same
+ * text-console WebSocket as a VM's serial port), and since a container's console takes one
+ * viewer at a time, the server's reason for refusing a second is shown with Reconnect.
  *
  * Every connection — the first, a switch, a Reconnect — asks the API for a new single-use
  * ticket. noVNC and xterm.js are loaded only when a console is opened, so the rest of the UI
@@ -57,8 +59,8 @@ export function InstanceConsole({ instance }: { instance: Instance }) {
   return (
     <EmptyState titleText="The console needs the instance running" headingLevel="h2">
       <EmptyStateBody>
-        {instance.name} is {stateTitle(instance.state).toLowerCase()}. Start it (Power → Start) to see its screen and
-        serial console.
+        {instance.name} is {stateTitle(instance.state).toLowerCase()}. Start it (Power → Start) to{" "}
+        {isVm(instance) ? "see its screen and serial console" : "open its console"}.
       </EmptyStateBody>
     </EmptyState>
   );
@@ -86,22 +88,22 @@ function LiveConsole({ instance }: { instance: Instance }) {
     <>
       <Toolbar>
         <ToolbarContent>
-          <ToolbarItem>
-            <ToggleGroup aria-label="Console">
-              {hasScreen && (
+          {hasScreen && (
+            <ToolbarItem>
+              <ToggleGroup aria-label="Console">
                 <ToggleGroupItem
                   text="Screen"
                   isSelected={kind === "vnc"}
                   onChange={() => choose("vnc")}
                 />
-              )}
-              <ToggleGroupItem
-                text="Serial"
-                isSelected={kind === "serial"}
-                onChange={() => choose("serial")}
-              />
-            </ToggleGroup>
-          </ToolbarItem>
+                <ToggleGroupItem
+                  text="Serial"
+                  isSelected={kind === "serial"}
+                  onChange={() => choose("serial")}
+                />
+              </ToggleGroup>
+            </ToolbarItem>
+          )}
           <ToolbarItem alignSelf="center">
             <PhaseLabel phase={phase} />
           </ToolbarItem>
@@ -126,7 +128,12 @@ function LiveConsole({ instance }: { instance: Instance }) {
         {kind === "vnc" ? (
           <VncScreen key={key} instanceId={instance.id} onPhase={onPhase} controls={vnc} />
         ) : (
-          <SerialTerminal key={key} instanceId={instance.id} onPhase={onPhase} />
+          <SerialTerminal
+            key={key}
+            instanceId={instance.id}
+            onPhase={onPhase}
+            label={hasScreen ? "Serial console" : "Container console"}
+          />
         )}
       </ConsoleBody>
     </>

@@ -1,6 +1,8 @@
 /**
  * The seed's "Deploy Instance" overlay: a wizard (general information → volumes →
- * networking → review → Finish) that sends one `POST /api/v2/instances`.
+ * networking → review → Finish) that sends one `POST /api/v2/instances`, for a virtual
+ * machine or a container. A container has no Volumes step: its root filesystem comes from
+ * its image, chosen on General information, and it gets no new volumes at deploy.
  *
  * There is no dry run: the deploy call itself is the server's validation, and a refused
  * deploy (4xx) creates nothing. Its error names a field; the wizard goes back to the step
@@ -55,10 +57,11 @@ import { VolumesStep } from "./VolumesStep";
 
 /** Fields some step shows under a control; an error naming another goes in an alert. */
 const SHOWN_FIELD =
-  /^(name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
+  /^(type|metadata|name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot|init|privileged|storage_pool_id)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
 
 /** The API fields a form key's edit makes worth judging (its hints are shown from then on). */
 const TOUCHES: Record<keyof DeployForm, string[]> = {
+  kind: [],
   name: ["name"],
   description: ["description"],
   sockets: ["cpu.sockets"],
@@ -72,6 +75,9 @@ const TOUCHES: Record<keyof DeployForm, string[]> = {
   volumes: ["metadata.new_volumes", "image"],
   networks: ["networks"],
   image: ["image"],
+  init: ["metadata.init"],
+  privileged: [],
+  rootPoolId: [],
 };
 
 /** An empty pool choice means "the node's first usable pool", known once pools load. */
@@ -120,7 +126,7 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
       if (task.target_id) void navigate(paths.instance(task.target_id));
     },
     onError: (error) => {
-      const step = error instanceof ApiError ? stepOf(error.field) : null;
+      const step = error instanceof ApiError ? stepOf(error.field, form.kind) : null;
       if (step) setJumpTo(step);
     },
   });
@@ -150,7 +156,7 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
   const alertStep: StepId | null = deploy.error
     ? serverError?.field && SHOWN_FIELD.test(serverError.field)
       ? null
-      : (stepOf(serverError?.field) ?? "review")
+      : (stepOf(serverError?.field, form.kind) ?? "review")
     : null;
   const alert = (step: StepId) =>
     alertStep === step && deploy.error ? (
@@ -160,7 +166,10 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
     ) : null;
 
   const status = (step: StepId): "error" | "default" =>
-    hasHintsIn(errors, step) || (serverError && stepOf(serverError.field) === step) ? "error" : "default";
+    hasHintsIn(errors, step, form.kind) || (serverError && stepOf(serverError.field, form.kind) === step)
+      ? "error"
+      : "default";
+  const nextDisabled = (step: StepId) => hasHintsIn(hints, step, form.kind);
 
   if (taskId !== null) {
     return <DeployProgress taskId={taskId} name={form.name.trim()} onClose={onClose} />;
@@ -192,16 +201,24 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
           id="general"
           name="General information"
           status={status("general")}
-          footer={{ isNextDisabled: hasHintsIn(hints, "general") }}
+          footer={{ isNextDisabled: nextDisabled("general") }}
         >
           {alert("general")}
-          <GeneralStep form={form} update={update} errors={errors} capabilities={arch} />
+          <GeneralStep
+            form={form}
+            update={update}
+            errors={errors}
+            capabilities={arch}
+            images={images.data}
+            pools={pools.data}
+          />
         </WizardStep>
         <WizardStep
           id="volumes"
           name="Volumes"
+          isHidden={form.kind === "lxc"}
           status={status("volumes")}
-          footer={{ isNextDisabled: hasHintsIn(hints, "volumes") }}
+          footer={{ isNextDisabled: nextDisabled("volumes") }}
         >
           {alert("volumes")}
           <VolumesStep
@@ -216,7 +233,7 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
           id="networking"
           name="Networking"
           status={status("networking")}
-          footer={{ isNextDisabled: hasHintsIn(hints, "networking") }}
+          footer={{ isNextDisabled: nextDisabled("networking") }}
         >
           {alert("networking")}
           <NetworkingStep
@@ -242,6 +259,7 @@ export function DeployInstanceDialog({ node, onClose }: { node: Node; onClose: (
             form={form}
             nodeName={node.name}
             pools={pools.data}
+            images={images.data}
             vswitches={vswitches.data}
           />
         </WizardStep>

@@ -1,8 +1,10 @@
 /**
- * The wizard's first step, the seed's "general instance information": name, description,
- * CPU topology, memory, firmware, machine type, CPU model and autostart. The choices of
- * firmware, machine type and CPU model come from the node's capabilities (what its
- * hypervisor reported), so the list only offers what this node can run.
+ * The wizard's first step, the seed's "general instance information": what is deployed (a
+ * virtual machine or a container: the seed's "Deploy a new instance (VM or container)"),
+ * name, description, CPU topology, memory and autostart; then for a VM its firmware, machine
+ * type and CPU model, for a container its image, init and privilege (ContainerFields). The
+ * choices of firmware, machine type and CPU model come from the node's capabilities (what
+ * its hypervisor reported), so the list only offers what this node can run.
  */
 import {
   Checkbox,
@@ -13,20 +15,31 @@ import {
   FormSelectOptionGroup,
   Grid,
   GridItem,
+  Radio,
   TextArea,
   TextInput,
 } from "@patternfly/react-core";
 
-import type { ArchCapabilities } from "../../api/queries";
+import type { ArchCapabilities, Image, NodePool } from "../../api/queries";
+import { ContainerFields } from "./ContainerFields";
 import { FieldMessage, type FieldErrors, validatedOf } from "./FieldMessage";
-import type { DeployForm } from "./form";
+import { type DeployForm, type InstanceKind, kindTitle, withKind } from "./form";
 
 interface Props {
   form: DeployForm;
   update: (change: Partial<DeployForm>) => void;
   errors: FieldErrors;
   capabilities: ArchCapabilities | undefined;
+  /** The node's images (a container's come from here); undefined while they load. */
+  images: Image[] | undefined;
+  /** The node's pools (a container's root filesystem may go to another than its image's). */
+  pools: NodePool[] | undefined;
 }
+
+const KIND_DESCRIPTIONS: Record<InstanceKind, string> = {
+  qemu: "A guest with its own kernel, booted from an ISO or a disk image on new volumes.",
+  lxc: "Shares this node's kernel; its root filesystem comes from a container image.",
+};
 
 /** Machine types the API deploys: pc and q35, or their versioned names (machines.py). */
 const DEPLOYABLE_MACHINE = /^(pc|q35|pc-i440fx-\d+(\.\d+)*|pc-q35-\d+(\.\d+)*)$/;
@@ -49,14 +62,35 @@ export function firmwaresOf(capabilities: ArchCapabilities | undefined): string[
 
 export const FIRMWARE_LABELS: Record<string, string> = { bios: "BIOS", efi: "UEFI" };
 
-export function GeneralStep({ form, update, errors, capabilities }: Props) {
-  const models = capabilities?.cpu_models ?? [];
-  const usable = models.filter((m) => !m.experimental);
-  const unusable = models.filter((m) => m.experimental);
+export function GeneralStep({ form, update, errors, capabilities, images, pools }: Props) {
   const number = (field: "sockets" | "cores" | "threads" | "memory") => (_e: unknown, value: string) =>
     update({ [field]: value });
+  // A node that said so (capabilities) refuses a container's deploy; say why before.
+  const containerRefusal =
+    capabilities?.containers === false
+      ? `This node can't run containers: ${capabilities.containers_reason || "its LXC driver is not available."}`
+      : undefined;
   return (
     <Form onSubmit={(event) => event.preventDefault()}>
+      <FormGroup label="Instance type" role="radiogroup" isInline fieldId="deploy-kind">
+        {(["qemu", "lxc"] as const).map((kind) => (
+          <Radio
+            key={kind}
+            id={`deploy-kind-${kind}`}
+            name="deploy-kind"
+            label={kindTitle(kind)}
+            description={(kind === "lxc" && containerRefusal) || KIND_DESCRIPTIONS[kind]}
+            isDisabled={kind === "lxc" && containerRefusal !== undefined && form.kind !== "lxc"}
+            isChecked={form.kind === kind}
+            onChange={() => {
+              const next = withKind(form, kind, images);
+              update({ kind: next.kind, image: next.image });
+            }}
+          />
+        ))}
+        <FieldMessage errors={errors} field="type" />
+        <FieldMessage errors={errors} field="metadata" />
+      </FormGroup>
       <FormGroup label="Name" isRequired fieldId="deploy-name">
         <TextInput
           id="deploy-name"
@@ -133,6 +167,32 @@ export function GeneralStep({ form, update, errors, capabilities }: Props) {
         />
         <FieldMessage errors={errors} field="memory" />
       </FormGroup>
+      {form.kind === "lxc" ? (
+        <ContainerFields form={form} update={update} errors={errors} images={images} pools={pools} />
+      ) : (
+        <MachineFields form={form} update={update} errors={errors} capabilities={capabilities} />
+      )}
+      <FormGroup fieldId="deploy-autostart">
+        <Checkbox
+          id="deploy-autostart"
+          label="Autostart"
+          description="Start the instance whenever its node starts."
+          isChecked={form.autostart}
+          onChange={(_e, checked) => update({ autostart: checked })}
+        />
+        <FieldMessage errors={errors} field="autostart" />
+      </FormGroup>
+    </Form>
+  );
+}
+
+/** What only a virtual machine has: its firmware, machine type and CPU model. */
+function MachineFields({ form, update, errors, capabilities }: Omit<Props, "images" | "pools">) {
+  const models = capabilities?.cpu_models ?? [];
+  const usable = models.filter((m) => !m.experimental);
+  const unusable = models.filter((m) => m.experimental);
+  return (
+    <>
       <Grid hasGutter md={4}>
         <GridItem>
           <FormGroup label="Firmware" fieldId="deploy-firmware">
@@ -193,16 +253,6 @@ export function GeneralStep({ form, update, errors, capabilities }: Props) {
         </GridItem>
       </Grid>
       <FieldMessage errors={errors} field="metadata.secure_boot" />
-      <FormGroup fieldId="deploy-autostart">
-        <Checkbox
-          id="deploy-autostart"
-          label="Autostart"
-          description="Start the instance whenever its node starts."
-          isChecked={form.autostart}
-          onChange={(_e, checked) => update({ autostart: checked })}
-        />
-        <FieldMessage errors={errors} field="autostart" />
-      </FormGroup>
-    </Form>
+    </>
   );
 }

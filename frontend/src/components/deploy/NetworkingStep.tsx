@@ -2,7 +2,8 @@
  * The seed's "Configure networking for connectivity if required": the instance's network
  * interfaces, each on a port group of one of the node's vSwitches (the port group decides
  * its VLAN), with an optional MAC (empty: the server generates one, unique in the cluster)
- * and the model the guest sees (virtio, or e1000 for guests without virtio drivers).
+ * and the model the guest sees (virtio, or e1000 for guests without virtio drivers). A
+ * container's interface is a veth pair into the vSwitch, so it has no model to choose.
  * None is allowed: the instance is then reached through its console only.
  */
 import {
@@ -38,6 +39,7 @@ export function portGroupLabel(group: PortGroup): string {
 
 export function NetworkingStep({ form, update, errors, vswitches, portGroups }: Props) {
   const switches = vswitches ?? [];
+  const hasModel = form.kind === "qemu";
   const groupsOf = (vswitchId: string) =>
     (portGroups ?? []).filter((g) => g.vswitch_id === vswitchId);
 
@@ -124,28 +126,31 @@ export function NetworkingStep({ form, update, errors, vswitches, portGroups }: 
                   value={network.mac}
                   placeholder="Generated"
                   onChange={(_e, value) => setNetwork(index, { mac: value })}
-                  validated={validatedOf(errors, `${field}.mac`)}
+                  validated={validatedOf(errors, `${field}.mac`, ...(hasModel ? [] : [field]))}
                   autoComplete="off"
                 />
                 <FieldMessage errors={errors} field={`${field}.mac`} />
+                {!hasModel && <FieldMessage errors={errors} field={field} />}
               </FormGroup>
             </GridItem>
-            <GridItem md={2}>
-              <FormGroup label={`${label}: Model`} fieldId={`deploy-model-${network.key}`}>
-                <FormSelect
-                  id={`deploy-model-${network.key}`}
-                  value={network.model}
-                  onChange={(_e, value) => setNetwork(index, { model: value })}
-                  validated={validatedOf(errors, `${field}.model`, field)}
-                >
-                  {NIC_MODELS.map((model) => (
-                    <FormSelectOption key={model} value={model} label={model} />
-                  ))}
-                </FormSelect>
-                <FieldMessage errors={errors} field={`${field}.model`} />
-                <FieldMessage errors={errors} field={field} />
-              </FormGroup>
-            </GridItem>
+            {hasModel && (
+              <GridItem md={2}>
+                <FormGroup label={`${label}: Model`} fieldId={`deploy-model-${network.key}`}>
+                  <FormSelect
+                    id={`deploy-model-${network.key}`}
+                    value={network.model}
+                    onChange={(_e, value) => setNetwork(index, { model: value })}
+                    validated={validatedOf(errors, `${field}.model`, field)}
+                  >
+                    {NIC_MODELS.map((model) => (
+                      <FormSelectOption key={model} value={model} label={model} />
+                    ))}
+                  </FormSelect>
+                  <FieldMessage errors={errors} field={`${field}.model`} />
+                  <FieldMessage errors={errors} field={field} />
+                </FormGroup>
+              </GridItem>
+            )}
             <RemoveRowCell what="interface" index={index} onRemove={removeNetwork} />
           </Grid>
         );

@@ -5,9 +5,32 @@
  * hints only spare a round trip for what is obviously wrong.
  */
 import type { NetworkInterfaceIn } from "../../api/network";
-import type { Image, Schemas } from "../../api/queries";
+import type { Image, NodePool, Schemas } from "../../api/queries";
+import { INSTANCE_TYPES, typeTitle } from "../instances/states";
+import { isFileBacked } from "../storage/poolTypes";
 
 export type DeployBody = Schemas["InstanceDeploy"];
+
+/**
+ * A container's metadata as sent. `privileged` and `storage_pool_id` are cloudenv's additions
+ * to the product's `{_type: "lxc", init}`; the intersection keeps this compiling against an
+ * API schema generated before the server declared them, and is a no-op after.
+ */
+type LxcMetadataIn = Schemas["LxcMetadata"] & {
+  privileged?: boolean;
+  storage_pool_id?: string | null;
+};
+
+/** What is deployed: a virtual machine (QEMU) or a container (LXC), the API's `metadata._type`. */
+export type InstanceKind = "qemu" | "lxc";
+
+/** The kind as the user reads it, the same words as on the instance's page. */
+export function kindTitle(kind: InstanceKind): string {
+  return typeTitle(INSTANCE_TYPES[kind]);
+}
+
+/** What a container runs as its first process unless told otherwise (the API's default). */
+export const DEFAULT_INIT = "/sbin/init";
 
 export type StepId = "general" | "volumes" | "networking" | "review";
 
@@ -31,6 +54,7 @@ export interface NetworkForm {
 }
 
 export interface DeployForm {
+  kind: InstanceKind;
   name: string;
   description: string;
   sockets: string;
@@ -45,13 +69,21 @@ export interface DeployForm {
   autostart: boolean;
   volumes: VolumeForm[];
   networks: NetworkForm[];
-  /** The name of an image on the node to boot from; "" for none. */
+  /** The name of an image on the node: a VM's boot image ("" for none), a container's
+   * root filesystem (required). */
   image: string;
+  /** A container's first process, an absolute path inside it. */
+  init: string;
+  /** A container run without user-namespace mapping: its root is the node's root. */
+  privileged: boolean;
+  /** The pool a container's root filesystem is unpacked into; "" for its image's pool. */
+  rootPoolId: string;
 }
 
 /** Numbers start as the API's own defaults for a deploy (InstanceDeploy, CpuTopology). */
 export function initialForm(): DeployForm {
   return {
+    kind: "qemu",
     name: "",
     description: "",
     sockets: "1",
@@ -65,7 +97,36 @@ export function initialForm(): DeployForm {
     volumes: [],
     networks: [],
     image: "",
+    init: DEFAULT_INIT,
+    privileged: false,
+    rootPoolId: "",
   };
+}
+
+/** The node's pools a container's root filesystem (a directory tree) can be unpacked into:
+ * the file-backed ones, directory and netfs. */
+export function rootfsPools(pools: NodePool[] | undefined): NodePool[] {
+  return (pools ?? []).filter((p) => isFileBacked(p.type));
+}
+
+/** The node's images a container can be deployed from: root filesystems (type 1), ready. */
+export function containerImages(images: Image[] | undefined): Image[] {
+  return (images ?? []).filter((i) => i.type === INSTANCE_TYPES.lxc && i.status === "available");
+}
+
+/**
+ * The form switched to `kind`. The image list differs between the kinds, so the image is
+ * carried over only if it fits the new kind: a container starts on the node's first
+ * container image (usually the only one), a VM on none (booting nothing is allowed).
+ */
+export function withKind(form: DeployForm, kind: InstanceKind, images: Image[] | undefined): DeployForm {
+  if (kind === form.kind) return form;
+  const fitting = containerImages(images);
+  const isContainerImage = fitting.some((i) => i.name === form.image);
+  let image = form.image;
+  if (kind === "lxc" && !isContainerImage) image = fitting[0]?.name ?? "";
+  if (kind === "qemu" && isContainerImage) image = "";
+  return { ...form, kind, image };
 }
 
 /** A MAC as `52:54:00:12:34:56` (the server also refuses one already in the cluster). */
@@ -105,6 +166,20 @@ export function hintsFor(form: DeployForm, images: Image[] | undefined): Hints {
   if (!(whole(form.memory) >= MEMORY_MIN_MB)) {
     hints.memory = `A whole number of MB, at least ${MEMORY_MIN_MB}.`;
   }
+  if (form.kind === "lxc") {
+    if (!form.image) hints.image = "Choose the image the container's root filesystem comes from.";
+    if (!form.init.trim().startsWith("/")) {
+      hints["metadata.init"] = `An absolute path inside the container, such as ${DEFAULT_INIT}.`;
+    }
+  } else {
+    vmHints(form, images, hints);
+  }
+  networkHints(form, hints);
+  return hints;
+}
+
+/** What only a virtual machine has: new volumes, and an image that needs one. */
+function vmHints(form: DeployForm, images: Image[] | undefined, hints: Hints): void {
   form.volumes.forEach((volume, index) => {
     const field = `metadata.new_volumes[${index}]`;
     if (!volume.poolId) hints[`${field}.storage_pool_id`] = "Choose a storage pool.";
@@ -116,6 +191,13 @@ export function hintsFor(form: DeployForm, images: Image[] | undefined): Hints {
       hints[`${field}.bus`] = "The q35 machine type has no IDE bus; use sata, scsi or virtio.";
     }
   });
+  const image = images?.find((i) => i.name === form.image);
+  if (image && image.format !== "iso" && form.volumes.length === 0) {
+    hints.image = `${image.name} is a disk image: add a volume above to copy it into.`;
+  }
+}
+
+function networkHints(form: DeployForm, hints: Hints): void {
   form.networks.forEach((network, index) => {
     const field = `networks[${index}]`;
     if (!network.vswitchId) hints[`${field}.vswitch_id`] = "Choose a vSwitch.";
@@ -126,27 +208,29 @@ export function hintsFor(form: DeployForm, images: Image[] | undefined): Hints {
       hints[`${field}.mac`] = "A multicast MAC (odd first octet) can't be an interface's.";
     }
   });
-  const image = images?.find((i) => i.name === form.image);
-  if (image && image.format !== "iso" && form.volumes.length === 0) {
-    hints.image = `${image.name} is a disk image: add a volume above to copy it into.`;
-  }
-  return hints;
 }
 
 export function isQ35(machineType: string): boolean {
   return machineType === "q35" || machineType.startsWith("pc-q35-");
 }
 
-/** The step that holds an API field, for hints and for the server's `error.field`. */
-export function stepOf(field: string | null | undefined): StepId | null {
+/**
+ * The step that holds an API field, for hints and for the server's `error.field`. A
+ * container's image is chosen on General information (it has no Volumes step), a VM's on
+ * Volumes, beside the volume it may be copied into.
+ */
+export function stepOf(field: string | null | undefined, kind: InstanceKind): StepId | null {
   if (!field) return null;
   if (field.startsWith("metadata.new_volumes") || field.startsWith("metadata.existing_volumes")) {
     return "volumes";
   }
-  if (field === "image" || field.startsWith("metadata.kernel_boot")) return "volumes";
+  if (field === "image") return kind === "lxc" ? "general" : "volumes";
+  if (field.startsWith("metadata.kernel_boot")) return "volumes";
   if (field.startsWith("networks")) return "networking";
   if (
-    ["name", "description", "memory", "autostart", "architecture", "type"].includes(field) ||
+    ["name", "description", "memory", "autostart", "architecture", "type", "metadata"].includes(
+      field,
+    ) ||
     field === "cpu" ||
     field.startsWith("cpu.") ||
     field.startsWith("metadata.") ||
@@ -157,13 +241,13 @@ export function stepOf(field: string | null | undefined): StepId | null {
   return null;
 }
 
-export function hasHintsIn(hints: Hints, step: StepId): boolean {
-  return Object.keys(hints).some((field) => stepOf(field) === step);
+export function hasHintsIn(hints: Hints, step: StepId, kind: InstanceKind): boolean {
+  return Object.keys(hints).some((field) => stepOf(field, kind) === step);
 }
 
-/** The InstanceDeploy body for a virtual machine of `architecture` on `nodeId`. */
+/** The InstanceDeploy body for the form's instance on `nodeId`, of `architecture`. */
 export function bodyOf(form: DeployForm, nodeId: string, architecture: string): DeployBody {
-  const paths = devicePaths(form.volumes);
+  const container = form.kind === "lxc";
   // The generated type asks for every field that has a default; they are the API's defaults.
   return {
     destination: { node_id: nodeId },
@@ -171,37 +255,51 @@ export function bodyOf(form: DeployForm, nodeId: string, architecture: string): 
     imds_enabled: false,
     name: form.name.trim(),
     description: form.description,
-    type: 2, // qemu: the only instance type this platform version deploys
+    type: INSTANCE_TYPES[form.kind],
     cpu: { sockets: whole(form.sockets), cores: whole(form.cores), threads: whole(form.threads) },
     memory: whole(form.memory),
     autostart: form.autostart,
     networks: form.networks.map((network) => {
-      const nic: NetworkInterfaceIn = {
-        vswitch_id: network.vswitchId,
-        port_group_name: network.portGroup,
-        model: network.model,
-      };
+      const nic: NetworkInterfaceIn = { vswitch_id: network.vswitchId, port_group_name: network.portGroup };
+      // A container's interface is a veth pair: there is no emulated model to choose.
+      if (!container) nic.model = network.model;
       if (network.mac.trim()) nic.mac = network.mac.trim().toLowerCase();
       return { ...nic }; // as a plain object: the API types networks as free-form objects
     }),
     image: form.image || null,
-    metadata: {
-      _type: "qemu",
-      firmware: form.firmware,
-      machine_type: form.machineType,
-      cpu_model: form.cpuModel || null,
-      secure_boot: { enabled: false, enroll_standard_keys: false },
-      existing_volumes: [],
-      new_volumes: form.volumes.map((volume, index) => ({
-        storage_pool_id: volume.poolId,
-        size: whole(volume.size),
-        bus: volume.bus,
-        dev: paths[index] ?? "/dev/vda",
-        driver: "qcow2",
-        readonly: false,
-        backup: false,
-      })),
-    },
+    metadata: container ? lxcMetadataOf(form) : qemuMetadataOf(form),
+  };
+}
+
+function lxcMetadataOf(form: DeployForm): LxcMetadataIn {
+  const metadata: LxcMetadataIn = {
+    _type: "lxc",
+    init: form.init.trim(),
+    privileged: form.privileged,
+  };
+  // Sent only when chosen: the server's default is the image's own pool.
+  if (form.rootPoolId) metadata.storage_pool_id = form.rootPoolId;
+  return metadata;
+}
+
+function qemuMetadataOf(form: DeployForm): Schemas["QemuMetadata"] {
+  const paths = devicePaths(form.volumes);
+  return {
+    _type: "qemu",
+    firmware: form.firmware,
+    machine_type: form.machineType,
+    cpu_model: form.cpuModel || null,
+    secure_boot: { enabled: false, enroll_standard_keys: false },
+    existing_volumes: [],
+    new_volumes: form.volumes.map((volume, index) => ({
+      storage_pool_id: volume.poolId,
+      size: whole(volume.size),
+      bus: volume.bus,
+      dev: paths[index] ?? "/dev/vda",
+      driver: "qcow2",
+      readonly: false,
+      backup: false,
+    })),
   };
 }
 

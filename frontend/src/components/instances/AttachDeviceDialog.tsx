@@ -7,6 +7,9 @@
  * server (the first free path; virtio for a disk, the machine type's bus for a CD-ROM).
  * The server's message appears under the field it names; the reply says whether the
  * running guest sees the device only after a restart.
+ *
+ * A container takes a volume as a mount point (a path inside it) instead of a device path
+ * and bus, a network interface without a model (a veth pair has none), and no CD-ROM.
  */
 import {
   FormGroup,
@@ -32,6 +35,7 @@ import {
 } from "../../api/queries";
 import { EditDialog } from "../common/EditDialog";
 import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
+import { isContainer } from "./states";
 
 export const DEVICE_TYPES = { nic: 1, volume: 2, cdrom: 7 } as const;
 const BUSES = ["virtio", "scsi", "sata", "ide", "usb"];
@@ -42,12 +46,16 @@ const FIELDS = [
   `${DATA}.volume_id`,
   `${DATA}.image`,
   `${DATA}.dev`,
+  `${DATA}.path`,
   `${DATA}.bus`,
   `${DATA}.vswitch_id`,
   `${DATA}.port_group_name`,
   `${DATA}.mac`,
   `${DATA}.model`,
 ];
+
+/** The volume driver of a directory volume, which only a container can mount. */
+const DIR_DRIVER = "dir";
 
 /** Volume status 1 is "available" (0 creating, 2 attaching, ...). */
 const VOLUME_AVAILABLE = 1;
@@ -77,11 +85,13 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
   const [volumeId, setVolumeId] = useState("");
   const [image, setImage] = useState("");
   const [dev, setDev] = useState("");
+  const [mountPoint, setMountPoint] = useState("");
   const [bus, setBus] = useState("");
   const [vswitchChoice, setVswitch] = useState("");
   const [groupChoice, setGroup] = useState("");
   const [mac, setMac] = useState("");
   const [model, setModel] = useState<string>("virtio");
+  const container = isContainer(instance);
   const isVolume = type === DEVICE_TYPES.volume;
   const isNic = type === DEVICE_TYPES.nic;
   const volumes = useNodeVolumes(instance.node_id, isVolume);
@@ -95,19 +105,25 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
   const vswitchId = vswitchChoice || (withGroups[0]?.id ?? "");
   const groups = (portGroups.data ?? []).filter((g) => g.vswitch_id === vswitchId);
   const groupName = groups.some((g) => g.name === groupChoice) ? groupChoice : (groups[0]?.name ?? "");
-  const freeVolumes = (volumes.data ?? []).filter((v) => !v.attached && v.status === VOLUME_AVAILABLE);
+  // A container mounts directory volumes (driver dir); a VM attaches disk images, not those.
+  const freeVolumes = (volumes.data ?? []).filter(
+    (v) =>
+      !v.attached && v.status === VOLUME_AVAILABLE && (v.metadata.driver === DIR_DRIVER) === container,
+  );
   const isos = (images.data ?? []).filter((i) => i.format === "iso" && i.status === "available");
 
   const attach = useMutation({
     mutationFn: async () => {
       const data: Record<string, unknown> = isNic
-        ? { vswitch_id: vswitchId, port_group_name: groupName, model }
+        ? { vswitch_id: vswitchId, port_group_name: groupName }
         : isVolume
           ? { volume_id: volumeId }
           : { image };
+      if (isNic && !container) data.model = model;
       if (isNic && mac.trim()) data.mac = mac.trim().toLowerCase();
-      if (!isNic && dev.trim()) data.dev = dev.trim();
-      if (!isNic && bus) data.bus = bus;
+      if (!isNic && container) data.path = mountPoint.trim();
+      if (!isNic && !container && dev.trim()) data.dev = dev.trim();
+      if (!isNic && !container && bus) data.bus = bus;
       return unwrap(
         await api.POST("/api/v1/instances/{instance_id}/devices", {
           params: { path: { instance_id: instance.id } },
@@ -165,7 +181,7 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
         >
           <FormSelectOption value={String(DEVICE_TYPES.volume)} label="Storage Volume" />
           <FormSelectOption value={String(DEVICE_TYPES.nic)} label="Network interface" />
-          <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />
+          {!container && <FormSelectOption value={String(DEVICE_TYPES.cdrom)} label="CD-ROM" />}
         </FormSelect>
         <FieldError error={error} field="type" controlId={ids.type} />
       </FormGroup>
@@ -222,20 +238,22 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
             />
             <FieldError error={error} field={`${DATA}.mac`} controlId={ids.mac} />
           </FormGroup>
-          <FormGroup label="Model" fieldId={ids.model}>
-            <FormSelect
-              id={ids.model}
-              aria-describedby={errorIdOf(ids.model)}
-              value={model}
-              onChange={(_e, v) => setModel(v)}
-              validated={validatedBy(error, `${DATA}.model`)}
-            >
-              {NIC_MODELS.map((m) => (
-                <FormSelectOption key={m} value={m} label={m} />
-              ))}
-            </FormSelect>
-            <FieldError error={error} field={`${DATA}.model`} controlId={ids.model} />
-          </FormGroup>
+          {!container && (
+            <FormGroup label="Model" fieldId={ids.model}>
+              <FormSelect
+                id={ids.model}
+                aria-describedby={errorIdOf(ids.model)}
+                value={model}
+                onChange={(_e, v) => setModel(v)}
+                validated={validatedBy(error, `${DATA}.model`)}
+              >
+                {NIC_MODELS.map((m) => (
+                  <FormSelectOption key={m} value={m} label={m} />
+                ))}
+              </FormSelect>
+              <FieldError error={error} field={`${DATA}.model`} controlId={ids.model} />
+            </FormGroup>
+          )}
         </>
       ) : (
         <>
@@ -271,49 +289,73 @@ export function AttachDeviceDialog({ instance, onClose, onAttached }: Props) {
               <FormHelperText>
                 <HelperText>
                   <HelperTextItem variant="warning">
-                    {isVolume
-                      ? "This node has no unattached volume; volumes are created when an instance is deployed."
-                      : "This node has no ISO image; upload one to the node first."}
+                    {!isVolume
+                      ? "This node has no ISO image; upload one to the node first."
+                      : container
+                        ? "This node has no unattached directory volume; create one with driver dir in its Storage tab."
+                        : "This node has no unattached volume; volumes are created when an instance is deployed."}
                   </HelperTextItem>
                 </HelperText>
               </FormHelperText>
             ) : null}
             <FieldError error={error} field={sourceField} controlId={ids.source} />
           </FormGroup>
-          <FormGroup label="Device Path" fieldId={ids.dev}>
-            <TextInput
-              id={ids.dev}
-              aria-describedby={errorIdOf(ids.dev)}
-              value={dev}
-              placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
-              onChange={(_e, v) => setDev(v)}
-              validated={validatedBy(error, `${DATA}.dev`)}
-            />
-            <FormHelperText>
-              <HelperText>
-                <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
-              </HelperText>
-            </FormHelperText>
-            <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
-          </FormGroup>
-          <FormGroup label="Bus Type" fieldId={ids.bus}>
-            <FormSelect
-              id={ids.bus}
-              aria-describedby={errorIdOf(ids.bus)}
-              value={bus}
-              onChange={(_e, v) => setBus(v)}
-              validated={validatedBy(error, `${DATA}.bus`)}
-            >
-              <FormSelectOption
-                value=""
-                label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
+          {container ? (
+            <FormGroup label="Mount point" isRequired fieldId={ids.dev}>
+              <TextInput
+                id={ids.dev}
+                aria-describedby={errorIdOf(ids.dev)}
+                value={mountPoint}
+                placeholder="e.g. /srv/data"
+                onChange={(_e, v) => setMountPoint(v)}
+                validated={validatedBy(error, `${DATA}.path`)}
+                isRequired
               />
-              {BUSES.map((b) => (
-                <FormSelectOption key={b} value={b} label={b} />
-              ))}
-            </FormSelect>
-            <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
-          </FormGroup>
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem>Where the volume appears inside the container, an absolute path.</HelperTextItem>
+                </HelperText>
+              </FormHelperText>
+              <FieldError error={error} field={`${DATA}.path`} controlId={ids.dev} />
+            </FormGroup>
+          ) : (
+            <>
+              <FormGroup label="Device Path" fieldId={ids.dev}>
+                <TextInput
+                  id={ids.dev}
+                  aria-describedby={errorIdOf(ids.dev)}
+                  value={dev}
+                  placeholder={isVolume ? "e.g. /dev/vdb" : "e.g. /dev/sdc"}
+                  onChange={(_e, v) => setDev(v)}
+                  validated={validatedBy(error, `${DATA}.dev`)}
+                />
+                <FormHelperText>
+                  <HelperText>
+                    <HelperTextItem>Empty: the first free path for the bus.</HelperTextItem>
+                  </HelperText>
+                </FormHelperText>
+                <FieldError error={error} field={`${DATA}.dev`} controlId={ids.dev} />
+              </FormGroup>
+              <FormGroup label="Bus Type" fieldId={ids.bus}>
+                <FormSelect
+                  id={ids.bus}
+                  aria-describedby={errorIdOf(ids.bus)}
+                  value={bus}
+                  onChange={(_e, v) => setBus(v)}
+                  validated={validatedBy(error, `${DATA}.bus`)}
+                >
+                  <FormSelectOption
+                    value=""
+                    label={isVolume ? "Default (virtio)" : "Default (the machine type's CD-ROM bus)"}
+                  />
+                  {BUSES.map((b) => (
+                    <FormSelectOption key={b} value={b} label={b} />
+                  ))}
+                </FormSelect>
+                <FieldError error={error} field={`${DATA}.bus`} controlId={ids.bus} />
+              </FormGroup>
+            </>
+          )}
         </>
       )}
     </EditDialog>

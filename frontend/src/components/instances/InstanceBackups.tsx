@@ -3,7 +3,8 @@
  * snapshots with Create, and per row Revert and Delete. The server decides when a snapshot
  * can be taken (running or stopped; a UEFI guest only stopped; qcow2 volumes only) and
  * its reason is shown as it words it; the UI pre-checks only the state and a busy task.
- * Without a policy allowing snapshots, the list is shown without its buttons.
+ * Without a policy allowing snapshots, the list is shown without its buttons. A container
+ * has no snapshots: Create is disabled with the reason, and the empty list says why.
  */
 import {
   Button,
@@ -26,7 +27,7 @@ import { QueryState } from "../common/ResourcePage";
 import { CreateSnapshotDialog } from "./CreateSnapshotDialog";
 import { formatTime } from "./InstanceSummaryCard";
 import { DeleteSnapshotDialog, RevertSnapshotDialog } from "./SnapshotActionDialogs";
-import { changeRefusal } from "./states";
+import { isContainer, snapshotRefusal } from "./states";
 
 function Guarded({ reason, children }: { reason: string | undefined; children: ReactElement }) {
   return reason ? <Tooltip content={reason}>{children}</Tooltip> : children;
@@ -36,7 +37,7 @@ export function InstanceBackups({ instance }: { instance: Instance }) {
   const dialogs = useDialogs();
   const snapshots = useInstanceSnapshots(instance.id);
   const mayChange = useAllowed()("instance.snapshot");
-  const refusal = changeRefusal(instance);
+  const refusal = snapshotRefusal(instance);
   const create = () => dialogs.open((close) => <CreateSnapshotDialog instance={instance} onClose={close} />);
   const revert = (snapshot: Snapshot) =>
     dialogs.open((close) => <RevertSnapshotDialog instance={instance} snapshot={snapshot} onClose={close} />);
@@ -60,7 +61,9 @@ export function InstanceBackups({ instance }: { instance: Instance }) {
           <QueryState error={snapshots.error} isPending={snapshots.isPending} />
         ) : snapshots.data.length === 0 ? (
           <EmptyState headingLevel="h3" titleText="No snapshots" variant="sm">
-            <EmptyStateBody>Create one to keep the instance's disks as they are now.</EmptyStateBody>
+            <EmptyStateBody>
+              {isContainer(instance) ? refusal : "Create one to keep the instance's disks as they are now."}
+            </EmptyStateBody>
           </EmptyState>
         ) : (
           <Table aria-label="Snapshots" variant="compact">

@@ -46,7 +46,7 @@ import { AttachDeviceDialog, DEVICE_TYPES } from "./AttachDeviceDialog";
 import { DetachDeviceDialog } from "./DetachDeviceDialog";
 import { EditInstanceDialog } from "./EditInstanceDialog";
 import { formatMemory } from "./InstanceSummaryCard";
-import { changeRefusal, resourcesRefusal } from "./states";
+import { changeRefusal, isContainer, resourcesRefusal } from "./states";
 
 const TYPE_TITLES: Record<number, string> = {
   1: "Network interface",
@@ -156,6 +156,7 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
   const pools = useNodePools(instance.node_id);
   const allowed = useAllowed();
   const refusal = changeRefusal(instance);
+  const container = isContainer(instance);
   const volumeNames = new Map((volumes.data ?? []).map((v) => [v.id, `${v.name} (${v.size} GB)`]));
   const volumesById = new Map((volumes.data ?? []).map((v) => [v.id, v]));
   const poolTypes = new Map((pools.data ?? []).map((p) => [p.id, p.type]));
@@ -220,8 +221,9 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
                 <Th>Name</Th>
                 <Th>Type</Th>
                 <Th>Source</Th>
-                <Th>Bus</Th>
-                <Th modifier="nowrap">Device Path</Th>
+                {/* A container's devices have no bus: a volume is a mount point, a NIC a veth. */}
+                {!container && <Th>Bus</Th>}
+                <Th modifier="nowrap">{container ? "Mount Point" : "Device Path"}</Th>
                 <Th>Status</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
@@ -233,6 +235,7 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
                   <DeviceRow
                     key={device.name}
                     device={device}
+                    container={container}
                     source={source(device, volumeNames, switchNames)}
                     refusal={deleteRefusal(device, refusal)}
                     onDelete={allowed("instance.device_detach") ? () => detach(device) : undefined}
@@ -262,6 +265,8 @@ function InstanceDevicesCard({ instance, onChange }: { instance: Instance; onCha
 interface DeviceData {
   bus?: string;
   dev?: string | null;
+  /** A container's mount point: where the volume appears inside it. */
+  path?: string | null;
   image?: string | null;
   volume_id?: string | null;
 }
@@ -314,6 +319,8 @@ function deleteRefusal(device: Device, instanceRefusal: string | undefined): str
 
 function DeviceRow(props: {
   device: Device;
+  /** The instance is a container: no Bus column, the mount point for the path. */
+  container: boolean;
   source: string;
   refusal: string | undefined;
   /** Absent when no policy of the user allows detaching. */
@@ -336,10 +343,12 @@ function DeviceRow(props: {
       </Td>
       <Td dataLabel="Type">{TYPE_TITLES[device.type] ?? `Type ${device.type}`}</Td>
       <Td dataLabel="Source">{props.source}</Td>
-      <Td dataLabel="Bus">
-        {device.type === DEVICE_TYPES.nic ? (nicOf(device).model ?? "—") : (data.bus ?? "—")}
-      </Td>
-      <Td dataLabel="Device Path">{data.dev ?? "—"}</Td>
+      {!props.container && (
+        <Td dataLabel="Bus">
+          {device.type === DEVICE_TYPES.nic ? (nicOf(device).model ?? "—") : (data.bus ?? "—")}
+        </Td>
+      )}
+      <Td dataLabel={props.container ? "Mount Point" : "Device Path"}>{data.path ?? data.dev ?? "—"}</Td>
       <Td dataLabel="Status">{device.status}</Td>
       <Td isActionCell>
         <Flex

@@ -110,23 +110,38 @@ export function changeRefusal(instance: Instance): string | undefined {
   return busyReason(instance);
 }
 
-/** `Instance.type` of a virtual machine (QEMU); the others are containers. */
-const VM_TYPE = 2;
-
-/** A virtual machine has a screen (VNC); a container has only a serial console. */
-export function isVm(instance: Pick<Instance, "type">): boolean {
-  return instance.type === VM_TYPE;
+/** Why snapshots can't be taken, reverted or deleted now. A container's root filesystem
+ * is a directory on its pool, not a disk image, so the node has nothing to snapshot. */
+export function snapshotRefusal(instance: Instance): string | undefined {
+  if (isContainer(instance)) {
+    return "Containers have no snapshots: a container's root filesystem is a directory, not a disk image.";
+  }
+  return changeRefusal(instance);
 }
 
-/** "VM (QEMU)" or "Container (LXC)", from the product's type numbers. */
+/** The API's instance type numbers this platform deploys (API-COMPAT.md: 1 lxc, 2 qemu). */
+export const INSTANCE_TYPES = { lxc: 1, qemu: 2 } as const;
+
+/** A virtual machine has a screen (VNC); a container has only a text console. */
+export function isVm(instance: Pick<Instance, "type">): boolean {
+  return instance.type === INSTANCE_TYPES.qemu;
+}
+
+/** A system container (LXC, or the product's other container types): no screen, no firmware. */
+export function isContainer(instance: Pick<Instance, "type">): boolean {
+  return !isVm(instance);
+}
+
+/** "Virtual machine (QEMU)" or "Container (LXC)", from the product's type numbers: the
+ * seed's "Instance Type: QEMU or LXC" in the words the deploy wizard offers them. */
 export function typeTitle(type: number): string {
   switch (type) {
     case 0:
       return "Container (Docker)";
-    case 1:
+    case INSTANCE_TYPES.lxc:
       return "Container (LXC)";
-    case VM_TYPE:
-      return "VM (QEMU)";
+    case INSTANCE_TYPES.qemu:
+      return "Virtual machine (QEMU)";
     case 3:
       return "Container (Podman)";
     default:

@@ -16,7 +16,7 @@ import {
 
 import { messageOf } from "../../api/errors";
 import { type ArchCapabilities, useNodeCapabilities } from "../../api/queries";
-import { Details } from "../common/Details";
+import { type DetailItem, Details } from "../common/Details";
 
 export function NodeCapabilitiesCard({ nodeId }: { nodeId: string }) {
   const capabilities = useNodeCapabilities(nodeId);
@@ -61,6 +61,17 @@ function Accelerator({ arch }: { arch: ArchCapabilities }) {
   );
 }
 
+/** Whether the node runs containers; when not, the node's reason under it. */
+function Containers({ arch }: { arch: ArchCapabilities }) {
+  if (arch.containers) return <>Yes</>;
+  return (
+    <>
+      No
+      {arch.containers_reason ? <Content component="small">{arch.containers_reason}</Content> : null}
+    </>
+  );
+}
+
 function Arch({ arch, showHeading }: { arch: ArchCapabilities; showHeading: boolean }) {
   const firmware = Object.entries(arch.firmware ?? {})
     .filter(([, loaders]) => loaders.length > 0)
@@ -83,6 +94,9 @@ function Arch({ arch, showHeading }: { arch: ArchCapabilities; showHeading: bool
           ["Machine types", (arch.machines ?? []).length],
           ["CPU models", `${usableModels} usable of ${(arch.cpu_models ?? []).length}`],
           ["Firmware", firmware.length ? firmware.join(", ") : "—"],
+          ...(arch.containers === undefined
+            ? []
+            : [["Containers (LXC)", <Containers key="containers" arch={arch} />] satisfies DetailItem]),
         ]}
       />
     </div>

@@ -8,6 +8,7 @@ import type { Instance } from "../../api/queries";
 import { paths } from "../app/routes";
 import { formatMegabytes } from "../common/format";
 import { InstanceStatus } from "../instances/InstanceStatus";
+import { typeTitle } from "../instances/states";
 
 export function NodeInstances({ instances }: { instances: Instance[] }) {
   if (instances.length === 0) return <>No instances run on this node.</>;
@@ -16,6 +17,7 @@ export function NodeInstances({ instances }: { instances: Instance[] }) {
       <Thead>
         <Tr>
           <Th>Name</Th>
+          <Th>Type</Th>
           <Th>State</Th>
           <Th>vCPUs</Th>
           <Th>Memory</Th>
@@ -28,6 +30,7 @@ export function NodeInstances({ instances }: { instances: Instance[] }) {
             <Td dataLabel="Name">
               <Link to={paths.instance(instance.id)}>{instance.name}</Link>
             </Td>
+            <Td dataLabel="Type">{typeTitle(instance.type)}</Td>
             <Td dataLabel="State">
               <InstanceStatus state={instance.state} isCompact />
             </Td>

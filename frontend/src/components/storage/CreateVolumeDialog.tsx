@@ -1,7 +1,7 @@
 /**
  * Create Volume: a volume of a given size in one of the node's storage pools, with its
- * driver (qcow2, a file that grows as it is written, or raw). Block pools (LVM, Ceph RBD,
- * ZFS) hold raw volumes only; an iSCSI pool's volumes are its target's LUNs, so it isn't
+ * driver (qcow2, a file that grows as it is written, raw, or dir: a directory, which a
+ * container mounts at a path inside). Block pools (LVM, Ceph RBD, ZFS) hold raw volumes only; an iSCSI pool's volumes are its target's LUNs, so it isn't
  * offered. The server answers with the volume's ID and a task that makes it; the list
  * shows it as Creating until that finishes. Its message appears under the field it names.
  */
@@ -24,7 +24,13 @@ import { errorIdOf, FieldError, validatedBy } from "../common/FieldError";
 import { isFileBacked, makesVolumes } from "./poolTypes";
 
 const FIELDS = ["name", "storage_pool_id", "size", "driver", "description"];
-type Driver = "qcow2" | "raw";
+type Driver = "qcow2" | "raw" | "dir";
+
+const DRIVER_HELP: Record<Driver, string> = {
+  qcow2: "qcow2 takes space as it is written; raw takes its whole size at once.",
+  raw: "qcow2 takes space as it is written; raw takes its whole size at once.",
+  dir: "A directory, for a container to mount at a path inside it (a VM can't attach it).",
+};
 
 interface Props {
   nodeId: string;
@@ -148,13 +154,12 @@ export function CreateVolumeDialog({ nodeId, poolId, onClose }: Props) {
         >
           <FormSelectOption value="qcow2" label="qcow2" />
           <FormSelectOption value="raw" label="raw" />
+          <FormSelectOption value="dir" label="dir (a container's mount point)" />
         </FormSelect>
         <FormHelperText>
           <HelperText>
             <HelperTextItem id={`${ids.driver}-help`}>
-              {fileBacked
-                ? "qcow2 takes space as it is written; raw takes its whole size at once."
-                : "A block pool holds raw volumes."}
+              {fileBacked ? DRIVER_HELP[driver] : "A block pool holds raw volumes."}
             </HelperTextItem>
           </HelperText>
         </FormHelperText>

@@ -40,6 +40,7 @@ import {
   useTree,
 } from "../../api/queries";
 import { paths } from "../app/routes";
+import { isContainer, typeTitle } from "../instances/states";
 import {
   ancestorsOf,
   buildSpine,
@@ -501,6 +502,11 @@ export function ResourceTree() {
                 selected={row.key === selectedKey}
                 tabbable={row.key === tabbableKey}
                 state={stateOf(resource)}
+                container={
+                  resource.kind === "instance" && isContainer(resource.value)
+                    ? typeTitle(resource.value.type)
+                    : ""
+                }
                 stateMessage={resource.kind === "instance" ? resource.value.state_message : ""}
                 serving={resource.kind === "node" && resource.value.id === serving.data}
                 offset={item.start}

@@ -1,11 +1,14 @@
 /**
  * One row of the resource tree: a `treeitem` with its chevron, kind icon, name and state.
- * Memoized on plain props, so a change to one instance redraws one row, not the screen.
+ * A container's row has a cube for an icon instead of a VM's screen, and says "Container"
+ * in its description, after its state. Memoized on plain props, so a change to one
+ * instance redraws one row, not the screen.
  */
 import { Label, Spinner } from "@patternfly/react-core";
 import AngleRightIcon from "@patternfly/react-icons/dist/esm/icons/angle-right-icon";
 import BuildingIcon from "@patternfly/react-icons/dist/esm/icons/building-icon";
 import ClusterIcon from "@patternfly/react-icons/dist/esm/icons/cluster-icon";
+import CubeIcon from "@patternfly/react-icons/dist/esm/icons/cube-icon";
 import ServerIcon from "@patternfly/react-icons/dist/esm/icons/server-icon";
 import VirtualMachineIcon from "@patternfly/react-icons/dist/esm/icons/virtual-machine-icon";
 import WarehouseIcon from "@patternfly/react-icons/dist/esm/icons/warehouse-icon";
@@ -59,6 +62,8 @@ export interface TreeRowProps {
   loading: boolean;
   selected: boolean;
   tabbable: boolean;
+  /** The instance's type in words when it is a container ("Container (LXC)"); "" else. */
+  container: string;
   /** Instance state, or "alive"/"down" for a node; empty for the other kinds. */
   state: string;
   /** Why the state is what it is (an instance's state_message), as a tooltip. */
@@ -76,9 +81,13 @@ export interface TreeRowProps {
 export const TreeRow = memo(function TreeRow(props: TreeRowProps) {
   const { rowKey, kind, name, level, expandable, expanded, loading, selected, serving, state } =
     props;
-  const Icon = ICONS[kind];
+  const Icon = props.container ? CubeIcon : ICONS[kind];
   const domId = `tree-${rowKey.replace(":", "-")}`;
-  const described = [serving ? `${domId}-serving` : "", state ? `${domId}-state` : ""]
+  const described = [
+    serving ? `${domId}-serving` : "",
+    state ? `${domId}-state` : "",
+    props.container ? `${domId}-type` : "",
+  ]
     .filter(Boolean)
     .join(" ");
   const toggle = (event: MouseEvent) => {
@@ -120,7 +129,14 @@ export const TreeRow = memo(function TreeRow(props: TreeRowProps) {
           <AngleRightIcon className={expanded ? "ce-tree__chevron--open" : undefined} />
         ) : null}
       </span>
-      <Icon className="ce-tree__icon" aria-hidden />
+      <span className="ce-tree__icon" title={props.container || undefined}>
+        <Icon aria-hidden />
+      </span>
+      {props.container && (
+        <span id={`${domId}-type`} className="pf-v6-screen-reader">
+          {props.container}
+        </span>
+      )}
       <span className="ce-tree__name" title={name}>
         {name}
       </span>

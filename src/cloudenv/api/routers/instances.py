@@ -17,10 +17,11 @@ from cloudenv.api.schemas.compute import (
     InstanceDeploy,
     InstanceDetail,
     InstanceUpdate,
+    LxcMetadata,
     PowerRequest,
     QemuMetadata,
 )
-from cloudenv.instance_config import QemuConfig
+from cloudenv.instance_config import ContainerConfig, QemuConfig
 from cloudenv.services.access import Action
 from cloudenv.services.compute import instances
 from cloudenv.services.compute.deploy import deploy_instance
@@ -41,7 +42,10 @@ def _out(view: InstanceView) -> Instance:
 def _request(body: InstanceDeploy) -> DeployRequest:
     meta = body.metadata
     qemu = meta if isinstance(meta, QemuMetadata) else None
+    lxc = meta if isinstance(meta, LxcMetadata) else None
     return DeployRequest(
+        container=ContainerConfig(init=lxc.init, privileged=lxc.privileged) if lxc else None,
+        storage_pool_id=lxc.storage_pool_id if lxc else None,
         name=body.name,
         type=body.type,
         node_id=body.destination.node_id,
@@ -93,7 +97,8 @@ def _request(body: InstanceDeploy) -> DeployRequest:
 
 @router.post("/v2/instances", response_model=TaskRef, status_code=202, name="instance.deploy")
 def deploy(body: InstanceDeploy, db: Db, principal: CurrentPrincipal) -> TaskRef:
-    """Deploy a virtual machine; the task creates its volumes, defines and starts it."""
+    """Deploy a virtual machine or a container; the task creates its volumes (a
+    container's: its image unpacked), defines and starts it."""
     return TaskRef(task_id=deploy_instance(db, principal, _request(body)).id)
 
 

@@ -71,7 +71,9 @@ def get_pci(node_id: str, db: Db, principal: CurrentPrincipal) -> list[dict[str,
 @router.get("/{node_id}/capabilities", name="node.capabilities")
 def get_capabilities(node_id: str, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     """Per architecture: emulator, accelerator (kvm or tcg, and why), machine types, CPU
-    models, firmware. Empty until the node's agent has read its hypervisor."""
+    models, firmware, Open vSwitch's datapath, and whether the node runs containers
+    (``containers``, and ``containers_reason`` when not). Empty until the node's agent has
+    read its hypervisor."""
     return nodes.get_capabilities(db, principal, node_id)
 
 

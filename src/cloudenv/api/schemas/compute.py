@@ -70,10 +70,28 @@ class QemuMetadata(RequestBody):
 
 
 class LxcMetadata(RequestBody):
+    """A container's settings. ``privileged`` and ``storage_pool_id`` are cloudenv's
+    additions to the product's ``{_type: "lxc", init}``."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     type_: Literal["lxc"] = Field(alias="_type")
-    init: str = "/sbin/init"
+    init: str = Field(
+        default="/sbin/init",
+        description="The program the container starts as PID 1 (a path inside it).",
+        examples=["/sbin/init"],
+    )
+    privileged: bool = Field(
+        default=False,
+        description="cloudenv's addition. false (default): unprivileged, root inside is an "
+        "unprivileged user of the node (a user-namespace ID map onto root's subordinate "
+        "IDs). true: root inside is the node's root; only for trusted images.",
+    )
+    storage_pool_id: str | None = Field(
+        default=None,
+        description="cloudenv's addition: the directory or netfs pool the image is unpacked "
+        "into (default: the image's own pool).",
+    )
 
 
 class InstanceDeploy(RequestBody):
@@ -85,7 +103,7 @@ class InstanceDeploy(RequestBody):
         default=None,
         description="An image on the node: an ISO is "
         "inserted as a CD-ROM, a disk image copied into the first "
-        "new volume.",
+        "new volume; a container (type 1) needs a container image, its root filesystem.",
     )
     type: int = Field(description="0 docker, 1 lxc, 2 qemu, 3 podman.", examples=[2])
     cpu: CpuTopology = CpuTopology()

@@ -80,7 +80,9 @@ class VolumeCreate(RequestBody):
         gt=0, le=SIZE_MAX_GB, description="GB (GiB, 1024³ bytes); fractions allowed.", examples=[10]
     )
     driver: str = Field(
-        description="qcow2 or raw (raw only on block pools: lvm, rbd, zfs).", examples=["qcow2"]
+        description="qcow2 or raw (raw only on block pools: lvm, rbd, zfs); dir: a directory "
+        "(directory and netfs pools), which containers mount.",
+        examples=["qcow2"],
     )
     description: str = ""
 

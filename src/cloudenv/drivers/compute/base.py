@@ -113,11 +113,48 @@ class DirectKernelBoot:
 
 
 @dataclass(frozen=True, kw_only=True)
+class IdMapping:
+    """An unprivileged container's user namespace: IDs 0..count-1 inside are
+    ``uid``.. and ``gid``.. on the host (a range of root's in /etc/subuid, /etc/subgid)."""
+
+    uid: int
+    gid: int
+    count: int = 65536
+
+
+@dataclass(frozen=True, kw_only=True)
+class MountSpec:
+    """A host directory (a volume) bind-mounted at ``target``, a path inside the
+    container."""
+
+    source: str
+    target: str
+    readonly: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerSpec:
+    """What makes a domain a container: its root filesystem (a directory on the node,
+    unpacked from an image with the owners ``idmap`` shifts), the program it starts as
+    PID 1, and its mount points. ``idmap`` None: privileged (root inside is root)."""
+
+    rootfs: str
+    init: str = "/sbin/init"
+    idmap: IdMapping | None = None
+    mounts: tuple[MountSpec, ...] = ()
+    #: Written to its /etc/hostname (libvirt names the running container after the domain;
+    #: the distribution's init sets this one). None: left as the image has it.
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DomainSpec:
-    """Everything needed to define a VM. Built by the agent from an instance's rows.
+    """Everything needed to define a VM or a container. Built by the agent from an
+    instance's rows.
 
     ``config`` is the instance's stored configuration (machine type, firmware, CPU model);
-    ``kernel_boot`` is its direct kernel boot resolved to files on this node."""
+    ``kernel_boot`` is its direct kernel boot resolved to files on this node. ``container``
+    is set for a container (then disks, kernel boot, VNC and config are not used)."""
 
     name: str  # the instance ID
     uuid: str
@@ -135,6 +172,7 @@ class DomainSpec:
     vnc: bool = True
     serial_log: str | None = None  # file that keeps the whole serial output
     metadata: dict[str, str] = field(default_factory=dict)
+    container: ContainerSpec | None = None
 
     @property
     def vcpus(self) -> int:

@@ -8,6 +8,10 @@ driver's do, so the fake refuses exactly what the real path refuses (the contrac
 detach behaves as libvirt's does: the guest releases the disk later (``unplug_delay``) and
 the call returns once that is reported, or fails after ``detach_timeout`` when the guest
 never does (``ignore_unplug``).
+
+``FakeComputeDriver(containers=True)`` stands for the container driver (``libvirt_lxc``):
+definitions go through ``container_designer``, block disks, snapshots and VNC are refused
+as there, and a console has one viewer at a time.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from cloudenv.drivers.compute.base import (
     SnapshotInfo,
     VncEndpoint,
 )
+from cloudenv.drivers.compute.container_designer import build_container
 from cloudenv.drivers.compute.designer import build_domain, disk_element, interface_element
 from cloudenv.drivers.errors import (
     Conflict,
@@ -38,6 +43,7 @@ from cloudenv.drivers.errors import (
     DriverError,
     InvalidInput,
     NotFound,
+    Unsupported,
 )
 
 # libvirt's words for the domain's state in a snapshot.
@@ -50,8 +56,9 @@ _SNAPSHOT_STATE = {
 
 
 class _FakeConsole:
-    def __init__(self, text: bytes) -> None:
+    def __init__(self, text: bytes, on_close: Callable[[], None] | None = None) -> None:
         self._buffer = text
+        self._on_close = on_close
 
     def recv(self, max_bytes: int = 4096) -> bytes:
         chunk, self._buffer = self._buffer[:max_bytes], self._buffer[max_bytes:]
@@ -62,12 +69,17 @@ class _FakeConsole:
 
     def close(self) -> None:
         self._buffer = b""
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
 
 class FakeComputeDriver:
-    """Implements ComputeDriver in memory."""
+    """Implements ComputeDriver in memory (for containers with ``containers=True``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, containers: bool = False) -> None:
+        self.containers = containers
+        self.open_consoles: set[str] = set()
         #: The clock the guests' counters follow; a test on a fake clock sets its own.
         self.monotonic: Callable[[], float] = time.monotonic
         self.domains: dict[str, DomainSpec] = {}
@@ -98,7 +110,13 @@ class FakeComputeDriver:
         for callback in self._callbacks:
             callback(name, state)
 
+    def _no_container(self, what: str, name: str) -> None:
+        if self.containers:
+            raise Unsupported(f"Container {name}: {what} is not available for containers.")
+
     def capabilities(self) -> dict[str, ArchCapabilities]:
+        if self.containers:
+            return {}
         return {
             "x86_64": ArchCapabilities(
                 arch="x86_64",
@@ -120,7 +138,8 @@ class FakeComputeDriver:
 
     def define(self, spec: DomainSpec) -> None:
         self._call("define", spec.name)
-        build_domain(spec)  # the designer's refusals, as on the libvirt path
+        # the designer's refusals, as on the libvirt path
+        build_container(spec) if self.containers else build_domain(spec)
         with self._lock:
             self.domains[spec.name] = spec
             self.states.setdefault(spec.name, PowerState.STOPPED)
@@ -194,12 +213,14 @@ class FakeComputeDriver:
 
     def attach_disk(self, name: str, disk: DiskSpec, *, live: bool) -> None:
         self._call("attach_disk", name, disk.target)
+        self._no_container(f"a block disk ({disk.target})", name)
         spec = self._spec(name)
         disk_element(disk, spec.config.machine, owner=f"Instance {name}")
         self.domains[name] = replace(spec, disks=(*spec.disks, disk))
 
     def detach_disk(self, name: str, target: str, *, live: bool) -> None:
         self._call("detach_disk", name, target)
+        self._no_container(f"a block disk ({target})", name)
         spec = self._spec(name)
         present = any(d.target == target for d in spec.disks)
         self.domains[name] = replace(spec, disks=tuple(d for d in spec.disks if d.target != target))
@@ -231,6 +252,7 @@ class FakeComputeDriver:
     def resize_disk(self, name: str, target: str, capacity_bytes: int) -> None:
         """Records the call; ``disk_sizes[(name, target)]`` holds what the guest now sees."""
         self._call("resize_disk", name, target, str(capacity_bytes))
+        self._no_container("resizing a disk live", name)
         spec = self._spec(name)
         if self.states.get(name) != PowerState.RUNNING:
             raise DriverError(f"Domain {name} is not running; its disks can't be resized live.")
@@ -244,6 +266,7 @@ class FakeComputeDriver:
 
     def snapshot_create(self, name: str, snapshot: str, description: str) -> None:
         self._call("snapshot_create", name, snapshot)
+        self._no_container("a snapshot", name)
         self._spec(name)
         state = self.states[name]
         taken = [replace(s, current=False) for s in self.snapshots.get(name, [])]
@@ -280,6 +303,8 @@ class FakeComputeDriver:
         self.snapshots[name] = [s for s in self.snapshots.get(name, []) if s.name != snapshot]
 
     def vnc_endpoint(self, name: str) -> VncEndpoint | None:
+        if self.containers:
+            return None
         return (
             VncEndpoint(f"/run/cloudenv-fake/{name}/vnc.sock")
             if self.states.get(name) == PowerState.RUNNING
@@ -288,10 +313,20 @@ class FakeComputeDriver:
 
     def open_serial_console(self, name: str) -> ConsoleStream:
         self._spec(name)
-        return _FakeConsole(b"CLOUDENV-GUEST-READY\r\n")
+        if not self.containers:
+            return _FakeConsole(b"CLOUDENV-GUEST-READY\r\n")
+        if name in self.open_consoles:
+            raise Conflict(
+                f"The console of container {name} is already open in another window; "
+                "close that one first (a container's console has one viewer at a time)."
+            )
+        self.open_consoles.add(name)
+        return _FakeConsole(b"/ # ", lambda: self.open_consoles.discard(name))
 
     def serial_history(self, name: str, max_bytes: int) -> bytes:
         self._spec(name)
+        if self.containers:
+            return b""  # libvirt keeps no log of a container's console
         return b"[    0.000000] Linux version 6.1 (fake)\r\n"[-max_bytes:]
 
     def watch_lifecycle(self, callback: LifecycleCallback) -> None:

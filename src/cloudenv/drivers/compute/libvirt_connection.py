@@ -43,15 +43,16 @@ def open_connection(uri: str) -> libvirt.virConnect:
 
 
 class SerialConsole:
-    """One guest serial console on its own connection."""
+    """One guest serial console on its own connection. ``flags``: QEMU takes
+    VIR_DOMAIN_CONSOLE_FORCE (a new viewer takes the console over); LXC refuses any flag."""
 
-    def __init__(self, uri: str, name: str) -> None:
+    def __init__(self, uri: str, name: str, *, flags: int = 0) -> None:
         self._conn = open_connection(uri)
         try:
             with libvirt_failure(f"Failed opening the serial console of {name}"):
                 domain = self._conn.lookupByName(name)
                 self._stream = self._conn.newStream(0)
-                domain.openConsole(None, self._stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+                domain.openConsole(None, self._stream, flags)
         except Exception:
             with contextlib.suppress(libvirt.libvirtError):
                 self._conn.close()

@@ -176,6 +176,15 @@ class StorageDriver(Protocol):
         """A new volume filled from a byte stream of exactly ``size`` bytes (images)."""
         ...
 
+    def create_rootfs(
+        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+    ) -> VolumeInfo:
+        """A new directory volume holding the normalised rootfs ``tarball`` (an image's
+        file) unpacked, its owners shifted by the offsets (an unprivileged container's ID
+        map). Directory and netfs pools only (else Unsupported). On failure nothing of it
+        is left. Name taken: Conflict."""
+        ...
+
     def volume_info(self, pool: str, name: str) -> VolumeInfo | None: ...
 
     def list_volumes(self, pool: str) -> list[VolumeInfo]: ...
@@ -183,5 +192,6 @@ class StorageDriver(Protocol):
     def resize_volume(self, pool: str, name: str, capacity_bytes: int) -> VolumeInfo: ...
 
     def delete_volume(self, pool: str, name: str) -> None:
-        """Delete the volume's data. Missing: no error."""
+        """Delete the volume's data (a directory volume with everything in it). Missing:
+        no error."""
         ...

@@ -226,6 +226,23 @@ class FakeStorageDriver:
         self._writable(pool, fmt)
         return self._add(pool, self._new(pool, name, capacity_bytes, 0, fmt))
 
+    def create_rootfs(
+        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+    ) -> VolumeInfo:
+        self._record("create_rootfs", pool, name, tarball, uid_offset, gid_offset)
+        self._writable(pool)
+        if self.pools[pool].type not in FILE_POOL_TYPES:
+            raise Unsupported(
+                f"Storage pool {pool} holds no directories; unpack container root "
+                "filesystems into a directory or netfs pool."
+            )
+        # The image's tarball: a volume of some pool (uploaded there), or a registered image.
+        held = [v for files in self.files.values() for v in files.values() if v.path == tarball]
+        if not held and tarball not in self.images:
+            raise NotFound(f"Image file {tarball} does not exist on this node.")
+        size = held[0].capacity_bytes if held else self.images[tarball].virtual_size
+        return self._add(pool, self._new(pool, name, size, size, DiskFormat.DIR))
+
     def clone_volume(
         self,
         pool: str,

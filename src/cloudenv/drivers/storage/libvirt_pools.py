@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -97,6 +98,7 @@ _SECRET_USAGE = {
     "iscsi": libvirt.VIR_SECRET_USAGE_TYPE_ISCSI,
     "ceph": libvirt.VIR_SECRET_USAGE_TYPE_CEPH,
 }
+DIR_MODE = 0o755  # a directory volume: a container reaches its mount point through it
 FILE_MODE = 0o600  # libvirt chowns a disk to QEMU's user while a domain uses it
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
 #: How long a new logical volume's or zvol's device node may take to appear (udev makes
@@ -123,6 +125,13 @@ def _refresh(pool_obj: Any) -> None:
 def _disk_format(probed: str) -> DiskFormat:
     """libvirt's probed format as ours; ISO and unknown contents count as raw."""
     return DiskFormat(probed) if probed in {f.value for f in DiskFormat} else DiskFormat.RAW
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a directory volume with everything in it; symbolic links inside are
+    removed, never followed (a container's files are not trusted)."""
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(path)
 
 
 def _volume_info(vol: Any) -> VolumeInfo:
@@ -845,12 +854,19 @@ class LibvirtStorageDriver:
         self, pool: str, name: str, capacity_bytes: int, fmt: DiskFormat
     ) -> VolumeInfo:
         """Post-condition: an empty volume of that size and format, mode 0600 (qcow2 and
-        sparse raw take no space yet). Name taken: Conflict. libvirt removes its own
+        sparse raw take no space yet); ``dir``: an empty directory (a container's mount
+        point; its size is not enforced). Name taken: Conflict. libvirt removes its own
         partial file when creation fails."""
         pool_obj = self._pool(pool)
         kind = self._writable(pool_obj, pool, fmt)
         with self._serialized(pool):
-            self._free_name(pool_obj, pool, name, kind)
+            path = self._free_name(pool_obj, pool, name, kind)
+            if fmt is DiskFormat.DIR:
+                self._directories_only(kind, pool)
+                with _failing(f"Failed creating directory volume {name} in pool {pool}"):
+                    os.mkdir(path, DIR_MODE)
+                # A directory has no size of its own: the one asked for is what it counts.
+                return self._settled(pool_obj, name, path, capacity_bytes)
             if kind in FILE_KINDS:
                 xml = Volume(name, capacity_bytes, fmt.value, allocation_bytes=0, mode=FILE_MODE)
             else:
@@ -859,6 +875,44 @@ class LibvirtStorageDriver:
                 xml = Volume(name, capacity_bytes, None, allocation_bytes=capacity_bytes)
             with _failing(f"Failed creating volume {name} in pool {pool}"):
                 return _volume_info(pool_obj.createXML(xml.to_xml(), 0))
+
+    def create_rootfs(
+        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+    ) -> VolumeInfo:
+        """Post-condition: directory ``name`` of the pool holds the unpacked tarball
+        (``drivers.images.unpack``: checked again entry by entry, owners shifted); on any
+        failure it is gone."""
+        from cloudenv.drivers.images.unpack import unpack_rootfs
+
+        pool_obj = self._pool(pool)
+        kind = self._writable(pool_obj, pool)
+        self._directories_only(kind, pool)
+        with self._serialized(pool):
+            path = self._free_name(pool_obj, pool, name, kind)
+        # Unpacked outside the pool's lock: it takes a while, and the name is ours.
+        unpack_rootfs(Path(tarball), Path(path), uid_offset=uid_offset, gid_offset=gid_offset)
+        with self._serialized(pool):
+            try:
+                return self._settled(pool_obj, name, path, 0)
+            except BaseException:
+                _remove_tree(path)
+                raise
+
+    @staticmethod
+    def _directories_only(kind: str, pool: str) -> None:
+        if kind not in FILE_KINDS:
+            raise Unsupported(
+                f"Storage pool {pool} is a {kind} pool, which holds no directories; a "
+                "container's root filesystem and mount points need a directory or netfs pool."
+            )
+
+    @staticmethod
+    def _settled(pool_obj: Any, name: str, path: str, capacity_bytes: int) -> VolumeInfo:
+        """A directory volume made behind libvirt's back: the pool is refreshed so that
+        libvirt lists it too; what is known of it comes from here, not from that listing."""
+        with _failing(f"Failed refreshing the pool after making {name}"):
+            _refresh(pool_obj)
+        return VolumeInfo(name, path, capacity_bytes, 0, DiskFormat.DIR)
 
     def clone_volume(
         self,
@@ -1043,6 +1097,16 @@ class LibvirtStorageDriver:
         pool_obj = self._pool(pool)
         kind = self._writable(pool_obj, pool)
         with self._serialized(pool):
+            if kind in FILE_KINDS:
+                # A directory volume (a container's) goes by its path: libvirt only rmdirs
+                # one (a used one is never empty), and may not list it yet (made by us).
+                check_volume_name(name)
+                path = os.path.join(DirPool.from_xml(pool_obj.XMLDesc(0)).path, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    with _failing(f"Failed deleting volume {name} in pool {pool}"):
+                        _remove_tree(path)
+                        _refresh(pool_obj)
+                    return
             vol = self._find_volume(pool_obj, pool, name)
             with _failing(f"Failed deleting volume {name} in pool {pool}"):
                 if vol is not None:

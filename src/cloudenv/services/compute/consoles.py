@@ -57,6 +57,7 @@ class ConsoleGrant:
     user_id: str
     node_id: str
     kind: ConsoleKind
+    instance_type: int = QEMU_TYPE  # which driver holds its domain (1 lxc, 2 qemu)
 
 
 def issue_ticket(
@@ -112,7 +113,9 @@ def redeem_token(db: Session, token: str, kind: ConsoleKind | str) -> ConsoleGra
     except (NotFound, Conflict, Forbidden) as exc:
         exc.keep_changes = True
         raise
-    return ConsoleGrant(instance.id, row.user_id, instance.node_id, ConsoleKind(row.kind))
+    return ConsoleGrant(
+        instance.id, row.user_id, instance.node_id, ConsoleKind(row.kind), int(instance.type)
+    )
 
 
 def _kind(instance: Instance, kind: ConsoleKind | str | None) -> ConsoleKind:

@@ -20,10 +20,11 @@ from cloudenv.enums import (
 )
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.ids import Prefix, new_id
-from cloudenv.instance_config import KernelBootConfig
+from cloudenv.instance_config import ContainerConfig, KernelBootConfig
 from cloudenv.machines import MachineType, Resources, check_resources
 from cloudenv.services import events, paths, tasks
 from cloudenv.services.access import Action, Principal, allowed, authorize
+from cloudenv.services.compute import containers
 from cloudenv.services.compute.claims import claim_volume
 from cloudenv.services.compute.interfaces import cluster_macs, nic_row
 from cloudenv.services.compute.requests import DeployRequest
@@ -53,6 +54,11 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     node = _choose_node(db, principal, request)
     authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id, paths.node_path(db, node.id))
     _check_alive(node)
+    container = request.type == InstanceType.LXC
+    image = None
+    if container:
+        containers.check_node(node)
+        image = containers.container_image(db, principal, node, request.image or "")
     arch = str(node.host.get("os", {}).get("architecture", "x86_64"))
     if request.architecture != arch:
         raise InvalidInput(
@@ -74,7 +80,9 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         quotas.Demand(
             vcpus=request.sockets * request.cores * request.threads,
             memory_mb=request.memory_mb,
-            storage_gb=sum(v.size_gb for v in request.new_volumes),
+            storage_gb=containers.storage_gb(image)
+            if image is not None
+            else sum(v.size_gb for v in request.new_volumes),
             instances=1,
         ),
         request="this deploy",
@@ -94,14 +102,17 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         cpu_threads=request.threads,
         memory_mb=request.memory_mb,
         autostart=request.autostart,
-        config=_qemu_config(db, principal, node, request),
+        config=_config(db, principal, node, request),
         desired_state=DesiredState.RUNNING,
         state=InstanceState.CREATING,
         creation=clock.now(),
     )
     db.add(instance)
     db.flush()
-    _add_devices(db, principal, instance, node, request)
+    if image is not None:
+        containers.add_rootfs(db, instance, node, image, request)
+    else:
+        _add_devices(db, principal, instance, node, request)
     _add_interfaces(db, principal, instance, node, request)
     events.publish(
         db,
@@ -131,16 +142,21 @@ def _check_shape(request: DeployRequest) -> str:
         )
     name = check_instance_name(request.name)
     check_description(request.description)
-    if request.type == InstanceType.LXC:
+    if request.type not in (InstanceType.QEMU, InstanceType.LXC):
         raise InvalidInput(
-            "LXC containers are not available yet on this platform version; "
-            "deploy a virtual machine (type 2, qemu).",
+            f"Instance type {request.type} is not supported; use 2 (qemu) or 1 (lxc).",
             field="type",
         )
-    if request.type != InstanceType.QEMU:
+    container = request.container is not None
+    if container != (request.type == InstanceType.LXC):
         raise InvalidInput(
-            f"Instance type {request.type} is not supported; use 2 (qemu).", field="type"
+            f"Instance type {request.type} does not go with metadata._type "
+            f"{'lxc' if container else 'qemu'}: a container is type 1 with _type lxc, a "
+            "virtual machine type 2 with _type qemu.",
+            field="type",
         )
+    if request.type == InstanceType.LXC:
+        containers.check_shape(request)
     # The rule deploy and edit share; the node's memory is checked once the node is known.
     check_resources(_resources(request), request.config.machine, what=f"Instance {name}")
     for index, network in enumerate(request.networks):
@@ -224,10 +240,13 @@ def _choose_node(db: Session, principal: Principal, request: DeployRequest) -> N
     return max(permitted or candidates, key=lambda c: (c[0], c[1]))[2]
 
 
-def _qemu_config(
+def _config(
     db: Session, principal: Principal, node: Node, request: DeployRequest
 ) -> dict[str, object]:
-    """The row's ``config``: the request's, with direct kernel boot's images resolved."""
+    """The row's ``config``: a container's settings, or the VM's with direct kernel
+    boot's images resolved."""
+    if request.type == InstanceType.LXC:
+        return (request.container or ContainerConfig()).to_json()
     config, boot = request.config, request.kernel_boot
     if boot is not None:
         kernel = _boot_image(db, principal, node, boot.kernel, "kernel")
@@ -305,8 +324,8 @@ def _add_devices(
         )
     if image is not None and image.format == ROOTFS:
         raise InvalidInput(
-            f"Image {image.name} is a container's root filesystem (instance type 1, lxc); "
-            "a virtual machine can't boot it.",
+            f"Image {image.name} is a container image (type 1); a virtual machine can't "
+            "boot it. Deploy it as a container (type 1, metadata._type lxc).",
             field="image",
         )
     if image is not None and image.format in ("kernel", "initrd"):

@@ -5,13 +5,14 @@ attached. Nothing here writes more than the row it returns and the volume it cla
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
+from cloudenv.enums import DeviceType, DiskBus, DiskFormat, VolumeStatus
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.instance_config import QemuConfig
 from cloudenv.machines import MachineType
@@ -21,7 +22,7 @@ from cloudenv.services.compute.deploy import DEVICE_PATH
 from cloudenv.services.storage.images import find_image
 from cloudenv.services.validation import DEVICE_NAME
 from cloudenv.store.queries import storage as qs
-from cloudenv.store.tables import Instance, InstanceDevice
+from cloudenv.store.tables import Instance, InstanceDevice, Volume
 
 #: Device types that can be attached today, with their ``metadata._type``.
 SUPPORTED = {
@@ -30,12 +31,41 @@ SUPPORTED = {
     DeviceType.CDROM: "cdrom",
 }
 _DATA = "metadata.data"
+#: A container's mount point's ``bus``: no bus, a bind mount (``metadata.path`` says where).
+MOUNT_BUS = "mount"
+MOUNT_PATH_MAX = 1024
+_LABELS = {DeviceType.CDROM: "CD-ROM", DeviceType.TPM: "TPM", DeviceType.USB: "USB",
+           DeviceType.PCI: "PCI", DeviceType.RNG: "RNG"}  # fmt: skip
 
 
 def volume_row(
     db: Session, principal: Principal, instance: Instance, data: Mapping[str, Any], used: set[str]
 ) -> InstanceDevice:
-    volume_id = _text(data, "volume_id")
+    volume = _free_volume(db, principal, instance, _text(data, "volume_id"))
+    if volume.format == DiskFormat.DIR:
+        raise InvalidInput(
+            f"Volume {volume.name} ({volume.id}) is a directory; a virtual machine takes disk "
+            "images (qcow2, raw). Directory volumes are containers' mount points.",
+            field=f"{_DATA}.volume_id",
+        )
+    bus = _bus(instance, data, DiskBus.VIRTIO, cdrom=False)
+    target = _target(data, bus, used)
+    claim_volume(db, volume, instance.id, status=VolumeStatus.ATTACHING, field=f"{_DATA}.volume_id")
+    return InstanceDevice(
+        instance_id=instance.id,
+        type=DeviceType.STORAGE_VOLUME,
+        resource_id=volume.id,
+        bus=bus,
+        target=target,
+        serial=volume.id.split("-", 1)[1][:20],  # as deploy does: the guest finds it by this
+        readonly=_flag(data, "readonly"),
+        metadata_={"_type": SUPPORTED[DeviceType.STORAGE_VOLUME], "status": "attaching"},
+        creation=clock.now(),
+    )
+
+
+def _free_volume(db: Session, principal: Principal, instance: Instance, volume_id: str) -> Volume:
+    """A volume of the instance's node that no instance holds and that is available."""
     volume = qs.get_volume(db, volume_id, principal.scope)
     field = f"{_DATA}.volume_id"
     if volume is None:
@@ -55,20 +85,72 @@ def volume_row(
     if volume.status != VolumeStatus.AVAILABLE:
         status = VolumeStatus(volume.status).name.lower()
         raise Conflict(f"{label} is {status}; wait until it is available.", field=field)
-    bus = _bus(instance, data, DiskBus.VIRTIO, cdrom=False)
-    target = _target(data, bus, used)
-    claim_volume(db, volume, instance.id, status=VolumeStatus.ATTACHING, field=field)
+    return volume
+
+
+def mount_row(
+    db: Session,
+    principal: Principal,
+    instance: Instance,
+    data: Mapping[str, Any],
+    rows: list[InstanceDevice],
+) -> InstanceDevice:
+    """A container's mount point: a directory volume (format ``dir``) bind-mounted at
+    ``data.path`` inside it, from its next start (libvirt can't add one live)."""
+    path = _mount_path(data, rows)
+    volume = _free_volume(db, principal, instance, _text(data, "volume_id"))
+    if volume.format != DiskFormat.DIR:
+        raise InvalidInput(
+            f"Volume {volume.name} ({volume.id}) is a {volume.format} disk image; a container "
+            "mounts directory volumes (create one with driver dir).",
+            field=f"{_DATA}.volume_id",
+        )
+    claim_volume(db, volume, instance.id, status=VolumeStatus.ATTACHING, field=f"{_DATA}.volume_id")
     return InstanceDevice(
         instance_id=instance.id,
         type=DeviceType.STORAGE_VOLUME,
         resource_id=volume.id,
-        bus=bus,
-        target=target,
-        serial=volume.id.split("-", 1)[1][:20],  # as deploy does: the guest finds it by this
+        bus=MOUNT_BUS,
+        target=None,
+        serial=volume.id.split("-", 1)[1][:20],
         readonly=_flag(data, "readonly"),
-        metadata_={"_type": SUPPORTED[DeviceType.STORAGE_VOLUME], "status": "attaching"},
+        metadata_={"_type": SUPPORTED[DeviceType.STORAGE_VOLUME], "path": path},
         creation=clock.now(),
     )
+
+
+def _mount_path(data: Mapping[str, Any], rows: list[InstanceDevice]) -> str:
+    field = f"{_DATA}.path"
+    path = _text(data, "path")
+    if (
+        not path.startswith("/")
+        or posixpath.normpath(path) != path
+        or path == "/"
+        or len(path) > MOUNT_PATH_MAX
+        or any(c in path for c in "\x00\n")
+    ):
+        raise InvalidInput(
+            f"Mount path {path[:80]!r} must be an absolute, normalised path inside the "
+            f"container other than / (e.g. /mnt/data), at most {MOUNT_PATH_MAX} characters.",
+            field=field,
+        )
+    if any(r.metadata_.get("path") == path for r in rows):
+        raise Conflict(
+            f"The container already has a mount point at {path}; choose another path.",
+            field=field,
+        )
+    return path
+
+
+def check_container_device(kind: DeviceType) -> None:
+    """What a container can't take: a CD-ROM (it has no drives), or any device type but a
+    NIC and a mount point."""
+    if kind not in (DeviceType.NIC, DeviceType.STORAGE_VOLUME):
+        raise InvalidInput(
+            f"A container can't take a {_LABELS.get(kind, kind.name.lower())} device: it has "
+            "no virtual hardware. Attach a NIC (1) or a directory volume as a mount point (2).",
+            field="type",
+        )
 
 
 def cdrom_row(

@@ -7,7 +7,8 @@ power actions, and that rolls the rows back when the hypervisor refuses
 (``services.compute.attachments``). This module must not call a driver.
 
 A running instance gets a device live when its bus can be hot-plugged (virtio, scsi, usb;
-a NIC always: it is a PCI device);
+a NIC always: a VM's is a PCI device, a container's a veth); a container's mount point
+never (libvirt's LXC driver can't add one to a running container);
 otherwise (IDE/SATA, or ``live`` false) only its persistent definition changes and the
 reply says ``needs_reboot``. A stopped instance always takes the change at its next start.
 """
@@ -21,14 +22,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cloudenv.enums import DeviceType, DiskBus, VolumeStatus
+from cloudenv.enums import DeviceType, DiskBus, InstanceType, VolumeStatus
 from cloudenv.errors import Conflict, NotFound
 from cloudenv.services import events, tasks
 from cloudenv.services.access import Action, Principal
 from cloudenv.services.compute.device_rows import (
     cdrom_row,
+    check_container_device,
     check_device_name,
     device_kind,
+    mount_row,
     volume_row,
 )
 from cloudenv.services.compute.instances import load, path_of, take_instance
@@ -102,6 +105,9 @@ def attach_device(
     name = check_device_name(request.name, rows, field="name")
     check_description(request.description)
     _check_state(instance, "attach devices")
+    container = instance.type == InstanceType.LXC
+    if container:
+        check_container_device(kind)
     used = {r.target for r in rows if r.target}
     if kind is DeviceType.NIC:
         node = tq.get_node(db, instance.node_id, UNSCOPED)
@@ -116,6 +122,8 @@ def attach_device(
             field="metadata.data",
             taken=cluster_macs(db, node),
         )
+    elif kind is DeviceType.STORAGE_VOLUME and container:
+        row = mount_row(db, principal, instance, request.data, rows)
     elif kind is DeviceType.STORAGE_VOLUME:
         row = volume_row(db, principal, instance, request.data, used)
     else:
@@ -217,6 +225,8 @@ def view(row: InstanceDevice, image_names: Mapping[str, str]) -> DeviceView:
     }
     if row.type == DeviceType.STORAGE_VOLUME:
         data.update(volume_id=row.resource_id, serial=row.serial)
+        if row.metadata_.get("path"):  # a container's mount point
+            data.update(dev=None, path=row.metadata_["path"])
     elif row.type == DeviceType.CDROM:
         data.update(image=image_names.get(row.resource_id or ""), image_id=row.resource_id)
     return _view(row, data)

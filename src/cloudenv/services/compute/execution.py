@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from cloudenv.drivers.compute.base import InterfaceSpec, NetworkSource, VolumeSource
 from cloudenv.drivers.storage.base import LUN_POOL_TYPES, disk_source
-from cloudenv.enums import DesiredState, DeviceType, VolumeStatus
+from cloudenv.enums import DesiredState, DeviceType, InstanceType, VolumeStatus
 from cloudenv.errors import NotFound
-from cloudenv.instance_config import QemuConfig
+from cloudenv.instance_config import ContainerConfig, IdShift, QemuConfig
 from cloudenv.services import events
 from cloudenv.services.compute import attachments
 from cloudenv.services.compute.states import InstanceState
@@ -36,8 +36,8 @@ DiskSource = VolumeSource | NetworkSource
 @dataclass(frozen=True, kw_only=True)
 class PlannedDisk:
     name: str
-    path: str  # a file, or (``source`` set) the volume's name in its pool
-    target: str
+    path: str  # a file or directory, or (``source`` set) the volume's name in its pool
+    target: str  # a VM's target dev (vda); a container's mount point ("/" for its root)
     bus: str
     format: str  # qcow2 | raw (cdrom: raw)
     device: str  # disk | cdrom
@@ -84,6 +84,8 @@ class InstancePlan:
     interfaces: tuple[PlannedInterface, ...] = ()
     state: InstanceState
     current_task_id: str | None
+    type: InstanceType = InstanceType.QEMU
+    container: ContainerConfig | None = None  # set for a container (type 1)
 
 
 def _pool_path(db: Session, pool_id: str) -> str:
@@ -175,13 +177,14 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
                 continue
             clone = device.metadata_.get("clone_from")
             where = _volume_source(db, volume.pool_id, volume.file_name)
+            mount = device.metadata_.get("path")  # a container's mount point
             disks.append(
                 PlannedDisk(
                     name=device.name,
                     # Not a file: the volume's name in its pool (what the storage driver takes).
                     path=where if isinstance(where, str) else volume.file_name,
                     source=None if isinstance(where, str) else where,
-                    target=device.target or "vda",
+                    target=str(mount) if mount else device.target or "vda",
                     bus=device.bus or "virtio",
                     format=volume.format,
                     device="disk",
@@ -200,6 +203,9 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
             )
     config = QemuConfig.from_json(instance.config)
     kernel_boot = config.kernel_boot
+    container = (
+        ContainerConfig.from_json(instance.config) if instance.type == InstanceType.LXC else None
+    )
     return InstancePlan(
         id=instance.id,
         uuid=instance.uuid,
@@ -217,7 +223,20 @@ def load_plan(db: Session, instance_id: str) -> InstancePlan:
         interfaces=tuple(interfaces),
         state=instance.state,
         current_task_id=instance.current_task_id,
+        type=InstanceType(instance.type),
+        container=container,
     )
+
+
+def record_idmap(db: Session, instance_id: str, uid: int, gid: int, count: int) -> None:
+    """The ID range a container's root filesystem was unpacked with, kept in its config so
+    every start maps the same (``ContainerConfig.idmap``)."""
+    instance = q.get_instance(db, instance_id, UNSCOPED)
+    if instance is None:
+        return
+    config = ContainerConfig.from_json(instance.config)
+    shifted = IdShift(uid=uid, gid=gid, count=count)
+    instance.config = replace(config, idmap=shifted).to_json()
 
 
 def record_volume(db: Session, volume_id: str, status: VolumeStatus) -> None:

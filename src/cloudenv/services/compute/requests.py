@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cloudenv.instance_config import QemuConfig
+from cloudenv.instance_config import ContainerConfig, QemuConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,3 +58,8 @@ class DeployRequest:
     new_volumes: list[NewVolume] = field(default_factory=list)
     existing_volumes: list[ExistingVolume] = field(default_factory=list)
     kernel_boot: KernelBoot | None = None  # by image name; the deploy resolves it
+    #: A container's settings (type 1): init, privileged.
+    container: ContainerConfig | None = None
+    #: cloudenv's addition for containers: the pool the root filesystem is unpacked into
+    #: (default: the image's own pool).
+    storage_pool_id: str | None = None

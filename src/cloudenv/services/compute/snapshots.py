@@ -18,8 +18,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
+from cloudenv.enums import InstanceType
 from cloudenv.enums import SnapshotStatus as SnapshotStatus  # stored in snapshots.status
-from cloudenv.errors import Conflict, NotFound
+from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.instance_config import QemuConfig
 from cloudenv.machines import Firmware
 from cloudenv.services import events, tasks
@@ -124,6 +125,12 @@ def forget_snapshot(db: Session, instance_id: str, name: str) -> None:
 def _check(db: Session, principal: Principal, instance: Instance, what: str) -> None:
     state = InstanceState(instance.state)
     label = f"Instance {instance.name} ({instance.id})"
+    if instance.type == InstanceType.LXC:
+        raise InvalidInput(
+            f"{label} is a container; containers have no snapshots on this platform version "
+            "(their root filesystem is a directory, not a disk image).",
+            field="instance_id",
+        )
     if state not in SNAPSHOTTABLE:
         raise Conflict(f"{label} is {LABELS[state]}; it can be {what} when running or stopped.")
     firmware = QemuConfig.from_json(instance.config).firmware

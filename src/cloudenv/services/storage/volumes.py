@@ -151,7 +151,8 @@ def create_volume(db: Session, principal: Principal, request: CreateRequest) -> 
 
 def check_new_volume(pool: StoragePool, driver: str, *, field: str, pool_field: str) -> str:
     """The format of a new volume in ``pool`` (deploy's new volumes too): qcow2 or raw,
-    raw on block pools; none in a pool of LUNs. ``field``/``pool_field`` name the request's
+    raw on block pools, dir (a directory) on directory and netfs pools; none in a pool of
+    LUNs. ``field``/``pool_field`` name the request's
     format and pool fields."""
     label = f"Storage pool {pool.name} ({pool.id})"
     if pool.type in LUN_POOLS:
@@ -160,9 +161,19 @@ def check_new_volume(pool: StoragePool, driver: str, *, field: str, pool_field: 
             "the iSCSI target, not through cloudenv. Choose a pool of another type.",
             field=pool_field,
         )
+    if driver == DiskFormat.DIR:
+        if pool.type not in (PoolType.DIRECTORY, PoolType.NETFS):
+            raise InvalidInput(
+                f"{label} holds no directories; a dir volume (a container's mount point) "
+                "needs a directory or netfs pool.",
+                field=pool_field,
+            )
+        return driver
     if driver not in (DiskFormat.QCOW2, DiskFormat.RAW):
         raise InvalidInput(
-            f"Volume format {driver!r} can't be created; use qcow2 or raw.", field=field
+            f"Volume format {driver!r} can't be created; use qcow2 or raw (or dir: a "
+            "directory, a container's mount point).",
+            field=field,
         )
     if pool.type in BLOCK_POOLS and driver != DiskFormat.RAW:
         kind = PoolType(pool.type).name.lower()
@@ -187,6 +198,12 @@ def resize_volume(
         raise Conflict(
             f"{label} is a LUN of iSCSI pool {pool.name} ({pool.id}); its size is set on the "
             "iSCSI target, so it can't be resized through cloudenv.",
+            field="id",
+        )
+    if volume.format == DiskFormat.DIR:
+        raise Conflict(
+            f"{label} is a directory (a container's file system): it has no size to grow; "
+            "it takes what its pool's filesystem has free.",
             field="id",
         )
     _check_available(volume, "resized")

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from cloudenv.drivers.compute.libvirt_xml.boot import OS, FirmwareFeature, Loader, Nvram, OSType
 from cloudenv.drivers.compute.libvirt_xml.chardev import Console, Serial, SerialLog
+from cloudenv.drivers.compute.libvirt_xml.container import (
+    CpuTune,
+    Filesystem,
+    IdMap,
+    IdRange,
+    MemTune,
+)
 from cloudenv.drivers.compute.libvirt_xml.devices import Devices, Emulator, Memballoon
 from cloudenv.drivers.compute.libvirt_xml.disk import (
     Disk,
@@ -34,6 +41,7 @@ __all__ = [
     "CPUTopology",
     "Clock",
     "Console",
+    "CpuTune",
     "Devices",
     "Disk",
     "DiskAuth",
@@ -45,14 +53,18 @@ __all__ = [
     "DomainSnapshot",
     "Emulator",
     "Features",
+    "Filesystem",
     "FirmwareFeature",
     "Graphics",
     "GraphicsListen",
+    "IdMap",
+    "IdRange",
     "Input",
     "InstanceMetadata",
     "Interface",
     "Lifecycle",
     "Loader",
+    "MemTune",
     "Memballoon",
     "Memory",
     "Nvram",

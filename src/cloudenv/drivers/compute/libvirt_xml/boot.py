@@ -122,7 +122,8 @@ class Nvram(XmlElement):
 
 @dataclass(frozen=True)
 class OS(XmlElement):
-    """``<os firmware=>``: type, firmware features, loader/nvram, kernel boot, boot devices.
+    """``<os firmware=>``: type, firmware features, loader/nvram, kernel boot, boot devices,
+    or (a container) the init program.
 
     ``boot_devs`` are ``<boot dev=/>`` in order ("hd", "cdrom", "network"); libvirt refuses
     them together with per-device ``<boot order=/>``.
@@ -139,6 +140,7 @@ class OS(XmlElement):
     initrd: str | None = None
     cmdline: str | None = None
     boot_devs: tuple[str, ...] = ()
+    init: str | None = None  # a container's PID 1 (``<type>exe</type>``)
 
     def to_element(self) -> ET.Element:
         element = ET.Element(self.TAG)
@@ -155,6 +157,7 @@ class OS(XmlElement):
             ("kernel", self.kernel),
             ("initrd", self.initrd),
             ("cmdline", self.cmdline),
+            ("init", self.init),
         ):
             if value is not None:
                 sub(element, tag, value)
@@ -181,6 +184,7 @@ class OS(XmlElement):
             initrd=child_text(element, "initrd"),
             cmdline=child_text(element, "cmdline"),
             boot_devs=tuple(required_attr(boot, "dev") for boot in element.findall("boot")),
+            init=child_text(element, "init"),
         )
 
     def firmware_feature(self, name: str) -> bool | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from cloudenv.drivers.compute.libvirt_xml.chardev import Console, Serial
+from cloudenv.drivers.compute.libvirt_xml.container import Filesystem
 from cloudenv.drivers.compute.libvirt_xml.disk import Disk
 from cloudenv.drivers.compute.libvirt_xml.display import Graphics, Input, Video
 from cloudenv.drivers.compute.libvirt_xml.interface import Interface
@@ -62,6 +63,7 @@ class Devices(XmlElement):
 
     emulator: Emulator | None = None
     disks: tuple[Disk, ...] = ()
+    filesystems: tuple[Filesystem, ...] = ()
     interfaces: tuple[Interface, ...] = ()
     serials: tuple[Serial, ...] = ()
     consoles: tuple[Console, ...] = ()
@@ -76,6 +78,7 @@ class Devices(XmlElement):
             element.append(self.emulator.to_element())
         groups: tuple[tuple[XmlElement, ...], ...] = (
             self.disks,
+            self.filesystems,
             self.interfaces,
             self.serials,
             self.consoles,
@@ -97,6 +100,7 @@ class Devices(XmlElement):
         return cls(
             emulator=None if emulator is None else Emulator.from_element(emulator),
             disks=tuple(Disk.from_element(e) for e in element.findall(Disk.TAG)),
+            filesystems=tuple(Filesystem.from_element(e) for e in element.findall(Filesystem.TAG)),
             interfaces=tuple(Interface.from_element(e) for e in element.findall(Interface.TAG)),
             serials=tuple(Serial.from_element(e) for e in element.findall(Serial.TAG)),
             consoles=tuple(Console.from_element(e) for e in element.findall(Console.TAG)),

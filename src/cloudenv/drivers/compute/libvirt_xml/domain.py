@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from cloudenv.drivers.compute.libvirt_xml.boot import OS
+from cloudenv.drivers.compute.libvirt_xml.container import CpuTune, IdMap, MemTune
 from cloudenv.drivers.compute.libvirt_xml.devices import Devices
 from cloudenv.drivers.compute.libvirt_xml.machine import CPU, Clock, Features
 from cloudenv.drivers.compute.libvirt_xml.metadata import InstanceMetadata
@@ -136,7 +137,7 @@ class Domain(XmlElement):
 
     TAG = "domain"
 
-    type: str  # "qemu" (TCG), "kvm"
+    type: str  # "qemu" (TCG), "kvm", "lxc"
     name: str
     memory: Memory
     vcpu: VCPU
@@ -151,6 +152,9 @@ class Domain(XmlElement):
     clock: Clock | None = None
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     devices: Devices = field(default_factory=Devices)
+    memtune: MemTune | None = None
+    cputune: CpuTune | None = None
+    idmap: IdMap | None = None
 
     def to_element(self) -> ET.Element:
         element = ET.Element(self.TAG, {"type": self.type})
@@ -166,9 +170,13 @@ class Domain(XmlElement):
         if self.metadata is not None:
             sub(element, "metadata").append(self.metadata.to_element())
         element.append(self.memory.to_element())
+        if self.memtune is not None:
+            element.append(self.memtune.to_element())
         element.append(self.vcpu.to_element())
+        if self.cputune is not None:
+            element.append(self.cputune.to_element())
         element.append(self.os.to_element())
-        for part in (self.features, self.cpu, self.clock):
+        for part in (self.idmap, self.features, self.cpu, self.clock):
             if part is not None:
                 element.append(part.to_element())
         self.lifecycle.append_to(element)
@@ -186,6 +194,8 @@ class Domain(XmlElement):
         features = element.find(Features.TAG)
         clock = element.find(Clock.TAG)
         devices = element.find(Devices.TAG)
+        memtune, cputune = element.find(MemTune.TAG), element.find(CpuTune.TAG)
+        idmap = element.find(IdMap.TAG)
         return cls(
             type=required_attr(element, "type"),
             name=_required_text(element, "name"),
@@ -202,6 +212,9 @@ class Domain(XmlElement):
             clock=None if clock is None else Clock.from_element(clock),
             lifecycle=Lifecycle.from_parent(element),
             devices=Devices() if devices is None else Devices.from_element(devices),
+            memtune=None if memtune is None else MemTune.from_element(memtune),
+            cputune=None if cputune is None else CpuTune.from_element(cputune),
+            idmap=None if idmap is None else IdMap.from_element(idmap),
         )
 
 

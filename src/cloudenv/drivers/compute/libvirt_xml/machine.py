@@ -95,7 +95,8 @@ class CPU(XmlElement):
 
 @dataclass(frozen=True)
 class Features(XmlElement):
-    """``<features>``: ``<acpi/>``, ``<apic/>`` and ``<smm state=/>`` (None: absent).
+    """``<features>``: ``<acpi/>``, ``<apic/>``, ``<smm state=/>`` (None: absent) and a
+    container's ``<privnet/>`` (its own network namespace even without an interface).
 
     Other features libvirt may list (``<pae/>``, ``<vmport/>``...) are ignored when read.
     """
@@ -105,9 +106,12 @@ class Features(XmlElement):
     acpi: bool = False
     apic: bool = False
     smm: bool | None = None
+    privnet: bool = False
 
     def to_element(self) -> ET.Element:
         element = ET.Element(self.TAG)
+        if self.privnet:
+            sub(element, "privnet")
         if self.acpi:
             sub(element, "acpi")
         if self.apic:
@@ -125,6 +129,7 @@ class Features(XmlElement):
             apic=element.find("apic") is not None,
             # <smm/> without a state means on.
             smm=None if smm is None else parse_on_off(smm.get("state", "on")),
+            privnet=element.find("privnet") is not None,
         )
 
 
