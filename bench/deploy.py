@@ -308,10 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     parts = [args.only] if args.only else list(PARTS)
     ensure_libvirtd()
     print("cloudenv deploy benchmark")
-    print(
-        f"  machine: os.cpu_count()={os.cpu_count()}, guests under TCG (no usable KVM here),"
-        f" {MEMORY_MB} MB, direct kernel boot of the tests/guest image"
+    vms = (
+        f", guests under TCG (no usable KVM here), {MEMORY_MB} MB, direct kernel boot of the "
+        "tests/guest image"
     )
+    print(f"  machine: os.cpu_count()={os.cpu_count()}{vms if 'vms' in parts else ''}")
     if "vms" in parts:  # before the node runs, on a machine as quiet as it gets
         direct = direct_libvirt(args.runs)
         _figure("libvirt-python define+create → marker", direct)
