@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import signal
 import time
@@ -27,10 +28,11 @@ from cloudenv.drivers.network.ovs import OvsNetworkDriver
 from tests.integration.test_compute_served import Node, _console, _read_until
 from tests.integration.test_instance_network import Switch, vswitch
 from tests.support.compute import real_node_dir, succeed, wait_task
+from tests.support.console import cli_console
 from tests.support.container_images import build_busybox_rootfs, tar_of_directory
 from tests.support.libvirt import ensure_libvirtd
 from tests.support.ovs import Lab
-from tests.support.served_node import Server, serving
+from tests.support.served_node import Server, cloudenv_command, hermetic_env, serving
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +122,9 @@ def node(real_node: Server) -> Iterator[Node]:
         yield Node(real_node, client)
 
 
-def test_a_busybox_container_through_the_api(node: Node, lab: Lab, busybox_tar: bytes) -> None:
+def test_a_busybox_container_through_the_api(
+    node: Node, lab: Lab, busybox_tar: bytes, tmp_path: Path
+) -> None:
     with (
         busybox_image(node, busybox_tar, f"ct-busybox-{lab.tag}.tar") as image,
         vswitch(node, lab) as switch,
@@ -136,7 +140,7 @@ def test_a_busybox_container_through_the_api(node: Node, lab: Lab, busybox_tar: 
         deployed = succeed(node.client, node.client.post("/api/v2/instances", json=body))
         instance_id = str(deployed["target_id"])
         try:
-            exercise(node, lab, switch, instance_id, peer10.ip, peer20.ip)
+            exercise(node, lab, switch, instance_id, peer10.ip, peer20.ip, tmp_path)
         finally:  # what the test did not get to destroy
             if node.client.get(f"/api/v1/instances/{instance_id}").status_code == 200:
                 node.power(instance_id, "kill")
@@ -148,7 +152,30 @@ def test_a_busybox_container_through_the_api(node: Node, lab: Lab, busybox_tar: 
                 wait_task(node.client, gone.json()["task_id"])
 
 
-def exercise(node: Node, lab: Lab, switch: Switch, instance_id: str, ip10: str, ip20: str) -> None:
+def cli_env(node: Node, home: Path) -> dict[str, str]:
+    """An environment in which ``cloudenv`` is signed in to the node as the test's client."""
+    env = hermetic_env(home)
+    config = Path(env["CLOUDENV_CONFIG_DIR"])
+    config.mkdir(mode=0o700, parents=True, exist_ok=True)
+    login = {
+        "url": node.server.url,
+        "token": node.client.headers["Authorization"].removeprefix("Bearer "),
+        "username": "pceadmin",
+        "cert_file": str(node.server.node.ca),
+    }
+    (config / "login.json").write_text(json.dumps(login))
+    return env
+
+
+def exercise(
+    node: Node,
+    lab: Lab,
+    switch: Switch,
+    instance_id: str,
+    ip10: str,
+    ip20: str,
+    tmp_path: Path,
+) -> None:
     shown = node.client.get(f"/api/v1/instances/{instance_id}").json()["instance"]
     assert (shown["type"], shown["state"]) == (1, "running"), shown
     state, xml = domain(instance_id)
@@ -223,6 +250,13 @@ def exercise(node: Node, lab: Lab, switch: Switch, instance_id: str, ip10: str, 
     assert domain(instance_id)[0] == libvirt.VIR_DOMAIN_RUNNING
     with console(node, instance_id) as socket:
         assert "1-again" in shell(socket, "echo 1-again")
+    # The CLI's console is a container's console too (the one viewer above has left).
+    cli_console(
+        [*cloudenv_command(), "instance", "console", instance_id],
+        cli_env(node, tmp_path),
+        b"echo CLI-$((6*7))\n",
+        b"CLI-42",
+    )
 
     # Destroy (stopped only, volumes too): the domain and the unpacked root are gone.
     refused = node.client.delete(f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY"})

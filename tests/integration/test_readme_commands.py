@@ -19,7 +19,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 from tests.guest.build import build_guest
 from tests.readme import CLI_PREFIX, kind_of, readme_commands
 from tests.support.compute import REAL_NODES_ROOT, _forget_libvirt_pools, wait_marker
+from tests.support.console import cli_console
 from tests.support.libvirt import ensure_libvirtd
 from tests.support.served_node import (
     CLI_TIMEOUT,
@@ -153,49 +153,13 @@ def _console(command: str, server: Server, values: dict[str, str]) -> str:
     Ctrl-] to leave."""
     wait_marker(values["inst-..."], timeout=120)
     args = [values.get(a, a) for a in shlex.split(command.removeprefix(CLI_PREFIX))]
-    process = subprocess.Popen(
+    return cli_console(
         [*cloudenv_command(), *args],
-        env=server.node.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        server.node.env,
+        b"echo README-$((40 + 2))\n",
+        b"README-42",
+        timeout=CLI_TIMEOUT,
     )
-    assert process.stdin is not None and process.stdout is not None
-    output = bytearray()
-
-    def read() -> None:
-        assert process.stdout is not None
-        while chunk := process.stdout.read1(4096):
-            output.extend(chunk)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-
-    def seen(text: bytes, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while text not in output and time.monotonic() < deadline and reader.is_alive():
-            time.sleep(0.1)
-        return text in output
-
-    try:
-        assert seen(b"Ctrl-] leaves", CLI_TIMEOUT), bytes(output)
-        # Typed again now and then: a line sent while the shell is not yet reading is lost.
-        for _ in range(6):
-            process.stdin.write(b"echo README-$((40 + 2))\n")
-            process.stdin.flush()
-            if seen(b"README-42", 5):
-                break
-        process.stdin.write(b"\x1d")
-        process.stdin.flush()
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    reader.join(10)
-    assert process.returncode == 0, bytes(output)
-    return output.decode(errors="replace")
 
 
 def test_every_readme_command_runs(base: Path) -> None:

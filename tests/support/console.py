@@ -1,9 +1,11 @@
 """A test guest's serial console as a shell: a thread gathers what it prints; ``run``
-types a command and returns its output up to a token the command itself prints last."""
+types a command and returns its output up to a token the command itself prints last.
+``cli_console`` does the same through ``cloudenv instance console``."""
 
 from __future__ import annotations
 
 import secrets
+import subprocess
 import threading
 import time
 
@@ -51,3 +53,54 @@ class Console:
 
     def close(self) -> None:
         self._stream.close()
+
+
+def cli_console(
+    argv: list[str], env: dict[str, str], line: bytes, answer: bytes, timeout: float = 120.0
+) -> str:
+    """Run ``cloudenv instance console`` (``argv``) as a person would: once it says it is
+    connected, type ``line`` until ``answer`` shows (a line typed while the shell is not yet
+    reading is lost), then leave with Ctrl-]. Returns all it printed; fails unless it
+    printed the answer and left with status 0."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    output = bytearray()
+
+    def read() -> None:
+        assert process.stdout is not None
+        while chunk := process.stdout.read1(4096):
+            output.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def seen(text: bytes, within: float) -> bool:
+        deadline = time.monotonic() + within
+        while text not in output and time.monotonic() < deadline and reader.is_alive():
+            time.sleep(0.1)
+        return text in output
+
+    try:
+        assert seen(b"Ctrl-] leaves", timeout), bytes(output)
+        for _ in range(6):
+            process.stdin.write(line)
+            process.stdin.flush()
+            if seen(answer, 5):
+                break
+        process.stdin.write(b"\x1d")
+        process.stdin.flush()
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(10)
+    assert answer in output and process.returncode == 0, bytes(output)
+    return output.decode(errors="replace")
