@@ -78,22 +78,21 @@ def container_spec(plan: ex.InstancePlan) -> ContainerSpec:
 def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
     """The designer's input for the instance: its typed configuration as the row holds it,
     its disks and kernel resolved to files on this node (a container: its directories)."""
+    common = DomainSpec(
+        name=plan.id,
+        uuid=plan.uuid,
+        title=plan.name,
+        vcpus_sockets=plan.sockets,
+        vcpus_cores=plan.cores,
+        vcpus_threads=plan.threads,
+        memory_mb=plan.memory_mb,
+        accelerator=ctx.drivers.accelerator,
+        config=plan.config,
+        interfaces=tuple(i.spec for i in plan.interfaces),
+        metadata={"instance": plan.id, "node": plan.node_id},
+    )
     if plan.type == InstanceType.LXC:
-        return DomainSpec(
-            name=plan.id,
-            uuid=plan.uuid,
-            title=plan.name,
-            vcpus_sockets=plan.sockets,
-            vcpus_cores=plan.cores,
-            vcpus_threads=plan.threads,
-            memory_mb=plan.memory_mb,
-            accelerator=ctx.drivers.accelerator,
-            config=plan.config,
-            interfaces=tuple(i.spec for i in plan.interfaces),
-            vnc=False,
-            metadata={"instance": plan.id, "node": plan.node_id},
-            container=container_spec(plan),
-        )
+        return dataclasses.replace(common, vnc=False, container=container_spec(plan))
     kernel = DirectKernelBoot(plan.kernel, plan.initrd, plan.cmdline) if plan.kernel else None
     disks = tuple(
         DiskSpec(
@@ -111,21 +110,11 @@ def domain_spec(plan: ex.InstancePlan, ctx: TaskContext) -> DomainSpec:
     )
     if kernel is not None:  # libvirt forbids per-device boot order with direct kernel boot
         disks = tuple(dataclasses.replace(d, boot_order=None) for d in disks)
-    return DomainSpec(
-        name=plan.id,
-        uuid=plan.uuid,
-        title=plan.name,
-        vcpus_sockets=plan.sockets,
-        vcpus_cores=plan.cores,
-        vcpus_threads=plan.threads,
-        memory_mb=plan.memory_mb,
-        accelerator=ctx.drivers.accelerator,
-        config=plan.config,
+    return dataclasses.replace(
+        common,
         disks=disks,
-        interfaces=tuple(i.spec for i in plan.interfaces),
         kernel_boot=kernel,
         serial_log=os.path.join(ctx.drivers.serial_log_dir, f"{plan.id}-serial.log"),
-        metadata={"instance": plan.id, "node": plan.node_id},
     )
 
 
