@@ -197,6 +197,8 @@ class PageErrors:
     """What went wrong in a page while a test ran, in the words the browser used."""
 
     errors: list[str] = field(default_factory=list)
+    #: Console errors a test causes on purpose (a request it aborts), by a part of their text.
+    expected: list[str] = field(default_factory=list)
 
     def on_page_error(self, error: PlaywrightError) -> None:
         self.errors.append(f"uncaught: {error.message}\n{error.stack or ''}".rstrip())
@@ -208,6 +210,8 @@ class PageErrors:
         status = _HTTP_STATUS_LINE.match(message.text)
         if status and 400 <= int(status.group(1)) < 500 and _is_api(url):
             return  # an API refusal: the UI shows it; a 5xx is caught by on_response
+        if any(part in message.text for part in self.expected):
+            return
         if _NETWORK_CHANGED in message.text:
             # Chromium aborts its requests in flight whenever the host's interfaces change,
             # which the network and container tests running beside this one do (veths, OVS
@@ -245,6 +249,12 @@ def page(browser: Browser, served_node: Server, request: pytest.FixtureRequest) 
     request.node.stash[_PAGE] = page
     yield page
     context.close()
+
+
+@pytest.fixture
+def page_errors(page: Page, request: pytest.FixtureRequest) -> PageErrors:
+    """The test page's error watch, for a test that makes a request fail on purpose."""
+    return request.node.stash[_PAGE_ERRORS]
 
 
 @pytest.fixture

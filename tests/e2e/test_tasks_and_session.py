@@ -24,7 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.e2e.conftest import SIGN_IN_TIMEOUT, ShotFn, sign_in
+from tests.e2e.conftest import SIGN_IN_TIMEOUT, PageErrors, ShotFn, sign_in
 from tests.support.compute import GuestImages, deploy_body, succeed, wait_task
 from tests.support.served_node import ADMIN_PASSWORD, Server
 
@@ -113,6 +113,31 @@ def test_a_deep_link_survives_a_reload(
     expect(heading).to_be_visible()
     assert urlsplit(page.url).path == f"/nodes/{node['id']}"
     shot(page, "node-after-reload")
+
+
+def test_a_dropped_session_check_is_asked_again_not_taken_for_signing_out(
+    signed_in_page: Page, page_errors: PageErrors, node: dict[str, Any]
+) -> None:
+    """Chromium drops the requests in flight when the host's interfaces change
+    (ERR_NETWORK_CHANGED, seen in CI while other tests made veths). A session check lost
+    so is asked again; it was taken for a signed-out session and sent the user to sign-in."""
+    page = signed_in_page
+    dropped: list[str] = []
+
+    def drop_the_first(route: Route) -> None:
+        if dropped:
+            route.continue_()
+        else:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+
+    page_errors.expected.append("net::ERR_CONNECTION_RESET")
+    page.route("**/api/v1/auth/me", drop_the_first)
+    here = f"/nodes/{node['id']}"
+    page.goto(here)
+    expect(page.get_by_role("heading", name=node["name"], level=1)).to_be_visible()
+    assert dropped, "the session check was not made"
+    assert urlsplit(page.url).path == here
 
 
 def test_a_session_ended_on_the_server_returns_through_sign_in(

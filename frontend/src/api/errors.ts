@@ -50,3 +50,12 @@ export function fieldError(error: unknown, field: string): string | undefined {
   // Inside it: `cpu.cores` under `cpu`, and an item, `new_volumes[0].size`, under `new_volumes`.
   return f === field || f.startsWith(`${field}.`) || f.startsWith(`${field}[`) ? error.message : undefined;
 }
+
+/**
+ * Whether a failed query is asked again: a network failure is (the browser aborts its
+ * requests in flight when the host's interfaces change, and a restarting node drops them),
+ * twice at most; the server's own answer (an ApiError: a refusal, a 401) is not.
+ */
+export function retryNetworkFailure(failureCount: number, error: Error): boolean {
+  return failureCount < 2 && !(error instanceof ApiError);
+}

@@ -6,6 +6,7 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
 import { api, unwrap } from "./client";
+import { retryNetworkFailure } from "./errors";
 import { listNics, listPortGroups, listVSwitches } from "./network";
 import type { components } from "./schema";
 
@@ -177,7 +178,9 @@ export function useMe() {
   return useQuery({
     queryKey: keys.me,
     queryFn: async () => unwrap(await api.GET("/api/v1/auth/me")),
-    retry: false,
+    // A 401 sends the user to sign-in at once; a request the network dropped is asked
+    // again first, or a blip would look like a signed-out session.
+    retry: retryNetworkFailure,
     staleTime: Infinity,
   });
 }

@@ -5,6 +5,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
 
+import { retryNetworkFailure } from "../../api/errors";
 import { SignInPage } from "../auth/SignInPage";
 import { DialogProvider } from "../common/DialogHost";
 import { AppLayout } from "./AppLayout";
@@ -17,7 +18,7 @@ const queryClient = new QueryClient({
       // The event feed marks data stale when it changes; no polling, no refetch on focus.
       staleTime: 60_000,
       refetchOnWindowFocus: false,
-      retry: (count, error) => count < 2 && !(error instanceof Error && "code" in error),
+      retry: retryNetworkFailure,
     },
   },
 });
