@@ -6,11 +6,15 @@ seed's words, as the tests do."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.e2e.conftest import VIEWPORT, ShotFn
+from tests.support.compute import wait_task
 
 #: aria-level of each kind of resource in the tree (init names a datacenter and a cluster
 #: alike, so a name alone may match two rows).
@@ -133,3 +137,26 @@ def whole_page_shot(page: Page, shot: ShotFn, name: str) -> None:
     page.set_viewport_size(ViewportSize(width=width, height=max(usual, int(height) + 40)))
     shot(page, name)
     page.set_viewport_size(ViewportSize(width=width, height=usual))
+
+
+def until_api(check: Callable[[], bool], what: str, timeout_ms: int) -> None:
+    """The API reaches what ``check()`` tests (a task finishes after the UI shows its reply)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the API never showed {what}")
+
+
+def remove_instance(admin: httpx.Client, instance_id: str) -> None:
+    """Kill and destroy an instance a test made, with its volumes, whatever state the test
+    left it in (a refused step is no error: it may be gone already)."""
+    reply = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
+    if reply.status_code == 202:
+        wait_task(admin, reply.json()["task_id"])
+    reply = admin.delete(
+        f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY", "destroy_volumes": "true"}
+    )
+    if reply.status_code == 202:
+        wait_task(admin, reply.json()["task_id"])

@@ -16,8 +16,7 @@ Screenshots of each step are saved under tests/e2e/output/test_a_container_throu
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,15 @@ from websockets.sync.client import connect
 
 from cloudenv.tls import client_ssl_context
 from tests.e2e.conftest import ShotFn
-from tests.e2e.support import context_menu, node_menu, terminal_text, tree_row, whole_page_shot
+from tests.e2e.support import (
+    context_menu,
+    node_menu,
+    remove_instance,
+    terminal_text,
+    tree_row,
+    until_api,
+    whole_page_shot,
+)
 from tests.support.compute import succeed, wait_task
 from tests.support.container_images import build_busybox_rootfs, rootfs_tarball
 from tests.support.served_node import Server
@@ -63,31 +70,10 @@ def image(admin: httpx.Client, node: dict[str, Any], tmp_path: Path) -> Iterator
     yield IMAGE
     for row in admin.get("/api/v1/instances", params={"node_id": node["id"]}).json():
         if row["name"] == INSTANCE:
-            _remove_instance(admin, row["id"])
+            remove_instance(admin, row["id"])
     gone = admin.delete(f"{images}/{IMAGE}", params={"confirm": "DESTROY"})
     if gone.status_code == 202:
         wait_task(admin, gone.json()["task_id"])
-
-
-def _remove_instance(admin: httpx.Client, instance_id: str) -> None:
-    reply = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
-    if reply.status_code == 202:
-        wait_task(admin, reply.json()["task_id"])
-    reply = admin.delete(
-        f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY", "destroy_volumes": "true"}
-    )
-    if reply.status_code == 202:
-        wait_task(admin, reply.json()["task_id"])
-
-
-def _until(check: Callable[[], bool], what: str, timeout_ms: int = CONTAINER_TIMEOUT) -> None:
-    """The API reaches what ``check()`` tests (a task finishes after the UI shows its reply)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the API never showed {what}")
 
 
 @contextmanager
@@ -235,11 +221,12 @@ def test_a_container_through_the_wizard(
     )
     expect(page.get_by_text("The console needs the instance running")).to_be_visible()
     shot(page, "10-stopped")
-    _until(
+    until_api(
         lambda: (
             admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]["state"] == "stopped"
         ),
         "the container stopped",
+        CONTAINER_TIMEOUT,
     )
 
     # No snapshots for a container: Create is disabled, and the list says why.
@@ -260,8 +247,9 @@ def test_a_container_through_the_wizard(
     confirm.click()
     expect(dialog).to_be_hidden()
     expect(row).to_have_count(0, timeout=CONTAINER_TIMEOUT)
-    _until(
+    until_api(
         lambda: admin.get(f"/api/v1/instances/{instance_id}").status_code == 404,
         "the container gone",
+        CONTAINER_TIMEOUT,
     )
     whole_page_shot(page, shot, "13-destroyed")

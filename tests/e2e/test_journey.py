@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,10 @@ from tests.e2e.support import (
     context_menu,
     fill_general,
     node_menu,
+    remove_instance,
     serial_text,
     tree_row,
+    until_api,
     upload_image,
     whole_page_shot,
 )
@@ -88,7 +89,7 @@ def spine(admin: httpx.Client, served_node: Server) -> Iterator[dict[str, dict[s
     yield found
     for row in admin.get("/api/v1/instances", params={"node_id": node_id}).json():
         if row["name"] == INSTANCE:
-            _remove_instance(admin, row["id"])
+            remove_instance(admin, row["id"])
     gone = admin.delete(
         f"/api/v1/nodes/{node_id}/images/images/{ISO}", params={"confirm": "DESTROY"}
     )
@@ -97,33 +98,12 @@ def spine(admin: httpx.Client, served_node: Server) -> Iterator[dict[str, dict[s
     admin.patch(dc_path, json={"location": location})
 
 
-def _remove_instance(admin: httpx.Client, instance_id: str) -> None:
-    reply = admin.post(f"/api/v1/instances/{instance_id}/power", json={"action": "kill"})
-    if reply.status_code == 202:
-        wait_task(admin, reply.json()["task_id"])
-    reply = admin.delete(
-        f"/api/v1/instances/{instance_id}", params={"confirm": "DESTROY", "destroy_volumes": "true"}
-    )
-    if reply.status_code == 202:
-        wait_task(admin, reply.json()["task_id"])
-
-
 @pytest.fixture
 def iso(tmp_path: Path) -> Path:
     """The test guest's ISO under the name the journey gives it."""
     path = tmp_path / ISO
     shutil.copyfile(build_guest().iso, path)
     return path
-
-
-def _until(check: Callable[[], bool], what: str, timeout_ms: int = GUEST_TIMEOUT) -> None:
-    """The API reaches what ``check()`` tests (a task finishes after the UI shows its reply)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the API never showed {what}")
 
 
 def _instance_ids(admin: httpx.Client, node_id: str) -> set[str]:
@@ -297,11 +277,12 @@ def test_a_new_users_journey(
     expect(row).to_have_accessible_description("Stopped", timeout=GUEST_TIMEOUT)
     expect(page.get_by_text("The console needs the instance running")).to_be_visible()
     shot(page, "18-stopped")
-    _until(
+    until_api(
         lambda: (
             admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]["state"] == "stopped"
         ),
         "the instance stopped",
+        GUEST_TIMEOUT,
     )
 
     # Wrong input in the instance's own forms: the server's words, nothing made.
@@ -364,9 +345,10 @@ def test_a_new_users_journey(
     confirm.click()
     expect(dialog).to_be_hidden()
     expect(row).to_have_count(0, timeout=GUEST_TIMEOUT)
-    _until(
+    until_api(
         lambda: admin.get(f"/api/v1/instances/{instance_id}").status_code == 404,
         "the instance gone",
+        GUEST_TIMEOUT,
     )
     assert _volume_ids(admin, node["id"]) == volumes, "the instance's volume was left"
     assert page.evaluate(STAY), "the page was reloaded"
