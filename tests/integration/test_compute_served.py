@@ -167,7 +167,17 @@ def _console(node: Node, instance_id: str, kind: str) -> Any:
     grant = node.client.post(f"/api/v1/instances/{instance_id}/console", json={"kind": kind})
     assert grant.status_code == 200, grant.text
     url = f"wss://127.0.0.1:{node.server.port}{grant.json()['websocket']}"
-    return connect(url, ssl=client_ssl_context(node.server.node.ca), open_timeout=10)
+    try:
+        # Generous: the handshake waits for the ticket's database write, which a node
+        # loaded by the whole suite on two cores once took over 10 s to get to (CI). Tests
+        # don't assert on time; this only bounds a hang.
+        return connect(url, ssl=client_ssl_context(node.server.node.ca), open_timeout=60)
+    except TimeoutError:
+        # What the daemon was doing meanwhile is the only clue to a slow handshake.
+        tail = node.server.log()[-6000:]
+        raise AssertionError(
+            f"The console's handshake took over 60 s; the daemon's log:\n{tail}"
+        ) from None
 
 
 def _read_until(socket: Any, needle: bytes, timeout: float = 30.0) -> bytes:
