@@ -10,6 +10,8 @@
 #   3. virtlogd (domains fail to start without it).
 #   4. libvirtd; on hybrid cgroup hosts (cgroup2 mounted at /sys/fs/cgroup/unified) in its own
 #      mount namespace without that mount, or libvirt's LXC driver fails to start containers.
+#      That namespace is a slave of the host's for /run/cloudenv/mounts (made a shared
+#      mount first): the filesystem volumes cloudenv mounts there for containers reach it.
 #   5. Wait (at most 30 s) until `virsh -c qemu:///system version` answers. The first call
 #      after an install probes QEMU's capabilities (about 12 s); later ones take milliseconds.
 set -euo pipefail
@@ -18,6 +20,7 @@ readonly WAIT_SECONDS=30
 readonly LIBVIRTD_PIDFILE=/run/libvirtd.pid
 readonly VIRTLOGD_PIDFILE=/run/virtlogd.pid
 readonly CGROUP2_HYBRID=/sys/fs/cgroup/unified
+readonly CONTAINER_MOUNTS=/run/cloudenv/mounts
 readonly LOCKFILE=/run/lock/cloudenv-libvirt.lock
 
 die() {
@@ -69,9 +72,15 @@ fi
 # 4. libvirtd.
 if ! running "$LIBVIRTD_PIDFILE" libvirtd; then
   if mountpoint -q "$CGROUP2_HYBRID"; then
-    # Private mount namespace: the host keeps its mounts; only libvirtd (and the QEMU and
-    # libvirt_lxc processes it starts) no longer sees the cgroup2 mount.
-    launch "$LIBVIRTD_PIDFILE" libvirtd /var/log/libvirt/libvirtd.log unshare --mount --propagation private \
+    # Its own mount namespace: the host keeps its mounts; only libvirtd (and the QEMU and
+    # libvirt_lxc processes it starts) no longer sees the cgroup2 mount. It is a slave of
+    # the host's: what the host mounts under the shared $CONTAINER_MOUNTS reaches it (a
+    # container's filesystem volumes), what it unmounts itself stays its own.
+    mkdir -p "$CONTAINER_MOUNTS"
+    chmod 0711 "$CONTAINER_MOUNTS"
+    mountpoint -q "$CONTAINER_MOUNTS" || mount --bind "$CONTAINER_MOUNTS" "$CONTAINER_MOUNTS"
+    mount --make-shared "$CONTAINER_MOUNTS"
+    launch "$LIBVIRTD_PIDFILE" libvirtd /var/log/libvirt/libvirtd.log unshare --mount --propagation slave \
       sh -c "umount '$CGROUP2_HYBRID' && exec libvirtd -d"
   else
     launch "$LIBVIRTD_PIDFILE" libvirtd /var/log/libvirt/libvirtd.log libvirtd -d

@@ -14,7 +14,9 @@ import contextlib
 import itertools
 import json
 import os
+import secrets
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any
 import libvirt
 import pytest
 
+from cloudenv.drivers.compute.container_mounts import MOUNT_DIR
 from cloudenv.drivers.network.base import PortVlan, VlanMode
 from cloudenv.drivers.network.ovs import OvsNetworkDriver
 from tests.integration.test_compute_served import Node, _console, _read_until
@@ -339,3 +342,87 @@ def test_a_daemon_killed_mid_deploy_leaves_the_container_whole_or_gone(
                     ]
                 finally:
                     conn.close()
+
+
+def _mounted(instance_id: str) -> list[str]:
+    """The container's filesystem volumes the node has mounted (their directories' names)."""
+    home = MOUNT_DIR / instance_id
+    if not home.is_dir():
+        return []
+    return sorted(p.name for p in home.iterdir() if os.path.ismount(p))
+
+
+def _debugfs(volume: Path, request: str) -> str:
+    """What debugfs reads off a filesystem volume that nothing has mounted."""
+    done = subprocess.run(
+        ["debugfs", "-R", request, str(volume)], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_filesystem_volumes_are_mounted_by_the_node_while_the_container_runs(
+    node: Node, busybox_tar: bytes
+) -> None:
+    """``rootfs_size``: the root filesystem is an ext4 volume of that size; a blank raw
+    volume becomes a mount point (formatted for the container's root). The node mounts both
+    while the container runs (libvirt can't mount them inside an unprivileged container),
+    the container writes to them as its root, and stop, kill and destroy unmount them."""
+    tag = secrets.token_hex(2)
+    with busybox_image(node, busybox_tar, f"ct-fs-{tag}.tar") as image:
+        body = deploy_body(node, f"ct-fs-{tag}", image)
+        body["metadata"]["rootfs_size"] = 1
+        deployed = succeed(node.client, node.client.post("/api/v2/instances", json=body))
+        instance_id = str(deployed["target_id"])
+        try:
+            devices = node.client.get(f"/api/v1/instances/{instance_id}/devices").json()
+            [root] = [d for d in devices if d["is_root"]]
+            rootfs = node.pool_dir / f"{root['resource_id']}.raw"
+            assert rootfs.stat().st_size == 1024**3 and rootfs.is_file()
+            assert _mounted(instance_id) == ["root"]
+            with console(node, instance_id) as socket:
+                mounts = shell(socket, "grep ' / ' /proc/mounts")
+                assert " / ext4 " in mounts, mounts  # its root is the volume's filesystem
+                assert "1-in-root" in shell(socket, "echo 1-in-root > /note; cat /note")
+
+            made = node.client.post(
+                "/api/v1/volumes",
+                json={"node_id": node.id, "storage_pool_id": node.pool,
+                      "name": f"ct-raw-{tag}", "size": 1, "driver": "raw"},
+            )  # fmt: skip
+            assert run(node, made)["status"] == "succeeded"
+            raw_id = made.json()["id"]
+            attach = node.client.post(
+                f"/api/v1/instances/{instance_id}/devices",
+                json={"name": "raw", "type": 2,
+                      "metadata": {"data": {"volume_id": raw_id, "path": "/mnt/raw"}}},
+            )  # fmt: skip
+            attached = run(node, attach)
+            assert attached["status"] == "succeeded", attached
+            assert any("empty ext4 filesystem" in line["message"] for line in attached["log"])
+
+            # stop unmounts; start mounts both (the new mount point from now on)
+            assert node.power(instance_id, "stop", timeout=3)["status"] == "succeeded"
+            assert _mounted(instance_id) == []
+            assert node.power(instance_id, "start")["status"] == "succeeded"
+            assert _mounted(instance_id) == sorted(["root", f"{raw_id}.raw"])
+            with console(node, instance_id) as socket:
+                wrote = shell(socket, "echo 2-on-raw > /mnt/raw/note && cat /mnt/raw/note /note")
+                assert "2-on-raw" in wrote and "1-in-root" in wrote
+
+            # kill unmounts too: the files are on the volumes, owned by the mapped root
+            assert node.power(instance_id, "kill")["status"] == "succeeded"
+            assert _mounted(instance_id) == []
+            raw = node.pool_dir / f"{raw_id}.raw"
+            assert _debugfs(raw, "cat /note") == "2-on-raw\n"
+            assert "User: 100000" in _debugfs(raw, "stat /note")
+            assert _debugfs(rootfs, "cat /note") == "1-in-root\n"
+            assert f"ct-fs-{tag}" in _debugfs(rootfs, "cat /etc/hostname")
+        finally:
+            gone = node.client.delete(
+                f"/api/v1/instances/{instance_id}",
+                params={"confirm": "DESTROY", "destroy_volumes": "true"},
+            )
+            if gone.status_code == 202:
+                assert wait_task(node.client, gone.json()["task_id"])["status"] == "succeeded"
+        assert _mounted(instance_id) == [] and not (MOUNT_DIR / instance_id).exists()
+        assert not rootfs.exists()

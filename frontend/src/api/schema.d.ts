@@ -2742,8 +2742,8 @@ export interface components {
         };
         /**
          * LxcMetadata
-         * @description A container's settings. ``privileged`` and ``storage_pool_id`` are cloudenv's
-         *     additions to the product's ``{_type: "lxc", init}``.
+         * @description A container's settings. ``privileged``, ``storage_pool_id`` and ``rootfs_size`` are
+         *     cloudenv's additions to the product's ``{_type: "lxc", init}``.
          */
         LxcMetadata: {
             /**
@@ -2765,8 +2765,14 @@ export interface components {
              */
             privileged: boolean;
             /**
+             * Rootfs Size
+             * @description cloudenv's addition, in GB: the root filesystem is an ext4 volume of this size (the container can't write more). Unset: a directory volume on a directory or netfs pool (no size limit), or on an LVM or ZFS pool the image's size plus 1 GB, at least 2 GB.
+             * @example 8
+             */
+            rootfs_size?: number | null;
+            /**
              * Storage Pool Id
-             * @description cloudenv's addition: the directory or netfs pool the image is unpacked into (default: the image's own pool).
+             * @description cloudenv's addition: the pool the root filesystem goes into (default: the image's own pool): a directory, netfs, LVM or ZFS pool.
              */
             storage_pool_id?: string | null;
         };

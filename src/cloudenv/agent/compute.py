@@ -25,6 +25,7 @@ from cloudenv.drivers.compute.base import (
     DiskSpec,
     DomainSpec,
     IdMapping,
+    MountKind,
     MountSpec,
     PowerState,
 )
@@ -53,9 +54,14 @@ def _what(plan: ex.InstancePlan) -> str:
     return "container" if plan.type == InstanceType.LXC else "virtual machine"
 
 
+def mount_kind(disk: ex.PlannedDisk) -> MountKind:
+    """A directory volume is bind-mounted; a raw one holds a filesystem the node mounts."""
+    return MountKind.DIRECTORY if disk.format == DiskFormat.DIR else MountKind.FILESYSTEM
+
+
 def container_spec(plan: ex.InstancePlan) -> ContainerSpec:
-    """A container's root filesystem (its root volume's directory), init, ID map and mount
-    points (its other volumes' directories at their paths inside)."""
+    """A container's root filesystem (its root volume), init, ID map and mount points (its
+    other volumes at their paths inside)."""
     config = plan.container
     assert config is not None
     root = next((d for d in plan.disks if d.is_root), None)
@@ -64,11 +70,12 @@ def container_spec(plan: ex.InstancePlan) -> ContainerSpec:
     shift = config.idmap
     return ContainerSpec(
         rootfs=root.path,
+        rootfs_kind=mount_kind(root),
         init=config.init,
         hostname=hostname_for(plan.name),
         idmap=None if shift is None else IdMapping(uid=shift.uid, gid=shift.gid, count=shift.count),
         mounts=tuple(
-            MountSpec(source=d.path, target=d.target, readonly=d.readonly)
+            MountSpec(source=d.path, target=d.target, readonly=d.readonly, kind=mount_kind(d))
             for d in plan.disks
             if not d.is_root and d.volume_id
         ),
@@ -192,7 +199,7 @@ def deploy(task: TaskClaim, ctx: TaskContext) -> None:
                 # Registered first: delete is idempotent, and a copy that fails half-way
                 # must not leave its file.
                 undo.callback(storage.delete_volume, disk.pool_id, name)
-                if disk.format == DiskFormat.DIR and disk.clone_from:
+                if plan.type == InstanceType.LXC and disk.clone_from:
                     info = _unpack_rootfs(ctx, plan, disk, name)
                 elif disk.clone_from:
                     ctx.report(line=f"Copying image into volume {disk.volume_id} ({disk.name})")
@@ -279,7 +286,12 @@ def _unpack_rootfs(
         + ("(privileged: owners kept)" if privileged else f"(owners shifted to {uid}:{gid})"),
     )
     return ctx.drivers.need_storage().create_rootfs(
-        disk.pool_id, name, disk.clone_from or "", uid_offset=uid, gid_offset=gid
+        disk.pool_id,
+        name,
+        disk.clone_from or "",
+        uid_offset=uid,
+        gid_offset=gid,
+        capacity_bytes=None if disk.format == DiskFormat.DIR else disk.size_bytes,
     )
 
 
@@ -366,6 +378,11 @@ def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> b
 
 def stop(task: TaskClaim, ctx: TaskContext) -> None:
     if _shutdown(task, ctx, back_to=InstanceState.RUNNING):
+        plan = _plan(ctx, task.target_id or "")
+        try:
+            hypervisor(ctx, plan).release(plan.id)  # a container's filesystem volumes
+        except CloudenvError as exc:
+            ctx.report(line=f"Stopped; its volumes stay mounted on the node: {exc.message}")
         _release(ctx, task, InstanceState.STOPPED)
 
 

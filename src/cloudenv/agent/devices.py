@@ -14,7 +14,7 @@ import dataclasses
 from cloudenv.agent.compute import apply_port_vlans, domain_spec, ensure_pools, hypervisor
 from cloudenv.agent.compute import recover as recover_instance
 from cloudenv.agent.context import TaskContext
-from cloudenv.drivers.compute.base import ComputeDriver, PowerState
+from cloudenv.drivers.compute.base import ComputeDriver, DiskFormat, PowerState
 from cloudenv.enums import DesiredState, InstanceType
 from cloudenv.errors import CloudenvError
 from cloudenv.services.compute import attachments as at
@@ -58,6 +58,7 @@ def _attach_disk(
     if device.pool_id:
         ensure_pools(ctx, {device.pool_id})
     if plan.type == InstanceType.LXC:
+        _prepare_filesystem(ctx, plan, device)
         # A mount point is part of the container's definition; libvirt's LXC driver can't
         # add one to a running container, so it is there from the next start.
         if compute.state(plan.id) is None:
@@ -75,6 +76,20 @@ def _attach_disk(
     how = "live and persistently" if live else "persistently (seen after a restart)"
     ctx.report(progress=30, line=f"Attaching {device.label} as {device.target}, {how}")
     compute.attach_disk(plan.id, disk, live=live)
+
+
+def _prepare_filesystem(ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask) -> None:
+    """A raw volume becomes a container's mount point as a filesystem: a blank one is
+    formatted (its top directory the container root's), one with a filesystem is kept."""
+    disk = next((d for d in plan.disks if d.volume_id and d.volume_id == device.volume_id), None)
+    if disk is None or disk.format != DiskFormat.RAW:
+        return
+    shift = plan.container.idmap if plan.container is not None else None
+    uid, gid = (shift.uid, shift.gid) if shift is not None else (0, 0)
+    if ctx.drivers.need_storage().format_for_mount(disk.path, uid=uid, gid=gid):
+        ctx.report(progress=20, line=f"Made {device.label} an empty ext4 filesystem")
+    else:
+        ctx.report(progress=20, line=f"{device.label} holds a filesystem; mounted as it is")
 
 
 def _attach_nic(ctx: TaskContext, plan: ex.InstancePlan, device: at.DeviceTask, live: bool) -> None:

@@ -14,11 +14,12 @@ from fastapi.testclient import TestClient
 
 from cloudenv.agent import compute
 from cloudenv.agent.context import TaskContext
-from cloudenv.drivers.compute.base import PowerState
+from cloudenv.drivers.compute.base import MountKind, PowerState
+from cloudenv.enums import PoolType
 from cloudenv.host.subids import NoSubordinateIds, SubordinateIds
 from cloudenv.services import tasks
 from cloudenv.store.engine import transaction
-from cloudenv.store.tables import Instance, InstanceDevice, Volume
+from cloudenv.store.tables import Instance, InstanceDevice, StoragePool, Volume
 from tests.conftest import Deployment, count_rows
 from tests.support.container_images import build_busybox_rootfs, tar_of_directory
 from tests.unit.api.test_consoles import refusal, ticket
@@ -90,7 +91,8 @@ def test_a_busybox_container_deploys_unprivileged_and_runs(
     assert dep.containers.states[instance_id] == PowerState.RUNNING
     # The image was unpacked into a new directory volume, owners shifted by the range.
     (unpacked,) = [c for c in dep.storage.calls if c[0] == "create_rootfs"]
-    assert unpacked[3].endswith("image-busybox.tar") and unpacked[4:] == ("100000", "100000")
+    assert unpacked[3].endswith("image-busybox.tar")
+    assert unpacked[4:] == ("100000", "100000", "None")  # no size: a directory
     assert spec.container.rootfs.endswith(unpacked[2])
     devices = admin.get(f"/api/v1/instances/{instance_id}/devices").json()
     [root] = [d for d in devices if d["is_root"]]
@@ -106,7 +108,7 @@ def test_a_privileged_container_keeps_the_owners_and_has_no_id_map(
     spec = dep.containers.domains[instance_id]
     assert spec.container is not None and spec.container.idmap is None
     (unpacked,) = [c for c in dep.storage.calls if c[0] == "create_rootfs"]
-    assert unpacked[4:] == ("0", "0")
+    assert unpacked[4:6] == ("0", "0")
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,7 @@ def test_a_privileged_container_keeps_the_owners_and_has_no_id_map(
         ({"metadata": {"init": "sbin/init"}}, "metadata.init", "absolute path"),
         ({"metadata": {"storage_pool_id": "pool-none"}}, "metadata.storage_pool_id", "not enabled"),
         ({"type": 2}, "type", "does not go with metadata._type lxc"),
+        ({"metadata": {"rootfs_size": 0}}, "metadata.rootfs_size", "between 1 and 65536 GB"),
     ],
 )
 def test_bad_container_deploys_change_nothing(
@@ -258,7 +261,7 @@ def test_a_disk_image_volume_can_not_be_a_mount_point(
     body = {"name": "disk", "type": 2, "metadata": {"data": data}}
     refused(
         admin.post(f"/api/v1/instances/{instance_id}/devices", json=body),
-        400, "metadata.data.volume_id", "a container mounts directory volumes",
+        400, "metadata.data.volume_id", "is a qcow2 disk image, which only QEMU reads",
     )  # fmt: skip
 
 
@@ -339,3 +342,96 @@ def test_the_node_says_whether_it_runs_containers_and_deploys_follow_it(
         "can't run containers: libvirtd has no LXC driver.",
     )
     assert count_rows(dep, Instance) == 0
+
+
+def _retype(dep: Deployment, pool_type: PoolType) -> None:
+    with transaction(dep.factory) as db:
+        db.get_one(StoragePool, dep.setup.default_pool_id).type = pool_type
+
+
+def _rootfs_capacity(dep: Deployment) -> str:
+    (unpacked,) = [c for c in dep.storage.calls if c[0] == "create_rootfs"]
+    return unpacked[6]
+
+
+def test_a_root_filesystem_volume_of_the_size_asked_for(
+    admin: TestClient, dep: Deployment, image: str
+) -> None:
+    """rootfs_size: an ext4 volume of that size (raw), which the node mounts at each start."""
+    instance_id = deploy_container(admin, dep, metadata={"rootfs_size": 3})
+    assert _rootfs_capacity(dep) == str(3 * 1024**3)
+    spec = dep.containers.domains[instance_id]
+    assert spec.container is not None and spec.container.rootfs_kind is MountKind.FILESYSTEM
+    [root] = [d for d in admin.get(f"/api/v1/instances/{instance_id}/devices").json()
+              if d["is_root"]]  # fmt: skip
+    volume = admin.get(f"/api/v1/volumes/{root['resource_id']}").json()
+    assert (volume["size"], volume["metadata"]["driver"]) == (3, "raw")
+
+
+def test_block_pools_get_a_filesystem_root_and_qemu_only_pools_are_refused(
+    admin: TestClient, dep: Deployment, image: str
+) -> None:
+    _retype(dep, PoolType.LVM)  # in the database only: the deploy is looked at, not run
+    queued = admin.post("/api/v2/instances", json=lxc_body(dep, name="ct-lvm"))
+    assert queued.status_code == 202, queued.text
+    with transaction(dep.factory) as db:
+        [instance] = db.query(Instance).filter_by(name="ct-lvm").all()
+        [root] = db.query(Volume).filter_by(instance_id=instance.id).all()
+        # No size asked: the image's size plus 1 GB, at least 2 GB; a filesystem (raw).
+        assert (root.format, root.size_bytes) == ("raw", 2 * 1024**3)
+    before = count_rows(dep, Instance)
+    for kind in (PoolType.RBD, PoolType.ISCSI):
+        _retype(dep, kind)
+        refused(
+            admin.post("/api/v2/instances", json=lxc_body(dep, name=f"ct-{kind.name}")),
+            400, "metadata.storage_pool_id", "reaches only through QEMU",
+        )  # fmt: skip
+    assert count_rows(dep, Instance) == before
+
+
+def test_a_raw_volume_is_mounted_as_a_filesystem_formatted_when_blank(
+    admin: TestClient, dep: Deployment, image: str
+) -> None:
+    instance_id = deploy_container(admin, dep)
+    made = admin.post(
+        "/api/v1/volumes",
+        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
+              "name": "raw", "size": 1, "driver": "raw"},
+    )  # fmt: skip
+    assert run(admin, dep, made)["status"] == "succeeded"
+    data = {"volume_id": made.json()["id"], "path": "/mnt/raw"}
+    response = admin.post(
+        f"/api/v1/instances/{instance_id}/devices",
+        json={"name": "raw", "type": 2, "metadata": {"data": data}},
+    )
+    task = run(admin, dep, response)
+    assert task["status"] == "succeeded", task
+    # Formatted for the container's root (the ID range), then in the definition.
+    (formatted,) = [c for c in dep.storage.calls if c[0] == "format_for_mount"]
+    assert formatted[1].endswith(f"{made.json()['id']}.raw")
+    assert formatted[2:] == ("100000", "100000")
+    assert any("an empty ext4 filesystem" in line["message"] for line in task["log"])
+    spec = dep.containers.domains[instance_id]
+    assert spec.container is not None
+    [mount] = spec.container.mounts
+    assert (mount.target, mount.kind) == ("/mnt/raw", MountKind.FILESYSTEM)
+
+
+def test_a_volume_of_a_pool_only_qemu_reaches_is_no_mount_point(
+    admin: TestClient, dep: Deployment, image: str
+) -> None:
+    instance_id = deploy_container(admin, dep)
+    made = admin.post(
+        "/api/v1/volumes",
+        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
+              "name": "remote", "size": 1, "driver": "raw"},
+    )  # fmt: skip
+    assert run(admin, dep, made)["status"] == "succeeded"
+    _retype(dep, PoolType.RBD)
+    data = {"volume_id": made.json()["id"], "path": "/mnt/remote"}
+    refused(
+        admin.post(f"/api/v1/instances/{instance_id}/devices",
+                   json={"name": "remote", "type": 2, "metadata": {"data": data}}),
+        400, "metadata.data.volume_id", "is in a rbd pool, whose volumes the node reaches only",
+    )  # fmt: skip
+    assert admin.get(f"/api/v1/volumes/{made.json()['id']}").json()["attached"] is False

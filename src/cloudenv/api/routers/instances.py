@@ -46,6 +46,7 @@ def _request(body: InstanceDeploy) -> DeployRequest:
     return DeployRequest(
         container=ContainerConfig(init=lxc.init, privileged=lxc.privileged) if lxc else None,
         storage_pool_id=lxc.storage_pool_id if lxc else None,
+        rootfs_size_gb=lxc.rootfs_size if lxc else None,
         name=body.name,
         type=body.type,
         node_id=body.destination.node_id,

@@ -70,8 +70,8 @@ class QemuMetadata(RequestBody):
 
 
 class LxcMetadata(RequestBody):
-    """A container's settings. ``privileged`` and ``storage_pool_id`` are cloudenv's
-    additions to the product's ``{_type: "lxc", init}``."""
+    """A container's settings. ``privileged``, ``storage_pool_id`` and ``rootfs_size`` are
+    cloudenv's additions to the product's ``{_type: "lxc", init}``."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -89,8 +89,16 @@ class LxcMetadata(RequestBody):
     )
     storage_pool_id: str | None = Field(
         default=None,
-        description="cloudenv's addition: the directory or netfs pool the image is unpacked "
-        "into (default: the image's own pool).",
+        description="cloudenv's addition: the pool the root filesystem goes into (default: "
+        "the image's own pool): a directory, netfs, LVM or ZFS pool.",
+    )
+    rootfs_size: int | None = Field(
+        default=None,
+        description="cloudenv's addition, in GB: the root filesystem is an ext4 volume of this "
+        "size (the container can't write more). Unset: a directory volume on a directory or "
+        "netfs pool (no size limit), or on an LVM or ZFS pool the image's size plus 1 GB, "
+        "at least 2 GB.",
+        examples=[8],
     )
 
 

@@ -122,14 +122,22 @@ class IdMapping:
     count: int = 65536
 
 
+class MountKind(StrEnum):
+    """What a container's volume is on the node."""
+
+    DIRECTORY = "directory"  # a directory volume: bind-mounted as it is
+    FILESYSTEM = "filesystem"  # a raw file or block device holding a filesystem
+
+
 @dataclass(frozen=True, kw_only=True)
 class MountSpec:
-    """A host directory (a volume) bind-mounted at ``target``, a path inside the
-    container."""
+    """A volume mounted at ``target``, a path inside the container: a directory
+    bind-mounted, or a filesystem volume the node mounts while the container runs."""
 
     source: str
     target: str
     readonly: bool = False
+    kind: MountKind = MountKind.DIRECTORY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +147,8 @@ class ContainerSpec:
     PID 1, and its mount points. ``idmap`` None: privileged (root inside is root)."""
 
     rootfs: str
+    #: A directory, or a filesystem volume mounted on the node while the container runs.
+    rootfs_kind: MountKind = MountKind.DIRECTORY
     init: str = "/sbin/init"
     idmap: IdMapping | None = None
     mounts: tuple[MountSpec, ...] = ()
@@ -269,6 +279,11 @@ class ComputeDriver(Protocol):
 
     def start(self, name: str) -> None:
         """Power on. Already running: no error."""
+        ...
+
+    def release(self, name: str) -> None:
+        """Let go of what the node holds for a domain that stopped (a container's
+        filesystem volumes mounted on the node). Running or missing: nothing."""
         ...
 
     def shutdown(self, name: str) -> None:

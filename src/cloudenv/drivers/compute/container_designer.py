@@ -7,7 +7,10 @@ Rules learnt on real hosts (RUNTIME.md §6a), written once here:
 - ``<features><privnet/>`` always: without it a container with no ``<interface>`` shares
   the HOST's network namespace (its NICs, addresses and routes).
 - The root filesystem is a ``<filesystem type='mount'>`` of the unpacked directory at
-  ``/``; each mount point another one at its path inside.
+  ``/``; each mount point another one at its path inside. Filesystem volumes are never
+  ``type='file'``/``'block'``: libvirt would mount them inside the user namespace, which
+  the kernel refuses; the node mounts them (``container_mounts``) and they come here as
+  directories.
 - Memory: ``<memory>`` and ``<memtune><hard_limit>`` at the same size. The hard limit is
   the cgroup limit the OOM killer enforces inside (``<memory>`` alone is only what libvirt's
   /proc/meminfo shows).
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import posixpath
 
-from cloudenv.drivers.compute.base import ContainerSpec, DomainSpec, MountSpec
+from cloudenv.drivers.compute.base import ContainerSpec, DomainSpec, MountKind, MountSpec
 from cloudenv.drivers.compute.designer import interface_element
 from cloudenv.drivers.compute.libvirt_xml import (
     OS,
@@ -105,6 +108,7 @@ def mount_element(mount: MountSpec, *, owner: str = "") -> Filesystem:
     """The ``<filesystem>`` that bind-mounts ``mount.source`` at ``mount.target``."""
     what = f"{owner + ': ' if owner else ''}mount point {mount.target!r}"
     _check_target(mount.target, what)
+    _check_directory(mount, what)
     if not posixpath.isabs(mount.source):
         raise InvalidDomain(f"{what}: the source {mount.source!r} is not an absolute path.")
     return Filesystem(source=mount.source, target=mount.target, readonly=mount.readonly)
@@ -122,6 +126,10 @@ def _check(spec: DomainSpec, container: ContainerSpec, what: str) -> None:
             f"{what}: the root filesystem {container.rootfs!r} must be an absolute path of "
             "its own directory, not the host's /."
         )
+    _check_directory(
+        MountSpec(source=container.rootfs, target="/", kind=container.rootfs_kind),
+        f"{what}: the root filesystem",
+    )
     if not posixpath.isabs(container.init) or "\x00" in container.init:
         raise InvalidDomain(
             f"{what}: init {container.init!r} must be an absolute path inside the container "
@@ -132,6 +140,16 @@ def _check(spec: DomainSpec, container: ContainerSpec, what: str) -> None:
         raise InvalidDomain(f"{what}: two mount points share a path; give each its own.")
     if container.idmap is not None and container.idmap.count < 1:
         raise InvalidDomain(f"{what}: the ID map must map at least one ID.")
+
+
+def _check_directory(mount: MountSpec, what: str) -> None:
+    """libvirt gets directories only: a filesystem volume is mounted by the node first
+    (``container_mounts.HostMounts.plan`` turns it into its mount directory)."""
+    if mount.kind is not MountKind.DIRECTORY:
+        raise InvalidDomain(
+            f"{what}: {mount.source} is a filesystem volume; the node mounts it and libvirt "
+            "gets the directory (plan the spec with HostMounts first)."
+        )
 
 
 def _check_target(target: str, what: str) -> None:

@@ -36,6 +36,7 @@ from cloudenv.drivers.compute.base import (
     VncEndpoint,
 )
 from cloudenv.drivers.compute.container_designer import build_container
+from cloudenv.drivers.compute.container_mounts import HostMounts
 from cloudenv.drivers.compute.designer import build_domain, disk_element, interface_element
 from cloudenv.drivers.errors import (
     Conflict,
@@ -139,7 +140,7 @@ class FakeComputeDriver:
     def define(self, spec: DomainSpec) -> None:
         self._call("define", spec.name)
         # the designer's refusals, as on the libvirt path
-        build_container(spec) if self.containers else build_domain(spec)
+        build_container(HostMounts().plan(spec).spec) if self.containers else build_domain(spec)
         with self._lock:
             self.domains[spec.name] = spec
             self.states.setdefault(spec.name, PowerState.STOPPED)
@@ -156,6 +157,9 @@ class FakeComputeDriver:
         self._call("start", name)
         self._spec(name)
         self._set(name, PowerState.RUNNING)
+
+    def release(self, name: str) -> None:
+        self._call("release", name)
 
     def shutdown(self, name: str) -> None:
         self._call("shutdown", name)

@@ -125,6 +125,9 @@ class LibvirtDomains:
             if not domain.isActive():
                 domain.create()
 
+    def release(self, name: str) -> None:
+        """Nothing of a stopped VM stays held on the node (containers override this)."""
+
     def destroy(self, name: str) -> None:
         domain = self._maybe(name)
         if domain is None:

@@ -45,10 +45,12 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     DomainStats,
     IdMapping,
+    MountKind,
     SnapshotInfo,
     VncEndpoint,
 )
 from cloudenv.drivers.compute.container_designer import LXC_EMULATOR, container_xml
+from cloudenv.drivers.compute.container_mounts import HOSTNAME_KEY, ROOT, HostMounts
 from cloudenv.drivers.compute.libvirt_domains import LibvirtDomains
 from cloudenv.drivers.compute.libvirt_xml import Domain
 from cloudenv.drivers.errors import Conflict, DriverError, Unsupported
@@ -110,10 +112,12 @@ class LibvirtLxcDriver(LibvirtDomains):
         *,
         emulator: str = LXC_EMULATOR,
         console_locks: Path = CONSOLE_LOCK_DIR,
+        host_mounts: HostMounts | None = None,
     ) -> None:
         super().__init__(uri)
         self.emulator = emulator
         self.console_locks = console_locks
+        self.host_mounts = host_mounts or HostMounts()
 
     def capabilities(self) -> dict[str, ArchCapabilities]:
         """Containers run the host's own architecture: nothing to choose, so none listed
@@ -121,16 +125,25 @@ class LibvirtLxcDriver(LibvirtDomains):
         return {}
 
     def define(self, spec: DomainSpec) -> None:
-        """Also gives each mount point's top directory to the container's root when the
-        node's root still owns it (a new directory volume), so an unprivileged container
-        can write there (what is inside is left as it is), and writes its hostname into
-        its /etc/hostname (``drivers.images.hostname``: no link followed)."""
-        xml = container_xml(spec, emulator=self.emulator)  # refusals before libvirt
+        """Also gives each directory mount point's top directory to the container's root
+        when the node's root still owns it (a new directory volume), so an unprivileged
+        container can write there (what is inside is left as it is), and writes its
+        hostname into its /etc/hostname (``drivers.images.hostname``: no link followed).
+        Filesystem volumes become directories the node mounts at each start
+        (``container_mounts``); a stopped container's leftover mounts are let go."""
+        planned = self.host_mounts.plan(spec)
+        xml = container_xml(planned.spec, emulator=self.emulator)  # refusals before libvirt
         container = spec.container
         if container is not None and container.idmap is not None:
             for mount in container.mounts:
-                _hand_over(mount.source, container.idmap)
-        if container is not None and container.hostname:
+                if mount.kind is MountKind.DIRECTORY:
+                    _hand_over(mount.source, container.idmap)
+        # A root filesystem volume gets its hostname once mounted, at start.
+        if (
+            container is not None
+            and container.hostname
+            and container.rootfs_kind is MountKind.DIRECTORY
+        ):
             mapping = container.idmap
             write_hostname(
                 container.rootfs,
@@ -138,8 +151,51 @@ class LibvirtLxcDriver(LibvirtDomains):
                 uid=0 if mapping is None else mapping.uid,
                 gid=0 if mapping is None else mapping.gid,
             )
+        self.release(spec.name)
         with libvirt_failure(f"Failed defining container {spec.name}"):
             self._connection().defineXML(xml)
+
+    def start(self, name: str) -> None:
+        """Mounts the container's filesystem volumes first (and writes its hostname into a
+        root filesystem volume); if it does not start, they are unmounted again."""
+        domain = self._domain(name)
+        with libvirt_failure(f"Failed reading container {name}"):
+            if domain.isActive():
+                return
+            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        metadata = defined.metadata.as_dict() if defined.metadata is not None else {}
+        table = self.host_mounts.table_of(metadata)
+        self.host_mounts.mount_all(name, table)
+        try:
+            root = str(self.host_mounts.base / name / ROOT)
+            hostname = metadata.get(HOSTNAME_KEY)
+            if root in table and hostname:
+                shift = defined.idmap
+                uid = shift.uids[0].target if shift is not None and shift.uids else 0
+                gid = shift.gids[0].target if shift is not None and shift.gids else 0
+                write_hostname(root, hostname, uid=uid, gid=gid)
+            super().start(name)
+        except BaseException:
+            with contextlib.suppress(DriverError):
+                self.release(name)
+            raise
+
+    def destroy(self, name: str) -> None:
+        super().destroy(name)
+        self.release(name)
+
+    def undefine(self, name: str) -> None:
+        super().undefine(name)  # Conflict while it runs
+        self.host_mounts.unmount_all(name)
+
+    def release(self, name: str) -> None:
+        """Unmounts the container's filesystem volumes once it is not running."""
+        domain = self._maybe(name)
+        if domain is not None:
+            with libvirt_failure(f"Failed reading container {name}"):
+                if domain.isActive():
+                    return
+        self.host_mounts.unmount_all(name)
 
     def shutdown(self, name: str) -> None:
         domain = self._maybe(name)

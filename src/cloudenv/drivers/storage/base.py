@@ -73,6 +73,11 @@ def check_volume_name(name: str) -> None:
 
 #: Pool types whose volumes are files in a directory on the node (a guest's disk is the file).
 FILE_POOL_TYPES = frozenset({PoolType.DIRECTORY, PoolType.NETFS})
+#: Pool types whose volumes are block devices of the node (a logical volume, a zvol).
+DEVICE_POOL_TYPES = frozenset({PoolType.LVM, PoolType.ZFS})
+#: Pool types whose volumes can hold a container's filesystem: a file or a device the node
+#: mounts (an RBD image or an iSCSI LUN reached by QEMU itself is neither).
+FILESYSTEM_POOL_TYPES = FILE_POOL_TYPES | DEVICE_POOL_TYPES
 #: Pool types whose volumes are a target's LUNs: listed, never created, resized or deleted.
 LUN_POOL_TYPES = frozenset({PoolType.ISCSI})
 
@@ -177,12 +182,30 @@ class StorageDriver(Protocol):
         ...
 
     def create_rootfs(
-        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+        self,
+        pool: str,
+        name: str,
+        tarball: str,
+        *,
+        uid_offset: int,
+        gid_offset: int,
+        capacity_bytes: int | None = None,
     ) -> VolumeInfo:
-        """A new directory volume holding the normalised rootfs ``tarball`` (an image's
-        file) unpacked, its owners shifted by the offsets (an unprivileged container's ID
-        map). Directory and netfs pools only (else Unsupported). On failure nothing of it
-        is left. Name taken: Conflict."""
+        """A new volume holding the normalised rootfs ``tarball`` (an image's file)
+        unpacked, its owners shifted by the offsets (an unprivileged container's ID map).
+        ``capacity_bytes`` None: a directory volume (directory and netfs pools only). Else
+        a raw volume of that size holding an ext4 filesystem with the files
+        (``drivers.storage.filesystems``): a file in directory and netfs pools, a block
+        device in logical and zfs pools; pools whose volumes are no file or device of
+        this node (rbd, iSCSI): Unsupported. On failure nothing of it is left. Name
+        taken: Conflict."""
+        ...
+
+    def format_for_mount(self, path: str, *, uid: int, gid: int) -> bool:
+        """Make the raw volume at ``path`` (its file or device) an empty ext4 filesystem
+        owned by ``uid``:``gid`` if it is blank, to be a container's mount point; True if
+        it was formatted, False if it already held a filesystem. Other data:
+        Unsupported."""
         ...
 
     def volume_info(self, pool: str, name: str) -> VolumeInfo | None: ...

@@ -29,6 +29,7 @@ from cloudenv.drivers.compute.base import DiskFormat
 from cloudenv.drivers.errors import CloudenvError, Conflict, InvalidInput, NotFound, Unsupported
 from cloudenv.drivers.storage.base import (
     FILE_POOL_TYPES,
+    FILESYSTEM_POOL_TYPES,
     LUN_POOL_TYPES,
     PoolSpec,
     PoolType,
@@ -82,6 +83,7 @@ class FakeStorageDriver:
         self.designs: dict[str, PoolDesign] = {}
         self.files: dict[str, dict[str, VolumeInfo]] = {}  # pool path -> name -> volume
         self.images: dict[str, FakeImage] = {}
+        self.formatted: set[str] = set()  # volumes format_for_mount made a filesystem
         self._failures: dict[str, CloudenvError] = {}
 
     # -- test helpers ----------------------------------------------------------------
@@ -227,21 +229,41 @@ class FakeStorageDriver:
         return self._add(pool, self._new(pool, name, capacity_bytes, 0, fmt))
 
     def create_rootfs(
-        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+        self,
+        pool: str,
+        name: str,
+        tarball: str,
+        *,
+        uid_offset: int,
+        gid_offset: int,
+        capacity_bytes: int | None = None,
     ) -> VolumeInfo:
-        self._record("create_rootfs", pool, name, tarball, uid_offset, gid_offset)
-        self._writable(pool)
-        if self.pools[pool].type not in FILE_POOL_TYPES:
+        self._record("create_rootfs", pool, name, tarball, uid_offset, gid_offset, capacity_bytes)
+        fmt = DiskFormat.DIR if capacity_bytes is None else DiskFormat.RAW
+        self._writable(pool, fmt)
+        kinds = FILE_POOL_TYPES if capacity_bytes is None else FILESYSTEM_POOL_TYPES
+        if self.pools[pool].type not in kinds:
             raise Unsupported(
                 f"Storage pool {pool} holds no directories; unpack container root "
                 "filesystems into a directory or netfs pool."
+                if capacity_bytes is None
+                else f"Storage pool {pool}'s volumes are no file or device of this node; a "
+                "container's filesystem volume needs a directory, netfs, LVM or ZFS pool."
             )
         # The image's tarball: a volume of some pool (uploaded there), or a registered image.
         held = [v for files in self.files.values() for v in files.values() if v.path == tarball]
         if not held and tarball not in self.images:
             raise NotFound(f"Image file {tarball} does not exist on this node.")
         size = held[0].capacity_bytes if held else self.images[tarball].virtual_size
-        return self._add(pool, self._new(pool, name, size, size, DiskFormat.DIR))
+        if capacity_bytes is None:
+            return self._add(pool, self._new(pool, name, size, size, fmt))
+        return self._add(pool, self._new(pool, name, capacity_bytes, size, fmt))
+
+    def format_for_mount(self, path: str, *, uid: int, gid: int) -> bool:
+        self._record("format_for_mount", path, uid, gid)
+        formatted = path not in self.formatted
+        self.formatted.add(path)
+        return formatted
 
     def clone_volume(
         self,

@@ -53,6 +53,7 @@ import libvirt
 from cloudenv.drivers.compute.base import DiskFormat
 from cloudenv.drivers.errors import Conflict, DriverError, InvalidInput, NotFound, Unsupported
 from cloudenv.drivers.libvirt_errors import libvirt_failure as _failing
+from cloudenv.drivers.storage import filesystems
 from cloudenv.drivers.storage.base import (
     DEFAULT_PORTS,
     PoolSpec,
@@ -877,14 +878,26 @@ class LibvirtStorageDriver:
                 return _volume_info(pool_obj.createXML(xml.to_xml(), 0))
 
     def create_rootfs(
-        self, pool: str, name: str, tarball: str, *, uid_offset: int, gid_offset: int
+        self,
+        pool: str,
+        name: str,
+        tarball: str,
+        *,
+        uid_offset: int,
+        gid_offset: int,
+        capacity_bytes: int | None = None,
     ) -> VolumeInfo:
         """Post-condition: directory ``name`` of the pool holds the unpacked tarball
-        (``drivers.images.unpack``: checked again entry by entry, owners shifted); on any
-        failure it is gone."""
+        (``drivers.images.unpack``: checked again entry by entry, owners shifted); with
+        ``capacity_bytes``, raw volume ``name`` of that size is an ext4 filesystem holding
+        it (``filesystems.fill_rootfs``), unpacked first in the pool's directory (file
+        pools) or the scratch directory (logical and zfs pools). On any failure it is gone."""
         from cloudenv.drivers.images.unpack import unpack_rootfs
 
         pool_obj = self._pool(pool)
+        if capacity_bytes is not None:
+            return self._filesystem_volume(pool_obj, pool, name, Path(tarball), capacity_bytes,
+                                           uid_offset, gid_offset)  # fmt: skip
         kind = self._writable(pool_obj, pool)
         self._directories_only(kind, pool)
         with self._serialized(pool):
@@ -897,6 +910,49 @@ class LibvirtStorageDriver:
             except BaseException:
                 _remove_tree(path)
                 raise
+
+    def _filesystem_volume(
+        self,
+        pool_obj: Any,
+        pool: str,
+        name: str,
+        tarball: Path,
+        capacity_bytes: int,
+        uid_offset: int,
+        gid_offset: int,
+    ) -> VolumeInfo:
+        kind = self._writable(pool_obj, pool, DiskFormat.RAW)
+        if capacity_bytes < filesystems.MIN_BYTES:
+            raise InvalidInput(
+                f"Volume {name} can't hold a filesystem in {capacity_bytes} bytes; give it "
+                f"at least {filesystems.MIN_BYTES // 1024**2} MiB.",
+                field="capacity_bytes",
+            )
+
+        def fill(target: str, staging: str | None) -> None:
+            filesystems.fill_rootfs(
+                target, tarball, staging, uid_offset=uid_offset, gid_offset=gid_offset
+            )
+
+        if kind in FILE_KINDS:
+
+            def write(temporary: str) -> None:
+                os.truncate(temporary, capacity_bytes)  # sparse: space is taken as files land
+                fill(temporary, os.path.dirname(temporary))
+
+            return self._new_file(pool_obj, pool, name, write)
+        if kind not in DEVICE_KINDS:
+            raise Unsupported(
+                f"Storage pool {pool} is a {kind} pool, whose volumes are no file or device "
+                "of this node; a container's filesystem volume needs a directory, netfs, "
+                "logical (LVM) or zfs pool."
+            )
+        return self._new_block(
+            pool_obj, pool, kind, name, capacity_bytes, lambda t: fill(t.device, self._scratch)
+        )
+
+    def format_for_mount(self, path: str, *, uid: int, gid: int) -> bool:
+        return filesystems.format_if_blank(path, uid=uid, gid=gid)
 
     @staticmethod
     def _directories_only(kind: str, pool: str) -> None:

@@ -55,10 +55,11 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     authorize(principal, Action.INSTANCE_DEPLOY, node.organization_id, paths.node_path(db, node.id))
     _check_alive(node)
     container = request.type == InstanceType.LXC
-    image = None
+    image = root = None
     if container:
         containers.check_node(node)
         image = containers.container_image(db, principal, node, request.image or "")
+        root = containers.plan_rootfs(db, node, image, request)
     arch = str(node.host.get("os", {}).get("architecture", "x86_64"))
     if request.architecture != arch:
         raise InvalidInput(
@@ -80,8 +81,8 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
         quotas.Demand(
             vcpus=request.sockets * request.cores * request.threads,
             memory_mb=request.memory_mb,
-            storage_gb=containers.storage_gb(image)
-            if image is not None
+            storage_gb=root.storage_gb
+            if root is not None
             else sum(v.size_gb for v in request.new_volumes),
             instances=1,
         ),
@@ -109,8 +110,8 @@ def deploy_instance(db: Session, principal: Principal, request: DeployRequest) -
     )
     db.add(instance)
     db.flush()
-    if image is not None:
-        containers.add_rootfs(db, instance, node, image, request)
+    if image is not None and root is not None:
+        containers.add_rootfs(db, instance, node, image, root)
     else:
         _add_devices(db, principal, instance, node, request)
     _add_interfaces(db, principal, instance, node, request)

@@ -12,16 +12,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cloudenv import clock
-from cloudenv.enums import DeviceType, DiskBus, DiskFormat, VolumeStatus
+from cloudenv.enums import DeviceType, DiskBus, DiskFormat, PoolType, VolumeStatus
 from cloudenv.errors import Conflict, InvalidInput, NotFound
 from cloudenv.instance_config import QemuConfig
 from cloudenv.machines import MachineType
 from cloudenv.services.access import Principal
 from cloudenv.services.compute.claims import claim_volume
+from cloudenv.services.compute.containers import FILESYSTEM_POOLS
 from cloudenv.services.compute.deploy import DEVICE_PATH
 from cloudenv.services.storage.images import find_image
 from cloudenv.services.validation import DEVICE_NAME
 from cloudenv.store.queries import storage as qs
+from cloudenv.store.queries.scope import UNSCOPED
 from cloudenv.store.tables import Instance, InstanceDevice, Volume
 
 #: Device types that can be attached today, with their ``metadata._type``.
@@ -95,15 +97,26 @@ def mount_row(
     data: Mapping[str, Any],
     rows: list[InstanceDevice],
 ) -> InstanceDevice:
-    """A container's mount point: a directory volume (format ``dir``) bind-mounted at
-    ``data.path`` inside it, from its next start (libvirt can't add one live)."""
+    """A container's mount point at ``data.path`` inside it, from its next start (libvirt
+    can't add one live): a directory volume (format ``dir``) bind-mounted, or a raw
+    volume of a pool the node mounts (its filesystem; a blank one is formatted ext4 by
+    the attach task)."""
     path = _mount_path(data, rows)
     volume = _free_volume(db, principal, instance, _text(data, "volume_id"))
-    if volume.format != DiskFormat.DIR:
+    label, field = f"Volume {volume.name} ({volume.id})", f"{_DATA}.volume_id"
+    if volume.format == DiskFormat.QCOW2:
         raise InvalidInput(
-            f"Volume {volume.name} ({volume.id}) is a {volume.format} disk image; a container "
-            "mounts directory volumes (create one with driver dir).",
-            field=f"{_DATA}.volume_id",
+            f"{label} is a qcow2 disk image, which only QEMU reads; a container mounts a "
+            "directory volume (driver dir) or a raw volume holding a filesystem.",
+            field=field,
+        )
+    pool = qs.get_pool(db, volume.pool_id, UNSCOPED)
+    if volume.format == DiskFormat.RAW and (pool is None or pool.type not in FILESYSTEM_POOLS):
+        kind = "unknown" if pool is None else PoolType(pool.type).name.lower()
+        raise InvalidInput(
+            f"{label} is in a {kind} pool, whose volumes the node reaches only through QEMU; "
+            "a container mounts volumes of directory, netfs, LVM and ZFS pools.",
+            field=field,
         )
     claim_volume(db, volume, instance.id, status=VolumeStatus.ATTACHING, field=f"{_DATA}.volume_id")
     return InstanceDevice(
@@ -148,7 +161,7 @@ def check_container_device(kind: DeviceType) -> None:
     if kind not in (DeviceType.NIC, DeviceType.STORAGE_VOLUME):
         raise InvalidInput(
             f"A container can't take a {_LABELS.get(kind, kind.name.lower())} device: it has "
-            "no virtual hardware. Attach a NIC (1) or a directory volume as a mount point (2).",
+            "no virtual hardware. Attach a NIC (1) or a volume as a mount point (2).",
             field="type",
         )
 

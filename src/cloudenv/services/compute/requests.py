@@ -63,3 +63,6 @@ class DeployRequest:
     #: cloudenv's addition for containers: the pool the root filesystem is unpacked into
     #: (default: the image's own pool).
     storage_pool_id: str | None = None
+    #: cloudenv's addition for containers: the root filesystem as an ext4 volume of this
+    #: many GB (None: a directory where the pool holds them, else a size from the image).
+    rootfs_size_gb: int | None = None
