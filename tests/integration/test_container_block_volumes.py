@@ -12,7 +12,6 @@ import secrets
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,19 +19,20 @@ from pathlib import Path
 import pytest
 
 from cloudenv.drivers.compute.base import (
-    Accelerator,
     ContainerSpec,
-    DomainSpec,
     IdMapping,
     MountKind,
     MountSpec,
     PowerState,
-    QemuConfig,
 )
 from cloudenv.drivers.compute.container_mounts import MOUNT_DIR, HostMounts
 from cloudenv.drivers.storage import filesystems
 from cloudenv.errors import DriverError
-from tests.support.container_images import build_busybox_rootfs, tar_of_directory
+from tests.support.container_images import (
+    build_busybox_rootfs,
+    container_domain,
+    tar_of_directory,
+)
 from tests.support.libvirt import ensure_libvirtd
 
 pytestmark = pytest.mark.integration
@@ -93,18 +93,9 @@ def test_an_unprivileged_container_runs_on_block_devices(
     cleanup.callback(driver.undefine, name)
     cleanup.callback(driver.destroy, name)
     driver.define(
-        DomainSpec(
-            name=name,
-            uuid=str(uuid.uuid4()),
-            title=name,
-            vcpus_sockets=1,
-            vcpus_cores=1,
-            vcpus_threads=1,
-            memory_mb=64,
-            accelerator=Accelerator.TCG,
-            config=QemuConfig(),
-            vnc=False,
-            container=ContainerSpec(
+        container_domain(
+            name,
+            ContainerSpec(
                 rootfs=root_device,
                 rootfs_kind=MountKind.FILESYSTEM,
                 hostname="blk-1",

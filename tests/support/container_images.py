@@ -20,10 +20,13 @@ import os
 import shutil
 import subprocess
 import tarfile
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cloudenv.drivers.compute.base import Accelerator, ContainerSpec, DomainSpec, QemuConfig
 
 BUSYBOX = Path("/bin/busybox")
 MARKER = "cloudenv-busybox-container-ready"
@@ -271,3 +274,24 @@ def busybox_layout(root: Path) -> Layout:
     layout.add_layer(base, LXC_TAR_GZIP)
     layout.add_layer(upper, LXC_TAR)
     return layout.seal()
+
+
+# Container domains -------------------------------------------------------------------------
+
+
+def container_domain(name: str, container: ContainerSpec, **extra: Any) -> DomainSpec:
+    """A container's domain spec as the drivers' tests use it: one CPU, 64 MB."""
+    return DomainSpec(
+        name=name,
+        uuid=str(uuid.uuid4()),
+        title=name,
+        vcpus_sockets=1,
+        vcpus_cores=1,
+        vcpus_threads=1,
+        memory_mb=64,
+        accelerator=Accelerator.TCG,
+        config=QemuConfig(),
+        vnc=False,
+        container=container,
+        **extra,
+    )

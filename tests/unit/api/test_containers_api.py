@@ -71,6 +71,17 @@ def deploy_container(client: TestClient, dep: Deployment, **overrides: Any) -> s
     return str(task["target_id"])
 
 
+def new_volume(client: TestClient, dep: Deployment, name: str, driver: str) -> Any:
+    """A 1 GB volume of the default pool, made; the creating response."""
+    made = client.post(
+        "/api/v1/volumes",
+        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
+              "name": name, "size": 1, "driver": driver},
+    )  # fmt: skip
+    assert run(client, dep, made)["status"] == "succeeded"
+    return made
+
+
 def refused(response: Any, code: int, field: str | None, words: str) -> None:
     assert response.status_code == code, response.text
     assert response.json().get("field") == field, response.json()
@@ -209,12 +220,7 @@ def test_a_directory_volume_is_attached_as_a_mount_point_from_the_next_start(
     admin: TestClient, dep: Deployment, image: str
 ) -> None:
     instance_id = deploy_container(admin, dep)
-    made = admin.post(
-        "/api/v1/volumes",
-        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
-              "name": "data", "size": 1, "driver": "dir"},
-    )  # fmt: skip
-    assert run(admin, dep, made)["status"] == "succeeded"
+    made = new_volume(admin, dep, "data", "dir")
     volume_id = made.json()["id"]
     body = {"name": "data", "type": 2, "metadata": {"data": {"volume_id": volume_id,
                                                             "path": "/mnt/data"}}}  # fmt: skip
@@ -251,12 +257,7 @@ def test_a_disk_image_volume_can_not_be_a_mount_point(
     admin: TestClient, dep: Deployment, image: str
 ) -> None:
     instance_id = deploy_container(admin, dep)
-    made = admin.post(
-        "/api/v1/volumes",
-        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
-              "name": "disk", "size": 1, "driver": "qcow2"},
-    )  # fmt: skip
-    assert run(admin, dep, made)["status"] == "succeeded"
+    made = new_volume(admin, dep, "disk", "qcow2")
     data = {"volume_id": made.json()["id"], "path": "/mnt/disk"}
     body = {"name": "disk", "type": 2, "metadata": {"data": data}}
     refused(
@@ -393,12 +394,7 @@ def test_a_raw_volume_is_mounted_as_a_filesystem_formatted_when_blank(
     admin: TestClient, dep: Deployment, image: str
 ) -> None:
     instance_id = deploy_container(admin, dep)
-    made = admin.post(
-        "/api/v1/volumes",
-        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
-              "name": "raw", "size": 1, "driver": "raw"},
-    )  # fmt: skip
-    assert run(admin, dep, made)["status"] == "succeeded"
+    made = new_volume(admin, dep, "raw", "raw")
     data = {"volume_id": made.json()["id"], "path": "/mnt/raw"}
     response = admin.post(
         f"/api/v1/instances/{instance_id}/devices",
@@ -421,12 +417,7 @@ def test_a_volume_of_a_pool_only_qemu_reaches_is_no_mount_point(
     admin: TestClient, dep: Deployment, image: str
 ) -> None:
     instance_id = deploy_container(admin, dep)
-    made = admin.post(
-        "/api/v1/volumes",
-        json={"node_id": dep.setup.node_id, "storage_pool_id": dep.setup.default_pool_id,
-              "name": "remote", "size": 1, "driver": "raw"},
-    )  # fmt: skip
-    assert run(admin, dep, made)["status"] == "succeeded"
+    made = new_volume(admin, dep, "remote", "raw")
     _retype(dep, PoolType.RBD)
     data = {"volume_id": made.json()["id"], "path": "/mnt/remote"}
     refused(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from cloudenv.drivers.compute.base import (
-    Accelerator,
     ComputeDriver,
     ContainerSpec,
     DiskBus,
@@ -31,10 +29,10 @@ from cloudenv.drivers.compute.base import (
     DomainSpec,
     IdMapping,
     PowerState,
-    QemuConfig,
 )
 from cloudenv.drivers.compute.fake import FakeComputeDriver
 from cloudenv.drivers.errors import Conflict, Unsupported
+from tests.support.container_images import container_domain
 
 ROOTS = Path("/var/lib/cloudenv-test/containers")
 
@@ -50,19 +48,7 @@ class Harness:
     def spec(self) -> DomainSpec:
         name = f"cetest-ct-{secrets.token_hex(3)}"
         self.names.append(name)
-        return DomainSpec(
-            name=name,
-            uuid=str(uuid.uuid4()),
-            title=name,
-            vcpus_sockets=1,
-            vcpus_cores=1,
-            vcpus_threads=1,
-            memory_mb=64,
-            accelerator=Accelerator.TCG,
-            config=QemuConfig(),
-            vnc=False,
-            container=ContainerSpec(rootfs=self.rootfs, idmap=self.idmap),
-        )
+        return container_domain(name, ContainerSpec(rootfs=self.rootfs, idmap=self.idmap))
 
 
 def _fake_harness() -> Iterator[Harness]:

@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
 from cloudenv.drivers.compute.base import (
-    Accelerator,
     ContainerSpec,
     DomainSpec,
     MountKind,
     MountSpec,
-    QemuConfig,
 )
 from cloudenv.drivers.compute.container_designer import container_xml
 from cloudenv.drivers.compute.container_mounts import HOSTNAME_KEY, HostMounts
 from cloudenv.drivers.errors import InvalidDomain, Unsupported
 from cloudenv.drivers.storage import filesystems
 from cloudenv.errors import DriverError
-from tests.support.container_images import Entry, directory, make_tar
+from tests.support.container_images import Entry, container_domain, directory, make_tar
 
 pytestmark = pytest.mark.unit
 
@@ -95,20 +92,7 @@ def test_a_blank_volume_is_formatted_once_and_other_data_is_refused_untouched(
 
 
 def _spec(container: ContainerSpec) -> DomainSpec:
-    return DomainSpec(
-        name="ct-1",
-        uuid=str(uuid.uuid4()),
-        title="ct-1",
-        vcpus_sockets=1,
-        vcpus_cores=1,
-        vcpus_threads=1,
-        memory_mb=64,
-        accelerator=Accelerator.TCG,
-        config=QemuConfig(),
-        vnc=False,
-        container=container,
-        metadata={"instance": "ct-1"},
-    )
+    return container_domain("ct-1", container, metadata={"instance": "ct-1"})
 
 
 def test_the_plan_gives_libvirt_the_node_s_mount_directories(tmp_path: Path) -> None:
