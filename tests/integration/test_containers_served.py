@@ -234,7 +234,7 @@ def exercise(
 
     # stop: busybox's init ignores libvirt's SIGTERM; the stop ends in a forced one.
     stopped = node.power(instance_id, "stop", timeout=3)
-    assert stopped["status"] == "succeeded", stopped
+    assert stopped["status"] == "succeeded", [line["message"] for line in stopped["log"]]
     assert domain(instance_id)[0] == libvirt.VIR_DOMAIN_SHUTOFF
     assert node.power(instance_id, "start")["status"] == "succeeded"
     assert domain(instance_id)[0] == libvirt.VIR_DOMAIN_RUNNING

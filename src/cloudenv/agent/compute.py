@@ -43,6 +43,8 @@ from cloudenv.store.engine import transaction
 
 START_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.25
+#: How long a powered-off container is watched for coming back before powering it off again.
+STOP_SETTLE_SECONDS = 2.0
 
 
 def hypervisor(ctx: TaskContext, plan: ex.InstancePlan) -> ComputeDriver:
@@ -180,6 +182,25 @@ def _wait_for(
         if still_ours is not None and not still_ours():
             return False
         time.sleep(POLL_SECONDS)
+    return False
+
+
+def _destroy_until_stopped(
+    compute: ComputeDriver, name: str, seconds: float, still_ours: Callable[[], bool]
+) -> bool:
+    """Power a container off, again if it comes back: an init that took the shutdown
+    request for "reboot" (busybox's, on SIGTERM) has libvirt start it again, which may
+    come after the first power-off."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        compute.destroy(name)
+        settle = min(STOP_SETTLE_SECONDS, max(POLL_SECONDS, deadline - time.monotonic()))
+        if _wait_for(compute, name, PowerState.STOPPED, settle, still_ours):
+            time.sleep(POLL_SECONDS)  # a restart already under way shows by now
+            if compute.state(name) != PowerState.RUNNING:
+                return True
+        if not still_ours():
+            return False
     return False
 
 
@@ -369,8 +390,7 @@ def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> b
         return False
     if container:
         ctx.report(line=f"Its init did not stop within {timeout} s; stopping the container now")
-        compute.destroy(name)
-        if _wait_for(compute, name, PowerState.STOPPED, START_WAIT_SECONDS, ours) and ours():
+        if _destroy_until_stopped(compute, name, START_WAIT_SECONDS, ours) and ours():
             return True
     _release(ctx, task, back_to, desired=DesiredState(back_to.value))
     raise CloudenvError(f"The guest did not shut down within {timeout} s; use Force Stop.")
