@@ -24,10 +24,10 @@ import contextlib
 import hashlib
 import os
 import stat
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cloudenv.drivers.commands import run_or_fail
 from cloudenv.drivers.compute.base import DomainSpec, MountKind, MountSpec
 from cloudenv.errors import DriverError
 
@@ -115,26 +115,28 @@ class HostMounts:
         try:
             for directory, source in table.items():
                 self._mount(source, directory)
+            # One mount seen by libvirtd is all seen: they share the base's propagation.
+            self.check_visible(next(iter(table)))
         except BaseException:
             self.unmount_all(name)
             raise
 
-    def unmount_all(self, name: str, keep: MountTable | None = None) -> None:
-        """Unmount this container's volumes (those in ``keep`` stay) and remove their
-        directories; a directory that won't unmount: DriverError."""
+    def unmount_all(self, name: str) -> None:
+        """Unmount this container's volumes and remove their directories; a directory that
+        won't unmount: DriverError."""
         home = self.base / name
         if not home.is_dir():
             return
         for entry in sorted(home.iterdir()):
             directory = str(entry)
-            if keep is not None and directory in keep:
-                continue
             if os.path.ismount(directory):
-                _run(["umount", directory], f"Unmounting {directory}")
+                run_or_fail(
+                    ["umount", directory], f"Unmounting {directory}", timeout=MOUNT_TIMEOUT_SECONDS
+                )
             with contextlib.suppress(OSError):
                 entry.rmdir()
         with contextlib.suppress(OSError):
-            home.rmdir()  # only when empty: what stays mounted keeps it
+            home.rmdir()
 
     def check_visible(self, directory: str) -> None:
         """A mount libvirtd can't see would leave the container an empty directory as its
@@ -172,11 +174,11 @@ class HostMounts:
         elif not stat.S_ISBLK(found.st_mode):
             raise DriverError(f"Volume {source} is neither a file nor a block device.")
         os.mkdir(directory, 0o711)
-        _run(
+        run_or_fail(
             ["mount", "-t", FILESYSTEM_TYPES, "-o", options, "--", source, directory],
             f"Mounting volume {source}",
+            timeout=MOUNT_TIMEOUT_SECONDS,
         )
-        self.check_visible(directory)
 
 
 def _leaf(source: str) -> str:
@@ -185,13 +187,3 @@ def _leaf(source: str) -> str:
     if name in ("", ".", "..", ROOT):
         return "volume-" + hashlib.sha256(source.encode()).hexdigest()[:12]
     return name
-
-
-def _run(command: list[str], what: str) -> None:
-    done = subprocess.run(
-        command, capture_output=True, text=True, check=False, timeout=MOUNT_TIMEOUT_SECONDS
-    )
-    if done.returncode != 0:
-        said = (done.stderr or done.stdout).strip().splitlines()
-        reason = said[-1] if said else f"exit status {done.returncode}"
-        raise DriverError(f"{what} failed: {reason}.")

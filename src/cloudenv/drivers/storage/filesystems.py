@@ -16,8 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from cloudenv.drivers.commands import run_or_fail
 from cloudenv.drivers.errors import Unsupported
-from cloudenv.errors import DriverError
 
 __all__ = ["FILESYSTEM", "MIN_BYTES", "fill_rootfs", "format_if_blank", "is_blank"]
 
@@ -91,16 +91,12 @@ def _mkfs(target: str, *, owner: tuple[int, int], content: Path | None = None) -
     command = ["mkfs." + FILESYSTEM, "-q", "-F", "-E", f"root_owner={owner[0]}:{owner[1]}"]
     if content is not None:
         command += ["-d", str(content)]
-    done = subprocess.run(
+    run_or_fail(
         [*command, target],
-        capture_output=True,
-        text=True,
-        check=False,
+        f"Making an {FILESYSTEM} filesystem on {target}",
         timeout=MKFS_TIMEOUT_SECONDS,
+        explained={
+            text: "the image's files don't fit: give the volume more space"
+            for text in ("Could not allocate block", "No space left")
+        },
     )
-    if done.returncode != 0:
-        said = (done.stderr or done.stdout).strip().splitlines()
-        reason = said[-1] if said else f"exit status {done.returncode}"
-        if "Could not allocate block" in done.stderr or "No space left" in done.stderr:
-            reason = "the image's files don't fit: give the volume more space"
-        raise DriverError(f"Making an {FILESYSTEM} filesystem on {target} failed: {reason}.")
