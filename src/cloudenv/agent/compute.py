@@ -384,6 +384,10 @@ def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> b
     ours = _still_ours(ctx, task)
     stopped = _wait_for(compute, name, PowerState.STOPPED, timeout, ours)
     if stopped and ours():
+        try:  # (a forced power-off below has the driver let go itself)
+            compute.release(name)  # a container's filesystem volumes
+        except CloudenvError as exc:
+            ctx.report(line=f"Stopped; its volumes stay mounted on the node: {exc.message}")
         return True
     if not ours():  # Force Stop took the instance over (and may be what stopped it)
         ctx.report(line="Force Stop took over.")
@@ -398,11 +402,6 @@ def _shutdown(task: TaskClaim, ctx: TaskContext, *, back_to: InstanceState) -> b
 
 def stop(task: TaskClaim, ctx: TaskContext) -> None:
     if _shutdown(task, ctx, back_to=InstanceState.RUNNING):
-        plan = _plan(ctx, task.target_id or "")
-        try:
-            hypervisor(ctx, plan).release(plan.id)  # a container's filesystem volumes
-        except CloudenvError as exc:
-            ctx.report(line=f"Stopped; its volumes stay mounted on the node: {exc.message}")
         _release(ctx, task, InstanceState.STOPPED)
 
 
