@@ -125,6 +125,15 @@ def _deploy_through_the_wizard(page: Page, node: dict[str, Any], image: str, sho
     shot(page, "02-general-container-privileged")
     privileged.uncheck()
     expect(warning).to_have_count(0)
+    # Its root filesystem's size: a bad one is refused before the server is asked; 1 GB
+    # makes it an ext4 volume the node mounts while it runs.
+    size = wizard.get_by_role("textbox", name="Root filesystem size (GB)")
+    expect(size).to_have_value("")
+    size.fill("0")
+    expect(size).to_have_attribute("aria-invalid", "true")
+    expect(wizard.get_by_text("A whole number of GB, 1 to 65536, or empty.")).to_be_visible()
+    expect(next_button).to_be_disabled()
+    size.fill("1")
     wizard.get_by_role("checkbox", name="Autostart").uncheck()
     shot(page, "03-general-container")
 
@@ -138,6 +147,7 @@ def _deploy_through_the_wizard(page: Page, node: dict[str, Any], image: str, sho
     expect(wizard.get_by_text("Container (LXC)", exact=True)).to_be_visible()
     expect(wizard.get_by_text(image, exact=True)).to_be_visible()
     expect(wizard.get_by_text("No (user-namespace mapped)")).to_be_visible()
+    expect(wizard.get_by_text(re.compile(r"an ext4 volume of 1 GB$"))).to_be_visible()
     shot(page, "05-review")
     review.click()
 
@@ -181,6 +191,10 @@ def test_a_container_through_the_wizard(
     instance_id = page.url.rsplit("/instances/", 1)[1].split("/")[0]
     instance = admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]
     assert (instance["name"], instance["type"]) == (INSTANCE, 1), instance
+    devices = admin.get(f"/api/v1/instances/{instance_id}/devices").json()
+    [root] = [d for d in devices if d["is_root"]]
+    volume = admin.get(f"/api/v1/volumes/{root['resource_id']}").json()
+    assert (volume["size"], volume["metadata"]["driver"]) == (1, "raw"), volume
     row = tree_row(page, INSTANCE, "instance")
     expect(row).to_have_accessible_description(
         re.compile(r"^Running Container \(LXC\)$"), timeout=CONTAINER_TIMEOUT

@@ -1,8 +1,9 @@
 /**
  * What General information asks only of a container: the image its root filesystem is
- * unpacked from (one of the node's container images, type 1) and the pool it is unpacked
- * into, its init, and whether it runs privileged. A container gets no new volumes at deploy, so the wizard has no Volumes
- * step for it; this is where the user learns where its disk comes from.
+ * unpacked from (one of the node's container images, type 1), the pool it goes into and
+ * its size, its init, and whether it runs privileged. A container gets no new volumes at
+ * deploy, so the wizard has no Volumes step for it; this is where the user learns where
+ * its disk comes from.
  */
 import {
   Alert,
@@ -85,6 +86,31 @@ export function ContainerFields({ form, update, errors, images, pools }: Props) 
               ))}
             </FormSelect>
             <FieldMessage errors={errors} field="metadata.storage_pool_id" />
+          </FormGroup>
+        </GridItem>
+        <GridItem>
+          <FormGroup label="Root filesystem size (GB)" fieldId="deploy-root-size">
+            <TextInput
+              id="deploy-root-size"
+              value={form.rootSize}
+              onChange={(_e, value) => update({ rootSize: value })}
+              validated={validatedOf(errors, "metadata.rootfs_size")}
+              placeholder="No limit"
+              inputMode="numeric"
+              autoComplete="off"
+            />
+            <FieldMessage errors={errors} field="metadata.rootfs_size" />
+            {!errors["metadata.rootfs_size"] && (
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem>
+                    Set: an ext4 volume of this size, which the container can&apos;t outgrow.
+                    Empty: a directory on a directory or NetFS pool, or on an LVM or ZFS pool
+                    the image&apos;s size plus 1 GB.
+                  </HelperTextItem>
+                </HelperText>
+              </FormHelperText>
+            )}
           </FormGroup>
         </GridItem>
       </Grid>

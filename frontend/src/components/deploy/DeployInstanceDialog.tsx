@@ -57,7 +57,7 @@ import { VolumesStep } from "./VolumesStep";
 
 /** Fields some step shows under a control; an error naming another goes in an alert. */
 const SHOWN_FIELD =
-  /^(type|metadata|name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot|init|privileged|storage_pool_id)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
+  /^(type|metadata|name|description|memory|autostart|image|cpu|cpu\.(sockets|cores|threads)|metadata\.(firmware|machine_type|cpu_model|secure_boot|init|privileged|storage_pool_id|rootfs_size)|metadata\.new_volumes\[\d+\](\.(storage_pool_id|size|bus|dev|driver))?|networks\[\d+\](\.(vswitch_id|port_group_name|mac|model))?)$/;
 
 /** The API fields a form key's edit makes worth judging (its hints are shown from then on). */
 const TOUCHES: Record<keyof DeployForm, string[]> = {
@@ -78,6 +78,7 @@ const TOUCHES: Record<keyof DeployForm, string[]> = {
   init: ["metadata.init"],
   privileged: [],
   rootPoolId: [],
+  rootSize: ["metadata.rootfs_size"],
 };
 
 /** An empty pool choice means "the node's first usable pool", known once pools load. */

@@ -55,6 +55,12 @@ function machineItems(form: DeployForm, pools: NodePool[] | undefined): Item[] {
   ];
 }
 
+function rootfsText(form: DeployForm, pool: string | undefined): string {
+  const where = pool ? `From the image, in pool ${pool}` : "From the image";
+  const size = form.rootSize.trim();
+  return size ? `${where}, an ext4 volume of ${whole(size)} GB` : where;
+}
+
 function containerItems(
   form: DeployForm,
   pools: NodePool[] | undefined,
@@ -65,7 +71,7 @@ function containerItems(
   const pool = pools?.find((p) => p.id === poolId)?.name;
   return [
     ["Image", form.image],
-    ["Root filesystem", pool ? `From the image, in pool ${pool}` : "From the image"],
+    ["Root filesystem", rootfsText(form, pool)],
     ["Init", form.init.trim()],
     [
       "Privileged",

@@ -7,19 +7,15 @@
 import type { NetworkInterfaceIn } from "../../api/network";
 import type { Image, NodePool, Schemas } from "../../api/queries";
 import { INSTANCE_TYPES, typeTitle } from "../instances/states";
-import { isFileBacked } from "../storage/poolTypes";
+import { isMountable } from "../storage/poolTypes";
 
 export type DeployBody = Schemas["InstanceDeploy"];
 
 /**
- * A container's metadata as sent. `privileged` and `storage_pool_id` are cloudenv's additions
- * to the product's `{_type: "lxc", init}`; the intersection keeps this compiling against an
- * API schema generated before the server declared them, and is a no-op after.
+ * A container's metadata as sent. `privileged`, `storage_pool_id` and `rootfs_size` are
+ * cloudenv's additions to the product's `{_type: "lxc", init}`.
  */
-type LxcMetadataIn = Schemas["LxcMetadata"] & {
-  privileged?: boolean;
-  storage_pool_id?: string | null;
-};
+type LxcMetadataIn = Schemas["LxcMetadata"];
 
 /** What is deployed: a virtual machine (QEMU) or a container (LXC), the API's `metadata._type`. */
 export type InstanceKind = "qemu" | "lxc";
@@ -78,6 +74,9 @@ export interface DeployForm {
   privileged: boolean;
   /** The pool a container's root filesystem is unpacked into; "" for its image's pool. */
   rootPoolId: string;
+  /** GB as typed: the root filesystem as an ext4 volume of this size; "" for the server's
+   * choice (a directory on a directory or netfs pool, else the image's size plus 1 GB). */
+  rootSize: string;
 }
 
 /** Numbers start as the API's own defaults for a deploy (InstanceDeploy, CpuTopology). */
@@ -100,13 +99,14 @@ export function initialForm(): DeployForm {
     init: DEFAULT_INIT,
     privileged: false,
     rootPoolId: "",
+    rootSize: "",
   };
 }
 
-/** The node's pools a container's root filesystem (a directory tree) can be unpacked into:
- * the file-backed ones, directory and netfs. */
+/** The node's pools a container's root filesystem can go into: those whose volumes the node
+ * mounts itself, its files (directory, netfs) and its own block devices (LVM, ZFS). */
 export function rootfsPools(pools: NodePool[] | undefined): NodePool[] {
-  return (pools ?? []).filter((p) => isFileBacked(p.type));
+  return (pools ?? []).filter((p) => isMountable(p.type));
 }
 
 /** The node's images a container can be deployed from: root filesystems (type 1), ready. */
@@ -170,6 +170,11 @@ export function hintsFor(form: DeployForm, images: Image[] | undefined): Hints {
     if (!form.image) hints.image = "Choose the image the container's root filesystem comes from.";
     if (!form.init.trim().startsWith("/")) {
       hints["metadata.init"] = `An absolute path inside the container, such as ${DEFAULT_INIT}.`;
+    }
+    const size = whole(form.rootSize);
+    if (form.rootSize.trim() && !(size >= VOLUME_MIN_GB && size <= VOLUME_MAX_GB)) {
+      hints["metadata.rootfs_size"] =
+        `A whole number of GB, ${VOLUME_MIN_GB} to ${VOLUME_MAX_GB}, or empty.`;
     }
   } else {
     vmHints(form, images, hints);
@@ -279,6 +284,7 @@ function lxcMetadataOf(form: DeployForm): LxcMetadataIn {
   };
   // Sent only when chosen: the server's default is the image's own pool.
   if (form.rootPoolId) metadata.storage_pool_id = form.rootPoolId;
+  if (form.rootSize.trim()) metadata.rootfs_size = whole(form.rootSize);
   return metadata;
 }
 

@@ -45,6 +45,15 @@ export function isFileBacked(type: number): boolean {
 }
 
 /**
+ * The node mounts these pools' volumes itself: files, and its own block devices (a logical
+ * volume, a zvol). An RBD image or an iSCSI LUN is reached by QEMU alone, so a container
+ * can't use one (its root filesystem, a mount point).
+ */
+export function isMountable(type: number): boolean {
+  return isFileBacked(type) || type === POOL_TYPES.lvm || type === POOL_TYPES.zfs;
+}
+
+/**
  * An iSCSI pool's volumes are the target's LUNs: the target makes and sizes them, so they
  * can't be created or resized through the pool.
  */
