@@ -38,6 +38,9 @@ from cloudenv.store.migrate import upgrade
 #: Under the data dir: the lock files that count each user's open shells on this node,
 #: across the API's worker processes.
 SHELL_SLOTS_DIR = "run/shells"
+#: Where the storage driver stages work too big for /tmp (a container's root filesystem
+#: unpacked before mke2fs fills a block volume, an upload bound for an RBD pool).
+SCRATCH_DIR = "scratch"
 
 
 @dataclass
@@ -66,7 +69,9 @@ def build(
         upgrade(engine)
     factory = make_session_factory(engine)
     if drivers is None and run_agent:
-        drivers = libvirt_drivers(settings.accelerator, settings.node_id)
+        drivers = libvirt_drivers(
+            settings.accelerator, settings.node_id, scratch=settings.data_dir / SCRATCH_DIR
+        )
     agent = Agent(
         settings.node_id,
         factory,
@@ -166,7 +171,9 @@ def worker_app() -> FastAPI:
     )
     # The console bridges need this node's hypervisor; the agent that manages it runs in
     # the parent process and is never started here.
-    drivers = libvirt_drivers(settings.accelerator, settings.node_id)
+    drivers = libvirt_drivers(
+        settings.accelerator, settings.node_id, scratch=settings.data_dir / SCRATCH_DIR
+    )
     daemon = build(
         settings,
         run_agent=False,

@@ -115,3 +115,35 @@ def test_define_and_undefine_a_tcg_domain(conn: libvirt.virConnect) -> None:
     finally:
         if domain is not None:
             domain.undefine()
+
+
+def test_libvirtd_sees_what_the_node_mounts_for_containers(started: None, tmp_path: Path) -> None:
+    """The script shares /run/cloudenv/mounts with libvirtd even when it runs libvirtd in a
+    mount namespace of its own: a mount made there afterwards is libvirtd's too."""
+    from cloudenv.drivers.compute.container_mounts import MOUNT_DIR
+
+    pid = Path("/run/libvirtd.pid").read_text().strip()
+    target = MOUNT_DIR / f"cetest-{uuid.uuid4().hex[:6]}"
+    target.mkdir(parents=True)
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "cetest", str(target)], check=True)
+        try:
+            (target / "seen").write_text("by libvirtd\n")
+            assert Path(f"/proc/{pid}/root{target}/seen").read_text() == "by libvirtd\n"
+        finally:
+            subprocess.run(["umount", str(target)], check=True)
+        assert not Path(f"/proc/{pid}/root{target}/seen").exists()  # the unmount too
+    finally:
+        target.rmdir()
+
+
+def test_the_storage_driver_stages_in_the_node_s_scratch_directory(
+    started: None, tmp_path: Path
+) -> None:
+    from cloudenv.agent.drivers import libvirt_drivers
+
+    scratch = tmp_path / "data" / "scratch"
+    drivers = libvirt_drivers(scratch=scratch)
+    assert drivers.storage is not None, drivers.unavailable
+    assert stat.S_IMODE(scratch.stat().st_mode) == 0o700
+    assert drivers.storage._scratch == str(scratch)  # type: ignore[attr-defined]

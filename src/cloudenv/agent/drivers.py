@@ -10,6 +10,7 @@ jobs that look at every domain (state sync, lifecycle events, metrics) go throug
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from cloudenv.drivers.compute.base import Accelerator, ComputeDriver, PowerState
 from cloudenv.drivers.network.base import NetworkDriver
@@ -85,9 +86,12 @@ class Drivers:
         return self.storage
 
 
-def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = None) -> Drivers:
+def libvirt_drivers(
+    accelerator_setting: str = "auto", node_id: str | None = None, scratch: Path | None = None
+) -> Drivers:
     """libvirt for compute and storage, Open vSwitch for the network of ``node_id``; an
-    unreachable libvirtd leaves compute and storage unset."""
+    unreachable libvirtd leaves compute and storage unset. ``scratch``: the storage
+    driver's staging directory (made here, root's only); None: the system's /tmp."""
     from cloudenv.host.accel import choose_accelerator, probe_kvm
 
     accel, reason = choose_accelerator(accelerator_setting, probe_kvm())
@@ -100,7 +104,7 @@ def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = Non
         compute = LibvirtComputeDriver(accelerator=Accelerator(accel), accelerator_reason=reason)
         return Drivers(
             compute,
-            LibvirtStorageDriver(),
+            LibvirtStorageDriver(scratch=_scratch(scratch)),
             Accelerator(accel),
             reason,
             network=network,
@@ -120,6 +124,13 @@ def libvirt_drivers(accelerator_setting: str = "auto", node_id: str | None = Non
             containers=containers,
             containers_unavailable=containers_unavailable,
         )
+
+
+def _scratch(directory: Path | None) -> str | None:
+    if directory is None:
+        return None
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return str(directory)
 
 
 def lxc_driver() -> tuple[ComputeDriver | None, str]:

@@ -442,8 +442,10 @@ class LibvirtStorageDriver:
     in to iSCSI targets as when a pool names none (default: open-iscsi's, else one made
     from the host name); ``probe`` finds what the node lacks; ``credentials_dir`` is the
     directory (made 0700) holding CIFS credentials files (0600, one per pool);
-    ``scratch`` is where an upload into an RBD pool waits before it is copied there
-    (default: the system's temporary directory).
+    ``scratch`` is where an upload into an RBD pool waits before it is copied there, and
+    where a container's root filesystem is unpacked before mke2fs fills a logical volume
+    or zvol with it (default: the system's temporary directory; the daemon gives its
+    data directory's ``scratch``).
     """
 
     def __init__(
