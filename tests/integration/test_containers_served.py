@@ -366,7 +366,8 @@ def test_filesystem_volumes_are_mounted_by_the_node_while_the_container_runs(
     """``rootfs_size``: the root filesystem is an ext4 volume of that size; a blank raw
     volume becomes a mount point (formatted for the container's root). The node mounts both
     while the container runs (libvirt can't mount them inside an unprivileged container),
-    the container writes to them as its root, and stop, kill and destroy unmount them."""
+    the container writes to them as its root, and stop, kill and destroy unmount them, as
+    does the node's instance sync once the container has powered itself off."""
     tag = secrets.token_hex(2)
     with busybox_image(node, busybox_tar, f"ct-fs-{tag}.tar") as image:
         body = deploy_body(node, f"ct-fs-{tag}", image)
@@ -417,6 +418,17 @@ def test_filesystem_volumes_are_mounted_by_the_node_while_the_container_runs(
             assert "User: 100000" in _debugfs(raw, "stat /note")
             assert _debugfs(rootfs, "cat /note") == "1-in-root\n"
             assert f"ct-fs-{tag}" in _debugfs(rootfs, "cat /etc/hostname")
+
+            # Powered off from inside: the node's instance sync lets go of its volumes.
+            assert node.power(instance_id, "start")["status"] == "succeeded"
+            assert _mounted(instance_id) == sorted(["root", f"{raw_id}.raw"])
+            with console(node, instance_id) as socket:
+                socket.send(b"poweroff\n")
+            deadline = time.monotonic() + 90
+            while _mounted(instance_id) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert _mounted(instance_id) == []
+            assert domain(instance_id)[0] == libvirt.VIR_DOMAIN_SHUTOFF
         finally:
             gone = node.client.delete(
                 f"/api/v1/instances/{instance_id}",

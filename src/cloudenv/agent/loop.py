@@ -25,7 +25,7 @@ from cloudenv.agent.handlers import HANDLERS, RECOVERIES
 from cloudenv.agent.health import collect_facts
 from cloudenv.agent.jobs import Job, Scheduler
 from cloudenv.agent.metrics import SAMPLE_SECONDS, MetricsSampler
-from cloudenv.drivers.compute.base import ArchCapabilities, PowerState
+from cloudenv.drivers.compute.base import ArchCapabilities, ComputeDriver, PowerState
 from cloudenv.errors import CloudenvError
 from cloudenv.services import audit, auth, tasks
 from cloudenv.services.access import SYSTEM
@@ -68,6 +68,8 @@ class Agent:
         self.drivers = drivers or Drivers(None, None, unavailable="no drivers configured")
         self._wake = threading.Event()
         self._stop = threading.Event()
+        #: Containers the last instance sync saw stopped (``_release_stopped``).
+        self._seen_stopped: set[str] = set()
         self._free = threading.Semaphore(workers)
         self._threads: list[threading.Thread] = []
         self._running: set[threading.Thread] = set()
@@ -305,13 +307,16 @@ class Agent:
 
     def _sync_instances(self) -> None:
         """Backs up lifecycle events: read every domain's state (VMs and containers) and
-        record it."""
+        record it; then let go of containers that stopped on their own."""
         drivers = self.drivers.hypervisors()
         if not drivers:
             return
         domains = {}
         for driver in drivers:
-            domains.update(driver.list_domains())
+            listed = driver.list_domains()
+            domains.update(listed)
+            if driver is self.drivers.containers:
+                self._release_stopped(driver, listed)
         with transaction(self.factory) as db:
             for instance in execution.instance_ids(db, self.node_id):
                 state = domains.get(instance)
@@ -319,6 +324,19 @@ class Agent:
                     execution.observe_power(
                         db, instance, state == PowerState.RUNNING, confirm=self._asker(instance)
                     )
+
+    def _release_stopped(self, containers: ComputeDriver, listed: dict[str, PowerState]) -> None:
+        """A container that powered itself off keeps its filesystem volumes mounted on the
+        node until it is let go of. Only one seen stopped by the previous pass as well:
+        libvirt restarts a container whose init rebooted, and its volumes must still be
+        there then (the restart takes well under a pass)."""
+        stopped = {name for name, state in listed.items() if state != PowerState.RUNNING}
+        for name in stopped & self._seen_stopped:
+            try:
+                containers.release(name)  # nothing when it runs again, or has nothing mounted
+            except CloudenvError as exc:
+                log.warning("letting go of the volumes of stopped container %s: %s", name, exc)
+        self._seen_stopped = stopped
 
     def _autostart(self) -> None:
         if not self.drivers.hypervisors():

@@ -442,3 +442,29 @@ def test_a_clean_stop_lets_go_of_the_container_s_volumes_and_a_failed_release_is
     assert any("stay mounted on the node: umount: target is busy" in line["message"]
                for line in task["log"])  # fmt: skip
     assert admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]["state"] == "stopped"
+
+
+def test_a_container_that_stayed_off_on_its_own_is_let_go_of_by_the_sync(
+    admin: TestClient, dep: Deployment, image: str
+) -> None:
+    """Its volumes are unmounted once two instance syncs in a row saw it stopped; one that
+    libvirt restarted meanwhile (its init rebooted) keeps them."""
+    instance_id = deploy_container(admin, dep)
+    agent, containers = dep.daemon.agent, dep.containers
+
+    def released() -> int:
+        return containers.calls.count(("release", instance_id))
+
+    containers.states[instance_id] = PowerState.STOPPED  # a reboot inside: off a moment
+    agent._sync_instances()
+    containers.states[instance_id] = PowerState.RUNNING  # libvirt started it again
+    agent._sync_instances()
+    assert released() == 0
+
+    containers.states[instance_id] = PowerState.STOPPED  # powered itself off, for good
+    agent._sync_instances()
+    assert released() == 0
+    agent._sync_instances()
+    assert released() == 1
+    instance = admin.get(f"/api/v1/instances/{instance_id}").json()["instance"]
+    assert instance["state"] == "stopped"

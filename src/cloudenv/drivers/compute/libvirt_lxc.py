@@ -33,6 +33,7 @@ import contextlib
 import fcntl
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,10 @@ class LibvirtLxcDriver(LibvirtDomains):
         self.emulator = emulator
         self.console_locks = console_locks
         self.host_mounts = host_mounts or HostMounts()
+        #: Held while a container's volumes are mounted and it is started, or while it is
+        #: checked stopped and they are unmounted: the agent's sync lets go of stopped
+        #: containers from its own thread, and must not unmount under a start.
+        self._mounting = threading.RLock()
 
     def capabilities(self) -> dict[str, ArchCapabilities]:
         """Containers run the host's own architecture: nothing to choose, so none listed
@@ -158,27 +163,28 @@ class LibvirtLxcDriver(LibvirtDomains):
     def start(self, name: str) -> None:
         """Mounts the container's filesystem volumes first (and writes its hostname into a
         root filesystem volume); if it does not start, they are unmounted again."""
-        domain = self._domain(name)
-        with libvirt_failure(f"Failed reading container {name}"):
-            if domain.isActive():
-                return
-            defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        metadata = defined.metadata.as_dict() if defined.metadata is not None else {}
-        table = self.host_mounts.table_of(metadata)
-        self.host_mounts.mount_all(name, table)
-        try:
-            root = str(self.host_mounts.base / name / ROOT)
-            hostname = metadata.get(HOSTNAME_KEY)
-            if root in table and hostname:
-                shift = defined.idmap
-                uid = shift.uids[0].target if shift is not None and shift.uids else 0
-                gid = shift.gids[0].target if shift is not None and shift.gids else 0
-                write_hostname(root, hostname, uid=uid, gid=gid)
-            super().start(name)
-        except BaseException:
-            with contextlib.suppress(DriverError):
-                self.release(name)
-            raise
+        with self._mounting:
+            domain = self._domain(name)
+            with libvirt_failure(f"Failed reading container {name}"):
+                if domain.isActive():
+                    return
+                defined = Domain.from_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            metadata = defined.metadata.as_dict() if defined.metadata is not None else {}
+            table = self.host_mounts.table_of(metadata)
+            self.host_mounts.mount_all(name, table)
+            try:
+                root = str(self.host_mounts.base / name / ROOT)
+                hostname = metadata.get(HOSTNAME_KEY)
+                if root in table and hostname:
+                    shift = defined.idmap
+                    uid = shift.uids[0].target if shift is not None and shift.uids else 0
+                    gid = shift.gids[0].target if shift is not None and shift.gids else 0
+                    write_hostname(root, hostname, uid=uid, gid=gid)
+                super().start(name)
+            except BaseException:
+                with contextlib.suppress(DriverError):
+                    self.release(name)
+                raise
 
     def destroy(self, name: str) -> None:
         super().destroy(name)
@@ -190,12 +196,13 @@ class LibvirtLxcDriver(LibvirtDomains):
 
     def release(self, name: str) -> None:
         """Unmounts the container's filesystem volumes once it is not running."""
-        domain = self._maybe(name)
-        if domain is not None:
-            with libvirt_failure(f"Failed reading container {name}"):
-                if domain.isActive():
-                    return
-        self.host_mounts.unmount_all(name)
+        with self._mounting:
+            domain = self._maybe(name)
+            if domain is not None:
+                with libvirt_failure(f"Failed reading container {name}"):
+                    if domain.isActive():
+                        return
+            self.host_mounts.unmount_all(name)
 
     def shutdown(self, name: str) -> None:
         domain = self._maybe(name)
