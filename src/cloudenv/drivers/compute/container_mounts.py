@@ -124,9 +124,9 @@ class HostMounts:
     def unmount_all(self, name: str) -> None:
         """Unmount this container's volumes and remove their directories; a directory that
         won't unmount: DriverError."""
-        home = self.base / name
-        if not home.is_dir():
+        if not self.holds(name):
             return
+        home = self.base / name
         for entry in sorted(home.iterdir()):
             directory = str(entry)
             if os.path.ismount(directory):
@@ -137,6 +137,10 @@ class HostMounts:
                 entry.rmdir()
         with contextlib.suppress(OSError):
             home.rmdir()
+
+    def holds(self, name: str) -> bool:
+        """Whether anything of this container may be mounted here (its directory exists)."""
+        return (self.base / name).is_dir()
 
     def check_visible(self, directory: str) -> None:
         """A mount libvirtd can't see would leave the container an empty directory as its

@@ -196,6 +196,8 @@ class LibvirtLxcDriver(LibvirtDomains):
 
     def release(self, name: str) -> None:
         """Unmounts the container's filesystem volumes once it is not running."""
+        if not self.host_mounts.holds(name):
+            return  # the usual case, asked of every stopped container at each sync
         with self._mounting:
             domain = self._maybe(name)
             if domain is not None:
