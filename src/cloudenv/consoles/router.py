@@ -19,6 +19,8 @@ not reach (``daemon.build`` mounts it next to the API's routers).
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 
 import anyio
@@ -35,6 +37,9 @@ from cloudenv.services.tenancy.node_console import ShellGrant
 from cloudenv.store.engine import transaction
 
 PREFIX = "/api/v1/consoles"
+#: Redeeming a ticket slower than this is logged: the WebSocket's handshake waits for it.
+SLOW_ADMISSION_SECONDS = 2.0
+log = logging.getLogger(__name__)
 SUBPROTOCOL = "binary"  # what noVNC offers; the frames are binary either way
 
 
@@ -65,8 +70,12 @@ def console_router(
         """Redeem, then accept; on refusal accept only to close with the reason."""
         offered = websocket.scope.get("subprotocols", ())
         subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
+        asked = time.monotonic()
         try:
             grant = await asyncio.to_thread(_redeem, session_factory, token, kind)
+            waited = time.monotonic() - asked
+            if waited > SLOW_ADMISSION_SECONDS:  # the browser is still waiting meanwhile
+                log.warning("a %s console ticket took %.1f s to redeem", kind.value, waited)
             if grant.node_id != node_id:
                 raise Conflict(
                     f"Instance {grant.instance_id} runs on node {grant.node_id}, not on this "
