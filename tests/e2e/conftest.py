@@ -225,6 +225,22 @@ class PageErrors:
 
 
 _NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+#: Navigations a network change may abort in a row before the test fails.
+GOTO_ATTEMPTS = 3
+
+
+def goto(page: Page, url: str) -> PageResponse | None:
+    """``page.goto(url)``, again when Chromium aborted it for a change of the host's
+    interfaces (ERR_NETWORK_CHANGED: the network tests beside this one make veths), as a
+    user would reload; any other failure at once."""
+    attempt = 1
+    while True:
+        try:
+            return page.goto(url)
+        except PlaywrightError as exc:
+            if _NETWORK_CHANGED not in str(exc) or attempt == GOTO_ATTEMPTS:
+                raise
+            attempt += 1
 
 
 def _is_api(url: str) -> bool:
@@ -340,7 +356,7 @@ def sign_in(page: Page, username: str = "pceadmin", password: str = ADMIN_PASSWO
     """Sign in through the form, as a user would: open the UI (which sends a signed-out
     browser to the sign-in page), fill Username and Password, press Log in, and wait
     until the UI has left the sign-in page."""
-    page.goto("/")
+    goto(page, "/")
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import CANVAS_DRAWN, serial_text
 from tests.guest.build import MARKER
 from tests.support.compute import GuestImages, deploy_body, succeed, wait_marker
@@ -70,7 +70,7 @@ def guest(served_node: Server, guest_images: GuestImages) -> Iterator[Guest]:
 
 
 def _open_console_tab(page: Page, guest: Guest) -> None:
-    page.goto(f"/instances/{guest.id}")
+    goto(page, f"/instances/{guest.id}")
     page.get_by_role("tab", name="Console").click()
     expect(page).to_have_url(re.compile(rf"/instances/{guest.id}/console$"))
 

@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from cloudenv.api.deps import SESSION_COOKIE
 from cloudenv.api.edge import CSRF_REFUSED
+from tests.e2e.conftest import goto
 from tests.support.served_node import ADMIN_PASSWORD
 
 _CALL = """async ([path, method, headers, body]) => {
@@ -30,7 +31,7 @@ def _call(
 
 
 def test_a_cookie_signed_in_change_needs_the_header(page: Page) -> None:
-    page.goto("/")  # any page of the node: the calls below are same-origin
+    goto(page, "/")  # any page of the node: the calls below are same-origin
     login = {"username": "pceadmin", "password": ADMIN_PASSWORD}
     signed_in = _call(page, "/api/v1/auth/login", "POST", {}, login)  # open: no header
     assert signed_in["status"] == 200, signed_in

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import fill_general, node_menu, open_upload
 from tests.guest.build import build_guest
 from tests.support.compute import GuestImages, wait_task
@@ -96,7 +96,7 @@ def test_upload_image_with_progress_cancel_and_refusals(
     shot: ShotFn,
 ) -> None:
     page = signed_in_page
-    page.goto(f"/nodes/{node['id']}")
+    goto(page, f"/nodes/{node['id']}")
 
     # Cancel in the middle of a large file (sparse: big to send, nothing on disk here): the
     # bar had moved, and no image is left behind.
@@ -167,7 +167,7 @@ def test_deploy_through_the_wizard(
 ) -> None:
     page = signed_in_page
     before = _instances(admin, node["id"])
-    page.goto(f"/nodes/{node['id']}")
+    goto(page, f"/nodes/{node['id']}")
 
     node_menu(page, node["name"]).get_by_role("menuitem", name="Deploy").click()
     wizard = page.get_by_role("dialog", name="Deploy Instance")
@@ -265,7 +265,7 @@ def test_images_card_lists_and_deletes(
     )
     wait_task(admin, reply.json()["task_id"])
 
-    page.goto(f"/nodes/{node['id']}")
+    goto(page, f"/nodes/{node['id']}")
     table = page.get_by_role("grid", name="Images")
     row = table.get_by_role("row").filter(has_text="scratch.raw")
     expect(row).to_contain_text("Available")

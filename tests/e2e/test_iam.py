@@ -37,7 +37,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn, sign_in
+from tests.e2e.conftest import ShotFn, goto, sign_in
 from tests.e2e.support import choose_file, context_menu, tree_row, whole_page_shot
 from tests.support.compute import GuestImages, deploy_body, instance, succeed
 from tests.support.served_node import Server
@@ -111,7 +111,7 @@ def test_admin_creates_an_operator_who_sees_only_their_organization_and_no_destr
     org_id = tenant["id"]
 
     # The organization's IAM tab (seed: click the organization, then IAM).
-    page.goto(f"/organizations/{org_id}")
+    goto(page, f"/organizations/{org_id}")
     page.get_by_role("tab", name="IAM").click()
     expect(page).to_have_url(f"{page.url.split('/organizations')[0]}/organizations/{org_id}/iam")
     users = page.get_by_role("grid", name="Users")
@@ -173,7 +173,7 @@ def test_admin_creates_an_operator_who_sees_only_their_organization_and_no_destr
     expect(tree.get_by_role("treeitem").and_(operator.locator('[aria-level="1"]'))).to_have_count(1)
     expect(tree.get_by_role("treeitem", name="iam-instance")).to_have_count(0)
     assert _users(admin, org_id)["opal-operator"]["temporary_password"] is False
-    operator.goto(f"/organizations/{org_id}")
+    goto(operator, f"/organizations/{org_id}")
     expect(operator.get_by_role("heading", name="iam-tenant")).to_be_visible()
     # No IAM tab: the Operator policy leaves identity and access to administrators; the
     # Audit tab has the trail (audit.read is not IAM) but not User Lockouts (lockout.*).
@@ -207,7 +207,7 @@ def test_admin_creates_an_operator_who_sees_only_their_organization_and_no_destr
     try:
         root_operator = new_page()
         sign_in(root_operator, "otto-operator", OWN_PASSWORD)
-        root_operator.goto(f"/instances/{root_instance['id']}")
+        goto(root_operator, f"/instances/{root_instance['id']}")
         expect(root_operator.get_by_role("heading", name="iam-instance")).to_be_visible()
         expect(root_operator.get_by_role("button", name="Power", exact=True)).to_be_visible()
         expect(root_operator.get_by_role("button", name="Edit", exact=True)).to_be_visible()
@@ -220,13 +220,13 @@ def test_admin_creates_an_operator_who_sees_only_their_organization_and_no_destr
         shot(root_operator, "operator-instance")
         root_operator.keyboard.press("Escape")
         # The same page for the admin has Destroy: the Operator's lack of it is the policy.
-        page.goto(f"/instances/{root_instance['id']}")
+        goto(page, f"/instances/{root_instance['id']}")
         expect(page.get_by_role("button", name="Destroy")).to_be_visible()
     finally:
         admin.delete(f"/api/v1/users/{rooted.json()['id']}")
 
     # The admin finds it all in the organization's Audit tab.
-    page.goto(f"/organizations/{org_id}/audit")
+    goto(page, f"/organizations/{org_id}/audit")
     trail = page.get_by_role("grid", name="Audit Trail")
     created = trail.get_by_role("row").filter(has_text="user.create")
     expect(created).to_contain_text("pceadmin")
@@ -290,7 +290,7 @@ def test_user_lockouts_show_in_the_audit_tab_and_unlock_ends_them(
         )
         assert right.status_code == 401, "a locked-out user signed in"
 
-    page.goto(f"/organizations/{org_id}/audit")
+    goto(page, f"/organizations/{org_id}/audit")
     lockouts = page.get_by_role("grid", name="User Lockouts")
     row = lockouts.get_by_role("row").filter(has_text="lucy-locked")
     expect(row).to_contain_text("Locked")
@@ -396,7 +396,7 @@ def test_my_account_sets_up_mfa_and_api_tokens(
 
     # Signing in now asks for the one-time code; a recovery code does.
     again = new_page()
-    again.goto("/")
+    goto(again, "/")
     again.get_by_role("textbox", name="Username").fill("mira-mfa")
     again.get_by_role("textbox", name="Password").fill(OWN_PASSWORD)
     again.get_by_role("button", name="Log in").click()
@@ -416,7 +416,7 @@ def test_policy_editor_and_import_with_a_dry_run(
     shot: ShotFn,
 ) -> None:
     page, org_id = signed_in_page, tenant["id"]
-    page.goto(f"/organizations/{org_id}/iam")
+    goto(page, f"/organizations/{org_id}/iam")
 
     # Create policy: two statements, the second's resource wrong at first.
     page.get_by_role("button", name="Create policy").click()
@@ -537,7 +537,7 @@ def test_a_users_row_actions(
             f"/api/v1/users/{user_id}/tokens", json={"name": "rowan-ci"}, headers=session
         )
         assert token.status_code == 200, token.text
-    page.goto(f"/organizations/{org_id}/iam")
+    goto(page, f"/organizations/{org_id}/iam")
     row = _user_row(page, "rowan-row")
 
     def action(name: str) -> None:

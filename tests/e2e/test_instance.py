@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.support.compute import (
     GuestImages,
     deploy_body,
@@ -83,7 +83,7 @@ def test_instance_page_journey(
     signed_in_page: Page, admin: httpx.Client, stopped_guest: dict[str, Any], shot: ShotFn
 ) -> None:
     page, instance_id = signed_in_page, stopped_guest["id"]
-    page.goto(f"/instances/{instance_id}")
+    goto(page, f"/instances/{instance_id}")
     expect(page.get_by_role("heading", name="e2e-instance")).to_be_visible()
     expect(_status(page)).to_have_text("Stopped")
     expect(page.get_by_text("Virtual machine (QEMU)")).to_be_visible()

@@ -33,7 +33,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import (
     CANVAS_DRAWN,
     click_map,
@@ -152,7 +152,7 @@ def test_a_new_users_journey(
     main = page.get_by_role("main")
 
     # Log in: the seed's default user, then the node this browser is connected to.
-    page.goto("/")
+    goto(page, "/")
     page.wait_for_url("**/signin**")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     shot(page, "01-sign-in")

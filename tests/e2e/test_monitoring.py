@@ -31,7 +31,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from cloudenv.ids import Prefix, new_id
 from cloudenv.services.licensing import keys
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import CANVAS_DRAWN, node_menu, whole_page_shot
 from tests.support.compute import GuestImages, deploy_body, instance, succeed
 from tests.support.served_node import hermetic_env, output_of, run_cli
@@ -101,7 +101,7 @@ def test_cluster_and_node_pages_show_health_overview_and_charts(
 
     cluster = _get(admin, f"/api/v1/clusters/{cluster_id}")["cluster"]
     hardware = _get(admin, f"/api/v1/clusters/{cluster_id}/hardware")
-    page.goto(f"/clusters/{cluster_id}")
+    goto(page, f"/clusters/{cluster_id}")
     health = _card(page, "Cluster Health")
     expect(health).to_contain_text(cluster["health_status"].capitalize())
     for reason in cluster["health_reasons"]:
@@ -126,7 +126,7 @@ def test_cluster_and_node_pages_show_health_overview_and_charts(
     whole_page_shot(page, shot, "cluster")
 
     # The node: its health and its charts, with data, for the last hour.
-    page.goto(f"/nodes/{node_id}")
+    goto(page, f"/nodes/{node_id}")
     detail = _get(admin, f"/api/v1/nodes/{node_id}")["node"]
     summary = _card(page, "Summary")
     expect(_term(summary, "Health")).to_contain_text(detail["health_status"].capitalize())
@@ -182,7 +182,7 @@ def test_instance_page_shows_connection_and_charts(
     history = f"/api/v1/instances/{instance_id}/metrics/history"
     _wait(lambda: _rows(_get(admin, history, interval="1h"), "cpu") >= 2, "two guest samples")
 
-    page.goto(f"/instances/{instance_id}")
+    goto(page, f"/instances/{instance_id}")
     summary = _card(page, "Summary")
     expect(_term(summary, "Name")).to_have_text(running_guest["name"])
     expect(_term(summary, "Status")).to_have_text("Connected")
@@ -252,7 +252,7 @@ def test_set_license_key_through_the_modal(
         issued=datetime.now(UTC) - timedelta(days=30),
     )
 
-    page.goto(f"/clusters/{cluster_id}")
+    goto(page, f"/clusters/{cluster_id}")
     dialog = page.get_by_role("dialog", name="Set License Key")
     node_menu(page, node["name"]).get_by_role("menuitem", name="Set License Key").click()
     current = dialog.get_by_role("term").filter(has_text="Current license key")
@@ -304,7 +304,7 @@ def test_set_license_key_through_the_modal(
     shot(page, "cluster-tab-licensed")
 
     # Opened again (from the node's own page), it shows the key now set as valid.
-    page.goto(f"/nodes/{node_id}")
+    goto(page, f"/nodes/{node_id}")
     expect(_term(_card(page, "Summary"), "License")).to_contain_text("Valid")
     page.get_by_role("button", name="Actions").click()
     page.get_by_role("menuitem", name="Set License Key").click()

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import fill_general, node_menu
 from tests.support.compute import GuestImages, wait_task
 from tests.support.ovs import Lab, vsctl
@@ -128,7 +128,7 @@ def test_vswitch_port_group_and_deploy_onto_it(
         )
 
         # Network → vSwitches → Create vSwitch: a name off the rule is refused here.
-        page.goto(f"/nodes/{node_id}/network")
+        goto(page, f"/nodes/{node_id}/network")
         expect(page.get_by_role("tab", name="vSwitches")).to_have_attribute("aria-selected", "true")
         page.get_by_role("button", name="Create vSwitch").click()
         dialog = page.get_by_role("dialog", name="Create vSwitch")
@@ -257,7 +257,7 @@ def test_vswitch_port_group_and_deploy_onto_it(
         _wait(lambda: vsctl("get", "Port", tap, "tag") == "10", f"{tap} on VLAN 10", SYNC_TIMEOUT)
 
         # The instance's Resources tab lists it.
-        page.goto(f"/instances/{instance_id}/resources")
+        goto(page, f"/instances/{instance_id}/resources")
         device_row = (
             page.get_by_role("grid", name="Devices")
             .get_by_role("row")
@@ -268,7 +268,7 @@ def test_vswitch_port_group_and_deploy_onto_it(
 
         # The port group names the interface; its X says why it can't go yet.
         [interface] = _port_groups(admin, node_id)[GROUP]["config"]["interfaces"]
-        page.goto(f"/nodes/{node_id}/network")
+        goto(page, f"/nodes/{node_id}/network")
         page.get_by_role("tab", name="Ports").click()
         expect(group_row).to_contain_text(interface["mac_address"])
         expect(group_row.get_by_role("button", name=f"Delete {GROUP}")).to_have_attribute(
@@ -279,7 +279,7 @@ def test_vswitch_port_group_and_deploy_onto_it(
         instance_id = None
 
         # Delete the port group, then the vSwitch, with the typed DESTROY.
-        page.goto(f"/nodes/{node_id}/network")
+        goto(page, f"/nodes/{node_id}/network")
         page.get_by_role("tab", name="Ports").click()
         group_row = (
             page.get_by_role("grid", name="Port Groups").get_by_role("row").filter(has_text=GROUP)

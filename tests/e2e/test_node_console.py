@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import terminal_text
 from tests.support.served_node import Server
 
@@ -21,7 +21,7 @@ COMMAND = "echo $((6*7))"
 
 
 def _open_console_tab(page: Page, node_id: str) -> None:
-    page.goto(f"/nodes/{node_id}")
+    goto(page, f"/nodes/{node_id}")
     page.get_by_role("tab", name="Console").click()
     expect(page).to_have_url(re.compile(rf"/nodes/{node_id}/console$"))
 
@@ -105,7 +105,7 @@ def test_the_tab_shows_only_to_users_who_may_open_it(
     page = signed_in_page
     node_id = str(served_node.health["id"])
     _answer_access(page, node_id, {"permitted": False, "linux_user": None, "message": "no"})
-    page.goto(f"/nodes/{node_id}")
+    goto(page, f"/nodes/{node_id}")
     expect(page.get_by_role("tab", name="Tasks")).to_be_visible()
     expect(page.get_by_role("tab", name="Console")).to_have_count(0)
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import click_map, whole_page_shot
 from tests.support.compute import GuestImages, deploy_body, succeed
 from tests.support.served_node import Server
@@ -84,7 +84,7 @@ def test_each_page_shows_its_resource(
 
     main = page.get_by_role("main")  # the page beside the tree (which has the same names)
     org = spine.organization
-    page.goto(f"/organizations/{org['id']}")
+    goto(page, f"/organizations/{org['id']}")
     expect(main.get_by_role("heading", name=org["name"], level=1)).to_be_visible()
     expect(main.get_by_text(org["id"], exact=True)).to_be_visible()
     datacenters = table(main, "Datacenters")
@@ -101,7 +101,7 @@ def test_each_page_shows_its_resource(
 
     cluster = api.get(f"/api/v1/clusters/{spine.cluster['id']}").json()["cluster"]
     hardware = api.get(f"/api/v1/clusters/{spine.cluster['id']}/hardware").json()
-    page.goto(f"/clusters/{spine.cluster['id']}")
+    goto(page, f"/clusters/{spine.cluster['id']}")
     expect(main.get_by_role("heading", name=cluster["name"], level=1)).to_be_visible()
     expect(main.get_by_text(cluster["health_status"].capitalize()).first).to_be_visible()
     expect(main.get_by_text(f"{hardware['memory_gb']} GB", exact=True)).to_be_visible()
@@ -146,7 +146,7 @@ def test_node_instances_follow_a_deploy_and_a_destroy_live(
     deployed and destroyed through the API appears, runs and leaves with no reload."""
     page, node_id = signed_in_page, guest_images.node_id
     main = page.get_by_role("main")
-    page.goto(f"/nodes/{node_id}/instances")
+    goto(page, f"/nodes/{node_id}/instances")
     expect(page.get_by_role("tab", name="Instances", selected=True)).to_be_visible()
     row = table(main, "Instances").get_by_role("row").filter(has_text="e2e-node-live")
     expect(row).to_have_count(0)
@@ -179,7 +179,7 @@ def test_datacenter_location_is_set_by_clicking_the_map(
 ) -> None:
     page = signed_in_page
     dc_id = spare_datacenter["id"]
-    page.goto(f"/datacenters/{dc_id}")
+    goto(page, f"/datacenters/{dc_id}")
     dialog = open_edit(page)
     shot(page, "edit-datacenter")
 
@@ -254,7 +254,7 @@ def test_wrong_input_shows_the_servers_message_and_changes_nothing(
     before = _editable(api, org_path, cluster_path, dc_path)
 
     # Organization: a name with a space.
-    page.goto(f"/organizations/{spine.organization['id']}")
+    goto(page, f"/organizations/{spine.organization['id']}")
     dialog = open_edit(page)
     name = dialog.get_by_role("textbox", name="Name")
     name.fill("bad name")
@@ -264,7 +264,7 @@ def test_wrong_input_shows_the_servers_message_and_changes_nothing(
     dialog.get_by_role("button", name="Cancel").click()
 
     # Cluster: a description past 512 characters.
-    page.goto(f"/clusters/{spine.cluster['id']}")
+    goto(page, f"/clusters/{spine.cluster['id']}")
     dialog = open_edit(page)
     description = dialog.get_by_role("textbox", name="Description")
     description.fill("d" * 513)
@@ -274,7 +274,7 @@ def test_wrong_input_shows_the_servers_message_and_changes_nothing(
     dialog.get_by_role("button", name="Cancel").click()
 
     # Datacenter: a latitude past the pole, typed (the map can't make one).
-    page.goto(f"/datacenters/{spare_datacenter['id']}")
+    goto(page, f"/datacenters/{spare_datacenter['id']}")
     dialog = open_edit(page)
     dialog.get_by_role("spinbutton", name="Latitude").fill("95")
     dialog.get_by_role("spinbutton", name="Longitude").fill("10")
@@ -296,7 +296,7 @@ def test_wrong_input_shows_the_servers_message_and_changes_nothing(
     assert _editable(api, org_path, cluster_path, dc_path) == before
 
     # And a good edit goes through: the cluster's description changed, then put back.
-    page.goto(f"/clusters/{spine.cluster['id']}")
+    goto(page, f"/clusters/{spine.cluster['id']}")
     dialog = open_edit(page)
     dialog.get_by_role("textbox", name="Description").fill("edited by the e2e test")
     dialog.get_by_role("button", name="Confirm").click()

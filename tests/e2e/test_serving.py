@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 
 from cloudenv.api.errors import API_CSP, UI_CSP
 from cloudenv.ui import ui_dir
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.support.served_node import Server
 
 #: What index.html loads from the build (Vite writes absolute /assets/ URLs).
@@ -52,7 +52,7 @@ def test_assets_are_cached_for_good(served_node: Server) -> None:
 
 
 def test_a_deep_link_loads_without_errors(page: Page, shot: ShotFn) -> None:
-    response = page.goto("/instances/xyz")
+    response = goto(page, "/instances/xyz")
     assert response is not None and response.status == 200
     page.wait_for_load_state("networkidle")
     assert page.title()

@@ -32,7 +32,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ShotFn
+from tests.e2e.conftest import ShotFn, goto
 from tests.e2e.support import whole_page_shot
 from tests.support.compute import GuestImages, deploy_body, instance, succeed
 from tests.support.served_node import Server
@@ -114,7 +114,7 @@ def test_directory_pool_and_volume_lifecycle(
     pool_name = f"e2e-{pool_dir.name[-8:]}"
 
     # The cluster's Storage tab: Create Pool, a directory pool.
-    page.goto(f"/clusters/{cluster_id}/storage")
+    goto(page, f"/clusters/{cluster_id}/storage")
     page.get_by_role("button", name="Create Pool").click()
     dialog = page.get_by_role("dialog", name="Create Pool")
     expect(dialog.get_by_role("combobox", name="Type")).to_have_value("0")  # Directory
@@ -170,7 +170,7 @@ def test_directory_pool_and_volume_lifecycle(
     whole_page_shot(page, shot, "pool-green-check")
 
     # The node's Storage tab: the pool with its usage bar.
-    page.goto(f"/nodes/{node_id}/storage")
+    goto(page, f"/nodes/{node_id}/storage")
     pools_table = page.get_by_role("grid", name="Storage Pools")
     expect(pools_table.get_by_role("row").filter(has_text=pool_name)).to_contain_text("Available")
     expect(pools_table.get_by_role("progressbar", name=f"Usage of {pool_name}")).to_be_visible()
@@ -225,7 +225,7 @@ def test_directory_pool_and_volume_lifecycle(
     _wait(lambda: not any(pool_dir.iterdir()), "the volume's file removed")
 
     # The X on the pool's card: destroy it with DESTROY; propagation removes it.
-    page.goto(f"/clusters/{cluster_id}/storage")
+    goto(page, f"/clusters/{cluster_id}/storage")
     card.get_by_role("button", name=f"Destroy {pool_name}").click()
     _confirm_destroy(page)
     expect(card).to_have_count(0, timeout=PROPAGATION_TIMEOUT * 1000)
@@ -289,7 +289,7 @@ def test_instance_resources_resize_live_then_cold(
     assert _qemu_capacity(disk) == 1 * GIB
 
     # Running: the resize icon opens Resize Volume with Live Resize checked.
-    page.goto(f"/instances/{instance_id}/resources")
+    goto(page, f"/instances/{instance_id}/resources")
     row = (
         page.get_by_role("grid", name="Devices")
         .get_by_role("row")
@@ -336,7 +336,7 @@ def test_a_pool_the_node_cannot_realise_shows_the_red_x_with_its_reason(
     page = signed_in_page
     cluster_id = node["cluster_id"]
     pool_name = f"vg{secrets.token_hex(3)}"
-    page.goto(f"/clusters/{cluster_id}/storage")
+    goto(page, f"/clusters/{cluster_id}/storage")
     page.get_by_role("button", name="Create Pool").click()
     dialog = page.get_by_role("dialog", name="Create Pool")
     dialog.get_by_role("combobox", name="Type").select_option(label="LVM")

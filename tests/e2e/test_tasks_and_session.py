@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import SIGN_IN_TIMEOUT, PageErrors, ShotFn, sign_in
+from tests.e2e.conftest import SIGN_IN_TIMEOUT, PageErrors, ShotFn, goto, sign_in
 from tests.support.compute import GuestImages, deploy_body, succeed, wait_task
 from tests.support.served_node import ADMIN_PASSWORD, Server
 
@@ -81,7 +81,7 @@ def test_a_wrong_password_shows_the_server_s_message(
             "/api/v1/auth/login", json={"username": "pceadmin", "password": "not-the-password"}
         )
     assert refused.status_code == 401
-    page.goto("/")
+    goto(page, "/")
     page.wait_for_url("**/signin")
     fill_sign_in(page, "not-the-password")
     expect(page.get_by_text(refused.json()["message"])).to_be_visible(
@@ -97,7 +97,7 @@ def test_a_wrong_password_shows_the_server_s_message(
     "target", ["//evil.example/", "/\\evil.example/", "/\t/evil.example/", "/signin"]
 )
 def test_sign_in_never_follows_next_off_the_site(page: Page, target: str) -> None:
-    page.goto(f"/signin?next={quote(target)}")
+    goto(page, f"/signin?next={quote(target)}")
     origin = urlsplit(page.url).netloc
     fill_sign_in(page)
     page.wait_for_url(lambda url: urlsplit(url).path == "/", timeout=SIGN_IN_TIMEOUT * 1000)
@@ -108,7 +108,7 @@ def test_a_deep_link_survives_a_reload(
     signed_in_page: Page, node: dict[str, Any], shot: ShotFn
 ) -> None:
     page = signed_in_page
-    page.goto(f"/nodes/{node['id']}")
+    goto(page, f"/nodes/{node['id']}")
     heading = page.get_by_role("heading", name=node["name"], level=1)
     expect(heading).to_be_visible()
     page.reload()
@@ -136,7 +136,7 @@ def test_a_dropped_session_check_is_asked_again_not_taken_for_signing_out(
     page_errors.expected.append("net::ERR_CONNECTION_RESET")
     page.route("**/api/v1/auth/me", drop_the_first)
     here = f"/nodes/{node['id']}"
-    page.goto(here)
+    goto(page, here)
     expect(page.get_by_role("heading", name=node["name"], level=1)).to_be_visible()
     assert dropped, "the session check was not made"
     assert urlsplit(page.url).path == here
@@ -149,7 +149,7 @@ def test_a_session_ended_on_the_server_returns_through_sign_in(
     browser's reconnect is refused, and the UI notices by itself."""
     page = signed_in_page
     here = f"/nodes/{node['id']}"
-    page.goto(here)
+    goto(page, here)
     expect(page.get_by_role("heading", name=node["name"], level=1)).to_be_visible()
     end_session(page)
     page.wait_for_url("**/signin?**", timeout=60_000)
@@ -176,7 +176,7 @@ def test_a_refused_request_returns_through_sign_in(
 
     page.route("**/api/v1/events**", empty_stream)
     sign_in(page)
-    page.goto(f"/nodes/{node['id']}")
+    goto(page, f"/nodes/{node['id']}")
     expect(page.get_by_role("heading", name=node["name"], level=1)).to_be_visible()
     # The node's cluster, through the summary's link: an in-app navigation whose own
     # request is the first to meet the ended session.
@@ -258,7 +258,7 @@ def test_tasks_follow_live_in_the_drawer(
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/signin")
     assert next_of(page) is None
-    page.goto(f"/nodes/{node['id']}")  # signed out: the deep link asks for sign-in again
+    goto(page, f"/nodes/{node['id']}")  # signed out: the deep link asks for sign-in again
     page.wait_for_url("**/signin?**")
     assert next_of(page) == f"/nodes/{node['id']}"
 
