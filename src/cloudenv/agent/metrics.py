@@ -62,7 +62,8 @@ class MetricsSampler:
         self._now = now
         self._host: tuple[HostCounters, float] | None = None
         #: instance -> (CPU ns, rx, tx, read, written bytes, when) at the previous pass
-        self._last: dict[str, tuple[int, int, int, int, int, float]] = {}
+        #: Per instance: CPU ns, rx, tx, read, write bytes, when, memory used (bytes).
+        self._last: dict[str, tuple[int, int, int, int, int, float, int]] = {}
         #: Rows the last pass wrote (the benchmark's count).
         self.rows_written = 0
 
@@ -140,9 +141,15 @@ class MetricsSampler:
         tx = sum(t for _, t in links.values()) if links else 0
         read, write = stats.disk_read_bytes, stats.disk_write_bytes
         before = self._last.get(instance_id)
+        # The guest's memory in use needs QEMU's monitor, which the bulk call skips rather
+        # than wait for (a busy guest): such a pass keeps the last reading, not 0 (CI saw
+        # every other pass read 0 under load).
+        used = stats.memory_used_kib * 1024 if stats.memory_used_kib is not None else None
+        if used is None:
+            used = before[6] if before is not None else 0
         # A plain tuple of numbers: the collector stops tracking it, so a thousand kept
         # from pass to pass never make the interpreter's full collection run (100+ ms).
-        self._last[instance_id] = (stats.cpu_time_ns, rx, tx, read, write, moment)
+        self._last[instance_id] = (stats.cpu_time_ns, rx, tx, read, write, moment, used)
         cpu = rx_rate = tx_rate = read_rate = write_rate = 0.0
         if before is not None and stats.cpu_time_ns >= before[0] and moment > before[5]:
             wall = moment - before[5]
@@ -154,7 +161,7 @@ class MetricsSampler:
             write_rate = _rate(write - before[4], wall)
         return InstanceReading(
             cpu,
-            float((stats.memory_used_kib or 0) * 1024),
+            float(used),
             float(stats.memory_kib * 1024),
             rx_rate,
             tx_rate,

@@ -6,6 +6,7 @@ organization shown nothing of ours."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cloudenv import clock
 from cloudenv.agent.metrics import MetricsSampler
+from cloudenv.drivers.compute.base import DomainStats
 from cloudenv.drivers.compute.fake import FakeComputeDriver
 from tests.conftest import Deployment
 from tests.support.principals import add_policy, add_user
@@ -314,3 +316,22 @@ def test_times_are_unix_seconds_of_the_passes(
     data = series(admin, f"/api/v1/nodes/{dep.setup.node_id}/metrics", "1h")["cpu"]["data"]
     first = int(passes.at.timestamp()) // 10 * 10 - 20
     assert [row[0] for row in data] == [float(first), float(first + 10), float(first + 20)]
+
+
+def test_a_pass_without_the_guest_s_memory_keeps_the_last_reading(
+    admin: TestClient, dep: Deployment, passes: Passes, web: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libvirt's bulk call leaves out what needs QEMU's monitor when the guest is busy:
+    that pass shows the memory in use as the pass before it did, not 0."""
+    compute = dep.daemon.agent.drivers.compute
+    assert isinstance(compute, FakeComputeDriver)
+    passes.run(1)
+    read = compute.bulk_stats
+
+    def without_memory() -> dict[str, DomainStats]:
+        return {n: replace(s, memory_used_kib=None) for n, s in read().items()}
+
+    monkeypatch.setattr(compute, "bulk_stats", without_memory)
+    passes.run(2)
+    shown = series(admin, f"/api/v1/instances/{web}/metrics/history", "1h")
+    assert [row[1] for row in shown["memory"]["data"]] == [128.0 * 2**20] * 3
