@@ -33,6 +33,8 @@ REACH_SECONDS = 30
 #: Labs (test processes using OVS) hold it shared; a test that restarts OVS takes it
 #: exclusively, so it never pulls OVS away from under another worker's test.
 LAB_LOCK = Path("/run/lock/cloudenv-ovs-tests.lock")
+#: What scripts/start-ovs.sh holds while it starts the daemons and waits for them.
+START_LOCK = Path("/run/lock/cloudenv-ovs.lock")
 
 
 def ensure_ovs() -> None:
@@ -43,16 +45,22 @@ def ensure_ovs() -> None:
 
 
 def stop_ovs() -> None:
-    """Stop both daemons (as a crash or an upgrade would) and wait until they are gone."""
-    for daemon in ("ovs-vswitchd", "ovsdb-server"):
-        pidfile = RUN_DIR / f"{daemon}.pid"
-        pid = pidfile.read_text().strip() if pidfile.exists() else ""
-        subprocess.run(["ovs-appctl", "-t", daemon, "exit"], capture_output=True, check=False)
-        deadline = time.monotonic() + 30
-        while pid and Path(f"/proc/{pid}").exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{daemon} (pid {pid}) did not exit")
-            time.sleep(0.05)
+    """Stop both daemons (as a crash or an upgrade would) and wait until they are gone.
+    Under the start script's own lock: a start running meanwhile (another test's, a served
+    node's) would otherwise see ovs-vswitchd running, then lose it while waiting for it
+    to answer (CI: "ovs-vswitchd did not answer within 30 s"); it now starts them after."""
+    START_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with START_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for daemon in ("ovs-vswitchd", "ovsdb-server"):
+            pidfile = RUN_DIR / f"{daemon}.pid"
+            pid = pidfile.read_text().strip() if pidfile.exists() else ""
+            subprocess.run(["ovs-appctl", "-t", daemon, "exit"], capture_output=True, check=False)
+            deadline = time.monotonic() + 30
+            while pid and Path(f"/proc/{pid}").exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{daemon} (pid {pid}) did not exit")
+                time.sleep(0.05)
 
 
 def run(*argv: str, check: bool = True) -> str:
